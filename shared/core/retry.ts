@@ -1,0 +1,57 @@
+/**
+ * Retry timing shared by the HTTP layer and by pollers: exponential backoff with full jitter, `Retry-After`
+ * honoured (seconds or an HTTP date), and an overall deadline that no wait may cross.
+ */
+
+export interface RetryOptions {
+  /** Retries after the first attempt. */
+  maxRetries?: number;
+  /** First backoff step; doubles each retry. */
+  baseDelayInMs?: number;
+  /** Largest single wait we choose ourselves (a server's Retry-After may ask for longer, up to the deadline). */
+  maxDelayInMs?: number;
+  /** Overall time budget for the call including every retry. */
+  deadlineInMs?: number;
+}
+
+export const DEFAULT_RETRY: Required<RetryOptions> = {
+  maxRetries: 5,
+  baseDelayInMs: 500,
+  maxDelayInMs: 30_000,
+  deadlineInMs: 5 * 60_000,
+};
+
+/** Parses a `Retry-After` header: delta-seconds or an HTTP date. Returns milliseconds, or undefined. */
+export function parseRetryAfter(value: string | undefined | null, now = Date.now()): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = String(value).trim();
+  if (text === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/** Full-jitter exponential backoff for retry number `attempt` (1-based). */
+export function backoffDelay(attempt: number, options: RetryOptions = {}, random = Math.random): number {
+  const base = options.baseDelayInMs ?? DEFAULT_RETRY.baseDelayInMs;
+  const cap = options.maxDelayInMs ?? DEFAULT_RETRY.maxDelayInMs;
+  const ceiling = Math.min(cap, base * 2 ** (attempt - 1));
+  // Never zero: a burst of clients retrying at once is what the jitter is there to spread.
+  return Math.max(Math.round(base / 4), Math.round(ceiling * random()));
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
