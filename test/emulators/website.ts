@@ -1,4 +1,4 @@
-import { Emulator } from './kit';
+import { Emulator, type EmulatorResponse } from './kit';
 
 /**
  * A sample website for smoke tests: a home page, a health endpoint, a login page, and knobs to make a page
@@ -19,7 +19,7 @@ export class WebsiteEmulator extends Emulator {
     });
     const page = (title: string, body: string) => `<!doctype html><html><head><title>${title}</title></head><body>${body}</body></html>`;
     const serve = (path: string, title: string, body: string) =>
-      this.route('GET', path, () => {
+      this.route('GET', path, (): EmulatorResponse => {
         if (this.maintenance) {
           return { status: 503, headers: { 'Content-Type': 'text/html', 'Retry-After': 600 }, body: page('Maintenance', '<h1>We are down for scheduled maintenance</h1>') };
         }
