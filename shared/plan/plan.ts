@@ -1,0 +1,424 @@
+import Ajv, { type ErrorObject } from 'ajv';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { IANAZone } from 'luxon';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { DEFAULT_TIME_ZONE } from '../core/time';
+import { dependencyProblems } from './graph';
+import planSchema from './plan.schema.json';
+
+/**
+ * The monthly plan file: reading it, checking it against `plan.schema.json` and the dependency rules, and
+ * turning it into typed values. Every problem is collected (not just the first) with the file, line, column
+ * and field it is about, so one pass of `npm run validate-plan` tells a person everything to fix.
+ */
+
+export type ChangeStatus = 'planned' | 'doing' | 'done' | 'not-doing' | 'deferred';
+
+/** Statuses whose change is not run in the window (reported as such). */
+export const NOT_RUN_STATUSES: ReadonlySet<ChangeStatus> = new Set(['done', 'not-doing', 'deferred']);
+
+export interface PipelineAction {
+  kind: 'pipeline';
+  name: string;
+  folder?: string;
+  branch?: string;
+  /** Template parameters, as the Runs API takes them (strings). */
+  parameters: Record<string, string>;
+  timeoutMinutes?: number;
+}
+
+export interface ScriptAction {
+  kind: 'script';
+  path: string;
+  arguments: string[];
+  timeoutMinutes: number;
+}
+
+export interface ManualAction {
+  kind: 'manual';
+  instructions: string;
+}
+
+export type ChangeAction = PipelineAction | ScriptAction | ManualAction;
+
+export interface Change {
+  id: string;
+  title: string;
+  jira: string[];
+  team?: string;
+  status: ChangeStatus;
+  reason?: string;
+  notes?: string;
+  dependsOn: string[];
+  action: ChangeAction;
+  /** 1-based line of the change in the plan file, for messages. */
+  line: number;
+}
+
+export interface JobSelection {
+  name?: string;
+  folder?: string;
+  names: string[];
+  pattern?: string;
+  exclude: string[];
+}
+
+export interface Plan {
+  file: string;
+  window: {
+    name: string;
+    date: string;
+    /** Tags every run of the window: `window.id` or the date. */
+    id: string;
+    timeZone: string;
+    maintenancePage: boolean;
+    wiki?: string;
+  };
+  jira?: string;
+  jobs: JobSelection[];
+  changes: Change[];
+}
+
+export interface PlanProblem {
+  file: string;
+  line: number;
+  column: number;
+  /** Where in the plan, e.g. `changes[3].dependsOn[0]`. */
+  field: string;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export class PlanError extends Error {
+  override name = 'PlanError';
+  constructor(readonly problems: PlanProblem[]) {
+    const errors = problems.filter((problem) => problem.severity === 'error');
+    super(`The plan has ${errors.length} problem(s):\n${errors.map(formatProblem).join('\n')}`);
+  }
+}
+
+export function formatProblem(problem: PlanProblem): string {
+  return `${problem.file}:${problem.line}:${problem.column} ${problem.field || '(plan)'}: ${problem.message}`;
+}
+
+export interface ParseOptions {
+  /** The repository root that `script.path` is relative to; when given, scripts must exist there. */
+  scriptRoot?: string;
+}
+
+export interface ParseResult {
+  /** Present when there are no errors (warnings allowed). */
+  plan?: Plan;
+  problems: PlanProblem[];
+}
+
+type PathSegment = string | number;
+
+let compiledSchema: ReturnType<Ajv['compile']> | undefined;
+function schemaValidator(): ReturnType<Ajv['compile']> {
+  compiledSchema ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(planSchema);
+  return compiledSchema;
+}
+
+/** Reads and checks a plan file; throws PlanError listing every problem. */
+export function loadPlan(file: string, options: ParseOptions = {}): Plan {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new PlanError([{ file, line: 1, column: 1, field: '', message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? error}).`, severity: 'error' }]);
+  }
+  const result = parsePlan(text, file, options);
+  if (!result.plan) throw new PlanError(result.problems);
+  return result.plan;
+}
+
+/** Parses plan text; `file` is used in messages only. */
+export function parsePlan(text: string, file: string, options: ParseOptions = {}): ParseResult {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locate = new Locator(document, lineCounter, file);
+  const problems: PlanProblem[] = [];
+
+  for (const error of document.errors) {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    problems.push({ file, line, column: col, field: '', message: `is not valid YAML: ${error.message.split('\n')[0]}`, severity: 'error' });
+  }
+  if (problems.length) return { problems };
+
+  const data = document.toJS() as unknown;
+  const validate = schemaValidator();
+  if (!validate(data)) problems.push(...schemaProblems(validate.errors ?? [], locate));
+
+  // The rules a schema cannot state; run them on whatever is well-formed enough to read.
+  const raw = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
+  const rawChanges = Array.isArray(raw.changes) ? raw.changes : [];
+  problems.push(...actionProblems(rawChanges, locate));
+  const graphInput = rawChanges.map((change, index) => ({
+    index,
+    id: typeof change?.id === 'string' ? change.id : undefined,
+    status: typeof change?.status === 'string' ? change.status : 'planned',
+    dependsOn: Array.isArray(change?.dependsOn) ? (change.dependsOn as unknown[]).map(String) : [],
+  }));
+  for (const problem of dependencyProblems(graphInput)) {
+    problems.push(locate.problem(problem.path, problem.message, problem.severity, problem.onKey));
+  }
+  const window = (raw.window ?? {}) as Record<string, unknown>;
+  if (typeof window.timeZone === 'string' && !IANAZone.isValidZone(window.timeZone)) {
+    problems.push(locate.problem(['window', 'timeZone'], `'${window.timeZone}' is not an IANA time zone (for example America/New_York).`));
+  }
+  if (typeof window.date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(window.date)) {
+    const date = new Date(`${window.date}T12:00:00Z`);
+    if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== window.date) {
+      problems.push(locate.problem(['window', 'date'], `'${window.date}' is not a calendar date.`));
+    } else if (date.getUTCDay() !== 0) {
+      problems.push(locate.problem(['window', 'date'], `${window.date} is not a Sunday; the window's date is the Sunday of the window.`, 'warning'));
+    }
+  }
+  if (options.scriptRoot) {
+    rawChanges.forEach((change, index) => {
+      const scriptPath = change?.script?.path;
+      if (typeof scriptPath !== 'string' || !scriptPath) return;
+      if (path.isAbsolute(scriptPath) || scriptPath.split(/[\\/]/).includes('..')) {
+        problems.push(locate.problem(['changes', index, 'script', 'path'], `'${scriptPath}' must be a path inside the repository, relative to its root.`));
+      } else if (!fs.existsSync(path.join(options.scriptRoot!, scriptPath))) {
+        problems.push(locate.problem(['changes', index, 'script', 'path'], `'${scriptPath}' does not exist in the repository (${options.scriptRoot}).`));
+      }
+    });
+  }
+
+  problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  if (problems.some((problem) => problem.severity === 'error')) return { problems };
+  return { plan: toPlan(raw, file, locate), problems };
+}
+
+/** Exactly one of pipeline, script or manual per change. */
+function actionProblems(changes: any[], locate: Locator): PlanProblem[] {
+  const problems: PlanProblem[] = [];
+  changes.forEach((change, index) => {
+    if (!change || typeof change !== 'object') return;
+    const actions = (['pipeline', 'script', 'manual'] as const).filter((key) => change[key] !== undefined);
+    const name = typeof change.id === 'string' ? `'${change.id}'` : 'this change';
+    if (actions.length === 0) {
+      problems.push(locate.problem(['changes', index], `${name} has no action: give one of pipeline, script or manual.`));
+    } else if (actions.length > 1) {
+      problems.push(locate.problem(['changes', index, actions[1]], `${name} has ${actions.length} actions (${actions.join(' and ')}): keep exactly one.`, 'error', true));
+    }
+  });
+  return problems;
+}
+
+function schemaProblems(errors: ErrorObject[], locate: Locator): PlanProblem[] {
+  const seen = new Set<string>();
+  const problems: PlanProblem[] = [];
+  // `if/then` adds a second, vaguer error for the same thing; the `required` one says it better.
+  for (const error of errors.filter((e) => e.keyword !== 'if')) {
+    const where = pointerToPath(error.instancePath);
+    let problem: PlanProblem;
+    switch (error.keyword) {
+      case 'additionalProperties': {
+        const property = String((error.params as { additionalProperty: string }).additionalProperty);
+        problem = locate.problem([...where, property], `unknown field '${property}'${suggestion(property, error)}.`, 'error', true);
+        break;
+      }
+      case 'required': {
+        const property = String((error.params as { missingProperty: string }).missingProperty);
+        const because = property === 'reason' ? ' (a deferred change says why)' : '';
+        problem = locate.problem(where, `'${property}' is required${because}.`);
+        problem.field = [problem.field, property].filter(Boolean).join('.');
+        break;
+      }
+      case 'enum':
+        problem = locate.problem(where, `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}.`);
+        break;
+      case 'pattern':
+        problem = locate.problem(where, patternMessage(where, error));
+        break;
+      case 'minLength':
+        problem = locate.problem(where, 'must not be empty.');
+        break;
+      case 'type':
+        problem = locate.problem(where, `must be ${(error.params as { type: string | string[] }).type.toString().replace(/,/g, ' or ')}.`);
+        break;
+      default:
+        problem = locate.problem(where, `${error.message ?? 'is not valid'}.`);
+    }
+    const key = `${problem.line}:${problem.column}:${problem.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      problems.push(problem);
+    }
+  }
+  return problems;
+}
+
+function patternMessage(where: PathSegment[], error: ErrorObject): string {
+  const field = where.filter((segment) => typeof segment === 'string').pop();
+  switch (field) {
+    case 'date':
+      return 'must be a date written YYYY-MM-DD.';
+    case 'id':
+      return where[0] === 'changes'
+        ? 'must be lower case letters, digits, - and _ (it names jobs and tags), starting with a letter or digit.'
+        : 'must be letters, digits, ., - and _.';
+    case 'jira':
+      return 'must be a Jira key such as PLAT-1590 or an issue link (https://...).';
+    case 'folder':
+      return 'must be a pipeline folder starting with a backslash, e.g. "\\\\Product Integrations".';
+    case 'wiki':
+      return 'must be a link (https://...).';
+    default:
+      return typeof where[where.length - 2] === 'string' && where[where.length - 2] === 'jira'
+        ? 'must be a Jira key such as PLAT-1590 or an issue link (https://...).'
+        : `must match ${(error.params as { pattern: string }).pattern}.`;
+  }
+}
+
+function suggestion(property: string, error: ErrorObject): string {
+  const known = Object.keys((error.parentSchema as { properties?: object })?.properties ?? {});
+  const near = known.find((name) => editDistance(name.toLowerCase(), property.toLowerCase()) <= 2);
+  return near ? ` (did you mean '${near}'?)` : known.length ? ` (allowed: ${known.join(', ')})` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}
+
+function pointerToPath(pointer: string): PathSegment[] {
+  if (!pointer) return [];
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
+}
+
+export function fieldName(where: PathSegment[]): string {
+  return where.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : index === 0 ? segment : `.${segment}`)).join('');
+}
+
+/** Finds the line and column of a path in the YAML document (the nearest existing ancestor when absent). */
+class Locator {
+  constructor(
+    private readonly document: Document,
+    private readonly lines: LineCounter,
+    readonly file: string,
+  ) {}
+
+  problem(where: PathSegment[], message: string, severity: 'error' | 'warning' = 'error', onKey = false): PlanProblem {
+    const offset = this.offset(where, onKey);
+    const { line, col } = offset === undefined ? { line: 1, col: 1 } : this.lines.linePos(offset);
+    return { file: this.file, line, column: col, field: fieldName(where), message, severity };
+  }
+
+  private offset(where: PathSegment[], onKey: boolean): number | undefined {
+    let node: Node | null | undefined = this.document.contents;
+    let best = node?.range?.[0];
+    for (let index = 0; index < where.length; index++) {
+      const segment = where[index];
+      const last = index === where.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === segment);
+        if (!pair) return best;
+        const key = pair.key as Node;
+        if (last && onKey) return key.range?.[0] ?? best;
+        node = pair.value as Node | null;
+        best = node?.range?.[0] ?? key.range?.[0] ?? best;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        node = node.items[segment] as Node | undefined;
+        if (!node) return best;
+        best = node.range?.[0] ?? best;
+      } else {
+        return best;
+      }
+    }
+    return best;
+  }
+
+  line(where: PathSegment[]): number {
+    const offset = this.offset(where, false);
+    return offset === undefined ? 1 : this.lines.linePos(offset).line;
+  }
+}
+
+function toPlan(raw: Record<string, any>, file: string, locate: Locator): Plan {
+  const window = raw.window;
+  return {
+    file,
+    window: {
+      name: window.name,
+      date: window.date,
+      id: window.id ?? window.date,
+      timeZone: window.timeZone ?? DEFAULT_TIME_ZONE,
+      maintenancePage: window.maintenancePage ?? false,
+      wiki: window.wiki,
+    },
+    jira: raw.jira,
+    jobs: (raw.jobs ?? []).map((job: any): JobSelection => ({
+      name: job.name,
+      folder: job.pipelines.folder,
+      names: job.pipelines.names ?? [],
+      pattern: job.pipelines.pattern,
+      exclude: job.pipelines.exclude ?? [],
+    })),
+    changes: (raw.changes ?? []).map((change: any, index: number): Change => ({
+      id: change.id,
+      title: change.title,
+      jira: change.jira ?? [],
+      team: change.team,
+      status: change.status ?? 'planned',
+      reason: change.reason,
+      notes: change.notes,
+      dependsOn: change.dependsOn ?? [],
+      action: toAction(change),
+      line: locate.line(['changes', index]),
+    })),
+  };
+}
+
+function toAction(change: any): ChangeAction {
+  if (change.pipeline) {
+    const pipeline = change.pipeline;
+    return {
+      kind: 'pipeline',
+      name: pipeline.name,
+      folder: pipeline.folder,
+      branch: pipeline.branch,
+      parameters: Object.fromEntries(Object.entries(pipeline.parameters ?? {}).map(([key, value]) => [key, String(value)])),
+      timeoutMinutes: pipeline.timeoutMinutes,
+    };
+  }
+  if (change.script) {
+    return {
+      kind: 'script',
+      path: change.script.path,
+      arguments: (change.script.arguments ?? []).map(String),
+      timeoutMinutes: change.script.timeoutMinutes ?? 60,
+    };
+  }
+  return { kind: 'manual', instructions: change.manual };
+}
+
+/** A Jira key or link as a URL, when the plan says how to build one. */
+export function jiraUrl(plan: Pick<Plan, 'jira'>, key: string): string | undefined {
+  if (/^https?:\/\//.test(key)) return key;
+  return plan.jira ? `${plan.jira.replace(/\/*$/, '/')}${key}` : undefined;
+}
+
+/** The text shown for a Jira entry: the key, or the key at the end of a link. */
+export function jiraLabel(key: string): string {
+  if (!/^https?:\/\//.test(key)) return key;
+  const match = /([A-Z][A-Z0-9_]*-\d+)\/?$/.exec(key);
+  return match ? match[1] : key;
+}
