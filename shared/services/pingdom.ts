@@ -1,0 +1,551 @@
+import { createHash } from 'node:crypto';
+import { InputError, SafetyError, ServiceError } from '../core/errors';
+import { HttpClient, HttpError, type HttpRequest } from '../core/http';
+import type { Log } from '../core/log';
+import { newRecordId, type UndoRecord } from '../core/records';
+import { sleep as defaultSleep, type RetryOptions } from '../core/retry';
+import { MarkdownSummary } from '../core/summary';
+
+/**
+ * Pingdom API 3.1: silencing uptime checks for the window, either with a maintenance window (the default: it
+ * ends by itself) or by pausing the checks, and undoing exactly that.
+ *
+ * Pingdom's sharp edges, all handled here: `PUT /checks` without `checkids` changes EVERY check on the account
+ * (so an empty selection is refused before any call that writes); unknown check ids are silently ignored (so
+ * ids are checked against the account first); a maintenance window must start in the future (`from: 1` means
+ * now) and cannot be deleted once it has begun (so it is ended by moving its `to` close to now); every answer
+ * carries `Req-Limit-Short` / `Req-Limit-Long` and the client waits or stops before spending the last call.
+ */
+
+export const PINGDOM_PUBLIC_API = 'https://api.pingdom.com/api/3.1';
+export const PINGDOM_RECORD_KIND = 'pingdom';
+/** A running window cannot be deleted: resume moves its end this close to now instead. */
+export const END_RUNNING_WINDOW_AFTER_SECONDS = 60;
+
+export type PingdomMode = 'maintenanceWindow' | 'pauseChecks';
+
+export interface PingdomCheck {
+  id: number;
+  name: string;
+  hostname?: string;
+  status: string;
+  tags: string[];
+}
+
+export interface PingdomWindow {
+  id: number;
+  description: string;
+  /** UNIX seconds. */
+  from: number;
+  to: number;
+  uptimeIds: number[];
+}
+
+interface RateLimit {
+  remaining: number;
+  /** When the budget is whole again (ms since epoch). */
+  resetsAt: number;
+}
+
+export interface PingdomClientOptions {
+  baseUrl: string;
+  token: string;
+  log: Log;
+  retry?: RetryOptions;
+  /** Longest wait for a spent request budget to reset before giving up. */
+  maxBudgetWaitInMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Reads `Remaining: 394 Time until reset: 3589`. */
+export function parseRequestLimit(value: string | undefined, now = Date.now()): RateLimit | undefined {
+  const match = /Remaining:\s*(\d+).*?reset:\s*(\d+)/i.exec(value ?? '');
+  if (!match) return undefined;
+  return { remaining: Number(match[1]), resetsAt: now + Number(match[2]) * 1000 };
+}
+
+export class PingdomClient {
+  private readonly http: HttpClient;
+  private readonly limits = new Map<'short' | 'long', RateLimit>();
+  private readonly wait: (ms: number) => Promise<void>;
+  private readonly maxBudgetWaitInMs: number;
+
+  constructor(private readonly options: PingdomClientOptions) {
+    this.wait = options.sleep ?? ((ms) => defaultSleep(ms));
+    this.maxBudgetWaitInMs = options.maxBudgetWaitInMs ?? 60_000;
+    this.http = new HttpClient({
+      baseUrl: options.baseUrl,
+      service: 'Pingdom',
+      headers: { Authorization: `Bearer ${options.token}`, Accept: 'application/json' },
+      retry: options.retry,
+      log: options.log,
+      sleep: options.sleep,
+      onResponse: (response) => {
+        for (const kind of ['short', 'long'] as const) {
+          const limit = parseRequestLimit(response.headers[`req-limit-${kind}`]);
+          if (limit) this.limits.set(kind, limit);
+        }
+      },
+    });
+  }
+
+  /**
+   * Makes sure `calls` more calls fit in both request budgets, waiting for a reset when it is near, and
+   * failing (before the caller changes anything) when it is not.
+   */
+  async ensureBudget(calls: number): Promise<void> {
+    for (const [kind, limit] of this.limits) {
+      if (limit.remaining >= calls) continue;
+      const waitMs = limit.resetsAt - Date.now();
+      if (waitMs <= 0) continue;
+      if (waitMs > this.maxBudgetWaitInMs) {
+        throw new ServiceError('Pingdom', `only ${limit.remaining} call(s) left in the ${kind} request budget, which resets in ${Math.ceil(waitMs / 1000)} s.`, {
+          advice: 'Nothing was changed by this call; run the step again after the reset.',
+        });
+      }
+      this.options.log.info(`Pingdom's ${kind} request budget has ${limit.remaining} call(s) left; waiting ${Math.ceil(waitMs / 1000)} s for it to reset.`);
+      await this.wait(waitMs);
+      this.limits.delete(kind);
+    }
+  }
+
+  private async call<T>(request: HttpRequest): Promise<T> {
+    await this.ensureBudget(1);
+    try {
+      return (await this.http.request<T>(request)).data;
+    } catch (error) {
+      throw mapPingdomError(error);
+    }
+  }
+
+  async listChecks(): Promise<PingdomCheck[]> {
+    const pageSize = 25_000;
+    const checks: PingdomCheck[] = [];
+    for (let offset = 0; ; offset += pageSize) {
+      const page = await this.call<{ checks?: RawCheck[] }>({ method: 'GET', path: 'checks', query: { include_tags: true, limit: pageSize, offset } });
+      const raw = page.checks ?? [];
+      checks.push(...raw.map(toCheck));
+      if (raw.length < pageSize) return checks;
+    }
+  }
+
+  /** Pauses or unpauses exactly these checks. Never called with an empty list: Pingdom would change all. */
+  async setPaused(checkIds: number[], paused: boolean): Promise<void> {
+    if (checkIds.length === 0) throw new SafetyError('Refusing PUT /checks with no check ids: Pingdom would change every check on the account.');
+    await this.call({ method: 'PUT', path: 'checks', body: { paused, checkids: checkIds.join(',') } });
+  }
+
+  async listWindows(): Promise<PingdomWindow[]> {
+    const pageSize = 1000;
+    const windows: PingdomWindow[] = [];
+    for (let offset = 0; ; offset += pageSize) {
+      const page = await this.call<{ maintenance?: RawWindow[] }>({ method: 'GET', path: 'maintenance', query: { limit: pageSize, offset } });
+      const raw = page.maintenance ?? [];
+      windows.push(...raw.map(toWindow));
+      if (raw.length < pageSize) return windows;
+    }
+  }
+
+  /** Creates a window starting now (`from: 1`). Not retried blindly: see `createWindowOnce`. */
+  async createWindow(window: { description: string; to: number; checkIds: number[] }): Promise<number> {
+    if (window.checkIds.length === 0) throw new SafetyError('Refusing to create a Pingdom maintenance window for no checks.');
+    const created = await this.call<{ maintenance?: { id?: number } }>({
+      method: 'POST',
+      path: 'maintenance',
+      body: { description: window.description, from: 1, to: window.to, uptimeids: window.checkIds },
+    });
+    const id = created.maintenance?.id;
+    if (typeof id !== 'number') throw new ServiceError('Pingdom', 'created a maintenance window but did not say its id.');
+    return id;
+  }
+
+  async setWindowEnd(id: number, to: number): Promise<void> {
+    await this.call({ method: 'PUT', path: `maintenance/${id}`, body: { to } });
+  }
+
+  async deleteWindow(id: number): Promise<void> {
+    await this.call({ method: 'DELETE', path: `maintenance/${id}` });
+  }
+}
+
+interface RawCheck {
+  id: number;
+  name: string;
+  hostname?: string;
+  status?: string;
+  tags?: Array<{ name: string } | string>;
+}
+
+interface RawWindow {
+  id: number;
+  description?: string;
+  from: number;
+  to: number;
+  checks?: { uptime?: number[]; tms?: number[] };
+}
+
+function toCheck(raw: RawCheck): PingdomCheck {
+  return {
+    id: raw.id,
+    name: raw.name,
+    hostname: raw.hostname,
+    status: raw.status ?? 'unknown',
+    tags: (raw.tags ?? []).map((tag) => (typeof tag === 'string' ? tag : tag.name)),
+  };
+}
+
+function toWindow(raw: RawWindow): PingdomWindow {
+  return { id: raw.id, description: raw.description ?? '', from: raw.from, to: raw.to, uptimeIds: raw.checks?.uptime ?? [] };
+}
+
+/** Pingdom's error body `{error:{statuscode,statusdesc,errormessage}}` → a message a person can act on. */
+export function mapPingdomError(error: unknown): unknown {
+  if (!(error instanceof HttpError)) return error;
+  const body = (error.data as { error?: { statuscode?: number; statusdesc?: string; errormessage?: string } } | undefined)?.error;
+  const detail = body?.errormessage ? `${body.statusdesc ?? error.status}: ${body.errormessage}` : error.message;
+  const advice =
+    error.status === 401 || error.status === 403
+      ? "Check the Pingdom service connection's API token: it must be valid and have Read/Write access."
+      : error.status === 429
+        ? 'Pingdom rate-limited the token; wait a while and run the step again.'
+        : undefined;
+  return new ServiceError('Pingdom', `${error.method} ${error.target} failed (${detail})`, { status: error.status, advice, cause: error });
+}
+
+/** A write whose answer was lost may still have been applied: the caller looks before sending it again. */
+function mayHaveBeenApplied(error: unknown): boolean {
+  return error instanceof ServiceError && (error.status === undefined || error.status >= 500);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Selecting checks
+
+export interface CheckSelection {
+  checkIds: string[];
+  checkNames: string[];
+  checkTags: string[];
+}
+
+/**
+ * Resolves ids, names and tags to checks on the account. An id or name that matches nothing is an input
+ * error (Pingdom would silently ignore it); so is an empty result (Pingdom would change every check).
+ */
+export function selectChecks(all: PingdomCheck[], selection: CheckSelection, log: Log): PingdomCheck[] {
+  const byId = new Map(all.map((check) => [check.id, check]));
+  const chosen = new Map<number, PingdomCheck>();
+  for (const text of selection.checkIds) {
+    if (!/^\d+$/.test(text)) throw new InputError('checkIds', `'${text}' is not a check id (a number).`);
+    const check = byId.get(Number(text));
+    if (!check) throw new InputError('checkIds', `check ${text} does not exist on this Pingdom account (or the token cannot see it).`);
+    chosen.set(check.id, check);
+  }
+  for (const name of selection.checkNames) {
+    const matches = all.filter((check) => check.name.toLowerCase() === name.toLowerCase());
+    if (matches.length === 0) throw new InputError('checkNames', `no Pingdom check is named '${name}'.`);
+    for (const check of matches) chosen.set(check.id, check);
+  }
+  for (const tag of selection.checkTags) {
+    const matches = all.filter((check) => check.tags.some((t) => t.toLowerCase() === tag.toLowerCase()));
+    if (matches.length === 0) log.warn(`No Pingdom check has the tag '${tag}'.`);
+    for (const check of matches) chosen.set(check.id, check);
+  }
+  if (chosen.size === 0) {
+    throw new InputError(
+      'checkIds',
+      'checkIds, checkNames and checkTags select no check. Refusing: Pingdom applies a change with no check ids to every check on the account.',
+    );
+  }
+  return [...chosen.values()].sort((a, b) => a.id - b.id);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Undo record
+
+export interface PingdomUndoData {
+  mode: PingdomMode;
+  /** Every selected check, with its name for people. */
+  checks: Array<{ id: number; name: string }>;
+  /** Text in the window's description that finds it again when its id was never recorded (a crash). */
+  marker: string;
+  /** Maintenance windows this step created or adopted. */
+  windowIds: number[];
+  /** `pauseChecks`: checks this step paused (resume unpauses only these). */
+  pausedByUs: number[];
+  /** `pauseChecks`: checks that were paused before and stay paused. */
+  alreadyPaused: number[];
+  /** ISO time the silence ends by itself (maintenance window) or should end (paused checks). */
+  endsAt: string;
+}
+
+export function validatePingdomUndoData(data: unknown): PingdomUndoData {
+  const value = data as Partial<PingdomUndoData> | undefined;
+  const isIds = (ids: unknown) => Array.isArray(ids) && ids.every((id) => Number.isInteger(id));
+  if (!value || (value.mode !== 'maintenanceWindow' && value.mode !== 'pauseChecks')) throw new Error("'mode' is missing or unknown.");
+  if (!Array.isArray(value.checks) || !value.checks.every((check) => Number.isInteger(check?.id))) throw new Error("'checks' must list check ids.");
+  if (typeof value.marker !== 'string' || value.marker.length < 8) throw new Error("'marker' is missing.");
+  if (!isIds(value.windowIds) || !isIds(value.pausedByUs) || !isIds(value.alreadyPaused)) {
+    throw new Error("'windowIds', 'pausedByUs' and 'alreadyPaused' must be lists of ids.");
+  }
+  if (typeof value.endsAt !== 'string' || Number.isNaN(Date.parse(value.endsAt))) throw new Error("'endsAt' is not a time.");
+  return value as PingdomUndoData;
+}
+
+/** The same window and the same checks give the same marker, so a second run finds the first run's window. */
+export function windowMarker(windowId: string, checkIds: number[]): string {
+  const digest = createHash('sha256').update(checkIds.join(',')).digest('hex').slice(0, 10);
+  return `[maintenance-window ${windowId} checks ${digest}]`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pause and resume
+
+export interface PauseOptions {
+  client: PingdomClient;
+  log: Log;
+  selection: CheckSelection;
+  mode: PingdomMode;
+  /** When the silence ends (window end plus grace). */
+  endsAt: Date;
+  windowId: string;
+  description: string;
+  /** Writes the undo record durably and publishes it; called before every change. */
+  publish: (record: UndoRecord<PingdomUndoData>) => void;
+  /** Pingdom records of this run not yet restored: a re-run after a crash takes over what they paused. */
+  earlierRecords?: Array<UndoRecord<PingdomUndoData>>;
+}
+
+export interface PauseResult {
+  record: UndoRecord<PingdomUndoData>;
+  checks: PingdomCheck[];
+  window?: PingdomWindow;
+  /** The window existed already (an earlier run of this step): it was kept, not duplicated. */
+  adoptedWindow: boolean;
+  pausedNow: number[];
+  alreadyPaused: number[];
+}
+
+const toUnix = (date: Date) => Math.floor(date.getTime() / 1000);
+
+export async function pauseChecks(options: PauseOptions): Promise<PauseResult> {
+  const { client, log } = options;
+  log.info('Reading the checks on the Pingdom account.');
+  const checks = selectChecks(await client.listChecks(), options.selection, log);
+  const ids = checks.map((check) => check.id);
+  const marker = windowMarker(options.windowId, ids);
+  const record: UndoRecord<PingdomUndoData> = {
+    kind: PINGDOM_RECORD_KIND,
+    version: 1,
+    id: newRecordId(PINGDOM_RECORD_KIND, options.windowId),
+    windowId: options.windowId,
+    createdAt: new Date().toISOString(),
+    expiresAt: options.endsAt.toISOString(),
+    description: `Pingdom ${options.mode === 'maintenanceWindow' ? 'maintenance window' : 'pause'} for ${checks.length} check(s): ${checks.map((c) => c.name).join(', ')}`,
+    data: {
+      mode: options.mode,
+      checks: checks.map((check) => ({ id: check.id, name: check.name })),
+      marker,
+      windowIds: [],
+      pausedByUs: [],
+      alreadyPaused: [],
+      endsAt: options.endsAt.toISOString(),
+    },
+  };
+  return options.mode === 'maintenanceWindow'
+    ? openWindow(options, checks, record)
+    : pauseSelected(options, checks, record);
+}
+
+async function openWindow(options: PauseOptions, checks: PingdomCheck[], record: UndoRecord<PingdomUndoData>): Promise<PauseResult> {
+  const { client, log } = options;
+  const ids = checks.map((check) => check.id);
+  const to = toUnix(options.endsAt);
+  const now = toUnix(new Date());
+  const find = async () => (await client.listWindows()).find((w) => w.description.includes(record.data.marker) && w.to > now);
+  await client.ensureBudget(4);
+  let window = await find();
+  const adopted = window !== undefined;
+  if (window) {
+    log.info(`Maintenance window ${window.id} for these checks exists already (an earlier run of this step); keeping it.`);
+    record.data.windowIds = [window.id];
+    options.publish(record);
+    if (window.to !== to) {
+      log.info(`Moving its end to ${options.endsAt.toISOString()}.`);
+      await client.setWindowEnd(window.id, to);
+    }
+  } else {
+    options.publish(record);
+    log.info(`Opening a Pingdom maintenance window for ${ids.length} check(s) until ${options.endsAt.toISOString()}.`);
+    const id = await createWindowOnce(client, log, { description: `${options.description} ${record.data.marker}`, to, checkIds: ids }, find);
+    record.data.windowIds = [id];
+    options.publish(record);
+  }
+  window = (await client.listWindows()).find((w) => w.id === record.data.windowIds[0]);
+  if (!window || window.to !== to || ids.some((id) => !window!.uptimeIds.includes(id))) {
+    throw new ServiceError('Pingdom', `maintenance window ${record.data.windowIds[0]} does not read back as written (checks ${ids.join(', ')} until ${to}).`);
+  }
+  return { record, checks, window, adoptedWindow: adopted, pausedNow: [], alreadyPaused: [] };
+}
+
+/** POST is not repeated blindly: after a lost answer, look for the window before creating it again. */
+async function createWindowOnce(
+  client: PingdomClient,
+  log: Log,
+  window: { description: string; to: number; checkIds: number[] },
+  find: () => Promise<PingdomWindow | undefined>,
+): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.createWindow(window);
+    } catch (error) {
+      if (!mayHaveBeenApplied(error) || attempt >= 3) throw error;
+      const existing = await find();
+      if (existing) return existing.id;
+      log.info(`${(error as Error).message}; no window was created, trying again.`);
+    }
+  }
+}
+
+async function pauseSelected(options: PauseOptions, checks: PingdomCheck[], record: UndoRecord<PingdomUndoData>): Promise<PauseResult> {
+  const { client, log } = options;
+  const ours = new Set<number>();
+  for (const earlier of options.earlierRecords ?? []) {
+    if (earlier.data.mode === 'pauseChecks') for (const id of earlier.data.pausedByUs) ours.add(id);
+  }
+  const selected = new Set(checks.map((check) => check.id));
+  const alreadyPaused = checks.filter((check) => check.status === 'paused' && !ours.has(check.id)).map((check) => check.id);
+  const pausedByUs = checks.filter((check) => !alreadyPaused.includes(check.id)).map((check) => check.id);
+  // Checks an earlier, interrupted run paused but this selection no longer names stay ours too.
+  for (const id of ours) if (!selected.has(id)) pausedByUs.push(id);
+  record.data.pausedByUs = pausedByUs.sort((a, b) => a - b);
+  record.data.alreadyPaused = alreadyPaused;
+  const toPause = checks.filter((check) => check.status !== 'paused').map((check) => check.id);
+  await client.ensureBudget(2);
+  options.publish(record);
+  if (toPause.length) {
+    log.info(`Pausing ${toPause.length} check(s): ${toPause.join(', ')}.`);
+    await client.setPaused(toPause, true);
+  } else {
+    log.info('Every selected check is paused already.');
+  }
+  const after = new Map((await client.listChecks()).map((check) => [check.id, check]));
+  const notPaused = checks.filter((check) => after.get(check.id)?.status !== 'paused');
+  if (notPaused.length) throw new ServiceError('Pingdom', `check(s) ${notPaused.map((c) => c.id).join(', ')} do not read back as paused.`);
+  return { record, checks, adoptedWindow: false, pausedNow: toPause, alreadyPaused };
+}
+
+export interface ResumeResult {
+  windows: Array<{ id: number; outcome: 'deleted' | 'ended' | 'ending' | 'gone'; endsAt?: Date }>;
+  unpaused: number[];
+  /** Checks that stay paused because they were paused before the window. */
+  leftPaused: number[];
+}
+
+export async function resumeChecks(options: { client: PingdomClient; log: Log; record: UndoRecord<PingdomUndoData> }): Promise<ResumeResult> {
+  const { client, log, record } = options;
+  const data = record.data;
+  const result: ResumeResult = { windows: [], unpaused: [], leftPaused: data.alreadyPaused };
+  if (data.mode === 'maintenanceWindow') {
+    result.windows = await endWindows(client, log, data);
+    return result;
+  }
+  const current = new Map((await client.listChecks()).map((check) => [check.id, check]));
+  const toUnpause = data.pausedByUs.filter((id) => current.get(id)?.status === 'paused');
+  if (toUnpause.length) {
+    await client.ensureBudget(2);
+    log.info(`Unpausing the ${toUnpause.length} check(s) this step paused: ${toUnpause.join(', ')}.`);
+    await client.setPaused(toUnpause, false);
+    const after = new Map((await client.listChecks()).map((check) => [check.id, check]));
+    const stillPaused = toUnpause.filter((id) => after.get(id)?.status === 'paused');
+    if (stillPaused.length) throw new ServiceError('Pingdom', `check(s) ${stillPaused.join(', ')} still read back as paused.`);
+  } else {
+    log.info('No check this step paused is still paused: nothing to do.');
+  }
+  if (data.alreadyPaused.length) log.info(`Leaving paused what was paused before: ${data.alreadyPaused.join(', ')}.`);
+  result.unpaused = toUnpause;
+  return result;
+}
+
+async function endWindows(client: PingdomClient, log: Log, data: PingdomUndoData): Promise<ResumeResult['windows']> {
+  const windows = await client.listWindows();
+  const ours = windows.filter((w) => data.windowIds.includes(w.id) || w.description.includes(data.marker));
+  const outcomes: ResumeResult['windows'] = data.windowIds.filter((id) => !ours.some((w) => w.id === id)).map((id) => ({ id, outcome: 'gone' as const }));
+  for (const window of ours) {
+    const now = toUnix(new Date());
+    const endSoon = now + END_RUNNING_WINDOW_AFTER_SECONDS;
+    if (window.from > now && (await deleteUnlessBegun(client, log, window))) {
+      outcomes.push({ id: window.id, outcome: 'deleted' });
+    } else if (window.to > endSoon) {
+      log.info(`Maintenance window ${window.id} is running and Pingdom cannot delete it: ending it at ${new Date(endSoon * 1000).toISOString()}.`);
+      await client.setWindowEnd(window.id, endSoon);
+      outcomes.push({ id: window.id, outcome: 'ending', endsAt: new Date(endSoon * 1000) });
+    } else {
+      log.info(`Maintenance window ${window.id} has ended or ends within a minute: nothing to do.`);
+      outcomes.push({ id: window.id, outcome: window.to > now ? 'ending' : 'ended', endsAt: new Date(window.to * 1000) });
+    }
+  }
+  return outcomes;
+}
+
+/** Deletes a window that has not begun; false when it began meanwhile (Pingdom refuses), so it is ended instead. */
+async function deleteUnlessBegun(client: PingdomClient, log: Log, window: PingdomWindow): Promise<boolean> {
+  log.info(`Maintenance window ${window.id} has not begun: deleting it.`);
+  try {
+    await client.deleteWindow(window.id);
+    return true;
+  } catch (error) {
+    if (error instanceof ServiceError && (error.status === 400 || error.status === 403)) return false;
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What the run summary shows
+
+export function pauseSummary(result: PauseResult, endsAtText: string): MarkdownSummary {
+  const { record, checks, window } = result;
+  const summary = new MarkdownSummary();
+  if (record.data.mode === 'maintenanceWindow') {
+    summary
+      .heading(`Pingdom: ${checks.length} check(s) in maintenance until ${endsAtText}`)
+      .paragraph(
+        `Maintenance window ${window?.id}${result.adoptedWindow ? ' (kept from an earlier run of this step)' : ''} ends by itself at that time. ` +
+          'The resume step ends it early.',
+      )
+      .table(['Check', 'Id', 'Silenced'], checks.map((check) => [check.name, check.id, `maintenance window ${window?.id}`]));
+  } else {
+    summary
+      .heading(`Pingdom: ${record.data.pausedByUs.length} check(s) paused, to resume at ${endsAtText}`)
+      .paragraph('**Paused checks do not resume by themselves**: the resume step unpauses them. Only the checks this step paused are unpaused.')
+      .table(
+        ['Check', 'Id', 'State'],
+        checks.map((check) => [check.name, check.id, result.alreadyPaused.includes(check.id) ? 'was paused already; stays paused' : 'paused by this step']),
+      );
+  }
+  return summary.paragraph(`Undo record \`${record.id}\`.`);
+}
+
+export function resumeSummary(record: UndoRecord<PingdomUndoData>, result: ResumeResult, formatTime: (date: Date) => string): MarkdownSummary {
+  const summary = new MarkdownSummary().heading(`Pingdom: monitoring restored for ${record.data.checks.length - result.leftPaused.length} check(s)`);
+  const outcome = {
+    deleted: () => 'deleted (had not begun)',
+    ending: (end?: Date) => `ended early, at ${end ? formatTime(end) : 'once it ends'} (Pingdom cannot delete a running window)`,
+    ended: () => 'already over',
+    gone: () => 'no longer exists',
+  };
+  if (result.windows.length) {
+    summary.table(['Maintenance window', 'Outcome'], result.windows.map((w) => [w.id, outcome[w.outcome](w.endsAt)]));
+  }
+  if (record.data.mode === 'pauseChecks') {
+    summary.table(
+      ['Check', 'Id', 'Now'],
+      record.data.checks.map((check) => [
+        check.name,
+        check.id,
+        result.leftPaused.includes(check.id) ? 'paused before the window: left paused' : result.unpaused.includes(check.id) ? 'unpaused' : 'was not paused any more',
+      ]),
+    );
+  } else {
+    summary.list(record.data.checks.map((check) => `${check.name} (${check.id}): maintenance over`));
+  }
+  return summary.paragraph(`Undone from undo record \`${record.id}\`.`);
+}

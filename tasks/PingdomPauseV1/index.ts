@@ -1,0 +1,66 @@
+import { parseUndoRecord, type UndoRecord } from '../../shared/core/records';
+import { runTask } from '../../shared/core/task';
+import { checkTimeZone, DEFAULT_TIME_ZONE, formatLocal } from '../../shared/core/time';
+import { apiBaseUrl, connectionToken } from '../../shared/services/connection';
+import {
+  PINGDOM_PUBLIC_API,
+  PINGDOM_RECORD_KIND,
+  PingdomClient,
+  pauseChecks,
+  pauseSummary,
+  resumeChecks,
+  resumeSummary,
+  validatePingdomUndoData,
+  type PingdomUndoData,
+} from '../../shared/services/pingdom';
+import { describeSilenceEnd, resolveSilenceEnd } from '../../shared/services/silence';
+
+void runTask('PingdomPause', async ({ input, log, records, windowId, setOutput, publishUndoRecord, attachSummary }) => {
+  const connection = input.endpoint('pingdomConnection', { required: true });
+  const action = input.choice('action', ['pause', 'resume'], 'pause');
+  const timeZone = checkTimeZone('timeZone', input.string('timeZone', { default: DEFAULT_TIME_ZONE }) ?? DEFAULT_TIME_ZONE);
+  const client = new PingdomClient({
+    baseUrl: apiBaseUrl('pingdomConnection', connection.url, PINGDOM_PUBLIC_API),
+    token: connectionToken('pingdomConnection', connection),
+    log,
+  });
+
+  if (action === 'resume') {
+    const record = parseUndoRecord('undoRecord', input.text('undoRecord', { required: true })!, PINGDOM_RECORD_KIND, validatePingdomUndoData);
+    log.section(`Resuming Pingdom monitoring from undo record ${record.id}`);
+    const result = await resumeChecks({ client, log, record });
+    records.writeReceipt(record, `Pingdom monitoring restored for checks ${record.data.checks.map((c) => c.id).join(', ')}.`);
+    setOutput('checkIds', record.data.checks.map((c) => c.id).join(','));
+    attachSummary('Pingdom resume', resumeSummary(record, result, (date) => formatLocal(date, timeZone)));
+    return;
+  }
+
+  const selection = { checkIds: input.list('checkIds'), checkNames: input.list('checkNames'), checkTags: input.list('checkTags') };
+  const mode = input.choice('mode', ['maintenanceWindow', 'pauseChecks'], 'maintenanceWindow');
+  const end = resolveSilenceEnd({
+    durationMinutes: input.int('durationMinutes'),
+    until: input.string('until'),
+    timeZone,
+    graceMinutes: input.int('graceMinutes', { default: 15 }),
+  });
+  const earlierRecords = records
+    .list()
+    .filter(({ record, receipt }) => !receipt && record.kind === PINGDOM_RECORD_KIND && record.windowId === windowId)
+    .map(({ record }) => record as UndoRecord<PingdomUndoData>);
+
+  log.section(`Silencing Pingdom checks until ${describeSilenceEnd(end)}`);
+  const result = await pauseChecks({
+    client,
+    log,
+    selection,
+    mode,
+    endsAt: end.endsAt,
+    windowId,
+    description: `Maintenance window ${windowId}`,
+    publish: (record) => publishUndoRecord(record),
+    earlierRecords,
+  });
+  setOutput('checkIds', result.checks.map((c) => c.id).join(','));
+  attachSummary('Pingdom pause', pauseSummary(result, describeSilenceEnd(end)));
+  if (mode === 'pauseChecks') log.warn('Paused Pingdom checks do not resume by themselves: make sure the resume step runs (condition: always()).');
+});
