@@ -1,0 +1,185 @@
+import { strict as assert } from 'node:assert';
+import { ServiceError } from '../../shared/core/errors';
+import { Log } from '../../shared/core/log';
+import { setWriter } from '../../shared/core/commands';
+import { isChannelId, normalizeChannel, postSlackWebhook, SlackClient, slackApiBaseUrl, slackApiError } from '../../shared/services/slack';
+import { postTeamsWorkflow, teamsMessage } from '../../shared/services/teams';
+import { emulatorCertificate } from '../emulators/kit';
+import { SlackEmulator, SlackWebhookEmulator } from '../emulators/slack';
+import { TeamsEmulator } from '../emulators/teams';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+
+/** The Slack and Teams clients over real HTTPS against the emulators (in this process; the task test runs the bundle). */
+describe('Slack and Teams clients', function () {
+  const slack = new SlackEmulator();
+  const hooks = new SlackWebhookEmulator();
+  const teams = new TeamsEmulator();
+  const lines: string[] = [];
+  let restoreWriter: ((line: string) => void) | undefined;
+  const noWait = async () => {};
+
+  before(async () => {
+    await Promise.all([slack.start(), hooks.start(), teams.start()]);
+    // The clients run in this process: trust the emulators' CA the way NODE_EXTRA_CA_CERTS does for children.
+    const { file } = await emulatorCertificate();
+    https.globalAgent.options.ca = fs.readFileSync(file);
+    restoreWriter = setWriter((line) => lines.push(line));
+  });
+  after(async () => {
+    if (restoreWriter) setWriter(restoreWriter);
+    https.globalAgent.options.ca = undefined;
+    await Promise.all([slack.stop(), hooks.stop(), teams.stop()]);
+  });
+  beforeEach(() => {
+    slack.reset();
+    hooks.reset();
+    teams.reset();
+    lines.length = 0;
+  });
+
+  const client = (options: { token?: string; pageSize?: number } = {}) =>
+    new SlackClient({ token: options.token ?? slack.token, baseUrl: slack.url, log: new Log(), sleep: noWait, pageSize: options.pageSize });
+
+  it('reads the API base URL however people type it', () => {
+    for (const typed of ['https://slack.com', 'https://slack.com/', 'https://slack.com/api', 'https://slack.com/api/', ' https://slack.com/api// ']) {
+      assert.equal(slackApiBaseUrl(typed), 'https://slack.com/api', typed);
+    }
+    assert.equal(slackApiBaseUrl(''), 'https://slack.com/api');
+    assert.equal(slackApiBaseUrl('https://proxy.corp/slack'), 'https://proxy.corp/slack/api');
+  });
+
+  it('tells channel ids from names', () => {
+    assert.ok(isChannelId('C0123ABCD'));
+    assert.ok(!isChannelId('dailyops'));
+    assert.equal(normalizeChannel('#DailyOps'), 'dailyops');
+    assert.equal(normalizeChannel('#C0123ABCD'), 'C0123ABCD');
+  });
+
+  it('resolves names through every page, once per run', async () => {
+    for (let i = 0; i < 7; i++) slack.addChannel({ name: `filler-${i}` });
+    const late = slack.addChannel({ name: 'late-channel' });
+    slack.pageSizeCap = 5;
+    const c = client();
+    const found = await c.resolveChannels(['#dailyops', 'late-channel', late.id]);
+    assert.equal(found.get('late-channel')!.id, late.id);
+    assert.equal(found.get(late.id)!.id, late.id);
+    const listCalls = slack.calls('GET', '/api/conversations.list');
+    assert.equal(listCalls.length, 4, 'paged to the last page, where late-channel is (16 channels, 5 a page)');
+    assert.ok(listCalls.slice(1).every((call) => call.query.cursor), 'later pages are asked for by cursor');
+    await c.resolveChannels(['dailyops', 'late-channel']);
+    assert.equal(slack.calls('GET', '/api/conversations.list').length, 4, 'cached: no new listing');
+  });
+
+  it('reports every unknown name at once, before posting', async () => {
+    await assert.rejects(client().resolveChannels(['nope', 'dailyops', 'nada']), (error: unknown) => {
+      assert.ok(error instanceof ServiceError);
+      assert.equal(error.code, 'channel_not_found');
+      assert.match(error.message, /channels #nope, #nada were not found/);
+      return true;
+    });
+  });
+
+  it('falls back to public channels without groups:read', async () => {
+    slack.scopes.delete('groups:read');
+    const found = await client().resolveChannels(['maintenance']);
+    assert.equal(found.get('maintenance')!.id, slack.channelByName('maintenance')!.id);
+  });
+
+  it('posts, and maps ok:false answers to advice', async () => {
+    const c = client();
+    const posted = await c.postMessage({ id: slack.channelByName('dailyops')!.id, name: 'dailyops' }, { text: 'hello' });
+    assert.match(posted.ts, /^\d+\.\d{6}$/);
+    assert.equal(slack.postedTo('dailyops').length, 1);
+
+    const random = slack.channelByName('random')!;
+    await assert.rejects(c.postMessage(random, { text: 'x' }), /not a member of #random.*\/invite @maintenance-bot/);
+    slack.scopes.add('chat:write.public');
+    await c.postMessage(random, { text: 'x' });
+    await assert.rejects(c.postMessage(slack.channelByName('old-maintenance')!, { text: 'x' }), /#old-maintenance is archived/);
+    await assert.rejects(c.postMessage({ id: 'C0NOTHERE1', name: 'C0NOTHERE1' }, { text: 'x' }), /C0NOTHERE1 was not found/);
+    await assert.rejects(c.postMessage(slack.channelByName('dailyops')!, { text: ' ' }), /no_text/);
+    await assert.rejects(c.postMessage(slack.channelByName('dailyops')!, { text: 'x'.repeat(40_001) }), /msg_too_long/);
+    await assert.rejects(client({ token: 'xoxb-wrong' }).postMessage(random, { text: 'x' }), /bot token was refused \(invalid_auth\)/);
+    slack.scopes.delete('chat:write');
+    await assert.rejects(c.postMessage(random, { text: 'x' }), /lacks the chat:write scope.*Add the bot scope chat:write/);
+  });
+
+  it('explains missing_scope on listing, with the way around it', () => {
+    const error = slackApiError('conversations.list', { ok: false, error: 'missing_scope', needed: 'channels:read' });
+    assert.match(error.message, /lacks the channels:read scope/);
+    assert.match(error.advice!, /give channel ids \(C…\) instead of names/);
+  });
+
+  it('waits out a 429 on posting, but never re-sends after a 5xx', async () => {
+    const dailyops = slack.channelByName('dailyops')!;
+    slack.fault({ kind: 'status', status: 429, retryAfter: 1, path: '/api/chat.postMessage', body: { ok: false, error: 'ratelimited' } });
+    const waits: number[] = [];
+    const c = new SlackClient({ token: slack.token, baseUrl: slack.url, log: new Log(), sleep: async (ms) => void waits.push(ms) });
+    await c.postMessage(dailyops, { text: 'once' });
+    assert.deepEqual(waits, [1000]);
+    assert.equal(slack.postedTo('dailyops').length, 1);
+
+    slack.fault({ kind: 'status', status: 503, path: '/api/chat.postMessage' });
+    await assert.rejects(c.postMessage(dailyops, { text: 'twice?' }), /may have been posted, so it was not sent again/);
+    slack.fault({ kind: 'reset', path: '/api/chat.postMessage' });
+    await assert.rejects(c.postMessage(dailyops, { text: 'twice?' }), /may have been posted/);
+    assert.equal(slack.calls('POST', '/api/chat.postMessage').length, 4, '429 + retry, one 503, one reset');
+  });
+
+  it('applies the per-channel rate limit when switched on', async () => {
+    slack.perChannelRateLimit = true;
+    const dailyops = slack.channelByName('dailyops')!;
+    const waits: number[] = [];
+    const c = new SlackClient({ token: slack.token, baseUrl: slack.url, log: new Log(), sleep: async (ms) => void waits.push(ms) });
+    await c.postMessage(dailyops, { text: 'one' });
+    await c.postMessage(slack.channelByName('maintenance')!, { text: 'other channel, no wait' });
+    assert.deepEqual(waits, []);
+    const second = c.postMessage(dailyops, { text: 'two' });
+    // The fake sleep does not wait, so the retry lands inside the second too: it is refused again until a real second passes.
+    await assert.rejects(second, /still rate-limited/);
+    assert.ok(waits.length >= 1 && waits.every((ms) => ms === 1000));
+  });
+
+  it('posts to incoming webhooks and maps each plain-text error', async () => {
+    const url = hooks.addHook('platform-int');
+    await postSlackWebhook(url, { text: 'hi' }, { sleep: noWait });
+    assert.equal(hooks.posts.length, 1);
+    const cases: Array<[Parameters<SlackWebhookEmulator['addHook']>[1], RegExp]> = [
+      ['prohibited', /action_prohibited/],
+      ['channel_deleted', /channel no longer exists \(channel_not_found\)/],
+      ['disabled', /disabled, removed or invalid \(no_service\)/],
+      ['archived', /archived \(channel_is_archived\)/],
+      ['rollup_error', /rollup_error.*not sent again/],
+    ];
+    for (const [state, message] of cases) {
+      const hook = hooks.addHook('x', state);
+      await assert.rejects(postSlackWebhook(hook, { text: 'hi' }, { sleep: noWait }), (error: unknown) => {
+        assert.match((error as Error).message, message);
+        assert.ok(!(error as Error).message.includes(hook), 'the URL is never in a message');
+        assert.ok(!(error as Error).message.includes(new URL(hook).pathname));
+        return true;
+      });
+    }
+    await assert.rejects(postSlackWebhook(url, { text: '' }, { sleep: noWait }), /no_text/);
+    assert.equal(hooks.calls('POST', new URL(hooks.addHook('y', 'rollup_error')).pathname).length, 0);
+  });
+
+  it('posts an Adaptive Card to a Teams workflow and explains refusals', async () => {
+    const url = teams.addWorkflow();
+    const card = teamsMessage({ $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body: [{ type: 'TextBlock', text: 'hi', wrap: true }] });
+    await postTeamsWorkflow(url, card, { sleep: noWait });
+    assert.equal(teams.cards.length, 1);
+    const broken = { ...card, attachments: [{ ...card.attachments[0], content: { ...card.attachments[0].content, body: [{ type: 'TextBlock' }] } }] };
+    await assert.rejects(postTeamsWorkflow(url, broken as never, { sleep: noWait }), /refused the card \(InvalidRequestContent: .*text must be a non-empty string\)/);
+    await assert.rejects(postTeamsWorkflow(url.replace(/sig=[^&]+/, 'sig=forged'), card, { sleep: noWait }), /signature/);
+    await assert.rejects(postTeamsWorkflow(teams.addWorkflow({ enabled: false }), card, { sleep: noWait }), /turned off/);
+    teams.fault({ kind: 'status', status: 502 });
+    await assert.rejects(postTeamsWorkflow(url, card, { sleep: noWait }), (error: unknown) => {
+      assert.match((error as Error).message, /answered 502.*not sent again/);
+      assert.ok(!(error as Error).message.includes('sig='));
+      return true;
+    });
+    assert.equal(teams.cards.length, 1);
+  });
+});
