@@ -1,0 +1,264 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DateTime } from 'luxon';
+import * as YAML from 'yaml';
+import { repoRoot } from '../helpers/task-runner';
+import { toText, type Value } from './expressions';
+import { expandPipeline, type ExpandedPipeline } from './pipeline-expander';
+import { Rehearsal, type RehearsalResult, type Result, type TimelineEntry } from './rehearsal';
+import { startWorld, type World } from './world';
+import { cronSlots, parseNotBefore } from '../../shared/window/gate';
+import { formatMinutes } from '../../shared/window/gate';
+
+/**
+ * `npm run rehearse [-- plans/<file>.yml] [--fail-step <step>] [--fail-change <id>] [--verbose]`
+ *
+ * Rehearses the whole night of pipelines/monthly-maintenance.yml against the emulators: every task step the
+ * pipeline declares, in its stage order, with its inputs, on a simulated clock that starts at the pipeline's
+ * scheduled Saturday slot before the plan's window date. Prints a live timeline and writes the timeline and
+ * the whole-window summary to out/rehearsal/.
+ */
+
+export const DEFAULT_PIPELINE = 'pipelines/monthly-maintenance.yml';
+export const DEFAULT_PLAN = 'plans/2025-04-13.yml';
+
+export interface RehearseOptions {
+  plan?: string;
+  pipeline?: string;
+  failSteps?: string[];
+  failChanges?: string[];
+  outDirectory?: string;
+  verbose?: boolean;
+  /** Where the timeline goes (console.log by default; tests collect it). */
+  print?: (line: string) => void;
+}
+
+export interface RehearseOutcome {
+  result: RehearsalResult;
+  pipeline: ExpandedPipeline;
+  summaryFile: string;
+  timelineFile: string;
+  /** The rehearsal itself went as expected (the window succeeded, or a failure was injected and Post-Maintenance still ran clean). */
+  ok: boolean;
+  verdict: string;
+  world: World;
+}
+
+function usage(): string {
+  return [
+    'usage: npm run rehearse [-- <plan.yml>] [--fail-step <stage.job.step | step name>]... [--fail-change <change id>]... [--verbose]',
+    `  <plan.yml>      the plan to rehearse (default ${DEFAULT_PLAN})`,
+    '  --fail-step     the named step does its work and then fails, to show that Post-Maintenance still undoes everything',
+    '  --fail-change   the plan change with this id fails in the emulated Azure DevOps',
+    '  --pipeline      another pipeline file (default pipelines/monthly-maintenance.yml)',
+    '  --verbose       also print every line the steps print',
+  ].join('\n');
+}
+
+export function parseArguments(argv: string[]): RehearseOptions {
+  const options: RehearseOptions = { failSteps: [], failChanges: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value\n${usage()}`);
+      return next;
+    };
+    if (arg === '--fail-step') options.failSteps!.push(value());
+    else if (arg === '--fail-change') options.failChanges!.push(value());
+    else if (arg === '--pipeline') options.pipeline = value();
+    else if (arg === '--verbose') options.verbose = true;
+    else if (arg === '--help' || arg === '-h') throw new Error(usage());
+    else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}\n${usage()}`);
+    else if (options.plan) throw new Error(`one plan at a time (got ${options.plan} and ${arg})`);
+    else options.plan = arg;
+  }
+  return options;
+}
+
+interface PlanWindow {
+  date: string;
+  timeZone: string;
+  name: string;
+}
+
+function readPlanWindow(file: string): PlanWindow {
+  if (!fs.existsSync(file)) throw new Error(`plan ${file} not found`);
+  const body = YAML.parse(fs.readFileSync(file, 'utf8')) as { window?: { date?: unknown; timeZone?: string; name?: string } };
+  const rawDate = body?.window?.date;
+  const date = rawDate instanceof Date ? rawDate.toISOString().slice(0, 10) : toText(rawDate as Value);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(`${file}: window.date is missing or not YYYY-MM-DD`);
+  return { date, timeZone: body.window?.timeZone ?? 'America/New_York', name: body.window?.name ?? date };
+}
+
+/** The scheduled run that opens the window: the pipeline's start time on the Saturday before the plan's Sunday. */
+function scheduledStart(pipeline: ExpandedPipeline, window: PlanWindow): { at: Date; cron?: string; description: string } {
+  const startText = toText(pipeline.parameters.startAt ?? 'Sat 19:00');
+  const notBefore = parseNotBefore('startAt', startText);
+  const sunday = DateTime.fromISO(window.date, { zone: window.timeZone });
+  let day = sunday.minus({ days: 1 });
+  if (notBefore.kind === 'weekly') while (day.weekday !== notBefore.weekday) day = day.minus({ days: 1 });
+  const local = notBefore.kind === 'weekly' ? day.set({ hour: notBefore.hour, minute: notBefore.minute }) : DateTime.fromISO(notBefore.date, { zone: window.timeZone }).set({ hour: notBefore.hour, minute: notBefore.minute });
+  const at = local.toJSDate();
+  const slot = notBefore.kind === 'weekly' ? cronSlots(notBefore, window.timeZone, local.year).find((candidate) => candidate.offsetMinutes === local.offset) : undefined;
+  const declared = pipeline.schedules.map((schedule) => toText(schedule.cron));
+  if (slot && declared.length && !declared.includes(slot.cron)) {
+    throw new Error(`${pipeline.file}: schedules has no cron '${slot.cron}' (${slot.description}); the window would never start at this time of year`);
+  }
+  return { at, cron: slot?.cron, description: slot?.description ?? local.toFormat('ccc yyyy-LL-dd HH:mm ZZZZ') };
+}
+
+const SYMBOL: Record<Result, string> = {
+  Succeeded: '✔',
+  SucceededWithIssues: '!',
+  Failed: '✘',
+  Skipped: '·',
+  Canceled: '⊘',
+};
+
+function clip(text: string, width: number): string {
+  const single = text.replace(/\s+/g, ' ').trim();
+  return single.length > width ? `${single.slice(0, width - 1)}…` : single;
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+export function timelineLine(entry: TimelineEntry, timeZone: string): string {
+  const at = DateTime.fromJSDate(entry.at, { zone: timeZone }).toFormat('ccc HH:mm ZZZZ');
+  const where = entry.job === '-' ? entry.step : `${entry.job} › ${entry.step}`;
+  return `  ${at}  ${SYMBOL[entry.result]} ${clip(where, 46).padEnd(46)} ${entry.what.padEnd(22)} ${seconds(entry.durationMs).padStart(6)}  ${entry.result === 'Succeeded' ? '' : entry.result + ': '}${clip(entry.did, 110)}`;
+}
+
+function markdownTimeline(result: RehearsalResult, timeZone: string): string {
+  const rows = result.timeline.map((entry) => {
+    const at = DateTime.fromJSDate(entry.at, { zone: timeZone }).toFormat('ccc HH:mm');
+    const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    return `| ${at} | ${cell(entry.stageDisplayName)} | ${cell(entry.job)} | ${cell(entry.step)} | ${entry.what} | ${seconds(entry.durationMs)} | ${entry.result} | ${cell(clip(entry.did, 300))} |`;
+  });
+  return ['| Time | Stage | Job | Step | Task | Duration | Result | What it did |', '| --- | --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n');
+}
+
+/** Runs one rehearsal; the caller owns printing and the exit code. */
+export async function runRehearsal(options: RehearseOptions = {}): Promise<RehearseOutcome> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const planFile = options.plan ?? DEFAULT_PLAN;
+  const pipelineFile = path.resolve(repoRoot, options.pipeline ?? DEFAULT_PIPELINE);
+  const planPath = path.resolve(repoRoot, planFile);
+  const window = readPlanWindow(planPath);
+  const planRelative = path.relative(repoRoot, planPath).split(path.sep).join('/');
+  const world = await startWorld({ failChanges: options.failChanges ?? [] });
+  try {
+    const declared = expandPipeline(pipelineFile).parameters;
+    const overrides: Record<string, Value> = { ...world.parameterOverrides(declared) };
+    if ('planFile' in declared) overrides.planFile = planRelative;
+    const pipeline = expandPipeline(pipelineFile, overrides);
+    await world.seed?.(pipeline);
+    const start = scheduledStart(pipeline, window);
+    // A scheduled run is picked up a little after its cron time.
+    const clockStart = new Date(start.at.getTime() + 60_000);
+    const outDirectory = path.resolve(repoRoot, options.outDirectory ?? path.join('out', 'rehearsal'));
+    fs.rmSync(outDirectory, { recursive: true, force: true });
+    fs.mkdirSync(outDirectory, { recursive: true });
+    const zone = window.timeZone;
+    const stepCount = pipeline.stages.reduce((sum, stage) => sum + stage.jobs.reduce((jobs, job) => jobs + job.steps.length, 0), 0);
+    print(`Rehearsing ${path.relative(repoRoot, pipelineFile)} for ${window.name} (${planRelative})`);
+    print(`  ${pipeline.stages.length} stage(s), ${stepCount} step(s), templates: ${pipeline.files.length - 1}; emulators: ${world.emulators.map((e) => `${e.name} ${e.url}`).join(', ')}`);
+    print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled run${start.cron ? ` of cron '${start.cron}' (${start.description})` : ''}`);
+    if (options.failSteps?.length) print(`  Injected failures: step(s) ${options.failSteps.join(', ')}`);
+    if (options.failChanges?.length) print(`  Injected failures: change(s) ${options.failChanges.join(', ')}`);
+    const started = Date.now();
+    const rehearsal = new Rehearsal({
+      pipeline,
+      clockStart,
+      connections: world.connections,
+      variables: {
+        'Build.BuildId': '20250412',
+        'Build.BuildNumber': `maintenance-${window.date}`,
+        'Build.Reason': 'Schedule',
+        'Build.DefinitionName': 'monthly-maintenance',
+        'Build.SourceBranch': 'refs/heads/main',
+        'Build.Repository.Name': 'maintenance-window',
+        'System.TeamProject': 'Platform',
+        'System.HostType': 'build',
+        'System.DefinitionId': '42',
+        'System.PlanId': '00000000-0000-0000-0000-000000000001',
+        ...world.variables,
+      },
+      runDirectory: path.join(outDirectory, 'run'),
+      failSteps: options.failSteps,
+      events: {
+        stageStart: (stage, at) => print(`\n▶ ${stage.displayName}  [${stage.name}]  ${DateTime.fromJSDate(at, { zone }).toFormat('ccc HH:mm ZZZZ')}`),
+        stageEnd: (stage, result, why) => print(result === 'Skipped' ? `\n· ${stage.displayName}  [${stage.name}]  skipped: ${why ?? ''}` : `■ ${stage.name}: ${result}`),
+        step: (entry) => print(timelineLine(entry, zone)),
+        line: options.verbose ? (line) => print(`      | ${line}`) : undefined,
+      },
+    });
+    const result = await rehearsal.run();
+    const elapsed = Date.now() - started;
+    const failures = result.timeline.filter((entry) => entry.result === 'Failed');
+    const injected = (options.failSteps?.length ?? 0) + (options.failChanges?.length ?? 0) > 0;
+    const post = result.stages.find((stage) => /post/i.test(stage.name));
+    let ok: boolean;
+    let verdict: string;
+    if (!injected) {
+      ok = result.result !== 'Failed';
+      verdict = ok ? `The window rehearsed cleanly: ${result.result}.` : `The window FAILED: ${failures.map((f) => `${f.stage}.${f.job} › ${f.step}: ${f.did}`).join('; ')}`;
+    } else {
+      ok = !!post && post.result !== 'Failed' && post.result !== 'Skipped';
+      verdict = post
+        ? `With the injected failure the window ended ${result.result}; Post-Maintenance ${post.result === 'Succeeded' ? 'still ran and restored everything' : `ended ${post.result}`}.`
+        : `With the injected failure the window ended ${result.result}; this pipeline has no Post-Maintenance stage yet.`;
+      if (!post) ok = result.timeline.some((entry) => entry.injected);
+    }
+    const windowSummary = result.timeline.filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.summaryFile).map((entry) => entry.outputs.summaryFile)[0];
+    const summaryFile = path.join(outDirectory, 'summary.md');
+    const parts = [
+      `# Rehearsal: ${window.name}`,
+      `Pipeline \`${path.relative(repoRoot, pipelineFile)}\`, plan \`${planRelative}\`, simulated from ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')} to ${DateTime.fromJSDate(result.clockEnd, { zone }).toFormat('ccc HH:mm ZZZZ')}; took ${seconds(elapsed)} of real time.`,
+      `**${verdict}**`,
+      '## Timeline',
+      markdownTimeline(result, zone),
+    ];
+    if (windowSummary && fs.existsSync(windowSummary)) parts.push(fs.readFileSync(windowSummary, 'utf8'));
+    parts.push('## Every step\'s own summary');
+    for (const entry of result.timeline) {
+      for (const summary of entry.summaries) parts.push(`### ${entry.stageDisplayName} › ${entry.step}\n\n${summary.replace(/^(#+)/gm, '$1##')}`);
+    }
+    fs.writeFileSync(summaryFile, parts.join('\n\n') + '\n');
+    const timelineFile = path.join(outDirectory, 'timeline.json');
+    fs.writeFileSync(
+      timelineFile,
+      JSON.stringify(result.timeline.map(({ run: _run, ...entry }) => entry), null, 2) + '\n',
+    );
+    print('');
+    print(`${ok ? '✔' : '✘'} ${verdict}`);
+    print(`  ${result.timeline.length} timeline entries, ${result.approvals.length} approval(s), simulated ${formatMinutes((result.clockEnd.getTime() - clockStart.getTime()) / 60_000)} in ${seconds(elapsed)}.`);
+    print(`  Summary: ${path.relative(process.cwd(), summaryFile)}   Timeline: ${path.relative(process.cwd(), timelineFile)}`);
+    return { result, pipeline, summaryFile, timelineFile, ok, verdict, world };
+  } finally {
+    await world.stop();
+  }
+}
+
+async function main(): Promise<number> {
+  let options: RehearseOptions;
+  try {
+    options = parseArguments(process.argv.slice(2));
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  try {
+    const outcome = await runRehearsal(options);
+    return outcome.ok ? 0 : 1;
+  } catch (error) {
+    console.error(`Rehearsal could not run: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main().then((code) => process.exit(code));
+}
