@@ -1,0 +1,732 @@
+import { randomUUID } from 'node:crypto';
+import { Emulator, type EmulatorRequest, type EmulatorResponse } from './kit';
+
+/**
+ * Azure DevOps Services, as much of it as the maintenance window uses, for the real `azure-devops-node-api`
+ * client over plain HTTP (the client allows it) and for raw REST calls:
+ *
+ * - the location negotiation the client does before its first call (`OPTIONS {org}/_apis/Location`,
+ *   `GET {org}/_apis/ResourceAreas` answering `{count: 0, value: null}` so every area stays on the org URL,
+ *   `OPTIONS {org}/_apis/{area}` listing route templates and versions);
+ * - build definitions: list (name with `*`, folder and its subfolders), get, update (a PUT of the whole
+ *   definition carrying the revision it was read at; a stale revision is refused), queue status
+ *   (enabled / paused / disabled, as strings on the wire);
+ * - pipelines and runs: list pipelines, run with template parameters and a branch, get and list runs, and the
+ *   same runs as builds (`_apis/build/builds`, filters `definitions`, `buildIds`, `tagFilters`) with tags.
+ *   Each pipeline has a simulated duration and result; runs of a paused definition wait until it is enabled;
+ *   a disabled definition refuses new runs;
+ * - environments (`_apis/distributedtask/environments`) and check configurations
+ *   (`_apis/pipelines/checks/configurations`, which insists on a `-preview` api-version), identities search,
+ *   projects;
+ * - authentication (Basic with a PAT or Bearer with the job token), rate-limit headers (`X-RateLimit-*`)
+ *   and throttling (429 with `Retry-After`), plus the kit's faults.
+ */
+
+export type QueueStatus = 'enabled' | 'paused' | 'disabled';
+export type RunResult = 'succeeded' | 'failed' | 'canceled';
+
+export interface PipelineOptions {
+  name: string;
+  /** `\\Folder\\Sub`; the root folder `\\` when absent. */
+  folder?: string;
+  /** How long a run takes once it starts (default `defaultDurationMs`). */
+  durationMs?: number;
+  /** How runs end (default succeeded). */
+  result?: RunResult;
+  queueStatus?: QueueStatus;
+  /** Template parameters the pipeline declares; a run passing any other is refused like the real service. */
+  parameters?: string[];
+}
+
+export interface EmulatedDefinition {
+  id: number;
+  name: string;
+  path: string;
+  revision: number;
+  queueStatus: QueueStatus;
+  durationMs: number;
+  result: RunResult;
+  /** Results for the next runs, taken before `result`. */
+  nextResults: RunResult[];
+  parameters?: string[];
+  /** Everything else a full definition carries, kept across updates. */
+  extra: Record<string, unknown>;
+}
+
+export interface EmulatedRun {
+  id: number;
+  definitionId: number;
+  buildNumber: string;
+  queuedAt: number;
+  /** When it started running; undefined while its definition is paused. */
+  startedAt?: number;
+  durationMs: number;
+  result: RunResult;
+  templateParameters: Record<string, string>;
+  branch: string;
+  tags: Set<string>;
+  canceled?: boolean;
+}
+
+export interface EmulatedEnvironment {
+  id: number;
+  name: string;
+  description: string;
+  createdOn: string;
+  lastModifiedOn: string;
+}
+
+export interface EmulatedCheck {
+  id: number;
+  version: number;
+  type: { id: string; name: string };
+  settings: unknown;
+  resource: { type: string; id: string; name?: string };
+  timeout: number;
+  createdOn: string;
+  modifiedOn: string;
+}
+
+export interface RateLimitState {
+  resource?: string;
+  limit: number;
+  remaining: number;
+  /** Seconds the server says it delayed this call (`X-RateLimit-Delay`). */
+  delaySeconds?: number;
+  /** Seconds until the limit resets (sent as an epoch time in `X-RateLimit-Reset`). */
+  resetInSeconds: number;
+}
+
+interface Throttle {
+  remaining: number;
+  retryAfterSeconds: number;
+  path?: string | RegExp;
+}
+
+const LOCATIONS: Record<string, Array<{ id: string; resourceName: string; routeTemplate: string; resourceVersion: number }>> = {
+  location: [
+    { id: 'e81700f7-3be2-46de-8624-2eb35882fcaa', resourceName: 'ResourceAreas', routeTemplate: '_apis/{resource}/{areaId}', resourceVersion: 1 },
+    { id: '00d9565f-ed9c-4a06-9a50-00e7896ccab4', resourceName: 'ConnectionData', routeTemplate: '_apis/{resource}', resourceVersion: 1 },
+  ],
+  build: [
+    { id: 'dbeaf647-6167-421a-bda9-c9327b25e2e6', resourceName: 'Definitions', routeTemplate: '{project}/_apis/build/{resource}/{definitionId}', resourceVersion: 7 },
+    { id: '0cd358e1-9217-4d94-8269-1c1ee6f93dcf', resourceName: 'Builds', routeTemplate: '{project}/_apis/build/{resource}/{buildId}', resourceVersion: 7 },
+    { id: '6e6114b2-8161-44c8-8f6c-c5505782427f', resourceName: 'Tags', routeTemplate: '{project}/_apis/build/builds/{buildId}/{resource}/{*tag}', resourceVersion: 3 },
+  ],
+  pipelines: [
+    { id: '28e1305e-2afe-47bf-abaf-cbb0e6a91988', resourceName: 'pipelines', routeTemplate: '{project}/_apis/{area}/{pipelineId}', resourceVersion: 1 },
+    { id: '7859261e-d2e9-4a68-b820-a5d84cc5bb3d', resourceName: 'runs', routeTemplate: '{project}/_apis/{area}/{pipelineId}/{resource}/{runId}', resourceVersion: 1 },
+  ],
+  distributedtask: [
+    { id: '8572b1fc-2482-47fa-8f74-7e3ed53ee54b', resourceName: 'environments', routeTemplate: '{project}/_apis/{area}/{resource}/{environmentId}', resourceVersion: 1 },
+  ],
+};
+
+const AREA_NAMES: Record<string, string> = { location: 'Location', build: 'build', pipelines: 'pipelines', distributedtask: 'distributedtask' };
+
+function normalizeFolder(folder: string | undefined): string {
+  if (!folder) return '\\';
+  const trimmed = folder.replace(/\//g, '\\').replace(/\\+$/, '');
+  return trimmed.startsWith('\\') ? trimmed || '\\' : `\\${trimmed}`;
+}
+
+function wildcard(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+}
+
+function apiError(status: number, message: string, typeKey: string): EmulatorResponse {
+  return { status, body: { $id: '1', innerException: null, message, typeName: `Microsoft.TeamFoundation.${typeKey}`, typeKey, errorCode: 0, eventId: 3000 } };
+}
+
+export class AzureDevOpsEmulator extends Emulator {
+  readonly organization = 'contoso';
+  readonly project = 'Platform';
+  readonly projectId = '6ce954b1-ce1f-45d1-b94d-e6bf2464ba2c';
+  /** The PAT or job token calls must carry (Basic with any user name, or Bearer). */
+  token = 'ado-emulator-token-5f0c2e';
+  /** Duration of a run when its pipeline sets none. */
+  defaultDurationMs = 150;
+  /** Status answered to a PUT with a stale revision (the service has been seen to answer 404 too). */
+  staleRevisionStatus: 409 | 404 = 409;
+  /** Sent on every answer when set. */
+  rateLimit?: RateLimitState;
+  /** The clock runs are timed with; a benchmark may replace it with a simulated one. */
+  now: () => number = () => Date.now();
+
+  readonly definitions = new Map<number, EmulatedDefinition>();
+  readonly runs = new Map<number, EmulatedRun>();
+  readonly environments = new Map<number, EmulatedEnvironment>();
+  readonly checks = new Map<number, EmulatedCheck>();
+  readonly identities = new Map<string, { id: string; displayName: string }>();
+  private throttles: Throttle[] = [];
+  private nextDefinitionId = 1;
+  private nextRunId = 1000;
+  private nextEnvironmentId = 1;
+  private nextCheckId = 1;
+
+  constructor() {
+    super({ name: 'Azure DevOps', https: false });
+    this.onReset(() => {
+      this.definitions.clear();
+      this.runs.clear();
+      this.environments.clear();
+      this.checks.clear();
+      this.identities.clear();
+      this.throttles = [];
+      this.rateLimit = undefined;
+      this.staleRevisionStatus = 409;
+      this.defaultDurationMs = 150;
+      this.nextDefinitionId = 1;
+      this.nextRunId = 1000;
+      this.nextEnvironmentId = 1;
+      this.nextCheckId = 1;
+    });
+    this.registerRoutes();
+  }
+
+  /** `http://127.0.0.1:port/contoso/`, what `System.CollectionUri` holds. */
+  get collectionUrl(): string {
+    return `${this.url}/${this.organization}/`;
+  }
+
+  // ---- set-up helpers for tests and the rehearsal -------------------------------------------------------
+
+  addPipeline(options: PipelineOptions): EmulatedDefinition {
+    const definition: EmulatedDefinition = {
+      id: this.nextDefinitionId++,
+      name: options.name,
+      path: normalizeFolder(options.folder),
+      revision: 1,
+      queueStatus: options.queueStatus ?? 'enabled',
+      durationMs: options.durationMs ?? this.defaultDurationMs,
+      result: options.result ?? 'succeeded',
+      nextResults: [],
+      parameters: options.parameters,
+      extra: {
+        type: 'build',
+        quality: 'definition',
+        process: { type: 2, yamlFilename: `/pipelines/${options.name.replace(/\s+/g, '-').toLowerCase()}.yml` },
+        repository: { id: randomUUID(), type: 'TfsGit', name: 'platform', defaultBranch: 'refs/heads/main' },
+        triggers: [{ triggerType: 'schedule', schedules: [{ branchFilters: ['+refs/heads/main'], startHours: 2, startMinutes: 0, daysToBuild: 127 }] }],
+        variables: {},
+      },
+    };
+    this.definitions.set(definition.id, definition);
+    return definition;
+  }
+
+  /** The pipeline with this name (and folder, when given). */
+  pipeline(name: string, folder?: string): EmulatedDefinition | undefined {
+    return [...this.definitions.values()].find(
+      (definition) => definition.name.toLowerCase() === name.toLowerCase() && (folder === undefined || definition.path.toLowerCase() === normalizeFolder(folder).toLowerCase()),
+    );
+  }
+
+  /**
+   * Makes every pipeline a plan names exist (succeeding after `durationMs` unless told otherwise), and a few
+   * scheduled pipelines in each folder its `jobs` select, so any plan can be rehearsed.
+   */
+  knowPipelinesOfPlan(
+    plan: { changes: Array<{ action: { kind: string; name?: string; folder?: string } }>; jobs?: Array<{ folder?: string; names?: string[] }> },
+    options: { durationMs?: number | ((name: string, folder?: string) => number); jobsPerFolder?: number } = {},
+  ): void {
+    for (const change of plan.changes) {
+      if (change.action.kind !== 'pipeline' || !change.action.name) continue;
+      if (this.pipeline(change.action.name, change.action.folder)) continue;
+      const duration = typeof options.durationMs === 'function' ? options.durationMs(change.action.name, change.action.folder) : options.durationMs;
+      this.addPipeline({ name: change.action.name, folder: change.action.folder, durationMs: duration });
+    }
+    for (const job of plan.jobs ?? []) {
+      for (const name of job.names ?? []) if (!this.pipeline(name)) this.addPipeline({ name });
+      if (job.folder) {
+        const label = normalizeFolder(job.folder).split('\\').pop() || 'Jobs';
+        for (let n = 1; n <= (options.jobsPerFolder ?? 2); n++) {
+          if (!this.pipeline(`${label} scheduled job ${n}`, job.folder)) this.addPipeline({ name: `${label} scheduled job ${n}`, folder: job.folder });
+        }
+      }
+    }
+  }
+
+  /** The next `count` runs of a pipeline end with `result` (then its usual result again). */
+  failNextRuns(name: string, count = 1, result: RunResult = 'failed', folder?: string): void {
+    const definition = this.pipeline(name, folder);
+    if (!definition) throw new Error(`no emulated pipeline '${name}'`);
+    for (let n = 0; n < count; n++) definition.nextResults.push(result);
+  }
+
+  /** The next `times` matching calls get 429 with `Retry-After` and rate-limit headers. */
+  throttle(options: { times?: number; retryAfterSeconds?: number; path?: string | RegExp } = {}): void {
+    this.throttles.push({ remaining: options.times ?? 1, retryAfterSeconds: options.retryAfterSeconds ?? 1, path: options.path });
+  }
+
+  /** Someone edits a definition in the web UI (its revision goes up). */
+  editDefinition(id: number, change: Partial<Pick<EmulatedDefinition, 'queueStatus' | 'name'>> = {}): void {
+    const definition = this.definitions.get(id);
+    if (!definition) throw new Error(`no definition ${id}`);
+    Object.assign(definition, change);
+    definition.revision++;
+    if (definition.queueStatus === 'enabled') this.startWaitingRuns(definition);
+  }
+
+  addIdentity(displayName: string, id: string = randomUUID()): { id: string; displayName: string } {
+    const identity = { id, displayName };
+    this.identities.set(id, identity);
+    return identity;
+  }
+
+  runsOf(name: string, folder?: string): EmulatedRun[] {
+    const definition = this.pipeline(name, folder);
+    return definition ? [...this.runs.values()].filter((run) => run.definitionId === definition.id) : [];
+  }
+
+  // ---- run state -------------------------------------------------------------------------------------
+
+  private state(run: EmulatedRun): { status: 'notStarted' | 'inProgress' | 'completed'; result?: RunResult; finishedAt?: number } {
+    if (run.canceled) return { status: 'completed', result: 'canceled', finishedAt: run.startedAt ?? run.queuedAt };
+    if (run.startedAt === undefined) return { status: 'notStarted' };
+    const finishedAt = run.startedAt + run.durationMs;
+    return this.now() >= finishedAt ? { status: 'completed', result: run.result, finishedAt } : { status: 'inProgress' };
+  }
+
+  private startWaitingRuns(definition: EmulatedDefinition): void {
+    for (const run of this.runs.values()) if (run.definitionId === definition.id && run.startedAt === undefined) run.startedAt = this.now();
+  }
+
+  private webUrl(run: EmulatedRun): string {
+    return `${this.collectionUrl}${this.project}/_build/results?buildId=${run.id}`;
+  }
+
+  private toRun(run: EmulatedRun): Record<string, unknown> {
+    const definition = this.definitions.get(run.definitionId)!;
+    const state = this.state(run);
+    return {
+      id: run.id,
+      name: run.buildNumber,
+      state: state.status === 'completed' ? 'completed' : 'inProgress',
+      ...(state.result ? { result: state.result } : {}),
+      createdDate: new Date(run.queuedAt).toISOString(),
+      ...(state.finishedAt !== undefined ? { finishedDate: new Date(state.finishedAt).toISOString() } : {}),
+      pipeline: { id: definition.id, name: definition.name, folder: definition.path, revision: definition.revision, url: `${this.collectionUrl}${this.projectId}/_apis/pipelines/${definition.id}?revision=${definition.revision}` },
+      templateParameters: run.templateParameters,
+      resources: { repositories: { self: { refName: run.branch, version: 'a1b2c3d4e5f6' } } },
+      url: `${this.collectionUrl}${this.projectId}/_apis/pipelines/${definition.id}/runs/${run.id}`,
+      _links: { web: { href: this.webUrl(run) }, self: { href: `${this.collectionUrl}${this.projectId}/_apis/pipelines/${definition.id}/runs/${run.id}` } },
+    };
+  }
+
+  private toBuild(run: EmulatedRun): Record<string, unknown> {
+    const definition = this.definitions.get(run.definitionId)!;
+    const state = this.state(run);
+    return {
+      id: run.id,
+      buildNumber: run.buildNumber,
+      status: state.status,
+      ...(state.result ? { result: state.result } : {}),
+      queueTime: new Date(run.queuedAt).toISOString(),
+      ...(run.startedAt !== undefined ? { startTime: new Date(run.startedAt).toISOString() } : {}),
+      ...(state.finishedAt !== undefined ? { finishTime: new Date(state.finishedAt).toISOString() } : {}),
+      definition: { id: definition.id, name: definition.name, path: definition.path, revision: definition.revision, type: 'build', queueStatus: definition.queueStatus },
+      project: { id: this.projectId, name: this.project },
+      sourceBranch: run.branch,
+      templateParameters: run.templateParameters,
+      tags: [...run.tags],
+      url: `${this.collectionUrl}${this.projectId}/_apis/build/Builds/${run.id}`,
+      _links: { web: { href: this.webUrl(run) } },
+    };
+  }
+
+  private toDefinitionReference(definition: EmulatedDefinition): Record<string, unknown> {
+    return {
+      id: definition.id,
+      name: definition.name,
+      path: definition.path,
+      revision: definition.revision,
+      queueStatus: definition.queueStatus,
+      type: 'build',
+      quality: 'definition',
+      project: { id: this.projectId, name: this.project },
+      url: `${this.collectionUrl}${this.projectId}/_apis/build/Definitions/${definition.id}?revision=${definition.revision}`,
+      _links: { web: { href: `${this.collectionUrl}${this.project}/_build/definition?definitionId=${definition.id}` } },
+    };
+  }
+
+  private toDefinition(definition: EmulatedDefinition): Record<string, unknown> {
+    return { ...definition.extra, ...this.toDefinitionReference(definition) };
+  }
+
+  private createRun(definition: EmulatedDefinition, templateParameters: Record<string, string>, branch: string): EmulatedRun {
+    const id = this.nextRunId++;
+    const now = this.now();
+    const run: EmulatedRun = {
+      id,
+      definitionId: definition.id,
+      buildNumber: `${new Date(now).toISOString().slice(0, 10).replace(/-/g, '')}.${id}`,
+      queuedAt: now,
+      startedAt: definition.queueStatus === 'enabled' ? now : undefined,
+      durationMs: definition.durationMs,
+      result: definition.nextResults.shift() ?? definition.result,
+      templateParameters,
+      branch,
+      tags: new Set(),
+    };
+    this.runs.set(id, run);
+    return run;
+  }
+
+  // ---- HTTP ------------------------------------------------------------------------------------------
+
+  private authorized(request: EmulatorRequest): boolean {
+    const header = String(request.headers.authorization ?? '');
+    const [scheme, value] = header.split(/\s+/, 2);
+    if (/^bearer$/i.test(scheme)) return value === this.token;
+    if (/^basic$/i.test(scheme) && value) {
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      return decoded.slice(decoded.indexOf(':') + 1) === this.token;
+    }
+    return false;
+  }
+
+  private rateLimitHeaders(): Record<string, string | number> {
+    if (!this.rateLimit) return {};
+    const limit = this.rateLimit;
+    return {
+      'X-RateLimit-Resource': limit.resource ?? 'Core',
+      'X-RateLimit-Limit': limit.limit,
+      'X-RateLimit-Remaining': limit.remaining,
+      'X-RateLimit-Reset': Math.ceil(Date.now() / 1000 + limit.resetInSeconds),
+      ...(limit.delaySeconds !== undefined ? { 'X-RateLimit-Delay': limit.delaySeconds } : {}),
+    };
+  }
+
+  /** Every route goes through here: throttling, authentication, rate-limit headers. */
+  private api(method: string, path: string, handler: (request: EmulatorRequest) => EmulatorResponse | Promise<EmulatorResponse>): void {
+    this.route(method, path, async (request) => {
+      const throttle = this.throttles.find((t) => t.remaining > 0 && (!t.path || (typeof t.path === 'string' ? request.path.includes(t.path) : t.path.test(request.path))));
+      if (throttle) {
+        throttle.remaining--;
+        return {
+          status: 429,
+          headers: {
+            'Retry-After': throttle.retryAfterSeconds,
+            'X-RateLimit-Resource': 'Core',
+            'X-RateLimit-Delay': throttle.retryAfterSeconds,
+            'X-RateLimit-Limit': 200,
+            'X-RateLimit-Remaining': 0,
+            'X-RateLimit-Reset': Math.ceil(Date.now() / 1000 + throttle.retryAfterSeconds),
+          },
+          body: { message: 'Request was blocked due to exceeding usage of resource Core in namespace User.', typeKey: 'RequestBlockedException' },
+        };
+      }
+      if (!this.authorized(request)) {
+        return { status: 401, headers: { 'WWW-Authenticate': 'Bearer, Basic realm="https://tfsprodcus.visualstudio.com/"' }, body: { message: 'TF400813: The user is not authorized to access this resource.', typeKey: 'UnauthorizedRequestException' } };
+      }
+      const projectName = request.params.project;
+      if (projectName !== undefined && ![this.project.toLowerCase(), this.projectId].includes(projectName.toLowerCase())) {
+        return apiError(404, `TF200016: The following project does not exist: ${projectName}. Verify that the name of the project is correct and that the project exists on the specified Azure DevOps Server.`, 'ProjectDoesNotExistWithNameException');
+      }
+      const response = await handler(request);
+      return { ...response, headers: { ...this.rateLimitHeaders(), ...(response.headers ?? {}) } };
+    });
+  }
+
+  private findDefinition(id: string): EmulatedDefinition | undefined {
+    return this.definitions.get(Number(id));
+  }
+
+  private registerRoutes(): void {
+    const org = `/${this.organization}`;
+    const project = `${org}/:project`;
+
+    // Location negotiation.
+    this.api('OPTIONS', `${org}/_apis/:area`, (request) => {
+      const key = request.params.area.toLowerCase();
+      const locations = LOCATIONS[key];
+      if (!locations) return { status: 200, body: { count: 0, value: [] } };
+      return {
+        body: {
+          count: locations.length,
+          value: locations.map((location) => ({
+            ...location,
+            area: AREA_NAMES[key],
+            minVersion: '1.0',
+            maxVersion: '7.2',
+            releasedVersion: '7.1',
+          })),
+        },
+      };
+    });
+    this.api('GET', `${org}/_apis/ResourceAreas`, () => ({ body: { count: 0, value: null } }));
+    this.api('GET', `${org}/_apis/projects/:project`, (request) =>
+      [this.project.toLowerCase(), this.projectId].includes(request.params.project.toLowerCase())
+        ? { body: { id: this.projectId, name: this.project, state: 'wellFormed', visibility: 'private' } }
+        : apiError(404, `TF200016: The following project does not exist: ${request.params.project}.`, 'ProjectDoesNotExistWithNameException'),
+    );
+    this.api('GET', `${org}/_apis/identities`, (request) => {
+      const filter = (request.query.get('filterValue') ?? '').toLowerCase();
+      const found = [...this.identities.values()].filter((identity) => identity.displayName.toLowerCase().includes(filter));
+      return { body: { count: found.length, value: found.map((identity) => ({ id: identity.id, providerDisplayName: identity.displayName, isActive: true })) } };
+    });
+
+    // Build definitions.
+    this.api('GET', `${project}/_apis/build/Definitions`, (request) => {
+      const name = request.query.get('name');
+      const folder = request.query.get('path');
+      const ids = request.query.get('definitionIds')?.split(',').map(Number);
+      const matches = [...this.definitions.values()].filter((definition) => {
+        if (name && !wildcard(name).test(definition.name)) return false;
+        if (folder) {
+          const wanted = normalizeFolder(folder).toLowerCase();
+          const path = definition.path.toLowerCase();
+          if (!(path === wanted || path.startsWith(wanted === '\\' ? '\\' : `${wanted}\\`))) return false;
+        }
+        return !ids || ids.includes(definition.id);
+      });
+      return { body: { count: matches.length, value: matches.map((definition) => this.toDefinitionReference(definition)) } };
+    });
+    this.api('GET', `${project}/_apis/build/Definitions/:id`, (request) => {
+      const definition = this.findDefinition(request.params.id);
+      if (!definition) return apiError(404, `The pipeline with ID ${request.params.id} does not exist.`, 'DefinitionNotFoundException');
+      return { body: this.toDefinition(definition) };
+    });
+    this.api('PUT', `${project}/_apis/build/Definitions/:id`, (request) => {
+      const definition = this.findDefinition(request.params.id);
+      if (!definition) return apiError(404, `The pipeline with ID ${request.params.id} does not exist.`, 'DefinitionNotFoundException');
+      const body = request.body as Record<string, any>;
+      if (!body || typeof body !== 'object') return apiError(400, 'A definition is required in the body.', 'ArgumentNullException');
+      if (Number(body.id) !== definition.id) {
+        return apiError(400, `The request specifies pipeline ID ${definition.id} but the supplied pipeline has ID ${body.id ?? 0}.`, 'RouteIdConflictException');
+      }
+      if (Number(body.revision) !== definition.revision) {
+        return this.staleRevisionStatus === 404
+          ? apiError(404, `Build pipeline ${definition.id} was not found.`, 'DefinitionNotFoundException')
+          : apiError(409, `The pipeline could not be updated because it was changed by someone else (revision ${body.revision} is not the latest, ${definition.revision}). Get the latest and try again.`, 'DefinitionRevisionMismatchException');
+      }
+      const status = queueStatusOf(body.queueStatus);
+      if (status === undefined) return apiError(400, `'${body.queueStatus}' is not a valid queue status.`, 'ArgumentException');
+      const { id: _id, revision: _revision, queueStatus: _queueStatus, name, path, _links, url, project: _project, ...rest } = body;
+      definition.extra = { ...definition.extra, ...rest };
+      if (typeof name === 'string') definition.name = name;
+      if (typeof path === 'string') definition.path = normalizeFolder(path);
+      definition.queueStatus = status;
+      definition.revision++;
+      if (status === 'enabled') this.startWaitingRuns(definition);
+      return { body: this.toDefinition(definition) };
+    });
+
+    // Builds (the same runs, seen from the build API) and their tags.
+    this.api('GET', `${project}/_apis/build/Builds`, (request) => {
+      const definitions = request.query.get('definitions')?.split(',').map(Number);
+      const buildIds = request.query.get('buildIds')?.split(',').map(Number);
+      const tags = request.query.get('tagFilters')?.split(',').filter(Boolean) ?? [];
+      const status = request.query.get('statusFilter');
+      let runs = [...this.runs.values()].filter(
+        (run) =>
+          (!definitions || definitions.includes(run.definitionId)) &&
+          (!buildIds || buildIds.includes(run.id)) &&
+          tags.every((tag) => [...run.tags].some((own) => own.toLowerCase() === tag.toLowerCase())) &&
+          (!status || status === 'all' || this.state(run).status.toLowerCase() === status.toLowerCase()),
+      );
+      runs = runs.sort((a, b) => (request.query.get('queryOrder') === 'queueTimeAscending' ? a.id - b.id : b.id - a.id));
+      const top = Number(request.query.get('$top') ?? 0);
+      if (top > 0) runs = runs.slice(0, top);
+      return { body: { count: runs.length, value: runs.map((run) => this.toBuild(run)) } };
+    });
+    this.api('GET', `${project}/_apis/build/Builds/:id`, (request) => {
+      const run = this.runs.get(Number(request.params.id));
+      return run ? { body: this.toBuild(run) } : apiError(404, `The requested build ${request.params.id} could not be found.`, 'BuildNotFoundException');
+    });
+    this.api('GET', `${project}/_apis/build/builds/:id/tags`, (request) => {
+      const run = this.runs.get(Number(request.params.id));
+      return run ? { body: { count: run.tags.size, value: [...run.tags] } } : apiError(404, `The requested build ${request.params.id} could not be found.`, 'BuildNotFoundException');
+    });
+    const addTags = (request: EmulatorRequest, tags: string[]): EmulatorResponse => {
+      const run = this.runs.get(Number(request.params.id));
+      if (!run) return apiError(404, `The requested build ${request.params.id} could not be found.`, 'BuildNotFoundException');
+      for (const tag of tags) if (tag.trim()) run.tags.add(tag.trim());
+      return { body: { count: run.tags.size, value: [...run.tags] } };
+    };
+    this.api('POST', `${project}/_apis/build/builds/:id/tags`, (request) =>
+      Array.isArray(request.body) ? addTags(request, request.body.map(String)) : apiError(400, 'A list of tags is required.', 'ArgumentException'),
+    );
+    this.api('PUT', `${project}/_apis/build/builds/:id/tags/:tag*`, (request) => addTags(request, [request.params.tag]));
+
+    // Pipelines and runs.
+    this.api('GET', `${project}/_apis/pipelines`, () => {
+      const all = [...this.definitions.values()];
+      return { body: { count: all.length, value: all.map((definition) => ({ id: definition.id, name: definition.name, folder: definition.path, revision: definition.revision, url: `${this.collectionUrl}${this.projectId}/_apis/pipelines/${definition.id}` })) } };
+    });
+    this.api('GET', `${project}/_apis/pipelines/:id`, (request) => {
+      const definition = this.findDefinition(request.params.id);
+      return definition
+        ? { body: { id: definition.id, name: definition.name, folder: definition.path, revision: definition.revision, configuration: { type: 'yaml', path: (definition.extra.process as { yamlFilename: string }).yamlFilename } } }
+        : apiError(404, `Pipeline ${request.params.id} not found.`, 'PipelineNotFoundException');
+    });
+    this.api('GET', `${project}/_apis/pipelines/:id/runs`, (request) => {
+      const runs = [...this.runs.values()].filter((run) => run.definitionId === Number(request.params.id)).sort((a, b) => b.id - a.id);
+      return { body: { count: runs.length, value: runs.map((run) => this.toRun(run)) } };
+    });
+    this.api('GET', `${project}/_apis/pipelines/:id/runs/:runId`, (request) => {
+      const run = this.runs.get(Number(request.params.runId));
+      return run && run.definitionId === Number(request.params.id) ? { body: this.toRun(run) } : apiError(404, `Run ${request.params.runId} not found.`, 'PipelineRunNotFoundException');
+    });
+    this.api('POST', `${project}/_apis/pipelines/:id/runs`, (request) => {
+      const definition = this.findDefinition(request.params.id);
+      if (!definition) return apiError(404, `Pipeline ${request.params.id} not found.`, 'PipelineNotFoundException');
+      if (definition.queueStatus === 'disabled') {
+        return apiError(400, `Could not queue the build because the build definition ${definition.name} is disabled.`, 'DefinitionDisabledException');
+      }
+      const body = (request.body ?? {}) as { templateParameters?: Record<string, unknown>; resources?: { repositories?: { self?: { refName?: string } } }; previewRun?: boolean };
+      const parameters = Object.fromEntries(Object.entries(body.templateParameters ?? {}).map(([key, value]) => [key, String(value)]));
+      if (definition.parameters) {
+        const unknown = Object.keys(parameters).filter((key) => !definition.parameters!.includes(key));
+        if (unknown.length) return apiError(400, `Unexpected parameter(s) ${unknown.join(', ')}.`, 'PipelineValidationException');
+      }
+      const branch = body.resources?.repositories?.self?.refName ?? 'refs/heads/main';
+      const run = this.createRun(definition, parameters, branch.startsWith('refs/') ? branch : `refs/heads/${branch}`);
+      return { body: this.toRun(run) };
+    });
+
+    // Environments.
+    const toEnvironment = (environment: EmulatedEnvironment) => ({
+      id: environment.id,
+      name: environment.name,
+      description: environment.description,
+      createdBy: { id: 'a1f0b6c2-0000-0000-0000-000000000001', displayName: 'Emulated User' },
+      createdOn: environment.createdOn,
+      lastModifiedBy: { id: 'a1f0b6c2-0000-0000-0000-000000000001', displayName: 'Emulated User' },
+      lastModifiedOn: environment.lastModifiedOn,
+      project: { id: this.projectId, name: this.project },
+    });
+    this.api('GET', `${project}/_apis/distributedtask/environments`, (request) => {
+      const name = request.query.get('name');
+      const found = [...this.environments.values()].filter((environment) => !name || wildcard(name).test(environment.name));
+      return { body: { count: found.length, value: found.map(toEnvironment) } };
+    });
+    this.api('GET', `${project}/_apis/distributedtask/environments/:id`, (request) => {
+      const environment = this.environments.get(Number(request.params.id));
+      return environment ? { body: toEnvironment(environment) } : apiError(404, `Environment ${request.params.id} not found.`, 'EnvironmentNotFoundException');
+    });
+    this.api('POST', `${project}/_apis/distributedtask/environments`, (request) => {
+      const body = (request.body ?? {}) as { name?: string; description?: string };
+      if (!body.name || !String(body.name).trim()) return apiError(400, 'Environment name is required.', 'ArgumentException');
+      if ([...this.environments.values()].some((environment) => environment.name.toLowerCase() === String(body.name).toLowerCase())) {
+        return apiError(409, `Environment '${body.name}' already exists in the project.`, 'EnvironmentExistsException');
+      }
+      const at = new Date(this.now()).toISOString();
+      const environment: EmulatedEnvironment = { id: this.nextEnvironmentId++, name: String(body.name), description: String(body.description ?? ''), createdOn: at, lastModifiedOn: at };
+      this.environments.set(environment.id, environment);
+      return { body: toEnvironment(environment) };
+    });
+    this.api('PATCH', `${project}/_apis/distributedtask/environments/:id`, (request) => {
+      const environment = this.environments.get(Number(request.params.id));
+      if (!environment) return apiError(404, `Environment ${request.params.id} not found.`, 'EnvironmentNotFoundException');
+      const body = (request.body ?? {}) as { name?: string; description?: string };
+      if (body.name !== undefined) environment.name = String(body.name);
+      if (body.description !== undefined) environment.description = String(body.description);
+      environment.lastModifiedOn = new Date(this.now()).toISOString();
+      return { body: toEnvironment(environment) };
+    });
+    this.api('DELETE', `${project}/_apis/distributedtask/environments/:id`, (request) =>
+      this.environments.delete(Number(request.params.id)) ? { status: 204 } : apiError(404, `Environment ${request.params.id} not found.`, 'EnvironmentNotFoundException'),
+    );
+
+    // Check configurations (approvals): raw REST only, and only with a -preview api-version.
+    const toCheck = (check: EmulatedCheck, expand: boolean) => ({
+      id: check.id,
+      version: check.version,
+      type: check.type,
+      ...(expand ? { settings: check.settings } : {}),
+      resource: check.resource,
+      timeout: check.timeout,
+      createdBy: { id: 'a1f0b6c2-0000-0000-0000-000000000001', displayName: 'Emulated User' },
+      createdOn: check.createdOn,
+      modifiedBy: { id: 'a1f0b6c2-0000-0000-0000-000000000001', displayName: 'Emulated User' },
+      modifiedOn: check.modifiedOn,
+      url: `${this.collectionUrl}${this.projectId}/_apis/pipelines/checks/configurations/${check.id}`,
+      _links: { self: { href: `${this.collectionUrl}${this.projectId}/_apis/pipelines/checks/configurations/${check.id}` } },
+    });
+    const previewRequired = (request: EmulatorRequest): EmulatorResponse | undefined => {
+      const version = request.query.get('api-version') ?? /api-version=([^;,\s]+)/.exec(String(request.headers.accept ?? ''))?.[1];
+      if (!version) return apiError(400, 'No api-version was supplied for the GET request. An api-version must be supplied.', 'VssVersionNotSpecifiedException');
+      if (!/-preview/.test(version)) {
+        return apiError(400, `The requested version "${version}" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: "${version}-preview"`, 'VssInvalidPreviewVersionException');
+      }
+      return undefined;
+    };
+    const validateCheck = (body: any): string | undefined => {
+      if (!body || typeof body !== 'object') return 'A check configuration is required in the body.';
+      if (!body.type?.id && !body.type?.name) return 'type.id or type.name is required.';
+      if (!body.resource?.type || body.resource?.id === undefined) return 'resource.type and resource.id are required.';
+      if (body.resource.type === 'environment' && !this.environments.has(Number(body.resource.id))) return `Environment ${body.resource.id} not found.`;
+      if (body.type?.name === 'Approval' || body.type?.id === '8c6f20a7-a545-4486-9777-f762fafe0d4d') {
+        if (!Array.isArray(body.settings?.approvers) || body.settings.approvers.length === 0) return 'An approval check needs at least one approver.';
+      }
+      return undefined;
+    };
+    this.api('GET', `${project}/_apis/pipelines/checks/configurations`, (request) => {
+      const refused = previewRequired(request);
+      if (refused) return refused;
+      const type = request.query.get('resourceType');
+      const id = request.query.get('resourceId');
+      const found = [...this.checks.values()].filter((check) => (!type || check.resource.type === type) && (!id || String(check.resource.id) === id));
+      const expand = (request.query.get('$expand') ?? '').toLowerCase() === 'settings';
+      return { body: { count: found.length, value: found.map((check) => toCheck(check, expand)) } };
+    });
+    this.api('GET', `${project}/_apis/pipelines/checks/configurations/:id`, (request) => {
+      const refused = previewRequired(request);
+      if (refused) return refused;
+      const check = this.checks.get(Number(request.params.id));
+      return check ? { body: toCheck(check, true) } : apiError(404, `Check configuration ${request.params.id} not found.`, 'CheckConfigurationNotFoundException');
+    });
+    this.api('POST', `${project}/_apis/pipelines/checks/configurations`, (request) => {
+      const refused = previewRequired(request);
+      if (refused) return refused;
+      const problem = validateCheck(request.body);
+      if (problem) return apiError(400, problem, 'InvalidCheckConfigurationException');
+      const body = request.body as EmulatedCheck;
+      const at = new Date(this.now()).toISOString();
+      const check: EmulatedCheck = {
+        id: this.nextCheckId++,
+        version: 1,
+        type: { id: body.type.id ?? '8c6f20a7-a545-4486-9777-f762fafe0d4d', name: body.type.name ?? 'Approval' },
+        settings: body.settings,
+        resource: { type: body.resource.type, id: String(body.resource.id), name: body.resource.name },
+        timeout: Number(body.timeout ?? 43200),
+        createdOn: at,
+        modifiedOn: at,
+      };
+      this.checks.set(check.id, check);
+      return { body: toCheck(check, true) };
+    });
+    const updateCheck = (request: EmulatorRequest): EmulatorResponse => {
+      const refused = previewRequired(request);
+      if (refused) return refused;
+      const check = this.checks.get(Number(request.params.id));
+      if (!check) return apiError(404, `Check configuration ${request.params.id} not found.`, 'CheckConfigurationNotFoundException');
+      const body = { ...toCheck(check, true), ...(request.body as object) } as any;
+      const problem = validateCheck(body);
+      if (problem) return apiError(400, problem, 'InvalidCheckConfigurationException');
+      check.settings = body.settings;
+      check.timeout = Number(body.timeout);
+      check.version++;
+      check.modifiedOn = new Date(this.now()).toISOString();
+      return { body: toCheck(check, true) };
+    };
+    this.api('PATCH', `${project}/_apis/pipelines/checks/configurations/:id`, updateCheck);
+    this.api('PUT', `${project}/_apis/pipelines/checks/configurations/:id`, updateCheck);
+    this.api('DELETE', `${project}/_apis/pipelines/checks/configurations/:id`, (request) => {
+      const refused = previewRequired(request);
+      if (refused) return refused;
+      return this.checks.delete(Number(request.params.id)) ? { status: 204 } : apiError(404, `Check configuration ${request.params.id} not found.`, 'CheckConfigurationNotFoundException');
+    });
+  }
+}
+
+/** The wire takes the queue status as a name or as the client's number (Enabled=0, Paused=1, Disabled=2). */
+function queueStatusOf(value: unknown): QueueStatus | undefined {
+  if (value === undefined || value === null) return 'enabled';
+  const names: QueueStatus[] = ['enabled', 'paused', 'disabled'];
+  if (typeof value === 'number') return names[value];
+  const text = String(value).toLowerCase();
+  return names.find((name) => name === text) ?? (/^\d$/.test(text) ? names[Number(text)] : undefined);
+}
