@@ -3,7 +3,7 @@ import type { Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
 import { renderSlack, renderTeams, type Notice } from './messages';
-import { normalizeChannel, postSlackWebhook, SlackClient, type PostedMessage } from './slack';
+import { isChannelId, normalizeChannel, postSlackWebhook, SlackClient, type PostedMessage } from './slack';
 import { postTeamsWorkflow } from './teams';
 
 /**
@@ -75,7 +75,8 @@ async function postToSlackChannels(notice: Notice, destination: Extract<Destinat
   const { log } = options;
   const client = new SlackClient({ token: destination.token, baseUrl: destination.apiUrl, log, retry: options.retry, sleep: options.sleep });
   const requested = [...new Set(destination.channels.map(normalizeChannel))];
-  log.info(`Finding ${requested.length} Slack channel(s): ${requested.map((c) => `#${c}`).join(', ')}`);
+  const names = requested.filter((channel) => !isChannelId(channel));
+  if (names.length) log.info(`Finding Slack channel${names.length > 1 ? 's' : ''} ${names.map((name) => `#${name}`).join(', ')} by name.`);
   const channels = await client.resolveChannels(requested);
   const message = renderSlack(notice);
   const result: NotifyResult = { deliveries: [], messageIds: {} };
@@ -95,16 +96,18 @@ async function postToSlackChannels(notice: Notice, destination: Extract<Destinat
     } catch (error) {
       // A refused token or scope fails the same way everywhere: stop rather than repeat it per channel.
       if (error instanceof ServiceError && isWorkspaceWide(error.code)) throw error;
-      result.deliveries.push({ target, ok: false, error: messageOf(error) });
-      log.warn(`Could not post to ${target}: ${messageOf(error)}`);
+      const reason = messageOf(error).replace(/^Slack: /, '');
+      result.deliveries.push({ target, ok: false, error: reason });
+      log.warn(`Could not post to ${target}: ${reason}`);
     }
   }
   log.progress(100, 'Slack notification done');
   const failed = result.deliveries.filter((delivery) => !delivery.ok);
   if (failed.length) {
     const delivered = result.deliveries.filter((delivery) => delivery.ok).map((delivery) => delivery.target);
-    const heading = delivered.length ? `posted to ${delivered.join(', ')}, but not to ${failed.length} channel(s)` : `the message was not posted`;
-    throw new NotifyError('Slack', `${heading}: ${failed.map((delivery) => delivery.error!.replace(/^Slack: /, '')).join(' | ')}`, result);
+    const heading = delivered.length ? `posted to ${delivered.join(', ')}, but not to ${failed.length} channel(s)` : 'the message was not posted';
+    const rerun = delivered.length ? ` A re-run posts to every listed channel again: list only ${failed.map((delivery) => delivery.target).join(', ')} to avoid duplicates.` : '';
+    throw new NotifyError('Slack', `${heading}: ${failed.map((delivery) => delivery.error).join(' | ')}${rerun}`, result);
   }
   return result;
 }

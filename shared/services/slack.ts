@@ -69,6 +69,17 @@ export function isChannelId(value: string): boolean {
   return /^[CGD][A-Z0-9]{6,}$/.test(value);
 }
 
+/**
+ * Splits the channels input: one per line or comma-separated. Unlike other lists, `#dailyops` is a channel,
+ * not a comment; only `# ` (a hash and a space) starts a comment.
+ */
+export function splitChannels(value: string): string[] {
+  return value
+    .split(/[\r\n,]+/)
+    .map((item) => item.trim())
+    .filter((item) => item !== '' && item !== '#' && !/^#\s/.test(item));
+}
+
 /** `#Dailyops` → `dailyops`; ids are kept as they are. */
 export function normalizeChannel(value: string): string {
   const bare = value.trim().replace(/^#/, '');
@@ -225,7 +236,7 @@ export function slackApiError(method: string, answer: SlackAnswer, context: Erro
   }
   switch (code) {
     case 'not_in_channel':
-      return fail(`the app is not a member of ${where} (not_in_channel).`, `Invite the app to ${where} (type /invite ${app} in the channel), then re-run the step.`);
+      return fail(`the app is not a member of ${where} (not_in_channel).`, `Invite the app to ${where} (type /invite ${app} in the channel).`);
     case 'channel_not_found':
       return fail(
         `${where} was not found (channel_not_found).`,
@@ -312,7 +323,7 @@ const WEBHOOK_ERRORS: Record<string, { message: string; advice: string }> = {
   invalid_token: { message: 'the webhook URL is not valid (invalid_token).', advice: "Copy the whole webhook URL into the service connection's token." },
   channel_is_archived: { message: "the webhook's channel is archived (channel_is_archived).", advice: 'Unarchive the channel, or create a webhook for another channel.' },
   rollup_error: {
-    message: 'Slack failed while posting (rollup_error); the message may have been posted, so it was not sent again.',
+    message: 'the webhook call failed inside Slack (rollup_error); the message may have been posted, so it was not sent again.',
     advice: 'Look in the channel and re-run the step only if the message is missing.',
   },
 };
