@@ -70,6 +70,19 @@ export class RecordStore {
     return file;
   }
 
+  /**
+   * Every receipt in the folder, including those whose record lives elsewhere: a partner step in another
+   * job restores from the record it was handed and writes the receipt in its own folder.
+   */
+  receipts(): RestoreReceipt[] {
+    if (!fs.existsSync(this.directory)) return [];
+    return fs
+      .readdirSync(this.directory)
+      .filter((name) => name.endsWith('.restored.json'))
+      .sort()
+      .map((name) => JSON.parse(fs.readFileSync(path.join(this.directory, name), 'utf8')) as RestoreReceipt);
+  }
+
   /** Every record in the folder with its receipt, if any. */
   list(): Array<{ record: UndoRecord; receipt?: RestoreReceipt }> {
     if (!fs.existsSync(this.directory)) return [];
