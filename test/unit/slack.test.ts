@@ -1,14 +1,15 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import axios from 'axios';
+import { setWriter } from '../../shared/core/commands';
 import { ServiceError } from '../../shared/core/errors';
 import { Log } from '../../shared/core/log';
-import { setWriter } from '../../shared/core/commands';
-import { isChannelId, normalizeChannel, postSlackWebhook, SlackClient, slackApiBaseUrl, slackApiError } from '../../shared/services/slack';
+import { isChannelId, normalizeChannel, postSlackWebhook, SlackClient, slackApiBaseUrl, slackApiError, splitChannels } from '../../shared/services/slack';
 import { postTeamsWorkflow, teamsMessage } from '../../shared/services/teams';
 import { emulatorCertificate } from '../emulators/kit';
 import { SlackEmulator, SlackWebhookEmulator } from '../emulators/slack';
 import { TeamsEmulator } from '../emulators/teams';
-import * as fs from 'node:fs';
-import * as https from 'node:https';
 
 /** The Slack and Teams clients over real HTTPS against the emulators (in this process; the task test runs the bundle). */
 describe('Slack and Teams clients', function () {
@@ -54,6 +55,7 @@ describe('Slack and Teams clients', function () {
     assert.ok(!isChannelId('dailyops'));
     assert.equal(normalizeChannel('#DailyOps'), 'dailyops');
     assert.equal(normalizeChannel('#C0123ABCD'), 'C0123ABCD');
+    assert.deepEqual(splitChannels('#dailyops, maintenance\n# a comment\n\nC0123ABCD,'), ['#dailyops', 'maintenance', 'C0123ABCD']);
   });
 
   it('resolves names through every page, once per run', async () => {
@@ -141,6 +143,35 @@ describe('Slack and Teams clients', function () {
     assert.ok(waits.length >= 1 && waits.every((ms) => ms === 1000));
   });
 
+  it('emulates conversations.list and chat.postMessage the way Slack takes their arguments', async () => {
+    const api = axios.create({ baseURL: `${slack.url}/api/`, validateStatus: () => true });
+    const auth = { Authorization: `Bearer ${slack.token}` };
+    const form = (args: Record<string, string>) => new URLSearchParams(args).toString();
+    const formHeaders = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    // Form body with the token as an argument, as older clients send it.
+    const listed = await api.post('conversations.list', form({ token: slack.token, limit: '3', exclude_archived: 'true' }), { headers: formHeaders });
+    assert.equal(listed.data.ok, true);
+    assert.equal(listed.data.channels.length, 3);
+    assert.ok(listed.data.response_metadata.next_cursor);
+    let names: string[] = listed.data.channels.map((c: { name: string }) => c.name);
+    for (let cursor = listed.data.response_metadata.next_cursor; cursor; ) {
+      const page = await api.get('conversations.list', { headers: auth, params: { limit: 3, cursor, exclude_archived: true } });
+      names = names.concat(page.data.channels.map((c: { name: string }) => c.name));
+      cursor = page.data.response_metadata.next_cursor;
+    }
+    assert.ok(!names.includes('old-maintenance'), 'archived channels excluded when asked');
+    assert.ok(!names.includes('platform-private'), 'private channels only when asked for');
+    assert.deepEqual((await api.get('conversations.list', { headers: auth, params: { cursor: 'bogus' } })).data, { ok: false, error: 'invalid_cursor' });
+    assert.deepEqual((await api.get('conversations.list', { headers: auth, params: { limit: 0 } })).data, { ok: false, error: 'invalid_limit' });
+    assert.deepEqual((await api.get('conversations.list', { headers: { Authorization: 'Bearer xoxb-nope' } })).data, { ok: false, error: 'invalid_auth' });
+    const posted = await api.post('chat.postMessage', form({ channel: '#dailyops', text: 'by form', blocks: JSON.stringify([{ type: 'divider' }]) }), { headers: { ...auth, ...formHeaders } });
+    assert.equal(posted.data.ok, true);
+    assert.equal(posted.data.channel, slack.channelByName('dailyops')!.id);
+    assert.equal(posted.data.message.text, 'by form');
+    const bad = await api.post('chat.postMessage', { channel: 'dailyops', text: 'x', blocks: [{ type: 'section' }] }, { headers: auth });
+    assert.equal(bad.data.error, 'invalid_blocks');
+  });
+
   it('posts to incoming webhooks and maps each plain-text error', async () => {
     const url = hooks.addHook('platform-int');
     await postSlackWebhook(url, { text: 'hi' }, { sleep: noWait });
@@ -162,7 +193,7 @@ describe('Slack and Teams clients', function () {
       });
     }
     await assert.rejects(postSlackWebhook(url, { text: '' }, { sleep: noWait }), /no_text/);
-    assert.equal(hooks.calls('POST', new URL(hooks.addHook('y', 'rollup_error')).pathname).length, 0);
+    assert.equal(hooks.calls('POST').length, 2 + cases.length, 'one call per post: no error is re-sent');
   });
 
   it('posts an Adaptive Card to a Teams workflow and explains refusals', async () => {
