@@ -19,17 +19,19 @@ describe('Slack and Teams clients', function () {
   const lines: string[] = [];
   let restoreWriter: ((line: string) => void) | undefined;
   const noWait = async () => {};
+  let previousCa: typeof https.globalAgent.options.ca;
 
   before(async () => {
     await Promise.all([slack.start(), hooks.start(), teams.start()]);
     // The clients run in this process: trust the emulators' CA the way NODE_EXTRA_CA_CERTS does for children.
     const { file } = await emulatorCertificate();
+    previousCa = https.globalAgent.options.ca;
     https.globalAgent.options.ca = fs.readFileSync(file);
     restoreWriter = setWriter((line) => lines.push(line));
   });
   after(async () => {
     if (restoreWriter) setWriter(restoreWriter);
-    https.globalAgent.options.ca = undefined;
+    https.globalAgent.options.ca = previousCa;
     await Promise.all([slack.stop(), hooks.stop(), teams.stop()]);
   });
   beforeEach(() => {
