@@ -1,0 +1,419 @@
+import { isIP } from 'node:net';
+import { InputError, SafetyError, ServiceError } from '../core/errors';
+import { HttpClient, HttpError, type HttpRequest } from '../core/http';
+import type { Log } from '../core/log';
+import { newRecordId, type UndoRecord } from '../core/records';
+import type { RetryOptions } from '../core/retry';
+import { MarkdownSummary } from '../core/summary';
+
+/**
+ * Cloudflare API v4: the maintenance page, done the runbook's way by pointing DNS records (`www`, `my`) at the
+ * maintenance site, and undone by restoring each record's exact type, content, proxied flag and TTL, purging
+ * the cache and reading the records back.
+ *
+ * Cloudflare allows 1200 calls per 5 minutes per token, shared with people using the dashboard, and going
+ * over locks every call out for 5 minutes. So: few calls (one zone lookup, one `name.exact` read per record,
+ * a PATCH only where the record differs), a hard cap on calls per step so nothing can loop, a check of the
+ * `Ratelimit` header before the first write, and `Retry-After` honoured only while the wait fits the step's
+ * deadline (a lockout fails the step at once rather than waiting five minutes).
+ */
+
+export const CLOUDFLARE_PUBLIC_API = 'https://api.cloudflare.com/client/v4';
+export const CLOUDFLARE_RECORD_KIND = 'cloudflare-dns';
+/** No step of ours needs more calls than this; reaching it means something loops. */
+const MAX_CALLS_PER_STEP = 100;
+
+export type AddressType = 'A' | 'AAAA' | 'CNAME';
+export type PurgeCache = 'none' | 'everything' | 'hosts';
+
+export interface DnsRecord {
+  id: string;
+  name: string;
+  type: string;
+  content: string;
+  proxied: boolean;
+  ttl: number;
+}
+
+/** What a record must be put back to, and what the maintenance page made it. */
+export interface SwappedRecord {
+  id: string;
+  name: string;
+  original: { type: string; content: string; proxied: boolean; ttl: number };
+  maintenance: { type: AddressType; content: string };
+}
+
+export interface CloudflareUndoData {
+  zoneId: string;
+  zoneName: string;
+  target: string;
+  records: SwappedRecord[];
+}
+
+interface Envelope<T> {
+  success: boolean;
+  errors?: Array<{ code: number; message: string }>;
+  result: T;
+  result_info?: { page: number; per_page: number; count: number; total_count: number; total_pages: number };
+}
+
+/** Reads `"default";r=50;t=30`: calls left and seconds until the window resets. */
+export function parseRateLimit(value: string | undefined): { remaining: number; resetInSeconds: number } | undefined {
+  const remaining = /(?:^|;)\s*r=(\d+)/.exec(value ?? '');
+  const reset = /(?:^|;)\s*t=(\d+)/.exec(value ?? '');
+  if (!remaining) return undefined;
+  return { remaining: Number(remaining[1]), resetInSeconds: Number(reset?.[1] ?? 0) };
+}
+
+export interface CloudflareClientOptions {
+  baseUrl: string;
+  token: string;
+  log: Log;
+  retry?: RetryOptions;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class CloudflareClient {
+  private readonly http: HttpClient;
+  private rateLimit?: { remaining: number; resetInSeconds: number };
+  /** Calls sent, retries included: the budget this step spends. */
+  calls = 0;
+
+  constructor(private readonly options: CloudflareClientOptions) {
+    this.http = new HttpClient({
+      baseUrl: options.baseUrl,
+      service: 'Cloudflare',
+      headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },
+      // A lockout asks for up to 300 s: the deadline makes that fail at once instead of waiting it out.
+      retry: { maxRetries: 4, deadlineInMs: 90_000, ...options.retry },
+      log: options.log,
+      sleep: options.sleep,
+      onResponse: (response) => {
+        this.calls++;
+        const limit = parseRateLimit(response.headers.ratelimit);
+        if (limit) this.rateLimit = limit;
+      },
+    });
+  }
+
+  /** Refuses (before the caller changes anything) when fewer than `calls` calls are left in this 5-minute window. */
+  ensureBudget(calls: number): void {
+    if (!this.rateLimit || this.rateLimit.remaining >= calls) return;
+    throw new ServiceError(
+      'Cloudflare',
+      `only ${this.rateLimit.remaining} call(s) are left of the token's budget for the next ${this.rateLimit.resetInSeconds} s, and this step needs ${calls}.`,
+      { advice: 'Nothing was changed. The budget (1200 calls per 5 minutes) is shared with dashboard users; run the step again once it resets.' },
+    );
+  }
+
+  private async call<T>(request: HttpRequest): Promise<Envelope<T>> {
+    if (this.calls >= MAX_CALLS_PER_STEP) {
+      throw new SafetyError(`Stopped after ${this.calls} Cloudflare calls in one step: something is looping, and the token's budget is shared with others.`);
+    }
+    try {
+      const response = await this.http.request<Envelope<T>>(request);
+      if (response.data?.success === false) {
+        throw new HttpError('Cloudflare reported a failure', 'Cloudflare', request.method, request.path ?? '', response.status, response.data, response.headers);
+      }
+      return response.data;
+    } catch (error) {
+      throw mapCloudflareError(error);
+    }
+  }
+
+  async findZone(name: string): Promise<{ id: string; name: string } | undefined> {
+    const page = await this.call<Array<{ id: string; name: string }>>({ method: 'GET', path: 'zones', query: { name, per_page: 5 } });
+    return page.result.find((zone) => zone.name.toLowerCase() === name.toLowerCase());
+  }
+
+  /** Every record with exactly this name (all types), following pages. */
+  async recordsNamed(zoneId: string, name: string): Promise<DnsRecord[]> {
+    const records: DnsRecord[] = [];
+    for (let page = 1; ; page++) {
+      const answer = await this.call<DnsRecord[]>({
+        method: 'GET',
+        path: `zones/${zoneId}/dns_records`,
+        query: { 'name.exact': name, per_page: 100, page },
+      });
+      records.push(...answer.result.map(toRecord));
+      if (!answer.result_info || page >= answer.result_info.total_pages) return records;
+    }
+  }
+
+  async getRecord(zoneId: string, id: string): Promise<DnsRecord | undefined> {
+    try {
+      return toRecord((await this.call<DnsRecord>({ method: 'GET', path: `zones/${zoneId}/dns_records/${id}` })).result);
+    } catch (error) {
+      if (error instanceof ServiceError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Sets absolute values, so sending it twice is harmless: retried like any idempotent call. */
+  async patchRecord(zoneId: string, id: string, changes: Partial<Omit<DnsRecord, 'id' | 'name'>>): Promise<DnsRecord> {
+    return toRecord((await this.call<DnsRecord>({ method: 'PATCH', path: `zones/${zoneId}/dns_records/${id}`, body: changes, idempotent: true })).result);
+  }
+
+  async purge(zoneId: string, what: { everything: true } | { hosts: string[] }): Promise<void> {
+    const body = 'everything' in what ? { purge_everything: true } : { hosts: what.hosts };
+    await this.call({ method: 'POST', path: `zones/${zoneId}/purge_cache`, body, idempotent: true });
+  }
+}
+
+function toRecord(raw: DnsRecord): DnsRecord {
+  return { id: raw.id, name: raw.name, type: raw.type, content: raw.content, proxied: !!raw.proxied, ttl: raw.ttl };
+}
+
+/** The v4 envelope's `errors[]` → a message a person can act on. */
+export function mapCloudflareError(error: unknown): unknown {
+  if (!(error instanceof HttpError)) return error;
+  const errors = (error.data as Envelope<unknown> | undefined)?.errors ?? [];
+  const detail = errors.length ? errors.map((e) => `${e.code} ${e.message}`).join('; ') : `HTTP ${error.status ?? 'no answer'}`;
+  let advice: string | undefined;
+  if (error.status === 401 || error.status === 403 || errors.some((e) => e.code === 10000)) {
+    advice = "Check the Cloudflare service connection's API token: it needs Zone DNS Edit and Zone Cache Purge on this zone.";
+  } else if (error.status === 429) {
+    const wait = error.headers['retry-after'];
+    advice = `The token's budget (1200 calls per 5 minutes, shared with dashboard users) is spent${wait ? `; Cloudflare asks to wait ${wait} s` : ''}. Run the step again after that.`;
+  }
+  return new ServiceError('Cloudflare', `${error.method} ${error.target} failed: ${detail}`, { status: error.status, code: errors[0] ? String(errors[0].code) : undefined, advice, cause: error });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Inputs
+
+/** `www`, `www.example.com` or `@` → the full record name in the zone. */
+export function recordName(zoneName: string, name: string): string {
+  const zone = zoneName.toLowerCase().replace(/\.$/, '');
+  const value = name.trim().toLowerCase().replace(/\.$/, '');
+  if (value === '@' || value === zone) return zone;
+  if (!/^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/.test(value)) {
+    throw new InputError('records', `'${name}' is not a DNS name.`);
+  }
+  return value.endsWith(`.${zone}`) ? value : `${value}.${zone}`;
+}
+
+/** What the maintenance target becomes: a CNAME to a host name, or an A/AAAA record to an address. */
+export function targetRecord(target: string): { type: AddressType; content: string } {
+  const value = target.trim().replace(/\.$/, '');
+  const ip = isIP(value);
+  if (ip === 4) return { type: 'A', content: value };
+  if (ip === 6) return { type: 'AAAA', content: value };
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(value)) {
+    throw new InputError('maintenanceTarget', `'${target}' is neither a host name (e.g. icmaintenance.azurewebsites.net) nor an IP address.`);
+  }
+  return { type: 'CNAME', content: value.toLowerCase() };
+}
+
+const sameContent = (a: string, b: string) => a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');
+const isOriginal = (record: DnsRecord, swap: SwappedRecord) =>
+  record.type === swap.original.type && sameContent(record.content, swap.original.content) && record.proxied === swap.original.proxied && record.ttl === swap.original.ttl;
+const isMaintenance = (record: DnsRecord, swap: SwappedRecord) => record.type === swap.maintenance.type && sameContent(record.content, swap.maintenance.content);
+
+export function validateCloudflareUndoData(data: unknown): CloudflareUndoData {
+  const value = data as Partial<CloudflareUndoData> | undefined;
+  if (!value || typeof value.zoneId !== 'string' || typeof value.zoneName !== 'string' || typeof value.target !== 'string') {
+    throw new Error("'zoneId', 'zoneName' and 'target' are required.");
+  }
+  if (!Array.isArray(value.records) || value.records.length === 0) throw new Error("'records' must list the swapped records.");
+  for (const record of value.records) {
+    const o = record?.original;
+    if (typeof record?.id !== 'string' || typeof record.name !== 'string' || !o || typeof o.type !== 'string' || typeof o.content !== 'string' || typeof o.proxied !== 'boolean' || !Number.isInteger(o.ttl)) {
+      throw new Error('every record needs id, name and the original type, content, proxied and ttl.');
+    }
+    if (!record.maintenance || typeof record.maintenance.content !== 'string') throw new Error(`record ${record.name} does not say what the maintenance page set.`);
+  }
+  return value as CloudflareUndoData;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Enable
+
+export interface EnableOptions {
+  client: CloudflareClient;
+  log: Log;
+  zoneName: string;
+  records: string[];
+  target: string;
+  windowId: string;
+  purge: PurgeCache;
+  publish: (record: UndoRecord<CloudflareUndoData>) => void;
+  /** Cloudflare records of this run not yet restored: a re-run after a crash keeps their originals. */
+  earlierRecords?: Array<UndoRecord<CloudflareUndoData>>;
+}
+
+export interface EnableResult {
+  record: UndoRecord<CloudflareUndoData>;
+  /** Names switched now, and names that pointed at the target already (an earlier run). */
+  switched: string[];
+  alreadySwitched: string[];
+  purged: PurgeCache;
+  calls: number;
+}
+
+export async function enableMaintenancePage(options: EnableOptions): Promise<EnableResult> {
+  const { client, log } = options;
+  const maintenance = targetRecord(options.target);
+  const names = [...new Set(options.records.map((name) => recordName(options.zoneName, name)))];
+  if (names.length === 0) throw new InputError('records', 'lists no DNS record.');
+  const zone = await client.findZone(options.zoneName);
+  if (!zone) throw new InputError('zoneName', `zone '${options.zoneName}' was not found, or the token cannot see it.`);
+  client.ensureBudget(2 * names.length + 3);
+
+  const earlier = new Map<string, SwappedRecord>();
+  for (const record of options.earlierRecords ?? []) {
+    if (record.data.zoneId === zone.id) for (const swap of record.data.records) earlier.set(swap.id, swap);
+  }
+  const plan: Array<{ swap: SwappedRecord; current: DnsRecord }> = [];
+  for (const name of names) {
+    const current = pickRecord(name, await client.recordsNamed(zone.id, name), maintenance.type);
+    const before = earlier.get(current.id);
+    if (!before && current.type === maintenance.type && sameContent(current.content, maintenance.content)) {
+      throw new SafetyError(
+        `${name} points at ${maintenance.content} already, and no undo record of this run says what it pointed to before; ` +
+          'refusing to record the maintenance page as the original. Restore it with the earlier undo record, or set it by hand.',
+      );
+    }
+    const original = before?.original ?? { type: current.type, content: current.content, proxied: current.proxied, ttl: current.ttl };
+    plan.push({ swap: { id: current.id, name, original, maintenance }, current });
+  }
+
+  const record: UndoRecord<CloudflareUndoData> = {
+    kind: CLOUDFLARE_RECORD_KIND,
+    version: 1,
+    id: newRecordId(CLOUDFLARE_RECORD_KIND, options.windowId),
+    windowId: options.windowId,
+    createdAt: new Date().toISOString(),
+    description: `Maintenance page: ${names.join(', ')} pointed at ${maintenance.content} in zone ${zone.name}`,
+    data: { zoneId: zone.id, zoneName: zone.name, target: maintenance.content, records: plan.map((p) => p.swap) },
+  };
+  options.publish(record);
+
+  const switched: string[] = [];
+  const alreadySwitched: string[] = [];
+  for (const { swap, current } of plan) {
+    if (isMaintenance(current, swap)) {
+      alreadySwitched.push(swap.name);
+      continue;
+    }
+    log.info(`${swap.name}: ${current.type} ${current.content} → ${maintenance.type} ${maintenance.content}`);
+    const after = await client.patchRecord(zone.id, swap.id, { type: maintenance.type, content: maintenance.content });
+    if (!isMaintenance(after, swap)) throw new ServiceError('Cloudflare', `${swap.name} reads ${after.type} ${after.content} after the change, not ${maintenance.content}.`);
+    switched.push(swap.name);
+  }
+  await purgeCache(client, log, zone.id, options.purge, names);
+  return { record, switched, alreadySwitched, purged: options.purge, calls: client.calls };
+}
+
+/** The one address record of a name that the maintenance page replaces; a clash is refused before any change. */
+function pickRecord(name: string, all: DnsRecord[], targetType: AddressType): DnsRecord {
+  const address = all.filter((record) => ['A', 'AAAA', 'CNAME'].includes(record.type));
+  if (address.length === 0) throw new InputError('records', `${name} has no A, AAAA or CNAME record in the zone.`);
+  if (address.length > 1) {
+    throw new InputError(
+      'records',
+      `${name} has ${address.length} address records (${address.map((r) => `${r.type} ${r.content}`).join(', ')}); ` +
+        `a ${targetType} record cannot replace them one for one${targetType === 'CNAME' ? ' and cannot sit beside them' : ''}.`,
+    );
+  }
+  const others = all.filter((record) => record !== address[0]);
+  if (targetType === 'CNAME' && others.length) {
+    throw new InputError('records', `${name} also has ${others.map((r) => r.type).join(', ')} record(s): a CNAME cannot sit beside other records of the same name.`);
+  }
+  return address[0];
+}
+
+async function purgeCache(client: CloudflareClient, log: Log, zoneId: string, purge: PurgeCache, hosts: string[]): Promise<void> {
+  if (purge === 'none') return;
+  log.info(purge === 'everything' ? 'Purging the whole Cloudflare cache of the zone.' : `Purging the Cloudflare cache of ${hosts.join(', ')}.`);
+  await client.purge(zoneId, purge === 'everything' ? { everything: true } : { hosts });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Disable
+
+export interface DisableResult {
+  restored: string[];
+  alreadyRestored: string[];
+  purged: PurgeCache;
+  /** The purge failed after DNS was restored and verified: the step must fail, DNS is not touched again. */
+  purgeError?: Error;
+  calls: number;
+}
+
+export async function disableMaintenancePage(options: { client: CloudflareClient; log: Log; record: UndoRecord<CloudflareUndoData>; purge: PurgeCache }): Promise<DisableResult> {
+  const { client, log, record } = options;
+  const { zoneId, records } = record.data;
+  const result: DisableResult = { restored: [], alreadyRestored: [], purged: options.purge, calls: 0 };
+  const problems: string[] = [];
+  const current = new Map<string, DnsRecord | undefined>();
+  for (const swap of records) current.set(swap.id, await client.getRecord(zoneId, swap.id));
+  client.ensureBudget(2 * records.length + 1);
+  for (const swap of records) {
+    const now = current.get(swap.id);
+    const was = `${swap.original.type} ${swap.original.content} (proxied ${swap.original.proxied}, ttl ${swap.original.ttl})`;
+    if (!now) {
+      problems.push(`${swap.name} (record ${swap.id}) no longer exists; recreate it by hand as ${was}.`);
+    } else if (isOriginal(now, swap)) {
+      result.alreadyRestored.push(swap.name);
+    } else if (isMaintenance(now, swap)) {
+      log.info(`${swap.name}: ${now.type} ${now.content} → ${was}`);
+      await client.patchRecord(zoneId, swap.id, { ...swap.original });
+      result.restored.push(swap.name);
+    } else {
+      problems.push(`${swap.name} was changed by someone else during the window (now ${now.type} ${now.content}); left as it is. Before the window it was ${was}.`);
+    }
+  }
+  if (problems.length) throw new SafetyError(`Not every record could be restored: ${problems.join(' ')}`);
+
+  try {
+    await purgeCache(client, log, zoneId, options.purge, records.map((swap) => swap.name));
+  } catch (error) {
+    result.purgeError = error as Error;
+    log.error(`DNS is restored, but the cache purge failed: ${(error as Error).message}`);
+  }
+  log.info('Reading the records back.');
+  for (const swap of records) {
+    const after = await client.getRecord(zoneId, swap.id);
+    if (!after || !isOriginal(after, swap)) {
+      throw new ServiceError('Cloudflare', `${swap.name} does not read back as restored (${after ? `${after.type} ${after.content}, proxied ${after.proxied}, ttl ${after.ttl}` : 'missing'}).`);
+    }
+  }
+  result.calls = client.calls;
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What the run summary shows
+
+export function enableSummary(result: EnableResult): MarkdownSummary {
+  const { data } = result.record;
+  return new MarkdownSummary()
+    .heading(`Maintenance page up: ${data.records.map((r) => r.name).join(', ')} → ${data.target}`)
+    .paragraph('The page stays up until the disable step restores the records below (DNS changes do not expire by themselves).')
+    .table(
+      ['Record', 'Before the window', 'Now', ''],
+      data.records.map((r) => [
+        r.name,
+        `${r.original.type} ${r.original.content} (proxied ${r.original.proxied}, ttl ${r.original.ttl === 1 ? 'auto' : r.original.ttl})`,
+        `${r.maintenance.type} ${r.maintenance.content}`,
+        result.alreadySwitched.includes(r.name) ? 'already switched by an earlier run' : 'switched',
+      ]),
+    )
+    .paragraph(`Cache purge: ${result.purged}. Cloudflare calls: ${result.calls}. Undo record \`${result.record.id}\`.`);
+}
+
+export function disableSummary(record: UndoRecord<CloudflareUndoData>, result: DisableResult): MarkdownSummary {
+  const purge = result.purgeError ? `**FAILED** (${result.purgeError.message}); purge the cache by hand` : result.purged === 'none' ? 'not asked for' : `${result.purged}, done`;
+  return new MarkdownSummary()
+    .heading(`Maintenance page down: ${record.data.records.map((r) => r.name).join(', ')} restored`)
+    .table(
+      ['Record', 'Restored to', ''],
+      record.data.records.map((r) => [
+        r.name,
+        `${r.original.type} ${r.original.content} (proxied ${r.original.proxied}, ttl ${r.original.ttl === 1 ? 'auto' : r.original.ttl})`,
+        result.alreadyRestored.includes(r.name) ? 'was already restored' : 'restored, read back and verified',
+      ]),
+    )
+    .paragraph(`Cache purge: ${purge}. Cloudflare calls: ${result.calls}. Undone from undo record \`${record.id}\`.`);
+}

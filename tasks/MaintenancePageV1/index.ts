@@ -1,0 +1,61 @@
+import { ServiceError } from '../../shared/core/errors';
+import { parseUndoRecord, type UndoRecord } from '../../shared/core/records';
+import { runTask } from '../../shared/core/task';
+import {
+  CLOUDFLARE_PUBLIC_API,
+  CLOUDFLARE_RECORD_KIND,
+  CloudflareClient,
+  disableMaintenancePage,
+  disableSummary,
+  enableMaintenancePage,
+  enableSummary,
+  validateCloudflareUndoData,
+  type CloudflareUndoData,
+} from '../../shared/services/cloudflare';
+import { apiBaseUrl, connectionToken } from '../../shared/services/connection';
+
+void runTask('MaintenancePage', async ({ input, log, records, windowId, publishUndoRecord, attachSummary }) => {
+  const connection = input.endpoint('cloudflareConnection', { required: true });
+  const action = input.choice('action', ['enable', 'disable'], 'enable');
+  const purge = input.choice('purgeCache', ['none', 'everything', 'hosts'], action === 'disable' ? 'everything' : 'none');
+  const client = new CloudflareClient({
+    baseUrl: apiBaseUrl('cloudflareConnection', connection.url, CLOUDFLARE_PUBLIC_API),
+    token: connectionToken('cloudflareConnection', connection),
+    log,
+  });
+
+  if (action === 'disable') {
+    const record = parseUndoRecord('undoRecord', input.text('undoRecord', { required: true })!, CLOUDFLARE_RECORD_KIND, validateCloudflareUndoData);
+    log.section(`Taking the maintenance page down: restoring ${record.data.records.map((r) => r.name).join(', ')}`);
+    const result = await disableMaintenancePage({ client, log, record, purge });
+    records.writeReceipt(record, `DNS records ${record.data.records.map((r) => r.name).join(', ')} restored and verified${result.purgeError ? '; the cache purge FAILED' : ''}.`);
+    attachSummary('Maintenance page disable', disableSummary(record, result));
+    if (result.purgeError) {
+      throw new ServiceError('Cloudflare', `DNS is restored and verified, but the cache purge failed: ${result.purgeError.message}`, {
+        advice: 'Purge the cache by hand in the Cloudflare dashboard (Caching → Purge Everything) or run this step again; DNS was not touched again.',
+      });
+    }
+    return;
+  }
+
+  const zoneName = input.string('zoneName', { required: true });
+  const names = input.list('records', { required: true });
+  const target = input.string('maintenanceTarget', { required: true });
+  const earlierRecords = records
+    .list()
+    .filter(({ record, receipt }) => !receipt && record.kind === CLOUDFLARE_RECORD_KIND && record.windowId === windowId)
+    .map(({ record }) => record as UndoRecord<CloudflareUndoData>);
+  log.section(`Putting the maintenance page up: ${names.join(', ')} → ${target}`);
+  const result = await enableMaintenancePage({
+    client,
+    log,
+    zoneName,
+    records: names,
+    target,
+    windowId,
+    purge,
+    publish: (record) => publishUndoRecord(record),
+    earlierRecords,
+  });
+  attachSummary('Maintenance page enable', enableSummary(result));
+});
