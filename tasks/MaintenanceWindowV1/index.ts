@@ -1,0 +1,65 @@
+import * as path from 'node:path';
+import { InputError } from '../../shared/core/errors';
+import { runTask } from '../../shared/core/task';
+import { checkTimeZone, DEFAULT_TIME_ZONE } from '../../shared/core/time';
+import { pipelineRunLink } from '../../shared/services/messages';
+import { botToken, PROVIDERS, webhookUrl, type Destination } from '../../shared/services/notify';
+import { splitChannels } from '../../shared/services/slack';
+import { finishAction, gateAction, startAction } from '../../shared/window/actions';
+import { windowClock } from '../../shared/window/clock';
+
+void runTask('MaintenanceWindow', async (context) => {
+  const { input, log, variable } = context;
+  const action = input.choice('action', ['gate', 'start', 'finish'] as const);
+  const timeZone = checkTimeZone('timeZone', input.string('timeZone') ?? DEFAULT_TIME_ZONE);
+  const clock = windowClock(variable, log);
+  const link = pipelineRunLink(variable('System.CollectionUri'), variable('System.TeamProject'), variable('Build.BuildId'));
+  const common = { log, clock, timeZone, setOutput: context.setOutput, attachSummary: context.attachSummary };
+  const gate = {
+    notBefore: input.string('notBefore'),
+    maxWaitMinutes: input.int('maxWaitMinutes', { default: 30, min: 0, max: 1440 }),
+    lateToleranceMinutes: input.int('lateToleranceMinutes', { default: 45, min: 0, max: 1440 }),
+    scheduledStart: input.bool('scheduledStart', false),
+    scheduledRun: variable('Build.Reason') === 'Schedule',
+  };
+
+  const destination = (): Destination => {
+    const provider = input.choice('provider', PROVIDERS, 'slack');
+    if (provider === 'slack') {
+      const channels = splitChannels(input.text('channels') ?? 'dailyops\nmaintenance');
+      if (channels.length === 0) throw new InputError('channels', 'is required for provider slack: list the channels to announce in (dailyops, maintenance).');
+      const endpoint = input.endpoint('slackConnection', { required: true });
+      return { provider, token: botToken('slackConnection', endpoint), apiUrl: endpoint.url, channels };
+    }
+    if (provider === 'slackWebhook') return { provider, webhookUrl: webhookUrl('slackWebhookConnection', input.endpoint('slackWebhookConnection', { required: true }), provider) };
+    return { provider, webhookUrl: webhookUrl('teamsConnection', input.endpoint('teamsConnection', { required: true }), provider) };
+  };
+
+  if (action === 'gate') {
+    await gateAction({ ...common, ...gate, planFile: input.string('planFile') });
+  } else if (action === 'start') {
+    await startAction({
+      ...common,
+      ...gate,
+      planFile: input.string('planFile', { required: true }),
+      windowEnd: input.string('windowEnd') ?? 'Sun 12:00',
+      graceMinutes: input.int('graceMinutes', { default: 60, min: 0, max: 1440 }),
+      windowId: context.windowId,
+      destination: destination(),
+      link,
+    });
+  } else {
+    const folders = input.list('recordsFolders');
+    await finishAction({
+      ...common,
+      recordsFolders: folders.length ? folders.map((folder) => path.resolve(folder)) : [variable('Pipeline.Workspace') ?? process.cwd()],
+      records: context.records,
+      stageResults: input.text('stageResults'),
+      windowName: input.string('windowName'),
+      planFile: input.string('planFile'),
+      destination: destination(),
+      link,
+      outputDirectory: context.outputDirectory,
+    });
+  }
+});

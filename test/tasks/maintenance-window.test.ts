@@ -1,0 +1,184 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RecordStore, type UndoRecord } from '../../shared/core/records';
+import { SlackEmulator } from '../emulators/slack';
+import { newWorkDirectory, repoRoot, runBundledTask, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
+
+/** A work directory that looks like a checkout: the plans (and their scripts) are there, as on the agent. */
+function checkout(): string {
+  const dir = newWorkDirectory('mw-window-');
+  fs.cpSync(path.join(repoRoot, 'plans'), path.join(dir, 'plans'), { recursive: true });
+  return dir;
+}
+
+function record(id: string, fields: Partial<UndoRecord> = {}): UndoRecord {
+  return {
+    kind: 'pingdom',
+    version: 1,
+    id,
+    windowId: 'mw-1',
+    createdAt: '2025-04-13T08:46:00.000Z',
+    description: `Pingdom checks 101, 102 in maintenance (${id})`,
+    data: {},
+    ...fields,
+  };
+}
+
+describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulated clock)', function () {
+  const slack = new SlackEmulator();
+  before(() => slack.start());
+  after(() => slack.stop());
+  beforeEach(() => slack.reset());
+
+  async function window(inputs: RunTaskOptions['inputs'], now: string | undefined, options: Omit<RunTaskOptions, 'inputs'> = {}): Promise<TaskRun> {
+    const run = await runBundledTask('MaintenanceWindowV1', {
+      ...options,
+      inputs: { provider: 'slack', slackConnection: 'slack-conn', ...inputs },
+      endpoints: { 'slack-conn': { url: slack.url, scheme: 'Token', parameters: { apitoken: slack.token } } },
+      variables: { 'Build.Reason': 'Schedule', 'Build.BuildId': '77', 'MaintenanceWindow.Now': now, 'MaintenanceWindow.Id': 'mw-77', ...options.variables },
+    });
+    assert.ok(!run.visibleOutput.includes(slack.token), 'the Slack token is never visible');
+    return run;
+  }
+
+  describe('gate', () => {
+    it('lets the matching UTC slot through and finds the weekend plan with planFile: auto', async () => {
+      const dir = checkout();
+      // 2025-04-12 is EDT: Sat 19:00 New York is 23:00 UTC.
+      const run = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto' }, '2025-04-12T23:02:00Z', { workDirectory: dir });
+      assert.equal(run.result, 'Succeeded', run.stdout);
+      assert.equal(run.outputs.open, 'true');
+      assert.equal(run.outputs.planFile, 'plans/2025-04-13.yml');
+      assert.equal(run.outputs.maintenancePage, 'true');
+      assert.match(run.warnings.join('\n'), /SIMULATED CLOCK: pipeline variable MaintenanceWindow.Now=2025-04-12T23:02:00Z/);
+    });
+
+    it('skips the other UTC slot cleanly (output open=false, the step succeeds, nothing posted)', async () => {
+      const run = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto' }, '2025-04-13T00:01:00Z', { workDirectory: checkout() });
+      assert.equal(run.result, 'Succeeded', run.stdout);
+      assert.equal(run.outputs.open, 'false');
+      assert.match(run.warnings.join('\n'), /late one of the two UTC schedules/);
+      assert.equal(slack.journal.length, 0);
+    });
+
+    it('closes cleanly on a weekend without a plan, and is never skipped on a manual run', async () => {
+      const noPlan = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto' }, '2025-05-03T23:00:30Z', { workDirectory: checkout() });
+      assert.equal(noPlan.outputs.open, 'false');
+      assert.match(noPlan.warnings.join('\n'), /no plan for the weekend of 2025-05-04 \(plans\/2025-05-04.yml\)/);
+      const manual = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, lateToleranceMinutes: 90 }, '2025-04-13T00:01:00Z', { variables: { 'Build.Reason': 'Manual' } });
+      assert.equal(manual.outputs.open, 'true', manual.stdout);
+    });
+
+    it('waits with progress when early (the simulated clock jumps), and reports when it opened', async () => {
+      const run = await window({ action: 'gate', notBefore: 'Sun 04:30', maxWaitMinutes: 600 }, '2025-04-12T23:40:00Z');
+      assert.equal(run.result, 'Succeeded', run.stdout);
+      assert.match(run.outputs.openedAt, /^2025-04-13T08:30:0\d\.\d{3}Z$/, 'opened at 04:30 EDT (plus the step\'s own real seconds)');
+      const progress = run.commands.filter((command) => command.command === 'task.setprogress');
+      assert.ok(progress.length >= 10, `progress reported while waiting (${progress.length})`);
+      assert.match(progress[0].message, /Opens at 2025-04-13 04:30 EDT: 8 h 50 min to go/);
+    });
+
+    it('fails far too late or far too early, and refuses bad input naming it', async () => {
+      const late = await window({ action: 'gate', notBefore: 'Sat 22:00', lateToleranceMinutes: 60 }, '2025-04-13T04:00:00Z');
+      assert.equal(late.result, 'Failed');
+      assert.match(late.errors.join('\n'), /Too late: the gate opened at 2025-04-12 22:00 EDT, 2 h ago/);
+      const early = await window({ action: 'gate', notBefore: 'Sun 04:30', maxWaitMinutes: 30 }, '2025-04-12T23:40:00Z');
+      assert.match(early.errors.join('\n'), /Too early/);
+      for (const [inputs, message] of [
+        [{ action: 'gate', notBefore: 'Funday 19:00' }, /Input 'notBefore': 'Funday' is not a weekday/],
+        [{ action: 'gate', notBefore: 'Sat 19:00', timeZone: 'Eastern' }, /Input 'timeZone': 'Eastern' is not an IANA time zone/],
+        [{ action: 'open' }, /Input 'action': 'open' is not allowed; use one of: gate, start, finish/],
+        [{ action: 'start', notBefore: 'Sun 04:45' }, /Input 'planFile': is required/],
+      ] as Array<[Record<string, string>, RegExp]>) {
+        const run = await window(inputs, '2025-04-13T08:45:00Z');
+        assert.equal(run.result, 'Failed', JSON.stringify(inputs));
+        assert.match(run.errors.join('\n'), message);
+      }
+      const badClock = await window({ action: 'gate', notBefore: 'Sat 19:00' }, '2025-04-12 19:00');
+      assert.match(badClock.errors.join('\n'), /MaintenanceWindow.Now is '2025-04-12 19:00'/);
+      assert.equal(slack.journal.length, 0, 'nothing was posted');
+    });
+  });
+
+  describe('start', () => {
+    it('checks the plan, announces in dailyops and maintenance, and publishes the window times', async () => {
+      const run = await window(
+        { action: 'start', notBefore: 'Sun 04:45', planFile: 'plans/2025-04-13.yml', windowEnd: 'Sun 12:00', graceMinutes: 60 },
+        '2025-04-13T08:40:00Z',
+        { workDirectory: checkout() },
+      );
+      assert.equal(run.result, 'Succeeded', run.stdout);
+      assert.equal(run.outputs.windowId, 'mw-77');
+      assert.equal(run.outputs.windowEnd, '2025-04-13T16:00:00.000Z');
+      assert.equal(run.outputs.windowEndLocal, '2025-04-13 12:00 EDT');
+      // Waited 5 minutes to 04:45, so the silences last from 04:45 (plus the step's own seconds) to 13:00.
+      assert.ok(['495', '496'].includes(run.outputs.silenceMinutes), run.outputs.silenceMinutes);
+      assert.equal(run.outputs.maintenancePage, 'true');
+      for (const channel of ['dailyops', 'maintenance']) {
+        const posted = slack.postedTo(channel);
+        assert.equal(posted.length, 1, channel);
+        assert.match(posted[0].text!, /Maintenance starting: 2025-04-13 Monthly/);
+      }
+      assert.match(JSON.stringify(slack.postedTo('maintenance')[0].blocks), /Until 2025-04-13 12:00 EDT/);
+      assert.match(run.summaries.join('\n'), /Starting maintenance: 2025-04-13 Monthly/);
+    });
+
+    it("refuses another weekend's plan before announcing anything", async () => {
+      const run = await window({ action: 'start', notBefore: 'Sun 04:45', planFile: 'plans/2025-03-23.yml' }, '2025-04-13T08:45:00Z', { workDirectory: checkout() });
+      assert.equal(run.result, 'Failed');
+      assert.match(run.errors.join('\n'), /Input 'planFile': is the plan of 2025-03-23 .* but this run's window is the weekend of 2025-04-13/);
+      assert.equal(slack.messages.length, 0);
+    });
+  });
+
+  describe('finish', () => {
+    function workspace(): { dir: string; stageRecords: RecordStore; postRecords: RecordStore } {
+      const dir = checkout();
+      // As downloaded: one artifact per job, each with its own maintenance-window folder.
+      const stageRecords = new RecordStore(path.join(dir, 'window-StartingMaintenance-start', 'records'));
+      const postRecords = new RecordStore(path.join(dir, 'maintenance-window', 'records'));
+      return { dir, stageRecords, postRecords };
+    }
+
+    it('passes when every record has a receipt (written by another job) or ended by itself, and announces the results', async () => {
+      const { dir, stageRecords, postRecords } = workspace();
+      const restored = record('pingdom-1');
+      stageRecords.write(restored);
+      postRecords.writeReceipt(restored, 'Pingdom maintenance window ended');
+      stageRecords.write(record('newrelic-1', { kind: 'newrelic-muting', description: 'Muting rule for the window', expiresAt: '2025-04-13T17:00:00.000Z' }));
+      const run = await window(
+        { action: 'finish', planFile: 'plans/2025-04-13.yml', recordsFolders: dir, stageResults: 'PreMaintenance: Succeeded\nChanges: Failed\nPostMaintenance: Succeeded' },
+        '2025-04-13T17:30:00Z',
+        { workDirectory: dir, variables: { 'Pipeline.Workspace': dir } },
+      );
+      assert.equal(run.result, 'Succeeded', run.stdout);
+      assert.equal(run.outputs.restored, '2');
+      assert.equal(run.outputs.leftBehind, '0');
+      const summary = fs.readFileSync(run.outputs.summaryFile, 'utf8');
+      assert.match(summary, /Maintenance window 2025-04-13 Monthly: finished with 1 failed stage\(s\); everything silenced or swapped is back/);
+      assert.match(summary, /✅ ended by itself/);
+      assert.match(summary, /The runbook, line by line/);
+      const posted = slack.postedTo('maintenance');
+      assert.equal(posted.length, 1);
+      assert.match(posted[0].text!, /Maintenance finished with problems: 2025-04-13 Monthly/);
+      assert.match(JSON.stringify(posted[0].blocks), /Changes: failed/);
+    });
+
+    it('fails naming everything silenced or swapped that is not back, after announcing and attaching the summary', async () => {
+      const { dir, stageRecords } = workspace();
+      stageRecords.write(record('pingdom-2', { expiresAt: '2025-04-13T17:00:00.000Z' }));
+      stageRecords.write(record('dns-1', { kind: 'cloudflare-dns', description: 'www and my point at icmaintenance.azurewebsites.net' }));
+      stageRecords.write(record('pool-1', { kind: 'appgateway-pool', description: 'IC-Web6..10 drained from agw-pri-appgateway0-prd/web' }));
+      const run = await window({ action: 'finish', windowName: 'April window', recordsFolders: dir }, '2025-04-13T16:30:00Z', { workDirectory: dir });
+      assert.equal(run.result, 'Failed');
+      assert.equal(run.outputs.leftBehind, '3');
+      const error = run.errors.join('\n');
+      assert.match(error, /3 thing\(s\) the window silenced or swapped are not back/);
+      assert.match(error, /www and my point at icmaintenance.azurewebsites.net \[cloudflare-dns/);
+      assert.match(error, /IC-Web6..10 drained/);
+      assert.match(fs.readFileSync(run.outputs.summaryFile, 'utf8'), /❌ NOT BACK/);
+      assert.equal(slack.postedTo('dailyops').length, 1, 'the finish is announced even so');
+    });
+  });
+});
