@@ -163,10 +163,7 @@ export function renderChecklist(input: ChecklistInput, summary = new MarkdownSum
   }
   if (input.jobs?.length) {
     summary.heading('Scheduled jobs', 3);
-    summary.table(
-      ['Pipeline', 'Folder', 'Before', 'Now', 'Done', 'Note'],
-      input.jobs.map((job) => [job.name, job.folder ?? '', job.before, job.now, job.action, job.note ?? '']),
-    );
+    renderJobs(input.jobs, summary);
   } else if (plan.jobs.length) {
     summary.heading('Scheduled jobs', 3);
     summary.list(
@@ -178,4 +175,12 @@ export function renderChecklist(input: ChecklistInput, summary = new MarkdownSum
     );
   }
   return summary;
+}
+
+/** The scheduled jobs as a table: what each was before the window, what it is now, and what the step did. */
+export function renderJobs(jobs: JobReport[], summary = new MarkdownSummary()): MarkdownSummary {
+  return summary.table(
+    ['Pipeline', 'Folder', 'Before', 'Now', 'Done', 'Note'],
+    jobs.map((job) => [job.name, job.folder ?? '', job.before, job.now, job.action, job.note ?? '']),
+  );
 }

@@ -159,6 +159,7 @@ export class AzureDevOpsEmulator extends Emulator {
   readonly checks = new Map<number, EmulatedCheck>();
   readonly identities = new Map<string, { id: string; displayName: string }>();
   private throttles: Throttle[] = [];
+  private readonly pendingEdits = new Map<number, Partial<Pick<EmulatedDefinition, 'queueStatus' | 'name'>>>();
   private nextDefinitionId = 1;
   private nextRunId = 1000;
   private nextEnvironmentId = 1;
@@ -173,6 +174,7 @@ export class AzureDevOpsEmulator extends Emulator {
       this.checks.clear();
       this.identities.clear();
       this.throttles = [];
+      this.pendingEdits.clear();
       this.rateLimit = undefined;
       this.staleRevisionStatus = 409;
       this.defaultDurationMs = 150;
@@ -266,6 +268,11 @@ export class AzureDevOpsEmulator extends Emulator {
     Object.assign(definition, change);
     definition.revision++;
     if (definition.queueStatus === 'enabled') this.startWaitingRuns(definition);
+  }
+
+  /** Someone saves the definition between our read and our write: the next PUT carries a stale revision. */
+  editBeforeNextUpdate(id: number, change: Partial<Pick<EmulatedDefinition, 'queueStatus' | 'name'>> = {}): void {
+    this.pendingEdits.set(id, change);
   }
 
   addIdentity(displayName: string, id: string = randomUUID()): { id: string; displayName: string } {
@@ -491,6 +498,11 @@ export class AzureDevOpsEmulator extends Emulator {
     this.api('PUT', `${project}/_apis/build/Definitions/:id`, (request) => {
       const definition = this.findDefinition(request.params.id);
       if (!definition) return apiError(404, `The pipeline with ID ${request.params.id} does not exist.`, 'DefinitionNotFoundException');
+      const edit = this.pendingEdits.get(definition.id);
+      if (edit) {
+        this.pendingEdits.delete(definition.id);
+        this.editDefinition(definition.id, edit);
+      }
       const body = request.body as Record<string, any>;
       if (!body || typeof body !== 'object') return apiError(400, 'A definition is required in the body.', 'ArgumentNullException');
       if (Number(body.id) !== definition.id) {

@@ -1,0 +1,236 @@
+import * as azdev from 'azure-devops-node-api';
+import type { IBuildApi } from 'azure-devops-node-api/BuildApi';
+import type { IPipelinesApi } from 'azure-devops-node-api/PipelinesApi';
+import { InputError, ServiceError } from '../core/errors';
+import type { Endpoint } from '../core/inputs';
+import type { Log } from '../core/log';
+import { backoffDelay, parseRetryAfter, sleep as realSleep } from '../core/retry';
+
+/**
+ * The Azure DevOps client every task of the window uses: `azure-devops-node-api` on a connection (a PAT) or on
+ * the job's own access token and `System.CollectionUri`. Calls go through `call`, which retries what is safe to
+ * retry (throttling always, server errors for reads), waits what `Retry-After` asks, keeps the latest
+ * rate-limit headers so pollers can slow down, and turns failures into messages a person can act on.
+ */
+
+export const SERVICE = 'Azure DevOps';
+
+export interface DevOpsConnection {
+  /** `https://dev.azure.com/org/` (always with one trailing slash). */
+  collectionUrl: string;
+  project: string;
+  token: string;
+  /** A PAT goes as Basic auth, the job token as Bearer. */
+  kind: 'pat' | 'job-token';
+  /** Where the connection came from, for messages. */
+  source: string;
+}
+
+/**
+ * Chooses the connection: the service connection when one is given (its PAT), otherwise the job's own token
+ * and collection URL. `inputName` is the task input that names the connection, for messages.
+ */
+export function resolveConnection(options: {
+  inputName: string;
+  endpoint?: Endpoint;
+  systemAccessToken?: string;
+  collectionUri?: string;
+  project?: string;
+  projectInputName?: string;
+}): DevOpsConnection {
+  const project = options.project?.trim();
+  if (!project) {
+    throw new InputError(options.projectInputName ?? 'project', 'no project: give the project name (System.TeamProject is not set outside a pipeline).');
+  }
+  if (options.endpoint) {
+    const endpoint = options.endpoint;
+    const parameters = Object.fromEntries(Object.entries(endpoint.parameters).map(([key, value]) => [key.toLowerCase(), value]));
+    const token = parameters.apitoken ?? parameters.password ?? parameters.accesstoken ?? parameters.token;
+    if (!token) {
+      throw new InputError(options.inputName, `service connection '${endpoint.id}' has no token: use a personal access token (scheme Token, or the password of a user name/password connection).`);
+    }
+    if (!/^https?:\/\//i.test(endpoint.url)) {
+      throw new InputError(options.inputName, `service connection '${endpoint.id}' has no server URL; set it to the organization, e.g. https://dev.azure.com/contoso.`);
+    }
+    return {
+      collectionUrl: withTrailingSlash(endpoint.url),
+      project,
+      token,
+      kind: /oauth/i.test(endpoint.scheme) ? 'job-token' : 'pat',
+      source: `service connection '${endpoint.id}'`,
+    };
+  }
+  if (!options.systemAccessToken) {
+    throw new InputError(
+      options.inputName,
+      "is empty and the job's access token is not available: choose a service connection, or give the job its token (`env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)`, or allow scripts to access the OAuth token).",
+    );
+  }
+  if (!options.collectionUri) {
+    throw new InputError(options.inputName, 'is empty and System.CollectionUri is not set: choose a service connection with the organization URL.');
+  }
+  return {
+    collectionUrl: withTrailingSlash(options.collectionUri),
+    project,
+    token: options.systemAccessToken,
+    kind: 'job-token',
+    source: "the job's access token",
+  };
+}
+
+function withTrailingSlash(url: string): string {
+  return `${url.trim().replace(/\/+$/, '')}/`;
+}
+
+/** What the latest answers said about the rate limit. */
+export interface RateLimitInfo {
+  retryAfterMs?: number;
+  delayMs?: number;
+  limit?: number;
+  remaining?: number;
+  /** Epoch ms when the limit resets. */
+  resetAt?: number;
+}
+
+export interface DevOpsClientOptions {
+  connection: DevOpsConnection;
+  log: Log;
+  /** Retries of a throttled or failed call (default 5). */
+  maxRetries?: number;
+  baseDelayInMs?: number;
+  /** Replace waiting and the clock (benchmarks run on a simulated clock). */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+interface ClientFailure {
+  statusCode?: number;
+  message?: string;
+  code?: string;
+  rateLimit?: { retryAfter?: number; delay?: number };
+  responseHeaders?: Record<string, string>;
+}
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ESOCKETTIMEDOUT']);
+
+export class DevOpsClient {
+  readonly connection: DevOpsConnection;
+  private readonly webApi: azdev.WebApi;
+  private readonly log: Log;
+  private readonly maxRetries: number;
+  private readonly baseDelayInMs: number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => number;
+  private buildApi?: Promise<IBuildApi>;
+  private pipelinesApi?: Promise<IPipelinesApi>;
+  /** Calls made (attempts, including retries), for progress lines and benchmarks. */
+  calls = 0;
+  rateLimit: RateLimitInfo = {};
+
+  constructor(options: DevOpsClientOptions) {
+    this.connection = options.connection;
+    this.log = options.log;
+    this.log.addSecret(options.connection.token);
+    this.maxRetries = options.maxRetries ?? 5;
+    this.baseDelayInMs = options.baseDelayInMs ?? 1000;
+    this.sleep = options.sleep ?? ((ms) => realSleep(ms));
+    this.now = options.now ?? (() => Date.now());
+    const handler =
+      options.connection.kind === 'pat' ? azdev.getPersonalAccessTokenHandler(options.connection.token) : azdev.getBearerHandler(options.connection.token);
+    this.webApi = new azdev.WebApi(options.connection.collectionUrl, handler, { socketTimeout: 60_000, allowRetries: false });
+  }
+
+  get project(): string {
+    return this.connection.project;
+  }
+
+  /** The Build API (definitions, builds, tags); the location negotiation happens once, retried like any call. */
+  build(): Promise<IBuildApi> {
+    this.buildApi ??= this.call('connect to the build service', () => this.webApi.getBuildApi()).catch((error) => {
+      this.buildApi = undefined;
+      throw error;
+    });
+    return this.buildApi;
+  }
+
+  pipelines(): Promise<IPipelinesApi> {
+    this.pipelinesApi ??= this.call('connect to the pipelines service', () => this.webApi.getPipelinesApi()).catch((error) => {
+      this.pipelinesApi = undefined;
+      throw error;
+    });
+    return this.pipelinesApi;
+  }
+
+  /**
+   * Runs one client call. Throttling (429) is retried whatever the call, since the service refused it; server
+   * errors and dropped connections only when `idempotent` (a POST that may have been applied is not sent
+   * twice). `what` says what the call does, for messages ("read pipeline 12").
+   */
+  async call<T>(what: string, body: () => Promise<T>, options: { idempotent?: boolean } = {}): Promise<T> {
+    const idempotent = options.idempotent ?? true;
+    for (let attempt = 1; ; attempt++) {
+      this.calls++;
+      try {
+        const result = await body();
+        this.noteRateLimit((result as { rateLimit?: ClientFailure['rateLimit'] } | undefined)?.rateLimit);
+        return result;
+      } catch (caught) {
+        const error = caught as ClientFailure;
+        this.noteRateLimit(error.rateLimit);
+        const status = error.statusCode;
+        const network = error.code !== undefined && NETWORK_CODES.has(error.code);
+        const retryable = status === 429 || (idempotent && ((status !== undefined && status >= 500) || network));
+        if (!retryable || attempt > this.maxRetries) throw this.describe(what, error);
+        const asked = error.rateLimit?.retryAfter !== undefined ? error.rateLimit.retryAfter * 1000 : parseRetryAfter(error.responseHeaders?.['retry-after']);
+        const delay = asked ?? backoffDelay(attempt, { baseDelayInMs: this.baseDelayInMs, maxDelayInMs: 60_000 });
+        this.log.info(
+          `Azure DevOps answered ${status ?? error.code} to '${what}'; ${asked !== undefined ? 'it asked to wait' : 'waiting'} ${(delay / 1000).toFixed(1)} s before attempt ${attempt + 1} of ${this.maxRetries + 1}.`,
+        );
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  /** How long a poller should hold back before its next call, from the latest rate-limit headers. */
+  suggestedPauseMs(): number {
+    const info = this.rateLimit;
+    let pause = Math.max(info.retryAfterMs ?? 0, info.delayMs ?? 0);
+    // Nearly out of the budget: wait for the reset rather than be blocked.
+    if (info.limit && info.remaining !== undefined && info.resetAt && info.remaining <= Math.max(1, info.limit * 0.05)) {
+      pause = Math.max(pause, info.resetAt - this.now());
+    }
+    return Math.max(0, Math.min(pause, 5 * 60_000));
+  }
+
+  private noteRateLimit(rateLimit: (ClientFailure['rateLimit'] & { limit?: number; remaining?: number; reset?: number }) | undefined): void {
+    if (!rateLimit) {
+      this.rateLimit = {};
+      return;
+    }
+    this.rateLimit = {
+      retryAfterMs: rateLimit.retryAfter !== undefined ? rateLimit.retryAfter * 1000 : undefined,
+      delayMs: rateLimit.delay !== undefined ? rateLimit.delay * 1000 : undefined,
+      limit: rateLimit.limit,
+      remaining: rateLimit.remaining,
+      resetAt: rateLimit.reset !== undefined ? rateLimit.reset * 1000 : undefined,
+    };
+  }
+
+  private describe(what: string, error: ClientFailure): ServiceError {
+    const status = error.statusCode;
+    const detail = this.log.mask(String(error.message ?? error)).split('\n')[0];
+    const where = `${this.connection.collectionUrl}${this.connection.project}`;
+    let advice: string | undefined;
+    if (status === 401) {
+      advice = `The token from ${this.connection.source} was refused: check that it has not expired and that it belongs to ${this.connection.collectionUrl}.`;
+    } else if (status === 403) {
+      advice =
+        this.connection.kind === 'job-token'
+          ? `The job's identity (the project's Build Service account) lacks a permission for this; grant it on the pipelines concerned (e.g. "Edit build pipeline" to hold jobs, "Queue builds" to run them), or use a service connection.`
+          : `The PAT from ${this.connection.source} lacks a scope or permission for this (Build: Read & execute).`;
+    } else if (status === 404 && /project/i.test(detail)) {
+      advice = `Check the project name '${this.connection.project}'.`;
+    }
+    return new ServiceError(SERVICE, `could not ${what} in ${where}: ${status ? `${status} ` : ''}${detail}`, { status, code: error.code, advice, cause: error });
+  }
+}

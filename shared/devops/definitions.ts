@@ -1,0 +1,326 @@
+import type { BuildDefinition, BuildDefinitionReference } from 'azure-devops-node-api/interfaces/BuildInterfaces';
+import { InputError, messageOf } from '../core/errors';
+import type { Log } from '../core/log';
+import type { UndoRecord } from '../core/records';
+import type { DevOpsClient } from './client';
+
+/**
+ * Holding scheduled jobs for the window (the runbook's "Reschedule Jobs", stage Pre-Maintenance) and starting
+ * them again after it: each selected pipeline definition's queue status goes to paused (queued runs wait) or
+ * disabled (nothing is queued), and back to exactly what it was.
+ *
+ * A definition update is a PUT of the whole definition carrying the revision it was read at, so a concurrent
+ * edit in the web UI is never overwritten: a stale revision is refused (409, or 404 on some servers) and the
+ * definition is read again. The undo record lists every definition hold is about to change with its previous
+ * status, and is written before the first update; release restores only what hold changed and is still in the
+ * state hold left it, so it can run twice, after a crash half-way, or from a later run.
+ */
+
+export type QueueStatusName = 'enabled' | 'paused' | 'disabled';
+export type HoldMode = 'paused' | 'disabled';
+
+export const QUEUE_STATUS_RECORD_KIND = 'devops-queue-status';
+
+const STATUS_NAMES: QueueStatusName[] = ['enabled', 'paused', 'disabled'];
+
+export function queueStatusName(value: unknown): QueueStatusName {
+  if (typeof value === 'number') return STATUS_NAMES[value] ?? 'enabled';
+  const text = String(value ?? 'enabled').toLowerCase();
+  return (STATUS_NAMES as string[]).includes(text) ? (text as QueueStatusName) : 'enabled';
+}
+
+function queueStatusValue(name: QueueStatusName): number {
+  return STATUS_NAMES.indexOf(name);
+}
+
+export interface PipelineSelection {
+  /** Who owns these jobs (a label for the summary). */
+  label?: string;
+  /** `\Folder`: every definition in it and its subfolders. */
+  folder?: string;
+  /** Exact names. */
+  names: string[];
+  /** A name pattern with `*`. */
+  pattern?: string;
+  /** Names or `*` patterns left out. */
+  exclude: string[];
+}
+
+export interface SelectedDefinition {
+  id: number;
+  name: string;
+  path: string;
+  queueStatus: QueueStatusName;
+}
+
+export interface HeldDefinition {
+  id: number;
+  name: string;
+  path: string;
+  /** The status before the hold, restored by release. */
+  previous: QueueStatusName;
+  /** The revision the hold read before changing it. */
+  revisionBefore: number;
+}
+
+export interface QueueStatusRecordData {
+  collectionUrl: string;
+  project: string;
+  mode: HoldMode;
+  definitions: HeldDefinition[];
+}
+
+export interface DefinitionOutcome {
+  id: number;
+  name: string;
+  path: string;
+  before: QueueStatusName;
+  now: QueueStatusName;
+  /** `held`, `already paused`, `left alone`, `released`, `already as before`, `changed since the hold`, `deleted`, `failed` */
+  action: string;
+  note?: string;
+  failed?: boolean;
+}
+
+function normalizeFolder(folder: string): string {
+  const trimmed = folder.replace(/\//g, '\\').replace(/\\+$/, '');
+  return trimmed.startsWith('\\') ? trimmed || '\\' : `\\${trimmed}`;
+}
+
+function inFolder(path: string | undefined, folder: string): boolean {
+  const wanted = normalizeFolder(folder).toLowerCase();
+  const actual = normalizeFolder(path ?? '\\').toLowerCase();
+  return wanted === '\\' || actual === wanted || actual.startsWith(`${wanted}\\`);
+}
+
+function wildcard(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+}
+
+/**
+ * Finds the definitions the selections name. Names that match nothing are errors (a typo must not leave a job
+ * running through the window); a folder or pattern that matches nothing is only reported.
+ */
+export async function selectDefinitions(
+  client: DevOpsClient,
+  selections: PipelineSelection[],
+  log: Log,
+  inputName: string,
+): Promise<SelectedDefinition[]> {
+  const build = await client.build();
+  const found = new Map<number, SelectedDefinition>();
+  const missing: string[] = [];
+  const list = (what: string, name?: string, path?: string) =>
+    client.call(`list pipelines (${what})`, () =>
+      build.getDefinitions(client.project, name, undefined, undefined, undefined, undefined, undefined, undefined, undefined, path),
+    );
+  for (const selection of selections) {
+    const excluded = selection.exclude.map(wildcard);
+    const keep = (definition: BuildDefinitionReference) => !excluded.some((pattern) => pattern.test(definition.name ?? ''));
+    const add = (definitions: BuildDefinitionReference[]) => {
+      for (const definition of definitions.filter(keep)) {
+        found.set(definition.id!, { id: definition.id!, name: definition.name ?? `#${definition.id}`, path: definition.path ?? '\\', queueStatus: queueStatusName(definition.queueStatus) });
+      }
+    };
+    if (selection.folder) {
+      const definitions = (await list(`folder ${selection.folder}`, undefined, selection.folder)).filter((definition) => inFolder(definition.path, selection.folder!));
+      if (definitions.length === 0) log.warn(`No pipelines in folder ${selection.folder}${selection.label ? ` (${selection.label})` : ''}.`);
+      add(definitions);
+    }
+    for (const name of selection.names) {
+      const definitions = (await list(`name ${name}`, name)).filter((definition) => (definition.name ?? '').toLowerCase() === name.toLowerCase());
+      if (definitions.length === 0) missing.push(name);
+      add(definitions);
+    }
+    if (selection.pattern) {
+      const definitions = (await list(`names like ${selection.pattern}`, selection.pattern)).filter((definition) => wildcard(selection.pattern!).test(definition.name ?? ''));
+      if (definitions.length === 0) log.warn(`No pipelines named like ${selection.pattern}.`);
+      add(definitions);
+    }
+  }
+  if (missing.length) {
+    throw new InputError(inputName, `no pipeline named ${missing.map((name) => `'${name}'`).join(', ')} in project ${client.project}; nothing was changed.`);
+  }
+  return [...found.values()].sort((a, b) => a.path.localeCompare(b.path) || a.name.localeCompare(b.name));
+}
+
+export interface HoldOptions {
+  client: DevOpsClient;
+  definitions: SelectedDefinition[];
+  mode: HoldMode;
+  log: Log;
+  /** Writes (or rewrites) the undo record; called before every change. */
+  publishRecord: (data: QueueStatusRecordData) => void;
+  /** Definitions an earlier, unreleased hold of this window already changed: keep their true previous status. */
+  earlier?: HeldDefinition[];
+}
+
+const MAX_CONFLICT_RETRIES = 3;
+
+/** Holds every selected definition; returns what happened to each. Throws only before the first change. */
+export async function holdDefinitions(options: HoldOptions): Promise<{ data: QueueStatusRecordData; outcomes: DefinitionOutcome[] }> {
+  const { client, mode, log } = options;
+  const build = await client.build();
+  const earlier = new Map((options.earlier ?? []).map((held) => [held.id, held]));
+  const data: QueueStatusRecordData = { collectionUrl: client.connection.collectionUrl, project: client.project, mode, definitions: [] };
+  const outcomes: DefinitionOutcome[] = [];
+  const current = new Map<number, BuildDefinition>();
+
+  // Read everything first, so the record is complete before the first change.
+  for (const selected of options.definitions) {
+    const definition = await client.call(`read pipeline ${selected.name}`, () => build.getDefinition(client.project, selected.id));
+    if (!definition) {
+      outcomes.push({ ...selected, before: selected.queueStatus, now: selected.queueStatus, action: 'deleted', note: 'deleted before the hold' });
+      continue;
+    }
+    const status = queueStatusName(definition.queueStatus);
+    const previousHold = earlier.get(selected.id);
+    if (previousHold && status === mode && previousHold.previous !== mode) {
+      // An earlier, unreleased hold of this window changed it; its true previous status is in that record.
+      data.definitions.push({ ...previousHold, revisionBefore: definition.revision ?? 0 });
+      outcomes.push({ ...selected, before: previousHold.previous, now: status, action: 'held', note: 'held by an earlier run of this window' });
+      continue;
+    }
+    if (status === 'disabled' || status === mode) {
+      outcomes.push({ ...selected, before: status, now: status, action: status === 'disabled' ? 'left alone' : `already ${status}`, note: `was ${status} before the window; release leaves it ${status}` });
+      continue;
+    }
+    current.set(selected.id, definition);
+    data.definitions.push({ id: selected.id, name: selected.name, path: selected.path, previous: status, revisionBefore: definition.revision ?? 0 });
+  }
+  options.publishRecord(data);
+
+  for (const held of data.definitions.filter((entry) => current.has(entry.id))) {
+    try {
+      const now = await setQueueStatus(client, held, current.get(held.id)!, mode, {
+        log,
+        // A concurrent edit changed the status itself: record the new previous status before changing it.
+        onStatusChanged: (status) => {
+          if (status === 'disabled' || status === mode) return false;
+          held.previous = status;
+          options.publishRecord(data);
+          return true;
+        },
+      });
+      outcomes.push({ id: held.id, name: held.name, path: held.path, before: held.previous, now, action: now === mode ? 'held' : now === 'disabled' ? 'left alone' : `already ${now}` });
+      log.info(`${held.path === '\\' ? '' : held.path + '\\'}${held.name}: ${held.previous} -> ${now}.`);
+    } catch (error) {
+      outcomes.push({ id: held.id, name: held.name, path: held.path, before: held.previous, now: held.previous, action: 'failed', note: messageOf(error), failed: true });
+      log.error(`Could not hold ${held.name}: ${messageOf(error)}`);
+    }
+  }
+  return { data, outcomes };
+}
+
+/**
+ * PUTs the definition with a new queue status, re-reading on a stale revision. `onStatusChanged` decides,
+ * when a re-read shows someone changed the status meanwhile, whether to go on (true) or leave it (false).
+ */
+async function setQueueStatus(
+  client: DevOpsClient,
+  held: HeldDefinition,
+  definition: BuildDefinition,
+  target: QueueStatusName,
+  hooks: { log: Log; onStatusChanged: (status: QueueStatusName) => boolean },
+): Promise<QueueStatusName> {
+  const build = await client.build();
+  let latest = definition;
+  let expected = queueStatusName(definition.queueStatus);
+  for (let attempt = 1; ; attempt++) {
+    latest.queueStatus = queueStatusValue(target);
+    let updated: BuildDefinition | null | undefined;
+    try {
+      updated = await client.call(`update pipeline ${held.name}`, () => build.updateDefinition(latest, client.project, held.id));
+    } catch (error) {
+      if ((error as { status?: number }).status !== 409) throw error;
+    }
+    // A stale revision is refused with 409, or with 404 on some versions (the client turns 404 into null).
+    if (updated) return queueStatusName(updated.queueStatus);
+    if (attempt > MAX_CONFLICT_RETRIES) throw new Error(`the definition kept changing under us (revision conflict ${attempt} times); try again`);
+    const fresh = await client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id));
+    if (!fresh) throw new Error('the definition was deleted meanwhile');
+    const status = queueStatusName(fresh.queueStatus);
+    hooks.log.info(`${held.name} was edited by someone else meanwhile (now revision ${fresh.revision}, ${status}); read it again.`);
+    if (status === target) return status;
+    if (status !== expected) {
+      if (!hooks.onStatusChanged(status)) return status;
+      expected = status;
+    }
+    latest = fresh;
+  }
+}
+
+export interface ReleaseOptions {
+  client: DevOpsClient;
+  record: UndoRecord<QueueStatusRecordData>;
+  log: Log;
+}
+
+/** Restores what a hold changed; idempotent. Returns each definition's outcome. */
+export async function releaseDefinitions(options: ReleaseOptions): Promise<DefinitionOutcome[]> {
+  const { client, record, log } = options;
+  const build = await client.build();
+  const outcomes: DefinitionOutcome[] = [];
+  for (const held of record.data.definitions) {
+    const base = { id: held.id, name: held.name, path: held.path, before: held.previous };
+    try {
+      const definition = await client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id));
+      if (!definition) {
+        outcomes.push({ ...base, now: held.previous, action: 'deleted', note: 'deleted since the hold; nothing to restore' });
+        continue;
+      }
+      const status = queueStatusName(definition.queueStatus);
+      if (status === held.previous) {
+        outcomes.push({ ...base, now: status, action: 'already as before' });
+        continue;
+      }
+      if (status !== record.data.mode) {
+        outcomes.push({ ...base, now: status, action: 'changed since the hold', note: `someone set it to ${status} after the hold; left as they chose` });
+        log.warn(`${held.name} is ${status}, not ${record.data.mode} as the hold left it: someone changed it since; left alone.`);
+        continue;
+      }
+      const now = await setQueueStatus(client, held, definition, held.previous, {
+        log,
+        onStatusChanged: (changed) => changed === record.data.mode,
+      });
+      outcomes.push({ ...base, now, action: now === held.previous ? 'released' : 'changed since the hold' });
+      log.info(`${held.path === '\\' ? '' : held.path + '\\'}${held.name}: ${record.data.mode} -> ${now}.`);
+    } catch (error) {
+      outcomes.push({ ...base, now: record.data.mode, action: 'failed', note: messageOf(error), failed: true });
+      log.error(`Could not release ${held.name}: ${messageOf(error)}`);
+    }
+  }
+  return outcomes;
+}
+
+/** Checks the `data` of a queue-status undo record (for parseUndoRecord). */
+export function validateQueueStatusRecord(data: unknown): QueueStatusRecordData {
+  const value = data as QueueStatusRecordData;
+  if (!value || typeof value !== 'object') throw new Error('data is missing');
+  if (typeof value.project !== 'string' || typeof value.collectionUrl !== 'string') throw new Error('project and collectionUrl are required');
+  if (value.mode !== 'paused' && value.mode !== 'disabled') throw new Error(`mode '${value.mode}' is neither paused nor disabled`);
+  if (!Array.isArray(value.definitions)) throw new Error('definitions must be a list');
+  for (const held of value.definitions) {
+    if (typeof held?.id !== 'number' || typeof held.name !== 'string' || !STATUS_NAMES.includes(held.previous)) {
+      throw new Error(`definition entry ${JSON.stringify(held)} needs id, name and previous (enabled, paused or disabled)`);
+    }
+  }
+  return value;
+}
+
+/**
+ * Selections from the step's inline lines and the plan's `jobs`: a line starting with `\` is a folder, one with
+ * `*` a name pattern, `!name` leaves a pipeline out (of every selection), anything else is an exact name.
+ */
+export function buildSelections(lines: string[], planJobs: PipelineSelection[] = []): PipelineSelection[] {
+  const exclude = lines.filter((line) => line.startsWith('!')).map((line) => line.slice(1).trim()).filter(Boolean);
+  const selections: PipelineSelection[] = [];
+  const names: string[] = [];
+  for (const line of lines.filter((text) => !text.startsWith('!'))) {
+    if (line.startsWith('\\') || line.startsWith('/')) selections.push({ folder: normalizeFolder(line), names: [], exclude: [] });
+    else if (line.includes('*')) selections.push({ pattern: line, names: [], exclude: [] });
+    else names.push(line);
+  }
+  if (names.length) selections.push({ names, exclude: [] });
+  return [...selections, ...planJobs].map((selection) => ({ ...selection, exclude: [...selection.exclude, ...exclude] }));
+}

@@ -1,0 +1,93 @@
+import { InputError, messageOf } from '../../shared/core/errors';
+import { systemAccessToken } from '../../shared/core/inputs';
+import { parseUndoRecord } from '../../shared/core/records';
+import { MarkdownSummary } from '../../shared/core/summary';
+import { runTask } from '../../shared/core/task';
+import { DevOpsClient, resolveConnection } from '../../shared/devops/client';
+import { buildSelections, QUEUE_STATUS_RECORD_KIND, validateQueueStatusRecord, type PipelineSelection } from '../../shared/devops/definitions';
+import { holdOutsideScheduler, holdPipelines, releaseOutsideScheduler, releasePipelines, unreleasedHolds, validateSchedulerRecord, type RescheduleResult } from '../../shared/devops/reschedule';
+import { SCHEDULER_RECORD_KIND, schedulerCall } from '../../shared/devops/scheduler';
+import { renderJobs } from '../../shared/plan/checklist';
+import { loadPlan, PlanError } from '../../shared/plan/plan';
+
+void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable, setOutput, publishUndoRecord, attachSummary }) => {
+  const action = input.choice('action', ['hold', 'release'] as const, 'hold');
+  const provider = input.choice('provider', ['azureDevOps', 'http'] as const, 'azureDevOps');
+  const undoRecordText = input.text('undoRecord');
+
+  if (provider === 'http') {
+    const schedulerName = input.string('schedulerName') ?? 'Automate Schedule';
+    const endpoint = input.endpoint('schedulerConnection');
+    const placeholders = { windowId };
+    const record = undoRecordText ? parseUndoRecord('undoRecord', undoRecordText, SCHEDULER_RECORD_KIND, validateSchedulerRecord) : undefined;
+    const release = schedulerCall(
+      {
+        method: input.choice('releaseMethod', ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const, record?.data.releaseMethod ?? 'POST'),
+        url: input.string('releaseUrl') ?? record?.data.releaseUrl,
+        body: input.text('releaseBody') ?? record?.data.releaseBody,
+        headers: input.text('releaseHeaders'),
+      },
+      { method: 'releaseMethod', url: 'releaseUrl', body: 'releaseBody', headers: 'releaseHeaders' },
+      placeholders,
+    );
+    let result: RescheduleResult;
+    if (action === 'hold') {
+      const hold = schedulerCall(
+        { method: input.choice('holdMethod', ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const, 'POST'), url: input.string('holdUrl'), body: input.text('holdBody'), headers: input.text('holdHeaders') },
+        { method: 'holdMethod', url: 'holdUrl', body: 'holdBody', headers: 'holdHeaders' },
+        placeholders,
+      );
+      result = await holdOutsideScheduler({ endpoint, hold, release, schedulerName, windowId, log, publishUndoRecord });
+    } else {
+      result = await releaseOutsideScheduler({ endpoint, release, record, schedulerName, log, records });
+    }
+    attachSummary(`Scheduled jobs (${schedulerName})`, new MarkdownSummary().heading(`Scheduled jobs: ${action}`).paragraph(result.headline));
+    log.info(result.headline);
+    return;
+  }
+
+  const endpoint = input.endpoint('azureDevOpsConnection');
+  const connection = resolveConnection({
+    inputName: 'azureDevOpsConnection',
+    endpoint,
+    systemAccessToken: endpoint ? undefined : systemAccessToken(log),
+    collectionUri: variable('System.CollectionUri'),
+    project: input.string('project') ?? variable('System.TeamProject'),
+    projectInputName: 'project',
+  });
+  const client = new DevOpsClient({ connection, log });
+
+  let result: RescheduleResult;
+  if (action === 'hold') {
+    const planFile = input.string('planFile');
+    const planJobs: PipelineSelection[] = [];
+    if (planFile) {
+      try {
+        planJobs.push(...loadPlan(planFile).jobs.map((job) => ({ label: job.name, folder: job.folder, names: job.names, pattern: job.pattern, exclude: job.exclude })));
+      } catch (error) {
+        throw new InputError('planFile', error instanceof PlanError ? error.message : messageOf(error));
+      }
+    }
+    const selections = buildSelections(input.list('pipelines'), planJobs);
+    if (selections.length === 0) throw new InputError('pipelines', 'nothing to hold: give a plan file with `jobs`, or list pipelines, folders or patterns.');
+    const mode = input.choice('holdMode', ['paused', 'disabled'] as const, 'paused');
+    result = await holdPipelines({ client, selections, mode, windowId, log, records, publishUndoRecord, selectionInput: planFile ? 'planFile' : 'pipelines' });
+  } else {
+    const record = undoRecordText
+      ? parseUndoRecord('undoRecord', undoRecordText, QUEUE_STATUS_RECORD_KIND, validateQueueStatusRecord)
+      : unreleasedHolds(records, connection.project)[0];
+    if (!record) {
+      log.warn('No undo record was given and no unreleased hold is in this job\'s records folder: nothing to release.');
+      return 'SucceededWithIssues';
+    }
+    result = await releasePipelines({ client, record, log, records, recordInput: 'undoRecord' });
+  }
+
+  const jobs = result.outcomes.map((outcome) => ({ name: outcome.name, folder: outcome.path, before: outcome.before, now: outcome.now, action: outcome.action, note: outcome.note }));
+  setOutput('held', String(result.outcomes.filter((outcome) => outcome.action === 'held').length));
+  setOutput('released', String(result.outcomes.filter((outcome) => outcome.action === 'released').length));
+  setOutput('jobs', JSON.stringify(jobs));
+  attachSummary('Scheduled jobs', renderJobs(jobs, new MarkdownSummary().heading(`Scheduled jobs: ${action}`).paragraph(result.headline)));
+  log.info(result.headline);
+  if (result.failed) throw new Error(`${result.failed} pipeline(s) could not be ${action === 'hold' ? 'held' : 'released'}: ${result.outcomes.filter((o) => o.failed).map((o) => `${o.name} (${o.note})`).join('; ')}`);
+});
