@@ -48,6 +48,13 @@ export interface TaskJson {
   execution?: Record<string, { target?: string }>;
 }
 
+/**
+ * Service connection types Azure DevOps itself provides that our tasks may use: Azure Resource Manager, an
+ * Azure DevOps / TFS connection with a personal access token, and the generic URL + user name + password.
+ * Every other type must be one our manifest contributes, so a misspelt type fails here, not in a pipeline.
+ */
+export const BUILT_IN_ENDPOINT_TYPES = ['AzureRM', 'externaltfs', 'generic'];
+
 /** The agent version that first runs the Node20_1 handler; older agents would refuse the task. */
 export const MINIMUM_AGENT_VERSION = '3.232.1';
 export const REQUIRED_HANDLERS = ['Node20_1', 'Node24'];
@@ -316,13 +323,16 @@ export function checkManifest(task: TaskJson, options: { folderName?: string; en
       }
     }
   };
-  for (const group of task.groups ?? []) checkRule(`group '${group.name}'`, group.visibleRule);
+  for (const group of task.groups ?? []) {
+    checkRule(`group '${group.name}'`, group.visibleRule);
+    if (!inputs.some((input) => input.groupName === group.name)) problems.push(`group '${group.name}' holds no input`);
+  }
 
   for (const input of inputs) {
     const owner = `input '${input.name}'`;
     if (!input.helpMarkDown?.trim()) problems.push(`${owner} has no helpMarkDown`);
-    if (!input.groupName) problems.push(`${owner} has no groupName`);
-    else if (!groups.has(input.groupName)) problems.push(`${owner} is in group '${input.groupName}', which is not declared in groups`);
+    // An input with no group shows above the groups (the usual place for the action and the connection).
+    if (input.groupName !== undefined && !groups.has(input.groupName)) problems.push(`${owner} is in group '${input.groupName}', which is not declared in groups`);
     checkRule(owner, input.visibleRule);
     if (input.visibleRule && parseVisibleRule(input.visibleRule).some((clause) => 'input' in clause && clause.input === input.name)) {
       problems.push(`${owner}: visibleRule depends on itself`);
@@ -337,8 +347,10 @@ export function checkManifest(task: TaskJson, options: { folderName?: string; en
     const service = /^connectedService:(.+)$/.exec(input.type)?.[1];
     if (service !== undefined) {
       for (const type of service.split(',').map((t) => t.split(':')[0].trim())) {
-        if (type !== 'AzureRM' && !options.endpointTypes.includes(type)) {
-          problems.push(`${owner} uses service connection type '${type}', which is neither AzureRM nor declared in vss-extension.json (${options.endpointTypes.join(', ')})`);
+        if (!BUILT_IN_ENDPOINT_TYPES.includes(type) && !options.endpointTypes.includes(type)) {
+          problems.push(
+            `${owner} uses service connection type '${type}', which is neither built in (${BUILT_IN_ENDPOINT_TYPES.join(', ')}) nor declared in vss-extension.json (${options.endpointTypes.join(', ')})`,
+          );
         }
       }
     }

@@ -115,7 +115,8 @@ describe('task contract checker (test/helpers/task-contract)', () => {
     task.inputs![2].visibleRule = 'acton = pause';
     task.inputs![3].groupName = 'advanced';
     delete task.inputs![3].helpMarkDown;
-    task.inputs!.push({ name: 'unused', type: 'string', label: 'Unused', groupName: 'main', helpMarkDown: 'Never read.' });
+    task.inputs!.push({ name: 'unused', type: 'string', label: 'Unused', helpMarkDown: 'Never read, and in no group, which is allowed.' });
+    task.groups!.push({ name: 'empty', displayName: 'Empty' });
     const source = `
 void runTask('Fixture', async ({ input }) => {
   input.choice('action', ['pause', 'resume', 'status']);
@@ -132,10 +133,11 @@ void runTask('Fixture', async ({ input }) => {
       /minimumAgentVersion 2\.144\.0 is older than 3\.232\.1/,
       /instanceNameFormat refers to \$\(actoin\)/,
       /input 'action' defaults to 'stop', which is not one of its options/,
-      /service connection type 'maintenance-pingdum', which is neither AzureRM nor declared/,
+      /service connection type 'maintenance-pingdum', which is neither built in .* nor declared/,
       /input 'reason': visibleRule names 'acton', which is not an input/,
       /input 'dryRun' has no helpMarkDown/,
       /input 'dryRun' is in group 'advanced', which is not declared/,
+      /group 'empty' holds no input/,
       /index\.ts:3: input\.choice\('action'\) accepts \[pause, resume, status\] but task\.json offers \[pause, resume\]; task\.json does not offer status/,
       /index\.ts:4: reads 'connection' .* with input\.string; service connections are read with input\.endpoint/,
       /index\.ts:6: reads boolean 'dryRun' with input\.string, not input\.bool/,
