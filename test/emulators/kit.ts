@@ -241,7 +241,8 @@ export class Emulator {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const rawBody = Buffer.concat(chunks).toString('utf8');
-    const url = new URL(req.url ?? '/', 'http://emulator');
+    // `//subscriptions/...` (what the generic ARM resource operations send) is a path, not a host.
+    const url = new URL((req.url ?? '/').replace(/^\/{2,}/, '/'), 'http://emulator');
     const method = (req.method ?? 'GET').toUpperCase();
     const entry: JournalEntry = {
       at: Date.now(),
