@@ -1,0 +1,298 @@
+import { InputError, ServiceError } from '../core/errors';
+import { HttpClient, HttpError } from '../core/http';
+import type { Log } from '../core/log';
+import { newRecordId, type UndoRecord } from '../core/records';
+import type { RetryOptions } from '../core/retry';
+import { MarkdownSummary } from '../core/summary';
+import { toNaiveLocal } from '../core/time';
+
+/**
+ * New Relic alert muting through NerdGraph: one muting rule per step, with a schedule that ends at the
+ * window's end (plus grace), so notifications come back by themselves; `unmute` deletes that rule and nothing
+ * else. NerdGraph answers errors in `errors[]` with HTTP 200, and takes schedule times as naive local times
+ * plus a time zone.
+ */
+
+export const NEWRELIC_PUBLIC_API = 'https://api.newrelic.com/graphql';
+export const NEWRELIC_RECORD_KIND = 'newrelic-muting-rule';
+
+export interface MutingCondition {
+  attribute: string;
+  operator: 'IN' | 'EQUALS';
+  values: string[];
+}
+
+export interface MutingRule {
+  id: string;
+  name: string;
+  description: string;
+  enabled: boolean;
+  status?: string;
+  condition: { operator: 'AND' | 'OR'; conditions: MutingCondition[] };
+  schedule?: { startTime?: string; endTime?: string; timeZone?: string } | null;
+}
+
+export interface MutingRuleInput {
+  name: string;
+  description: string;
+  enabled: boolean;
+  condition: MutingRule['condition'];
+  schedule: { startTime: string; endTime: string; timeZone: string };
+  actionOnMutingRuleWindowEnded: 'CLOSE_ISSUES_ON_INACTIVE';
+}
+
+const RULE_FIELDS = 'id name description enabled status condition { operator conditions { attribute operator values } } schedule { startTime endTime timeZone }';
+
+export class NewRelicClient {
+  private readonly http: HttpClient;
+
+  constructor(private readonly options: { baseUrl: string; apiKey: string; accountId: number; log: Log; retry?: RetryOptions }) {
+    this.http = new HttpClient({
+      baseUrl: options.baseUrl,
+      service: 'New Relic',
+      headers: { 'API-Key': options.apiKey, 'Content-Type': 'application/json' },
+      retry: options.retry,
+      log: options.log,
+    });
+  }
+
+  /** One GraphQL call; `errors[]` (HTTP 200 or not) becomes a ServiceError. Reads are safe to repeat. */
+  private async graphql<T>(query: string, variables: Record<string, unknown>, idempotent: boolean): Promise<T> {
+    let data: { data?: T; errors?: Array<{ message: string; extensions?: { errorClass?: string; code?: string } }> };
+    try {
+      data = (await this.http.request<typeof data>({ method: 'POST', body: { query, variables }, idempotent })).data;
+    } catch (error) {
+      throw mapNewRelicError(error);
+    }
+    if (data?.errors?.length) {
+      const classes = data.errors.map((e) => e.extensions?.errorClass ?? e.extensions?.code ?? '').filter(Boolean);
+      const denied = classes.some((c) => /UNAUTHORIZED|FORBIDDEN|ACCESS/i.test(c)) || data.errors.some((e) => /api key|not authorized|access denied/i.test(e.message));
+      throw new ServiceError('New Relic', data.errors.map((e) => e.message).join('; '), {
+        code: classes[0],
+        advice: denied ? 'Check the New Relic service connection: it needs a User key (NRAK-…) of a user who may manage alert muting rules on this account.' : undefined,
+      });
+    }
+    if (!data?.data) throw new ServiceError('New Relic', 'NerdGraph answered without data.');
+    return data.data;
+  }
+
+  async listRules(): Promise<MutingRule[]> {
+    const query = `query($accountId: Int!) { actor { account(id: $accountId) { alerts { mutingRules { ${RULE_FIELDS} } } } } }`;
+    const data = await this.graphql<{ actor: { account: { alerts: { mutingRules: MutingRule[] } } | null } }>(query, { accountId: this.options.accountId }, true);
+    if (!data.actor.account) throw new ServiceError('New Relic', `account ${this.options.accountId} was not found or the key cannot see it.`);
+    return data.actor.account.alerts.mutingRules ?? [];
+  }
+
+  async createRule(rule: MutingRuleInput): Promise<MutingRule> {
+    const query = `mutation($accountId: Int!, $rule: AlertsMutingRuleInput!) { alertsMutingRuleCreate(accountId: $accountId, rule: $rule) { ${RULE_FIELDS} } }`;
+    return (await this.graphql<{ alertsMutingRuleCreate: MutingRule }>(query, { accountId: this.options.accountId, rule }, false)).alertsMutingRuleCreate;
+  }
+
+  /** Sets the whole rule to absolute values, so repeating it is harmless. */
+  async updateRule(id: string, rule: MutingRuleInput): Promise<MutingRule> {
+    const query = `mutation($accountId: Int!, $id: ID!, $rule: AlertsMutingRuleUpdateInput!) { alertsMutingRuleUpdate(accountId: $accountId, id: $id, rule: $rule) { ${RULE_FIELDS} } }`;
+    return (await this.graphql<{ alertsMutingRuleUpdate: MutingRule }>(query, { accountId: this.options.accountId, id, rule }, true)).alertsMutingRuleUpdate;
+  }
+
+  /** Deleting twice leaves the same state (the second answers "not found"), so it is retried like a read. */
+  async deleteRule(id: string): Promise<void> {
+    const query = `mutation($accountId: Int!, $id: ID!) { alertsMutingRuleDelete(accountId: $accountId, id: $id) { id } }`;
+    await this.graphql(query, { accountId: this.options.accountId, id }, true);
+  }
+}
+
+export function mapNewRelicError(error: unknown): unknown {
+  if (!(error instanceof HttpError)) return error;
+  const advice =
+    error.status === 401 || error.status === 403
+      ? 'Check the New Relic service connection: it needs a User key (NRAK-…), not a license or browser key.'
+      : undefined;
+  return new ServiceError('New Relic', error.message, { status: error.status, advice, cause: error });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What to mute
+
+export interface NewRelicSelection {
+  policyNames: string[];
+  conditionNames: string[];
+  entityNames: string[];
+  /** `key=value` pairs. */
+  entityTags: string[];
+}
+
+/** Each kind narrows the others (AND); the values of one kind are alternatives (IN). */
+export function mutingCondition(selection: NewRelicSelection): MutingRule['condition'] {
+  const conditions: MutingCondition[] = [];
+  const add = (attribute: string, values: string[]) => {
+    if (values.length) conditions.push({ attribute, operator: 'IN', values: [...new Set(values)] });
+  };
+  add('policyName', selection.policyNames);
+  add('conditionName', selection.conditionNames);
+  add('targetName', selection.entityNames);
+  const tags = new Map<string, string[]>();
+  for (const pair of selection.entityTags) {
+    const match = /^([^=\s]+)\s*=\s*(.+)$/.exec(pair);
+    if (!match) throw new InputError('entityTags', `'${pair}' is not a tag as key=value.`);
+    tags.set(match[1], [...(tags.get(match[1]) ?? []), match[2].trim()]);
+  }
+  for (const [key, values] of tags) add(`tags.${key}`, values);
+  if (conditions.length === 0) {
+    throw new InputError('policyNames', 'give at least one of policyNames, conditionNames, entityNames or entityTags: a muting rule without a condition is refused.');
+  }
+  return { operator: 'AND', conditions };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Undo record
+
+export interface NewRelicUndoData {
+  accountId: number;
+  /** Unknown until NerdGraph answers; found again by name and marker after a crash. */
+  ruleId?: string;
+  name: string;
+  /** Text in the rule's description that says it is this window's. */
+  marker: string;
+  endsAt: string;
+  timeZone: string;
+  condition: MutingRule['condition'];
+}
+
+export function validateNewRelicUndoData(data: unknown): NewRelicUndoData {
+  const value = data as Partial<NewRelicUndoData> | undefined;
+  if (!value || !Number.isInteger(value.accountId)) throw new Error("'accountId' is missing.");
+  if (typeof value.name !== 'string' || !value.name) throw new Error("'name' is missing.");
+  if (typeof value.marker !== 'string' || value.marker.length < 8) throw new Error("'marker' is missing.");
+  if (value.ruleId !== undefined && typeof value.ruleId !== 'string') throw new Error("'ruleId' must be a string.");
+  if (typeof value.endsAt !== 'string' || typeof value.timeZone !== 'string') throw new Error("'endsAt' and 'timeZone' are required.");
+  return value as NewRelicUndoData;
+}
+
+const isOurs = (rule: MutingRule, data: Pick<NewRelicUndoData, 'name' | 'marker' | 'ruleId'>) =>
+  rule.id === data.ruleId || (rule.name === data.name && rule.description.includes(data.marker));
+
+// ---------------------------------------------------------------------------------------------------------
+// Mute and unmute
+
+export interface MuteOptions {
+  client: NewRelicClient;
+  log: Log;
+  accountId: number;
+  ruleName: string;
+  selection: NewRelicSelection;
+  endsAt: Date;
+  timeZone: string;
+  windowId: string;
+  publish: (record: UndoRecord<NewRelicUndoData>) => void;
+}
+
+export interface MuteResult {
+  record: UndoRecord<NewRelicUndoData>;
+  rule: MutingRule;
+  adopted: boolean;
+}
+
+export async function muteNewRelic(options: MuteOptions): Promise<MuteResult> {
+  const { client, log } = options;
+  const condition = mutingCondition(options.selection);
+  const marker = `[maintenance window ${options.windowId}]`;
+  const input: MutingRuleInput = {
+    name: options.ruleName,
+    description: `Muted for the maintenance window ${marker}; ends by itself at ${options.endsAt.toISOString()}.`,
+    enabled: true,
+    condition,
+    schedule: { startTime: toNaiveLocal(new Date(), options.timeZone), endTime: toNaiveLocal(options.endsAt, options.timeZone), timeZone: options.timeZone },
+    actionOnMutingRuleWindowEnded: 'CLOSE_ISSUES_ON_INACTIVE',
+  };
+  const record: UndoRecord<NewRelicUndoData> = {
+    kind: NEWRELIC_RECORD_KIND,
+    version: 1,
+    id: newRecordId(NEWRELIC_RECORD_KIND, options.windowId),
+    windowId: options.windowId,
+    createdAt: new Date().toISOString(),
+    expiresAt: options.endsAt.toISOString(),
+    description: `New Relic muting rule '${options.ruleName}' on account ${options.accountId}`,
+    data: { accountId: options.accountId, name: options.ruleName, marker, endsAt: options.endsAt.toISOString(), timeZone: options.timeZone, condition },
+  };
+  const find = async () => (await client.listRules()).find((rule) => isOurs(rule, record.data));
+  const existing = await find();
+  if (existing) {
+    log.info(`Muting rule ${existing.id} '${existing.name}' exists already (an earlier run of this step): setting it to this run's condition and end.`);
+    record.data.ruleId = existing.id;
+    options.publish(record);
+    return { record, rule: await client.updateRule(existing.id, input), adopted: true };
+  }
+  options.publish(record);
+  log.info(`Creating muting rule '${options.ruleName}' until ${input.schedule.endTime} ${options.timeZone}.`);
+  const rule = await createOnce(client, log, input, find);
+  record.data.ruleId = rule.id;
+  options.publish(record);
+  return { record, rule, adopted: false };
+}
+
+/** A create whose answer was lost may have happened: look before creating again. */
+async function createOnce(client: NewRelicClient, log: Log, input: MutingRuleInput, find: () => Promise<MutingRule | undefined>): Promise<MutingRule> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.createRule(input);
+    } catch (error) {
+      // Only a failed HTTP exchange can hide a create that happened; a GraphQL error is a refusal.
+      const lost = error instanceof ServiceError && error.cause instanceof HttpError && (error.status === undefined || error.status >= 500);
+      if (!lost || attempt >= 3) throw error;
+      const existing = await find();
+      if (existing) return existing;
+      log.info(`${(error as Error).message}; the rule was not created, trying again.`);
+    }
+  }
+}
+
+export interface UnmuteResult {
+  deleted: string[];
+}
+
+export async function unmuteNewRelic(options: { client: NewRelicClient; log: Log; record: UndoRecord<NewRelicUndoData> }): Promise<UnmuteResult> {
+  const { client, log, record } = options;
+  const ours = (await client.listRules()).filter((rule) => isOurs(rule, record.data));
+  if (ours.length === 0) log.info(`Muting rule '${record.data.name}' is gone already: nothing to do.`);
+  for (const rule of ours) {
+    log.info(`Deleting muting rule ${rule.id} '${rule.name}'.`);
+    try {
+      await client.deleteRule(rule.id);
+    } catch (error) {
+      // An answer lost after the delete happened: the rule is gone, which is what we want.
+      if (!(await client.listRules()).some((r) => r.id === rule.id)) continue;
+      throw error;
+    }
+  }
+  const left = (await client.listRules()).filter((rule) => isOurs(rule, record.data));
+  if (left.length) throw new ServiceError('New Relic', `muting rule(s) ${left.map((r) => r.id).join(', ')} still exist after the delete.`);
+  return { deleted: ours.map((rule) => rule.id) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What the run summary shows
+
+const describeCondition = (condition: MutingRule['condition']) =>
+  condition.conditions.map((c) => `${c.attribute} ${c.operator === 'IN' ? 'in' : '='} ${c.values.join(', ')}`).join(condition.operator === 'AND' ? ' and ' : ' or ');
+
+export function muteSummary(result: MuteResult, endsAtText: string): MarkdownSummary {
+  const { data } = result.record;
+  return new MarkdownSummary()
+    .heading(`New Relic: notifications muted until ${endsAtText}`)
+    .table(
+      ['Muting rule', 'Mutes', 'Ends (New Relic schedule)'],
+      [[`${result.rule.name} (${result.rule.id})${result.adopted ? ', kept from an earlier run' : ''}`, describeCondition(data.condition), `${result.rule.schedule?.endTime ?? '?'} ${data.timeZone}`]],
+    )
+    .paragraph(`The rule stops muting by itself at that time; the unmute step deletes it earlier. Undo record \`${result.record.id}\`.`);
+}
+
+export function unmuteSummary(record: UndoRecord<NewRelicUndoData>, result: UnmuteResult): MarkdownSummary {
+  return new MarkdownSummary()
+    .heading(`New Relic: notifications back on (muting rule '${record.data.name}' removed)`)
+    .paragraph(
+      result.deleted.length
+        ? `Deleted muting rule ${result.deleted.join(', ')} (${describeCondition(record.data.condition)}).`
+        : 'The muting rule was already gone; nothing else was touched.',
+    )
+    .paragraph(`Undone from undo record \`${record.id}\`.`);
+}
