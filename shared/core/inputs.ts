@@ -166,3 +166,16 @@ export function systemAccessToken(log: Log): string | undefined {
   if (token) log.addSecret(token);
   return token || undefined;
 }
+
+/**
+ * The environment for a process a step starts (a change's script): the agent's own, without this step's inputs,
+ * service connection credentials, secret variables or job token, plus `extra`.
+ */
+export function childProcessEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(INPUT_|ENDPOINT_AUTH_|SECRET_|SECUREFILE_)/i.test(key) || /^SYSTEM_ACCESSTOKEN$/i.test(key)) continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
