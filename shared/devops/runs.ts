@@ -1,0 +1,169 @@
+import { BuildResult, BuildStatus, type Build } from 'azure-devops-node-api/interfaces/BuildInterfaces';
+import { ServiceError } from '../core/errors';
+import type { DevOpsClient } from './client';
+
+/**
+ * Pipeline runs of the window's changes: finding each pipeline by name (and folder), starting a run with a
+ * branch and template parameters, tagging it with the window, the change and the attempt so a later run can
+ * find it again, and reading the state of every run in flight with one call.
+ */
+
+export interface PipelineRef {
+  id: number;
+  name: string;
+  folder: string;
+}
+
+export interface RunState {
+  id: number;
+  /** `running` until the run completes. */
+  status: 'running' | 'succeeded' | 'failed' | 'canceled' | 'partially-succeeded';
+  webUrl?: string;
+  name?: string;
+  tags: string[];
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export const TAG_PREFIX = { window: 'window:', change: 'change:', attempt: 'attempt:' } as const;
+
+export function runTags(windowId: string, changeId: string, attemptId: string): string[] {
+  return [`${TAG_PREFIX.window}${windowId}`, `${TAG_PREFIX.change}${changeId}`, `${TAG_PREFIX.attempt}${attemptId}`, 'maintenance-window'];
+}
+
+export function tagValue(tags: string[], prefix: string): string | undefined {
+  return tags.find((tag) => tag.toLowerCase().startsWith(prefix))?.slice(prefix.length);
+}
+
+function normalizeFolder(folder: string | undefined): string {
+  const trimmed = (folder ?? '\\').replace(/\//g, '\\').replace(/\\+$/, '');
+  return (trimmed.startsWith('\\') ? trimmed : `\\${trimmed}`) || '\\';
+}
+
+export function toRunState(build: Build): RunState {
+  let status: RunState['status'] = 'running';
+  if (build.status === BuildStatus.Completed) {
+    switch (build.result) {
+      case BuildResult.Succeeded:
+        status = 'succeeded';
+        break;
+      case BuildResult.PartiallySucceeded:
+        status = 'partially-succeeded';
+        break;
+      case BuildResult.Canceled:
+        status = 'canceled';
+        break;
+      default:
+        status = 'failed';
+    }
+  }
+  const time = (value: Date | string | undefined) => (value ? new Date(value).getTime() : undefined);
+  return {
+    id: build.id!,
+    status,
+    webUrl: (build._links as { web?: { href?: string } } | undefined)?.web?.href,
+    name: build.buildNumber,
+    tags: build.tags ?? [],
+    startedAt: time(build.startTime) ?? time(build.queueTime),
+    finishedAt: time(build.finishTime),
+  };
+}
+
+export class PipelineRuns {
+  private readonly byName = new Map<string, Promise<PipelineRef[]>>();
+
+  constructor(private readonly client: DevOpsClient) {}
+
+  /** Pipelines with this exact name, in any folder (one call per distinct name). */
+  private named(name: string): Promise<PipelineRef[]> {
+    const key = name.toLowerCase();
+    let found = this.byName.get(key);
+    if (!found) {
+      found = (async () => {
+        const build = await this.client.build();
+        const definitions = await this.client.call(`find pipeline ${name}`, () => build.getDefinitions(this.client.project, name));
+        return (definitions ?? [])
+          .filter((definition) => (definition.name ?? '').toLowerCase() === key)
+          .map((definition) => ({ id: definition.id!, name: definition.name!, folder: normalizeFolder(definition.path) }));
+      })();
+      found.catch(() => this.byName.delete(key));
+      this.byName.set(key, found);
+    }
+    return found;
+  }
+
+  /** The pipeline with this name (in this folder, when given); a message when there is none or several. */
+  async find(name: string, folder?: string): Promise<PipelineRef | string> {
+    const named = await this.named(name);
+    const matches = folder ? named.filter((pipeline) => pipeline.folder.toLowerCase() === normalizeFolder(folder).toLowerCase()) : named;
+    if (matches.length === 1) return matches[0];
+    if (matches.length === 0) {
+      const elsewhere = folder && named.length ? ` (pipelines of that name are in ${named.map((pipeline) => pipeline.folder).join(', ')})` : '';
+      return `no pipeline '${name}'${folder ? ` in folder ${folder}` : ''} in project ${this.client.project}${elsewhere}`;
+    }
+    return `${matches.length} pipelines are named '${name}' (in ${matches.map((pipeline) => pipeline.folder).join(', ')}); give its folder`;
+  }
+
+  /** Every run tagged with this window, newest first (one call for the whole plan). */
+  async runsOfWindow(windowId: string): Promise<RunState[]> {
+    const build = await this.client.build();
+    const builds = await this.client.call(`find the runs of window ${windowId}`, () =>
+      build.getBuilds(this.client.project, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, [`${TAG_PREFIX.window}${windowId}`]),
+    );
+    return (builds ?? []).map(toRunState).sort((a, b) => b.id - a.id);
+  }
+
+  /**
+   * Starts a run and tags it. A start that failed in a way that may have created the run (a server error, a
+   * dropped connection) is not sent again blindly: the newest untagged run of the pipeline started since is
+   * taken as ours.
+   */
+  async start(pipeline: PipelineRef, options: { branch?: string; parameters: Record<string, string>; tags: string[] }): Promise<RunState> {
+    const api = await this.client.pipelines();
+    const requestedAt = this.client.now();
+    const body = {
+      templateParameters: options.parameters,
+      ...(options.branch ? { resources: { repositories: { self: { refName: options.branch.startsWith('refs/') ? options.branch : `refs/heads/${options.branch}` } } } } : {}),
+    };
+    let runId: number;
+    try {
+      const run = await this.client.call(`start pipeline ${pipeline.name}`, () => api.runPipeline(body, this.client.project, pipeline.id), { idempotent: false });
+      runId = run.id!;
+    } catch (error) {
+      const status = (error as ServiceError).status;
+      if (status !== undefined && status < 500) throw error;
+      const adopted = await this.findUntaggedSince(pipeline, requestedAt);
+      if (!adopted) throw error;
+      runId = adopted;
+    }
+    const build = await this.client.build();
+    await this.client.call(`tag run ${runId} of ${pipeline.name}`, () => build.addBuildTags(options.tags, this.client.project, runId));
+    const started = await this.client.call(`read run ${runId}`, () => build.getBuild(this.client.project, runId));
+    return started ? toRunState(started) : { id: runId, status: 'running', tags: options.tags };
+  }
+
+  private async findUntaggedSince(pipeline: PipelineRef, since: number): Promise<number | undefined> {
+    const build = await this.client.build();
+    const recent = await this.client.call(`look for a run of ${pipeline.name} started just now`, () =>
+      build.getBuilds(this.client.project, [pipeline.id], undefined, undefined, new Date(since - 60_000)),
+    );
+    const candidates = (recent ?? []).filter((run) => !(run.tags ?? []).some((tag) => tag.startsWith(TAG_PREFIX.change)));
+    return candidates.sort((a, b) => b.id! - a.id!)[0]?.id;
+  }
+
+  /** The state of these runs, with one call. */
+  async poll(runIds: number[]): Promise<Map<number, RunState>> {
+    const states = new Map<number, RunState>();
+    if (runIds.length === 0) return states;
+    const build = await this.client.build();
+    const builds = await this.client.call(`read ${runIds.length} run(s)`, () =>
+      build.getBuilds(
+        this.client.project,
+        undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined,
+        runIds,
+      ),
+    );
+    for (const found of builds ?? []) states.set(found.id!, toRunState(found));
+    return states;
+  }
+}

@@ -1,0 +1,83 @@
+import * as path from 'node:path';
+import { InputError } from '../../shared/core/errors';
+import { childProcessEnvironment, systemAccessToken } from '../../shared/core/inputs';
+import { runTask } from '../../shared/core/task';
+import { DevOpsClient, resolveConnection } from '../../shared/devops/client';
+import { renderChecklist } from '../../shared/plan/checklist';
+import { loadPlan, PlanError } from '../../shared/plan/plan';
+import { runChanges } from '../../shared/plan/runner';
+
+void runTask('RunChanges', async ({ input, log, records, variable, setOutput, attachSummary }) => {
+  const planFile = input.string('planFile', { required: true });
+  const scriptRoot = path.resolve(input.string('scriptRoot') ?? variable('Build.SourcesDirectory') ?? '.');
+  let plan;
+  try {
+    plan = loadPlan(planFile, { scriptRoot });
+  } catch (error) {
+    if (error instanceof PlanError) throw new InputError('planFile', error.message);
+    throw error;
+  }
+  if (input.bool('validateOnly')) {
+    log.info(`${planFile}: valid, ${plan.changes.length} change(s).`);
+    attachSummary(`Plan ${plan.window.name}`, renderChecklist({ plan, title: `Plan: ${plan.window.name}` }));
+    return;
+  }
+  const maxParallel = input.int('maxParallel', { default: 4, min: 1, max: 50 });
+  const pollIntervalSeconds = input.int('pollIntervalSeconds', { default: 30, min: 1, max: 600 });
+  const timeoutMinutes = input.int('timeoutMinutes', { default: 360, min: 1, max: 4320 });
+  // Rehearsals and tests run minutes of pipelines in seconds; production never sets this variable.
+  const simulatedPollMs = Number(variable('MaintenanceWindow.PollIntervalMs') ?? NaN);
+  if (Number.isFinite(simulatedPollMs)) log.warn(`Poll interval set to ${simulatedPollMs} ms by MaintenanceWindow.PollIntervalMs: a rehearsal setting, not for a real window.`);
+  const onlyKeys = input.list('onlyKeys');
+  const confirmedManual = input.list('confirmedManualChanges');
+  const windowId = input.string('windowId') ?? variable('MaintenanceWindow.Id') ?? plan.window.id;
+  const endpoint = input.endpoint('azureDevOpsConnection');
+  const connection = resolveConnection({
+    inputName: 'azureDevOpsConnection',
+    endpoint,
+    systemAccessToken: endpoint ? undefined : systemAccessToken(log),
+    collectionUri: variable('System.CollectionUri'),
+    project: input.string('project') ?? variable('System.TeamProject'),
+    projectInputName: 'project',
+  });
+  const client = new DevOpsClient({ connection, log });
+
+  const result = await runChanges({
+    plan,
+    client,
+    log,
+    windowId,
+    // Failures of this attempt are final for its later rounds; a new run or a re-run of the stage tries them again.
+    attemptId: `${variable('System.BuildId') ?? 'local'}.${variable('System.StageAttempt') ?? '1'}`,
+    maxParallel,
+    pollIntervalMs: Number.isFinite(simulatedPollMs) && simulatedPollMs > 0 ? simulatedPollMs : pollIntervalSeconds * 1000,
+    timeoutMs: timeoutMinutes * 60_000,
+    onlyKeys,
+    confirmedManual,
+    scriptRoot,
+    scriptEnvironment: (change) => childProcessEnvironment({ MAINTENANCE_WINDOW_ID: windowId, MAINTENANCE_CHANGE_ID: change.id }),
+    ledgerFile: path.join(records.directory, `changes-${windowId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`),
+  });
+
+  const count = (...outcomes: string[]) => result.reports.filter((report) => outcomes.includes(report.outcome)).length;
+  setOutput('results', JSON.stringify(result.reports));
+  setOutput('succeeded', String(count('succeeded', 'confirmed')));
+  setOutput('failed', String(count('failed', 'canceled', 'timed-out')));
+  setOutput('blocked', String(count('blocked')));
+  setOutput('manualPending', result.awaitingConfirmation.map((change) => change.id).join(','));
+  setOutput('manualInstructions', result.awaitingConfirmation.map((change) => `${change.title} (${change.id}): ${change.action.kind === 'manual' ? change.action.instructions : ''}`).join('\n'));
+  setOutput('manualConfirmed', result.confirmedManual.join(','));
+  setOutput('finished', String(result.finished));
+  attachSummary(`Changes ${plan.window.name}`, renderChecklist({ plan, changes: result.reports, title: `Changes: ${plan.window.name}` }));
+  log.info(`${Object.entries(result.counts).map(([outcome, n]) => `${n} ${outcome}`).join(', ')}; ${result.apiCalls} Azure DevOps call(s).`);
+
+  const unsuccessful = result.reports.filter((report) => ['failed', 'canceled', 'timed-out', 'blocked'].includes(report.outcome) || (report.outcome === 'pending' && result.awaitingConfirmation.length === 0));
+  if (unsuccessful.length === 0) return 'Succeeded';
+  const list = unsuccessful.map((report) => `${report.id} (${report.outcome}${report.reason ? `: ${report.reason}` : ''})`).join('; ');
+  if (result.awaitingConfirmation.length) {
+    // The next round still has manual work to present; it reports the failure once nothing is left.
+    log.warn(`${unsuccessful.length} change(s) did not succeed: ${list}`);
+    return 'SucceededWithIssues';
+  }
+  throw new Error(`${unsuccessful.length} change(s) did not succeed: ${list}`);
+});
