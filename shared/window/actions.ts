@@ -36,6 +36,8 @@ export interface GateOptions extends CommonOptions {
   /** `Build.Reason` is `Schedule`. */
   scheduledRun: boolean;
   planFile?: string;
+  /** Wait in the step, or hand the wait on as output `waitMinutes` (for an agentless Delay job). */
+  waitInStep?: boolean;
 }
 
 /** `gate`: returns whether the window goes on (outputs `open`, `openedAt`, `planFile`). */
@@ -57,8 +59,12 @@ export async function gateAction(options: GateOptions): Promise<boolean> {
     setOutput('maintenancePage', String(plan.window.maintenancePage));
   }
   setOutput('open', 'true');
-  setOutput('openedAt', outcome.openedAt.toISOString());
-  options.attachSummary('Time gate', new MarkdownSummary().heading(`Gate ${options.notBefore ?? ''}: open`).paragraph(`${outcome.message} Opened ${formatLocal(outcome.openedAt, options.timeZone)}.${planFile ? ` Plan: ${planFile}.` : ''}`));
+  setOutput('waitMinutes', String(outcome.waitMinutes));
+  setOutput('opensAt', outcome.opensAt.toISOString());
+  // With the wait handed on, the gate is not open yet: the Delay job after it opens it.
+  if (!outcome.waitMinutes) setOutput('openedAt', outcome.openedAt.toISOString());
+  const when = outcome.waitMinutes ? `Opens at ${formatLocal(outcome.openedAt, options.timeZone)} after the agentless wait of ${outcome.waitMinutes} min` : `Opened ${formatLocal(outcome.openedAt, options.timeZone)}`;
+  options.attachSummary('Time gate', new MarkdownSummary().heading(`Gate ${options.notBefore ?? ''}: open`).paragraph(`${outcome.message} ${when}.${planFile ? ` Plan: ${planFile}.` : ''}`));
   return true;
 }
 
@@ -82,7 +88,7 @@ export interface StartOptions extends GateOptions {
 export async function startAction(options: StartOptions): Promise<void> {
   const { log, setOutput, timeZone } = options;
   log.section(`Starting maintenance: gate ${options.notBefore ?? '(none)'} ${timeZone}`);
-  const outcome = await passGate({ ...options, scheduled: false });
+  const outcome = await passGate({ ...options, scheduled: false, waitInStep: true });
   if (!outcome.open) throw new Error(outcome.message);
   log.info(outcome.message);
   const sunday = windowSunday(outcome.opensAt, timeZone);

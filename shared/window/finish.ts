@@ -157,12 +157,14 @@ export function renderWindowSummary(report: WindowReport): MarkdownSummary {
       ]),
     );
   }
-  const stageResult = new Map(report.stageResults.map((item) => [item.stage.toLowerCase(), item.result]));
+  // `Pre-Maintenance: Succeeded` answers for the stage PreMaintenance.
+  const key = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const stageResult = new Map(report.stageResults.map((item) => [key(item.stage), item.result]));
   summary
     .heading('The runbook, line by line', 3)
     .table(
       ['When (ET)', 'Runbook step', 'Stage', 'Done by', 'Result'],
-      RUNBOOK.map((line) => [line.when, line.line, line.stage, `${line.manual ? '👤 manual, confirmed in the pipeline: ' : ''}${line.doneBy}`, resultWord(stageResult.get(line.stage.toLowerCase()))]),
+      RUNBOOK.map((line) => [line.when, line.line, line.stage, `${line.manual ? '👤 manual, confirmed in the pipeline: ' : ''}${line.doneBy}`, resultWord(stageResult.get(key(line.stage)))]),
     );
   if (report.summaries.length) {
     summary.heading('Every step of the night', 3);

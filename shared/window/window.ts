@@ -21,12 +21,14 @@ export interface GateSettings {
   lateToleranceMinutes: number;
   /** This gate is the pipeline's scheduled start and the run was started by its schedule. */
   scheduled: boolean;
+  /** Wait in this step (true), or hand the wait on as `waitMinutes` to an agentless Delay job (false). */
+  waitInStep?: boolean;
   clock: WindowClock;
   log: Log;
 }
 
 export type GateOutcome =
-  | { open: true; openedAt: Date; opensAt: Date; message: string }
+  | { open: true; openedAt: Date; opensAt: Date; message: string; waitMinutes: number }
   | { open: false; opensAt: Date; message: string };
 
 /** Runs the gate: waits (with progress) when a little early, returns closed for the other cron slot, throws when too early or too late. */
@@ -34,11 +36,16 @@ export async function passGate(settings: GateSettings): Promise<GateOutcome> {
   const { log, clock } = settings;
   if (!settings.notBefore) {
     const now = clock.now();
-    return { open: true, openedAt: now, opensAt: now, message: 'No time gate (notBefore is empty): going ahead now.' };
+    return { open: true, openedAt: now, opensAt: now, message: 'No time gate (notBefore is empty): going ahead now.', waitMinutes: 0 };
   }
   const notBefore = parseNotBefore('notBefore', settings.notBefore);
   let decision: GateDecision = decideGate({ ...settings, notBefore, now: clock.now() });
   log.info(`Now ${formatLocal(clock.now(), settings.timeZone)}; the gate is ${notBefore.text} ${settings.timeZone}.`);
+  if (decision.action === 'wait' && settings.waitInStep === false) {
+    const waitMinutes = Math.ceil(decision.waitMinutes);
+    log.info(`${decision.message} The wait (${waitMinutes} min) is handed on as output waitMinutes, for an agentless Delay job that holds no agent.`);
+    return { open: true, openedAt: decision.opensAt, opensAt: decision.opensAt, message: decision.message, waitMinutes };
+  }
   if (decision.action === 'wait') {
     log.section(decision.message);
     const total = decision.waitMinutes * 60_000;
@@ -52,7 +59,7 @@ export async function passGate(settings: GateSettings): Promise<GateOutcome> {
   switch (decision.action) {
     case 'open':
       log.progress(100, 'Gate open');
-      return { open: true, openedAt: clock.now(), opensAt: decision.opensAt, message: decision.message };
+      return { open: true, openedAt: clock.now(), opensAt: decision.opensAt, message: decision.message, waitMinutes: 0 };
     case 'skip':
       return { open: false, opensAt: decision.opensAt, message: decision.message };
     default:

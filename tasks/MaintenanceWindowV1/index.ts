@@ -36,7 +36,7 @@ void runTask('MaintenanceWindow', async (context) => {
   };
 
   if (action === 'gate') {
-    await gateAction({ ...common, ...gate, planFile: input.string('planFile') });
+    await gateAction({ ...common, ...gate, planFile: input.string('planFile'), waitInStep: input.choice('wait', ['inStep', 'output'] as const, 'inStep') === 'inStep' });
   } else if (action === 'start') {
     await startAction({
       ...common,

@@ -79,6 +79,15 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       assert.match(progress[0].message, /Opens at 2025-04-13 04:30 EDT: 8 h 50 min to go/);
     });
 
+    it('hands a long wait on as waitMinutes for an agentless Delay job (wait: output), without waiting', async () => {
+      const run = await window({ action: 'gate', notBefore: 'Sun 04:30', maxWaitMinutes: 600, wait: 'output' }, '2025-04-12T23:40:00Z');
+      assert.equal(run.result, 'Succeeded', run.stdout);
+      assert.equal(run.outputs.waitMinutes, '530');
+      assert.equal(run.outputs.opensAt, '2025-04-13T08:30:00.000Z');
+      assert.equal(run.outputs.openedAt, undefined, 'not open yet: the Delay job opens it');
+      assert.equal(run.commands.filter((command) => command.command === 'task.setprogress').length, 0);
+    });
+
     it('fails far too late or far too early, and refuses bad input naming it', async () => {
       const late = await window({ action: 'gate', notBefore: 'Sat 22:00', lateToleranceMinutes: 60 }, '2025-04-13T04:00:00Z');
       assert.equal(late.result, 'Failed');
