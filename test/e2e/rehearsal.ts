@@ -32,6 +32,8 @@ export interface TimelineEntry {
   /** One line: what the step did (or why it failed, or why it was skipped). */
   did: string;
   outputs: Record<string, string>;
+  /** The inputs the step was given (macros resolved, defaults not added). */
+  inputs?: Record<string, string>;
   errors: string[];
   warnings: string[];
   summaries: string[];
@@ -59,6 +61,8 @@ export interface RehearsalOptions {
   runDirectory: string;
   /** Steps that do their work and then fail: `stage.job.step`, `job.step`, a step name or a display name. */
   failSteps?: string[];
+  /** Steps left out of the run (as if someone deleted them): same names as `failSteps`. */
+  skipSteps?: string[];
   /** Simulated minutes an approval takes. */
   approvalMinutes?: number;
   stepTimeoutMs?: number;
@@ -371,6 +375,8 @@ export class Rehearsal {
       'System.StageDisplayName': stage.displayName,
       'System.JobName': job.name,
       'System.JobDisplayName': job.displayName,
+      'System.JobAttempt': '1',
+      'System.StageAttempt': '1',
       'Agent.JobName': job.displayName,
       'Pipeline.Workspace': workspace,
       'Agent.TempDirectory': path.join(workspace, '_temp'),
@@ -398,7 +404,7 @@ export class Rehearsal {
       };
       const stepContext: EvaluationContext = {
         names: { variables: { ...jobVariables, ...plainVariables, ...stepOutputs } },
-        status: { results: stepResults },
+        status: { results: stepResults.filter((result) => result !== 'Skipped') },
       };
       const at = this.clock.now();
       const base = { stage: stage.name, stageDisplayName: stage.displayName, job: job.name, step: step.displayName, at };
@@ -408,6 +414,11 @@ export class Rehearsal {
       }
       if (step.kind === 'checkout') {
         checkedOut = toText(step.raw.checkout) !== 'none';
+        continue;
+      }
+      if (matchesFailure(this.options.skipSteps ?? [], stage.name, job.name, step)) {
+        this.record({ ...base, what: step.task ? `${step.task}@${step.taskVersion}` : step.kind, durationMs: 0, result: 'Skipped', did: 'LEFT OUT by the rehearsal (--skip-step)', injected: true, outputs: {}, errors: [], warnings: [], summaries: [] });
+        stepResults.push('Skipped');
         continue;
       }
       const entry = await this.runStep(stage, job, step, base, lookup, { ...jobVariables, ...plainVariables }, workspace, checkedOut);
@@ -490,7 +501,7 @@ export class Rehearsal {
     const definition = this.catalog.get(reference.toLowerCase());
     if (!definition) throw new Error(`step ${stage.name}.${job.name}.${step.displayName}: task ${reference} is neither one of ours (tasks/*/task.json) nor a built-in the rehearsal knows`);
     if (job.server) throw new Error(`step ${stage.name}.${job.name}.${step.displayName}: ${reference} needs an agent, but the job is agentless (pool: server)`);
-    const run = await this.runTask(definition, inputs, step, variables, workspace, checkedOut);
+    const run = await this.runTask(definition, inputs, step, variables, workspace, checkedOut, lookup);
     const injected = matchesFailure(this.options.failSteps ?? [], stage.name, job.name, step);
     let result: Result = run.result === 'Failed' || run.exitCode !== 0 ? 'Failed' : run.result === 'SucceededWithIssues' ? 'SucceededWithIssues' : 'Succeeded';
     let did = describeRun(run);
@@ -502,7 +513,7 @@ export class Rehearsal {
     }
     const openedAt = run.outputs.openedAt ? new Date(run.outputs.openedAt) : undefined;
     if (openedAt && !Number.isNaN(openedAt.getTime())) this.clock.advanceTo(openedAt);
-    return finish({ what: reference, result, did, outputs: run.outputs, errors, warnings: run.warnings, summaries: run.summaries, injected, run });
+    return finish({ what: reference, result, did, outputs: run.outputs, inputs, errors, warnings: run.warnings, summaries: run.summaries, injected, run });
   }
 
   /** Copies published artifacts into a workspace (each into a folder of its name, as the agent does). */
@@ -530,6 +541,7 @@ export class Rehearsal {
     variables: Record<string, string>,
     workspace: string,
     checkedOut: boolean,
+    lookup: (name: string) => string | undefined,
   ): Promise<TaskRun> {
     const inputs: Record<string, string> = {};
     const endpoints: Record<string, EndpointSpec> = {};
@@ -538,7 +550,8 @@ export class Rehearsal {
     for (const input of definition.inputs) {
       const names = [input.name, ...input.aliases].map((name) => name.toLowerCase());
       names.forEach((name) => known.add(name));
-      const value = names.map((name) => givenLower.get(name)).find((candidate) => candidate !== undefined) ?? input.defaultValue;
+      // The agent expands macros in default values too (`$(System.TeamProject)`).
+      const value = names.map((name) => givenLower.get(name)).find((candidate) => candidate !== undefined) ?? (input.defaultValue === undefined ? undefined : expandMacros(input.defaultValue, lookup));
       if (value === undefined || value === '') continue;
       inputs[input.name] = value;
       if (input.type.startsWith('connectedService:')) endpoints[value] = this.endpointFor(definition, input.name, input.type, value);

@@ -26,6 +26,7 @@ export interface RehearseOptions {
   plan?: string;
   pipeline?: string;
   failSteps?: string[];
+  skipSteps?: string[];
   failChanges?: string[];
   outDirectory?: string;
   verbose?: boolean;
@@ -50,13 +51,14 @@ function usage(): string {
     `  <plan.yml>      the plan to rehearse (default ${DEFAULT_PLAN})`,
     '  --fail-step     the named step does its work and then fails, to show that Post-Maintenance still undoes everything',
     '  --fail-change   the plan change with this id fails in the emulated Azure DevOps',
+    '  --skip-step     the named step is left out (a forgotten undo): the finish step must then fail',
     '  --pipeline      another pipeline file (default pipelines/monthly-maintenance.yml)',
     '  --verbose       also print every line the steps print',
   ].join('\n');
 }
 
 export function parseArguments(argv: string[]): RehearseOptions {
-  const options: RehearseOptions = { failSteps: [], failChanges: [] };
+  const options: RehearseOptions = { failSteps: [], skipSteps: [], failChanges: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -66,6 +68,7 @@ export function parseArguments(argv: string[]): RehearseOptions {
     };
     if (arg === '--fail-step') options.failSteps!.push(value());
     else if (arg === '--fail-change') options.failChanges!.push(value());
+    else if (arg === '--skip-step') options.skipSteps!.push(value());
     else if (arg === '--pipeline') options.pipeline = value();
     else if (arg === '--verbose') options.verbose = true;
     else if (arg === '--help' || arg === '-h') throw new Error(usage());
@@ -168,6 +171,7 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled run${start.cron ? ` of cron '${start.cron}' (${start.description})` : ''}`);
     if (options.failSteps?.length) print(`  Injected failures: step(s) ${options.failSteps.join(', ')}`);
     if (options.failChanges?.length) print(`  Injected failures: change(s) ${options.failChanges.join(', ')}`);
+    if (options.skipSteps?.length) print(`  Left out: step(s) ${options.skipSteps.join(', ')}`);
     const started = Date.now();
     const rehearsal = new Rehearsal({
       pipeline,
@@ -188,6 +192,7 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
       },
       runDirectory: path.join(outDirectory, 'run'),
       failSteps: options.failSteps,
+      skipSteps: options.skipSteps,
       events: {
         stageStart: (stage, at) => print(`\n▶ ${stage.displayName}  [${stage.name}]  ${DateTime.fromJSDate(at, { zone }).toFormat('ccc HH:mm ZZZZ')}`),
         stageEnd: (stage, result, why) => print(result === 'Skipped' ? `\n· ${stage.displayName}  [${stage.name}]  skipped: ${why ?? ''}` : `■ ${stage.name}: ${result}`),
@@ -198,19 +203,24 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     const result = await rehearsal.run();
     const elapsed = Date.now() - started;
     const failures = result.timeline.filter((entry) => entry.result === 'Failed');
-    const injected = (options.failSteps?.length ?? 0) + (options.failChanges?.length ?? 0) > 0;
-    const post = result.stages.find((stage) => /post/i.test(stage.name));
+    const injected = (options.failSteps?.length ?? 0) + (options.failChanges?.length ?? 0) + (options.skipSteps?.length ?? 0) > 0;
+    // The emulators are the ground truth of what the night left behind; the finish step must agree with them.
+    const leftovers = world.leftovers();
+    const finish = result.timeline.filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.leftBehind !== undefined).pop();
+    const finishSaysBack = finish ? finish.outputs.leftBehind === '0' : undefined;
+    const truthful = finishSaysBack === undefined || finishSaysBack === (leftovers.length === 0);
+    const failed = failures.map((f) => `${f.stage}.${f.job} › ${f.step}: ${clip(f.did, 160)}`);
     let ok: boolean;
     let verdict: string;
     if (!injected) {
-      ok = result.result !== 'Failed';
-      verdict = ok ? `The window rehearsed cleanly: ${result.result}.` : `The window FAILED: ${failures.map((f) => `${f.stage}.${f.job} › ${f.step}: ${f.did}`).join('; ')}`;
+      ok = result.result !== 'Failed' && leftovers.length === 0 && truthful;
+      verdict = ok ? `The window rehearsed cleanly: ${result.result}, and everything it silenced or swapped is back.` : `The window FAILED: ${[...failed, ...leftovers].join('; ')}`;
     } else {
-      ok = !!post && post.result !== 'Failed' && post.result !== 'Skipped';
-      verdict = post
-        ? `With the injected failure the window ended ${result.result}; Post-Maintenance ${post.result === 'Succeeded' ? 'still ran and restored everything' : `ended ${post.result}`}.`
-        : `With the injected failure the window ended ${result.result}; this pipeline has no Post-Maintenance stage yet.`;
-      if (!post) ok = result.timeline.some((entry) => entry.injected);
+      ok = truthful && !!finish;
+      const back = leftovers.length === 0 ? 'everything it silenced or swapped is back' : `NOT everything is back (${leftovers.join('; ')})`;
+      const told = finish ? (finishSaysBack ? 'the finish step reported everything back' : `the finish step failed, naming ${finish.outputs.leftBehind} thing(s) not back`) : 'no finish step ran';
+      verdict = `With the injected failure(s) the window ended ${result.result}; ${back}; ${told}${truthful ? '' : ' — WHICH IS WRONG'}.`;
+      if (failed.length) verdict += ` Failures reported: ${failed.join('; ')}.`;
     }
     const windowSummary = result.timeline.filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.summaryFile).map((entry) => entry.outputs.summaryFile)[0];
     const summaryFile = path.join(outDirectory, 'summary.md');
@@ -221,10 +231,14 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
       '## Timeline',
       markdownTimeline(result, zone),
     ];
-    if (windowSummary && fs.existsSync(windowSummary)) parts.push(fs.readFileSync(windowSummary, 'utf8'));
-    parts.push('## Every step\'s own summary');
-    for (const entry of result.timeline) {
-      for (const summary of entry.summaries) parts.push(`### ${entry.stageDisplayName} › ${entry.step}\n\n${summary.replace(/^(#+)/gm, '$1##')}`);
+    if (windowSummary && fs.existsSync(windowSummary)) {
+      // The finish step's page already holds every step's summary it found in the run's artifacts.
+      parts.push(fs.readFileSync(windowSummary, 'utf8'));
+    } else {
+      parts.push('## Every step\'s own summary (no finish step ran)');
+      for (const entry of result.timeline) {
+        for (const summary of entry.summaries) parts.push(`### ${entry.stageDisplayName} › ${entry.step}\n\n${summary.replace(/^(#+)/gm, '$1##')}`);
+      }
     }
     fs.writeFileSync(summaryFile, parts.join('\n\n') + '\n');
     const timelineFile = path.join(outDirectory, 'timeline.json');

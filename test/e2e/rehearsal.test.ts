@@ -1,0 +1,160 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '../helpers/task-runner';
+import { expandPipeline, readYaml, type ExpandedPipeline } from './pipeline-expander';
+import { DEFAULT_PIPELINE, runRehearsal, type RehearseOptions, type RehearseOutcome } from './rehearse';
+
+/** Every `task:` reference written in the pipeline and the templates it uses, read from the files themselves. */
+function taskReferencesInFiles(files: string[]): Set<string> {
+  const references = new Set<string>();
+  for (const file of files) {
+    for (const match of fs.readFileSync(file, 'utf8').matchAll(/^\s*-?\s*task:\s*([A-Za-z0-9_.-]+@\d+)\s*$/gm)) references.add(match[1]);
+  }
+  return references;
+}
+
+function expandedSteps(pipeline: ExpandedPipeline) {
+  return pipeline.stages.flatMap((stage) =>
+    stage.jobs.flatMap((job) => job.steps.filter((step) => step.kind !== 'checkout').map((step) => ({ stage: stage.name, job: job.name, step }))),
+  );
+}
+
+async function rehearse(options: RehearseOptions): Promise<RehearseOutcome & { printed: string[] }> {
+  const printed: string[] = [];
+  const outcome = await runRehearsal({ outDirectory: path.join('out', 'rehearsal-test'), print: (line) => printed.push(line), ...options });
+  return { ...outcome, printed };
+}
+
+describe('the rehearsal (npm run rehearse): the whole window against the emulators', function () {
+  this.timeout(60_000);
+
+  describe('plans/2025-04-13.yml, nothing injected', () => {
+    let outcome: RehearseOutcome & { printed: string[] };
+    before(async () => {
+      outcome = await rehearse({ plan: 'plans/2025-04-13.yml' });
+    });
+
+    it('runs the night cleanly, and leaves every emulated service as it found it', () => {
+      assert.equal(outcome.ok, true, outcome.printed.join('\n'));
+      assert.equal(outcome.result.result, 'Succeeded');
+      assert.deepEqual(outcome.world.leftovers(), []);
+      assert.ok(outcome.result.stages.every((stage) => stage.result === 'Succeeded'), JSON.stringify(outcome.result.stages));
+    });
+
+    it("runs exactly the pipeline's steps, in its order, with its inputs: they cannot drift", () => {
+      const expected = expandedSteps(outcome.pipeline);
+      const ran = outcome.result.timeline.filter((entry) => entry.what !== 'approval' && entry.what !== 'job');
+      assert.deepEqual(
+        ran.map((entry) => `${entry.stage}.${entry.job}: ${entry.step}`),
+        expected.map(({ stage, job, step }) => `${stage}.${job}: ${step.displayName}`),
+      );
+      ran.forEach((entry, index) => {
+        const { step } = expected[index];
+        if (step.kind !== 'task') return;
+        assert.equal(entry.what, `${step.task}@${step.taskVersion}`);
+        if (['PublishPipelineArtifact', 'DownloadPipelineArtifact', 'Delay', 'ManualValidation'].includes(step.task!)) return;
+        assert.deepEqual(Object.keys(entry.inputs ?? {}).sort(), Object.keys(step.inputs).sort(), `${entry.step}: the inputs the YAML gives`);
+        for (const [name, value] of Object.entries(step.inputs)) {
+          if (!value.includes('$(')) assert.equal(entry.inputs![name], value, `${entry.step}: input ${name}`);
+          else assert.ok(!entry.inputs![name].match(/\$\((?!Pipeline|Build|System|Agent)[^)]*\)/) || entry.inputs![name] === value, `${entry.step}: ${name} = ${entry.inputs![name]}`);
+        }
+      });
+      // The expansion itself holds every task the files name, and nothing else.
+      const fromFiles = taskReferencesInFiles(outcome.pipeline.files);
+      const expanded = new Set(expected.filter(({ step }) => step.kind === 'task').map(({ step }) => `${step.task}@${step.taskVersion}`));
+      assert.deepEqual([...expanded].sort(), [...fromFiles].sort());
+      const raw = readYaml(path.join(repoRoot, DEFAULT_PIPELINE)) as { stages: Array<Record<string, unknown>> };
+      assert.equal(outcome.pipeline.stages.length, raw.stages.length, 'one stage per stage entry or stage template of the file');
+    });
+
+    it('grants and prints the approvals, runs the gates on the simulated clock, and warns that it is simulated', () => {
+      assert.deepEqual(outcome.result.approvals.map((approval) => approval.environment), ['maintenance-release-manager']);
+      assert.ok(outcome.printed.some((line) => /Approval on environment .*approved \(rehearsal: granted automatically; in Azure DevOps an approver of 'maintenance-release-manager'/.test(line)));
+      const start = outcome.result.timeline.find((entry) => entry.stage === 'StartingMaintenance' && entry.what === 'MaintenanceWindow@1')!;
+      assert.match(start.outputs.openedAt, /^2025-04-13T08:45:/, 'Starting Maintenance opened at 04:45 EDT on the simulated clock');
+      assert.ok(start.warnings.some((warning) => /SIMULATED CLOCK/.test(warning)));
+    });
+
+    it('announces start and finish in dailyops and maintenance, and never prints a token', () => {
+      const { slack } = outcome.world;
+      for (const channel of ['dailyops', 'maintenance']) {
+        const texts = slack.postedTo(channel).map((message) => message.text ?? '');
+        assert.ok(texts.some((text) => /^Maintenance starting: 2025-04-13 Monthly/.test(text)), channel);
+        assert.ok(texts.some((text) => /^Maintenance finished: 2025-04-13 Monthly/.test(text)), channel);
+      }
+      for (const entry of outcome.result.timeline) {
+        for (const secret of outcome.world.secrets) assert.ok(!entry.run?.visibleOutput.includes(secret), `${entry.step} printed a token`);
+      }
+    });
+
+    it('writes the timeline and the whole-window summary to out/', () => {
+      const summary = fs.readFileSync(outcome.summaryFile, 'utf8');
+      assert.match(summary, /## Timeline/);
+      assert.match(summary, /Maintenance window 2025-04-13 Monthly: finished; everything silenced or swapped is back/);
+      assert.match(summary, /The runbook, line by line/);
+      assert.match(summary, /✅ restored/);
+      const timeline = JSON.parse(fs.readFileSync(outcome.timelineFile, 'utf8')) as unknown[];
+      assert.equal(timeline.length, outcome.result.timeline.length);
+    });
+  });
+
+  it('with a failure injected after the maintenance page went up, Post-Maintenance still restores everything and the failure is reported', async () => {
+    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', failSteps: ['StartingMaintenance.start.page'] });
+    assert.equal(outcome.ok, true, outcome.printed.join('\n'));
+    assert.equal(outcome.result.result, 'Failed');
+    assert.deepEqual(outcome.world.leftovers(), []);
+    const post = outcome.result.stages.find((stage) => stage.name === 'PostMaintenance')!;
+    assert.equal(post.result, 'Succeeded');
+    assert.match(outcome.verdict, /everything it silenced or swapped is back; the finish step reported everything back/);
+    assert.match(outcome.verdict, /Failures reported: StartingMaintenance.start › Maintenance page/);
+    const summary = fs.readFileSync(outcome.summaryFile, 'utf8');
+    assert.match(summary, /Starting Maintenance \| ❌ Failed/);
+  });
+
+  it('with an undo step left out, the finish step fails naming what is not back, as the emulators confirm', async () => {
+    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', skipSteps: ['PostMaintenance.post.pingdom'] });
+    assert.equal(outcome.ok, true, outcome.printed.join('\n'));
+    assert.match(outcome.world.leftovers().join('\n'), /Pingdom checks still silenced: 1001, 1002/);
+    const finish = outcome.result.timeline.find((entry) => entry.stage === 'PostMaintenance' && entry.what === 'MaintenanceWindow@1')!;
+    assert.equal(finish.result, 'Failed');
+    assert.match(finish.errors.join('\n'), /1 thing\(s\) the window silenced or swapped are not back: Pingdom maintenance window/);
+  });
+
+  it('rehearses plans/2025-03-23.yml, whose window has no maintenance page: no Pingdom maintenance, no DNS swap', async () => {
+    const outcome = await rehearse({ plan: 'plans/2025-03-23.yml' });
+    assert.equal(outcome.ok, true, outcome.printed.join('\n'));
+    const skipped = outcome.result.timeline.filter((entry) => entry.stage === 'StartingMaintenance' && entry.result === 'Skipped').map((entry) => entry.what);
+    assert.deepEqual(skipped.sort(), ['MaintenancePage@1', 'PingdomPause@1']);
+    assert.equal(outcome.world.cloudflare.writes().length, 0);
+    // Daylight saving began on 2025-03-09: the window starts from the 23:00 UTC schedule.
+    assert.ok(outcome.printed.some((line) => /cron '0 23 \* \* 6'/.test(line)), outcome.printed.slice(0, 4).join('\n'));
+  });
+
+  /** The 2025-03-23 plan moved to a weekend of standard time (EST), written under out/. */
+  function winterPlan(): string {
+    const file = path.join('out', 'rehearsal-test-plans', '2025-11-09.yml');
+    fs.mkdirSync(path.join(repoRoot, path.dirname(file)), { recursive: true });
+    const text = fs.readFileSync(path.join(repoRoot, 'plans', '2025-03-23.yml'), 'utf8').replace(/^  date: 2025-03-23$/m, '  date: 2025-11-09').replace(/^  name: .*$/m, '  name: 2025-11-09 Monthly');
+    fs.writeFileSync(path.join(repoRoot, file), text);
+    return file;
+  }
+
+  it('rehearses a winter window (EST) from the 00:00 UTC schedule', async () => {
+    const outcome = await rehearse({ plan: winterPlan() });
+    assert.equal(outcome.ok, true, outcome.printed.join('\n'));
+    assert.ok(outcome.printed.some((line) => /Simulated clock starts Sat 2025-11-08 19:01 EST: the scheduled run of cron '0 0 \* \* 0'/.test(line)), outcome.printed.slice(0, 4).join('\n'));
+  });
+
+  it('refuses a pipeline whose schedules miss the slot of the plan\'s season', () => {
+    const file = path.join(repoRoot, 'out', 'rehearsal-test-pipeline.yml');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const text = fs
+      .readFileSync(path.join(repoRoot, DEFAULT_PIPELINE), 'utf8')
+      .replace("  - cron: '0 0 * * 0'", "  - cron: '0 1 * * 0'")
+      .replace(/template: templates\//g, `template: ${path.join(repoRoot, 'pipelines', 'templates')}/`);
+    fs.writeFileSync(file, text);
+    assert.equal(expandPipeline(file).schedules.length, 2);
+    return assert.rejects(rehearse({ plan: winterPlan(), pipeline: file }), /schedules has no cron '0 0 \* \* 0'/);
+  });
+});
