@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { EntraEmulator } from './entra';
-import { Emulator, type EmulatorRequest, type EmulatorResponse, type Handler } from './kit';
+import { Emulator, type EmulatorRequest, type EmulatorResponse, type Handler, type JournalEntry } from './kit';
 
 /**
  * Azure Resource Manager for what the maintenance window touches, over HTTPS (the SDK refuses bearer tokens
@@ -438,6 +438,24 @@ export class ArmEmulator extends Emulator {
     state.readHooks.push({ afterReads: state.reads + afterReads, run: () => this.changeGateway(resourceGroup, name, change) });
   }
 
+  /** Adds a pool reference to a NIC's first IP configuration (a NIC in two pools). */
+  addNicPoolReference(resourceGroup: string, nicName: string, gateway: string, pool: string): void {
+    const nic = this.nics.get(lower(this.nicId(resourceGroup, nicName)));
+    if (!nic) throw new Error(`no NIC ${nicName}`);
+    nic.wire.properties.ipConfigurations[0].properties.applicationGatewayBackendAddressPools.push({ id: `${this.gatewayId(resourceGroup, gateway)}/backendAddressPools/${pool}` });
+    this.stampWrite(nic.wire);
+    nic.effectiveWire = clone(nic.wire);
+    for (const state of this.gateways.values()) this.applyEffective(state, Date.now());
+  }
+
+  /** The pool ids a NIC's first IP configuration references (lower case). */
+  nicPoolReferences(resourceGroup: string, nicName: string): string[] {
+    this.advance();
+    const nic = this.nics.get(lower(this.nicId(resourceGroup, nicName)));
+    if (!nic) throw new Error(`no NIC ${nicName}`);
+    return nic.wire.properties.ipConfigurations[0].properties.applicationGatewayBackendAddressPools.map((ref: any) => lower(ref.id));
+  }
+
   /** Forces a server's health (a server that will not come back), or clears it. */
   setHealth(address: string, health: Health | undefined): void {
     if (health) this.forcedHealth.set(address, health);
@@ -455,6 +473,13 @@ export class ArmEmulator extends Emulator {
   pendingPatches(resourceGroup: string, vm: string): string[] {
     this.advance();
     return this.vmState(resourceGroup, vm).patches.map((patch) => patch.name);
+  }
+
+  /** Calls that change something (PUT, PATCH, DELETE, and POST actions other than read-only queries). */
+  changes(): JournalEntry[] {
+    return this.journal.filter(
+      (entry) => ['PUT', 'PATCH', 'DELETE'].includes(entry.method) || (entry.method === 'POST' && !/\/(backendhealth|assessPatches)$/i.test(entry.path)),
+    );
   }
 
   /** Writes (PUTs) answered with success on a gateway: what the gateway actually had to apply. */

@@ -1,0 +1,41 @@
+import { POOL_RECORD_KIND, validatePoolUndoData } from '../../shared/azure/appgateway';
+import { azureConnection } from '../../shared/azure/credentials';
+import { pollIntervalInMs } from '../../shared/azure/polling';
+import { runPoolStep } from '../../shared/azure/pool-steps';
+import { parseUndoRecord } from '../../shared/core/records';
+import { runTask } from '../../shared/core/task';
+
+void runTask('AppGatewayDrain', async ({ input, log, records, windowId, publishUndoRecord, setOutput, attachSummary }) => {
+  const endpoint = input.endpoint('azureSubscription', { required: true });
+  const target = {
+    resourceGroupName: input.string('resourceGroupName', { required: true }),
+    applicationGatewayName: input.string('applicationGatewayName', { required: true }),
+    backendPoolName: input.string('backendPoolName', { required: true }),
+  };
+  const action = input.choice('action', ['drain', 'restore', 'status'], 'drain');
+  const servers = input.list('servers');
+  const minHealthyServers = input.int('minHealthyServers', { default: 1, min: 0 });
+  const drainTimeoutSeconds = input.int('drainTimeoutSeconds', { min: 0, max: 3600 });
+  const healthTimeoutSeconds = input.int('healthTimeoutSeconds', { default: 900, min: 0, max: 86_400 });
+  const undoRecordText = action === 'restore' ? input.text('undoRecord') : undefined;
+  const pollIntervalMs = pollIntervalInMs('pollIntervalSeconds', input.string('pollIntervalSeconds', { default: '10' }));
+  const undoRecord = undoRecordText ? parseUndoRecord('undoRecord', undoRecordText, POOL_RECORD_KIND, validatePoolUndoData) : undefined;
+
+  const result = await runPoolStep({
+    connection: azureConnection(endpoint, { log, inputName: 'azureSubscription' }),
+    target,
+    action,
+    servers,
+    minHealthyServers,
+    drainTimeoutSeconds,
+    healthTimeoutSeconds,
+    undoRecord,
+    pollIntervalMs,
+    windowId,
+    log,
+    publishUndoRecord: (record) => publishUndoRecord(record),
+    writeReceipt: (record, text) => records.writeReceipt(record, text),
+  });
+  for (const [name, value] of Object.entries(result.outputs)) setOutput(name, value);
+  attachSummary(result.title, result.summary);
+});

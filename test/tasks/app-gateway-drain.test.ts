@@ -1,0 +1,252 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AzureFixture, bundleReady, CONNECTION_ID, RESOURCE_GROUP, type WebFarm } from '../helpers/azure-fixture';
+import { newWorkDirectory, runBundledTask, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
+
+const TASK = 'AppGatewayDrainV1';
+
+describe('AppGatewayDrainV1 (bundled, against the ARM and Entra emulators)', function () {
+  const azure = new AzureFixture({ gatewayUpdateMs: [50, 200], probeDelayMs: 50, healthDelayMs: 20, retryAfterSeconds: 0 });
+  before(() => azure.start());
+  after(() => azure.stop());
+  beforeEach(() => azure.reset());
+
+  async function run(inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> {
+    await bundleReady(TASK);
+    const result = await runBundledTask(TASK, {
+      ...options,
+      endpoints: azure.endpoints(),
+      inputs: { azureSubscription: CONNECTION_ID, resourceGroupName: RESOURCE_GROUP, backendPoolName: 'web', pollIntervalSeconds: '0.02', healthTimeoutSeconds: 20, ...inputs },
+    });
+    azure.assertNoSecrets(result);
+    return result;
+  }
+
+  const pool = (farm: WebFarm) => azure.arm.pool(RESOURCE_GROUP, farm.gateway, farm.pool);
+  const names = (farm: WebFarm, from: number, to: number) => farm.servers.slice(from - 1, to).map((server) => server.name);
+  const ips = (farm: WebFarm, from: number, to: number) => farm.servers.slice(from - 1, to).map((server) => server.ip);
+
+  it('shows the pool and its health (status)', async () => {
+    const farm = azure.seedWebFarm({ drainTimeoutInSec: 30 });
+    azure.arm.setHealth(farm.servers[2].ip, 'Down');
+    const status = await run({ applicationGatewayName: farm.gateway, action: 'status' });
+    assert.equal(status.result, 'Succeeded', status.stdout);
+    assert.equal(status.outputs.healthyServers, '9');
+    assert.match(status.summaries[0], /9 of 10 healthy/);
+    assert.match(status.summaries[0], /\| 10\.0\.2\.6 \| Down \|/);
+    assert.match(status.stdout, /connection draining 30 s \(web-http\)/);
+    assert.equal(azure.arm.changes().length, 0);
+  });
+
+  it('drains an address pool in one gateway write and restores it exactly, idempotently', async () => {
+    const farm = azure.seedWebFarm();
+    const before = pool(farm);
+    const dir = newWorkDirectory();
+    const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 5).join('\n'), minHealthyServers: 5 }, { workDirectory: dir });
+    assert.equal(drain.result, 'Succeeded', drain.stdout);
+    assert.equal(azure.arm.gatewayWrites(farm.gateway), 1, 'the whole batch in one gateway write');
+    assert.deepEqual(pool(farm).addresses, ips(farm, 6, 10));
+    assert.equal(drain.outputs.drainedServers, names(farm, 1, 5).join(','));
+    const record = JSON.parse(drain.outputs.undoRecord);
+    assert.equal(record.kind, 'appgateway-pool');
+    assert.deepEqual(record.data.membersBefore.map((m: any) => m.ipAddress), before.addresses, 'the undo record holds the exact members before');
+    assert.deepEqual(record.data.removed.map((m: any) => m.ipAddress), ips(farm, 1, 5));
+    assert.ok(fs.existsSync(path.join(dir, 'records', `${record.id}.json`)), 'the record file is written');
+    const recordLine = drain.lines.findIndex((line) => line.includes('before any change'));
+    const firstPut = azure.arm.journal.findIndex((entry) => entry.method === 'PUT');
+    assert.ok(recordLine >= 0 && firstPut >= 0, 'the record was announced and a write happened');
+    assert.ok(azure.arm.journal[firstPut].at >= fs.statSync(path.join(dir, 'records', `${record.id}.json`)).mtimeMs - 5, 'the record was on disk before the write');
+    for (const ip of ips(farm, 1, 5)) assert.notEqual(azure.arm.healthOf(RESOURCE_GROUP, farm.gateway, 'web')[ip], 'Up');
+
+    const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: drain.outputs.undoRecord }, { workDirectory: dir });
+    assert.equal(restore.result, 'Succeeded', restore.stdout);
+    assert.equal(azure.arm.gatewayWrites(farm.gateway), 2, 'one write to put the batch back');
+    assert.deepEqual(pool(farm), before, 'the pool is exactly as it began, in the same order');
+    assert.ok(Object.values(azure.arm.healthOf(RESOURCE_GROUP, farm.gateway, 'web')).every((health) => health === 'Up'), 'every server healthy');
+    assert.ok(fs.existsSync(path.join(dir, 'records', `${record.id}.restored.json`)), 'a receipt is written');
+    assert.equal(restore.outputs.restoredServers, names(farm, 1, 5).join(','));
+
+    const again = await run({ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: path.join(dir, 'records', `${record.id}.json`) });
+    assert.equal(again.result, 'Succeeded', again.stdout);
+    assert.equal(azure.arm.gatewayWrites(farm.gateway), 2, 'a second restore writes nothing');
+    assert.deepEqual(pool(farm), before);
+    assert.match(again.stdout, /Already in pool 'web'/);
+  });
+
+  it('drains and restores a pool of virtual machine (NIC) targets, touching only this pool\'s reference', async () => {
+    const farm = azure.seedWebFarm({ kind: 'nics' });
+    // IC-Web1's NIC is also in the 'api' pool: that reference must survive.
+    azure.arm.addNicPoolReference(RESOURCE_GROUP, 'ic-web1-nic', farm.gateway, 'api');
+    const gatewayId = azure.arm.gatewayId(RESOURCE_GROUP, farm.gateway).toLowerCase();
+    const references = () => azure.arm.nicPoolReferences(RESOURCE_GROUP, 'ic-web1-nic');
+    assert.deepEqual(references(), [`${gatewayId}/backendaddresspools/web`, `${gatewayId}/backendaddresspools/api`]);
+    const before = pool(farm);
+    assert.equal(before.ipConfigurations.length, 10);
+
+    const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: `${farm.servers[0].name}, ${farm.servers[1].ip}, ${farm.servers[2].name.toLowerCase()}` });
+    assert.equal(drain.result, 'Succeeded', drain.stdout);
+    assert.equal(azure.arm.gatewayWrites(farm.gateway), 0, 'NIC targets change on the NICs, not by a gateway PUT');
+    assert.equal(azure.arm.calls('PUT', /networkInterfaces/).length, 3);
+    assert.equal(pool(farm).ipConfigurations.length, 7);
+    assert.deepEqual(references(), [`${gatewayId}/backendaddresspools/api`], 'only the web pool reference was removed');
+
+    const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: drain.outputs.undoRecord });
+    assert.equal(restore.result, 'Succeeded', restore.stdout);
+    assert.deepEqual(pool(farm), before);
+    assert.deepEqual(references().sort(), [`${gatewayId}/backendaddresspools/api`, `${gatewayId}/backendaddresspools/web`]);
+  });
+
+  it('refuses a drain that would leave too few healthy servers, with zero writes', async () => {
+    const farm = azure.seedWebFarm();
+    for (const ip of ips(farm, 6, 9)) azure.arm.setHealth(ip, 'Down');
+    const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 5).join(','), minHealthyServers: 2 });
+    assert.equal(drain.result, 'Failed');
+    assert.match(drain.errors.join('\n'), /only 1 healthy server\(s\) would remain \(minHealthyServers is 2\)/);
+    assert.match(drain.errors.join('\n'), /not healthy: 10\.0\.2\.9 Down/);
+    assert.equal(azure.arm.changes().length, 0, 'nothing was written');
+    assert.equal(drain.outputs.undoRecord, undefined, 'no undo record for a change that did not happen');
+  });
+
+  it('never reverts a change another writer made between our read and our write (If-Match honoured: 412, re-read, re-apply)', async () => {
+    const farm = azure.seedWebFarm();
+    // Read 1 plans the drain; read 2 is the fresh read of the write; the other writer acts right after it.
+    azure.arm.changeGatewayAfterReads(RESOURCE_GROUP, farm.gateway, 2, (wire) => {
+      wire.properties.backendAddressPools.find((p: any) => p.name === 'web').properties.backendAddresses.push({ ipAddress: '10.0.2.99' });
+      wire.properties.probes[0].properties.path = '/healthz';
+    });
+    const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 2).join(',') });
+    assert.equal(drain.result, 'Succeeded', drain.stdout);
+    assert.match(drain.stdout, /changed by someone else between our read and our write/);
+    assert.equal(azure.arm.calls('PUT').filter((call) => call.status === 412).length, 1, 'the stale write was refused');
+    assert.deepEqual(pool(farm).addresses, [...ips(farm, 3, 10), '10.0.2.99'], 'the other writer\'s server is kept');
+    assert.equal(azure.arm.gateway(RESOURCE_GROUP, farm.gateway).properties.probes[0].properties.path, '/healthz', 'and so is their probe change');
+
+    const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: drain.outputs.undoRecord });
+    assert.equal(restore.result, 'Succeeded', restore.stdout);
+    assert.deepEqual(pool(farm).addresses, [...ips(farm, 1, 10), '10.0.2.99'], 'restore puts ours back and keeps theirs');
+    assert.equal(azure.arm.gateway(RESOURCE_GROUP, farm.gateway).properties.probes[0].properties.path, '/healthz');
+  });
+
+  it('never reverts a change made between planning and writing when the service ignores If-Match (re-read before the write)', async () => {
+    const farm = azure.seedWebFarm();
+    azure.arm.options.honourIfMatch = false;
+    azure.arm.changeGatewayAfterReads(RESOURCE_GROUP, farm.gateway, 1, (wire) => {
+      wire.properties.backendAddressPools.find((p: any) => p.name === 'web').properties.backendAddresses = wire.properties.backendAddressPools
+        .find((p: any) => p.name === 'web')
+        .properties.backendAddresses.filter((a: any) => a.ipAddress !== farm.servers[9].ip);
+    });
+    const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 2).join(',') });
+    assert.equal(drain.result, 'Succeeded', drain.stdout);
+    assert.match(drain.stdout, /changed since it was read/);
+    assert.deepEqual(pool(farm).addresses, ips(farm, 3, 9), 'the other writer\'s removal stays removed');
+    const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: drain.outputs.undoRecord });
+    assert.equal(restore.result, 'Succeeded', restore.stdout);
+    assert.deepEqual(pool(farm).addresses, ips(farm, 1, 9), 'only what we removed comes back');
+  });
+
+  const faultTargets: Array<[string, RegExp, 'arm' | 'entra']> = [
+    ['GET', /\/applicationGateways\/[^/]+$/i, 'arm'],
+    ['PUT', /\/applicationGateways\/[^/]+$/i, 'arm'],
+    ['POST', /\/backendhealth$/i, 'arm'],
+    ['GET', /\/operationResults\//i, 'arm'],
+    ['GET', /\/operations\//i, 'arm'],
+    ['GET', /\/virtualMachines\//i, 'arm'],
+    ['GET', /\/networkInterfaces\//i, 'arm'],
+    ['POST', /\/oauth2\/v2\.0\/token$/i, 'entra'],
+  ];
+  type Fault = { kind: 'status' | 'reset'; status?: number; retryAfter?: number };
+
+  /** Puts one fault on the next call of every kind the task makes. */
+  function faultEveryCall(fault: Fault): void {
+    for (const [method, pathTest, where] of faultTargets) (where === 'arm' ? azure.arm : azure.entra).fault({ method, path: pathTest, ...fault });
+  }
+
+  for (const [drainFault, restoreFault, label] of [
+    [{ kind: 'status', status: 429, retryAfter: 0 }, { kind: 'status', status: 503, retryAfter: 0 }, '429 (drain) and 503 (restore) with Retry-After'],
+    [{ kind: 'status', status: 500 }, { kind: 'reset' }, '500 (drain) and connection resets (restore)'],
+  ] as Array<[Fault, Fault, string]>) {
+    it(`survives ${label} on every kind of ARM and Entra call`, async () => {
+      const farm = azure.seedWebFarm();
+      const before = pool(farm);
+      const faultsHit = () => [...azure.arm.journal, ...azure.entra.journal].filter((entry) => entry.fault).length;
+      faultEveryCall(drainFault);
+      const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 3).join(',') });
+      assert.equal(drain.result, 'Succeeded', drain.stdout + drain.stderr);
+      assert.equal(faultsHit(), faultTargets.length, 'every kind of call met the fault once and was retried');
+      assert.deepEqual(pool(farm).addresses, ips(farm, 4, 10));
+      faultEveryCall(restoreFault);
+      const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: drain.outputs.undoRecord });
+      assert.equal(restore.result, 'Succeeded', restore.stdout + restore.stderr);
+      assert.equal(faultsHit(), 2 * faultTargets.length - 2, 'again on restore (which reads no VM or NIC for an address pool)');
+      assert.deepEqual(pool(farm), before);
+    });
+  }
+
+  it('fails naming the servers that do not come back healthy, with them back in the pool', async () => {
+    const farm = azure.seedWebFarm();
+    const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 3).join(',') });
+    assert.equal(drain.result, 'Succeeded', drain.stdout);
+    azure.arm.setHealth(farm.servers[1].ip, 'Down');
+    const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: drain.outputs.undoRecord, healthTimeoutSeconds: 1 });
+    assert.equal(restore.result, 'Failed');
+    assert.match(restore.errors.join('\n'), /IC-Web2 \(10\.0\.2\.5\) is Down/);
+    assert.doesNotMatch(restore.errors.join('\n'), /IC-Web1 /);
+    assert.deepEqual(pool(farm).addresses, ips(farm, 1, 10), 'they are back in the pool');
+  });
+
+  it('waits out the connection draining of the pool\'s HTTP settings by default', async () => {
+    const farm = azure.seedWebFarm({ drainTimeoutInSec: 1 });
+    const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: farm.servers[0].ip });
+    assert.equal(drain.result, 'Succeeded', drain.stdout);
+    assert.match(drain.stdout, /Waiting 1 s for connection draining \(HTTP settings web-http\)/);
+    const override = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: farm.servers[1].ip, drainTimeoutSeconds: 0 });
+    assert.doesNotMatch(override.stdout, /for connection draining/);
+  });
+
+  it('restores listed servers when there is no undo record', async () => {
+    const farm = azure.seedWebFarm();
+    const before = pool(farm);
+    const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 4, 5).join(',') });
+    assert.equal(drain.result, 'Succeeded', drain.stdout);
+    const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore', servers: names(farm, 4, 5).join(',') });
+    assert.equal(restore.result, 'Succeeded', restore.stdout);
+    assert.deepEqual([...pool(farm).addresses].sort(), [...before.addresses].sort());
+  });
+
+  it('refuses bad input with a clear message and zero writes', async () => {
+    const farm = azure.seedWebFarm();
+    const good = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 1)[0] });
+    const record = JSON.parse(good.outputs.undoRecord);
+    azure.reset();
+    azure.seedWebFarm();
+    const otherKind = JSON.stringify({ ...record, kind: 'pingdom' });
+    const malformed = JSON.stringify({ ...record, data: { ...record.data, removed: [{ type: 'ipAddress' }] } });
+    const strayRemoved = JSON.stringify({ ...record, data: { ...record.data, removed: [{ type: 'ipAddress', ipAddress: '10.9.9.9' }] } });
+    const otherGateway = JSON.stringify({ ...record, data: { ...record.data, applicationGatewayName: 'agw-other' } });
+    const cases: Array<[RunTaskOptions['inputs'], RegExp]> = [
+      [{ applicationGatewayName: 'agw-missing', action: 'drain', servers: 'IC-Web1' }, /Input 'applicationGatewayName': no application gateway 'agw-missing'/],
+      [{ applicationGatewayName: farm.gateway, backendPoolName: 'nope', action: 'drain', servers: 'IC-Web1' }, /Input 'backendPoolName': .*has no backend pool 'nope'; its pools: web, api/],
+      [{ applicationGatewayName: farm.gateway, action: 'drain', servers: 'IC-Web1, IC-Web99' }, /Input 'servers': 'IC-Web99' is not an IP address, an FQDN .* or a virtual machine/],
+      [{ applicationGatewayName: farm.gateway, action: 'drain', servers: '10.0.2.200' }, /Input 'servers': '10\.0\.2\.200' is not a member of pool 'web'/],
+      [{ applicationGatewayName: farm.gateway, action: 'drain', servers: '' }, /Input 'servers': lists no servers/],
+      [{ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: '{not json' }, /Input 'undoRecord': is not valid JSON/],
+      [{ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: otherKind }, /Input 'undoRecord': is an undo record of kind 'pingdom'/],
+      [{ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: malformed }, /Input 'undoRecord': is a malformed 'appgateway-pool' undo record: data.removed holds an entry/],
+      [{ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: strayRemoved }, /which were not in the pool before/],
+      [{ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: otherGateway }, /Input 'undoRecord': is for pool 'web' of gateway 'agw-other'/],
+      [{ applicationGatewayName: farm.gateway, action: 'restore' }, /Input 'undoRecord': is empty and no servers are listed/],
+      [{ applicationGatewayName: farm.gateway, action: 'drain', servers: 'IC-Web1', healthTimeoutSeconds: -1 }, /Input 'healthTimeoutSeconds': -1 is below the minimum of 0/],
+      [{ applicationGatewayName: farm.gateway, action: 'drain', servers: 'IC-Web1', drainTimeoutSeconds: -5 }, /Input 'drainTimeoutSeconds': -5 is below the minimum of 0/],
+      [{ applicationGatewayName: farm.gateway, action: 'drain', servers: 'IC-Web1', minHealthyServers: -1 }, /Input 'minHealthyServers': -1 is below the minimum of 0/],
+      [{ applicationGatewayName: farm.gateway, action: 'drain', servers: 'IC-Web1', pollIntervalSeconds: 'soon' }, /Input 'pollIntervalSeconds': 'soon' is not a number of seconds/],
+      [{ applicationGatewayName: farm.gateway, action: 'shrink' }, /Input 'action': 'shrink' is not allowed/],
+    ];
+    for (const [inputs, message] of cases) {
+      const failed = await run(inputs);
+      assert.equal(failed.result, 'Failed', JSON.stringify(inputs));
+      assert.match(failed.errors.join('\n'), message, JSON.stringify(inputs));
+    }
+    assert.equal(azure.arm.changes().length, 0, 'no bad input led to a write');
+  });
+});
