@@ -1,0 +1,90 @@
+import {
+  AZURE_MONITOR_RECORD_KIND,
+  AlertProcessingRules,
+  azureMuteSummary,
+  azureUnmuteSummary,
+  muteAzureMonitor,
+  unmuteAzureMonitor,
+  validateAzureMonitorUndoData,
+} from '../../shared/azure/alert-processing-rules';
+import { azureConnection } from '../../shared/azure/credentials';
+import { InputError } from '../../shared/core/errors';
+import { parseUndoRecord } from '../../shared/core/records';
+import { runTask } from '../../shared/core/task';
+import { checkTimeZone, DEFAULT_TIME_ZONE } from '../../shared/core/time';
+import { apiBaseUrl, connectionToken } from '../../shared/services/connection';
+import {
+  NEWRELIC_PUBLIC_API,
+  NEWRELIC_RECORD_KIND,
+  NewRelicClient,
+  muteNewRelic,
+  muteSummary,
+  unmuteNewRelic,
+  unmuteSummary,
+  validateNewRelicUndoData,
+} from '../../shared/services/newrelic';
+import { describeSilenceEnd, resolveSilenceEnd } from '../../shared/services/silence';
+
+void runTask('AlertMute', async ({ input, log, records, windowId, publishUndoRecord, attachSummary }) => {
+  const provider = input.choice('provider', ['newRelic', 'azureMonitor'], 'newRelic');
+  const action = input.choice('action', ['mute', 'unmute'], 'mute');
+  const ruleName = input.string('ruleName', { default: `maintenance-window-${windowId}` })!;
+  const timeZone = checkTimeZone('timeZone', input.string('timeZone', { default: DEFAULT_TIME_ZONE }) ?? DEFAULT_TIME_ZONE);
+  const undoText = action === 'unmute' ? input.text('undoRecord', { required: true })! : undefined;
+  const end = () =>
+    resolveSilenceEnd({ durationMinutes: input.int('durationMinutes'), until: input.string('until'), timeZone, graceMinutes: input.int('graceMinutes', { default: 15 }) });
+
+  if (provider === 'newRelic') {
+    const connection = input.endpoint('newRelicConnection', { required: true });
+    const accountText = connection.data('accountId') ?? '';
+    if (!/^\d+$/.test(accountText)) throw new InputError('newRelicConnection', `service connection '${connection.id}' has no numeric account id (field accountId).`);
+    const accountId = Number(accountText);
+    const client = new NewRelicClient({
+      baseUrl: apiBaseUrl('newRelicConnection', connection.url, NEWRELIC_PUBLIC_API),
+      apiKey: connectionToken('newRelicConnection', connection),
+      accountId,
+      log,
+    });
+    if (undoText) {
+      const record = parseUndoRecord('undoRecord', undoText, NEWRELIC_RECORD_KIND, validateNewRelicUndoData);
+      log.section(`Unmuting New Relic: deleting muting rule '${record.data.name}'`);
+      const result = await unmuteNewRelic({ client, log, record });
+      records.writeReceipt(record, `New Relic muting rule '${record.data.name}' removed.`);
+      attachSummary('New Relic unmute', unmuteSummary(record, result));
+      return;
+    }
+    const selection = {
+      policyNames: input.list('policyNames'),
+      conditionNames: input.list('conditionNames'),
+      entityNames: input.list('entityNames'),
+      entityTags: input.list('entityTags'),
+    };
+    const silence = end();
+    log.section(`Muting New Relic notifications until ${describeSilenceEnd(silence)}`);
+    const result = await muteNewRelic({ client, log, accountId, ruleName, selection, endsAt: silence.endsAt, timeZone, windowId, publish: (r) => publishUndoRecord(r) });
+    attachSummary('New Relic mute', muteSummary(result, describeSilenceEnd(silence)));
+    return;
+  }
+
+  const connection = azureConnection(input.endpoint('azureSubscription', { required: true }), { log, inputName: 'azureSubscription' });
+  const rules = new AlertProcessingRules(connection);
+  if (undoText) {
+    const record = parseUndoRecord('undoRecord', undoText, AZURE_MONITOR_RECORD_KIND, validateAzureMonitorUndoData);
+    log.section(`Unmuting Azure Monitor: deleting alert processing rule '${record.data.name}'`);
+    const { deleted } = await unmuteAzureMonitor({ rules, log, record });
+    records.writeReceipt(record, `Azure Monitor alert processing rule '${record.data.name}' removed.`);
+    attachSummary('Azure Monitor unmute', azureUnmuteSummary(record, deleted));
+    return;
+  }
+  const selection = {
+    resourceGroup: input.string('resourceGroup', { required: true }),
+    ruleName,
+    scopes: input.list('scopes'),
+    alertRuleIds: input.list('alertRuleIds'),
+    severities: input.list('severities'),
+  };
+  const silence = end();
+  log.section(`Muting Azure Monitor notifications until ${describeSilenceEnd(silence)}`);
+  const result = await muteAzureMonitor({ rules, log, subscriptionId: connection.subscriptionId, selection, endsAt: silence.endsAt, windowId, publish: (r) => publishUndoRecord(r) });
+  attachSummary('Azure Monitor mute', azureMuteSummary(result, describeSilenceEnd(silence)));
+});
