@@ -87,12 +87,16 @@ export class RecordStore {
   list(): Array<{ record: UndoRecord; receipt?: RestoreReceipt }> {
     if (!fs.existsSync(this.directory)) return [];
     const names = fs.readdirSync(this.directory).filter((name) => name.endsWith('.json') && !name.endsWith('.restored.json'));
-    return names.sort().map((name) => {
+    const out: Array<{ record: UndoRecord; receipt?: RestoreReceipt }> = [];
+    for (const name of names.sort()) {
       const record = JSON.parse(fs.readFileSync(path.join(this.directory, name), 'utf8')) as UndoRecord;
+      // Steps keep other state files here too (a change ledger, say): only undo records are listed.
+      if (!record || typeof record.id !== 'string' || typeof record.kind !== 'string' || typeof record.createdAt !== 'string') continue;
       const receiptFile = this.file(record.id, '.restored');
       const receipt = fs.existsSync(receiptFile) ? (JSON.parse(fs.readFileSync(receiptFile, 'utf8')) as RestoreReceipt) : undefined;
-      return { record, receipt };
-    });
+      out.push({ record, receipt });
+    }
+    return out;
   }
 }
 
