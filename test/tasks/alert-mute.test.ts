@@ -86,7 +86,7 @@ describe('AlertMuteV1 with New Relic (bundled, against the NerdGraph emulator)',
     assert.deepEqual(newRelic.ruleState(), start);
   });
 
-  it('a mute killed before it recorded the rule id is found again by name and window, by a re-run and by unmute', async () => {
+  it('a mute killed before it recorded the rule id is found again by name and window, by a re-run and by unmute (also killed and run again)', async () => {
     const start = newRelic.ruleState();
     const dir = newWorkDirectory();
     newRelic.fault({ kind: 'slow', method: 'POST', path: '/graphql', delayMs: 300, times: 2 });
@@ -104,6 +104,9 @@ describe('AlertMuteV1 with New Relic (bundled, against the NerdGraph emulator)',
     const again = await mute({}, { workDirectory: dir });
     assert.equal(again.result, 'Succeeded', again.stdout);
     assert.equal(newRelic.operations('create'), 0, 'the re-run adopted the rule');
+    newRelic.fault({ kind: 'slow', method: 'POST', path: '/graphql', delayMs: 300, times: 2 });
+    const half = await unmute(file, { killOnLine: (line) => /^Deleting muting rule/.test(line) });
+    assert.equal(half.killed, true);
     const unmuted = await unmute(file, { workDirectory: newWorkDirectory() });
     assert.equal(unmuted.result, 'Succeeded', unmuted.stdout);
     assert.deepEqual(newRelic.ruleState(), start);
@@ -229,7 +232,7 @@ describe('AlertMuteV1 with Azure Monitor (bundled, real @azure/arm-resources aga
     assert.ok(fs.readdirSync(path.join(dir, 'records')).some((name) => name.endsWith('.restored.json')));
   });
 
-  it('mute twice, a killed mute run again, and unmute twice end with no rule', async () => {
+  it('mute twice, unmute twice, and a killed mute and a killed unmute run again, end with no rule', async () => {
     const first = await mute();
     const second = await mute({ durationMinutes: 60 });
     assert.equal(second.result, 'Succeeded', second.stdout);
@@ -248,6 +251,9 @@ describe('AlertMuteV1 with Azure Monitor (bundled, real @azure/arm-resources aga
     assert.equal(killed.killed, true);
     const again = await mute({}, { workDirectory: dir });
     assert.equal(again.result, 'Succeeded', again.stdout);
+    arm.fault({ kind: 'slow', method: 'DELETE', path: /actionRules/, delayMs: 300 });
+    const half = await unmute(again.outputs.undoRecord, { workDirectory: dir, killOnLine: (line) => /^Deleting alert processing rule/.test(line) });
+    assert.equal(half.killed, true);
     const done = await unmute(again.outputs.undoRecord, { workDirectory: dir });
     assert.equal(done.result, 'Succeeded', done.stdout);
     assert.equal(actionRules.rules.size, 0);
