@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../helpers/task-runner';
 import { expandPipeline, readYaml, type ExpandedPipeline } from './pipeline-expander';
@@ -22,7 +23,9 @@ function expandedSteps(pipeline: ExpandedPipeline) {
 
 async function rehearse(options: RehearseOptions): Promise<RehearseOutcome & { printed: string[] }> {
   const printed: string[] = [];
-  const outcome = await runRehearsal({ outDirectory: path.join('out', 'rehearsal-test'), print: (line) => printed.push(line), ...options });
+  // A folder of its own: other runs of the suite (or of npm run rehearse) may share this working tree.
+  const outDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-rehearsal-'));
+  const outcome = await runRehearsal({ outDirectory, print: (line) => printed.push(line), ...options });
   return { ...outcome, printed };
 }
 
@@ -53,6 +56,7 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
         const { step } = expected[index];
         if (step.kind !== 'task') return;
         assert.equal(entry.what, `${step.task}@${step.taskVersion}`);
+        if (entry.result === 'Skipped') return;
         if (['PublishPipelineArtifact', 'DownloadPipelineArtifact', 'Delay', 'ManualValidation'].includes(step.task!)) return;
         assert.deepEqual(Object.keys(entry.inputs ?? {}).sort(), Object.keys(step.inputs).sort(), `${entry.step}: the inputs the YAML gives`);
         for (const [name, value] of Object.entries(step.inputs)) {
@@ -69,7 +73,9 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
     });
 
     it('grants and prints the approvals, runs the gates on the simulated clock, and warns that it is simulated', () => {
-      assert.deepEqual(outcome.result.approvals.map((approval) => approval.environment), ['maintenance-release-manager']);
+      assert.deepEqual(outcome.result.approvals.map((approval) => `${approval.stage}: ${approval.environment}`), ['StartingMaintenance: maintenance-release-manager', 'Changes: maintenance-platform-approver']);
+      const manual = outcome.result.timeline.find((entry) => entry.what === 'ManualValidation@1')!;
+      assert.match(manual.did, /manual validation approved \(rehearsal\): "Manual changes of the plan \(server-patching,apm-agent-web/);
       assert.ok(outcome.printed.some((line) => /Approval on environment .*approved \(rehearsal: granted automatically; in Azure DevOps an approver of 'maintenance-release-manager'/.test(line)));
       const start = outcome.result.timeline.find((entry) => entry.stage === 'StartingMaintenance' && entry.what === 'MaintenanceWindow@1')!;
       assert.match(start.outputs.openedAt, /^2025-04-13T08:45:/, 'Starting Maintenance opened at 04:45 EDT on the simulated clock');
@@ -99,21 +105,34 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
     });
   });
 
-  it('with a failure injected after the maintenance page went up, Post-Maintenance still restores everything and the failure is reported', async () => {
-    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', failSteps: ['StartingMaintenance.start.page'] });
+  it('with a failure injected in the Changes stage, Post-Maintenance still restores everything and the failure is reported', async () => {
+    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', failChanges: ['kong-infra-pipeline'] });
     assert.equal(outcome.ok, true, outcome.printed.join('\n'));
     assert.equal(outcome.result.result, 'Failed');
-    assert.deepEqual(outcome.world.leftovers(), []);
-    const post = outcome.result.stages.find((stage) => stage.name === 'PostMaintenance')!;
-    assert.equal(post.result, 'Succeeded');
+    const stages = Object.fromEntries(outcome.result.stages.map((stage) => [stage.name, stage.result]));
+    assert.equal(stages.Changes, 'Failed');
+    assert.equal(stages.Verify, 'Skipped');
+    assert.equal(stages.PostMaintenance, 'Succeeded');
+    assert.deepEqual(outcome.world.leftovers(), [], 'DNS, Pingdom and the held pipelines are all as before the window');
     assert.match(outcome.verdict, /everything it silenced or swapped is back; the finish step reported everything back/);
-    assert.match(outcome.verdict, /Failures reported: StartingMaintenance.start › Maintenance page/);
+    assert.match(outcome.verdict, /Failures reported: Changes.changes_2 › Run the plan's changes: 1 change\(s\) did not succeed: kong-infra-pipeline/);
     const summary = fs.readFileSync(outcome.summaryFile, 'utf8');
-    assert.match(summary, /Starting Maintenance \| ❌ Failed/);
+    assert.match(summary, /Changes \| ❌ Failed/);
+    assert.match(summary, /finished with 1 failed stage\(s\); everything silenced or swapped is back/);
+    const finished = outcome.world.slack.postedTo('maintenance').map((message) => message.text ?? '');
+    assert.ok(finished.some((text) => /^Maintenance finished with problems: 2025-04-13 Monthly/.test(text)), finished.join('\n'));
+  });
+
+  it('with a step of Starting Maintenance failing after the maintenance page went up, the page still comes down', async () => {
+    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', failSteps: ['StartingMaintenance.start.page'] });
+    assert.equal(outcome.ok, true, outcome.printed.join('\n'));
+    assert.deepEqual(outcome.world.leftovers(), []);
+    assert.equal(outcome.result.stages.find((stage) => stage.name === 'Changes')!.result, 'Skipped');
+    assert.match(fs.readFileSync(outcome.summaryFile, 'utf8'), /Starting Maintenance \| ❌ Failed/);
   });
 
   it('with an undo step left out, the finish step fails naming what is not back, as the emulators confirm', async () => {
-    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', skipSteps: ['PostMaintenance.post.pingdom'] });
+    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', skipSteps: ['PostMaintenance.post.pingdomResume'] });
     assert.equal(outcome.ok, true, outcome.printed.join('\n'));
     assert.match(outcome.world.leftovers().join('\n'), /Pingdom checks still silenced: 1001, 1002/);
     const finish = outcome.result.timeline.find((entry) => entry.stage === 'PostMaintenance' && entry.what === 'MaintenanceWindow@1')!;
@@ -133,10 +152,9 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
 
   /** The 2025-03-23 plan moved to a weekend of standard time (EST), written under out/. */
   function winterPlan(): string {
-    const file = path.join('out', 'rehearsal-test-plans', '2025-11-09.yml');
-    fs.mkdirSync(path.join(repoRoot, path.dirname(file)), { recursive: true });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mw-plan-')), '2025-11-09.yml');
     const text = fs.readFileSync(path.join(repoRoot, 'plans', '2025-03-23.yml'), 'utf8').replace(/^  date: 2025-03-23$/m, '  date: 2025-11-09').replace(/^  name: .*$/m, '  name: 2025-11-09 Monthly');
-    fs.writeFileSync(path.join(repoRoot, file), text);
+    fs.writeFileSync(file, text);
     return file;
   }
 
@@ -147,8 +165,7 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
   });
 
   it('refuses a pipeline whose schedules miss the slot of the plan\'s season', () => {
-    const file = path.join(repoRoot, 'out', 'rehearsal-test-pipeline.yml');
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mw-pipeline-')), 'monthly-maintenance.yml');
     const text = fs
       .readFileSync(path.join(repoRoot, DEFAULT_PIPELINE), 'utf8')
       .replace("  - cron: '0 0 * * 0'", "  - cron: '0 1 * * 0'")

@@ -55,6 +55,8 @@ export interface RehearsalOptions {
   clockStart: Date;
   /** Service connections by endpoint type (`maintenance-slack`, `AzureRM`...) or by connection name. */
   connections: Record<string, EndpointSpec>;
+  /** Connections every step gets whatever its inputs (SYSTEMVSSCONNECTION). */
+  systemEndpoints?: Record<string, EndpointSpec>;
   /** Predefined variables (Build.BuildId, Build.Reason, System.CollectionUri...). */
   variables: Record<string, string>;
   /** Folder for job workspaces, artifacts and logs. */
@@ -544,7 +546,7 @@ export class Rehearsal {
     lookup: (name: string) => string | undefined,
   ): Promise<TaskRun> {
     const inputs: Record<string, string> = {};
-    const endpoints: Record<string, EndpointSpec> = {};
+    const endpoints: Record<string, EndpointSpec> = { ...this.options.systemEndpoints };
     const givenLower = new Map(Object.entries(given).map(([key, value]) => [key.toLowerCase(), value]));
     const known = new Set<string>();
     for (const input of definition.inputs) {
@@ -562,7 +564,8 @@ export class Rehearsal {
     if (!fs.existsSync(script)) throw new Error(`${script} is missing: run 'npm run build' first`);
     const cwd = checkedOut ? path.join(workspace, 's') : workspace;
     if (checkedOut && !fs.existsSync(cwd)) fs.symlinkSync(repoRoot, cwd, 'dir');
-    const allVariables = { ...variables, 'MaintenanceWindow.Now': this.clock.now().toISOString() };
+    const allVariables: Record<string, string> = { ...variables, 'MaintenanceWindow.Now': this.clock.now().toISOString() };
+    // Like the agent, the job token is there as System.AccessToken only when the pipeline maps it: it goes in as the endpoint.
     const env = await taskEnvironment({ inputs, endpoints, variables: allVariables, env: step.env }, path.join(workspace, '_temp'));
     // The agent has no such variable; records go to $(Pipeline.Workspace)/maintenance-window as in production.
     delete env.MAINTENANCEWINDOW_DIRECTORY;

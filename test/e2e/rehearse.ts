@@ -150,8 +150,10 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
   const pipelineFile = path.resolve(repoRoot, options.pipeline ?? DEFAULT_PIPELINE);
   const planPath = path.resolve(repoRoot, planFile);
   const window = readPlanWindow(planPath);
-  const planRelative = path.relative(repoRoot, planPath).split(path.sep).join('/');
-  const world = await startWorld({ failChanges: options.failChanges ?? [] });
+  const inRepository = !path.relative(repoRoot, planPath).startsWith('..');
+  // As the pipeline would name it: relative to the checked-out repository (a plan elsewhere by its full path).
+  const planRelative = inRepository ? path.relative(repoRoot, planPath).split(path.sep).join('/') : planPath;
+  const world = await startWorld({ planFile: planPath, failChanges: options.failChanges ?? [] });
   try {
     const declared = expandPipeline(pipelineFile).parameters;
     const overrides: Record<string, Value> = { ...world.parameterOverrides(declared) };
@@ -177,8 +179,10 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
       pipeline,
       clockStart,
       connections: world.connections,
+      systemEndpoints: world.systemEndpoints,
       variables: {
         'Build.BuildId': '20250412',
+        'System.BuildId': '20250412',
         'Build.BuildNumber': `maintenance-${window.date}`,
         'Build.Reason': 'Schedule',
         'Build.DefinitionName': 'monthly-maintenance',

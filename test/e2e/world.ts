@@ -1,4 +1,6 @@
+import { loadPlan } from '../../shared/plan/plan';
 import type { EndpointSpec } from '../helpers/task-runner';
+import { AzureDevOpsEmulator } from '../emulators/azure-devops';
 import { CLOUDFLARE_TOKEN, CloudflareEmulator } from '../emulators/cloudflare';
 import type { Emulator } from '../emulators/kit';
 import { PINGDOM_TOKEN, PingdomEmulator } from '../emulators/pingdom';
@@ -18,9 +20,12 @@ export interface World {
   slack: SlackEmulator;
   pingdom: PingdomEmulator;
   cloudflare: CloudflareEmulator;
+  devops: AzureDevOpsEmulator;
   emulators: Emulator[];
   /** Service connections by endpoint type. */
   connections: Record<string, EndpointSpec>;
+  /** Connections every step has, as on the agent (SYSTEMVSSCONNECTION: the job's own token). */
+  systemEndpoints: Record<string, EndpointSpec>;
   /** Every secret handed to a step: none may appear in what the steps print. */
   secrets: string[];
   /** Pipeline parameters whose values must point at the emulators, by parameter name. */
@@ -35,17 +40,33 @@ export interface World {
 }
 
 export interface WorldOptions {
+  /** The plan rehearsed: the emulated Azure DevOps knows every pipeline it names and the jobs it holds. */
+  planFile?: string;
   /** Plan change ids whose pipelines fail in the emulated Azure DevOps. */
   failChanges?: string[];
+  /** How long each of the plan's pipelines runs in the emulator. */
+  pipelineDurationMs?: number;
 }
 
-export async function startWorld(_options: WorldOptions = {}): Promise<World> {
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const website = new WebsiteEmulator();
   const slack = new SlackEmulator();
   const pingdom = new PingdomEmulator();
   const cloudflare = new CloudflareEmulator();
-  const emulators: Emulator[] = [website, slack, pingdom, cloudflare];
+  const devops = new AzureDevOpsEmulator();
+  const emulators: Emulator[] = [website, slack, pingdom, cloudflare, devops];
   await Promise.all(emulators.map((emulator) => emulator.start()));
+  if (options.planFile) {
+    const plan = loadPlan(options.planFile);
+    devops.knowPipelinesOfPlan(plan, { durationMs: options.pipelineDurationMs ?? 300 });
+    for (const id of options.failChanges ?? []) {
+      const change = plan.changes.find((candidate) => candidate.id === id);
+      if (!change) throw new Error(`--fail-change ${id}: the plan has no change with that id (${plan.changes.map((c) => c.id).join(', ')})`);
+      if (change.action.kind !== 'pipeline') throw new Error(`--fail-change ${id}: that change is a ${change.action.kind}, not a pipeline the emulated Azure DevOps runs; use --fail-step on the Changes stage's step instead`);
+      devops.failNextRuns(change.action.name, 1, 'failed', change.action.folder);
+    }
+  }
+  const queueBefore = [...devops.definitions.values()].map((definition) => `${definition.path}\\${definition.name}: ${definition.queueStatus}`).sort();
   const dnsBefore = cloudflare.dnsState();
   const silencedBefore = new Set(pingdom.silencedChecks());
   const token = (url: string, apitoken: string, data?: Record<string, string>): EndpointSpec => ({ url, scheme: 'Token', parameters: { apitoken }, data });
@@ -54,14 +75,23 @@ export async function startWorld(_options: WorldOptions = {}): Promise<World> {
     slack,
     pingdom,
     cloudflare,
+    devops,
     emulators,
     connections: {
       'maintenance-slack': token(slack.url, slack.token),
       'maintenance-pingdom': token(`${pingdom.url}/api/3.1`, PINGDOM_TOKEN),
       'maintenance-cloudflare': token(`${cloudflare.url}/client/v4`, CLOUDFLARE_TOKEN),
     },
-    secrets: [slack.token, PINGDOM_TOKEN, CLOUDFLARE_TOKEN],
-    variables: {},
+    systemEndpoints: { SYSTEMVSSCONNECTION: { url: devops.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: devops.token } } },
+    secrets: [slack.token, PINGDOM_TOKEN, CLOUDFLARE_TOKEN, devops.token],
+    variables: {
+      'System.CollectionUri': devops.collectionUrl,
+      'System.TeamFoundationCollectionUri': devops.collectionUrl,
+      'System.TeamProject': devops.project,
+      'System.TeamProjectId': devops.projectId,
+      // RunChangesV1 polls the emulated runs this often instead of every 30 s; it warns that it is a rehearsal setting.
+      'MaintenanceWindow.PollIntervalMs': '100',
+    },
     parameterOverrides(declared) {
       const overrides: Record<string, Value> = {};
       if ('siteUrl' in declared) overrides.siteUrl = website.url;
@@ -77,6 +107,9 @@ export async function startWorld(_options: WorldOptions = {}): Promise<World> {
       const dnsNow = cloudflare.dnsState();
       const changed = dnsNow.filter((line) => !dnsBefore.includes(line));
       if (changed.length) left.push(`Cloudflare DNS differs from before the window: ${changed.join('; ')}`);
+      const queueNow = [...devops.definitions.values()].map((definition) => `${definition.path}\\${definition.name}: ${definition.queueStatus}`).sort();
+      const held = queueNow.filter((line) => !queueBefore.includes(line));
+      if (held.length) left.push(`Scheduled pipelines not back to their queue status: ${held.join('; ')}`);
       return left;
     },
     async stop() {
