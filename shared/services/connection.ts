@@ -1,5 +1,7 @@
-import { InputError } from '../core/errors';
+import { InputError, ServiceError } from '../core/errors';
+import { HttpError } from '../core/http';
 import type { Endpoint } from '../core/inputs';
+import type { Log } from '../core/log';
 
 /**
  * What the token-based service connections (Pingdom, Cloudflare, New Relic) have in common: a token in the
@@ -30,4 +32,26 @@ export function apiBaseUrl(inputName: string, typed: string | undefined, publicA
   if (!/^https?:$/.test(url.protocol)) throw new InputError(inputName, `the service connection's server URL '${value}' is not http(s).`);
   const path = url.pathname.replace(/\/+$/, '');
   return `${url.origin}${path || new URL(publicApi).pathname.replace(/\/+$/, '')}`;
+}
+
+/** A call that got no answer, or a 5xx: the server may have done what was asked. */
+export function answerLost(error: unknown): boolean {
+  return error instanceof ServiceError && error.cause instanceof HttpError && (error.status === undefined || error.status >= 500);
+}
+
+/**
+ * Creates something with a call that is not safe to repeat blindly (a POST): when the answer is lost, looks
+ * for what the call would have made before sending it again, so a lost answer never makes a duplicate.
+ */
+export async function createOnce<T>(options: { create: () => Promise<T>; find: () => Promise<T | undefined>; log: Log; attempts?: number }): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await options.create();
+    } catch (error) {
+      if (!answerLost(error) || attempt >= (options.attempts ?? 3)) throw error;
+      const existing = await options.find();
+      if (existing !== undefined) return existing;
+      options.log.info(`${(error as Error).message}; it was not created, trying again.`);
+    }
+  }
 }

@@ -5,6 +5,7 @@ import { newRecordId, type UndoRecord } from '../core/records';
 import type { RetryOptions } from '../core/retry';
 import { MarkdownSummary } from '../core/summary';
 import { toNaiveLocal } from '../core/time';
+import { createOnce } from './connection';
 
 /**
  * New Relic alert muting through NerdGraph: one muting rule per step, with a schedule that ends at the
@@ -224,26 +225,10 @@ export async function muteNewRelic(options: MuteOptions): Promise<MuteResult> {
   }
   options.publish(record);
   log.info(`Creating muting rule '${options.ruleName}' until ${input.schedule.endTime} ${options.timeZone}.`);
-  const rule = await createOnce(client, log, input, find);
+  const rule = await createOnce({ create: () => client.createRule(input), find, log });
   record.data.ruleId = rule.id;
   options.publish(record);
   return { record, rule, adopted: false };
-}
-
-/** A create whose answer was lost may have happened: look before creating again. */
-async function createOnce(client: NewRelicClient, log: Log, input: MutingRuleInput, find: () => Promise<MutingRule | undefined>): Promise<MutingRule> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await client.createRule(input);
-    } catch (error) {
-      // Only a failed HTTP exchange can hide a create that happened; a GraphQL error is a refusal.
-      const lost = error instanceof ServiceError && error.cause instanceof HttpError && (error.status === undefined || error.status >= 500);
-      if (!lost || attempt >= 3) throw error;
-      const existing = await find();
-      if (existing) return existing;
-      log.info(`${(error as Error).message}; the rule was not created, trying again.`);
-    }
-  }
 }
 
 export interface UnmuteResult {

@@ -5,6 +5,7 @@ import type { Log } from '../core/log';
 import { newRecordId, type UndoRecord } from '../core/records';
 import { sleep as defaultSleep, type RetryOptions } from '../core/retry';
 import { MarkdownSummary } from '../core/summary';
+import { createOnce } from './connection';
 
 /**
  * Pingdom API 3.1: silencing uptime checks for the window, either with a maintenance window (the default: it
@@ -146,7 +147,7 @@ export class PingdomClient {
     }
   }
 
-  /** Creates a window starting now (`from: 1`). Not retried blindly: see `createWindowOnce`. */
+  /** Creates a window starting now (`from: 1`). A POST: the caller looks for it before sending it again. */
   async createWindow(window: { description: string; to: number; checkIds: number[] }): Promise<number> {
     if (window.checkIds.length === 0) throw new SafetyError('Refusing to create a Pingdom maintenance window for no checks.');
     const created = await this.call<{ maintenance?: { id?: number } }>({
@@ -210,11 +211,6 @@ export function mapPingdomError(error: unknown): unknown {
         ? 'Pingdom rate-limited the token; wait a while and run the step again.'
         : undefined;
   return new ServiceError('Pingdom', `${error.method} ${error.target} failed (${detail})`, { status: error.status, advice, cause: error });
-}
-
-/** A write whose answer was lost may still have been applied: the caller looks before sending it again. */
-function mayHaveBeenApplied(error: unknown): boolean {
-  return error instanceof ServiceError && (error.status === undefined || error.status >= 500);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -320,7 +316,6 @@ export interface PauseResult {
   window?: PingdomWindow;
   /** The window existed already (an earlier run of this step): it was kept, not duplicated. */
   adoptedWindow: boolean;
-  pausedNow: number[];
   alreadyPaused: number[];
 }
 
@@ -375,7 +370,11 @@ async function openWindow(options: PauseOptions, checks: PingdomCheck[], record:
   } else {
     options.publish(record);
     log.info(`Opening a Pingdom maintenance window for ${ids.length} check(s) until ${options.endsAt.toISOString()}.`);
-    const id = await createWindowOnce(client, log, { description: `${options.description} ${record.data.marker}`, to, checkIds: ids }, find);
+    const id = await createOnce({
+      create: () => client.createWindow({ description: `${options.description} ${record.data.marker}`, to, checkIds: ids }),
+      find: async () => (await find())?.id,
+      log,
+    });
     record.data.windowIds = [id];
     options.publish(record);
   }
@@ -383,26 +382,7 @@ async function openWindow(options: PauseOptions, checks: PingdomCheck[], record:
   if (!window || window.to !== to || ids.some((id) => !window!.uptimeIds.includes(id))) {
     throw new ServiceError('Pingdom', `maintenance window ${record.data.windowIds[0]} does not read back as written (checks ${ids.join(', ')} until ${to}).`);
   }
-  return { record, checks, window, adoptedWindow: adopted, pausedNow: [], alreadyPaused: [] };
-}
-
-/** POST is not repeated blindly: after a lost answer, look for the window before creating it again. */
-async function createWindowOnce(
-  client: PingdomClient,
-  log: Log,
-  window: { description: string; to: number; checkIds: number[] },
-  find: () => Promise<PingdomWindow | undefined>,
-): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await client.createWindow(window);
-    } catch (error) {
-      if (!mayHaveBeenApplied(error) || attempt >= 3) throw error;
-      const existing = await find();
-      if (existing) return existing.id;
-      log.info(`${(error as Error).message}; no window was created, trying again.`);
-    }
-  }
+  return { record, checks, window, adoptedWindow: adopted, alreadyPaused: [] };
 }
 
 async function pauseSelected(options: PauseOptions, checks: PingdomCheck[], record: UndoRecord<PingdomUndoData>): Promise<PauseResult> {
@@ -430,7 +410,7 @@ async function pauseSelected(options: PauseOptions, checks: PingdomCheck[], reco
   const after = new Map((await client.listChecks()).map((check) => [check.id, check]));
   const notPaused = checks.filter((check) => after.get(check.id)?.status !== 'paused');
   if (notPaused.length) throw new ServiceError('Pingdom', `check(s) ${notPaused.map((c) => c.id).join(', ')} do not read back as paused.`);
-  return { record, checks, adoptedWindow: false, pausedNow: toPause, alreadyPaused };
+  return { record, checks, adoptedWindow: false, alreadyPaused };
 }
 
 export interface ResumeResult {
