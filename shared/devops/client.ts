@@ -1,6 +1,7 @@
 import * as azdev from 'azure-devops-node-api';
 import type { IBuildApi } from 'azure-devops-node-api/BuildApi';
 import type { IPipelinesApi } from 'azure-devops-node-api/PipelinesApi';
+import type { ITaskAgentApi } from 'azure-devops-node-api/TaskAgentApi';
 import { InputError, ServiceError } from '../core/errors';
 import type { Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
@@ -123,6 +124,7 @@ export class DevOpsClient {
   readonly now: () => number;
   private buildApi?: Promise<IBuildApi>;
   private pipelinesApi?: Promise<IPipelinesApi>;
+  private taskAgentApi?: Promise<ITaskAgentApi>;
   /** Calls made (attempts, including retries), for progress lines and benchmarks. */
   calls = 0;
   rateLimit: RateLimitInfo = {};
@@ -159,6 +161,15 @@ export class DevOpsClient {
       throw error;
     });
     return this.pipelinesApi;
+  }
+
+  /** The Task Agent API (environments). */
+  taskAgent(): Promise<ITaskAgentApi> {
+    this.taskAgentApi ??= this.call('connect to the distributed task service', () => this.webApi.getTaskAgentApi()).catch((error) => {
+      this.taskAgentApi = undefined;
+      throw error;
+    });
+    return this.taskAgentApi;
   }
 
   /**
