@@ -72,7 +72,10 @@ export function toRunState(build: Build): RunState {
 export class PipelineRuns {
   private readonly byName = new Map<string, Promise<PipelineRef[]>>();
 
-  constructor(private readonly client: DevOpsClient) {}
+  constructor(
+    private readonly client: DevOpsClient,
+    private readonly onTagFailure?: (runId: number, error: unknown) => void,
+  ) {}
 
   /** Pipelines with this exact name, in any folder (one call per distinct name). */
   private named(name: string): Promise<PipelineRef[]> {
@@ -137,9 +140,17 @@ export class PipelineRuns {
       runId = adopted;
     }
     const build = await this.client.build();
-    await this.client.call(`tag run ${runId} of ${pipeline.name}`, () => build.addBuildTags(options.tags, this.client.project, runId));
-    const started = await this.client.call(`read run ${runId}`, () => build.getBuild(this.client.project, runId));
-    return started ? toRunState(started) : { id: runId, status: 'running', tags: options.tags };
+    let tagged = true;
+    try {
+      await this.client.call(`tag run ${runId} of ${pipeline.name}`, () => build.addBuildTags(options.tags, this.client.project, runId));
+    } catch (error) {
+      // The run is going: follow it anyway, and say that a later run of the step will not recognise it.
+      tagged = false;
+      this.onTagFailure?.(runId, error);
+    }
+    const started = await this.client.call(`read run ${runId}`, () => build.getBuild(this.client.project, runId)).catch(() => undefined);
+    const state = started ? toRunState(started) : { id: runId, status: 'running' as const, tags: [] };
+    return tagged ? { ...state, tags: [...new Set([...state.tags, ...options.tags])] } : state;
   }
 
   private async findUntaggedSince(pipeline: PipelineRef, since: number): Promise<number | undefined> {

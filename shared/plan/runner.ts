@@ -153,7 +153,9 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
   const { plan, client, log } = options;
   const startedAt = client.now();
   const callsBefore = client.calls;
-  const runs = new PipelineRuns(client);
+  const runs = new PipelineRuns(client, (runId, error) =>
+    log.warn(`Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but a later run of this step will not recognise it and may start it again.`),
+  );
   const ledger = new Ledger(options.ledgerFile);
 
   const unknownKeys = options.onlyKeys.filter((key) => !plan.changes.some((change) => matchesKeys(change, [key])));

@@ -34,7 +34,7 @@ export interface ScriptOptions {
 function commandFor(file: string, args: string[]): [string, string[]] {
   switch (path.extname(file).toLowerCase()) {
     case '.sh':
-      return ['bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', file, ...args]];
+      return ['bash', ['--noprofile', '--norc', file, ...args]];
     case '.ps1':
       return [process.platform === 'win32' ? 'powershell.exe' : 'pwsh', ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', file, ...args]];
     case '.cmd':

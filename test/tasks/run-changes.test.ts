@@ -168,6 +168,14 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
     for (let i = 1; i < polls.length; i++) assert.ok(polls[i] - polls[i - 1] >= 250, `poll gap ${polls[i] - polls[i - 1]} ms`);
   });
 
+  it('follows a run it could not tag, and says a later run will not recognise it', async () => {
+    ado.fault({ kind: 'status', status: 403, method: 'POST', path: /\/tags$/i, times: 1 });
+    const taskRun = await run({ onlyKeys: 'global-infra' });
+    assert.equal(taskRun.result, 'Succeeded', taskRun.stdout);
+    assert.equal(results(taskRun).get('global-infra')!.outcome, 'succeeded');
+    assert.match(taskRun.warnings.join('\n'), /could not be tagged .* a later run of this step will not recognise it/);
+  });
+
   it('refuses a plan with a cycle and an unknown dependency, listing every problem, and starts nothing', async () => {
     const dir = newWorkDirectory();
     const bad = path.join(dir, 'bad.yml');
