@@ -3,6 +3,7 @@ import type { EndpointSpec } from '../helpers/task-runner';
 import { AzureDevOpsEmulator } from '../emulators/azure-devops';
 import { CLOUDFLARE_TOKEN, CloudflareEmulator } from '../emulators/cloudflare';
 import type { Emulator } from '../emulators/kit';
+import { NEWRELIC_ACCOUNT, NEWRELIC_KEY, NewRelicEmulator } from '../emulators/newrelic';
 import { PINGDOM_TOKEN, PingdomEmulator } from '../emulators/pingdom';
 import { SlackEmulator } from '../emulators/slack';
 import { WebsiteEmulator } from '../emulators/website';
@@ -21,6 +22,7 @@ export interface World {
   pingdom: PingdomEmulator;
   cloudflare: CloudflareEmulator;
   devops: AzureDevOpsEmulator;
+  newRelic: NewRelicEmulator;
   emulators: Emulator[];
   /** Service connections by endpoint type. */
   connections: Record<string, EndpointSpec>;
@@ -54,7 +56,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const pingdom = new PingdomEmulator();
   const cloudflare = new CloudflareEmulator();
   const devops = new AzureDevOpsEmulator();
-  const emulators: Emulator[] = [website, slack, pingdom, cloudflare, devops];
+  const newRelic = new NewRelicEmulator();
+  const emulators: Emulator[] = [website, slack, pingdom, cloudflare, devops, newRelic];
   await Promise.all(emulators.map((emulator) => emulator.start()));
   if (options.planFile) {
     const plan = loadPlan(options.planFile);
@@ -69,6 +72,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const queueBefore = [...devops.definitions.values()].map((definition) => `${definition.path}\\${definition.name}: ${definition.queueStatus}`).sort();
   const dnsBefore = cloudflare.dnsState();
   const silencedBefore = new Set(pingdom.silencedChecks());
+  const rulesBefore = newRelic.ruleState();
   const token = (url: string, apitoken: string, data?: Record<string, string>): EndpointSpec => ({ url, scheme: 'Token', parameters: { apitoken }, data });
   return {
     website,
@@ -76,14 +80,16 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     pingdom,
     cloudflare,
     devops,
+    newRelic,
     emulators,
     connections: {
       'maintenance-slack': token(slack.url, slack.token),
       'maintenance-pingdom': token(`${pingdom.url}/api/3.1`, PINGDOM_TOKEN),
       'maintenance-cloudflare': token(`${cloudflare.url}/client/v4`, CLOUDFLARE_TOKEN),
+      'maintenance-newrelic': token(`${newRelic.url}/graphql`, NEWRELIC_KEY, { accountId: String(NEWRELIC_ACCOUNT) }),
     },
     systemEndpoints: { SYSTEMVSSCONNECTION: { url: devops.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: devops.token } } },
-    secrets: [slack.token, PINGDOM_TOKEN, CLOUDFLARE_TOKEN, devops.token],
+    secrets: [slack.token, PINGDOM_TOKEN, CLOUDFLARE_TOKEN, devops.token, NEWRELIC_KEY],
     variables: {
       'System.CollectionUri': devops.collectionUrl,
       'System.TeamFoundationCollectionUri': devops.collectionUrl,
@@ -107,6 +113,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       const dnsNow = cloudflare.dnsState();
       const changed = dnsNow.filter((line) => !dnsBefore.includes(line));
       if (changed.length) left.push(`Cloudflare DNS differs from before the window: ${changed.join('; ')}`);
+      const rules = newRelic.ruleState().filter((rule) => !rulesBefore.includes(rule));
+      if (rules.length) left.push(`New Relic muting rules still there: ${rules.join('; ')}`);
       const queueNow = [...devops.definitions.values()].map((definition) => `${definition.path}\\${definition.name}: ${definition.queueStatus}`).sort();
       const held = queueNow.filter((line) => !queueBefore.includes(line));
       if (held.length) left.push(`Scheduled pipelines not back to their queue status: ${held.join('; ')}`);
