@@ -98,18 +98,34 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
   });
 
   it('after a crash half-way through the hold, release from the record file restores only what was changed', async () => {
-    seedJobs();
+    const jobs = seedJobs();
     const before = statuses();
     const dir = newWorkDirectory();
+    // Holds go in folder order: Usage reports first, then Nightly export, whose updates never get through.
+    ado.fault({ kind: 'reset', method: 'PUT', path: `/Definitions/${jobs.export.id}`, times: 20 });
     const hold = await run({ action: 'hold', planFile: plan }, dir, { killOnLine: (line) => / -> paused/.test(line) });
     assert.ok(hold.killed, 'the hold was killed after its first change');
     const changed = Object.entries(statuses()).filter(([name, status]) => status !== before[name]);
-    assert.equal(changed.length, 1, 'exactly one definition changed before the crash');
+    assert.deepEqual(changed, [['Usage reports', 'paused']], 'exactly one definition changed before the crash');
     const recordFile = fs.readdirSync(path.join(dir, 'records')).find((name) => name.startsWith('devops-queue-status'))!;
 
     const release = await run({ action: 'release', undoRecord: path.join(dir, 'records', recordFile) }, newWorkDirectory());
     assert.equal(release.result, 'Succeeded', release.stdout);
     assert.equal(release.outputs.released, '1');
+    assert.deepEqual(statuses(), before);
+  });
+
+  it('a hold run twice keeps the true previous statuses, so releasing with the second record restores everything', async () => {
+    seedJobs();
+    const before = statuses();
+    const dir = newWorkDirectory();
+    const first = await run({ action: 'hold', planFile: plan }, dir);
+    assert.equal(first.outputs.held, '3');
+    const again = await run({ action: 'hold', planFile: plan }, dir);
+    assert.equal(again.result, 'Succeeded', again.stdout);
+    assert.equal(ado.writes().filter((call) => call.method === 'PUT').length, 3, 'the second hold changes nothing');
+    const release = await run({ action: 'release', undoRecord: again.outputs.undoRecord }, dir);
+    assert.equal(release.result, 'Succeeded', release.stdout);
     assert.deepEqual(statuses(), before);
   });
 
