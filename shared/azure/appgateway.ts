@@ -85,6 +85,12 @@ export interface RestoreResult {
 }
 
 const MAX_WRITE_ATTEMPTS = 6;
+
+/** The part of the SDK's long-running-operation poller we use. */
+interface Poller<T> {
+  onProgress(callback: (state: { status: string }) => void): unknown;
+  pollUntilDone(): Promise<T>;
+}
 const gatewayLocks = new Map<string, Promise<unknown>>();
 
 /** Runs `work` after every earlier write to the same gateway in this process has finished. */
@@ -254,7 +260,10 @@ export class BackendPoolClient {
     const { resourceGroupName, applicationGatewayName } = this.target;
     let raw: ApplicationGatewayBackendHealth;
     try {
-      raw = await this.clients.network.applicationGateways.beginBackendHealthAndWait(resourceGroupName, applicationGatewayName, { updateIntervalInMs: this.options.pollIntervalMs });
+      raw = await this.untilDone(
+        `Backend health of '${applicationGatewayName}'`,
+        await this.clients.network.applicationGateways.beginBackendHealth(resourceGroupName, applicationGatewayName, { updateIntervalInMs: this.options.pollIntervalMs }),
+      );
     } catch (error) {
       throw describeArmError(error, `reading backend health of application gateway '${applicationGatewayName}'`);
     }
@@ -372,9 +381,10 @@ export class BackendPoolClient {
         }
         if (!change(gateway)) return;
         try {
-          await this.clients.conditional.withEtag(gateway.id!, gateway.etag, () =>
-            this.clients.network.applicationGateways.beginCreateOrUpdateAndWait(resourceGroupName, applicationGatewayName, gateway, { updateIntervalInMs: this.options.pollIntervalMs }),
+          const poller = await this.clients.conditional.withEtag(gateway.id!, gateway.etag, () =>
+            this.clients.network.applicationGateways.beginCreateOrUpdate(resourceGroupName, applicationGatewayName, gateway, { updateIntervalInMs: this.options.pollIntervalMs }),
           );
+          await this.untilDone(`Update of application gateway '${applicationGatewayName}'`, poller);
           this.gatewayWrites++;
           return;
         } catch (error) {
@@ -410,9 +420,10 @@ export class BackendPoolClient {
         if (has === present) return;
         config.applicationGatewayBackendAddressPools = present ? [...references, { id: poolId }] : references.filter((reference) => !sameName(reference.id, poolId));
         try {
-          await this.clients.conditional.withEtag(nic.id!, nic.etag, () =>
-            this.clients.network.networkInterfaces.beginCreateOrUpdateAndWait(resourceGroup, nicName, nic, { updateIntervalInMs: this.options.pollIntervalMs }),
+          const poller = await this.clients.conditional.withEtag(nic.id!, nic.etag, () =>
+            this.clients.network.networkInterfaces.beginCreateOrUpdate(resourceGroup, nicName, nic, { updateIntervalInMs: this.options.pollIntervalMs }),
           );
+          await this.untilDone(`Update of network interface '${nicName}'`, poller);
           this.nicWrites++;
           this.nicCache.delete(nicId.toLowerCase());
           return;
@@ -427,6 +438,24 @@ export class BackendPoolClient {
         }
       }
     });
+  }
+
+  /**
+   * Waits for a long-running operation, saying so: every poll in the debug log, and a line every 30 s
+   * (a gateway update can take minutes).
+   */
+  private async untilDone<T>(what: string, poller: Poller<T>): Promise<T> {
+    const started = Date.now();
+    let lastSaid = started;
+    poller.onProgress((state) => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      this.log.debug(`${what}: ${state.status} after ${seconds} s.`);
+      if (Date.now() - lastSaid >= 30_000) {
+        lastSaid = Date.now();
+        this.log.info(`${what} is still running (${seconds} s).`);
+      }
+    });
+    return poller.pollUntilDone();
   }
 
   /** Reads the pool back after a write. */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { ArmEmulator, type ArmEmulatorOptions } from '../emulators/arm';
 import { EntraEmulator } from '../emulators/entra';
-import { bundlePath, type EndpointSpec, type TaskRun } from './task-runner';
+import { bundlePath, runBundledTask, type EndpointSpec, type RunTaskOptions, type TaskRun } from './task-runner';
 
 /**
  * Entra and ARM emulators with one service principal, the AzureRM service connection a task gets for it,
@@ -104,10 +104,16 @@ export class AzureFixture {
 }
 
 /**
- * Waits while a bundle is being rebuilt: the build removes a task's folder before writing it again, and in a
- * working tree shared with other builds a test can start in that gap.
+ * Runs a bundled task, tolerating a rebuild of it meanwhile: the build removes a task's folder before writing
+ * it again, and in a working tree where others build, a run can start in that gap. A run whose bundle could
+ * not even be loaded did nothing, so it is simply started again.
  */
-export async function bundleReady(task: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fs.existsSync(bundlePath(task)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+export async function runTaskWhenBuilt(task: string, options: RunTaskOptions): Promise<TaskRun> {
+  for (let attempt = 1; ; attempt++) {
+    const deadline = Date.now() + 60_000;
+    while (!fs.existsSync(bundlePath(task)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    const run = await runBundledTask(task, options);
+    const notLoaded = !run.killed && run.lines.length === 0 && /Cannot find module .*dist[\\/]tasks|SyntaxError/.test(run.stderr);
+    if (!notLoaded || attempt >= 5) return run;
+  }
 }

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AzureFixture, bundleReady, CONNECTION_ID, RESOURCE_GROUP, type WebFarm } from '../helpers/azure-fixture';
-import { newWorkDirectory, runBundledTask, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
+import { AzureFixture, CONNECTION_ID, runTaskWhenBuilt, RESOURCE_GROUP, type WebFarm } from '../helpers/azure-fixture';
+import { newWorkDirectory, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
 
 const TASK = 'AppGatewayDrainV1';
 
@@ -13,8 +13,7 @@ describe('AppGatewayDrainV1 (bundled, against the ARM and Entra emulators)', fun
   beforeEach(() => azure.reset());
 
   async function run(inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> {
-    await bundleReady(TASK);
-    const result = await runBundledTask(TASK, {
+    const result = await runTaskWhenBuilt(TASK, {
       ...options,
       endpoints: azure.endpoints(),
       inputs: { azureSubscription: CONNECTION_ID, resourceGroupName: RESOURCE_GROUP, backendPoolName: 'web', pollIntervalSeconds: '0.02', healthTimeoutSeconds: 20, ...inputs },
