@@ -561,7 +561,6 @@ export class Rehearsal {
     const unknown = [...givenLower.keys()].filter((name) => !known.has(name));
     if (unknown.length) throw new Error(`${definition.reference} (${step.displayName}): input(s) ${unknown.join(', ')} are not in its task.json`);
     const script = bundlePath(definition.folder);
-    if (!fs.existsSync(script)) throw new Error(`${script} is missing: run 'npm run build' first`);
     const cwd = checkedOut ? path.join(workspace, 's') : workspace;
     if (checkedOut && !fs.existsSync(cwd)) fs.symlinkSync(repoRoot, cwd, 'dir');
     const allVariables: Record<string, string> = { ...variables, 'MaintenanceWindow.Now': this.clock.now().toISOString() };
@@ -571,6 +570,18 @@ export class Rehearsal {
     delete env.MAINTENANCEWINDOW_DIRECTORY;
     if (!variables['MaintenanceWindow.Directory']) delete env[variableEnvName('MaintenanceWindow.Directory')];
     fs.mkdirSync(path.join(workspace, '_temp'), { recursive: true });
+    // Where others build in the same tree, a bundle can be missing for a moment while it is rewritten: a run
+    // that could not even load its bundle did nothing, so it is started again.
+    for (let attempt = 1; ; attempt++) {
+      const deadline = Date.now() + 30_000;
+      while (!fs.existsSync(script) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      const run = await this.spawnTask(definition, script, env, cwd, workspace);
+      const notLoaded = !run.killed && run.lines.length === 0 && /Cannot find module|SyntaxError/.test(run.stderr);
+      if (!notLoaded || attempt >= 3) return run;
+    }
+  }
+
+  private async spawnTask(definition: TaskDefinition, script: string, env: NodeJS.ProcessEnv, cwd: string, workspace: string): Promise<TaskRun> {
     const started = Date.now();
     const child = spawn(process.execPath, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
