@@ -12,7 +12,7 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
   const plan = loadPlan(planFile);
   const manualIds = plan.changes.filter((change) => change.action.kind === 'manual').map((change) => change.id);
   // Simulated durations: the long infrastructure pipelines first, then the short app deployments.
-  const durations: Record<string, number> = { Global_Infrastructure: 400, Payer_Infrastructure: 400, Hub_Infrastructure: 200, 'Seed KeyVault': 120, Deploy: 120 };
+  const durations: Record<string, number> = { Global_Infrastructure: 700, Payer_Infrastructure: 700, Hub_Infrastructure: 200, 'Seed KeyVault': 120, Deploy: 120 };
 
   before(() => ado.start());
   after(() => ado.stop());
@@ -133,6 +133,8 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
   });
 
   it('resumes after a crash: runs still in flight are waited for, not started again', async () => {
+    // Long enough to be still running when the step starts again, however slow the machine.
+    ado.pipeline('Payer_Infrastructure')!.durationMs = 4000;
     const dir = newWorkDirectory();
     const crashed = await run({}, { workDirectory: dir, killOnLine: (line) => /^Started Payer_Infrastructure/.test(line) });
     assert.ok(crashed.killed);
