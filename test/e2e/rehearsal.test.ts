@@ -164,6 +164,15 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
     assert.ok(outcome.printed.some((line) => /Simulated clock starts Sat 2025-11-08 19:01 EST: the scheduled run of cron '0 0 \* \* 0'/.test(line)), outcome.printed.slice(0, 4).join('\n'));
   });
 
+  it('the run of the other UTC schedule closes at the gate and changes nothing', async () => {
+    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', otherSlot: true });
+    assert.equal(outcome.ok, true, outcome.printed.join('\n'));
+    assert.match(outcome.verdict, /closed at the gate and changed nothing: Window closed for this run: This run is the late one of the two UTC schedules/);
+    assert.ok(outcome.printed.some((line) => /Simulated clock starts Sat 2025-04-12 20:01 EDT: the scheduled run of cron '0 0 \* \* 0'/.test(line)));
+    assert.deepEqual(outcome.world.slack.messages, []);
+    assert.equal(outcome.world.devops.writes().length, 0);
+  });
+
   it('refuses a pipeline whose schedules miss the slot of the plan\'s season', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mw-pipeline-')), 'monthly-maintenance.yml');
     const text = fs

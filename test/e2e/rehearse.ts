@@ -30,6 +30,8 @@ export interface RehearseOptions {
   failChanges?: string[];
   outDirectory?: string;
   verbose?: boolean;
+  /** Rehearse the run of the other UTC schedule (an hour early or late): it must close at the gate and change nothing. */
+  otherSlot?: boolean;
   /** Where the timeline goes (console.log by default; tests collect it). */
   print?: (line: string) => void;
 }
@@ -53,6 +55,7 @@ function usage(): string {
     '  --fail-change   the plan change with this id fails in the emulated Azure DevOps',
     '  --skip-step     the named step is left out (a forgotten undo): the finish step must then fail',
     '  --pipeline      another pipeline file (default pipelines/monthly-maintenance.yml)',
+    '  --other-slot    rehearse the run of the other UTC schedule: it must close at the gate and change nothing',
     '  --verbose       also print every line the steps print',
   ].join('\n');
 }
@@ -71,6 +74,7 @@ export function parseArguments(argv: string[]): RehearseOptions {
     else if (arg === '--skip-step') options.skipSteps!.push(value());
     else if (arg === '--pipeline') options.pipeline = value();
     else if (arg === '--verbose') options.verbose = true;
+    else if (arg === '--other-slot') options.otherSlot = true;
     else if (arg === '--help' || arg === '-h') throw new Error(usage());
     else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}\n${usage()}`);
     else if (options.plan) throw new Error(`one plan at a time (got ${options.plan} and ${arg})`);
@@ -95,7 +99,7 @@ function readPlanWindow(file: string): PlanWindow {
 }
 
 /** The scheduled run that opens the window: the pipeline's start time on the Saturday before the plan's Sunday. */
-function scheduledStart(pipeline: ExpandedPipeline, window: PlanWindow): { at: Date; cron?: string; description: string } {
+function scheduledStart(pipeline: ExpandedPipeline, window: PlanWindow, otherSlot = false): { at: Date; cron?: string; description: string } {
   const startText = toText(pipeline.parameters.startAt ?? 'Sat 19:00');
   const notBefore = parseNotBefore('startAt', startText);
   const sunday = DateTime.fromISO(window.date, { zone: window.timeZone });
@@ -103,8 +107,16 @@ function scheduledStart(pipeline: ExpandedPipeline, window: PlanWindow): { at: D
   if (notBefore.kind === 'weekly') while (day.weekday !== notBefore.weekday) day = day.minus({ days: 1 });
   const local = notBefore.kind === 'weekly' ? day.set({ hour: notBefore.hour, minute: notBefore.minute }) : DateTime.fromISO(notBefore.date, { zone: window.timeZone }).set({ hour: notBefore.hour, minute: notBefore.minute });
   const at = local.toJSDate();
-  const slot = notBefore.kind === 'weekly' ? cronSlots(notBefore, window.timeZone, local.year).find((candidate) => candidate.offsetMinutes === local.offset) : undefined;
+  const slots = notBefore.kind === 'weekly' ? cronSlots(notBefore, window.timeZone, local.year) : [];
+  const slot = slots.find((candidate) => candidate.offsetMinutes === local.offset);
   const declared = pipeline.schedules.map((schedule) => toText(schedule.cron));
+  if (otherSlot) {
+    // The run the other schedule starts: the same wall time read with the zone's other offset.
+    const other = slots.find((candidate) => candidate.offsetMinutes !== local.offset);
+    if (!other) throw new Error(`--other-slot: ${window.timeZone} has no daylight saving time, so the pipeline has one schedule only`);
+    const at = new Date(local.toJSDate().getTime() + (local.offset - other.offsetMinutes) * 60_000);
+    return { at, cron: other.cron, description: `${other.description}, the other of the two schedules` };
+  }
   if (slot && declared.length && !declared.includes(slot.cron)) {
     throw new Error(`${pipeline.file}: schedules has no cron '${slot.cron}' (${slot.description}); the window would never start at this time of year`);
   }
@@ -160,7 +172,7 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     if ('planFile' in declared) overrides.planFile = planRelative;
     const pipeline = expandPipeline(pipelineFile, overrides);
     await world.seed?.(pipeline);
-    const start = scheduledStart(pipeline, window);
+    const start = scheduledStart(pipeline, window, options.otherSlot);
     // A scheduled run is picked up a little after its cron time.
     const clockStart = new Date(start.at.getTime() + 60_000);
     const outDirectory = path.resolve(repoRoot, options.outDirectory ?? path.join('out', 'rehearsal'));
@@ -216,7 +228,15 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     const failed = failures.map((f) => `${f.stage}.${f.job} › ${f.step}: ${clip(f.did, 160)}`);
     let ok: boolean;
     let verdict: string;
-    if (!injected) {
+    if (options.otherSlot) {
+      const gate = result.timeline.find((entry) => entry.what.startsWith('MaintenanceWindow@'));
+      const closed = gate?.outputs.open === 'false';
+      const changed = result.timeline.filter((entry) => entry.result !== 'Skipped' && entry !== gate && entry.what !== 'PublishPipelineArtifact');
+      ok = closed && changed.length === 0 && leftovers.length === 0;
+      verdict = ok
+        ? `The run of the other schedule closed at the gate and changed nothing: ${clip(gate!.warnings.filter((warning) => !/SIMULATED CLOCK/.test(warning)).join(' '), 260)}`
+        : `The run of the other schedule did NOT stay closed: ${[...changed.map((entry) => `${entry.stage}.${entry.job} › ${entry.step}`), ...leftovers].join('; ')}`;
+    } else if (!injected) {
       ok = result.result !== 'Failed' && leftovers.length === 0 && truthful;
       verdict = ok ? `The window rehearsed cleanly: ${result.result}, and everything it silenced or swapped is back.` : `The window FAILED: ${[...failed, ...leftovers].join('; ')}`;
     } else {
