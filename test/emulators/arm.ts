@@ -164,6 +164,8 @@ export class ArmEmulator extends Emulator {
   readonly options: Required<Omit<ArmEmulatorOptions, 'subscriptionId' | 'audience' | 'location' | 'seed'>>;
   /** Actions the caller's role grants; undefined lets everything through. */
   granted?: string[];
+  /** The most VMs that were patching at the same time. */
+  maxPatchingAtOnce = 0;
   /** Every action (and linked join action) calls needed, whether or not a role was enforced. */
   readonly actionsUsed = new Set<string>();
   private random: () => number;
@@ -195,6 +197,7 @@ export class ArmEmulator extends Emulator {
       this.forcedHealth.clear();
       this.actionsUsed.clear();
       this.granted = undefined;
+      this.maxPatchingAtOnce = 0;
       Object.assign(this.options, ArmEmulator.defaults(this.initial));
       this.random = mulberry32(this.seed);
     });
@@ -972,6 +975,7 @@ export class ArmEmulator extends Emulator {
     const status = vm.rebootFails && rebooting ? 'Failed' : failed.length && !installed.length ? 'Failed' : failed.length ? 'CompletedWithWarnings' : 'Succeeded';
     const duration = this.options.patchMs + (rebooting ? this.options.rebootMs : 0);
     vm.busyUntil = now + duration;
+    this.maxPatchingAtOnce = Math.max(this.maxPatchingAtOnce, [...this.vms.values()].filter((other) => other.busyUntil > now).length);
     const activityId = crypto.randomUUID();
     const patchRow = (patch: VmState['patches'][number], installationState: string) => ({
       patchId: patch.patchId,
