@@ -26,8 +26,9 @@ export class ConditionalWrites {
     name: 'maintenanceWindowIfMatch',
     sendRequest: (request, next) => {
       if (request.method === 'PUT') {
-        const etag = this.expected.get(new URL(request.url).pathname.toLowerCase());
-        if (etag) request.headers.set('If-Match', etag);
+        // The ARM URL may carry a path of its own (a proxy, Azure Stack): match the resource id at the end.
+        const target = new URL(request.url).pathname.toLowerCase();
+        for (const [resourceId, etag] of this.expected) if (target.endsWith(resourceId)) request.headers.set('If-Match', etag);
       }
       return next(request);
     },

@@ -132,7 +132,8 @@ interface GatewayState {
   readHooks: Array<{ afterReads: number; run: () => void }>;
 }
 
-function mulberry32(seed: number): () => number {
+/** A small seeded random number generator (mulberry32), so emulator timings and crash tests can be replayed. */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

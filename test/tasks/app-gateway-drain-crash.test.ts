@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { mulberry32 } from '../emulators/arm';
 import { AzureFixture, CONNECTION_ID, runTaskWhenBuilt, RESOURCE_GROUP, type WebFarm } from '../helpers/azure-fixture';
 import { newWorkDirectory, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
 
@@ -14,17 +15,6 @@ const TASK = 'AppGatewayDrainV1';
 const SEED = Number(process.env.MW_CRASH_SEED ?? 20250413);
 const RUNS = Number(process.env.MW_CRASH_RUNS ?? 52);
 const LANES = 3;
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Plan {
   index: number;
