@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../helpers/task-runner';
 import { expandPipeline, readYaml, type ExpandedPipeline } from './pipeline-expander';
-import { DEFAULT_PIPELINE, runRehearsal, type RehearseOptions, type RehearseOutcome } from './rehearse';
+import { DEFAULT_PIPELINE, runRehearsal, scheduledStart, type RehearseOptions, type RehearseOutcome } from './rehearse';
 
 /** Every `task:` reference written in the pipeline and the templates it uses, read from the files themselves. */
 function taskReferencesInFiles(files: string[]): Set<string> {
@@ -123,21 +123,21 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
     assert.ok(finished.some((text) => /^Maintenance finished with problems: 2025-04-13 Monthly/.test(text)), finished.join('\n'));
   });
 
-  it('with a step of Starting Maintenance failing after the maintenance page went up, the page still comes down', async () => {
-    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', failSteps: ['StartingMaintenance.start.page'] });
+  it('with patching failing in the first web batch, the batch goes back in the pool; with the jobs release left out, the finish step fails naming it', async () => {
+    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', failSteps: ['WebBatch_1.batch.patch'], skipSteps: ['PostMaintenance.post.releaseJobs'] });
     assert.equal(outcome.ok, true, outcome.printed.join('\n'));
-    assert.deepEqual(outcome.world.leftovers(), []);
-    assert.equal(outcome.result.stages.find((stage) => stage.name === 'Changes')!.result, 'Skipped');
-    assert.match(fs.readFileSync(outcome.summaryFile, 'utf8'), /Starting Maintenance \| ❌ Failed/);
-  });
-
-  it('with an undo step left out, the finish step fails naming what is not back, as the emulators confirm', async () => {
-    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', skipSteps: ['PostMaintenance.post.pingdomResume'] });
-    assert.equal(outcome.ok, true, outcome.printed.join('\n'));
-    assert.match(outcome.world.leftovers().join('\n'), /Pingdom checks still silenced: 1001, 1002/);
+    const stages = Object.fromEntries(outcome.result.stages.map((stage) => [stage.name, stage.result]));
+    assert.equal(stages.WebBatch_1, 'Failed');
+    assert.equal(stages.StartingMaintenance, 'Skipped');
+    const restore = outcome.result.timeline.find((entry) => entry.stage === 'WebBatch_1' && entry.what === 'AppGatewayDrain@1' && /back/.test(entry.step))!;
+    assert.equal(restore.result, 'Succeeded', 'the restore runs after the failed patch');
+    const left = outcome.world.leftovers();
+    assert.deepEqual(left.filter((line) => !/Scheduled pipelines/.test(line)), [], 'the web servers, alerts and monitors are all back');
+    assert.match(left.join('\n'), /Scheduled pipelines not back to their queue status: .*Product Integrations.*paused/);
     const finish = outcome.result.timeline.find((entry) => entry.stage === 'PostMaintenance' && entry.what === 'MaintenanceWindow@1')!;
     assert.equal(finish.result, 'Failed');
-    assert.match(finish.errors.join('\n'), /1 thing\(s\) the window silenced or swapped are not back: Pingdom maintenance window/);
+    assert.match(finish.errors.join('\n'), /not back: .*devops-queue-status/);
+    assert.match(fs.readFileSync(outcome.summaryFile, 'utf8'), /Web batch 1 \| ❌ Failed/);
   });
 
   it('rehearses plans/2025-03-23.yml, whose window has no maintenance page: no Pingdom maintenance, no DNS swap', async () => {
@@ -158,10 +158,15 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
     return file;
   }
 
-  it('rehearses a winter window (EST) from the 00:00 UTC schedule', async () => {
-    const outcome = await rehearse({ plan: winterPlan() });
-    assert.equal(outcome.ok, true, outcome.printed.join('\n'));
-    assert.ok(outcome.printed.some((line) => /Simulated clock starts Sat 2025-11-08 19:01 EST: the scheduled run of cron '0 0 \* \* 0'/.test(line)), outcome.printed.slice(0, 4).join('\n'));
+  it('starts a winter window (EST) from the 00:00 UTC schedule and a summer one from the 23:00 UTC one', () => {
+    const pipeline = expandPipeline(path.join(repoRoot, DEFAULT_PIPELINE));
+    const winter = scheduledStart(pipeline, { date: '2025-11-09', timeZone: 'America/New_York', name: 'winter' });
+    assert.equal(winter.cron, '0 0 * * 0');
+    assert.equal(winter.at.toISOString(), '2025-11-09T00:00:00.000Z');
+    const summer = scheduledStart(pipeline, { date: '2025-04-13', timeZone: 'America/New_York', name: 'summer' });
+    assert.equal(summer.cron, '0 23 * * 6');
+    assert.equal(summer.at.toISOString(), '2025-04-12T23:00:00.000Z');
+    assert.equal(scheduledStart(pipeline, { date: '2025-04-13', timeZone: 'America/New_York', name: 'summer' }, true).cron, '0 0 * * 0');
   });
 
   it('the run of the other UTC schedule closes at the gate and changes nothing', async () => {

@@ -83,7 +83,7 @@ export function parseArguments(argv: string[]): RehearseOptions {
   return options;
 }
 
-interface PlanWindow {
+export interface PlanWindow {
   date: string;
   timeZone: string;
   name: string;
@@ -99,7 +99,7 @@ function readPlanWindow(file: string): PlanWindow {
 }
 
 /** The scheduled run that opens the window: the pipeline's start time on the Saturday before the plan's Sunday. */
-function scheduledStart(pipeline: ExpandedPipeline, window: PlanWindow, otherSlot = false): { at: Date; cron?: string; description: string } {
+export function scheduledStart(pipeline: ExpandedPipeline, window: PlanWindow, otherSlot = false): { at: Date; cron?: string; description: string } {
   const startText = toText(pipeline.parameters.startAt ?? 'Sat 19:00');
   const notBefore = parseNotBefore('startAt', startText);
   const sunday = DateTime.fromISO(window.date, { zone: window.timeZone });

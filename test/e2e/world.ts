@@ -1,5 +1,7 @@
 import { loadPlan } from '../../shared/plan/plan';
 import type { EndpointSpec } from '../helpers/task-runner';
+import { AzureFixture } from '../helpers/azure-fixture';
+import { toText } from './expressions';
 import { AzureDevOpsEmulator } from '../emulators/azure-devops';
 import { CLOUDFLARE_TOKEN, CloudflareEmulator } from '../emulators/cloudflare';
 import type { Emulator } from '../emulators/kit';
@@ -23,13 +25,14 @@ export interface World {
   cloudflare: CloudflareEmulator;
   devops: AzureDevOpsEmulator;
   newRelic: NewRelicEmulator;
+  azure: AzureFixture;
   emulators: Emulator[];
   /** Service connections by endpoint type. */
   connections: Record<string, EndpointSpec>;
   /** Connections every step has, as on the agent (SYSTEMVSSCONNECTION: the job's own token). */
   systemEndpoints: Record<string, EndpointSpec>;
-  /** Every secret handed to a step: none may appear in what the steps print. */
-  secrets: string[];
+  /** Every secret handed to a step or issued to one (tokens): none may appear in what the steps print. */
+  readonly secrets: string[];
   /** Pipeline parameters whose values must point at the emulators, by parameter name. */
   parameterOverrides(declared: Record<string, Value>): Record<string, Value>;
   /** Predefined variables of the run that point at an emulator (collection URL...). */
@@ -57,8 +60,13 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const cloudflare = new CloudflareEmulator();
   const devops = new AzureDevOpsEmulator();
   const newRelic = new NewRelicEmulator();
-  const emulators: Emulator[] = [website, slack, pingdom, cloudflare, devops, newRelic];
-  await Promise.all(emulators.map((emulator) => emulator.start()));
+  // Gateway updates, probes and patching take tens of milliseconds here, minutes in Azure.
+  const azure = new AzureFixture({ gatewayUpdateMs: [40, 120], probeDelayMs: 40, healthDelayMs: 10, retryAfterSeconds: 0, patchMs: 80, rebootMs: 40, assessMs: 20 });
+  const emulators: Emulator[] = [website, slack, pingdom, cloudflare, devops, newRelic, azure.entra, azure.arm];
+  await Promise.all(emulators.filter((emulator) => emulator !== azure.entra && emulator !== azure.arm).map((emulator) => emulator.start()));
+  await azure.start();
+  let poolBefore: string[] = [];
+  let poolOf: () => string[] = () => [];
   if (options.planFile) {
     const plan = loadPlan(options.planFile);
     devops.knowPipelinesOfPlan(plan, { durationMs: options.pipelineDurationMs ?? 300 });
@@ -81,15 +89,38 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     cloudflare,
     devops,
     newRelic,
+    azure,
     emulators,
     connections: {
       'maintenance-slack': token(slack.url, slack.token),
       'maintenance-pingdom': token(`${pingdom.url}/api/3.1`, PINGDOM_TOKEN),
       'maintenance-cloudflare': token(`${cloudflare.url}/client/v4`, CLOUDFLARE_TOKEN),
       'maintenance-newrelic': token(`${newRelic.url}/graphql`, NEWRELIC_KEY, { accountId: String(NEWRELIC_ACCOUNT) }),
+      AzureRM: azure.endpoint(),
     },
     systemEndpoints: { SYSTEMVSSCONNECTION: { url: devops.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: devops.token } } },
-    secrets: [slack.token, PINGDOM_TOKEN, CLOUDFLARE_TOKEN, devops.token, NEWRELIC_KEY],
+    get secrets() {
+      return [slack.token, PINGDOM_TOKEN, CLOUDFLARE_TOKEN, devops.token, NEWRELIC_KEY, ...azure.secrets()];
+    },
+    async seed(pipeline) {
+      // The gateway, its web pool and every server the pipeline names, as its parameters describe them.
+      const parameters = pipeline.parameters;
+      const resourceGroup = toText(parameters.resourceGroupName);
+      const gateway = toText(parameters.applicationGatewayName);
+      const pool = toText(parameters.backendPoolName);
+      if (!resourceGroup || !gateway || !pool) return;
+      const web = [...(Array.isArray(parameters.webBatch1) ? parameters.webBatch1 : []), ...(Array.isArray(parameters.webBatch2) ? parameters.webBatch2 : [])].map(toText);
+      const webServers = web.map((name, index) => ({ name, ip: `10.0.2.${index + 4}` }));
+      azure.arm.addGateway({ resourceGroup, name: gateway, pools: [{ name: pool, addresses: webServers.map((server) => server.ip) }], drainTimeoutInSec: 0 });
+      for (const server of webServers) azure.arm.addVm({ resourceGroup, name: server.name, privateIp: server.ip });
+      const groups = Array.isArray(parameters.serverGroups) ? parameters.serverGroups : [];
+      groups.forEach((group, groupIndex) => {
+        const vms = group && typeof group === 'object' && !Array.isArray(group) && Array.isArray(group.vms) ? group.vms.map(toText) : [];
+        vms.forEach((name, index) => azure.arm.addVm({ resourceGroup, name, privateIp: `10.0.${10 + groupIndex}.${index + 4}` }));
+      });
+      poolOf = () => azure.arm.pool(resourceGroup, gateway, pool).addresses.slice().sort();
+      poolBefore = poolOf();
+    },
     variables: {
       'System.CollectionUri': devops.collectionUrl,
       'System.TeamFoundationCollectionUri': devops.collectionUrl,
@@ -101,6 +132,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     parameterOverrides(declared) {
       const overrides: Record<string, Value> = {};
       if ('siteUrl' in declared) overrides.siteUrl = website.url;
+      // The emulated Azure answers in milliseconds: poll it every 50 ms rather than every 10-15 s.
+      if ('azurePollSeconds' in declared) overrides.azurePollSeconds = '0.05';
       return overrides;
     },
     leftovers() {
@@ -118,10 +151,14 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       const queueNow = [...devops.definitions.values()].map((definition) => `${definition.path}\\${definition.name}: ${definition.queueStatus}`).sort();
       const held = queueNow.filter((line) => !queueBefore.includes(line));
       if (held.length) left.push(`Scheduled pipelines not back to their queue status: ${held.join('; ')}`);
+      const poolNow = poolOf();
+      const missing = poolBefore.filter((address) => !poolNow.includes(address));
+      if (missing.length) left.push(`Web servers not back in the gateway pool: ${missing.join(', ')}`);
       return left;
     },
     async stop() {
-      await Promise.all(emulators.map((emulator) => emulator.stop()));
+      await Promise.all(emulators.filter((emulator) => emulator !== azure.entra && emulator !== azure.arm).map((emulator) => emulator.stop()));
+      await azure.stop();
     },
   };
 }
