@@ -28,7 +28,10 @@ function copyDir(from, to) {
 
 async function buildTask(name) {
   const source = path.join(root, 'tasks', name);
-  const out = path.join(root, 'dist', 'tasks', name);
+  const final = path.join(root, 'dist', 'tasks', name);
+  // Build beside the old bundle and swap it in whole, so a task started meanwhile (a test, the rehearsal)
+  // never finds a folder half-written or missing.
+  const out = `${final}.building-${process.pid}`;
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   const result = await esbuild.build({
@@ -53,6 +56,10 @@ async function buildTask(name) {
   fs.copyFileSync(path.join(taskLib, 'lib.json'), path.join(out, 'lib.json'));
   copyDir(path.join(taskLib, 'Strings'), path.join(out, 'Strings'));
   const bytes = fs.statSync(path.join(out, 'index.js')).size;
+  const old = `${final}.old-${process.pid}`;
+  if (fs.existsSync(final)) fs.renameSync(final, old);
+  fs.renameSync(out, final);
+  fs.rmSync(old, { recursive: true, force: true });
   return { name, bytes, inputs: Object.keys(result.metafile.inputs).length };
 }
 
