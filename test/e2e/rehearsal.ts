@@ -99,8 +99,6 @@ interface StageState {
   jobs: Map<string, JobState>;
 }
 
-const SUCCESS: Result[] = ['Succeeded', 'SucceededWithIssues'];
-
 class SimulatedClock {
   private offset: number;
   constructor(start: Date) {
@@ -614,4 +612,3 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
   return new Rehearsal(options).run();
 }
 
-export const RESULTS_THAT_PASS = SUCCESS;
