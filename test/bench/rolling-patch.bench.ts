@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { AzureFixture, CONNECTION_ID, RESOURCE_GROUP, runTaskWhenBuilt, type WebFarm } from '../helpers/azure-fixture';
+import { AzureFixture, CONNECTION_ID, RESOURCE_GROUP, type WebFarm } from '../helpers/azure-fixture';
 import { newWorkDirectory, repoRoot, taskEnvironment } from '../helpers/task-runner';
 import { median, type BenchSection } from './bench';
 
@@ -18,21 +18,21 @@ const BATCHES = [
   [6, 10],
 ];
 
-const common = { azureSubscription: CONNECTION_ID, resourceGroupName: RESOURCE_GROUP, pollIntervalSeconds: '0.05' };
+const POLL = { pollIntervalSeconds: '0.05' };
 
 async function patch(azure: AzureFixture, farm: WebFarm, names: string[]): Promise<void> {
-  const run = await runTaskWhenBuilt('PatchVmsV1', { endpoints: azure.endpoints(), inputs: { ...common, virtualMachines: names.join(','), serverGroup: 'web', maxParallel: 5 } });
+  const run = await azure.run('PatchVmsV1', { ...POLL, virtualMachines: names.join(','), serverGroup: 'web', maxParallel: 5 });
   if (run.result !== 'Succeeded') throw new Error(`patching failed:\n${run.stdout}`);
 }
 
 async function ours(azure: AzureFixture, farm: WebFarm): Promise<void> {
   for (const [from, to] of BATCHES) {
     const names = farm.servers.slice(from - 1, to).map((server) => server.name);
-    const pool = { ...common, applicationGatewayName: farm.gateway, backendPoolName: farm.pool, healthTimeoutSeconds: 60 };
-    const drain = await runTaskWhenBuilt('AppGatewayDrainV1', { endpoints: azure.endpoints(), inputs: { ...pool, action: 'drain', servers: names.join(','), minHealthyServers: 4 } });
+    const pool = { ...POLL, applicationGatewayName: farm.gateway, backendPoolName: farm.pool, healthTimeoutSeconds: 60 };
+    const drain = await azure.run('AppGatewayDrainV1', { ...pool, action: 'drain', servers: names.join(','), minHealthyServers: 4 });
     if (drain.result !== 'Succeeded') throw new Error(`drain failed:\n${drain.stdout}`);
     await patch(azure, farm, names);
-    const restore = await runTaskWhenBuilt('AppGatewayDrainV1', { endpoints: azure.endpoints(), inputs: { ...pool, action: 'restore', undoRecord: drain.outputs.undoRecord } });
+    const restore = await azure.run('AppGatewayDrainV1', { ...pool, action: 'restore', undoRecord: drain.outputs.undoRecord });
     if (restore.result !== 'Succeeded') throw new Error(`restore failed:\n${restore.stdout}`);
   }
 }

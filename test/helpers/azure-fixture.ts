@@ -90,6 +90,20 @@ export class AzureFixture {
     return { gateway, pool, servers };
   }
 
+  /**
+   * Runs a bundled Azure task with this connection, the resource group and a fast poll interval (each
+   * overridable), and checks that no secret reached its output.
+   */
+  async run(task: string, inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> {
+    const result = await runTaskWhenBuilt(task, {
+      ...options,
+      endpoints: this.endpoints(),
+      inputs: { azureSubscription: CONNECTION_ID, resourceGroupName: RESOURCE_GROUP, pollIntervalSeconds: '0.02', ...inputs },
+    });
+    this.assertNoSecrets(result);
+    return result;
+  }
+
   /** Every secret a task could leak: the client secret and every token handed out. */
   secrets(): string[] {
     return [CLIENT_SECRET, ...this.entra.issuedTokens()];

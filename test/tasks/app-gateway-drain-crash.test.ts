@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mulberry32 } from '../emulators/arm';
-import { AzureFixture, CONNECTION_ID, runTaskWhenBuilt, RESOURCE_GROUP, type WebFarm } from '../helpers/azure-fixture';
+import { AzureFixture, RESOURCE_GROUP, type WebFarm } from '../helpers/azure-fixture';
 import { newWorkDirectory, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
 
 /**
@@ -33,24 +33,8 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
   before(() => azure.start());
   after(() => azure.stop());
 
-  async function run(farm: WebFarm, inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> {
-    const result = await runTaskWhenBuilt(TASK, {
-      timeoutMs: 60_000,
-      ...options,
-      endpoints: azure.endpoints(),
-      inputs: {
-        azureSubscription: CONNECTION_ID,
-        resourceGroupName: RESOURCE_GROUP,
-        applicationGatewayName: farm.gateway,
-        backendPoolName: farm.pool,
-        pollIntervalSeconds: '0.02',
-        healthTimeoutSeconds: 30,
-        ...inputs,
-      },
-    });
-    azure.assertNoSecrets(result);
-    return result;
-  }
+  const run = (farm: WebFarm, inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> =>
+    azure.run(TASK, { applicationGatewayName: farm.gateway, backendPoolName: farm.pool, healthTimeoutSeconds: 30, ...inputs }, { timeoutMs: 60_000, ...options });
 
   function recordFile(dir: string): string | undefined {
     const folder = path.join(dir, 'records');

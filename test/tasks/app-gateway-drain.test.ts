@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AzureFixture, CONNECTION_ID, runTaskWhenBuilt, RESOURCE_GROUP, type WebFarm } from '../helpers/azure-fixture';
+import { AzureFixture, RESOURCE_GROUP, type WebFarm } from '../helpers/azure-fixture';
 import { newWorkDirectory, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
 
 const TASK = 'AppGatewayDrainV1';
@@ -12,15 +12,8 @@ describe('AppGatewayDrainV1 (bundled, against the ARM and Entra emulators)', fun
   after(() => azure.stop());
   beforeEach(() => azure.reset());
 
-  async function run(inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> {
-    const result = await runTaskWhenBuilt(TASK, {
-      ...options,
-      endpoints: azure.endpoints(),
-      inputs: { azureSubscription: CONNECTION_ID, resourceGroupName: RESOURCE_GROUP, backendPoolName: 'web', pollIntervalSeconds: '0.02', healthTimeoutSeconds: 20, ...inputs },
-    });
-    azure.assertNoSecrets(result);
-    return result;
-  }
+  const run = (inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> =>
+    azure.run(TASK, { backendPoolName: 'web', healthTimeoutSeconds: 20, ...inputs }, options);
 
   const pool = (farm: WebFarm) => azure.arm.pool(RESOURCE_GROUP, farm.gateway, farm.pool);
   const names = (farm: WebFarm, from: number, to: number) => farm.servers.slice(from - 1, to).map((server) => server.name);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AzureFixture, CONNECTION_ID, RESOURCE_GROUP, runTaskWhenBuilt } from '../helpers/azure-fixture';
+import { AzureFixture, RESOURCE_GROUP } from '../helpers/azure-fixture';
 import { repoRoot, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
 
 /**
@@ -20,14 +20,7 @@ describe('Least-privilege Azure role (extension/azure-role-maintenance-window.js
   after(() => azure.stop());
   beforeEach(() => azure.reset());
 
-  async function run(task: string, inputs: RunTaskOptions['inputs']): Promise<TaskRun> {
-    const result = await runTaskWhenBuilt(task, {
-      endpoints: azure.endpoints(),
-      inputs: { azureSubscription: CONNECTION_ID, resourceGroupName: RESOURCE_GROUP, pollIntervalSeconds: '0.02', healthTimeoutSeconds: 20, ...inputs },
-    });
-    azure.assertNoSecrets(result);
-    return result;
-  }
+  const run = (task: string, inputs: RunTaskOptions['inputs']): Promise<TaskRun> => azure.run(task, { healthTimeoutSeconds: 20, ...inputs });
 
   it('is a custom role definition Azure CLI can create: explicit actions, no data actions, no wildcards', () => {
     assert.equal(role.IsCustom, true);

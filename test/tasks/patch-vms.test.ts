@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import ExcelJS from 'exceljs';
-import { AzureFixture, CONNECTION_ID, RESOURCE_GROUP, runTaskWhenBuilt } from '../helpers/azure-fixture';
+import { AzureFixture, RESOURCE_GROUP } from '../helpers/azure-fixture';
 import { newWorkDirectory, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
 
 const TASK = 'PatchVmsV1';
@@ -12,15 +12,7 @@ describe('PatchVmsV1 (bundled, against the ARM and Entra emulators)', function (
   after(() => azure.stop());
   beforeEach(() => azure.reset());
 
-  async function run(inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> {
-    const result = await runTaskWhenBuilt(TASK, {
-      ...options,
-      endpoints: azure.endpoints(),
-      inputs: { azureSubscription: CONNECTION_ID, resourceGroupName: RESOURCE_GROUP, pollIntervalSeconds: '0.02', ...inputs },
-    });
-    azure.assertNoSecrets(result);
-    return result;
-  }
+  const run = (inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> => azure.run(TASK, inputs, options);
 
   async function readXlsx(file: string): Promise<string[][]> {
     const workbook = new ExcelJS.Workbook();
