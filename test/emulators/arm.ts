@@ -427,19 +427,27 @@ export class ArmEmulator extends Emulator {
     return this.render(this.gatewayState(resourceGroup, name));
   }
 
-  /** Another writer changes the gateway (the portal, a script) right now: new etag, effective at once. */
-  changeGateway(resourceGroup: string, name: string, change: (wire: any) => void): void {
+  /**
+   * Another writer changes the gateway (the portal, a script) right now: new etag; effective at once, or after
+   * an update of `updatingMs` during which the gateway is Updating and refuses other writes with 409.
+   */
+  changeGateway(resourceGroup: string, name: string, change: (wire: any) => void, updatingMs = 0): void {
     this.advance();
     const state = this.gatewayState(resourceGroup, name);
     change(state.wire);
     this.stampWrite(state.wire);
-    this.applyEffective(state, Date.now());
+    if (updatingMs <= 0) {
+      this.applyEffective(state, Date.now());
+      return;
+    }
+    state.updatingUntil = Date.now() + updatingMs;
+    this.startOperation('Microsoft.Network', updatingMs, { onComplete: () => this.applyEffective(state, state.updatingUntil) });
   }
 
   /** Runs `change` as another writer right after the gateway has been read `afterReads` more times. */
-  changeGatewayAfterReads(resourceGroup: string, name: string, afterReads: number, change: (wire: any) => void): void {
+  changeGatewayAfterReads(resourceGroup: string, name: string, afterReads: number, change: (wire: any) => void, updatingMs = 0): void {
     const state = this.gatewayState(resourceGroup, name);
-    state.readHooks.push({ afterReads: state.reads + afterReads, run: () => this.changeGateway(resourceGroup, name, change) });
+    state.readHooks.push({ afterReads: state.reads + afterReads, run: () => this.changeGateway(resourceGroup, name, change, updatingMs) });
   }
 
   /** Adds a pool reference to a NIC's first IP configuration (a NIC in two pools). */

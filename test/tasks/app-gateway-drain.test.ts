@@ -137,6 +137,19 @@ describe('AppGatewayDrainV1 (bundled, against the ARM and Entra emulators)', fun
     assert.deepEqual(pool(farm).addresses, ips(farm, 1, 9), 'only what we removed comes back');
   });
 
+  it('waits out another writer\'s update that is running when we write (409), then applies on top of it', async () => {
+    const farm = azure.seedWebFarm();
+    // Right after our fresh read, someone starts a 300 ms update that adds a server: our PUT meets 409.
+    azure.arm.changeGatewayAfterReads(RESOURCE_GROUP, farm.gateway, 2, (wire) => {
+      wire.properties.backendAddressPools.find((p: any) => p.name === 'web').properties.backendAddresses.push({ ipAddress: '10.0.2.98' });
+    }, 300);
+    const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 2).join(',') });
+    assert.equal(drain.result, 'Succeeded', drain.stdout);
+    assert.equal(azure.arm.calls('PUT').filter((call) => call.status === 409).length, 1, 'our first write met the running update');
+    assert.match(drain.stdout, /Another update of application gateway .* is running; waiting for it/);
+    assert.deepEqual(pool(farm).addresses, [...ips(farm, 3, 10), '10.0.2.98'], 'their server is kept, ours are out');
+  });
+
   const faultTargets: Array<[string, RegExp, 'arm' | 'entra']> = [
     ['GET', /\/applicationGateways\/[^/]+$/i, 'arm'],
     ['PUT', /\/applicationGateways\/[^/]+$/i, 'arm'],
