@@ -25,10 +25,21 @@ export interface RunState {
   finishedAt?: number;
 }
 
-export const TAG_PREFIX = { window: 'window:', change: 'change:', attempt: 'attempt:' } as const;
+/** `change:` tags a run of a plan change (RunChangesV1), `run:` a single run a step awaits (RunPipelineV1). */
+export const TAG_PREFIX = { window: 'window:', change: 'change:', run: 'run:', attempt: 'attempt:' } as const;
 
 export function runTags(windowId: string, changeId: string, attemptId: string): string[] {
   return [`${TAG_PREFIX.window}${windowId}`, `${TAG_PREFIX.change}${changeId}`, `${TAG_PREFIX.attempt}${attemptId}`, 'maintenance-window'];
+}
+
+/** Tags of a single run a step starts and awaits (`key` tells two such steps of one window apart). */
+export function singleRunTags(windowId: string, key: string, attemptId: string): string[] {
+  return [`${TAG_PREFIX.window}${windowId}`, `${TAG_PREFIX.run}${key}`, `${TAG_PREFIX.attempt}${attemptId}`, 'maintenance-window'];
+}
+
+/** Was this run tagged by one of the window's steps (a change's run or a single run)? */
+function taggedByWindow(tags: string[] | undefined): boolean {
+  return (tags ?? []).some((tag) => tag.startsWith(TAG_PREFIX.change) || tag.startsWith(TAG_PREFIX.run));
 }
 
 export function tagValue(tags: string[], prefix: string): string | undefined {
@@ -107,6 +118,19 @@ export class PipelineRuns {
     return `${matches.length} pipelines are named '${name}' (in ${matches.map((pipeline) => pipeline.folder).join(', ')}); give its folder`;
   }
 
+  /** The pipeline with this id; a message when there is none. */
+  async findById(id: number): Promise<PipelineRef | string> {
+    const build = await this.client.build();
+    try {
+      const definition = await this.client.call(`read pipeline ${id}`, () => build.getDefinition(this.client.project, id));
+      if (definition?.id === undefined) return `no pipeline with id ${id} in project ${this.client.project}`;
+      return { id: definition.id, name: definition.name ?? String(id), folder: normalizeFolder(definition.path) };
+    } catch (error) {
+      if ((error as ServiceError).status === 404) return `no pipeline with id ${id} in project ${this.client.project}`;
+      throw error;
+    }
+  }
+
   /** Every run tagged with this window, newest first (one call for the whole plan). */
   async runsOfWindow(windowId: string): Promise<RunState[]> {
     const build = await this.client.build();
@@ -158,7 +182,7 @@ export class PipelineRuns {
     const recent = await this.client.call(`look for a run of ${pipeline.name} started just now`, () =>
       build.getBuilds(this.client.project, [pipeline.id], undefined, undefined, new Date(since - 60_000)),
     );
-    const candidates = (recent ?? []).filter((run) => !(run.tags ?? []).some((tag) => tag.startsWith(TAG_PREFIX.change)));
+    const candidates = (recent ?? []).filter((run) => !taggedByWindow(run.tags));
     return candidates.sort((a, b) => b.id! - a.id!)[0]?.id;
   }
 

@@ -1,0 +1,290 @@
+import * as YAML from 'yaml';
+import { InputError, messageOf } from '../core/errors';
+import type { Log } from '../core/log';
+import { link, MarkdownSummary } from '../core/summary';
+import type { DevOpsClient } from './client';
+import { PipelineRuns, singleRunTags, tagValue, TAG_PREFIX, type PipelineRef, type RunState } from './runs';
+
+/**
+ * One pipeline of the user's (the window's full regression run), started with a branch and template parameters
+ * and awaited. Starting, tagging and reading runs are `PipelineRuns`' (shared with the plan's changes); this
+ * module decides whether to start at all and waits. The run is tagged with the window, a key and the attempt, so
+ * running the step again in the same window finds it: a run still going is waited for, a success is not
+ * repeated, a failure of this attempt stays a failure, and only a failure of an earlier attempt (a re-run of
+ * the stage) is started again.
+ */
+
+export interface PipelineSelector {
+  /** As the person wrote it, for messages. */
+  text: string;
+  id?: number;
+  name?: string;
+  folder?: string;
+}
+
+/** `42`, `Full Regression`, or `\Tests\Full Regression` (`/` works too): an id, or a name in an optional folder. */
+export function parsePipelineSelector(inputName: string, text: string): PipelineSelector {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) {
+    const id = Number(trimmed);
+    if (!Number.isSafeInteger(id) || id < 1) throw new InputError(inputName, `'${trimmed}' is not a pipeline id.`);
+    return { text: trimmed, id };
+  }
+  const normalized = trimmed.replace(/\//g, '\\');
+  const cut = normalized.lastIndexOf('\\');
+  const name = normalized.slice(cut + 1).trim();
+  if (!name) throw new InputError(inputName, `'${trimmed}' names no pipeline: give its name (in a folder: \\Folder\\Name) or its id.`);
+  const folder = cut > 0 ? normalized.slice(0, cut) : undefined;
+  return { text: trimmed, name, folder };
+}
+
+/** A branch name (`main`, `release/2025-04`) or a full ref; empty means the pipeline's default branch. */
+export function parseBranch(inputName: string, text: string | undefined): string | undefined {
+  const branch = text?.trim();
+  if (!branch) return undefined;
+  if (/[\s~^:?*[\\]|\.\.|\/\/|^\/|\/$|\.lock$|@\{/.test(branch)) {
+    throw new InputError(inputName, `'${branch}' is not a git branch name (no spaces, '..', '~^:?*[\\', or leading/trailing '/').`);
+  }
+  return branch;
+}
+
+/**
+ * Template parameters as a YAML or JSON map (`environment: production`). Scalars are passed as text; a list
+ * or map value is passed as JSON text, which the pipeline reads like YAML for an `object` parameter.
+ */
+export function parseTemplateParameters(inputName: string, text: string | undefined): Record<string, string> {
+  if (!text?.trim()) return {};
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(text);
+  } catch (error) {
+    throw new InputError(inputName, `is not valid YAML or JSON: ${messageOf(error).split('\n')[0]}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InputError(inputName, 'must be a map of parameter names to values, e.g. `environment: production` (one per line) or {"environment": "production"}.');
+  }
+  const parameters: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) throw new InputError(inputName, `'${name}' is not a parameter name (letters, digits, '_', '.', '-').`);
+    if (value === null || value === undefined) throw new InputError(inputName, `parameter '${name}' has no value; leave it out to take the pipeline's default.`);
+    parameters[name] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return parameters;
+}
+
+/** A number of minutes or seconds (decimals allowed), within bounds; `fallback` when empty. */
+export function parseAmount(inputName: string, text: string | undefined, bounds: { fallback: number; min: number; max: number; unit: 'minutes' | 'seconds' }): number {
+  const value = text?.trim() || String(bounds.fallback);
+  const amount = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(amount) || amount < bounds.min || amount > bounds.max) {
+    throw new InputError(inputName, `'${value}' is not a number of ${bounds.unit} between ${bounds.min} and ${bounds.max}.`);
+  }
+  return amount;
+}
+
+/** A key for the run's tag: what tells two steps of one window that run the same pipeline apart. */
+export function parseRunKey(inputName: string, text: string | undefined): string | undefined {
+  const key = text?.trim();
+  if (!key) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(key)) throw new InputError(inputName, `'${key}' is not a key: letters, digits, '.', '_' and '-', up to 100.`);
+  return key;
+}
+
+export type RunOutcome = 'succeeded' | 'failed' | 'canceled' | 'partially-succeeded' | 'timed-out';
+
+export interface RunPipelineOptions {
+  client: DevOpsClient;
+  log: Log;
+  pipeline: PipelineSelector;
+  branch?: string;
+  parameters: Record<string, string>;
+  /** Tags the run: the same in every run of the step in one window. */
+  windowId: string;
+  /** This attempt (pipeline run and stage attempt): a failure of this attempt is final. */
+  attemptId: string;
+  /** Default: `pipeline-<id>`. */
+  runKey?: string;
+  /** How long this step waits for the run (from the step's start). */
+  timeoutMs: number;
+  pollIntervalMs: number;
+  /** Polls back off up to this while the run goes on (default 4 x pollIntervalMs). */
+  maxPollIntervalMs?: number;
+  /** Told as soon as the run is known (started or found), so its id and link are out even if the wait fails. */
+  onRun?: (run: RunState, pipeline: PipelineRef) => void;
+}
+
+export interface RunPipelineResult {
+  pipeline: PipelineRef;
+  run: RunState;
+  outcome: RunOutcome;
+  /** Started by this step, or found by its tags: still running, already succeeded, or failed in this attempt. */
+  origin: 'started' | 'resumed' | 'succeeded-earlier' | 'failed-in-this-attempt';
+  /** Why an earlier run was not taken (it failed in an earlier attempt). */
+  note?: string;
+  branch?: string;
+  parameters: Record<string, string>;
+  timeoutMs: number;
+  waitedMs: number;
+  apiCalls: number;
+}
+
+function runLabel(run: RunState): string {
+  return `run ${run.name ?? run.id}${run.name ? ` (id ${run.id})` : ''}`;
+}
+
+function minutes(ms: number): string {
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`;
+  const seconds = Math.max(0, ms / 1000);
+  return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+}
+
+async function resolvePipeline(runs: PipelineRuns, selector: PipelineSelector): Promise<PipelineRef> {
+  const found = selector.id !== undefined ? await runs.findById(selector.id) : await runs.find(selector.name!, selector.folder);
+  if (typeof found === 'string') throw new InputError('pipeline', `${found}; nothing was started.`);
+  return found;
+}
+
+export async function runPipeline(options: RunPipelineOptions): Promise<RunPipelineResult> {
+  const { client, log } = options;
+  const startedAt = client.now();
+  const callsBefore = client.calls;
+  const runs = new PipelineRuns(client, (runId, error) =>
+    log.warn(`Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but running this step again will not recognise it and may start another.`),
+  );
+  const pipeline = await resolvePipeline(runs, options.pipeline);
+  const key = options.runKey ?? `pipeline-${pipeline.id}`;
+  const result = (run: RunState, outcome: RunOutcome, origin: RunPipelineResult['origin'], note?: string): RunPipelineResult => ({
+    pipeline,
+    run,
+    outcome,
+    origin,
+    note,
+    branch: options.branch,
+    parameters: options.parameters,
+    timeoutMs: options.timeoutMs,
+    waitedMs: client.now() - startedAt,
+    apiCalls: client.calls - callsBefore,
+  });
+
+  log.section(`Pipeline ${pipeline.name} (${pipeline.folder === '\\' ? '' : `${pipeline.folder}\\`}id ${pipeline.id}), window ${options.windowId}`);
+  const earlier = (await runs.runsOfWindow(options.windowId)).find((run) => tagValue(run.tags, TAG_PREFIX.run)?.toLowerCase() === key.toLowerCase());
+  let run: RunState;
+  let origin: RunPipelineResult['origin'] = 'started';
+  let note: string | undefined;
+  const sameAttempt = earlier !== undefined && tagValue(earlier.tags, TAG_PREFIX.attempt) === options.attemptId;
+  if (earlier?.status === 'running') {
+    run = earlier;
+    origin = 'resumed';
+    log.info(`${runLabel(earlier)} started earlier in this window is still running; waiting for it instead of starting another. ${earlier.webUrl ?? ''}`.trim());
+  } else if (earlier?.status === 'succeeded') {
+    log.info(`${runLabel(earlier)} already succeeded in this window; not starting it again. ${earlier.webUrl ?? ''}`.trim());
+    options.onRun?.(earlier, pipeline);
+    return result(earlier, 'succeeded', 'succeeded-earlier');
+  } else if (earlier && sameAttempt) {
+    log.warn(`${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ${earlier.webUrl ?? ''}`.trim());
+    options.onRun?.(earlier, pipeline);
+    return result(earlier, earlier.status as RunOutcome, 'failed-in-this-attempt');
+  } else {
+    if (earlier) {
+      note = `${runLabel(earlier)} of an earlier attempt ended ${earlier.status}; started it again`;
+      log.info(`${note}.`);
+    }
+    const parameterNames = Object.keys(options.parameters);
+    log.info(
+      `Starting ${pipeline.name} on ${options.branch ?? 'its default branch'}${parameterNames.length ? ` with parameters ${parameterNames.join(', ')}` : ''}.`,
+    );
+    try {
+      run = await runs.start(pipeline, { branch: options.branch, parameters: options.parameters, tags: singleRunTags(options.windowId, key, options.attemptId) });
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      // The service refuses a run whose parameters or branch the pipeline does not accept with a 400.
+      if (status === 400) throw new Error(`${messageOf(error)} Check the inputs 'parameters' and 'branch' against what ${pipeline.name} declares; nothing was started.`);
+      throw error;
+    }
+    log.info(`Started ${pipeline.name}: ${runLabel(run)} ${run.webUrl ?? ''}`.trim());
+  }
+  options.onRun?.(run, pipeline);
+
+  // Wait: one call per poll, backing off while the run goes on, longer when the service asks (Retry-After, rate limits).
+  const deadline = startedAt + options.timeoutMs;
+  const maxPoll = options.maxPollIntervalMs ?? options.pollIntervalMs * 4;
+  let delay = options.pollIntervalMs;
+  let failures = 0;
+  let lastLineAt = client.now();
+  while (run.status === 'running') {
+    const remaining = deadline - client.now();
+    if (remaining <= 0) return result(run, 'timed-out', origin, note);
+    await client.sleep(Math.min(Math.max(delay, client.suggestedPauseMs()), remaining));
+    try {
+      const state = (await runs.poll([run.id])).get(run.id);
+      failures = 0;
+      if (state) run = { ...run, ...state, tags: run.tags.length >= state.tags.length ? run.tags : state.tags };
+    } catch (error) {
+      failures++;
+      log.warn(`Could not read ${runLabel(run)} (${failures} time(s) in a row): ${messageOf(error)}`);
+      if (failures >= 5) throw error;
+    }
+    delay = Math.min(maxPoll, Math.round(delay * 1.5));
+    const elapsed = client.now() - startedAt;
+    log.progress((elapsed / options.timeoutMs) * 100, `${pipeline.name} ${runLabel(run)}: ${run.status} after ${minutes(elapsed)}`);
+    if (run.status === 'running' && client.now() - lastLineAt >= Math.max(60_000, maxPoll)) {
+      lastLineAt = client.now();
+      log.info(`${pipeline.name} ${runLabel(run)} still running after ${minutes(elapsed)} (the step waits up to ${minutes(options.timeoutMs)}).`);
+    }
+  }
+  log.info(`${pipeline.name} ${runLabel(run)} ${run.status}${run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : ''}. ${run.webUrl ?? ''}`.trim());
+  return result(run, run.status as RunOutcome, origin, note);
+}
+
+const OUTCOME_WORDS: Record<RunOutcome, string> = {
+  succeeded: '✅ succeeded',
+  failed: '❌ failed',
+  canceled: '⊘ canceled',
+  'partially-succeeded': '⚠️ partially succeeded (some steps failed)',
+  'timed-out': '⏱️ still running at the timeout',
+};
+
+/** Why the step fails, naming the run and its link; undefined when it succeeded. */
+export function failureMessage(result: RunPipelineResult): string | undefined {
+  const { pipeline, run } = result;
+  const where = run.webUrl ? `: ${run.webUrl}` : '';
+  switch (result.outcome) {
+    case 'succeeded':
+      return undefined;
+    case 'timed-out':
+      return `${pipeline.name} ${runLabel(run)} is still running after the step's ${minutes(result.timeoutMs)} timeout; it was left running${where}. Running this step again in the same window waits for it instead of starting another.`;
+    default: {
+      const how = result.outcome === 'partially-succeeded' ? 'partially succeeded (some of its steps failed)' : result.outcome;
+      const earlier = result.origin === 'failed-in-this-attempt' ? ' earlier in this attempt' : '';
+      return `${pipeline.name} ${runLabel(run)} ${how}${earlier}${where}`;
+    }
+  }
+}
+
+function originWords(result: RunPipelineResult): string {
+  switch (result.origin) {
+    case 'started':
+      return result.note ? `started by this step (${result.note})` : 'started by this step';
+    case 'resumed':
+      return 'started earlier in this window, awaited by this step';
+    case 'succeeded-earlier':
+      return 'succeeded earlier in this window; not started again';
+    case 'failed-in-this-attempt':
+      return 'ended earlier in this attempt; a re-run of the stage starts it again';
+  }
+}
+
+/** The step's page in the run summary (and in the window's finish summary). */
+export function renderRunSummary(result: RunPipelineResult): MarkdownSummary {
+  const { pipeline, run } = result;
+  const took = run.startedAt && run.finishedAt ? minutes(run.finishedAt - run.startedAt) : result.outcome === 'timed-out' ? `over ${minutes(result.timeoutMs)}` : '-';
+  const parameters = Object.entries(result.parameters);
+  return new MarkdownSummary()
+    .heading(`${pipeline.name}: ${OUTCOME_WORDS[result.outcome]}`)
+    .table(
+      ['Pipeline', 'Run', 'Result', 'Branch', 'Took', 'How'],
+      [[`${pipeline.folder === '\\' ? '' : `${pipeline.folder}\\`}${pipeline.name} (id ${pipeline.id})`, link(String(run.name ?? run.id), run.webUrl), OUTCOME_WORDS[result.outcome], result.branch ?? 'default', took, originWords(result)]],
+    )
+    .paragraph(parameters.length ? `Parameters: ${parameters.map(([name, value]) => `\`${name}\` = \`${value.replace(/`/g, "'")}\``).join(', ')}` : "Parameters: the pipeline's defaults.");
+}
