@@ -94,6 +94,20 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
       }
     });
 
+    it('starts the regression pipeline once and waits for it, and the finish summary reports it', () => {
+      const regression = outcome.result.timeline.find((entry) => entry.stage === 'Regression' && entry.what === 'RunPipeline@1')!;
+      assert.equal(regression.result, 'Succeeded', regression.did);
+      const runs = outcome.world.devops.runsOf('Full Regression');
+      assert.equal(runs.length, 1, 'one regression run');
+      assert.equal(regression.outputs.runId, String(runs[0].id));
+      assert.equal(regression.outputs.result, 'succeeded');
+      assert.deepEqual([...runs[0].tags].filter((tag) => tag.startsWith('run:')), [`run:pipeline-${outcome.world.devops.pipeline('Full Regression')!.id}`]);
+      const summary = fs.readFileSync(outcome.summaryFile, 'utf8');
+      assert.match(summary, /Regression \| ✅ Succeeded/);
+      assert.match(summary, /Full Regression: ✅ succeeded/, "the step's own summary is in the whole-window summary");
+      assert.match(summary, /Run the full regression tests \| Regression \| RunPipelineV1: starts the regression pipeline/);
+    });
+
     it('writes the timeline and the whole-window summary to out/', () => {
       const summary = fs.readFileSync(outcome.summaryFile, 'utf8');
       assert.match(summary, /## Timeline/);
@@ -121,6 +135,22 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
     assert.match(summary, /finished with 1 failed stage\(s\); everything silenced or swapped is back/);
     const finished = outcome.world.slack.postedTo('maintenance').map((message) => message.text ?? '');
     assert.ok(finished.some((text) => /^Maintenance finished with problems: 2025-04-13 Monthly/.test(text)), finished.join('\n'));
+  });
+
+  it('with the regression run failing, the Regression stage fails naming the run, and the finish reports it with everything restored', async () => {
+    const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', failPipelines: ['Full Regression'] });
+    assert.equal(outcome.ok, true, outcome.printed.join('\n'));
+    const stages = Object.fromEntries(outcome.result.stages.map((stage) => [stage.name, stage.result]));
+    assert.equal(stages.Verify, 'Succeeded');
+    assert.equal(stages.Regression, 'Failed');
+    assert.equal(stages.PostMaintenance, 'Succeeded');
+    assert.deepEqual(outcome.world.leftovers(), []);
+    const [run] = outcome.world.devops.runsOf('Full Regression');
+    assert.match(outcome.verdict, new RegExp(`Failures reported: Regression\\.regression › Run Full Regression and wait: Full Regression run ${run.buildNumber.replace('.', '\\.')} \\(id ${run.id}\\) failed: http`));
+    const summary = fs.readFileSync(outcome.summaryFile, 'utf8');
+    assert.match(summary, /Regression \| ❌ Failed/);
+    assert.match(summary, /Full Regression: ❌ failed/);
+    assert.match(summary, /finished with 1 failed stage\(s\); everything silenced or swapped is back/);
   });
 
   it('with patching failing in the first web batch, the batch goes back in the pool; with the jobs release left out, the finish step fails naming it', async () => {

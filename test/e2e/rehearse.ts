@@ -28,6 +28,8 @@ export interface RehearseOptions {
   failSteps?: string[];
   skipSteps?: string[];
   failChanges?: string[];
+  /** Pipelines whose next run fails in the emulated Azure DevOps (the regression pipeline, or a plan's). */
+  failPipelines?: string[];
   outDirectory?: string;
   verbose?: boolean;
   /** Rehearse the run of the other UTC schedule (an hour early or late): it must close at the gate and change nothing. */
@@ -49,10 +51,11 @@ export interface RehearseOutcome {
 
 function usage(): string {
   return [
-    'usage: npm run rehearse [-- <plan.yml>] [--fail-step <stage.job.step | step name>]... [--fail-change <change id>]... [--verbose]',
+    'usage: npm run rehearse [-- <plan.yml>] [--fail-step <stage.job.step | step name>]... [--fail-change <change id>]... [--fail-pipeline <name>]... [--verbose]',
     `  <plan.yml>      the plan to rehearse (default ${DEFAULT_PLAN})`,
     '  --fail-step     the named step does its work and then fails, to show that Post-Maintenance still undoes everything',
     '  --fail-change   the plan change with this id fails in the emulated Azure DevOps',
+    '  --fail-pipeline the next run of this pipeline fails in the emulated Azure DevOps (e.g. "Full Regression")',
     '  --skip-step     the named step is left out (a forgotten undo): the finish step must then fail',
     '  --pipeline      another pipeline file (default pipelines/monthly-maintenance.yml)',
     '  --other-slot    rehearse the run of the other UTC schedule: it must close at the gate and change nothing',
@@ -61,7 +64,7 @@ function usage(): string {
 }
 
 export function parseArguments(argv: string[]): RehearseOptions {
-  const options: RehearseOptions = { failSteps: [], skipSteps: [], failChanges: [] };
+  const options: RehearseOptions = { failSteps: [], skipSteps: [], failChanges: [], failPipelines: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -71,6 +74,7 @@ export function parseArguments(argv: string[]): RehearseOptions {
     };
     if (arg === '--fail-step') options.failSteps!.push(value());
     else if (arg === '--fail-change') options.failChanges!.push(value());
+    else if (arg === '--fail-pipeline') options.failPipelines!.push(value());
     else if (arg === '--skip-step') options.skipSteps!.push(value());
     else if (arg === '--pipeline') options.pipeline = value();
     else if (arg === '--verbose') options.verbose = true;
@@ -165,7 +169,7 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
   const inRepository = !path.relative(repoRoot, planPath).startsWith('..');
   // As the pipeline would name it: relative to the checked-out repository (a plan elsewhere by its full path).
   const planRelative = inRepository ? path.relative(repoRoot, planPath).split(path.sep).join('/') : planPath;
-  const world = await startWorld({ planFile: planPath, failChanges: options.failChanges ?? [] });
+  const world = await startWorld({ planFile: planPath, failChanges: options.failChanges ?? [], failPipelines: options.failPipelines ?? [] });
   try {
     const declared = expandPipeline(pipelineFile).parameters;
     const overrides: Record<string, Value> = { ...world.parameterOverrides(declared) };
@@ -185,6 +189,7 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled run${start.cron ? ` of cron '${start.cron}' (${start.description})` : ''}`);
     if (options.failSteps?.length) print(`  Injected failures: step(s) ${options.failSteps.join(', ')}`);
     if (options.failChanges?.length) print(`  Injected failures: change(s) ${options.failChanges.join(', ')}`);
+    if (options.failPipelines?.length) print(`  Injected failures: pipeline(s) ${options.failPipelines.join(', ')}`);
     if (options.skipSteps?.length) print(`  Left out: step(s) ${options.skipSteps.join(', ')}`);
     const started = Date.now();
     const rehearsal = new Rehearsal({
@@ -219,7 +224,7 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     const result = await rehearsal.run();
     const elapsed = Date.now() - started;
     const failures = result.timeline.filter((entry) => entry.result === 'Failed');
-    const injected = (options.failSteps?.length ?? 0) + (options.failChanges?.length ?? 0) + (options.skipSteps?.length ?? 0) > 0;
+    const injected = (options.failSteps?.length ?? 0) + (options.failChanges?.length ?? 0) + (options.failPipelines?.length ?? 0) + (options.skipSteps?.length ?? 0) > 0;
     // The emulators are the ground truth of what the night left behind; the finish step must agree with them.
     const leftovers = world.leftovers();
     const finish = result.timeline.filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.leftBehind !== undefined).pop();

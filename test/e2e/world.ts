@@ -1,3 +1,4 @@
+import { parsePipelineSelector } from '../../shared/devops/single-run';
 import { loadPlan } from '../../shared/plan/plan';
 import type { EndpointSpec } from '../helpers/task-runner';
 import { AzureFixture } from '../helpers/azure-fixture';
@@ -49,8 +50,10 @@ export interface WorldOptions {
   planFile?: string;
   /** Plan change ids whose pipelines fail in the emulated Azure DevOps. */
   failChanges?: string[];
-  /** How long each of the plan's pipelines runs in the emulator. */
+  /** How long each of the plan's pipelines (and the regression pipeline) runs in the emulator. */
   pipelineDurationMs?: number;
+  /** Pipelines (by name, `\Folder\Name` or id) whose next run fails: a plan's or the regression pipeline. */
+  failPipelines?: string[];
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -77,7 +80,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       devops.failNextRuns(change.action.name, 1, 'failed', change.action.folder);
     }
   }
-  const queueBefore = [...devops.definitions.values()].map((definition) => `${definition.path}\\${definition.name}: ${definition.queueStatus}`).sort();
+  const queueStatuses = () => [...devops.definitions.values()].map((definition) => `${definition.path}\\${definition.name}: ${definition.queueStatus}`).sort();
+  let queueBefore = queueStatuses();
   const dnsBefore = cloudflare.dnsState();
   const silencedBefore = new Set(pingdom.silencedChecks());
   const rulesBefore = newRelic.ruleState();
@@ -103,8 +107,25 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       return [slack.token, PINGDOM_TOKEN, CLOUDFLARE_TOKEN, devops.token, NEWRELIC_KEY, ...azure.secrets()];
     },
     async seed(pipeline) {
-      // The gateway, its web pool and every server the pipeline names, as its parameters describe them.
       const parameters = pipeline.parameters;
+      // The regression pipeline the Regression stage starts and awaits, declaring the parameters it is given.
+      const regression = toText(parameters.regressionPipeline ?? '');
+      if (regression && !/^\d+$/.test(regression)) {
+        const selector = parsePipelineSelector('regressionPipeline', regression);
+        const given = parameters.regressionParameters;
+        const declared = given && typeof given === 'object' && !Array.isArray(given) ? Object.keys(given) : [];
+        if (!devops.pipeline(selector.name!, selector.folder)) {
+          devops.addPipeline({ name: selector.name!, folder: selector.folder, parameters: declared, durationMs: options.pipelineDurationMs ?? 300 });
+          queueBefore = queueStatuses();
+        }
+      }
+      for (const name of options.failPipelines ?? []) {
+        const selector = parsePipelineSelector('--fail-pipeline', name);
+        const definition = selector.id !== undefined ? devops.definitions.get(selector.id) : devops.pipeline(selector.name!, selector.folder);
+        if (!definition) throw new Error(`--fail-pipeline ${name}: the emulated Azure DevOps has no such pipeline (${[...devops.definitions.values()].map((d) => d.name).join(', ')})`);
+        devops.failNextRuns(definition.name, 1, 'failed', definition.path);
+      }
+      // The gateway, its web pool and every server the pipeline names, as its parameters describe them.
       const resourceGroup = toText(parameters.resourceGroupName);
       const gateway = toText(parameters.applicationGatewayName);
       const pool = toText(parameters.backendPoolName);
@@ -148,7 +169,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       if (changed.length) left.push(`Cloudflare DNS differs from before the window: ${changed.join('; ')}`);
       const rules = newRelic.ruleState().filter((rule) => !rulesBefore.includes(rule));
       if (rules.length) left.push(`New Relic muting rules still there: ${rules.join('; ')}`);
-      const queueNow = [...devops.definitions.values()].map((definition) => `${definition.path}\\${definition.name}: ${definition.queueStatus}`).sort();
+      const queueNow = queueStatuses();
       const held = queueNow.filter((line) => !queueBefore.includes(line));
       if (held.length) left.push(`Scheduled pipelines not back to their queue status: ${held.join('; ')}`);
       const poolNow = poolOf();
