@@ -4,6 +4,9 @@ import type { Log } from '../core/log';
 import { newRecordId, type UndoRecord } from '../core/records';
 import { sleep } from '../core/retry';
 import { armFailure, describeArmError, type ArmClients } from './arm';
+import { describeMember, IPV4, memberAddress, memberKey, type PoolMember } from './pool-members';
+
+export { describeMember, memberAddress, memberKey, type PoolMember };
 
 /**
  * Application Gateway backend pools: take a batch of servers out in one write, put exactly those back, and
@@ -24,11 +27,6 @@ import { armFailure, describeArmError, type ArmClients } from './arm';
  */
 
 export const POOL_RECORD_KIND = 'appgateway-pool';
-
-export type PoolMember =
-  | { type: 'ipAddress'; ipAddress: string; label?: string }
-  | { type: 'fqdn'; fqdn: string; label?: string }
-  | { type: 'ipConfiguration'; id: string; privateIp?: string; label?: string };
 
 export interface PoolTarget {
   resourceGroupName: string;
@@ -104,30 +102,6 @@ async function serialized<T>(gatewayId: string, work: () => Promise<T>): Promise
   } finally {
     if (gatewayLocks.get(key) === run) gatewayLocks.delete(key);
   }
-}
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function memberKey(member: PoolMember): string {
-  switch (member.type) {
-    case 'ipAddress':
-      return `ip:${member.ipAddress}`;
-    case 'fqdn':
-      return `fqdn:${member.fqdn.toLowerCase()}`;
-    case 'ipConfiguration':
-      return `ipconfig:${member.id.toLowerCase()}`;
-  }
-}
-
-/** The address a member is reached at (what backend health shows). */
-export function memberAddress(member: PoolMember): string {
-  return member.type === 'ipAddress' ? member.ipAddress : member.type === 'fqdn' ? member.fqdn : member.privateIp ?? member.id.split('/').slice(-3).join('/');
-}
-
-/** `IC-Web1 (10.0.2.4)`, or the address alone. */
-export function describeMember(member: PoolMember): string {
-  const address = memberAddress(member);
-  return member.label && member.label.toLowerCase() !== address.toLowerCase() ? `${member.label} (${address})` : address;
 }
 
 function sameName(a: string | undefined, b: string): boolean {
