@@ -110,7 +110,7 @@ export class TaskInputs {
     throw new InputError(name, `'${value}' is not a boolean; use true or false.`);
   }
 
-  /** A list given one per line or comma-separated; blanks and `#` comments dropped. */
+  /** A list given one per line or comma-separated; blanks and `# ` comments dropped (see splitList). */
   list(name: string, options: { required?: boolean } = {}): string[] {
     const value = tl.getInput(name, false) ?? '';
     const items = splitList(value);
@@ -146,12 +146,15 @@ export class TaskInputs {
   }
 }
 
-/** Splits a list given one per line or comma-separated. */
+/**
+ * Splits a list given one per line or comma-separated. A lone `#` or `#` followed by a space starts a comment;
+ * `#dailyops` is a value (Slack channels, Pingdom check names), not a comment.
+ */
 export function splitList(value: string): string[] {
   return value
     .split(/[\r\n,]+/)
     .map((item) => item.trim())
-    .filter((item) => item !== '' && !item.startsWith('#'));
+    .filter((item) => item !== '' && item !== '#' && !/^#\s/.test(item));
 }
 
 /** A pipeline variable (e.g. `System.TeamProject`), or undefined. */

@@ -69,17 +69,6 @@ export function isChannelId(value: string): boolean {
   return /^[CGD][A-Z0-9]{6,}$/.test(value);
 }
 
-/**
- * Splits the channels input: one per line or comma-separated. Unlike other lists, `#dailyops` is a channel,
- * not a comment; only `# ` (a hash and a space) starts a comment.
- */
-export function splitChannels(value: string): string[] {
-  return value
-    .split(/[\r\n,]+/)
-    .map((item) => item.trim())
-    .filter((item) => item !== '' && item !== '#' && !/^#\s/.test(item));
-}
-
 /** `#Dailyops` → `dailyops`; ids are kept as they are. */
 export function normalizeChannel(value: string): string {
   const bare = value.trim().replace(/^#/, '');

@@ -4,7 +4,6 @@ import { runTask } from '../../shared/core/task';
 import { checkTimeZone, DEFAULT_TIME_ZONE } from '../../shared/core/time';
 import { pipelineRunLink } from '../../shared/services/messages';
 import { botToken, PROVIDERS, webhookUrl, type Destination } from '../../shared/services/notify';
-import { splitChannels } from '../../shared/services/slack';
 import { finishAction, gateAction, startAction } from '../../shared/window/actions';
 import { windowClock } from '../../shared/window/clock';
 
@@ -26,7 +25,8 @@ void runTask('MaintenanceWindow', async (context) => {
   const destination = (): Destination => {
     const provider = input.choice('provider', PROVIDERS, 'slack');
     if (provider === 'slack') {
-      const channels = splitChannels(input.text('channels') ?? 'dailyops\nmaintenance');
+      const listed = input.list('channels');
+      const channels = listed.length ? listed : ['dailyops', 'maintenance'];
       if (channels.length === 0) throw new InputError('channels', 'is required for provider slack: list the channels to announce in (dailyops, maintenance).');
       const endpoint = input.endpoint('slackConnection', { required: true });
       return { provider, token: botToken('slackConnection', endpoint), apiUrl: endpoint.url, channels };

@@ -2,7 +2,6 @@ import { InputError } from '../../shared/core/errors';
 import { MarkdownSummary } from '../../shared/core/summary';
 import { runTask } from '../../shared/core/task';
 import { composeNotice, pipelineRunLink, TEMPLATES } from '../../shared/services/messages';
-import { splitChannels } from '../../shared/services/slack';
 import { botToken, NotifyError, PROVIDERS, sendNotice, webhookUrl, type Destination, type NotifyResult } from '../../shared/services/notify';
 
 void runTask('Notify', async ({ input, log, variable, setOutput, attachSummary }) => {
@@ -17,7 +16,7 @@ void runTask('Notify', async ({ input, log, variable, setOutput, attachSummary }
     link: input.string('link') ?? pipelineRunLink(variable('System.CollectionUri'), variable('System.TeamProject'), variable('Build.BuildId')),
   });
 
-  const channels = splitChannels(input.text('channels') ?? '');
+  const channels = input.list('channels');
   let destination: Destination;
   if (provider === 'slack') {
     if (channels.length === 0) throw new InputError('channels', 'is required for provider slack: list channel names (#maintenance) or ids (C0123ABCD).');

@@ -5,7 +5,8 @@ import axios from 'axios';
 import { setWriter } from '../../shared/core/commands';
 import { ServiceError } from '../../shared/core/errors';
 import { Log } from '../../shared/core/log';
-import { isChannelId, normalizeChannel, postSlackWebhook, SlackClient, slackApiBaseUrl, slackApiError, splitChannels } from '../../shared/services/slack';
+import { isChannelId, normalizeChannel, postSlackWebhook, SlackClient, slackApiBaseUrl, slackApiError } from '../../shared/services/slack';
+import { splitList } from '../../shared/core/inputs';
 import { postTeamsWorkflow, teamsMessage } from '../../shared/services/teams';
 import { emulatorCertificate } from '../emulators/kit';
 import { SlackEmulator, SlackWebhookEmulator } from '../emulators/slack';
@@ -57,7 +58,7 @@ describe('Slack and Teams clients', function () {
     assert.ok(!isChannelId('dailyops'));
     assert.equal(normalizeChannel('#DailyOps'), 'dailyops');
     assert.equal(normalizeChannel('#C0123ABCD'), 'C0123ABCD');
-    assert.deepEqual(splitChannels('#dailyops, maintenance\n# a comment\n\nC0123ABCD,'), ['#dailyops', 'maintenance', 'C0123ABCD']);
+    assert.deepEqual(splitList('#dailyops, maintenance\n# a comment\n\nC0123ABCD,'), ['#dailyops', 'maintenance', 'C0123ABCD']);
   });
 
   it('resolves names through every page, once per run', async () => {
