@@ -1,5 +1,4 @@
 import * as path from 'node:path';
-import { InputError } from '../../shared/core/errors';
 import { runTask } from '../../shared/core/task';
 import { checkTimeZone, DEFAULT_TIME_ZONE } from '../../shared/core/time';
 import { pipelineRunLink } from '../../shared/services/messages';
@@ -25,9 +24,9 @@ void runTask('MaintenanceWindow', async (context) => {
   const destination = (): Destination => {
     const provider = input.choice('provider', PROVIDERS, 'slack');
     if (provider === 'slack') {
+      // The runbook announces in dailyops and maintenance; an empty input means those.
       const listed = input.list('channels');
       const channels = listed.length ? listed : ['dailyops', 'maintenance'];
-      if (channels.length === 0) throw new InputError('channels', 'is required for provider slack: list the channels to announce in (dailyops, maintenance).');
       const endpoint = input.endpoint('slackConnection', { required: true });
       return { provider, token: botToken('slackConnection', endpoint), apiUrl: endpoint.url, channels };
     }
