@@ -4,6 +4,22 @@ import type { Log } from '../core/log';
 import { newRecordId, type UndoRecord } from '../core/records';
 import { sleep } from '../core/retry';
 import { armFailure, describeArmError, type ArmClients } from './arm';
+import {
+  DrainedTagError,
+  formatGatewayTag,
+  formatNicTag,
+  fullOrder,
+  gatewayTagName,
+  nicTagName,
+  parseGatewayTag,
+  parseNicTag,
+  positioned,
+  tagValue,
+  withTag,
+  type AddressMember,
+  type DrainedAddress,
+  type DrainedIpConfiguration,
+} from './drain-tags';
 import { describeMember, IPV4, memberAddress, memberKey, type PoolMember } from './pool-members';
 
 export { describeMember, memberAddress, memberKey, type PoolMember };
@@ -60,6 +76,7 @@ export interface DrainOptions {
   /** Undefined: the pool's HTTP settings' connection draining timeout (0 when draining is off). */
   drainTimeoutSeconds?: number;
   healthTimeoutSeconds: number;
+  /** Named in the drained tag beside each member this drain takes out. */
   windowId?: string;
   /** Writes the undo record durably; called before the first change. */
   publishUndoRecord: (record: UndoRecord<PoolUndoData>) => void;
@@ -67,14 +84,21 @@ export interface DrainOptions {
 
 export interface DrainResult {
   record: UndoRecord<PoolUndoData>;
+  /** Everything in the undo record: taken out now, and `carried`. */
   removed: PoolMember[];
+  /** Already out of the pool, taken out by an earlier drain of this task (its drained tag says so). */
+  carried: Array<{ member: PoolMember; windowId: string }>;
   remaining: MemberHealth[];
   drainSeconds: number;
   gatewayWrites: number;
   nicWrites: number;
 }
 
+/** What a restore puts back: the undo record's members, the servers listed, or what the drained tags name. */
+export type RestoreSource = 'undo record' | 'servers' | 'drained tags';
+
 export interface RestoreResult {
+  source: RestoreSource;
   restored: PoolMember[];
   alreadyPresent: PoolMember[];
   health: MemberHealth[];
@@ -102,6 +126,23 @@ async function serialized<T>(gatewayId: string, work: () => Promise<T>): Promise
   } finally {
     if (gatewayLocks.get(key) === run) gatewayLocks.delete(key);
   }
+}
+
+/** A drained member found by an earlier drain's tag, and the window that took it out. */
+interface DrainedMember {
+  member: PoolMember;
+  windowId: string;
+}
+
+/** The pool's addresses in its list order. */
+function addressMembersOf(pool: ApplicationGatewayBackendAddressPool): AddressMember[] {
+  return (pool.backendAddresses ?? []).flatMap((address): AddressMember[] =>
+    address.ipAddress ? [{ type: 'ipAddress', ipAddress: address.ipAddress }] : address.fqdn ? [{ type: 'fqdn', fqdn: address.fqdn }] : [],
+  );
+}
+
+function isAddress(member: PoolMember): member is AddressMember {
+  return member.type !== 'ipConfiguration';
 }
 
 function sameName(a: string | undefined, b: string): boolean {
@@ -146,6 +187,7 @@ export function validatePoolUndoData(data: unknown): PoolUndoData {
 export class BackendPoolClient {
   private readonly log: Log;
   private readonly nicCache = new Map<string, NetworkInterface>();
+  private readonly warned = new Set<string>();
   private gatewayWrites = 0;
   private nicWrites = 0;
 
@@ -284,29 +326,63 @@ export class BackendPoolClient {
     return { seconds, settings: names };
   }
 
-  /** Finds each listed server among the pool's members (by IP, FQDN, VM name or NIC), or says why not. */
-  private async resolveServers(inputName: string, servers: string[], members: PoolMember[]): Promise<PoolMember[]> {
-    const found = new Map<string, PoolMember>();
-    for (const server of servers) {
-      let matches = members.filter((member) => {
+  /**
+   * Finds each listed server among the pool's members (by IP, FQDN, VM name or NIC). One that is not a member
+   * but that an earlier drain of this task took out (its drained tag says so) is `carried`; any other is a
+   * refusal, naming it. Refusals are returned, not thrown, so the caller can first record what is carried.
+   */
+  private async resolveServers(
+    inputName: string,
+    servers: string[],
+    members: PoolMember[],
+    drained: () => Promise<DrainedMember[]>,
+  ): Promise<{ resolved: Array<{ member: PoolMember; carriedFrom?: string }>; refusals: InputError[] }> {
+    const matchIn = (candidates: PoolMember[], server: string) =>
+      candidates.filter((member) => {
         if (member.type === 'ipAddress') return member.ipAddress === server;
         if (member.type === 'fqdn') return sameName(member.fqdn, server) || sameName(member.fqdn.split('.')[0], server);
         return member.privateIp === server || sameName(member.label, server);
       });
+    const matchVm = (candidates: PoolMember[], vm: { ips: Set<string>; ipConfigurations: Set<string> }) =>
+      candidates.filter((member) => (member.type === 'ipConfiguration' ? vm.ipConfigurations.has(member.id.toLowerCase()) : member.type === 'ipAddress' && vm.ips.has(member.ipAddress)));
+
+    const found = new Map<string, { member: PoolMember; carriedFrom?: string }>();
+    const refusals: InputError[] = [];
+    for (const server of servers) {
+      let matches = matchIn(members, server);
+      let vm: Awaited<ReturnType<BackendPoolClient['vmAddresses']>>;
+      let notVm: InputError | undefined;
       if (!matches.length && !IPV4.test(server)) {
-        const addresses = await this.vmAddresses(inputName, server);
-        if (addresses) {
-          matches = members.filter((member) =>
-            member.type === 'ipConfiguration' ? addresses.ipConfigurations.has(member.id.toLowerCase()) : member.type === 'ipAddress' && addresses.ips.has(member.ipAddress),
-          );
+        vm = await this.vmAddresses(inputName, server).catch((error) => {
+          if (!(error instanceof InputError)) throw error;
+          notVm = error;
+          return undefined;
+        });
+        if (vm) matches = matchVm(members, vm);
+      }
+      if (matches.length) {
+        for (const member of matches) found.set(memberKey(member), { member: { ...member, label: member.label ?? server } });
+        continue;
+      }
+      const ours = await drained();
+      const oursMembers = ours.map((entry) => entry.member);
+      const carried = matchIn(oursMembers, server).length ? matchIn(oursMembers, server) : vm ? matchVm(oursMembers, vm) : [];
+      if (carried.length) {
+        for (const member of carried) {
+          const windowId = ours.find((entry) => memberKey(entry.member) === memberKey(member))!.windowId;
+          found.set(memberKey(member), { member: { ...member, label: member.label ?? server }, carriedFrom: windowId });
         }
+        continue;
       }
-      if (!matches.length) {
-        throw new InputError(inputName, `'${server}' is not a member of ${this.where} (members: ${members.map(describeMember).join(', ') || 'none'}).`);
-      }
-      for (const member of matches) found.set(memberKey(member), { ...member, label: member.label ?? server });
+      refusals.push(
+        notVm ??
+          new InputError(
+            inputName,
+            `'${server}' is not a member of ${this.where} (members: ${members.map(describeMember).join(', ') || 'none'}), and no drained tag of this task names it, so it was taken out by someone else or never was a member.`,
+          ),
+      );
     }
-    return [...found.values()];
+    return { resolved: [...found.values()], refusals };
   }
 
   /** A VM's NIC IP configurations and private IPs, or undefined when there is no such VM. */
@@ -335,6 +411,96 @@ export class BackendPoolClient {
       }
     }
     return { ips, ipConfigurations, primary };
+  }
+
+  // ------------------------------------------------------------------ drained tags (see drain-tags.ts)
+
+  private get gatewayTagName(): string {
+    return gatewayTagName(this.target.backendPoolName);
+  }
+
+  private get nicTagName(): string {
+    return nicTagName(this.target.applicationGatewayName, this.target.backendPoolName);
+  }
+
+  /** What the gateway's drained tag of this pool names, or why it cannot be read. */
+  private gatewayTag(gateway: ApplicationGateway): { value?: string; entries: DrainedAddress[]; problem?: string } {
+    const value = tagValue(gateway.tags, this.gatewayTagName);
+    try {
+      return { value, entries: parseGatewayTag(value, this.gatewayTagName) };
+    } catch (error) {
+      if (error instanceof DrainedTagError) return { value, entries: [], problem: error.message };
+      throw error;
+    }
+  }
+
+  /** What a NIC's drained tag of this pool names (none, with a warning, when it is not readable). */
+  private nicTag(nic: NetworkInterface): { entries: DrainedIpConfiguration[]; problem?: string } {
+    try {
+      return { entries: parseNicTag(tagValue(nic.tags, this.nicTagName), this.nicTagName) };
+    } catch (error) {
+      if (error instanceof DrainedTagError) return { entries: [], problem: `network interface '${nic.name}': ${error.message}` };
+      throw error;
+    }
+  }
+
+  /** Warns once per message (a write's change is re-applied on every attempt). */
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.log.warn(message);
+  }
+
+  /** Puts `entries` in the drained tag of `gateway` (the body about to be written), or says why not. */
+  private setGatewayTag(gateway: ApplicationGateway, entries: DrainedAddress[]): boolean {
+    const result = withTag(gateway.tags, this.gatewayTagName, formatGatewayTag(entries));
+    if ('problem' in result) {
+      this.warnOnce(
+        `Not recording the servers taken out on application gateway '${this.target.applicationGatewayName}': ${result.problem}. ` +
+          'The undo record is the only record of them: a re-run of this drain in a fresh workspace would refuse them as not members, so restore from this step\'s undo record.',
+      );
+      return false;
+    }
+    gateway.tags = result.tags;
+    return true;
+  }
+
+  /**
+   * Members this task took out of the pool in an earlier drain and that are still out: the addresses the
+   * gateway's tag names and the NIC IP configurations the NICs of the resource group name. Read only when
+   * needed (a server that is not a member, or a restore with nothing but the tags to go on).
+   */
+  private async drainedByUs(gateway: ApplicationGateway, current: PoolMember[]): Promise<DrainedMember[]> {
+    const present = new Set(current.map(memberKey));
+    const tag = this.gatewayTag(gateway);
+    if (tag.problem) this.warnOnce(`Ignoring the gateway's drained tag: ${tag.problem}.`);
+    const found: DrainedMember[] = tag.entries.filter((entry) => !present.has(memberKey(entry.member))).map(({ member, windowId }) => ({ member, windowId }));
+    const poolId = (this.findPool(gateway).id ?? '').toLowerCase();
+    try {
+      for await (const nic of this.clients.network.networkInterfaces.list(this.target.resourceGroupName)) {
+        if (!nic.id || tagValue(nic.tags, this.nicTagName) === undefined) continue;
+        this.nicCache.set(nic.id.toLowerCase(), nic);
+        const nicTag = this.nicTag(nic);
+        if (nicTag.problem) this.warnOnce(`Ignoring a drained tag: ${nicTag.problem}.`);
+        for (const entry of nicTag.entries) {
+          const config = nic.ipConfigurations?.find((candidate) => sameName(candidate.name, entry.name));
+          if (!config?.id) continue;
+          if ((config.applicationGatewayBackendAddressPools ?? []).some((reference) => (reference.id ?? '').toLowerCase() === poolId)) continue;
+          const member: PoolMember = { type: 'ipConfiguration', id: config.id, privateIp: config.privateIPAddress, label: lastSegment(nic.virtualMachine?.id) ?? nic.name };
+          if (!present.has(memberKey(member))) found.push({ member, windowId: entry.windowId });
+        }
+      }
+    } catch (error) {
+      throw describeArmError(error, `listing the network interfaces of resource group '${this.target.resourceGroupName}'`);
+    }
+    return found;
+  }
+
+  /** Whether the (cached) NIC of a member still names it in its drained tag. */
+  private nicTagNames(member: Extract<PoolMember, { type: 'ipConfiguration' }>): boolean {
+    const nic = this.nicCache.get(nicOf(member.id).nicId.toLowerCase());
+    const name = lastSegment(member.id) ?? '';
+    return !!nic && this.nicTag(nic).entries.some((entry) => sameName(entry.name, name));
   }
 
   // ------------------------------------------------------------------ writing
@@ -378,8 +544,13 @@ export class BackendPoolClient {
     });
   }
 
-  /** Adds or removes this pool's reference on one NIC IP configuration (read-modify-write, like the gateway). */
-  private async updateNicReference(member: Extract<PoolMember, { type: 'ipConfiguration' }>, poolId: string, present: boolean): Promise<void> {
+  /**
+   * Adds or removes this pool's reference on one NIC IP configuration (read-modify-write, like the gateway),
+   * and in the same write names the configuration in the NIC's drained tag (taken out) or drops it from
+   * there (put back). Taking out a configuration that is already out writes nothing (we did not take it
+   * out); putting back one that is already in only drops a tag that still names it.
+   */
+  private async updateNicReference(member: Extract<PoolMember, { type: 'ipConfiguration' }>, poolId: string, present: boolean, windowId = 'unknown'): Promise<void> {
     const { nicId, resourceGroup, nic: nicName } = nicOf(member.id);
     const gatewayId = `${this.clients.connection.subscriptionId}/${this.target.resourceGroupName}/${this.target.applicationGatewayName}`;
     // A NIC write updates the gateway too, so it queues behind every other write to that gateway.
@@ -391,8 +562,22 @@ export class BackendPoolClient {
         if (!config) throw new ServiceError('Azure', `network interface '${nicName}' no longer has IP configuration '${lastSegment(member.id)}'.`);
         const references = config.applicationGatewayBackendAddressPools ?? [];
         const has = references.some((reference) => sameName(reference.id, poolId));
-        if (has === present) return;
-        config.applicationGatewayBackendAddressPools = present ? [...references, { id: poolId }] : references.filter((reference) => !sameName(reference.id, poolId));
+        const configName = config.name ?? lastSegment(member.id) ?? '';
+        const tag = this.nicTag(nic);
+        const named = tag.entries.some((entry) => sameName(entry.name, configName));
+        if (present ? has && !named : !has) return;
+        if (has !== present) config.applicationGatewayBackendAddressPools = present ? [...references, { id: poolId }] : references.filter((reference) => !sameName(reference.id, poolId));
+        if (tag.problem) {
+          this.warnOnce(`Leaving a drained tag as it is: ${tag.problem}.`);
+        } else {
+          const entries = present ? tag.entries.filter((entry) => !sameName(entry.name, configName)) : named ? tag.entries : [...tag.entries, { name: configName, windowId }];
+          const result = withTag(nic.tags, this.nicTagName, formatNicTag(entries));
+          if ('problem' in result) {
+            this.warnOnce(`Not recording on network interface '${nicName}' that it was taken out of ${this.where}: ${result.problem}. Restore from this step's undo record.`);
+          } else {
+            nic.tags = result.tags;
+          }
+        }
         try {
           const poller = await this.clients.conditional.withEtag(nic.id!, nic.etag, () =>
             this.clients.network.networkInterfaces.beginCreateOrUpdate(resourceGroup, nicName, nic, { updateIntervalInMs: this.options.pollIntervalMs }),
@@ -482,11 +667,33 @@ export class BackendPoolClient {
    */
   async drain(servers: string[], options: DrainOptions): Promise<DrainResult> {
     const log = this.log;
+    const windowId = options.windowId ?? 'unknown';
     const gateway = await this.readGateway();
     const pool = this.findPool(gateway);
     const poolId = pool.id!;
     const members = await this.membersOf(pool);
-    const batch = await this.resolveServers('servers', servers, members);
+    let ours: Promise<DrainedMember[]> | undefined;
+    const { resolved, refusals } = await this.resolveServers('servers', servers, members, () => (ours ??= this.drainedByUs(gateway, members)));
+    // In the pool now (this drain takes them out) and already out by an earlier drain of ours (carried).
+    const batch = resolved.filter((entry) => entry.carriedFrom === undefined).map((entry) => entry.member);
+    const carried = resolved.flatMap((entry) => (entry.carriedFrom === undefined ? [] : [{ member: entry.member, windowId: entry.carriedFrom }]));
+    if (carried.length) {
+      log.info(
+        `Already out of ${this.where}: ${carried.map((entry) => `${describeMember(entry.member)} (taken out by this task in window ${entry.windowId})`).join(', ')}. ` +
+          'The drained tag says an earlier drain of ours took them out (a re-run, or a drain whose record was lost): they join this drain\'s undo record, so its restore puts them back.',
+      );
+    }
+    const record = this.undoRecordFor(gateway, members, resolved.map((entry) => entry.member), carried, options.windowId);
+    // A refused re-run still records what the earlier drain took out, so the partner restore puts it back.
+    const refuse = (error: Error): never => {
+      if (carried.length) {
+        options.publishUndoRecord(this.undoRecordFor(gateway, members, carried.map((entry) => entry.member), carried, options.windowId));
+        log.info(`This drain is refused, but its undo record names ${carried.map((entry) => describeMember(entry.member)).join(', ')}, which an earlier drain took out: restore from it to put them back.`);
+      }
+      throw error;
+    };
+    if (refusals.length) refuse(refusals[0]);
+
     const { byMember, raw } = await this.readHealth(gateway, members);
     const drain = this.drainTimeoutOf(gateway, raw, poolId.toLowerCase());
     const drainSeconds = options.drainTimeoutSeconds ?? drain.seconds;
@@ -500,27 +707,21 @@ export class BackendPoolClient {
       if (healthy.length < options.minHealthyServers) {
         const notHealthy = left.filter((member) => !healthyKeys.has(memberKey(member)));
         throw new SafetyError(
-          `Refusing to drain ${batch.map(describeMember).join(', ')} from ${this.where}: only ${healthy.length} healthy server(s) would remain ` +
+          `Refusing to drain ${resolved.map((entry) => describeMember(entry.member)).join(', ')} from ${this.where}: only ${healthy.length} healthy server(s) would remain ` +
             `(minHealthyServers is ${options.minHealthyServers}). Healthy: ${healthy.map(describeMember).join(', ') || 'none'}` +
             `${notHealthy.length ? `; not healthy: ${notHealthy.map((member) => `${describeMember(member)} ${byMember.get(memberKey(member))?.health ?? 'new'}`).join(', ')}` : ''}. Nothing was changed.`,
         );
       }
     };
-    checkRemaining(members);
-    log.info(`Taking ${batch.length} server(s) out of ${this.where}: ${batch.map(describeMember).join(', ')}. ${remaining.filter((entry) => entry.health === 'Up').length} healthy server(s) stay in.`);
-
-    const record: UndoRecord<PoolUndoData> = {
-      kind: POOL_RECORD_KIND,
-      version: 1,
-      id: newRecordId(POOL_RECORD_KIND, options.windowId),
-      windowId: options.windowId,
-      createdAt: new Date().toISOString(),
-      description: `Put ${batch.map(describeMember).join(', ')} back into ${this.where}.`,
-      data: { subscriptionId: this.clients.connection.subscriptionId, ...this.target, membersBefore: members, removed: batch },
-    };
+    try {
+      checkRemaining(members);
+    } catch (error) {
+      refuse(error as Error);
+    }
+    if (batch.length) log.info(`Taking ${batch.length} server(s) out of ${this.where}: ${batch.map(describeMember).join(', ')}. ${remaining.filter((entry) => entry.health === 'Up').length} healthy server(s) stay in.`);
     options.publishUndoRecord(record);
 
-    const addresses = batch.filter((member) => member.type !== 'ipConfiguration');
+    const addresses = batch.filter(isAddress);
     if (addresses.length) {
       await this.updateGateway((fresh) => {
         const freshPool = this.findPool(fresh);
@@ -533,20 +734,35 @@ export class BackendPoolClient {
           ...members.filter((member) => member.type === 'ipConfiguration'),
         ]);
         freshPool.backendAddresses = kept;
+        // The record's second copy rides in this same write: the drained tag gains what this write takes out.
+        const tag = this.gatewayTag(fresh);
+        if (tag.problem) {
+          this.warnOnce(`Leaving the gateway's drained tag as it is: ${tag.problem}. Restore from this step's undo record.`);
+        } else {
+          const before = addressMembersOf({ backendAddresses: current });
+          const keptKeys = new Set(addressMembersOf(freshPool).map(memberKey));
+          const takenNow = before.filter((member) => batchKeys.has(memberKey(member)));
+          const out = [
+            ...tag.entries.filter((entry) => !keptKeys.has(memberKey(entry.member)) && !batchKeys.has(memberKey(entry.member))),
+            ...takenNow.map((member) => ({ member, windowId })),
+          ];
+          this.setGatewayTag(fresh, positioned(fullOrder(before, tag.entries), out));
+        }
         return true;
       }, gateway.etag);
     }
     for (const member of batch) {
-      if (member.type === 'ipConfiguration') await this.updateNicReference(member, poolId, false);
+      if (member.type === 'ipConfiguration') await this.updateNicReference(member, poolId, false, windowId);
     }
 
+    const removed = record.data.removed;
     const after = await this.readPool();
     const afterKeys = new Set(after.members.map(memberKey));
-    const still = batch.filter((member) => afterKeys.has(memberKey(member)));
+    const still = removed.filter((member) => afterKeys.has(memberKey(member)));
     if (still.length) throw new ServiceError('Azure', `after the update, ${this.where} still lists ${still.map(describeMember).join(', ')}.`);
 
     const confirmed = await this.waitForHealth(
-      batch,
+      removed,
       (health) => health.every((entry) => entry.health !== 'Up'),
       options.healthTimeoutSeconds,
       (health) => `Waiting for backend health to stop serving ${health.filter((entry) => entry.health === 'Up').map((entry) => describeMember(entry.member)).join(', ')}`,
@@ -562,45 +778,108 @@ export class BackendPoolClient {
       log.progress(0, `Connection draining: ${drainSeconds} s`);
       await sleep(drainSeconds * 1000);
     }
-    return { record, removed: batch, remaining, drainSeconds, gatewayWrites: this.gatewayWrites, nicWrites: this.nicWrites };
+    return { record, removed, carried, remaining, drainSeconds, gatewayWrites: this.gatewayWrites, nicWrites: this.nicWrites };
   }
 
   /**
-   * Puts back exactly what a drain removed (or the servers listed), leaving everything else as it is now,
-   * then waits until every one of them is healthy. Idempotent: members already back are not written again.
+   * The undo record of a drain that takes out `removed` (some of them possibly `carried`: already out by an
+   * earlier drain of ours). Its members before are the pool as it is plus the carried ones, in the order the
+   * drained tag remembers, so a restore from it puts them back where they were.
+   */
+  private undoRecordFor(gateway: ApplicationGateway, members: PoolMember[], removed: PoolMember[], carried: DrainedMember[], windowId: string | undefined): UndoRecord<PoolUndoData> {
+    const known = new Map([...members, ...carried.map((entry) => entry.member)].map((member) => [memberKey(member), member]));
+    const order = fullOrder(addressMembersOf(this.findPool(gateway)), this.gatewayTag(gateway).entries);
+    const membersBefore = [
+      ...order.flatMap((member) => known.get(memberKey(member)) ?? []),
+      ...[...known.values()].filter((member) => member.type === 'ipConfiguration' || !order.some((candidate) => memberKey(candidate) === memberKey(member))),
+    ];
+    const carriedText = carried.length ? ` (${carried.map((entry) => describeMember(entry.member)).join(', ')} taken out by an earlier drain)` : '';
+    return {
+      kind: POOL_RECORD_KIND,
+      version: 1,
+      id: newRecordId(POOL_RECORD_KIND, windowId),
+      windowId,
+      createdAt: new Date().toISOString(),
+      description: `Put ${removed.map(describeMember).join(', ')} back into ${this.where}${carriedText}.`,
+      data: { subscriptionId: this.clients.connection.subscriptionId, ...this.target, membersBefore, removed },
+    };
+  }
+
+  /**
+   * Puts back exactly what a drain removed (its undo record), or the servers listed, or, with neither, what
+   * the drained tags say this task took out of the pool (any window); leaves everything else as it is now,
+   * then waits until every one of them is healthy. The write that puts them back also drops them from the
+   * drained tags. Idempotent: members already back (and no longer tagged) are not written again.
    */
   async restore(source: { data?: PoolUndoData; servers?: string[] }, options: { healthTimeoutSeconds: number }): Promise<RestoreResult> {
     const gateway = await this.readGateway();
     const pool = this.findPool(gateway);
     const poolId = pool.id!;
     const current = await this.membersOf(pool);
-    const before = source.data?.membersBefore ?? current;
-    const wanted = source.data ? source.data.removed : await this.membersToAddBack(source.servers ?? [], pool, current);
+    const tag = this.gatewayTag(gateway);
+    let from: RestoreSource;
+    let before: PoolMember[];
+    let wanted: PoolMember[];
+    if (source.data) {
+      from = 'undo record';
+      before = source.data.membersBefore;
+      wanted = source.data.removed;
+    } else if (source.servers?.length) {
+      from = 'servers';
+      before = current;
+      wanted = await this.membersToAddBack(source.servers, pool, current);
+    } else {
+      from = 'drained tags';
+      if (tag.problem) {
+        throw new ServiceError('Azure', `${tag.problem}; it is not one this task wrote, so it cannot tell what was taken out of ${this.where}.`, {
+          advice: 'Give the undo record of the drain, or list the servers to put back.',
+        });
+      }
+      const ours = await this.drainedByUs(gateway, current);
+      wanted = ours.map((entry) => entry.member);
+      before = [...fullOrder(addressMembersOf(pool), tag.entries), ...current.filter((member) => member.type === 'ipConfiguration')];
+      this.log.info(
+        ours.length
+          ? `No undo record and no servers given: the drained tags say this task took ${ours.map((entry) => `${describeMember(entry.member)} (window ${entry.windowId})`).join(', ')} out of ${this.where}.`
+          : `No undo record and no servers given, and no drained tag names anything this task took out of ${this.where}: nothing to put back.`,
+      );
+    }
 
     const currentKeys = new Set(current.map(memberKey));
+    const wantedKeys = new Set(wanted.map(memberKey));
     const missing = wanted.filter((member) => !currentKeys.has(memberKey(member)));
     const alreadyPresent = wanted.filter((member) => currentKeys.has(memberKey(member)));
     if (alreadyPresent.length) this.log.info(`Already in ${this.where}: ${alreadyPresent.map(describeMember).join(', ')}.`);
     if (missing.length) this.log.info(`Putting back into ${this.where}: ${missing.map(describeMember).join(', ')}.`);
 
-    const addressesToAdd = missing.filter((member) => member.type !== 'ipConfiguration');
-    if (addressesToAdd.length) {
+    const addressesToAdd = missing.filter(isAddress);
+    // A tag entry for a member that is (or is about to be) back in the pool is dropped in the same write.
+    const tagToClean = !tag.problem && tag.entries.some((entry) => currentKeys.has(memberKey(entry.member)) || wantedKeys.has(memberKey(entry.member)));
+    if (addressesToAdd.length || tagToClean) {
       const addKeys = new Set(addressesToAdd.map(memberKey));
       await this.updateGateway((fresh) => {
         const freshPool = this.findPool(fresh);
-        const present = (freshPool.backendAddresses ?? []).map((address): PoolMember => (address.ipAddress ? { type: 'ipAddress', ipAddress: address.ipAddress } : { type: 'fqdn', fqdn: address.fqdn ?? '' }));
+        const present = addressMembersOf(freshPool);
         const presentKeys = new Set(present.map(memberKey));
-        if ([...addKeys].every((key) => presentKeys.has(key))) return false;
-        // The pool's order before the drain, keeping whatever others added or removed since.
-        const ordered = before.filter((member) => member.type !== 'ipConfiguration' && (presentKeys.has(memberKey(member)) || addKeys.has(memberKey(member))));
-        const orderedKeys = new Set(ordered.map(memberKey));
-        const extra = [...present.filter((member) => !orderedKeys.has(memberKey(member))), ...addressesToAdd.filter((member) => !orderedKeys.has(memberKey(member)))];
-        freshPool.backendAddresses = [...ordered, ...extra].map((member) => (member.type === 'ipAddress' ? { ipAddress: member.ipAddress } : { fqdn: (member as { fqdn: string }).fqdn }));
-        return true;
+        let written = present;
+        const poolChanges = ![...addKeys].every((key) => presentKeys.has(key));
+        if (poolChanges) {
+          // The pool's order before the drain, keeping whatever others added or removed since.
+          const ordered = before.filter((member): member is AddressMember => isAddress(member) && (presentKeys.has(memberKey(member)) || addKeys.has(memberKey(member))));
+          const orderedKeys = new Set(ordered.map(memberKey));
+          written = [...ordered, ...present.filter((member) => !orderedKeys.has(memberKey(member))), ...addressesToAdd.filter((member) => !orderedKeys.has(memberKey(member)))];
+          freshPool.backendAddresses = written.map((member) => (member.type === 'ipAddress' ? { ipAddress: member.ipAddress } : { fqdn: member.fqdn }));
+        }
+        const freshTag = this.gatewayTag(fresh);
+        const writtenKeys = new Set(written.map(memberKey));
+        const stillOut = freshTag.entries.filter((entry) => !writtenKeys.has(memberKey(entry.member)));
+        const tagChanges = !freshTag.problem && stillOut.length !== freshTag.entries.length;
+        if (tagChanges) this.setGatewayTag(fresh, positioned(fullOrder(written, stillOut), stillOut));
+        return poolChanges || tagChanges;
       }, gateway.etag);
     }
-    for (const member of missing) {
-      if (member.type === 'ipConfiguration') await this.updateNicReference(member, poolId, true);
+    for (const member of wanted) {
+      if (member.type === 'ipConfiguration' && (!currentKeys.has(memberKey(member)) || this.nicTagNames(member))) await this.updateNicReference(member, poolId, true);
     }
 
     const after = await this.readPool();
@@ -622,7 +901,7 @@ export class BackendPoolClient {
         { advice: 'They are back in the pool; check the servers themselves.' },
       );
     }
-    return { restored: missing, alreadyPresent, health: waited.health, gatewayWrites: this.gatewayWrites, nicWrites: this.nicWrites };
+    return { source: from, restored: missing, alreadyPresent, health: waited.health, gatewayWrites: this.gatewayWrites, nicWrites: this.nicWrites };
   }
 
   /** For a restore without an undo record: what each listed server is as a member of this pool. */

@@ -62,9 +62,6 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
   const { log, target, action } = options;
   const where = `pool '${target.backendPoolName}' of application gateway '${target.applicationGatewayName}'`;
   if (action === 'drain' && options.servers.length === 0) throw new InputError('servers', 'lists no servers to drain.');
-  if (action === 'restore' && !options.undoRecord && options.servers.length === 0) {
-    throw new InputError('undoRecord', 'is empty and no servers are listed: give the undo record the drain step produced, or list the servers to put back.');
-  }
   if (options.undoRecord) checkRecordTarget(options.undoRecord, target, options.connection.subscriptionId);
 
   const pool = new BackendPoolClient(armClients(options.connection), target, { log, pollIntervalMs: options.pollIntervalMs });
@@ -96,7 +93,13 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
     log.info(`Drained ${drained.join(', ')} with ${result.gatewayWrites} gateway write(s) and ${result.nicWrites} network interface write(s).`);
     summary
       .heading(`Drained ${result.removed.length} server(s) from ${target.applicationGatewayName} / ${target.backendPoolName}`)
-      .list(drained)
+      .list(drained);
+    if (result.carried.length) {
+      summary.paragraph(
+        `Already out before this step, taken out by an earlier drain of this task (its drained tag says so), and carried into this undo record: ${result.carried.map((entry) => `${describeMember(entry.member)} (window ${entry.windowId})`).join(', ')}.`,
+      );
+    }
+    summary
       .paragraph(`Still serving (${result.remaining.filter((entry) => entry.health === 'Up').length} healthy):`)
       .table(HEALTH_HEADERS, healthRows(result.remaining))
       .paragraph(`Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}; connection draining waited: ${result.drainSeconds} s. Undo record: \`${result.record.id}\`.`);
@@ -105,14 +108,16 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
 
   log.section(`Restoring ${where}`);
   const result = await pool.restore({ data: options.undoRecord?.data, servers: options.servers }, { healthTimeoutSeconds: options.healthTimeoutSeconds });
-  const text = `Back in ${where} and healthy: ${result.health.map((entry) => describeMember(entry.member)).join(', ')}.`;
+  const text = result.health.length
+    ? `Back in ${where} and healthy (from the ${result.source}): ${result.health.map((entry) => describeMember(entry.member)).join(', ')}.`
+    : `Nothing to put back into ${where} (from the ${result.source}).`;
   log.info(text);
   if (options.undoRecord) options.writeReceipt(options.undoRecord, text);
   summary
     .heading(`Restored ${result.health.length} server(s) to ${target.applicationGatewayName} / ${target.backendPoolName}`)
     .table(HEALTH_HEADERS, healthRows(result.health))
     .paragraph(
-      `Put back now: ${result.restored.map(describeMember).join(', ') || 'none'}; already in the pool: ${result.alreadyPresent.map(describeMember).join(', ') || 'none'}. ` +
+      `What to put back came from the ${result.source}. Put back now: ${result.restored.map(describeMember).join(', ') || 'none'}; already in the pool: ${result.alreadyPresent.map(describeMember).join(', ') || 'none'}. ` +
         `Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}.`,
     );
   return {

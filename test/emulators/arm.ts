@@ -11,7 +11,10 @@ import { Emulator, type EmulatorRequest, type EmulatorResponse, type Handler, ty
  * - backend health: a `Location` long-running operation whose answer comes from the emulator's state (a
  *   server being patched is Down, a server put back turns Up after a probe delay, one taken out shows
  *   Draining for a while);
- * - network interfaces (pools that reference NIC IP configurations): GET, PUT (which updates the gateway too);
+ * - network interfaces (pools that reference NIC IP configurations): GET, list by resource group, PUT (which
+ *   updates the gateway too);
+ * - tags on gateways and NICs, with Azure's limits checked on every PUT (50 per resource, names up to 512
+ *   characters, values up to 256; the exact error codes ARM uses are not documented, ours say which limit);
  * - virtual machines: GET, `installPatches` and `assessPatches` as long-running operations with realistic
  *   results and reboots (the server is Down in backend health meanwhile).
  * Every call must carry a token the Entra emulator issued for ARM's audience; `grant()` turns on role checks
@@ -153,6 +156,20 @@ function armError(status: number, code: string, message: string, headers?: Recor
 }
 
 /** Does a role's action pattern (with `*` wildcards, case-insensitive) allow this action? */
+/** Azure's tag limits: at most 50 per resource, names up to 512 characters, values up to 256, none of <>%&\\?/ in a name. */
+function tagProblem(body: any): EmulatorResponse | undefined {
+  const tags = body?.tags;
+  if (tags === undefined || tags === null) return undefined;
+  if (typeof tags !== 'object' || Array.isArray(tags)) return armError(400, 'InvalidRequestFormat', 'The tags are not an object of names and values.');
+  const entries = Object.entries(tags);
+  if (entries.length > 50) return armError(400, 'InvalidTagCount', `The resource has ${entries.length} tags; at most 50 are allowed.`);
+  for (const [name, value] of entries) {
+    if (name.length > 512 || /[<>%&\\?/]/.test(name)) return armError(400, 'InvalidTagName', `The tag name '${name}' is too long or has a character that is not allowed.`);
+    if (typeof value !== 'string' || value.length > 256) return armError(400, 'InvalidTagValueLength', `The value of tag '${name}' is longer than 256 characters.`);
+  }
+  return undefined;
+}
+
 function allows(pattern: string, action: string): boolean {
   const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`, 'i');
   return regex.test(action);
@@ -442,6 +459,26 @@ export class ArmEmulator extends Emulator {
     }
     state.updatingUntil = Date.now() + updatingMs;
     this.startOperation('Microsoft.Network', updatingMs, { onComplete: () => this.applyEffective(state, state.updatingUntil) });
+  }
+
+  /** A NIC's tags as stored (a copy). */
+  nicTags(resourceGroup: string, nicName: string): Record<string, string> {
+    this.advance();
+    const nic = this.nics.get(lower(this.nicId(resourceGroup, nicName)));
+    if (!nic) throw new Error(`no NIC ${nicName}`);
+    return clone(nic.wire.tags ?? {});
+  }
+
+  /** Removes this pool's reference from a NIC's first IP configuration, as someone in the portal would. */
+  removeNicPoolReference(resourceGroup: string, nicName: string, gateway: string, pool: string): void {
+    const nic = this.nics.get(lower(this.nicId(resourceGroup, nicName)));
+    if (!nic) throw new Error(`no NIC ${nicName}`);
+    const poolId = lower(`${this.gatewayId(resourceGroup, gateway)}/backendAddressPools/${pool}`);
+    const config = nic.wire.properties.ipConfigurations[0].properties;
+    config.applicationGatewayBackendAddressPools = config.applicationGatewayBackendAddressPools.filter((ref: any) => lower(ref.id) !== poolId);
+    this.stampWrite(nic.wire);
+    nic.effectiveWire = clone(nic.wire);
+    for (const state of this.gateways.values()) this.applyEffective(state, Date.now());
   }
 
   /** Runs `change` as another writer right after the gateway has been read `afterReads` more times. */
@@ -800,6 +837,17 @@ export class ArmEmulator extends Emulator {
       return { body, headers: { ETag: body.etag } };
     });
     this.armRoute('PUT', nicPath, 'Microsoft.Network/networkInterfaces/write', (request) => this.putNic(request));
+    this.armRoute('GET', `${rg}/Microsoft.Network/networkInterfaces`, 'Microsoft.Network/networkInterfaces/read', (request) => {
+      const group = `${lower(this.resourceGroupId(request.params.resourceGroup))}/`;
+      const value = [...this.nics.values()]
+        .filter((nic) => lower(nic.wire.id).startsWith(group))
+        .map((nic) => {
+          const body = clone(nic.wire);
+          body.properties.provisioningState = nic.updatingUntil > Date.now() ? 'Updating' : 'Succeeded';
+          return body;
+        });
+      return { body: { value } };
+    });
 
     const vmPath = `${rg}/Microsoft.Compute/virtualMachines/:name`;
     this.armRoute('GET', vmPath, 'Microsoft.Compute/virtualMachines/read', (request) => {
@@ -845,6 +893,8 @@ export class ArmEmulator extends Emulator {
     if (this.options.honourIfMatch && ifMatch && ifMatch !== '*' && ifMatch !== state.wire.etag) {
       return armError(412, 'PreconditionFailed', `The condition '${ifMatch}' in the If-Match header does not match the current etag '${state.wire.etag}' of the resource.`);
     }
+    const tags = tagProblem(body);
+    if (tags) return tags;
     const pools: any[] = body.properties.backendAddressPools ?? [];
     for (const pool of pools) {
       for (const address of pool.properties?.backendAddresses ?? []) {
@@ -899,6 +949,8 @@ export class ArmEmulator extends Emulator {
       return armError(412, 'PreconditionFailed', `The condition '${ifMatch}' in the If-Match header does not match the current etag '${nic.wire.etag}' of the resource.`);
     }
     if (nic.updatingUntil > now) return armError(409, 'AnotherOperationInProgress', 'Another operation on this or dependent resource is in progress.');
+    const tags = tagProblem(body);
+    if (tags) return tags;
     const poolRefs = (wire: any) =>
       new Set<string>((wire.properties.ipConfigurations ?? []).flatMap((config: any) => (config.properties?.applicationGatewayBackendAddressPools ?? []).map((ref: any) => lower(ref.id))));
     const before = poolRefs(nic.wire);

@@ -219,6 +219,154 @@ describe('AppGatewayDrainV1 (bundled, against the ARM and Entra emulators)', fun
     assert.deepEqual([...pool(farm).addresses].sort(), [...before.addresses].sort());
   });
 
+  describe('a re-run after the drain succeeded (the record lost with the old workspace): the drained tag', () => {
+    const TAG = 'maintenance-window.drained.web';
+    const tags = (farm: WebFarm) => azure.arm.gateway(RESOURCE_GROUP, farm.gateway).tags as Record<string, string>;
+    const otherWriterTags = (farm: WebFarm, add: Record<string, string>) => azure.arm.changeGateway(RESOURCE_GROUP, farm.gateway, (wire) => Object.assign(wire.tags, add));
+    const recordOf = (run: TaskRun) => JSON.parse(run.outputs.undoRecord);
+
+    it('drain, lose the record, drain again, restore: the pool ends exactly as it began, the tag is gone, others\' tags untouched', async () => {
+      const farm = azure.seedWebFarm();
+      otherWriterTags(farm, { owner: 'platform' });
+      const before = pool(farm);
+      const first = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 5).join('\n') }, { variables: { 'Build.BuildId': '4711' } });
+      assert.equal(first.result, 'Succeeded', first.stdout);
+      assert.equal(azure.arm.gatewayWrites(farm.gateway), 1, 'the tag rides in the one write that takes the batch out');
+      assert.deepEqual(JSON.parse(tags(farm)[TAG]), { 4711: Object.fromEntries(ips(farm, 1, 5).map((address, index) => [address, index])) });
+      // Someone tags the gateway between the two attempts.
+      otherWriterTags(farm, { reviewed: 'yes' });
+
+      // The job is re-run in a fresh workspace: no record file, the servers are out.
+      const again = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 5).join('\n') }, { variables: { 'Build.BuildId': '4711' } });
+      assert.equal(again.result, 'Succeeded', again.stdout);
+      assert.match(again.stdout, /Already out of pool 'web'.*IC-Web1 \(10\.0\.2\.4\) \(taken out by this task in window 4711\)/);
+      assert.equal(azure.arm.gatewayWrites(farm.gateway), 1, 'nothing left to take out: no write');
+      const record = recordOf(again);
+      assert.deepEqual(record.data.removed.map((m: any) => m.ipAddress), ips(farm, 1, 5), 'the re-run\'s record carries them');
+      assert.deepEqual(record.data.membersBefore.map((m: any) => m.ipAddress), before.addresses, 'in the order the tag remembers');
+      assert.equal(again.outputs.drainedServers, names(farm, 1, 5).join(','));
+      assert.match(again.summaries[0], /carried into this undo record: IC-Web1 \(10\.0\.2\.4\) \(window 4711\)/);
+
+      const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: again.outputs.undoRecord });
+      assert.equal(restore.result, 'Succeeded', restore.stdout);
+      assert.equal(azure.arm.gatewayWrites(farm.gateway), 2, 'one write puts them back and drops the tag');
+      assert.deepEqual(pool(farm), before, 'exactly as it began, in the same order');
+      assert.deepEqual(tags(farm), { environment: 'production', owner: 'platform', reviewed: 'yes' }, 'our tag is gone; everyone else\'s is as they left it');
+      assert.ok(Object.values(azure.arm.healthOf(RESOURCE_GROUP, farm.gateway, 'web')).every((health) => health === 'Up'));
+    });
+
+    it('a server out of the pool that no tag of ours names is still refused, naming it; what the tag names is recorded for the restore', async () => {
+      const farm = azure.seedWebFarm();
+      const before = pool(farm);
+      const first = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 2).join(',') });
+      assert.equal(first.result, 'Succeeded', first.stdout);
+      // Someone else takes IC-Web3 out by hand.
+      azure.arm.changeGateway(RESOURCE_GROUP, farm.gateway, (wire) => {
+        const web = wire.properties.backendAddressPools.find((p: any) => p.name === 'web');
+        web.properties.backendAddresses = web.properties.backendAddresses.filter((a: any) => a.ipAddress !== farm.servers[2].ip);
+      });
+      const writes = azure.arm.changes().length;
+      const again = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 3).join(',') });
+      assert.equal(again.result, 'Failed');
+      assert.match(again.errors.join('\n'), /Input 'servers': 'IC-Web3' is not a member of pool 'web'.*no drained tag of this task names it/);
+      assert.equal(azure.arm.changes().length, writes, 'nothing was written');
+      assert.deepEqual(recordOf(again).data.removed.map((m: any) => m.ipAddress), ips(farm, 1, 2), 'the refused re-run still records what our earlier drain took out');
+      const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: again.outputs.undoRecord });
+      assert.equal(restore.result, 'Succeeded', restore.stdout);
+      assert.deepEqual(pool(farm).addresses, before.addresses.filter((address) => address !== farm.servers[2].ip), 'ours are back; the other writer\'s removal stands');
+      assert.equal(tags(farm)[TAG], undefined);
+    });
+
+    it('a re-run refused by minHealthyServers writes nothing and records what the earlier drain took out', async () => {
+      const farm = azure.seedWebFarm({ count: 6 });
+      const first = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 3).join(',') });
+      assert.equal(first.result, 'Succeeded', first.stdout);
+      for (const address of ips(farm, 4, 5)) azure.arm.setHealth(address, 'Down');
+      const writes = azure.arm.changes().length;
+      const again = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 3).join(','), minHealthyServers: 2 });
+      assert.equal(again.result, 'Failed');
+      assert.match(again.errors.join('\n'), /only 1 healthy server\(s\) would remain \(minHealthyServers is 2\)/);
+      assert.equal(azure.arm.changes().length, writes, 'nothing was written');
+      assert.deepEqual(recordOf(again).data.removed.map((m: any) => m.ipAddress), ips(farm, 1, 3));
+    });
+
+    it('restore with no undo record and no servers puts back what the tag names (a later run), once', async () => {
+      const farm = azure.seedWebFarm();
+      otherWriterTags(farm, { owner: 'platform' });
+      const before = pool(farm);
+      const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: [farm.servers[1].ip, farm.servers[3].name, farm.servers[6].name].join(',') });
+      assert.equal(drain.result, 'Succeeded', drain.stdout);
+      assert.deepEqual(pool(farm).addresses, before.addresses.filter((_, index) => ![1, 3, 6].includes(index)));
+
+      const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore' });
+      assert.equal(restore.result, 'Succeeded', restore.stdout);
+      assert.match(restore.stdout, /the drained tags say this task took .*10\.0\.2\.5.* out of pool 'web'/);
+      assert.deepEqual(pool(farm), before, 'back in their old places');
+      assert.deepEqual(tags(farm), { environment: 'production', owner: 'platform' });
+      assert.equal(azure.arm.gatewayWrites(farm.gateway), 2);
+      assert.match(restore.summaries[0], /came from the drained tags/);
+
+      const again = await run({ applicationGatewayName: farm.gateway, action: 'restore' });
+      assert.equal(again.result, 'Succeeded', again.stdout);
+      assert.match(again.stdout, /no drained tag names anything this task took out of pool 'web' of application gateway '[^']+': nothing to put back/);
+      assert.equal(azure.arm.gatewayWrites(farm.gateway), 2, 'nothing written the second time');
+    });
+
+    it('NIC targets: the tag on each NIC changed lets a re-run (servers by name or IP) carry them, and goes with the restore', async () => {
+      const farm = azure.seedWebFarm({ kind: 'nics', count: 5 });
+      azure.arm.addNicPoolReference(RESOURCE_GROUP, 'ic-web1-nic', farm.gateway, 'api');
+      const nicTag = `maintenance-window.drained.${farm.gateway}.web`;
+      const before = pool(farm);
+      const first = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 2).join(',') }, { variables: { 'Build.BuildId': '4711' } });
+      assert.equal(first.result, 'Succeeded', first.stdout);
+      assert.equal(azure.arm.calls('PUT', /networkInterfaces/).length, 2, 'the tag rides in each NIC\'s one write');
+      assert.deepEqual(azure.arm.nicTags(RESOURCE_GROUP, 'ic-web1-nic'), { [nicTag]: '{"4711":["ipconfig1"]}' });
+      // Someone else takes IC-Web5 out in the portal: not ours.
+      azure.arm.removeNicPoolReference(RESOURCE_GROUP, 'ic-web5-nic', farm.gateway, 'web');
+
+      const refused = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: `${farm.servers[0].name},${farm.servers[4].name}` });
+      assert.equal(refused.result, 'Failed');
+      assert.match(refused.errors.join('\n'), /'IC-Web5' is not a member of pool 'web'.*no drained tag of this task names it/);
+      assert.equal(azure.arm.calls('PUT', /networkInterfaces/).length, 2, 'nothing written');
+
+      const again = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: `${farm.servers[0].name},${farm.servers[1].ip},${farm.servers[2].name}` });
+      assert.equal(again.result, 'Succeeded', again.stdout);
+      assert.match(again.stdout, /Already out of pool 'web' of application gateway '[^']+': IC-Web1 \(10\.0\.2\.4\) \(taken out by this task in window 4711\), IC-Web2 \(10\.0\.2\.5\)/);
+      assert.equal(azure.arm.calls('PUT', /networkInterfaces/).length, 3, 'only IC-Web3 was still in');
+      const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: again.outputs.undoRecord });
+      assert.equal(restore.result, 'Succeeded', restore.stdout);
+      assert.deepEqual(pool(farm).ipConfigurations, before.ipConfigurations.filter((id) => !id.toLowerCase().includes('ic-web5-nic')), 'ours are back; the other writer\'s removal stands');
+      for (const server of farm.servers) assert.deepEqual(azure.arm.nicTags(RESOURCE_GROUP, `${server.name.toLowerCase()}-nic`), {}, `no tag left on ${server.name}'s NIC`);
+      const gatewayId = azure.arm.gatewayId(RESOURCE_GROUP, farm.gateway).toLowerCase();
+      assert.deepEqual(azure.arm.nicPoolReferences(RESOURCE_GROUP, 'ic-web1-nic').sort(), [`${gatewayId}/backendaddresspools/api`, `${gatewayId}/backendaddresspools/web`]);
+
+      // And a later run with nothing but the tags puts a drained NIC back too.
+      const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: farm.servers[3].name });
+      assert.equal(drain.result, 'Succeeded', drain.stdout);
+      const fromTags = await run({ applicationGatewayName: farm.gateway, action: 'restore' });
+      assert.equal(fromTags.result, 'Succeeded', fromTags.stdout);
+      assert.equal(fromTags.outputs.restoredServers, 'IC-Web4');
+      assert.deepEqual(azure.arm.nicTags(RESOURCE_GROUP, 'ic-web4-nic'), {});
+      assert.ok(pool(farm).ipConfigurations.some((id) => id.toLowerCase().includes('ic-web4-nic')));
+    });
+
+    it('falls back to the undo record alone, saying so, when the gateway cannot take the tag (50 tags already)', async () => {
+      const farm = azure.seedWebFarm({ count: 4 });
+      otherWriterTags(farm, Object.fromEntries(Array.from({ length: 49 }, (_, index) => [`team${index}`, 'x'])));
+      const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 2).join(',') });
+      assert.equal(drain.result, 'Succeeded', drain.stdout);
+      assert.match(drain.warnings.join('\n'), /Not recording the servers taken out on application gateway .*already has 50 other tags.*restore from this step's undo record/);
+      assert.equal(tags(farm)[TAG], undefined);
+      assert.equal(Object.keys(tags(farm)).length, 50, 'the other tags are untouched');
+      const again = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 2).join(',') });
+      assert.equal(again.result, 'Failed', 'without the tag a re-run cannot tell they are ours (the old behaviour)');
+      assert.match(again.errors.join('\n'), /is not a member of pool 'web'/);
+      const restore = await run({ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: drain.outputs.undoRecord });
+      assert.equal(restore.result, 'Succeeded', restore.stdout);
+      assert.deepEqual(pool(farm).addresses, ips(farm, 1, 4));
+    });
+  });
+
   it('refuses bad input with a clear message and zero writes', async () => {
     const farm = azure.seedWebFarm();
     const good = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 1)[0] });
@@ -240,7 +388,6 @@ describe('AppGatewayDrainV1 (bundled, against the ARM and Entra emulators)', fun
       [{ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: malformed }, /Input 'undoRecord': is a malformed 'appgateway-pool' undo record: data.removed holds an entry/],
       [{ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: strayRemoved }, /which were not in the pool before/],
       [{ applicationGatewayName: farm.gateway, action: 'restore', undoRecord: otherGateway }, /Input 'undoRecord': is for pool 'web' of gateway 'agw-other'/],
-      [{ applicationGatewayName: farm.gateway, action: 'restore' }, /Input 'undoRecord': is empty and no servers are listed/],
       [{ applicationGatewayName: farm.gateway, action: 'drain', servers: 'IC-Web1', healthTimeoutSeconds: -1 }, /Input 'healthTimeoutSeconds': -1 is below the minimum of 0/],
       [{ applicationGatewayName: farm.gateway, action: 'drain', servers: 'IC-Web1', drainTimeoutSeconds: -5 }, /Input 'drainTimeoutSeconds': -5 is below the minimum of 0/],
       [{ applicationGatewayName: farm.gateway, action: 'drain', servers: 'IC-Web1', minHealthyServers: -1 }, /Input 'minHealthyServers': -1 is below the minimum of 0/],
