@@ -7,8 +7,11 @@ import { newWorkDirectory, type RunTaskOptions, type TaskRun } from '../helpers/
 
 /**
  * The task SIGKILLed at seeded random points of drain and of restore (by time, and by how far its output got),
- * then restore run again: the pool must end exactly as it began, every time. The seed is printed on failure
- * and can be replayed with MW_CRASH_SEED.
+ * then restore run again: the pool must end exactly as it began, every time. A killed drain is followed
+ * either by a restore (from its record file, or from the drained tags when it died before writing one) or,
+ * as a re-run of the job in a fresh workspace would, by a NEW drain of the same batch and then a restore from
+ * that drain's record. No drained tag may be left at the end. The seed is printed on failure and can be
+ * replayed with MW_CRASH_SEED.
  */
 
 const TASK = 'AppGatewayDrainV1';
@@ -20,6 +23,8 @@ interface Plan {
   index: number;
   /** Which step is killed: the drain (then restore), or the restore after a full drain (then restore again). */
   phase: 'drain' | 'restore';
+  /** After a killed drain: restore at once, or drain the same batch again from a fresh workspace first. */
+  then: 'restore' | 'drain again';
   kind: 'addresses' | 'nics';
   /** Kill by elapsed time or after this share of the step's usual output. */
   by: 'time' | 'line';
@@ -69,6 +74,8 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
     const plans: Plan[] = Array.from({ length: RUNS }, (_, index) => ({
       index,
       phase: index % 2 === 0 ? 'drain' : 'restore',
+      // Two killed drains in three are drained again (both pool kinds, killed by time and by line).
+      then: Math.floor(index / 2) % 3 === 2 ? 'restore' : 'drain again',
       kind: index % 4 >= 2 ? 'nics' : 'addresses',
       // Drains are mostly killed by time (a time can land inside the write's long-running operation, where
       // no line is printed); restores half by time, half by line.
@@ -133,7 +140,7 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
       const farm = azure.seedWebFarm({ gateway: `agw-crash-${plan.index}`, prefix: `K${plan.index}-Web`, count: 6, kind: plan.kind, subnet: 10 + plan.index });
       const before = azure.arm.pool(RESOURCE_GROUP, farm.gateway, farm.pool);
       const dir = newWorkDirectory();
-      const label = `run ${plan.index} (${plan.phase} killed by ${plan.by} at ${plan.fraction.toFixed(3)}, ${plan.kind} pool)`;
+      const label = `run ${plan.index} (${plan.phase} killed by ${plan.by} at ${plan.fraction.toFixed(3)}${plan.phase === 'drain' ? `, then ${plan.then}` : ''}, ${plan.kind} pool)`;
       const fail = (message: string, detail = ''): void => {
         failures.push(`${label}: ${message}${detail ? `\n${detail.split('\n').slice(-25).join('\n')}` : ''}`);
       };
@@ -141,10 +148,21 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
       if (plan.phase === 'drain') {
         const since = Date.now();
         const killed = await killIn(farm, plan, { action: 'drain', servers: servers(farm) }, dir);
-        note(killPoint(killed, dir, farm, since), 'drain');
-        const file = recordFile(dir);
-        const restore = await timed('restore', farm, file ? { action: 'restore', undoRecord: file } : { action: 'restore', servers: servers(farm) });
-        if (restore.result !== 'Succeeded') return fail('the restore after the killed drain failed', restore.stdout + restore.stderr);
+        const point = killPoint(killed, dir, farm, since);
+        note(point, 'drain');
+        if (plan.then === 'drain again') {
+          note(point, 'drained again');
+          // The job re-run: a fresh workspace (no record file), the same batch. Not timed: a drain that finds
+          // its batch already out is shorter than the drains the kill points are spread over.
+          const again = await run(farm, { action: 'drain', servers: servers(farm) }, { workDirectory: newWorkDirectory() });
+          if (again.result !== 'Succeeded') return fail('the new drain after the killed drain failed', again.stdout + again.stderr);
+          const restore = await timed('restore', farm, { action: 'restore', undoRecord: again.outputs.undoRecord });
+          if (restore.result !== 'Succeeded') return fail('the restore after the new drain failed', restore.stdout + restore.stderr);
+        } else {
+          const file = recordFile(dir);
+          const restore = await timed('restore', farm, file ? { action: 'restore', undoRecord: file } : { action: 'restore' });
+          if (restore.result !== 'Succeeded') return fail('the restore after the killed drain failed', restore.stdout + restore.stderr);
+        }
       } else {
         const drain = await timed('drain', farm, { action: 'drain', servers: servers(farm) }, { workDirectory: dir });
         if (drain.result !== 'Succeeded') return fail('the drain failed', `exit ${drain.exitCode}\n${drain.stdout}${drain.stderr}`);
@@ -161,6 +179,11 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
       } catch {
         fail(`the pool did not end as it began: before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`);
       }
+      const leftTags = [
+        ...Object.keys(azure.arm.gateway(RESOURCE_GROUP, farm.gateway).tags ?? {}),
+        ...farm.servers.flatMap((server) => Object.keys(azure.arm.nicTags(RESOURCE_GROUP, `${server.name.toLowerCase()}-nic`))),
+      ].filter((name) => name.startsWith('maintenance-window.drained.'));
+      if (leftTags.length) fail(`drained tags left at the end: ${leftTags.join(', ')}`);
       const health = azure.arm.healthOf(RESOURCE_GROUP, farm.gateway, farm.pool);
       const unhealthy = Object.entries(health).filter(([, value]) => value !== 'Up');
       if (unhealthy.length) fail(`servers not healthy at the end: ${JSON.stringify(unhealthy)}`);
@@ -179,6 +202,7 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
     assert.ok((points.get('drain: after a write was accepted') ?? 0) >= 3, `too few drains killed after their write: ${distribution}`);
     assert.ok((points.get('drain: after the record, before any write') ?? 0) + (points.get('drain: before the undo record') ?? 0) >= 3, `too few drains killed before writing: ${distribution}`);
     assert.ok((points.get('restore: after a write was accepted') ?? 0) >= 3, `too few restores killed after their write: ${distribution}`);
+    assert.ok((points.get('drained again: after a write was accepted') ?? 0) >= 3, `too few drains killed after their write and then drained again: ${distribution}`);
     console.log(`      ${RUNS} kills, seed ${SEED}: ${distribution}`);
   });
 });
