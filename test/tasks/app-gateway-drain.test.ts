@@ -106,10 +106,13 @@ describe('AppGatewayDrainV1 (bundled, against the ARM and Entra emulators)', fun
     azure.arm.changeGatewayAfterReads(RESOURCE_GROUP, farm.gateway, 2, (wire) => {
       wire.properties.backendAddressPools.find((p: any) => p.name === 'web').properties.backendAddresses.push({ ipAddress: '10.0.2.99' });
       wire.properties.probes[0].properties.path = '/healthz';
+      wire.tags.owner = 'platform';
     });
     const drain = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 2).join(',') });
     assert.equal(drain.result, 'Succeeded', drain.stdout);
     assert.match(drain.stdout, /changed by someone else between our read and our write/);
+    assert.equal(azure.arm.gateway(RESOURCE_GROUP, farm.gateway).tags.owner, 'platform', 'their tag is kept beside ours');
+    assert.ok(azure.arm.gateway(RESOURCE_GROUP, farm.gateway).tags['maintenance-window.drained.web']);
     assert.equal(azure.arm.calls('PUT').filter((call) => call.status === 412).length, 1, 'the stale write was refused');
     assert.deepEqual(pool(farm).addresses, [...ips(farm, 3, 10), '10.0.2.99'], 'the other writer\'s server is kept');
     assert.equal(azure.arm.gateway(RESOURCE_GROUP, farm.gateway).properties.probes[0].properties.path, '/healthz', 'and so is their probe change');
@@ -118,6 +121,7 @@ describe('AppGatewayDrainV1 (bundled, against the ARM and Entra emulators)', fun
     assert.equal(restore.result, 'Succeeded', restore.stdout);
     assert.deepEqual(pool(farm).addresses, [...ips(farm, 1, 10), '10.0.2.99'], 'restore puts ours back and keeps theirs');
     assert.equal(azure.arm.gateway(RESOURCE_GROUP, farm.gateway).properties.probes[0].properties.path, '/healthz');
+    assert.deepEqual(azure.arm.gateway(RESOURCE_GROUP, farm.gateway).tags, { environment: 'production', owner: 'platform' });
   });
 
   it('never reverts a change made between planning and writing when the service ignores If-Match (re-read before the write)', async () => {
