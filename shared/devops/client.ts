@@ -3,7 +3,7 @@ import type { IBuildApi } from 'azure-devops-node-api/BuildApi';
 import type { IPipelinesApi } from 'azure-devops-node-api/PipelinesApi';
 import type { ITaskAgentApi } from 'azure-devops-node-api/TaskAgentApi';
 import { InputError, ServiceError } from '../core/errors';
-import type { Endpoint } from '../core/inputs';
+import { systemAccessToken, type Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
 import { backoffDelay, parseRetryAfter, sleep as realSleep } from '../core/retry';
 
@@ -25,6 +25,38 @@ export interface DevOpsConnection {
   kind: 'pat' | 'job-token';
   /** Where the connection came from, for messages. */
   source: string;
+}
+
+/**
+ * The client of a task that takes an optional `azureDevOpsConnection` and `project`: the connection's PAT when
+ * one is chosen, otherwise the job's own token, collection and project.
+ */
+export function clientForTask(options: {
+  endpoint?: Endpoint;
+  project?: string;
+  log: Log;
+  variable: (name: string) => string | undefined;
+}): DevOpsClient {
+  const connection = resolveConnection({
+    inputName: 'azureDevOpsConnection',
+    endpoint: options.endpoint,
+    systemAccessToken: options.endpoint ? undefined : systemAccessToken(options.log),
+    collectionUri: options.variable('System.CollectionUri'),
+    project: options.project ?? options.variable('System.TeamProject'),
+    projectInputName: 'project',
+  });
+  return new DevOpsClient({ connection, log: options.log });
+}
+
+/**
+ * A rehearsal runs hours of pipelines in seconds by setting the pipeline variable `MaintenanceWindow.PollIntervalMs`;
+ * a real window never sets it, and when it is set every step says so as a warning.
+ */
+export function rehearsalPollIntervalMs(variable: (name: string) => string | undefined, log: Log): number | undefined {
+  const value = Number(variable('MaintenanceWindow.PollIntervalMs') ?? NaN);
+  if (!Number.isFinite(value) || value <= 0) return undefined;
+  log.warn(`Poll interval set to ${value} ms by MaintenanceWindow.PollIntervalMs: a rehearsal setting, not for a real window.`);
+  return value;
 }
 
 /**

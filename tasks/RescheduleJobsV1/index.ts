@@ -1,9 +1,8 @@
 import { InputError, messageOf } from '../../shared/core/errors';
-import { systemAccessToken } from '../../shared/core/inputs';
 import { parseUndoRecord } from '../../shared/core/records';
 import { MarkdownSummary } from '../../shared/core/summary';
 import { runTask } from '../../shared/core/task';
-import { DevOpsClient, resolveConnection } from '../../shared/devops/client';
+import { clientForTask } from '../../shared/devops/client';
 import { buildSelections, QUEUE_STATUS_RECORD_KIND, validateQueueStatusRecord, type PipelineSelection } from '../../shared/devops/definitions';
 import { holdOutsideScheduler, holdPipelines, releaseOutsideScheduler, releasePipelines, unreleasedHolds, validateSchedulerRecord, type RescheduleResult } from '../../shared/devops/reschedule';
 import { SCHEDULER_RECORD_KIND, schedulerCall } from '../../shared/devops/scheduler';
@@ -46,16 +45,7 @@ void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable,
     return;
   }
 
-  const endpoint = input.endpoint('azureDevOpsConnection');
-  const connection = resolveConnection({
-    inputName: 'azureDevOpsConnection',
-    endpoint,
-    systemAccessToken: endpoint ? undefined : systemAccessToken(log),
-    collectionUri: variable('System.CollectionUri'),
-    project: input.string('project') ?? variable('System.TeamProject'),
-    projectInputName: 'project',
-  });
-  const client = new DevOpsClient({ connection, log });
+  const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), project: input.string('project'), log, variable });
 
   let result: RescheduleResult;
   if (action === 'hold') {
@@ -75,7 +65,7 @@ void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable,
   } else {
     const record = undoRecordText
       ? parseUndoRecord('undoRecord', undoRecordText, QUEUE_STATUS_RECORD_KIND, validateQueueStatusRecord)
-      : unreleasedHolds(records, connection.project)[0];
+      : unreleasedHolds(records, client.project)[0];
     if (!record) {
       log.warn('No undo record was given and no unreleased hold is in this job\'s records folder: nothing to release.');
       return 'SucceededWithIssues';

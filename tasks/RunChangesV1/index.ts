@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { InputError } from '../../shared/core/errors';
-import { childProcessEnvironment, systemAccessToken } from '../../shared/core/inputs';
+import { childProcessEnvironment } from '../../shared/core/inputs';
 import { runTask } from '../../shared/core/task';
-import { DevOpsClient, resolveConnection } from '../../shared/devops/client';
+import { clientForTask, rehearsalPollIntervalMs } from '../../shared/devops/client';
 import { renderChecklist } from '../../shared/plan/checklist';
 import { loadPlan, PlanError } from '../../shared/plan/plan';
 import { runChanges } from '../../shared/plan/runner';
@@ -25,22 +25,11 @@ void runTask('RunChanges', async ({ input, log, records, variable, setOutput, at
   const maxParallel = input.int('maxParallel', { default: 4, min: 1, max: 50 });
   const pollIntervalSeconds = input.int('pollIntervalSeconds', { default: 30, min: 1, max: 600 });
   const timeoutMinutes = input.int('timeoutMinutes', { default: 360, min: 1, max: 4320 });
-  // Rehearsals and tests run minutes of pipelines in seconds; production never sets this variable.
-  const simulatedPollMs = Number(variable('MaintenanceWindow.PollIntervalMs') ?? NaN);
-  if (Number.isFinite(simulatedPollMs)) log.warn(`Poll interval set to ${simulatedPollMs} ms by MaintenanceWindow.PollIntervalMs: a rehearsal setting, not for a real window.`);
+  const rehearsalPollMs = rehearsalPollIntervalMs(variable, log);
   const onlyKeys = input.list('onlyKeys');
   const confirmedManual = input.list('confirmedManualChanges');
   const windowId = input.string('windowId') ?? variable('MaintenanceWindow.Id') ?? plan.window.id;
-  const endpoint = input.endpoint('azureDevOpsConnection');
-  const connection = resolveConnection({
-    inputName: 'azureDevOpsConnection',
-    endpoint,
-    systemAccessToken: endpoint ? undefined : systemAccessToken(log),
-    collectionUri: variable('System.CollectionUri'),
-    project: input.string('project') ?? variable('System.TeamProject'),
-    projectInputName: 'project',
-  });
-  const client = new DevOpsClient({ connection, log });
+  const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), project: input.string('project'), log, variable });
 
   const result = await runChanges({
     plan,
@@ -50,7 +39,7 @@ void runTask('RunChanges', async ({ input, log, records, variable, setOutput, at
     // Failures of this attempt are final for its later rounds; a new run or a re-run of the stage tries them again.
     attemptId: `${variable('System.BuildId') ?? 'local'}.${variable('System.StageAttempt') ?? '1'}`,
     maxParallel,
-    pollIntervalMs: Number.isFinite(simulatedPollMs) && simulatedPollMs > 0 ? simulatedPollMs : pollIntervalSeconds * 1000,
+    pollIntervalMs: rehearsalPollMs ?? pollIntervalSeconds * 1000,
     timeoutMs: timeoutMinutes * 60_000,
     onlyKeys,
     confirmedManual,

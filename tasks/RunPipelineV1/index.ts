@@ -1,6 +1,5 @@
-import { systemAccessToken } from '../../shared/core/inputs';
 import { runTask } from '../../shared/core/task';
-import { DevOpsClient, resolveConnection } from '../../shared/devops/client';
+import { clientForTask, rehearsalPollIntervalMs } from '../../shared/devops/client';
 import {
   failureMessage,
   parseAmount,
@@ -20,22 +19,11 @@ void runTask('RunPipeline', async ({ input, log, variable, windowId, setOutput, 
   const timeoutMinutes = parseAmount('timeoutMinutes', input.string('timeoutMinutes'), { fallback: 120, min: 0.01, max: 4320, unit: 'minutes' });
   const pollIntervalSeconds = parseAmount('pollIntervalSeconds', input.string('pollIntervalSeconds'), { fallback: 30, min: 0.01, max: 600, unit: 'seconds' });
   const runKey = parseRunKey('runKey', input.string('runKey'));
-  // Rehearsals run the regression in seconds; production never sets this variable.
-  const simulatedPollMs = Number(variable('MaintenanceWindow.PollIntervalMs') ?? NaN);
-  const rehearsalPoll = Number.isFinite(simulatedPollMs) && simulatedPollMs > 0;
-  if (rehearsalPoll) log.warn(`Poll interval set to ${simulatedPollMs} ms by MaintenanceWindow.PollIntervalMs: a rehearsal setting, not for a real window.`);
-  const endpoint = input.endpoint('azureDevOpsConnection');
-  const connection = resolveConnection({
-    inputName: 'azureDevOpsConnection',
-    endpoint,
-    systemAccessToken: endpoint ? undefined : systemAccessToken(log),
-    collectionUri: variable('System.CollectionUri'),
-    project: input.string('project') ?? variable('System.TeamProject'),
-    projectInputName: 'project',
-  });
+  const rehearsalPollMs = rehearsalPollIntervalMs(variable, log);
+  const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), project: input.string('project'), log, variable });
 
   const result = await runPipeline({
-    client: new DevOpsClient({ connection, log }),
+    client,
     log,
     pipeline,
     branch,
@@ -45,7 +33,7 @@ void runTask('RunPipeline', async ({ input, log, variable, windowId, setOutput, 
     attemptId: `${variable('System.BuildId') ?? 'local'}.${variable('System.StageAttempt') ?? '1'}`,
     runKey,
     timeoutMs: timeoutMinutes * 60_000,
-    pollIntervalMs: rehearsalPoll ? simulatedPollMs : Math.round(pollIntervalSeconds * 1000),
+    pollIntervalMs: rehearsalPollMs ?? Math.round(pollIntervalSeconds * 1000),
     onRun: (run) => {
       setOutput('runId', String(run.id));
       setOutput('runUrl', run.webUrl ?? '');
