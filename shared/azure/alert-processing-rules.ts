@@ -139,6 +139,8 @@ export interface AzureMuteOptions {
   endsAt: Date;
   windowId: string;
   publish: (record: UndoRecord<AzureMonitorUndoData>) => void;
+  /** The window's clock (simulated in a rehearsal); the real clock when not given. */
+  now?: () => Date;
 }
 
 export interface AzureMuteResult {
@@ -150,6 +152,7 @@ export interface AzureMuteResult {
 export async function muteAzureMonitor(options: AzureMuteOptions): Promise<AzureMuteResult> {
   const { rules, log } = options;
   const plan = actionRulePlan(options.subscriptionId, options.selection);
+  const now = (options.now ?? (() => new Date()))();
   const existing = await rules.get(plan.ruleId);
   if (existing && windowOf(existing) !== options.windowId) {
     throw new SafetyError(
@@ -162,13 +165,13 @@ export async function muteAzureMonitor(options: AzureMuteOptions): Promise<Azure
     version: 1,
     id: newRecordId(AZURE_MONITOR_RECORD_KIND, options.windowId),
     windowId: options.windowId,
-    createdAt: new Date().toISOString(),
+    createdAt: now.toISOString(),
     expiresAt: options.endsAt.toISOString(),
     description: `Azure Monitor alert processing rule '${options.selection.ruleName}' removing action groups from ${plan.scopes.length} scope(s)`,
     data: { ruleId: plan.ruleId, name: options.selection.ruleName, scopes: plan.scopes, conditions: plan.conditions, endsAt: options.endsAt.toISOString() },
   };
   options.publish(record);
-  const schedule = { effectiveFrom: toNaiveLocal(new Date(), 'UTC'), effectiveUntil: toNaiveLocal(options.endsAt, 'UTC'), timeZone: 'UTC' };
+  const schedule = { effectiveFrom: toNaiveLocal(now, 'UTC'), effectiveUntil: toNaiveLocal(options.endsAt, 'UTC'), timeZone: 'UTC' };
   const body: GenericResource = {
     location: 'Global',
     tags: { [WINDOW_TAG]: options.windowId },

@@ -185,6 +185,8 @@ export interface MuteOptions {
   timeZone: string;
   windowId: string;
   publish: (record: UndoRecord<NewRelicUndoData>) => void;
+  /** The window's clock (simulated in a rehearsal); the real clock when not given. */
+  now?: () => Date;
 }
 
 export interface MuteResult {
@@ -197,12 +199,13 @@ export async function muteNewRelic(options: MuteOptions): Promise<MuteResult> {
   const { client, log } = options;
   const condition = mutingCondition(options.selection);
   const marker = `[maintenance window ${options.windowId}]`;
+  const now = (options.now ?? (() => new Date()))();
   const input: MutingRuleInput = {
     name: options.ruleName,
     description: `Muted for the maintenance window ${marker}; ends by itself at ${options.endsAt.toISOString()}.`,
     enabled: true,
     condition,
-    schedule: { startTime: toNaiveLocal(new Date(), options.timeZone), endTime: toNaiveLocal(options.endsAt, options.timeZone), timeZone: options.timeZone },
+    schedule: { startTime: toNaiveLocal(now, options.timeZone), endTime: toNaiveLocal(options.endsAt, options.timeZone), timeZone: options.timeZone },
     actionOnMutingRuleWindowEnded: 'CLOSE_ISSUES_ON_INACTIVE',
   };
   const record: UndoRecord<NewRelicUndoData> = {
@@ -210,7 +213,7 @@ export async function muteNewRelic(options: MuteOptions): Promise<MuteResult> {
     version: 1,
     id: newRecordId(NEWRELIC_RECORD_KIND, options.windowId),
     windowId: options.windowId,
-    createdAt: new Date().toISOString(),
+    createdAt: now.toISOString(),
     expiresAt: options.endsAt.toISOString(),
     description: `New Relic muting rule '${options.ruleName}' on account ${options.accountId}`,
     data: { accountId: options.accountId, name: options.ruleName, marker, endsAt: options.endsAt.toISOString(), timeZone: options.timeZone, condition },

@@ -308,6 +308,8 @@ export interface PauseOptions {
   publish: (record: UndoRecord<PingdomUndoData>) => void;
   /** Pingdom records of this run not yet restored: a re-run after a crash takes over what they paused. */
   earlierRecords?: Array<UndoRecord<PingdomUndoData>>;
+  /** The window's clock (simulated in a rehearsal); the real clock when not given. */
+  now?: () => Date;
 }
 
 export interface PauseResult {
@@ -320,6 +322,7 @@ export interface PauseResult {
 }
 
 const toUnix = (date: Date) => Math.floor(date.getTime() / 1000);
+const realNow = () => new Date();
 
 export async function pauseChecks(options: PauseOptions): Promise<PauseResult> {
   const { client, log } = options;
@@ -332,7 +335,7 @@ export async function pauseChecks(options: PauseOptions): Promise<PauseResult> {
     version: 1,
     id: newRecordId(PINGDOM_RECORD_KIND, options.windowId),
     windowId: options.windowId,
-    createdAt: new Date().toISOString(),
+    createdAt: (options.now ?? realNow)().toISOString(),
     expiresAt: options.endsAt.toISOString(),
     description: `Pingdom ${options.mode === 'maintenanceWindow' ? 'maintenance window' : 'pause'} for ${checks.length} check(s): ${checks.map((c) => c.name).join(', ')}`,
     data: {
@@ -354,7 +357,7 @@ async function openWindow(options: PauseOptions, checks: PingdomCheck[], record:
   const { client, log } = options;
   const ids = checks.map((check) => check.id);
   const to = toUnix(options.endsAt);
-  const now = toUnix(new Date());
+  const now = toUnix((options.now ?? realNow)());
   const find = async () => (await client.listWindows()).find((w) => w.description.includes(record.data.marker) && w.to > now);
   await client.ensureBudget(4);
   let window = await find();
@@ -420,12 +423,12 @@ export interface ResumeResult {
   leftPaused: number[];
 }
 
-export async function resumeChecks(options: { client: PingdomClient; log: Log; record: UndoRecord<PingdomUndoData> }): Promise<ResumeResult> {
+export async function resumeChecks(options: { client: PingdomClient; log: Log; record: UndoRecord<PingdomUndoData>; now?: () => Date }): Promise<ResumeResult> {
   const { client, log, record } = options;
   const data = record.data;
   const result: ResumeResult = { windows: [], unpaused: [], leftPaused: data.alreadyPaused };
   if (data.mode === 'maintenanceWindow') {
-    result.windows = await endWindows(client, log, data);
+    result.windows = await endWindows(client, log, data, options.now ?? realNow);
     return result;
   }
   const current = new Map((await client.listChecks()).map((check) => [check.id, check]));
@@ -445,12 +448,12 @@ export async function resumeChecks(options: { client: PingdomClient; log: Log; r
   return result;
 }
 
-async function endWindows(client: PingdomClient, log: Log, data: PingdomUndoData): Promise<ResumeResult['windows']> {
+async function endWindows(client: PingdomClient, log: Log, data: PingdomUndoData, clock: () => Date): Promise<ResumeResult['windows']> {
   const windows = await client.listWindows();
   const ours = windows.filter((w) => data.windowIds.includes(w.id) || w.description.includes(data.marker));
   const outcomes: ResumeResult['windows'] = data.windowIds.filter((id) => !ours.some((w) => w.id === id)).map((id) => ({ id, outcome: 'gone' as const }));
   for (const window of ours) {
-    const now = toUnix(new Date());
+    const now = toUnix(clock());
     const endSoon = now + END_RUNNING_WINDOW_AFTER_SECONDS;
     if (window.from > now && (await deleteUnlessBegun(client, log, window))) {
       outcomes.push({ id: window.id, outcome: 'deleted' });

@@ -8,7 +8,7 @@ import { formatLocal } from '../core/time';
 import { loadPlan } from '../plan/plan';
 import { composeNotice } from '../services/messages';
 import { NotifyError, sendNotice, type Destination } from '../services/notify';
-import type { WindowClock } from './clock';
+import type { WindowClock } from '../core/clock';
 import { announcementResults, assessRecords, gatherRun, parseStageResults, renderWindowSummary, type RecordAssessment } from './finish';
 import { checkPlan, passGate, resolvePlanFile, windowSunday, windowTimes } from './window';
 

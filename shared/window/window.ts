@@ -5,7 +5,7 @@ import { InputError } from '../core/errors';
 import type { Log } from '../core/log';
 import { formatLocal } from '../core/time';
 import { loadPlan, PlanError, type Plan } from '../plan/plan';
-import type { WindowClock } from './clock';
+import type { WindowClock } from '../core/clock';
 import { decideGate, formatMinutes, parseNotBefore, type GateDecision } from './gate';
 
 /**

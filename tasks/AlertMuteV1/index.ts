@@ -8,6 +8,7 @@ import {
   validateAzureMonitorUndoData,
 } from '../../shared/azure/alert-processing-rules';
 import { azureConnection } from '../../shared/azure/credentials';
+import { windowClock } from '../../shared/core/clock';
 import { InputError } from '../../shared/core/errors';
 import { parseUndoRecord } from '../../shared/core/records';
 import { runTask } from '../../shared/core/task';
@@ -25,14 +26,17 @@ import {
 } from '../../shared/services/newrelic';
 import { describeSilenceEnd, resolveSilenceEnd } from '../../shared/services/silence';
 
-void runTask('AlertMute', async ({ input, log, records, windowId, publishUndoRecord, attachSummary }) => {
+void runTask('AlertMute', async ({ input, log, records, windowId, variable, publishUndoRecord, attachSummary }) => {
+  // The window's clock: real, or the simulated one a rehearsal sets (warned about), so end times match the window.
+  const clock = windowClock(variable, log);
+  const now = () => clock.now();
   const provider = input.choice('provider', ['newRelic', 'azureMonitor'], 'newRelic');
   const action = input.choice('action', ['mute', 'unmute'], 'mute');
   const ruleName = input.string('ruleName', { default: `maintenance-window-${windowId}` })!;
   const timeZone = checkTimeZone('timeZone', input.string('timeZone', { default: DEFAULT_TIME_ZONE }) ?? DEFAULT_TIME_ZONE);
   const undoText = action === 'unmute' ? input.text('undoRecord', { required: true })! : undefined;
   const end = () =>
-    resolveSilenceEnd({ durationMinutes: input.int('durationMinutes'), until: input.string('until'), timeZone, graceMinutes: input.int('graceMinutes', { default: 15 }) });
+    resolveSilenceEnd({ durationMinutes: input.int('durationMinutes'), until: input.string('until'), timeZone, graceMinutes: input.int('graceMinutes', { default: 15 }), now: clock.now() });
 
   if (provider === 'newRelic') {
     const connection = input.endpoint('newRelicConnection', { required: true });
@@ -61,7 +65,7 @@ void runTask('AlertMute', async ({ input, log, records, windowId, publishUndoRec
     };
     const silence = end();
     log.section(`Muting New Relic notifications until ${describeSilenceEnd(silence)}`);
-    const result = await muteNewRelic({ client, log, accountId, ruleName, selection, endsAt: silence.endsAt, timeZone, windowId, publish: (r) => publishUndoRecord(r) });
+    const result = await muteNewRelic({ client, log, accountId, ruleName, selection, endsAt: silence.endsAt, timeZone, windowId, now, publish: (r) => publishUndoRecord(r) });
     attachSummary('New Relic mute', muteSummary(result, describeSilenceEnd(silence)));
     return;
   }
@@ -85,6 +89,6 @@ void runTask('AlertMute', async ({ input, log, records, windowId, publishUndoRec
   };
   const silence = end();
   log.section(`Muting Azure Monitor notifications until ${describeSilenceEnd(silence)}`);
-  const result = await muteAzureMonitor({ rules, log, subscriptionId: connection.subscriptionId, selection, endsAt: silence.endsAt, windowId, publish: (r) => publishUndoRecord(r) });
+  const result = await muteAzureMonitor({ rules, log, subscriptionId: connection.subscriptionId, selection, endsAt: silence.endsAt, windowId, now, publish: (r) => publishUndoRecord(r) });
   attachSummary('Azure Monitor mute', azureMuteSummary(result, describeSilenceEnd(silence)));
 });

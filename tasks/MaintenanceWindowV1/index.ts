@@ -4,7 +4,7 @@ import { checkTimeZone, DEFAULT_TIME_ZONE } from '../../shared/core/time';
 import { pipelineRunLink } from '../../shared/services/messages';
 import { botToken, PROVIDERS, webhookUrl, type Destination } from '../../shared/services/notify';
 import { finishAction, gateAction, startAction } from '../../shared/window/actions';
-import { windowClock } from '../../shared/window/clock';
+import { windowClock } from '../../shared/core/clock';
 
 void runTask('MaintenanceWindow', async (context) => {
   const { input, log, variable } = context;

@@ -1,3 +1,4 @@
+import { windowClock } from '../../shared/core/clock';
 import { parseUndoRecord, type UndoRecord } from '../../shared/core/records';
 import { runTask } from '../../shared/core/task';
 import { checkTimeZone, DEFAULT_TIME_ZONE, formatLocal } from '../../shared/core/time';
@@ -15,7 +16,10 @@ import {
 } from '../../shared/services/pingdom';
 import { describeSilenceEnd, resolveSilenceEnd } from '../../shared/services/silence';
 
-void runTask('PingdomPause', async ({ input, log, records, windowId, setOutput, publishUndoRecord, attachSummary }) => {
+void runTask('PingdomPause', async ({ input, log, records, windowId, variable, setOutput, publishUndoRecord, attachSummary }) => {
+  // The window's clock: real, or the simulated one a rehearsal sets (warned about), so end times match the window.
+  const clock = windowClock(variable, log);
+  const now = () => clock.now();
   const connection = input.endpoint('pingdomConnection', { required: true });
   const action = input.choice('action', ['pause', 'resume'], 'pause');
   const timeZone = checkTimeZone('timeZone', input.string('timeZone', { default: DEFAULT_TIME_ZONE }) ?? DEFAULT_TIME_ZONE);
@@ -28,7 +32,7 @@ void runTask('PingdomPause', async ({ input, log, records, windowId, setOutput, 
   if (action === 'resume') {
     const record = parseUndoRecord('undoRecord', input.text('undoRecord', { required: true })!, PINGDOM_RECORD_KIND, validatePingdomUndoData);
     log.section(`Resuming Pingdom monitoring from undo record ${record.id}`);
-    const result = await resumeChecks({ client, log, record });
+    const result = await resumeChecks({ client, log, record, now });
     records.writeReceipt(record, `Pingdom monitoring restored for checks ${record.data.checks.map((c) => c.id).join(', ')}.`);
     setOutput('checkIds', record.data.checks.map((c) => c.id).join(','));
     attachSummary('Pingdom resume', resumeSummary(record, result, (date) => formatLocal(date, timeZone)));
@@ -42,6 +46,7 @@ void runTask('PingdomPause', async ({ input, log, records, windowId, setOutput, 
     until: input.string('until'),
     timeZone,
     graceMinutes: input.int('graceMinutes', { default: 15 }),
+    now: clock.now(),
   });
   const earlierRecords = records
     .list()
@@ -59,6 +64,7 @@ void runTask('PingdomPause', async ({ input, log, records, windowId, setOutput, 
     description: `Maintenance window ${windowId}`,
     publish: (record) => publishUndoRecord(record),
     earlierRecords,
+    now,
   });
   setOutput('checkIds', result.checks.map((c) => c.id).join(','));
   attachSummary('Pingdom pause', pauseSummary(result, describeSilenceEnd(end)));

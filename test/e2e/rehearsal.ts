@@ -195,6 +195,11 @@ export class Rehearsal {
     fs.mkdirSync(this.artifactsDirectory, { recursive: true });
   }
 
+  /** The simulated time now: what every step is given as `MaintenanceWindow.Now`, and what the emulators follow. */
+  now(): Date {
+    return this.clock.now();
+  }
+
   async run(): Promise<RehearsalResult> {
     const stageRuns: StageRun[] = [];
     for (const stage of this.options.pipeline.stages) stageRuns.push(await this.runStage(stage));

@@ -221,6 +221,8 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
         line: options.verbose ? (line) => print(`      | ${line}`) : undefined,
       },
     });
+    // The silence steps time their silences from the simulated clock: the services must agree on what "now" is.
+    world.followClock(() => rehearsal.now());
     const result = await rehearsal.run();
     const elapsed = Date.now() - started;
     const failures = result.timeline.filter((entry) => entry.result === 'Failed');

@@ -40,6 +40,11 @@ export interface World {
   variables: Record<string, string>;
   /** Seeds the emulators from the expanded pipeline's values (servers, gateway, pipelines of the plan). */
   seed?(pipeline: ExpandedPipeline): Promise<void>;
+  /**
+   * Makes the emulators whose answers depend on the time (Pingdom's windows, New Relic's muting schedules) read
+   * the rehearsal's simulated clock, the same one the steps are given as `MaintenanceWindow.Now`.
+   */
+  followClock(now: () => Date): void;
   /** What is still silenced or swapped in the emulators: empty when the night left everything as it found it. */
   leftovers(): string[];
   stop(): Promise<void>;
@@ -156,6 +161,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       // The emulated Azure answers in milliseconds: poll it every 50 ms rather than every 10-15 s.
       if ('azurePollSeconds' in declared) overrides.azurePollSeconds = '0.05';
       return overrides;
+    },
+    followClock(now) {
+      pingdom.followClock(now);
+      newRelic.followClock(now);
     },
     leftovers() {
       const left: string[] = [];

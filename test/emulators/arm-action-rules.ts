@@ -21,6 +21,8 @@ export interface ActionRulesOnArm {
   ruleId(resourceGroup: string, name: string): string;
   /** Rules that mute right now (enabled, inside their schedule). */
   activeRules(): any[];
+  /** What "now" is for schedules: real time, or a rehearsal's simulated clock. */
+  now: () => Date;
 }
 
 function armError(status: number, code: string, message: string): EmulatorResponse {
@@ -32,11 +34,12 @@ export function addActionRules(arm: ArmEmulator, resourceGroups: string[]): Acti
   const state: ActionRulesOnArm = {
     rules: new Map(),
     resourceGroups: new Set(resourceGroups.map((rg) => rg.toLowerCase())),
+    now: () => new Date(),
     ruleId: (resourceGroup, name) => `${arm.resourceGroupId(resourceGroup)}/providers/${TYPE}/${name}`,
     activeRules: () =>
       [...state.rules.values()].filter((rule) => {
         const schedule = rule.properties.schedule;
-        const now = new Date().toISOString().slice(0, 19);
+        const now = state.now().toISOString().slice(0, 19);
         return rule.properties.enabled && (!schedule || ((!schedule.effectiveFrom || schedule.effectiveFrom <= now) && (!schedule.effectiveUntil || now < schedule.effectiveUntil)));
       }),
   };
@@ -72,7 +75,7 @@ export function addActionRules(arm: ArmEmulator, resourceGroups: string[]): Acti
       location: 'Global',
       tags: body.tags ?? {},
       properties: { enabled: true, description: '', ...body.properties },
-      systemData: { lastModifiedAt: new Date().toISOString(), lastModifiedByType: 'Application' },
+      systemData: { lastModifiedAt: state.now().toISOString(), lastModifiedByType: 'Application' },
     };
     state.rules.set(key(req), rule);
     return { status: existed ? 200 : 201, body: rule };

@@ -44,6 +44,8 @@ export class NewRelicEmulator extends Emulator {
   readonly keys = new Map<string, number[]>();
   rules = new Map<string, EmulatedMutingRule>();
   private nextId = 880_001;
+  /** Real time, unless a rehearsal makes the emulator follow its simulated clock (`followClock`). */
+  private clock: () => number = () => Date.now();
   /**
    * Faults by GraphQL operation (every NerdGraph call is the same POST, so the kit's path faults cannot tell
    * them apart): `status` answers that HTTP status without doing anything; `lost` does the operation and
@@ -81,6 +83,11 @@ export class NewRelicEmulator extends Emulator {
     return stored;
   }
 
+  /** Makes schedule checks and statuses read `now`, as during a rehearsed night, instead of real time. */
+  followClock(now: () => Date): void {
+    this.clock = () => now().getTime();
+  }
+
   /** When a rule stops muting, as an absolute time. */
   endOf(rule: EmulatedMutingRule): Date | undefined {
     if (!rule.schedule) return undefined;
@@ -90,7 +97,7 @@ export class NewRelicEmulator extends Emulator {
   status(rule: EmulatedMutingRule): string {
     if (!rule.enabled) return 'INACTIVE';
     if (!rule.schedule) return 'ACTIVE';
-    const now = Date.now();
+    const now = this.clock();
     const start = DateTime.fromISO(rule.schedule.startTime, { zone: rule.schedule.timeZone }).toMillis();
     if (now < start) return 'SCHEDULED';
     return now < this.endOf(rule)!.getTime() ? 'ACTIVE' : 'ENDED';
@@ -180,7 +187,7 @@ export class NewRelicEmulator extends Emulator {
       if (!endTime) return 'A schedule without repeat needs an endTime';
       const end = DateTime.fromISO(endTime, { zone: timeZone });
       if (startTime && end <= DateTime.fromISO(startTime, { zone: timeZone })) return 'endTime must be after startTime';
-      if (end.toMillis() <= Date.now()) return 'endTime must be in the future';
+      if (end.toMillis() <= this.clock()) return 'endTime must be in the future';
     }
     return undefined;
   }
@@ -193,7 +200,7 @@ export class NewRelicEmulator extends Emulator {
       description: input.description ?? '',
       enabled: input.enabled !== false,
       condition: input.condition,
-      schedule: input.schedule ? { startTime: input.schedule.startTime ?? DateTime.now().setZone(input.schedule.timeZone).toFormat("yyyy-LL-dd'T'HH:mm:ss"), endTime: input.schedule.endTime, timeZone: input.schedule.timeZone } : null,
+      schedule: input.schedule ? { startTime: input.schedule.startTime ?? DateTime.fromMillis(this.clock(), { zone: input.schedule.timeZone }).toFormat("yyyy-LL-dd'T'HH:mm:ss"), endTime: input.schedule.endTime, timeZone: input.schedule.timeZone } : null,
       actionOnMutingRuleWindowEnded: input.actionOnMutingRuleWindowEnded ?? 'CLOSE_ISSUES_ON_INACTIVE',
     });
     rule.accountId = accountId;

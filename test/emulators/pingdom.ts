@@ -52,6 +52,8 @@ export class PingdomEmulator extends Emulator {
   windows = new Map<number, EmulatedWindow>();
   private nextWindowId = 5001;
   private offsetSeconds = 0;
+  /** Real time, unless a rehearsal makes the emulator follow its simulated clock (`followClock`). */
+  private clock: () => number = () => Date.now();
   readonly budgets: { short: Budget; long: Budget } = {
     short: { limit: 600, windowSeconds: 3600, used: 0, startedAt: 0 },
     long: { limit: 10_000, windowSeconds: 86_400, used: 0, startedAt: 0 },
@@ -93,7 +95,15 @@ export class PingdomEmulator extends Emulator {
 
   /** The emulator's clock in UNIX seconds. */
   now(): number {
-    return Math.floor(Date.now() / 1000) + this.offsetSeconds;
+    return Math.floor(this.clock() / 1000) + this.offsetSeconds;
+  }
+
+  /**
+   * Makes the clock read `now` (plus any `advance`), as Pingdom would during a rehearsed night: a window then
+   * starts at the simulated time the step asks for. Request budgets stay on real time (they meter real calls).
+   */
+  followClock(now: () => Date): void {
+    this.clock = () => now().getTime();
   }
 
   /** Moves the emulator's clock forward (windows run out without waiting). */

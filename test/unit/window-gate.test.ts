@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { InputError } from '../../shared/core/errors';
 import { Log } from '../../shared/core/log';
 import { setWriter } from '../../shared/core/commands';
-import { simulatedClock, windowClock } from '../../shared/window/clock';
+import { simulatedClock, windowClock } from '../../shared/core/clock';
 import { cronSlots, decideGate, gateInstant, parseNotBefore, type GateOptions } from '../../shared/window/gate';
 
 const NY = 'America/New_York';

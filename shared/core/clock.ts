@@ -1,9 +1,11 @@
 import { DateTime } from 'luxon';
-import type { Log } from '../core/log';
-import { sleep } from '../core/retry';
+import type { Log } from './log';
+import { sleep } from './retry';
 
 /**
- * The clock the window's gates read. In a real run it is the agent's clock and a wait is a real wait.
+ * The clock the window's steps read: MaintenanceWindowV1's gates, and the silence steps (PingdomPauseV1,
+ * AlertMuteV1), whose end times must be measured from the same "now" as the window they silence. In a real
+ * run it is the agent's clock and a wait is a real wait.
  *
  * A rehearsal (or a dry run someone wants to try at another hour) sets the pipeline variable
  * `MaintenanceWindow.Now` to an ISO date-time: the clock then starts there and runs at real speed, and a
