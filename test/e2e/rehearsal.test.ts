@@ -82,6 +82,28 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
       assert.ok(start.warnings.some((warning) => /SIMULATED CLOCK/.test(warning)));
     });
 
+    it("times every silence on the simulated clock: each ends after it was set and no later than the rehearsed window's end plus the grace", () => {
+      const start = outcome.result.timeline.find((entry) => entry.stage === 'StartingMaintenance' && entry.what === 'MaintenanceWindow@1')!;
+      const windowEnd = new Date(start.outputs.windowEnd);
+      assert.match(start.outputs.windowEnd, /^2025-04-13T/, 'the rehearsed window ends on Sunday 2025-04-13');
+      const grace = Number(outcome.pipeline.parameters.graceMinutes);
+      assert.ok(Number.isInteger(grace) && grace >= 0, `graceMinutes parameter ${String(outcome.pipeline.parameters.graceMinutes)}`);
+      const latest = windowEnd.getTime() + grace * 60_000;
+      const silences = outcome.result.timeline.filter((entry) => /^(PingdomPause|AlertMute)@1$/.test(entry.what) && entry.outputs.undoRecord);
+      assert.ok(silences.length >= 3, `silences set: ${silences.map((entry) => `${entry.stage}.${entry.step}`).join(', ')}`);
+      for (const entry of silences) {
+        const record = JSON.parse(entry.outputs.undoRecord) as { createdAt: string; expiresAt: string; data: { endsAt: string } };
+        const label = `${entry.stage}.${entry.job}: ${entry.step}`;
+        const endsAt = new Date(record.data.endsAt);
+        assert.equal(record.expiresAt, record.data.endsAt, `${label}: the record expires when the silence ends`);
+        assert.ok(new Date(record.createdAt).getTime() >= entry.at.getTime() - 1000, `${label}: record made at ${record.createdAt}, the step started at ${entry.at.toISOString()} (simulated)`);
+        assert.ok(endsAt.getTime() > entry.at.getTime(), `${label}: ends at ${record.data.endsAt}, before the step ran at ${entry.at.toISOString()}`);
+        assert.ok(endsAt.getTime() <= latest, `${label}: ends at ${record.data.endsAt}, after the window's end ${start.outputs.windowEnd} + ${grace} min`);
+        assert.ok(entry.warnings.some((warning) => /SIMULATED CLOCK/.test(warning)), `${label}: warns that its clock is simulated`);
+        assert.match(entry.summaries.join('\n'), /until 2025-04-1[23] /, `${label}: the summary names an end time in the rehearsed night`);
+      }
+    });
+
     it('announces start and finish in dailyops and maintenance, and never prints a token', () => {
       const { slack } = outcome.world;
       for (const channel of ['dailyops', 'maintenance']) {
