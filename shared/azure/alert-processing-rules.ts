@@ -1,7 +1,7 @@
 import { ResourceManagementClient, type GenericResource } from '@azure/arm-resources';
 import { InputError, SafetyError } from '../core/errors';
 import type { Log } from '../core/log';
-import { newRecordId, type UndoRecord } from '../core/records';
+import { newUndoRecord, type UndoRecord } from '../core/records';
 import { MarkdownSummary } from '../core/summary';
 import { toNaiveLocal } from '../core/time';
 import { armFailure, describeArmError } from './arm';
@@ -160,16 +160,14 @@ export async function muteAzureMonitor(options: AzureMuteOptions): Promise<Azure
         `${windowOf(existing) ? ` (it is tagged for window ${windowOf(existing)})` : ''}; refusing to overwrite it. Choose another ruleName.`,
     );
   }
-  const record: UndoRecord<AzureMonitorUndoData> = {
+  const record: UndoRecord<AzureMonitorUndoData> = newUndoRecord({
     kind: AZURE_MONITOR_RECORD_KIND,
-    version: 1,
-    id: newRecordId(AZURE_MONITOR_RECORD_KIND, options.windowId),
     windowId: options.windowId,
-    createdAt: now.toISOString(),
-    expiresAt: options.endsAt.toISOString(),
+    now,
+    expiresAt: options.endsAt,
     description: `Azure Monitor alert processing rule '${options.selection.ruleName}' removing action groups from ${plan.scopes.length} scope(s)`,
     data: { ruleId: plan.ruleId, name: options.selection.ruleName, scopes: plan.scopes, conditions: plan.conditions, endsAt: options.endsAt.toISOString() },
-  };
+  });
   options.publish(record);
   const schedule = { effectiveFrom: toNaiveLocal(now, 'UTC'), effectiveUntil: toNaiveLocal(options.endsAt, 'UTC'), timeZone: 'UTC' };
   const body: GenericResource = {

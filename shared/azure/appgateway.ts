@@ -1,7 +1,7 @@
 import type { ApplicationGateway, ApplicationGatewayBackendAddressPool, ApplicationGatewayBackendHealth, NetworkInterface } from '@azure/arm-network';
 import { InputError, SafetyError, ServiceError } from '../core/errors';
 import type { Log } from '../core/log';
-import { newRecordId, type UndoRecord } from '../core/records';
+import { newUndoRecord, type UndoRecord } from '../core/records';
 import { sleep } from '../core/retry';
 import { armFailure, describeArmError, type ArmClients } from './arm';
 import {
@@ -794,15 +794,12 @@ export class BackendPoolClient {
       ...[...known.values()].filter((member) => member.type === 'ipConfiguration' || !order.some((candidate) => memberKey(candidate) === memberKey(member))),
     ];
     const carriedText = carried.length ? ` (${carried.map((entry) => describeMember(entry.member)).join(', ')} taken out by an earlier drain)` : '';
-    return {
+    return newUndoRecord({
       kind: POOL_RECORD_KIND,
-      version: 1,
-      id: newRecordId(POOL_RECORD_KIND, windowId),
       windowId,
-      createdAt: new Date().toISOString(),
       description: `Put ${removed.map(describeMember).join(', ')} back into ${this.where}${carriedText}.`,
       data: { subscriptionId: this.clients.connection.subscriptionId, ...this.target, membersBefore, removed },
-    };
+    });
   }
 
   /**

@@ -100,6 +100,28 @@ export class RecordStore {
   }
 }
 
+/** A new version-1 record of `kind` for `windowId`, stamped `now`: what every mutating step writes first. */
+export function newUndoRecord<T>(fields: {
+  kind: string;
+  windowId?: string;
+  description: string;
+  data: T;
+  expiresAt?: Date;
+  now?: Date;
+}): UndoRecord<T> {
+  const now = fields.now ?? new Date();
+  return {
+    kind: fields.kind,
+    version: 1,
+    id: newRecordId(fields.kind, fields.windowId, now),
+    windowId: fields.windowId,
+    createdAt: now.toISOString(),
+    ...(fields.expiresAt ? { expiresAt: fields.expiresAt.toISOString() } : {}),
+    description: fields.description,
+    data: fields.data,
+  };
+}
+
 export function newRecordId(kind: string, windowId: string | undefined, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const random = Math.random().toString(36).slice(2, 8);

@@ -1,7 +1,7 @@
 import { InputError } from '../core/errors';
 import type { Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
-import { newRecordId, type RecordStore, type UndoRecord } from '../core/records';
+import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
 import type { DevOpsClient } from './client';
 import {
   holdDefinitions,
@@ -56,15 +56,12 @@ export async function holdPipelines(options: {
   const definitions = await selectDefinitions(client, options.selections, log, options.selectionInput);
   log.info(`${definitions.length} pipeline(s) selected.`);
   const earlier = unreleasedHolds(options.records, client.project).flatMap((record) => record.data.definitions);
-  const record: UndoRecord<QueueStatusRecordData> = {
+  const record: UndoRecord<QueueStatusRecordData> = newUndoRecord({
     kind: QUEUE_STATUS_RECORD_KIND,
-    version: 1,
-    id: newRecordId(QUEUE_STATUS_RECORD_KIND, options.windowId),
     windowId: options.windowId,
-    createdAt: new Date().toISOString(),
     description: '',
     data: { collectionUrl: client.connection.collectionUrl, project: client.project, mode: options.mode, definitions: [] },
-  };
+  });
   const { outcomes } = await holdDefinitions({
     client,
     definitions,
@@ -118,12 +115,9 @@ export async function holdOutsideScheduler(options: {
   log: Log;
   publishUndoRecord: (record: UndoRecord) => void;
 }): Promise<RescheduleResult> {
-  const record: UndoRecord<SchedulerRecordData> = {
+  const record: UndoRecord<SchedulerRecordData> = newUndoRecord({
     kind: SCHEDULER_RECORD_KIND,
-    version: 1,
-    id: newRecordId(SCHEDULER_RECORD_KIND, options.windowId),
     windowId: options.windowId,
-    createdAt: new Date().toISOString(),
     description: `Jobs of ${options.schedulerName} held; release calls ${options.release.method} ${options.release.url}.`,
     data: {
       scheduler: options.schedulerName,
@@ -132,7 +126,7 @@ export async function holdOutsideScheduler(options: {
       releaseUrl: options.release.url,
       releaseBody: options.release.body,
     },
-  };
+  });
   options.log.section(`Holding the jobs of ${options.schedulerName}`);
   options.publishUndoRecord(record);
   await callScheduler({ endpoint: options.endpoint, call: options.hold, log: options.log, what: `Hold ${options.schedulerName}` });

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { InputError, SafetyError, ServiceError } from '../core/errors';
 import { HttpClient, HttpError, type HttpRequest } from '../core/http';
 import type { Log } from '../core/log';
-import { newRecordId, type UndoRecord } from '../core/records';
+import { newUndoRecord, type UndoRecord } from '../core/records';
 import type { RetryOptions } from '../core/retry';
 import { MarkdownSummary } from '../core/summary';
 
@@ -278,15 +278,12 @@ export async function enableMaintenancePage(options: EnableOptions): Promise<Ena
     plan.push({ swap: { id: current.id, name, original, maintenance }, current });
   }
 
-  const record: UndoRecord<CloudflareUndoData> = {
+  const record: UndoRecord<CloudflareUndoData> = newUndoRecord({
     kind: CLOUDFLARE_RECORD_KIND,
-    version: 1,
-    id: newRecordId(CLOUDFLARE_RECORD_KIND, options.windowId),
     windowId: options.windowId,
-    createdAt: new Date().toISOString(),
     description: `Maintenance page: ${names.join(', ')} pointed at ${maintenance.content} in zone ${zone.name}`,
     data: { zoneId: zone.id, zoneName: zone.name, target: maintenance.content, records: plan.map((p) => p.swap) },
-  };
+  });
   options.publish(record);
 
   const switched: string[] = [];

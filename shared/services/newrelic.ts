@@ -1,7 +1,7 @@
 import { InputError, ServiceError } from '../core/errors';
 import { HttpClient, HttpError } from '../core/http';
 import type { Log } from '../core/log';
-import { newRecordId, type UndoRecord } from '../core/records';
+import { newUndoRecord, type UndoRecord } from '../core/records';
 import type { RetryOptions } from '../core/retry';
 import { MarkdownSummary } from '../core/summary';
 import { toNaiveLocal } from '../core/time';
@@ -208,16 +208,14 @@ export async function muteNewRelic(options: MuteOptions): Promise<MuteResult> {
     schedule: { startTime: toNaiveLocal(now, options.timeZone), endTime: toNaiveLocal(options.endsAt, options.timeZone), timeZone: options.timeZone },
     actionOnMutingRuleWindowEnded: 'CLOSE_ISSUES_ON_INACTIVE',
   };
-  const record: UndoRecord<NewRelicUndoData> = {
+  const record: UndoRecord<NewRelicUndoData> = newUndoRecord({
     kind: NEWRELIC_RECORD_KIND,
-    version: 1,
-    id: newRecordId(NEWRELIC_RECORD_KIND, options.windowId),
     windowId: options.windowId,
-    createdAt: now.toISOString(),
-    expiresAt: options.endsAt.toISOString(),
+    now,
+    expiresAt: options.endsAt,
     description: `New Relic muting rule '${options.ruleName}' on account ${options.accountId}`,
     data: { accountId: options.accountId, name: options.ruleName, marker, endsAt: options.endsAt.toISOString(), timeZone: options.timeZone, condition },
-  };
+  });
   const find = async () => (await client.listRules()).find((rule) => isOurs(rule, record.data));
   const existing = await find();
   if (existing) {

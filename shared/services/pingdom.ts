@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { InputError, SafetyError, ServiceError } from '../core/errors';
 import { HttpClient, HttpError, type HttpRequest } from '../core/http';
 import type { Log } from '../core/log';
-import { newRecordId, type UndoRecord } from '../core/records';
+import { newUndoRecord, type UndoRecord } from '../core/records';
 import { sleep as defaultSleep, type RetryOptions } from '../core/retry';
 import { MarkdownSummary } from '../core/summary';
 import { createOnce } from './connection';
@@ -330,13 +330,11 @@ export async function pauseChecks(options: PauseOptions): Promise<PauseResult> {
   const checks = selectChecks(await client.listChecks(), options.selection, log);
   const ids = checks.map((check) => check.id);
   const marker = windowMarker(options.windowId, ids);
-  const record: UndoRecord<PingdomUndoData> = {
+  const record: UndoRecord<PingdomUndoData> = newUndoRecord({
     kind: PINGDOM_RECORD_KIND,
-    version: 1,
-    id: newRecordId(PINGDOM_RECORD_KIND, options.windowId),
     windowId: options.windowId,
-    createdAt: (options.now ?? realNow)().toISOString(),
-    expiresAt: options.endsAt.toISOString(),
+    now: (options.now ?? realNow)(),
+    expiresAt: options.endsAt,
     description: `Pingdom ${options.mode === 'maintenanceWindow' ? 'maintenance window' : 'pause'} for ${checks.length} check(s): ${checks.map((c) => c.name).join(', ')}`,
     data: {
       mode: options.mode,
@@ -347,7 +345,7 @@ export async function pauseChecks(options: PauseOptions): Promise<PauseResult> {
       alreadyPaused: [],
       endsAt: options.endsAt.toISOString(),
     },
-  };
+  });
   return options.mode === 'maintenanceWindow'
     ? openWindow(options, checks, record)
     : pauseSelected(options, checks, record);

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { formatCommand, parseCommand, setWriter } from '../../shared/core/commands';
 import { InputError } from '../../shared/core/errors';
 import { Log } from '../../shared/core/log';
-import { newRecordId, parseUndoRecord, RecordStore, type UndoRecord } from '../../shared/core/records';
+import { newRecordId, newUndoRecord, parseUndoRecord, RecordStore, type UndoRecord } from '../../shared/core/records';
 import { backoffDelay, parseRetryAfter } from '../../shared/core/retry';
 import { MarkdownSummary } from '../../shared/core/summary';
 import { formatLocal, parseLocalDateTime, resolveEndTime, toNaiveLocal } from '../../shared/core/time';
@@ -80,6 +80,16 @@ describe('shared/core', () => {
       store.writeReceipt(record, 'restored');
       assert.equal(store.list().length, 1);
       assert.equal(store.list()[0].receipt?.recordId, record.id);
+    });
+
+    it('makes new records of a kind for a window, stamped with the given clock', () => {
+      const now = new Date('2025-04-13T08:45:00Z');
+      const made = newUndoRecord({ kind: 'demo', windowId: 'w1', description: 'd', data: { members: [] as string[] }, now, expiresAt: new Date('2025-04-13T17:00:00Z') });
+      assert.match(made.id, /^demo-w1-20250413T084500Z-/);
+      assert.equal(made.version, 1);
+      assert.equal(made.createdAt, '2025-04-13T08:45:00.000Z');
+      assert.equal(made.expiresAt, '2025-04-13T17:00:00.000Z');
+      assert.ok(!('expiresAt' in newUndoRecord({ kind: 'demo', description: 'd', data: {} })), 'no expiry unless given');
     });
 
     it('reads a record given as JSON or as a file path', () => {
