@@ -119,6 +119,31 @@ function eachBinding(expression: string, scope: Scope): { name: string; items: V
   return { name: match[1], items };
 }
 
+/**
+ * Applies one `each`/`if`/`elseif`/`else` directive, calling `insert` with the scope of every body it takes,
+ * and returns the state of the if-chain it belongs to (undefined: no chain open; true: a branch was taken).
+ */
+function applyDirective(
+  found: { kind: string; expression: string },
+  scope: Scope,
+  chainTaken: boolean | undefined,
+  insert: (inner: Scope) => void,
+): boolean | undefined {
+  if (found.kind === 'each') {
+    const { name, items } = eachBinding(found.expression, scope);
+    for (const element of items) insert({ ...scope, locals: { ...scope.locals, [name]: element } });
+    return undefined;
+  }
+  if (found.kind === 'if') chainTaken = false;
+  else if (chainTaken === undefined) throw new PipelineError(`${scope.file}: \${{ ${found.kind} }} without an \${{ if }} before it`);
+  if (chainTaken) return chainTaken;
+  if (found.kind === 'else' || truthy(compileTime(found.expression, scope))) {
+    chainTaken = true;
+    insert(scope);
+  }
+  return found.kind === 'else' ? undefined : chainTaken;
+}
+
 /** Expands a sequence: directives and templates splice their items in. */
 function expandSequence(items: Value[], scope: Scope): Value[] {
   const out: Value[] = [];
@@ -132,20 +157,7 @@ function expandSequence(items: Value[], scope: Scope): Value[] {
         const expanded = Array.isArray(value) ? expandSequence(value, inner) : [expandValue(value, inner)];
         out.push(...expanded);
       };
-      if (found.kind === 'each') {
-        const { name, items: collection } = eachBinding(found.expression, scope);
-        for (const element of collection) splice(body, { ...scope, locals: { ...scope.locals, [name]: element } });
-        chainTaken = undefined;
-        continue;
-      }
-      if (found.kind === 'if') chainTaken = false;
-      else if (chainTaken === undefined) throw new PipelineError(`${scope.file}: \${{ ${found.kind} }} without an \${{ if }} before it`);
-      if (chainTaken) continue;
-      if (found.kind === 'else' || truthy(compileTime(found.expression, scope))) {
-        chainTaken = true;
-        splice(body, scope);
-      }
-      if (found.kind === 'else') chainTaken = undefined;
+      chainTaken = applyDirective(found, scope, chainTaken, (inner) => splice(body, inner));
       continue;
     }
     chainTaken = undefined;
@@ -173,20 +185,7 @@ function expandMapping(mapping: { [key: string]: Value }, scope: Scope): { [key:
       if (!isMapping(value)) throw new PipelineError(`${scope.file}: \${{ ${found.kind} }} inside a mapping must hold a mapping`);
       Object.assign(out, expandMapping(value, inner));
     };
-    if (found.kind === 'each') {
-      const { name, items } = eachBinding(found.expression, scope);
-      for (const element of items) merge({ ...scope, locals: { ...scope.locals, [name]: element } });
-      chainTaken = undefined;
-      continue;
-    }
-    if (found.kind === 'if') chainTaken = false;
-    else if (chainTaken === undefined) throw new PipelineError(`${scope.file}: \${{ ${found.kind} }} without an \${{ if }} before it`);
-    if (chainTaken) continue;
-    if (found.kind === 'else' || truthy(compileTime(found.expression, scope))) {
-      chainTaken = true;
-      merge(scope);
-    }
-    if (found.kind === 'else') chainTaken = undefined;
+    chainTaken = applyDirective(found, scope, chainTaken, merge);
   }
   return out;
 }
