@@ -4,7 +4,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 
 /**
- * Validates Azure Pipelines YAML against Microsoft's published schema (`../shared/schemas/
+ * Validates Azure Pipelines YAML against Microsoft's published schema (`test/schemas/
  * azure-pipelines.schema.json`, the one the VS Code extension uses), the way Azure DevOps validates it for an
  * organization that has our extension installed:
  *
@@ -35,7 +35,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Docum
  */
 
 const repoRoot = path.resolve(__dirname, '..', '..');
-export const schemaDirectory = path.resolve(repoRoot, '..', 'shared', 'schemas');
+export const schemaDirectory = path.resolve(repoRoot, 'test', 'schemas');
 
 export type DocumentKind = 'pipeline' | 'stagesTemplate' | 'jobsTemplate' | 'stepsTemplate' | 'variablesTemplate';
 const TEMPLATE_KINDS: Record<string, DocumentKind> = {

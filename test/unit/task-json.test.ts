@@ -11,7 +11,7 @@ import { repoRoot } from '../helpers/task-runner';
  * and agreement with the inputs the code reads. Tasks are found from the folder, never from a list.
  */
 
-const schemaFile = path.resolve(repoRoot, '..', 'shared', 'schemas', 'task.schema.json');
+const schemaFile = path.resolve(repoRoot, 'test', 'schemas', 'task.schema.json');
 const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'vss-extension.json'), 'utf8')) as {
   files: Array<{ path: string; packagePath?: string }>;
   contributions: Array<{ id: string; type: string; targets: string[]; properties: { name?: string } }>;
