@@ -21,6 +21,8 @@ export interface GateSettings {
   lateToleranceMinutes: number;
   /** This gate is the pipeline's scheduled start and the run was started by its schedule. */
   scheduled: boolean;
+  /** `Build.CronSchedule.DisplayName`: which cron entry started a scheduled run. */
+  scheduleName?: string;
   /** Wait in this step (true), or hand the wait on as `waitMinutes` to an agentless Delay job (false). */
   waitInStep?: boolean;
   clock: WindowClock;
