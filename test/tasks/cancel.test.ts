@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { CanceledError, beginActivity, cancelAll, resetCancellation, runningActivities } from '../../shared/core/cancel';
 import { sleep } from '../../shared/core/retry';
 import { AzureDevOpsEmulator } from '../emulators/azure-devops';
+import { AzureFixture, RESOURCE_GROUP } from '../helpers/azure-fixture';
 import { newWorkDirectory, runBundledTask } from '../helpers/task-runner';
 
 /**
@@ -131,6 +132,34 @@ describe('a Cancel (SIGINT) reaching a running task', function () {
       assert.match(taskRun.visibleOutput, /Cancel received \(SIGINT\): interrupting the wait for the gate to open at .* \(nothing changed yet\)/);
       assert.match(taskRun.errors.join('\n'), /Canceled \(SIGINT\): interrupted the wait for the gate to open/);
       assert.equal(taskRun.outputs.open, undefined, 'no gate output: the window did not open');
+    });
+  });
+
+  describe('AppGatewayDrain in its health wait', () => {
+    const azure = new AzureFixture({ gatewayUpdateMs: [50, 200], probeDelayMs: 50, healthDelayMs: 20, retryAfterSeconds: 0 });
+    before(() => azure.start());
+    after(() => azure.stop());
+    beforeEach(() => azure.reset());
+
+    it('a restore waiting for a server that stays Down stops at once on SIGINT, the servers already back in the pool', async () => {
+      const farm = azure.seedWebFarm();
+      const servers = farm.servers.slice(0, 2).map((server) => server.name).join(',');
+      const drain = await azure.run('AppGatewayDrainV1', { backendPoolName: 'web', applicationGatewayName: farm.gateway, action: 'drain', servers, healthTimeoutSeconds: 20 });
+      assert.equal(drain.result, 'Succeeded', drain.stdout);
+      azure.arm.setHealth(farm.servers[1].ip, 'Down');
+      const restore = await azure.run(
+        'AppGatewayDrainV1',
+        { backendPoolName: 'web', applicationGatewayName: farm.gateway, action: 'restore', undoRecord: drain.outputs.undoRecord, healthTimeoutSeconds: 600, pollIntervalSeconds: 0.2 },
+        { interruptOnLine: (line) => /of at most 600 s/.test(line), timeoutMs: 60_000 },
+      );
+      assert.ok(restore.interruptedAtMs !== undefined, restore.stdout);
+      const stoppedInMs = restore.durationMs - restore.interruptedAtMs!;
+      assert.ok(stoppedInMs < 3000, `the health wait ended ${stoppedInMs} ms after SIGINT`);
+      assert.equal(restore.result, 'Failed');
+      assert.match(restore.visibleOutput, /Cancel received \(SIGINT\): interrupting the health wait of .*\(up to 600 s\)/);
+      assert.match(restore.errors.join('\n'), /Canceled \(SIGINT\): interrupted the health wait/);
+      const addresses = azure.arm.pool(RESOURCE_GROUP, farm.gateway, farm.pool).addresses;
+      for (const server of farm.servers.slice(0, 2)) assert.ok(addresses.includes(server.ip), `${server.name} is back in the pool: the write came before the wait`);
     });
   });
 });
