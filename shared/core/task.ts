@@ -99,7 +99,7 @@ export const CANCEL_EXIT_MS = 5000;
 function handleCancelSignals(context: TaskContext): void {
   const report = (signal: string) => {
     const message = `Canceled (${signal}) while ${describe(runningActivities()) || 'finishing'}: stopped without waiting further.`;
-    issueCommand('task.complete', { result: 'Failed' }, message);
+    issueCommand('task.complete', { result: 'Failed' }, context.log.mask(message));
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (isCanceled()) {
