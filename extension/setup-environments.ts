@@ -10,8 +10,9 @@ import { EnvironmentSetup, windowEnvironments } from '../shared/devops/environme
  *   [--min-approvers 1] [--timeout-minutes 720]
  *
  * Creates the two environments the window pipeline deploys to (maintenance-release-manager for Starting
- * Maintenance, maintenance-platform-approver for Changes) and their Approval checks: approvers, minimum
- * approvers, instructions, the requester cannot approve, a timeout. Run it again at any time: it changes only
+ * Maintenance, maintenance-platform-approver for Changes), their Approval checks (approvers, minimum
+ * approvers, instructions, the requester cannot approve their own run, a timeout) and an Exclusive Lock check on
+ * each, so two runs never overlap in those stages. Run it again at any time: it changes only
  * what differs. The personal access token comes from AZURE_DEVOPS_PAT (or AZURE_DEVOPS_EXT_PAT, as the az CLI
  * uses); it needs Environment (Read & manage) and Identity (Read). Several approvers: repeat the option.
  */
@@ -86,10 +87,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const setup = new EnvironmentSetup({ connection, log });
     const environments = windowEnvironments({ releaseManager: args.releaseManager, platformApprover: args.platformApprover, minRequiredApprovers: args.minApprovers, timeoutMinutes: args.timeoutMinutes });
     const outcomes = await setup.apply(environments);
-    const changed = outcomes.filter((outcome) => outcome.environmentAction === 'created' || outcome.checkAction !== 'unchanged');
+    const changed = outcomes.filter((outcome) => outcome.environmentAction === 'created' || outcome.checkAction !== 'unchanged' || outcome.lockAction !== 'unchanged');
     for (const outcome of outcomes) {
       log.info(
-        `${outcome.environment}: environment ${outcome.environmentAction} (id ${outcome.environmentId}); approval check ${outcome.checkAction} (id ${outcome.checkId}); approvers ${outcome.approvers.map((approver) => approver.displayName).join(', ')}`,
+        `${outcome.environment}: environment ${outcome.environmentAction} (id ${outcome.environmentId}); approval check ${outcome.checkAction} (id ${outcome.checkId}); exclusive lock check ${outcome.lockAction} (id ${outcome.lockCheckId}); approvers ${outcome.approvers.map((approver) => approver.displayName).join(', ')}`,
       );
     }
     log.info(changed.length ? `Done: ${changed.length} environment(s) changed.` : 'Done: everything was already as wanted; nothing changed.');

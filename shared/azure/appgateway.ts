@@ -1,4 +1,5 @@
 import type { ApplicationGateway, ApplicationGatewayBackendAddressPool, ApplicationGatewayBackendHealth, NetworkInterface } from '@azure/arm-network';
+import { beginActivity, cancellationSignal } from '../core/cancel';
 import { InputError, SafetyError, ServiceError } from '../core/errors';
 import type { Log } from '../core/log';
 import { newUndoRecord, type UndoRecord } from '../core/records';
@@ -111,7 +112,7 @@ const MAX_WRITE_ATTEMPTS = 6;
 /** The part of the SDK's long-running-operation poller we use. */
 interface Poller<T> {
   onProgress(callback: (state: { status: string }) => void): unknown;
-  pollUntilDone(): Promise<T>;
+  pollUntilDone(options?: { abortSignal?: AbortSignal }): Promise<T>;
 }
 const gatewayLocks = new Map<string, Promise<unknown>>();
 
@@ -614,7 +615,14 @@ export class BackendPoolClient {
         this.log.info(`${what} is still running (${seconds} s).`);
       }
     });
-    return poller.pollUntilDone();
+    // A cancel stops the polling, not the operation: ARM finishes the write, and the restore that runs after
+    // the cancel reads the gateway again rather than trusting what this step last saw.
+    const endActivity = beginActivity({ what: `${what} (in flight: Azure completes it; the restore after the cancel re-reads the gateway)` });
+    try {
+      return await poller.pollUntilDone({ abortSignal: cancellationSignal() });
+    } finally {
+      endActivity();
+    }
   }
 
   /** Reads the pool back after a write. */
@@ -626,6 +634,20 @@ export class BackendPoolClient {
 
   /** Polls backend health until `done` says so or the time is up; returns the last reading. */
   private async waitForHealth(
+    members: PoolMember[],
+    done: (health: MemberHealth[]) => boolean,
+    timeoutSeconds: number,
+    describeWait: (health: MemberHealth[]) => string,
+  ): Promise<{ ok: boolean; health: MemberHealth[] }> {
+    const endActivity = beginActivity({ what: `the health wait of ${this.where} (up to ${timeoutSeconds} s)` });
+    try {
+      return await this.pollHealth(members, done, timeoutSeconds, describeWait);
+    } finally {
+      endActivity();
+    }
+  }
+
+  private async pollHealth(
     members: PoolMember[],
     done: (health: MemberHealth[]) => boolean,
     timeoutSeconds: number,

@@ -1,3 +1,5 @@
+import { cancellationSignal } from './cancel';
+
 /**
  * Retry timing shared by the HTTP layer and by pollers: exponential backoff with full jitter, `Retry-After`
  * honoured (seconds or an HTTP date), and an overall deadline that no wait may cross.
@@ -41,17 +43,24 @@ export function backoffDelay(attempt: number, options: RetryOptions = {}, random
   return Math.max(Math.round(base / 4), Math.round(ceiling * random()));
 }
 
+/**
+ * Waits `ms`, or rejects as soon as `signal` or the process-wide cancellation (./cancel: the agent's SIGINT or
+ * SIGTERM) is aborted, so no wait outlives a Cancel.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  const signals = [cancellationSignal(), ...(signal ? [signal] : [])];
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    const aborted = signals.find((candidate) => candidate.aborted);
+    if (aborted) return reject(aborted.reason ?? new Error('aborted'));
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      for (const candidate of signals) candidate.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    const onAbort = () => {
+    function onAbort(this: AbortSignal) {
       clearTimeout(timer);
-      reject(signal?.reason ?? new Error('aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+      for (const candidate of signals) candidate.removeEventListener('abort', onAbort);
+      reject(this.reason ?? new Error('aborted'));
+    }
+    for (const candidate of signals) candidate.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CanceledError, cancelAll, cancellationSignal, isCanceled, runningActivities } from './cancel';
 import { issueCommand } from './commands';
 import { InputError, messageOf } from './errors';
 import { pipelineVariable, TaskInputs } from './inputs';
@@ -27,6 +28,8 @@ export interface TaskContext {
   attachSummary(title: string, summary: MarkdownSummary | string): string;
   /** A folder for files the step leaves for the pipeline artifact (sheets, reports). */
   outputDirectory(): string;
+  /** Aborted when the agent cancels the step (SIGINT/SIGTERM); every `sleep` already honours it. */
+  signal: AbortSignal;
 }
 
 export type TaskOutcome = 'Succeeded' | 'SucceededWithIssues' | void;
@@ -77,18 +80,69 @@ export function createTaskContext(taskName: string): TaskContext {
       fs.mkdirSync(dir, { recursive: true });
       return dir;
     },
+    signal: cancellationSignal(),
   };
   return context;
+}
+
+/**
+ * How long after the first signal the task gives itself before it exits anyway: well inside the agent's 10 s
+ * (SIGTERM at 7.5 s, the kill at 10 s), after the scripts' process groups had their SIGTERM and SIGKILL.
+ */
+export const CANCEL_EXIT_MS = 5000;
+
+/**
+ * The agent cancels a step with SIGINT, then SIGTERM 7.5 s later, then a kill. The first signal stops every wait
+ * and ends what the step started (each activity's onCancel); the body then unwinds to runTask, which reports.
+ * If it has not exited CANCEL_EXIT_MS later, or a second signal comes, it reports and exits at once.
+ */
+function handleCancelSignals(context: TaskContext): void {
+  const report = (signal: string) => {
+    const message = `Canceled (${signal}) while ${describe(runningActivities()) || 'finishing'}: stopped without waiting further.`;
+    issueCommand('task.complete', { result: 'Failed' }, context.log.mask(message));
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (isCanceled()) {
+      context.log.warn(`${signal} received while stopping: exiting now.`);
+      report(signal);
+      process.exit(1);
+    }
+    const interrupted = cancelAll(signal);
+    context.log.warn(`Cancel received (${signal}): interrupting ${describe(interrupted) || 'the step'}. What this step changed is in its undo record; the always() steps after it put it back.`);
+    setTimeout(() => {
+      context.log.warn(`Still stopping ${CANCEL_EXIT_MS / 1000} s after the cancel (${describe(runningActivities()) || 'a call in flight'}): exiting now.`);
+      report(signal);
+      process.exit(1);
+    }, CANCEL_EXIT_MS).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+function describe(activities: string[]): string {
+  return activities.join('; ');
 }
 
 /** Runs a task's body and reports its result to the agent the way the agent expects. */
 export async function runTask(taskName: string, body: (context: TaskContext) => Promise<TaskOutcome>): Promise<void> {
   const context = createTaskContext(taskName);
+  handleCancelSignals(context);
   try {
     const outcome = (await body(context)) ?? 'Succeeded';
     issueCommand('task.complete', { result: outcome }, outcome === 'Succeeded' ? 'Done.' : 'Done, with warnings.');
     process.exitCode = 0;
   } catch (error) {
+    if (error instanceof CanceledError || isCanceled()) {
+      // The documented results of task.complete are Succeeded, SucceededWithIssues and Failed; the agent shows
+      // the step as canceled either way, since it sent the signal.
+      const reason = cancellationSignal().reason;
+      const canceled = error instanceof CanceledError ? error : reason instanceof CanceledError ? reason : undefined;
+      const message = `Canceled (${canceled?.signal ?? 'cancel'}): ${context.log.mask(canceled?.message ?? messageOf(error))}.`;
+      context.log.error(message);
+      issueCommand('task.complete', { result: 'Failed' }, message);
+      process.exitCode = 1;
+      return;
+    }
     const message = context.log.mask(messageOf(error));
     if (!(error instanceof InputError)) context.log.debug(context.log.mask(String((error as Error)?.stack ?? error)));
     context.log.error(message);

@@ -5,12 +5,16 @@ import { DevOpsClient, SERVICE, type DevOpsConnection } from './client';
 
 /**
  * The two approval environments of the window, set up once per project: each environment (through
- * `azure-devops-node-api`'s Task Agent API) and its Approval check (raw REST: the client has no call for check
- * configurations, and the service wants the `-preview` api-version). Idempotent: it reads first, creates what
- * is missing, updates a check only when it differs, and says what it did for each.
+ * `azure-devops-node-api`'s Task Agent API), its Approval check (the requester cannot approve their own run)
+ * and its Exclusive Lock check (one run at a time in the stages that deploy to it; the pipeline's stages ask
+ * for `lockBehavior: sequential`, so a second run waits its turn). Checks are raw REST: the client has no call
+ * for check configurations, and the service wants the `-preview` api-version. Idempotent: it reads first,
+ * creates what is missing, updates a check only when it differs, and says what it did for each.
  */
 
 export const APPROVAL_CHECK_TYPE = { id: '8c6f20a7-a545-4486-9777-f762fafe0d4d', name: 'Approval' };
+/** The Exclusive Lock check: no settings, only a timeout (how long a run waits for the lock). */
+export const EXCLUSIVE_LOCK_CHECK_TYPE = { id: '2ef31ad6-baa0-403a-8b45-2cbc9b4e5563', name: 'ExclusiveLock' };
 export const CHECKS_API_VERSION = '7.1-preview.1';
 
 export interface ApprovalEnvironment {
@@ -35,6 +39,8 @@ export interface EnvironmentOutcome {
   environmentAction: 'created' | 'exists';
   checkId: number;
   checkAction: 'created' | 'updated' | 'unchanged';
+  lockCheckId: number;
+  lockAction: 'created' | 'updated' | 'unchanged';
   approvers: Identity[];
   /** What differed, when the check was updated. */
   differences: string[];
@@ -107,8 +113,20 @@ export class EnvironmentSetup {
     for (const wanted of environments) {
       const approvers = resolved.get(wanted)!;
       const environment = await this.ensureEnvironment(wanted);
-      const check = await this.ensureApprovalCheck(environment.id, wanted, approvers);
-      outcomes.push({ environment: wanted.name, environmentId: environment.id, environmentAction: environment.action, checkId: check.id, checkAction: check.action, approvers, differences: check.differences });
+      const checks = await this.listChecks(environment.id, wanted.name);
+      const check = await this.ensureApprovalCheck(environment.id, wanted, approvers, checks);
+      const lock = await this.ensureExclusiveLock(environment.id, wanted, checks);
+      outcomes.push({
+        environment: wanted.name,
+        environmentId: environment.id,
+        environmentAction: environment.action,
+        checkId: check.id,
+        checkAction: check.action,
+        lockCheckId: lock.id,
+        lockAction: lock.action,
+        approvers,
+        differences: [...check.differences, ...lock.differences],
+      });
     }
     return outcomes;
   }
@@ -160,14 +178,49 @@ export class EnvironmentSetup {
     return identities;
   }
 
-  private async ensureApprovalCheck(environmentId: number, wanted: ApprovalEnvironment, approvers: Identity[]): Promise<{ id: number; action: 'created' | 'updated' | 'unchanged'; differences: string[] }> {
-    const path = `${encodeURIComponent(this.connection.project)}/_apis/pipelines/checks/configurations`;
-    const listed = await this.request<{ value?: CheckConfiguration[] }>(`read the checks of ${wanted.name}`, {
+  private get checksPath(): string {
+    return `${encodeURIComponent(this.connection.project)}/_apis/pipelines/checks/configurations`;
+  }
+
+  private async listChecks(environmentId: number, name: string): Promise<CheckConfiguration[]> {
+    const listed = await this.request<{ value?: CheckConfiguration[] }>(`read the checks of ${name}`, {
       method: 'GET',
-      path,
+      path: this.checksPath,
       query: { resourceType: 'environment', resourceId: String(environmentId), $expand: 'settings', 'api-version': CHECKS_API_VERSION },
     });
-    const approvals = (listed.value ?? []).filter((check) => check.type?.id === APPROVAL_CHECK_TYPE.id || check.type?.name === APPROVAL_CHECK_TYPE.name);
+    return listed.value ?? [];
+  }
+
+  /** One Exclusive Lock check per environment, timing out with the approval (a run waiting for the lock longer gives up). */
+  private async ensureExclusiveLock(environmentId: number, wanted: ApprovalEnvironment, checks: CheckConfiguration[]): Promise<{ id: number; action: 'created' | 'updated' | 'unchanged'; differences: string[] }> {
+    const path = this.checksPath;
+    const locks = checks.filter((check) => check.type?.id?.toLowerCase() === EXCLUSIVE_LOCK_CHECK_TYPE.id || check.type?.name === EXCLUSIVE_LOCK_CHECK_TYPE.name);
+    const body = { type: EXCLUSIVE_LOCK_CHECK_TYPE, settings: {}, resource: { type: 'environment', id: String(environmentId), name: wanted.name }, timeout: wanted.timeoutMinutes };
+    if (locks.length === 0) {
+      const created = await this.request<CheckConfiguration>(`create the exclusive lock check of ${wanted.name}`, { method: 'POST', path, query: { 'api-version': CHECKS_API_VERSION }, body });
+      this.log.info(`Exclusive lock check created on ${wanted.name} (id ${created.id}): one run at a time.`);
+      return { id: created.id, action: 'created', differences: [] };
+    }
+    const current = locks[0];
+    if (Number(current.timeout) === wanted.timeoutMinutes) {
+      this.log.info(`Exclusive lock check ${current.id} on ${wanted.name} is as wanted: nothing to change.`);
+      return { id: current.id, action: 'unchanged', differences: [] };
+    }
+    const differences = [`lock timeout ${current.timeout} → ${wanted.timeoutMinutes} min`];
+    await this.request<CheckConfiguration>(`update the exclusive lock check of ${wanted.name}`, {
+      method: 'PATCH',
+      path: `${path}/${current.id}`,
+      query: { 'api-version': CHECKS_API_VERSION },
+      body: { ...body, id: current.id, version: current.version },
+      idempotent: true,
+    });
+    this.log.info(`Exclusive lock check ${current.id} on ${wanted.name} updated: ${differences.join('; ')}.`);
+    return { id: current.id, action: 'updated', differences };
+  }
+
+  private async ensureApprovalCheck(environmentId: number, wanted: ApprovalEnvironment, approvers: Identity[], checks: CheckConfiguration[]): Promise<{ id: number; action: 'created' | 'updated' | 'unchanged'; differences: string[] }> {
+    const path = this.checksPath;
+    const approvals = checks.filter((check) => check.type?.id === APPROVAL_CHECK_TYPE.id || check.type?.name === APPROVAL_CHECK_TYPE.name);
     const settings = {
       approvers: approvers.map((approver) => ({ id: approver.id, displayName: approver.displayName })),
       executionOrder: 'anyOrder',

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isCanceled } from '../core/cancel';
 import { InputError, messageOf } from '../core/errors';
 import type { Log } from '../core/log';
 import type { DevOpsClient } from '../devops/client';
@@ -242,6 +243,8 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
   }
 
   const all = [...tracked.values()];
+  // Each running script's completion (its ledger entry written): a cancel waits for them before it unwinds.
+  const scriptsRunning = new Set<Promise<void>>();
   const total = all.length;
   log.section(`Changes of ${plan.window.name}: ${all.filter((t) => t.outcome === 'pending').length} to run, ${all.filter((t) => isSuccess(t)).length} already done, up to ${options.maxParallel} at once`);
 
@@ -284,7 +287,7 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
     if (action.kind === 'script') {
       entry.outcome = 'running';
       log.info(`Started ${change.title} (${change.id}): script ${action.path}`);
-      void runScript({
+      const finished = runScript({
         path: action.path,
         arguments: action.arguments,
         root: options.scriptRoot,
@@ -297,12 +300,15 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
         let outcome: 'succeeded' | 'failed' | 'timed-out' = 'succeeded';
         let reason: string | undefined;
         if (result.startError) [outcome, reason] = ['failed', result.startError];
+        else if (result.canceled) [outcome, reason] = ['failed', 'interrupted by a cancel of the step: its process group was ended; run it again in a later attempt'];
         else if (result.timedOut) [outcome, reason] = ['timed-out', `stopped after its ${action.timeoutMinutes} minute timeout`];
         else if (result.exitCode !== 0) [outcome, reason] = ['failed', result.signal ? `ended by ${result.signal}` : `exit code ${result.exitCode}`];
         ledger.set(change.id, { outcome, attemptId: options.attemptId, at: new Date().toISOString(), durationMs: result.durationMs, reason });
         finish(entry, outcome, reason);
         signal();
       });
+      scriptsRunning.add(finished);
+      void finished.finally(() => scriptsRunning.delete(finished));
     }
   };
 
@@ -344,7 +350,10 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
     }
 
     const wait = Math.min(Math.max(pollDelay, client.suggestedPauseMs()), Math.max(0, deadline - client.now()));
-    await Promise.race([client.sleep(wait), woken]);
+    await Promise.race([client.sleep(wait), woken]).catch(async (error: unknown) => {
+      if (isCanceled()) await recordInterrupted(all, scriptsRunning, log);
+      throw error;
+    });
 
     const inFlight = all.filter((t) => t.outcome === 'running' && t.run);
     let changed = false;
@@ -372,6 +381,10 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
           else finish(entry, 'failed', 'the run failed');
         }
       } catch (error) {
+        if (isCanceled()) {
+          await recordInterrupted(all, scriptsRunning, log);
+          throw error;
+        }
         pollFailures++;
         log.warn(`Could not read the runs (${pollFailures} time(s) in a row): ${messageOf(error)}`);
         if (pollFailures >= 5) throw error;
@@ -408,4 +421,17 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
     apiCalls: client.calls - callsBefore,
     elapsedMs: client.now() - startedAt,
   };
+}
+
+/**
+ * After a cancel: the scripts' process groups are being ended (shared/plan/scripts.ts), so wait for each to
+ * close and its ledger entry to be written (a later attempt then runs it again rather than trusting a half run),
+ * and say what was interrupted. Pipeline runs already started are left running; their tags find them again.
+ */
+async function recordInterrupted(all: Tracked[], scriptsRunning: Set<Promise<void>>, log: Log): Promise<void> {
+  await Promise.allSettled([...scriptsRunning]);
+  const scripts = all.filter((t) => t.change.action.kind === 'script' && t.reason?.startsWith('interrupted by a cancel')).map((t) => t.change.id);
+  const runs = all.filter((t) => t.outcome === 'running' && t.run).map((t) => `${t.change.id} (run ${t.run!.name ?? t.run!.id})`);
+  if (scripts.length) log.warn(`Cancelled: script(s) ${scripts.join(', ')} were ended and are recorded as interrupted in the change ledger.`);
+  if (runs.length) log.warn(`Cancelled: pipeline run(s) ${runs.join(', ')} were left running; a later attempt finds them by their tags and waits for them.`);
 }

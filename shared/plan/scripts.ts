@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { beginActivity } from '../core/cancel';
 import type { Log } from '../core/log';
 
 /**
@@ -12,6 +13,8 @@ export interface ScriptRun {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
+  /** Stopped because the step was cancelled (its whole process group ended). */
+  canceled: boolean;
   durationMs: number;
   /** Why it could not start (shell missing, not executable). */
   startError?: string;
@@ -29,6 +32,8 @@ export interface ScriptOptions {
   env: NodeJS.ProcessEnv;
   /** Grace between the polite stop and the kill at timeout. */
   killGraceMs?: number;
+  /** Grace between the SIGTERM and the SIGKILL of the script's group when the step is cancelled (the agent allows 10 s in all). */
+  cancelGraceMs?: number;
 }
 
 function commandFor(file: string, args: string[]): [string, string[]] {
@@ -59,6 +64,7 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
       windowsVerbatimArguments: command === 'cmd.exe',
     });
     let timedOut = false;
+    let canceled = false;
     let startError: string | undefined;
     const stop = (signal: NodeJS.Signals) => {
       try {
@@ -69,6 +75,19 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
       }
     };
     let killTimer: NodeJS.Timeout | undefined;
+    // A cancel ends the script's whole process group: SIGTERM, then SIGKILL after the grace; and whatever is
+    // left when this process exits gets SIGKILL, so nothing the script started outlives the step.
+    const endActivity = beginActivity({
+      what: `change script ${options.path} ${options.label} (process group ${child.pid ?? '?'})`,
+      onCancel: () => {
+        canceled = true;
+        options.log.warn(`${options.label} ${options.path}: cancelled, ending its process group ${child.pid ?? ''} (SIGTERM, then SIGKILL).`);
+        stop('SIGTERM');
+        if (killTimer) clearTimeout(killTimer);
+        killTimer = setTimeout(() => stop('SIGKILL'), options.cancelGraceMs ?? 2000);
+      },
+      onExit: () => stop('SIGKILL'),
+    });
     const timer = setTimeout(() => {
       timedOut = true;
       options.log.warn(`${options.label} ${options.path} ran past its ${Math.round(options.timeoutMs / 60_000) || options.timeoutMs / 60_000} minute timeout; stopping it.`);
@@ -96,7 +115,10 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
-      resolve({ exitCode, signal, timedOut, durationMs: Date.now() - started, startError });
+      // The shell may be gone while a child it started (in the same group) still runs: end the group.
+      if (canceled || timedOut) stop('SIGKILL');
+      endActivity();
+      resolve({ exitCode, signal, timedOut, canceled, durationMs: Date.now() - started, startError });
     });
   });
 }

@@ -35,6 +35,8 @@ export interface GateOptions extends CommonOptions {
   scheduledStart: boolean;
   /** `Build.Reason` is `Schedule`. */
   scheduledRun: boolean;
+  /** `Build.CronSchedule.DisplayName`: the cron entry that started a scheduled run (its displayName names its UTC offset). */
+  scheduleName?: string;
   planFile?: string;
   /** Wait in the step, or hand the wait on as output `waitMinutes` (for an agentless Delay job). */
   waitInStep?: boolean;

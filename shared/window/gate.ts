@@ -7,10 +7,12 @@ import { formatLocal } from '../core/time';
  *
  * Azure Pipelines cron schedules are UTC only, so a fixed local time such as Saturday 19:00 in New York is
  * 23:00 UTC in summer (EDT) and 00:00 UTC on Sunday in winter (EST). The pipeline schedules both UTC slots
- * (`cronSlots`); each run asks the gate (`decideGate`) whether it is the one that matches the local time:
- * the matching run goes through (after waiting a little if it is early), the other one, which is an hour
- * early or an hour late, is skipped cleanly, and a run far too late fails rather than start the night at
- * the wrong hour.
+ * (`cronSlots`); each run asks the gate (`decideGate`) whether it is the one that matches the local time.
+ * A scheduled run knows which cron entry started it (`Build.CronSchedule.DisplayName`, whose displayName names
+ * the entry's UTC offset): it is the right one when the zone has that offset at the local time, whatever the
+ * hour it got an agent, so a right run that waited long for an agent is never mistaken for the other one. The
+ * matching run goes through (after waiting a little if it is early), the other one is skipped cleanly, and a
+ * run far too late fails rather than start the night at the wrong hour. A manual run is judged by the clock.
  */
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -120,6 +122,11 @@ export interface GateOptions {
    * the slot meant for the other half of the year. Manual runs are never skipped.
    */
   scheduled: boolean;
+  /**
+   * `Build.CronSchedule.DisplayName` of a scheduled run: which cron entry fired. It must name the entry's UTC
+   * offset (`UTC-4`, `UTC-05:00`) when the zone has daylight saving.
+   */
+  scheduleName?: string;
 }
 
 export type GateDecision =
@@ -139,16 +146,8 @@ export function decideGate(options: GateOptions): GateDecision {
   const at = formatLocal(opensAt, timeZone);
   const early = minutesBetween(now, opensAt);
   if (options.scheduled && notBefore.kind === 'weekly') {
-    const twin = twinSlot(opensAt, timeZone);
-    if (twin && Math.abs(minutesBetween(now, twin)) < Math.abs(early)) {
-      return {
-        action: 'skip',
-        opensAt,
-        message:
-          `This run is the ${twin < opensAt ? 'early' : 'late'} one of the two UTC schedules for ${notBefore.text} ${timeZone}: ` +
-          `at this time of year ${notBefore.text} is ${opensAt.toISOString().slice(11, 16)} UTC (${at}), so the other schedule runs the window. Nothing was changed.`,
-      };
-    }
+    const other = otherSlot(options.scheduleName, opensAt, notBefore, timeZone);
+    if (other) return { ...other, opensAt };
   }
   if (early > 0) {
     if (early <= options.maxWaitMinutes) {
@@ -176,15 +175,46 @@ export function decideGate(options: GateOptions): GateDecision {
   };
 }
 
+/** The UTC offset (minutes) a schedule's displayName names: `UTC-4`, `UTC-05:00`, `UTC+5:30`; else undefined. */
+export function scheduleOffset(displayName: string | undefined): number | undefined {
+  const match = /\bUTC\s*([+-−])\s*(\d{1,2})(?::?(\d{2}))?\b/i.exec(displayName ?? '');
+  if (!match) return undefined;
+  const minutes = Number(match[2]) * 60 + Number(match[3] ?? 0);
+  return match[1] === '+' ? minutes : -minutes;
+}
+
 /**
- * The instant the other UTC cron slot fires, relative to the right one: the same local wall time read with the
- * zone's other offset. Undefined for zones without daylight saving.
+ * For a scheduled run in a zone with two UTC slots: skip when the cron entry that fired (its displayName's
+ * offset) is not the offset the zone has at this weekend's local time; fail when the name says no offset.
+ * Undefined when this run is the right one (or the zone has one slot only).
  */
-function twinSlot(opensAt: Date, zone: string): Date | undefined {
+function otherSlot(scheduleName: string | undefined, opensAt: Date, notBefore: NotBefore, zone: string): { action: 'skip' | 'fail'; message: string } | undefined {
   const local = DateTime.fromJSDate(opensAt, { zone });
-  const other = zoneOffsets(zone, local.year).find((offset) => offset !== local.offset);
-  if (other === undefined) return undefined;
-  return new Date(opensAt.getTime() + (local.offset - other) * 60_000);
+  if (zoneOffsets(zone, local.year).length < 2) return undefined;
+  const slotOffset = scheduleOffset(scheduleName);
+  const utc = opensAt.toISOString().slice(11, 16);
+  if (slotOffset === undefined) {
+    return {
+      action: 'fail',
+      message:
+        `Build.CronSchedule.DisplayName is '${scheduleName ?? ''}', which names no UTC offset, so this scheduled run cannot tell whether it is the right one of the two UTC schedules for ${notBefore.text} ${zone}. ` +
+        `Give each cron entry a displayName with its offset (e.g. "... (EDT, UTC-4)"). Nothing was changed.`,
+    };
+  }
+  if (slotOffset === local.offset) return undefined;
+  return {
+    action: 'skip',
+    message:
+      `This run was started by the schedule '${scheduleName}' (UTC${formatOffset(slotOffset)}), the ${slotOffset > local.offset ? 'early' : 'late'} one of the two UTC schedules for ${notBefore.text} ${zone}: ` +
+      `on ${local.toISODate()} ${notBefore.text} is at UTC${formatOffset(local.offset)}, ${utc} UTC (${formatLocal(opensAt, zone)}), so the other schedule runs the window. Nothing was changed.`,
+  };
+}
+
+function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const hours = Math.floor(Math.abs(minutes) / 60);
+  const rest = Math.abs(minutes) % 60;
+  return `${sign}${hours}${rest ? `:${String(rest).padStart(2, '0')}` : ''}`;
 }
 
 export function formatMinutes(minutes: number): string {

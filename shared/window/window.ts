@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DateTime } from 'luxon';
+import { beginActivity } from '../core/cancel';
 import { InputError } from '../core/errors';
 import type { Log } from '../core/log';
 import { formatLocal } from '../core/time';
@@ -21,6 +22,8 @@ export interface GateSettings {
   lateToleranceMinutes: number;
   /** This gate is the pipeline's scheduled start and the run was started by its schedule. */
   scheduled: boolean;
+  /** `Build.CronSchedule.DisplayName`: which cron entry started a scheduled run. */
+  scheduleName?: string;
   /** Wait in this step (true), or hand the wait on as `waitMinutes` to an agentless Delay job (false). */
   waitInStep?: boolean;
   clock: WindowClock;
@@ -49,11 +52,17 @@ export async function passGate(settings: GateSettings): Promise<GateOutcome> {
   if (decision.action === 'wait') {
     log.section(decision.message);
     const total = decision.waitMinutes * 60_000;
-    await clock.wait(
-      total,
-      (remaining) => log.progress(((total - remaining) / total) * 100, `Opens at ${formatLocal(decision.opensAt, settings.timeZone)}: ${formatMinutes(remaining / 60_000)} to go`),
-      60_000,
-    );
+    // A cancel stops the wait at once (the clock's sleep honours it) and the log names what was interrupted.
+    const endActivity = beginActivity({ what: `the wait for the gate to open at ${formatLocal(decision.opensAt, settings.timeZone)} (nothing changed yet)` });
+    try {
+      await clock.wait(
+        total,
+        (remaining) => log.progress(((total - remaining) / total) * 100, `Opens at ${formatLocal(decision.opensAt, settings.timeZone)}: ${formatMinutes(remaining / 60_000)} to go`),
+        60_000,
+      );
+    } finally {
+      endActivity();
+    }
     decision = { action: 'open', opensAt: decision.opensAt, lateByMinutes: 0, message: `Waited ${formatMinutes(decision.waitMinutes)}; open at ${formatLocal(decision.opensAt, settings.timeZone)}.` };
   }
   switch (decision.action) {

@@ -19,6 +19,7 @@ void runTask('MaintenanceWindow', async (context) => {
     lateToleranceMinutes: input.int('lateToleranceMinutes', { default: 45, min: 0, max: 1440 }),
     scheduledStart: input.bool('scheduledStart', false),
     scheduledRun: variable('Build.Reason') === 'Schedule',
+    scheduleName: variable('Build.CronSchedule.DisplayName'),
   };
 
   const destination = (): Destination => {

@@ -42,6 +42,8 @@ export interface PipelineJob {
   variables: Record<string, string>;
   steps: PipelineStep[];
   timeoutInMinutes?: number;
+  /** What the always() steps get after a cancel or a job timeout (Azure's default is 5). */
+  cancelTimeoutInMinutes?: number;
 }
 
 export interface PipelineStage {
@@ -51,6 +53,8 @@ export interface PipelineStage {
   condition?: string;
   variables: Record<string, string>;
   jobs: PipelineJob[];
+  /** `sequential` or `runLatest`: how the stage waits for an Exclusive Lock check. */
+  lockBehavior?: string;
 }
 
 export interface ExpandedPipeline {
@@ -386,6 +390,7 @@ function normalizeJob(file: string, raw: Value): PipelineJob {
     variables: variableMap(file, raw.variables),
     steps: steps.map((step) => normalizeStep(file, step)),
     timeoutInMinutes: raw.timeoutInMinutes === undefined ? undefined : Number(raw.timeoutInMinutes),
+    cancelTimeoutInMinutes: raw.cancelTimeoutInMinutes === undefined ? undefined : Number(raw.cancelTimeoutInMinutes),
   };
 }
 
@@ -400,6 +405,7 @@ function normalizeStage(file: string, raw: Value, previous: string | undefined):
     condition: raw.condition === undefined ? undefined : toText(raw.condition),
     variables: variableMap(file, raw.variables),
     jobs: jobs.map((job) => normalizeJob(file, job)),
+    lockBehavior: raw.lockBehavior === undefined ? undefined : toText(raw.lockBehavior),
   };
 }
 

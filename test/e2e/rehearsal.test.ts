@@ -224,7 +224,7 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
   it('the run of the other UTC schedule closes at the gate and changes nothing', async () => {
     const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', otherSlot: true });
     assert.equal(outcome.ok, true, outcome.printed.join('\n'));
-    assert.match(outcome.verdict, /closed at the gate and changed nothing: Window closed for this run: This run is the late one of the two UTC schedules/);
+    assert.match(outcome.verdict, /closed at the gate and changed nothing: Window closed for this run: This run was started by the schedule '[^']*UTC-5[^']*' \(UTC-5\), the late one of the two UTC schedules/);
     assert.ok(outcome.printed.some((line) => /Simulated clock starts Sat 2025-04-12 20:01 EDT: the scheduled run of cron '0 0 \* \* 0'/.test(line)));
     assert.deepEqual(outcome.world.slack.messages, []);
     assert.equal(outcome.world.devops.writes().length, 0);

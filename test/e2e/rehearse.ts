@@ -202,6 +202,8 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
         'System.BuildId': '20250412',
         'Build.BuildNumber': `maintenance-${window.date}`,
         'Build.Reason': 'Schedule',
+        // Which cron entry fired: the gate names its slot from this displayName, as on a real scheduled run.
+        'Build.CronSchedule.DisplayName': toText(pipeline.schedules.find((schedule) => toText(schedule.cron) === start.cron)?.displayName ?? ''),
         'Build.DefinitionName': 'monthly-maintenance',
         'Build.SourceBranch': 'refs/heads/main',
         'Build.Repository.Name': 'maintenance-window',

@@ -670,7 +670,9 @@ export class AzureDevOpsEmulator extends Emulator {
       if (!body.type?.id && !body.type?.name) return 'type.id or type.name is required.';
       if (!body.resource?.type || body.resource?.id === undefined) return 'resource.type and resource.id are required.';
       if (body.resource.type === 'environment' && !this.environments.has(Number(body.resource.id))) return `Environment ${body.resource.id} not found.`;
-      if (body.type?.name === 'Approval' || body.type?.id === '8c6f20a7-a545-4486-9777-f762fafe0d4d') {
+      const known = CHECK_TYPES.find((type) => type.id === String(body.type?.id ?? '').toLowerCase() || type.name === body.type?.name);
+      if (!known) return `Check type ${body.type?.id ?? body.type?.name} is not a known check type.`;
+      if (known.name === 'Approval') {
         if (!Array.isArray(body.settings?.approvers) || body.settings.approvers.length === 0) return 'An approval check needs at least one approver.';
       }
       return undefined;
@@ -700,7 +702,8 @@ export class AzureDevOpsEmulator extends Emulator {
       const check: EmulatedCheck = {
         id: this.nextCheckId++,
         version: 1,
-        type: { id: body.type.id ?? '8c6f20a7-a545-4486-9777-f762fafe0d4d', name: body.type.name ?? 'Approval' },
+        // The service answers with the type's id and name whichever of the two was sent.
+        type: { ...CHECK_TYPES.find((type) => type.id === String(body.type.id ?? '').toLowerCase() || type.name === body.type.name)! },
         settings: body.settings,
         resource: { type: body.resource.type, id: String(body.resource.id), name: body.resource.name },
         timeout: Number(body.timeout ?? 43200),
@@ -733,6 +736,12 @@ export class AzureDevOpsEmulator extends Emulator {
     });
   }
 }
+
+/** The check types the emulator knows (Approvals and checks): an approval, and the exclusive lock (no settings). */
+const CHECK_TYPES = [
+  { id: '8c6f20a7-a545-4486-9777-f762fafe0d4d', name: 'Approval' },
+  { id: '2ef31ad6-baa0-403a-8b45-2cbc9b4e5563', name: 'ExclusiveLock' },
+];
 
 /** The wire takes the queue status as a name or as the client's number (Enabled=0, Paused=1, Disabled=2). */
 function queueStatusOf(value: unknown): QueueStatus | undefined {

@@ -34,6 +34,8 @@ export interface RunTaskOptions {
   killAfterMs?: number;
   /** SIGKILLs the task as soon as a line of its output matches. */
   killOnLine?: (line: string) => boolean;
+  /** Cancels the task as the agent does, SIGINT (once), as soon as a line of its output matches. */
+  interruptOnLine?: (line: string) => boolean;
 }
 
 export interface TaskRun {
@@ -58,6 +60,8 @@ export interface TaskRun {
   visibleOutput: string;
   durationMs: number;
   workDirectory: string;
+  /** When the SIGINT of interruptOnLine was sent, in ms after the start. */
+  interruptedAtMs?: number;
 }
 
 export function newWorkDirectory(prefix = 'mw-task-'): string {
@@ -118,13 +122,18 @@ export async function runBundledTask(task: string, options: RunTaskOptions = {})
     }
   };
   child.stdout.setEncoding('utf8');
+  let interruptedAtMs: number | undefined;
   child.stdout.on('data', (chunk: string) => {
     stdout += chunk;
-    if (options.killOnLine) {
+    if (options.killOnLine || options.interruptOnLine) {
       pending += chunk;
       const parts = pending.split('\n');
       pending = parts.pop() ?? '';
-      if (parts.some(options.killOnLine)) kill();
+      if (options.killOnLine && parts.some(options.killOnLine)) kill();
+      if (options.interruptOnLine && interruptedAtMs === undefined && parts.some(options.interruptOnLine)) {
+        interruptedAtMs = Date.now() - started;
+        child.kill('SIGINT');
+      }
     }
   });
   child.stderr.setEncoding('utf8');
@@ -139,7 +148,7 @@ export async function runBundledTask(task: string, options: RunTaskOptions = {})
   );
   clearTimeout(timeout);
   if (killTimer) clearTimeout(killTimer);
-  return parseRun(task, stdout, stderr, exitCode, signal, killed, Date.now() - started, workDirectory);
+  return { ...parseRun(task, stdout, stderr, exitCode, signal, killed, Date.now() - started, workDirectory), interruptedAtMs };
 }
 
 export function parseRun(

@@ -31,12 +31,19 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
   after(() => slack.stop());
   beforeEach(() => slack.reset());
 
+  /** The displayName of the pipeline's cron entry that fires nearest before `now`: 23:00 UTC Saturday (UTC-4) or 00:00 UTC Sunday (UTC-5). */
+  function firedBy(now: string | undefined): string | undefined {
+    const at = now ? new Date(now) : undefined;
+    if (!at || Number.isNaN(at.getTime())) return undefined;
+    return at.getUTCDay() === 6 ? 'Saturday 19:00 New York time while daylight saving time (EDT, UTC-4) is in force' : 'Saturday 19:00 New York time while standard time (EST, UTC-5) is in force';
+  }
+
   async function window(inputs: RunTaskOptions['inputs'], now: string | undefined, options: Omit<RunTaskOptions, 'inputs'> = {}): Promise<TaskRun> {
     const run = await runBundledTask('MaintenanceWindowV1', {
       ...options,
       inputs: { provider: 'slack', slackConnection: 'slack-conn', ...inputs },
       endpoints: { 'slack-conn': { url: slack.url, scheme: 'Token', parameters: { apitoken: slack.token } } },
-      variables: { 'Build.Reason': 'Schedule', 'Build.BuildId': '77', 'MaintenanceWindow.Now': now, 'MaintenanceWindow.Id': 'mw-77', ...options.variables },
+      variables: { 'Build.Reason': 'Schedule', 'Build.CronSchedule.DisplayName': firedBy(now), 'Build.BuildId': '77', 'MaintenanceWindow.Now': now, 'MaintenanceWindow.Id': 'mw-77', ...options.variables },
     });
     assert.ok(!run.visibleOutput.includes(slack.token), 'the Slack token is never visible');
     return run;

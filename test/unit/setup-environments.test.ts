@@ -32,14 +32,20 @@ describe('npm run setup-environments (against the Azure DevOps emulator)', funct
 
   const args = () => ['--org', ado.collectionUrl, '--project', ado.project, '--release-manager', 'Release Managers', '--platform-approver', 'Platform Approvers'];
 
-  it('creates both environments and their approval checks, then changes nothing on a second run', async () => {
+  it('creates both environments, their approval checks (the requester cannot approve) and exclusive lock checks, then changes nothing on a second run', async () => {
     const first = await setupEnvironments(args(), { AZURE_DEVOPS_PAT: ado.token });
     assert.equal(first.code, 0, first.output);
     assert.ok(!first.output.includes(ado.token), 'the PAT is never printed');
     assert.deepEqual([...ado.environments.values()].map((environment) => environment.name).sort(), ['maintenance-platform-approver', 'maintenance-release-manager']);
-    assert.equal(ado.checks.size, 2);
+    assert.equal(ado.checks.size, 4);
     const releaseManager = [...ado.environments.values()].find((environment) => environment.name === 'maintenance-release-manager')!;
-    const check = [...ado.checks.values()].find((candidate) => candidate.resource.id === String(releaseManager.id))!;
+    const check = [...ado.checks.values()].find((candidate) => candidate.resource.id === String(releaseManager.id) && candidate.type.name === 'Approval')!;
+    for (const environment of ado.environments.values()) {
+      const locks = [...ado.checks.values()].filter((candidate) => candidate.resource.id === String(environment.id) && candidate.type.name === 'ExclusiveLock');
+      assert.equal(locks.length, 1, `${environment.name} has one exclusive lock check`);
+      assert.equal(locks[0].type.id, '2ef31ad6-baa0-403a-8b45-2cbc9b4e5563');
+      assert.equal(locks[0].timeout, 720);
+    }
     assert.equal(check.type.name, 'Approval');
     assert.equal(check.timeout, 720);
     const settings = check.settings as { approvers: Array<{ displayName: string }>; minRequiredApprovers: number; requesterCannotBeApprover: boolean; instructions: string };
@@ -47,7 +53,7 @@ describe('npm run setup-environments (against the Azure DevOps emulator)', funct
     assert.equal(settings.minRequiredApprovers, 1);
     assert.equal(settings.requesterCannotBeApprover, true);
     assert.match(settings.instructions, /Release Manager: approving starts the maintenance window/);
-    assert.match(first.output, /maintenance-release-manager: environment created .* approval check created/);
+    assert.match(first.output, /maintenance-release-manager: environment created .* approval check created .* exclusive lock check created/);
 
     const writesBefore = ado.writes().length;
     const second = await setupEnvironments(args(), { AZURE_DEVOPS_PAT: ado.token });
@@ -65,8 +71,21 @@ describe('npm run setup-environments (against the Azure DevOps emulator)', funct
     assert.equal(run.code, 0, run.output);
     assert.equal((check.settings as { minRequiredApprovers: number }).minRequiredApprovers, 1);
     assert.equal(check.version, 2);
-    assert.equal([...ado.checks.values()].filter((candidate) => candidate.version === 1).length, 1, 'the other check was left alone');
+    assert.equal([...ado.checks.values()].filter((candidate) => candidate.version === 1).length, 3, 'the other checks were left alone');
     assert.match(run.output, /Done: 1 environment\(s\) changed/);
+  });
+
+  it('adds an exclusive lock check someone deleted, and leaves the rest alone', async () => {
+    assert.equal((await setupEnvironments(args(), { AZURE_DEVOPS_PAT: ado.token })).code, 0);
+    const lock = [...ado.checks.values()].find((candidate) => candidate.type.name === 'ExclusiveLock')!;
+    ado.checks.delete(lock.id);
+    const writesBefore = ado.writes().length;
+    const run = await setupEnvironments(args(), { AZURE_DEVOPS_PAT: ado.token });
+    assert.equal(run.code, 0, run.output);
+    assert.equal(ado.writes().length, writesBefore + 1, 'one write: the lock');
+    const again = [...ado.checks.values()].filter((candidate) => candidate.resource.id === lock.resource.id && candidate.type.name === 'ExclusiveLock');
+    assert.equal(again.length, 1);
+    assert.match(run.output, /exclusive lock check created/);
   });
 
   it('refuses an unknown or ambiguous approver, a missing PAT or option, before changing anything', async () => {

@@ -4,10 +4,18 @@ import { InputError } from '../../shared/core/errors';
 import { Log } from '../../shared/core/log';
 import { setWriter } from '../../shared/core/commands';
 import { simulatedClock, windowClock } from '../../shared/core/clock';
-import { cronSlots, decideGate, gateInstant, parseNotBefore, type GateOptions } from '../../shared/window/gate';
+import { cronSlots, decideGate, gateInstant, parseNotBefore, scheduleOffset, type GateOptions } from '../../shared/window/gate';
 
 const NY = 'America/New_York';
 const SAT_1900 = parseNotBefore('notBefore', 'Sat 19:00');
+// The displayNames of the pipeline's two cron entries (pipelines/monthly-maintenance.yml).
+const EDT_SCHEDULE = 'Saturday 19:00 New York time while daylight saving time (EDT, UTC-4) is in force';
+const EST_SCHEDULE = 'Saturday 19:00 New York time while standard time (EST, UTC-5) is in force';
+
+/** The schedule that started a run at `now`: the 23:00 UTC entry for a run on Saturday evening UTC, else the 00:00 one. */
+function firedBy(now: string): string {
+  return new Date(now).getUTCDay() === 6 ? EDT_SCHEDULE : EST_SCHEDULE;
+}
 
 function gate(now: string, overrides: Partial<GateOptions> = {}) {
   return decideGate({
@@ -17,6 +25,7 @@ function gate(now: string, overrides: Partial<GateOptions> = {}) {
     maxWaitMinutes: 30,
     lateToleranceMinutes: 45,
     scheduled: true,
+    scheduleName: firedBy(now),
     ...overrides,
   });
 }
@@ -51,7 +60,7 @@ describe('shared/window gate (Eastern time over UTC cron)', () => {
   it('2025-03-08/09 (DST starts Sunday 2025-03-09): the Saturday is still EST, so the 00:00 UTC run opens and the 23:00 UTC run is skipped', () => {
     const early = gate('2025-03-08T23:00:40Z');
     assert.equal(early.action, 'skip');
-    assert.match(early.message, /early one of the two UTC schedules/);
+    assert.match(early.message, /started by the schedule '.*UTC-4.*' \(UTC-4\), the early one of the two UTC schedules.*on 2025-03-08 Sat 19:00 is at UTC-5/);
     const right = gate('2025-03-09T00:00:40Z');
     assert.equal(right.action, 'open');
     assert.equal(right.opensAt.toISOString(), '2025-03-09T00:00:00.000Z');
@@ -67,7 +76,7 @@ describe('shared/window gate (Eastern time over UTC cron)', () => {
     assert.equal(gate('2025-11-01T23:00:30Z').action, 'open');
     const late = gate('2025-11-02T00:00:30Z');
     assert.equal(late.action, 'skip');
-    assert.match(late.message, /late one of the two UTC schedules/);
+    assert.match(late.message, /\(UTC-5\), the late one of the two UTC schedules/);
     const sunday = parseNotBefore('notBefore', 'Sun 04:45');
     assert.equal(gateInstant(sunday, NY, new Date('2025-11-02T01:00:00Z')).toISOString(), '2025-11-02T09:45:00.000Z');
     assert.equal(gate('2025-11-08T23:00:30Z').action, 'skip');
@@ -101,12 +110,35 @@ describe('shared/window gate (Eastern time over UTC cron)', () => {
     assert.equal(late.action, 'fail');
     assert.match(late.message, /Too late.*25 min ago.*lateToleranceMinutes \(20\)/);
     assert.equal(gate('2025-04-12T23:50:00Z', { scheduled: false }).action, 'fail', 'by hand, 50 minutes late is too late');
-    // A scheduled run nearer the other slot than its own is that other slot's run.
-    assert.equal(gate('2025-04-12T23:50:00Z').action, 'skip');
     assert.equal(gate('2025-04-12T23:30:00Z').action, 'open');
     // By hand, a run at the hour of the other slot is judged against the local time only.
     assert.equal(gate('2025-04-13T00:00:30Z', { scheduled: false, lateToleranceMinutes: 90 }).action, 'open');
     assert.equal(gate('2025-04-13T00:00:30Z', { scheduled: false }).action, 'fail');
+  });
+
+  it('names the slot from Build.CronSchedule.DisplayName, not the clock: a right run that waited long for an agent is not skipped', () => {
+    // 2025-04-12 is EDT: the 23:00 UTC entry (UTC-4) is the right one. 40 minutes late is nearer the 00:00 UTC slot,
+    // which a clock tie-break took for the other run; the schedule's name says it is the right one.
+    const late = gate('2025-04-12T23:40:00Z');
+    assert.equal(late.action, 'open', late.message);
+    assert.match(late.message, /Late by 40 min/);
+    assert.equal(gate('2025-04-12T23:50:00Z').action, 'fail', 'the right run, too late: fails loudly, is never skipped');
+    assert.equal(gate('2025-04-12T23:50:00Z', { lateToleranceMinutes: 60 }).action, 'open');
+    // The other entry, whenever it gets an agent, closes cleanly.
+    for (const at of ['2025-04-13T00:00:30Z', '2025-04-13T00:40:00Z', '2025-04-13T01:30:00Z']) assert.equal(gate(at).action, 'skip', at);
+    // Winter: the 00:00 UTC entry (UTC-5) is right, even 40 minutes late; the 23:00 entry closes.
+    assert.equal(gate('2025-11-09T00:40:00Z').action, 'open');
+    assert.equal(gate('2025-11-08T23:40:00Z').action, 'skip');
+  });
+
+  it('fails a scheduled run whose schedule displayName names no UTC offset, naming the variable; a manual run needs none', () => {
+    const unnamed = gate('2025-04-12T23:01:00Z', { scheduleName: 'Saturday evening' });
+    assert.equal(unnamed.action, 'fail');
+    assert.match(unnamed.message, /Build.CronSchedule.DisplayName is 'Saturday evening', which names no UTC offset.*Nothing was changed/);
+    assert.equal(gate('2025-04-12T23:01:00Z', { scheduleName: undefined }).action, 'fail');
+    assert.equal(gate('2025-04-12T23:01:00Z', { scheduled: false, scheduleName: undefined }).action, 'open');
+    assert.equal(gate('2025-04-12T19:01:00Z', { timeZone: 'UTC', scheduleName: undefined }).action, 'open', 'one slot only: nothing to tell apart');
+    assert.deepEqual(['(EDT, UTC-4)', 'UTC-05:00', 'utc+5:30', 'UTC+0', 'no offset'].map(scheduleOffset), [-240, -300, 330, 0, undefined]);
   });
 
   it('takes a one-off local date-time in the window time zone', () => {
