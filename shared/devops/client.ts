@@ -130,7 +130,7 @@ export interface DevOpsClientOptions {
   log: Log;
   /** Retries of a throttled or failed call (default 5). */
   maxRetries?: number;
-  baseDelayInMs?: number;
+  baseDelayMs?: number;
   /** Replace waiting and the clock (benchmarks run on a simulated clock). */
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -151,7 +151,7 @@ export class DevOpsClient {
   private readonly webApi: azdev.WebApi;
   private readonly log: Log;
   private readonly maxRetries: number;
-  private readonly baseDelayInMs: number;
+  private readonly baseDelayMs: number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
   private buildApi?: Promise<IBuildApi>;
@@ -166,7 +166,7 @@ export class DevOpsClient {
     this.log = options.log;
     this.log.addSecret(options.connection.token);
     this.maxRetries = options.maxRetries ?? 5;
-    this.baseDelayInMs = options.baseDelayInMs ?? 1000;
+    this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.sleep = options.sleep ?? ((ms) => realSleep(ms));
     this.now = options.now ?? (() => Date.now());
     const handler =
@@ -225,7 +225,7 @@ export class DevOpsClient {
         const retryable = status === 429 || (idempotent && ((status !== undefined && status >= 500) || network));
         if (!retryable || attempt > this.maxRetries) throw this.describe(what, error);
         const asked = error.rateLimit?.retryAfter !== undefined ? error.rateLimit.retryAfter * 1000 : parseRetryAfter(error.responseHeaders?.['retry-after']);
-        const delay = asked ?? backoffDelay(attempt, { baseDelayInMs: this.baseDelayInMs, maxDelayInMs: 60_000 });
+        const delay = asked ?? backoffDelay(attempt, { baseDelayMs: this.baseDelayMs, maxDelayMs: 60_000 });
         this.log.info(
           `Azure DevOps answered ${status ?? error.code} to '${what}'; ${asked !== undefined ? 'it asked to wait' : 'waiting'} ${(delay / 1000).toFixed(1)} s before attempt ${attempt + 1} of ${this.maxRetries + 1}.`,
         );

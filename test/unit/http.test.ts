@@ -30,7 +30,7 @@ describe('shared/core/http against an emulator', () => {
       baseUrl: `${server.url}/`,
       service: 'Echo',
       log: new Log(),
-      retry: { maxRetries: 3, baseDelayInMs: 10, maxDelayInMs: 50, deadlineInMs: 60_000 },
+      retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 50, deadlineMs: 60_000 },
       sleep: async (ms) => {
         waits.push(ms);
       },
@@ -95,7 +95,7 @@ describe('shared/core/http against an emulator', () => {
   it('gives up when waiting would pass the deadline, saying so', async () => {
     server.fault({ kind: 'status', status: 429, retryAfter: 120, path: '/items/4' });
     await assert.rejects(
-      client({ retry: { maxRetries: 3, deadlineInMs: 10_000 } }).request({ method: 'GET', path: 'items/4' }),
+      client({ retry: { maxRetries: 3, deadlineMs: 10_000 } }).request({ method: 'GET', path: 'items/4' }),
       /answered 429.*giving up: waiting 120 s more would pass the 10 s deadline/,
     );
     assert.deepEqual(waits, []);
