@@ -359,8 +359,9 @@ export class HttpClient {
     }
     // The caller's own signal: not ours to describe.
     if (signal.aborted) throw request.signal?.reason ?? error;
-    if (error instanceof BodyTooLargeError) {
-      const message = `${this.options.service} answered ${context.where} with a body that ${error.message}; refused without reading it`;
+    if (error instanceof BodyTooLargeError || isAxiosSizeLimit(error)) {
+      const detail = error instanceof BodyTooLargeError ? error.message : `grew past the ${formatBytes(this.maxBodyBytes)} limit`;
+      const message = `${this.options.service} answered ${context.where} with a body that ${detail}; refused without reading it`;
       return { failure: new HttpError({ ...base, message, failure: 'too-large' }), retryable: false };
     }
     const cause = error instanceof BodyReadError ? error.reason : error;
@@ -386,13 +387,17 @@ export function notTheApiAdvice(service: string): string {
  */
 export function answerFailure(error: HttpError, advice?: string): ServiceError | undefined {
   if (error.failure === 'status' || error.failure === 'network') return undefined;
-  const message = error.message.startsWith(`${error.service} `) ? error.message.slice(error.service.length + 1) : error.message;
-  return new ServiceError(error.service, message, {
+  return new ServiceError(error.service, withoutService(error), {
     status: error.status,
     code: error.failure,
     advice: advice ?? (error.unexpectedAnswer ? notTheApiAdvice(error.service) : undefined),
     cause: error,
   });
+}
+
+/** The error's message without its leading service name, for a ServiceError (which puts it first). */
+export function withoutService(error: HttpError): string {
+  return error.message.startsWith(`${error.service} `) ? error.message.slice(error.service.length + 1) : error.message;
 }
 
 /**
@@ -405,6 +410,12 @@ export function unexpectedShape(service: string, where: string, status: number, 
     code: 'unexpected-shape',
     advice: notTheApiAdvice(service),
   });
+}
+
+/** axios's own `maxContentLength` guard, which may see a growing body before ours does. */
+function isAxiosSizeLimit(error: unknown): boolean {
+  const cause = error instanceof BodyReadError ? error.reason : error;
+  return cause instanceof AxiosError && /maxContentLength/i.test(cause.message);
 }
 
 /** An error answer's body: its JSON when it is JSON, otherwise the text. */

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { InputError, SafetyError, ServiceError } from '../core/errors';
-import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, type HttpRequest } from '../core/http';
+import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, withoutService, type HttpRequest } from '../core/http';
 import type { Log } from '../core/log';
 import { newUndoRecord, type UndoRecord } from '../core/records';
 import type { RetryOptions } from '../core/retry';
@@ -70,6 +70,8 @@ export interface CloudflareClientOptions {
   token: string;
   log: Log;
   retry?: RetryOptions;
+  /** Largest answer read (default 10 MiB). */
+  maxBodyBytes?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -86,6 +88,7 @@ export class CloudflareClient {
       headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },
       // A lockout asks for up to 300 s: the deadline makes that fail at once instead of waiting it out.
       retry: { maxRetries: 4, deadlineMs: 90_000, ...options.retry },
+      maxBodyBytes: options.maxBodyBytes,
       log: options.log,
       sleep: options.sleep,
       onResponse: (response) => {
@@ -191,7 +194,7 @@ export function mapCloudflareError(error: unknown): unknown {
   const notAnAnswer = answerFailure(error);
   if (notAnAnswer) return notAnAnswer;
   const errors = (error.data as Envelope<unknown> | undefined)?.errors ?? [];
-  const detail = errors.length ? errors.map((e) => `${e.code} ${e.message}`).join('; ') : `HTTP ${error.status ?? 'no answer'}`;
+  const detail = errors.length ? errors.map((e) => `${e.code} ${e.message}`).join('; ') : error.status !== undefined ? `HTTP ${error.status}` : withoutService(error);
   let advice: string | undefined;
   if (error.status === 401 || error.status === 403 || errors.some((e) => e.code === 10000)) {
     advice = "Check the Cloudflare service connection's API token: it needs Zone DNS Edit and Zone Cache Purge on this zone.";

@@ -47,12 +47,13 @@ const RULE_FIELDS = 'id name description enabled status condition { operator con
 export class NewRelicClient {
   private readonly http: HttpClient;
 
-  constructor(private readonly options: { baseUrl: string; apiKey: string; accountId: number; log: Log; retry?: RetryOptions }) {
+  constructor(private readonly options: { baseUrl: string; apiKey: string; accountId: number; log: Log; retry?: RetryOptions; maxBodyBytes?: number }) {
     this.http = new HttpClient({
       baseUrl: options.baseUrl,
       service: 'New Relic',
       headers: { 'API-Key': options.apiKey, 'Content-Type': 'application/json' },
       retry: options.retry,
+      maxBodyBytes: options.maxBodyBytes,
       log: options.log,
     });
   }

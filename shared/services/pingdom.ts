@@ -55,6 +55,8 @@ export interface PingdomClientOptions {
   retry?: RetryOptions;
   /** Longest wait for a spent request budget to reset before giving up. */
   maxBudgetWaitMs?: number;
+  /** Largest answer read (default 10 MiB). */
+  maxBodyBytes?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -79,6 +81,7 @@ export class PingdomClient {
       service: 'Pingdom',
       headers: { Authorization: `Bearer ${options.token}`, Accept: 'application/json' },
       retry: options.retry,
+      maxBodyBytes: options.maxBodyBytes,
       log: options.log,
       sleep: options.sleep,
       onResponse: (response) => {
@@ -143,7 +146,7 @@ export class PingdomClient {
   /** Pauses or unpauses exactly these checks. Never called with an empty list: Pingdom would change all. */
   async setPaused(checkIds: number[], paused: boolean): Promise<void> {
     if (checkIds.length === 0) throw new SafetyError('Refusing PUT /checks with no check ids: Pingdom would change every check on the account.');
-    await this.call({ method: 'PUT', path: 'checks', body: { paused, checkids: checkIds.join(',') } });
+    await this.call({ method: 'PUT', path: 'checks', body: { paused, checkids: checkIds.join(',') } }, modified);
   }
 
   async listWindows(): Promise<PingdomWindow[]> {
@@ -162,24 +165,28 @@ export class PingdomClient {
   /** Creates a window starting now (`from: 1`). A POST: the caller looks for it before sending it again. */
   async createWindow(window: { description: string; to: number; checkIds: number[] }): Promise<number> {
     if (window.checkIds.length === 0) throw new SafetyError('Refusing to create a Pingdom maintenance window for no checks.');
-    const created = await this.call<{ maintenance?: { id?: number } }>({
-      method: 'POST',
-      path: 'maintenance',
-      body: { description: window.description, from: 1, to: window.to, uptimeids: window.checkIds },
-    });
-    const id = created.maintenance?.id;
-    if (typeof id !== 'number') throw new ServiceError('Pingdom', 'created a maintenance window but did not say its id.');
-    return id;
+    const created = await this.call<{ maintenance: { id: number } }>(
+      {
+        method: 'POST',
+        path: 'maintenance',
+        body: { description: window.description, from: 1, to: window.to, uptimeids: window.checkIds },
+      },
+      (data) => shape.object(data) ?? (shape.fields((data as { maintenance?: unknown }).maintenance, { id: 'number' }) && "'maintenance.id' is not a number (the window may have been created)"),
+    );
+    return created.maintenance.id;
   }
 
   async setWindowEnd(id: number, to: number): Promise<void> {
-    await this.call({ method: 'PUT', path: `maintenance/${id}`, body: { to } });
+    await this.call({ method: 'PUT', path: `maintenance/${id}`, body: { to } }, modified);
   }
 
   async deleteWindow(id: number): Promise<void> {
-    await this.call({ method: 'DELETE', path: `maintenance/${id}` });
+    await this.call({ method: 'DELETE', path: `maintenance/${id}` }, modified);
   }
 }
+
+/** Pingdom answers a change with `{ message: "Modification of … was successful!" }`. */
+const modified = (data: unknown) => shape.fields(data, { message: 'string' }) && `the answer ${shape.fields(data, { message: 'string' })}`;
 
 interface RawCheck {
   id: number;

@@ -1,5 +1,5 @@
 import { ServiceError } from '../core/errors';
-import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, type HttpRequest, type HttpResponse } from '../core/http';
+import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, withoutService, type HttpRequest, type HttpResponse } from '../core/http';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
 
@@ -84,6 +84,8 @@ export interface SlackClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Page size for conversations.list (Slack's maximum is 1000; it may return fewer). */
   pageSize?: number;
+  /** Largest answer read (default 10 MiB). */
+  maxBodyBytes?: number;
 }
 
 export class SlackClient {
@@ -100,6 +102,7 @@ export class SlackClient {
       headers: { Authorization: `Bearer ${options.token}` },
       log: options.log,
       retry: options.retry,
+      maxBodyBytes: options.maxBodyBytes,
       sleep: options.sleep,
     });
   }
@@ -272,9 +275,13 @@ function slackHttpError(method: string, error: unknown, channel?: string): unkno
   const posting = method === 'chat.postMessage';
   if (error.failure !== 'status' && error.failure !== 'network') {
     // Not Slack's answer, or no end to it: a post may still have reached the channel.
-    const mayHavePosted = posting ? ` The message to ${channel ?? 'the channel'} may have been posted, so it was not sent again.` : '';
-    const mapped = answerFailure(error, posting ? 'Look in the channel and re-run the step only if the message is missing.' : undefined)!;
-    return mayHavePosted ? new ServiceError('Slack', `${mapped.message.replace(/^Slack: /, '')}${mayHavePosted}`, { status: error.status, code: error.failure, advice: mapped.advice, cause: error }) : mapped;
+    if (!posting) return answerFailure(error);
+    return new ServiceError('Slack', `${withoutService(error)}. The message to ${channel ?? 'the channel'} may have been posted, so it was not sent again.`, {
+      status: error.status,
+      code: error.failure,
+      advice: 'Look in the channel and re-run the step only if the message is missing.',
+      cause: error,
+    });
   }
   if (error.status === 429) {
     return new ServiceError('Slack', `${error.message}: still rate-limited after waiting.`, { status: 429, cause: error, advice: 'Re-run the step in a minute.' });
@@ -330,12 +337,14 @@ const WEBHOOK_ERRORS: Record<string, { message: string; advice: string }> = {
 export interface SlackWebhookOptions {
   log?: Log;
   retry?: RetryOptions;
+  /** Largest answer read (default 10 MiB). */
+  maxBodyBytes?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
 /** Posts to an incoming webhook; success is HTTP 200 with the plain body `ok`. */
 export async function postSlackWebhook(webhookUrl: string, message: SlackMessage, options: SlackWebhookOptions = {}): Promise<void> {
-  const client = new HttpClient({ baseUrl: webhookUrl, service: 'Slack', describeTarget: SLACK_WEBHOOK_TARGET, log: options.log, retry: options.retry, sleep: options.sleep });
+  const client = new HttpClient({ baseUrl: webhookUrl, service: 'Slack', describeTarget: SLACK_WEBHOOK_TARGET, log: options.log, retry: options.retry, sleep: options.sleep, maxBodyBytes: options.maxBodyBytes });
   let response: HttpResponse<string>;
   try {
     response = await client.request<string>({ method: 'POST', body: message, headers: { 'Content-Type': 'application/json' }, responseType: 'text' });
@@ -357,8 +366,7 @@ export async function postSlackWebhook(webhookUrl: string, message: SlackMessage
 export function slackWebhookError(error: unknown): unknown {
   if (!(error instanceof HttpError)) return error;
   if (error.failure !== 'status' && error.failure !== 'network') {
-    const mapped = answerFailure(error)!;
-    return new ServiceError('Slack', `${mapped.message.replace(/^Slack: /, '')}; the message may have been posted, so it was not sent again.`, {
+    return new ServiceError('Slack', `${withoutService(error)}; the message may have been posted, so it was not sent again.`, {
       status: error.status,
       code: error.failure,
       cause: error,

@@ -1,5 +1,5 @@
 import { ServiceError } from '../core/errors';
-import { answerFailure, HttpClient, HttpError, isJsonContentType } from '../core/http';
+import { HttpClient, HttpError, isJsonContentType, withoutService } from '../core/http';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
 
@@ -61,6 +61,8 @@ export function teamsMessage(card: AdaptiveCard): TeamsWorkflowMessage {
 export interface TeamsWorkflowOptions {
   log?: Log;
   retry?: RetryOptions;
+  /** Largest answer read (default 10 MiB). */
+  maxBodyBytes?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkfl
     describeTarget: TEAMS_TARGET,
     log: options.log,
     retry: options.retry,
+    maxBodyBytes: options.maxBodyBytes,
     sleep: options.sleep,
   });
   let response;
@@ -122,8 +125,7 @@ function errorDetail(data: unknown): string {
 export function teamsError(error: unknown): unknown {
   if (!(error instanceof HttpError)) return error;
   if (error.failure !== 'status' && error.failure !== 'network') {
-    const mapped = answerFailure(error)!;
-    return new ServiceError('Teams', `${mapped.message.replace(/^Teams: /, '')}; the card may have been posted, so it was not sent again.`, {
+    return new ServiceError('Teams', `${withoutService(error)}; the card may have been posted, so it was not sent again.`, {
       status: error.status,
       code: error.failure,
       cause: error,

@@ -1,0 +1,549 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { setWriter } from '../../shared/core/commands';
+import { Log } from '../../shared/core/log';
+import { DevOpsClient, devOpsShape } from '../../shared/devops/client';
+import { buildSelections, selectDefinitions } from '../../shared/devops/definitions';
+import { CloudflareClient } from '../../shared/services/cloudflare';
+import { NewRelicClient } from '../../shared/services/newrelic';
+import { PingdomClient } from '../../shared/services/pingdom';
+import { postSlackWebhook, SlackClient } from '../../shared/services/slack';
+import { postTeamsWorkflow, teamsMessage } from '../../shared/services/teams';
+import { runCheck } from '../../shared/smoke/checks';
+import { AzureDevOpsEmulator } from '../emulators/azure-devops';
+import { CLOUDFLARE_TOKEN, CloudflareEmulator, ZONE_ID } from '../emulators/cloudflare';
+import { type Emulator, emulatorCertificate, HOSTILE_FAULTS, type HostileFault, type JournalEntry } from '../emulators/kit';
+import { NEWRELIC_ACCOUNT, NEWRELIC_KEY, NewRelicEmulator } from '../emulators/newrelic';
+import { PINGDOM_TOKEN, PingdomEmulator } from '../emulators/pingdom';
+import { SLACK_BOT_TOKEN, SlackEmulator, SlackWebhookEmulator } from '../emulators/slack';
+import { TeamsEmulator } from '../emulators/teams';
+import { WebsiteEmulator } from '../emulators/website';
+import { newWorkDirectory, repoRoot, runBundledTask, type TaskRun } from '../helpers/task-runner';
+
+/**
+ * Hostile corpus, HTTP part (issue 10, items 1 and 2): every client of the window, every kind of broken answer
+ * (`HOSTILE_FAULTS`: an HTML page at 200, JSON of the wrong shape, a body dripped a byte at a time, a huge body,
+ * a reset mid-body, truncated JSON, a wrong content type), on the calls that matter. Each case asserts a clear
+ * error naming the service (and the content type where there is one), never "does not exist" or an empty
+ * answer; the end within the call's deadline plus a margin (measured); and no wrong write in the emulator's
+ * journal. The restore paths are also run as the agent runs them (the bundles): a restore whose read-back is
+ * broken fails and writes no receipt.
+ */
+
+/** The call's deadline in these tests (`retry.deadlineMs`): short, so a dripping server costs little. */
+const DEADLINE_MS = 1500;
+/** What a case may take beyond it: event-loop lag on a loaded 2-core machine, and the last retry's wait. */
+const MARGIN_MS = 1500;
+const CONCURRENCY = 8;
+const retry = { maxRetries: 2, baseDelayMs: 10, maxDelayMs: 50, deadlineMs: DEADLINE_MS };
+/** The body limit in these tests (`maxBodyBytes`; 10 MiB by default), and the huge bodies sent: 4 times that. */
+const MAX_BODY_BYTES = 256 * 1024;
+const HUGE_BYTES = 4 * MAX_BODY_BYTES;
+
+/** What the error must say, by fault. */
+const SAYS: Record<HostileFault, RegExp> = {
+  html: /text\/html/,
+  shape: /not the documented answer|expected/,
+  drip: /deadline|within/,
+  huge: /limit|refused without reading/,
+  'reset-mid-body': /connection broke|ECONNRESET|closed before the end/,
+  truncated: /not valid JSON|cut short|expected/,
+  'content-type': /text\/plain/,
+};
+/** What an error must never say: a broken answer is not an answer. */
+const MISREAD = /does not exist|was not found|no check|nothing to do|deleted/i;
+
+interface Harness {
+  emulator: Emulator;
+  run(): Promise<unknown>;
+  /** Anything that proves nothing changed, compared before and after (state beyond the journal). */
+  state?(): unknown;
+  stop(): Promise<void>;
+}
+
+interface Operation {
+  service: RegExp;
+  name: string;
+  /** The call the fault hits. */
+  method: string;
+  path: RegExp;
+  /**
+   * `none`: nothing may reach a write route (a read, or a read before a write); `target`: only the faulted
+   * write itself may reach its route (its answer is what broke), and a non-idempotent one (`once`) only once.
+   */
+  writes: 'none' | 'target';
+  once?: boolean;
+  /** Faults that are the documented answer for this call (a Teams workflow may answer JSON). */
+  skip?: HostileFault[];
+  start(log: Log): Promise<Harness>;
+}
+
+async function started<E extends Emulator>(emulator: E): Promise<E> {
+  await emulator.start();
+  return emulator;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Each client's calls that matter
+
+function pingdom(name: string, method: string, pathTest: RegExp, writes: Operation['writes'], call: (client: PingdomClient, emulator: PingdomEmulator) => Promise<unknown>, once = false): Operation {
+  return {
+    service: /Pingdom/,
+    name: `Pingdom ${name}`,
+    method,
+    path: pathTest,
+    writes,
+    once,
+    async start(log) {
+      const emulator = await started(new PingdomEmulator());
+      const client = new PingdomClient({ baseUrl: `${emulator.url}/api/3.1`, token: PINGDOM_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      // A window not begun yet: Pingdom deletes only those.
+      const windowId = 9001;
+      emulator.windows.set(windowId, { id: windowId, description: 'corpus', from: emulator.now() + 3600, to: emulator.now() + 7200, uptime: [1001], tms: [] });
+      return { emulator, run: () => call(client, Object.assign(emulator, { windowId })), state: () => emulator.effectiveState(), stop: () => emulator.stop() };
+    },
+  };
+}
+
+function cloudflare(name: string, method: string, pathTest: RegExp, writes: Operation['writes'], call: (client: CloudflareClient, wwwId: string) => Promise<unknown>): Operation {
+  return {
+    service: /Cloudflare/,
+    name: `Cloudflare ${name}`,
+    method,
+    path: pathTest,
+    writes,
+    async start(log) {
+      const emulator = await started(new CloudflareEmulator());
+      const client = new CloudflareClient({ baseUrl: `${emulator.url}/client/v4`, token: CLOUDFLARE_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      const wwwId = emulator.find('www.invoicecloud.com')!.id;
+      return { emulator, run: () => call(client, wwwId), state: () => emulator.dnsState(), stop: () => emulator.stop() };
+    },
+  };
+}
+
+function newRelic(name: string, writes: Operation['writes'], call: (client: NewRelicClient, ruleId: string) => Promise<unknown>, once = false): Operation {
+  return {
+    service: /New Relic/,
+    name: `New Relic ${name}`,
+    method: 'POST',
+    path: /\/graphql$/,
+    writes,
+    once,
+    async start(log) {
+      const emulator = await started(new NewRelicEmulator());
+      const client = new NewRelicClient({ baseUrl: `${emulator.url}/graphql`, apiKey: NEWRELIC_KEY, accountId: NEWRELIC_ACCOUNT, log, retry, maxBodyBytes: MAX_BODY_BYTES });
+      const ruleId = String([...emulator.rules.keys()][0]);
+      return { emulator, run: () => call(client, ruleId), state: () => emulator.ruleState(), stop: () => emulator.stop() };
+    },
+  };
+}
+
+const RULE = {
+  name: 'corpus',
+  description: 'hostile corpus',
+  enabled: true,
+  condition: { operator: 'AND' as const, conditions: [{ attribute: 'policyName', operator: 'IN' as const, values: ['Web servers'] }] },
+  schedule: { startTime: '2030-01-01T00:00:00', endTime: '2030-01-01T02:00:00', timeZone: 'America/New_York' },
+  actionOnMutingRuleWindowEnded: 'CLOSE_ISSUES_ON_INACTIVE' as const,
+};
+
+function devOps(name: string, method: string, pathTest: RegExp, writes: Operation['writes'], call: (client: DevOpsClient, emulator: AzureDevOpsEmulator, id: number) => Promise<unknown>, options: { once?: boolean; skip?: HostileFault[] } = {}): Operation {
+  return {
+    service: /Azure DevOps/,
+    name: `Azure DevOps ${name}`,
+    method,
+    path: pathTest,
+    writes,
+    ...options,
+    async start(log) {
+      const emulator = await started(new AzureDevOpsEmulator());
+      const { id } = emulator.addPipeline({ name: 'Nightly export', folder: '\\Product Integrations' });
+      const connection = { collectionUrl: emulator.collectionUrl, project: emulator.project, token: emulator.token, kind: 'job-token' as const, source: 'the corpus' };
+      const client = new DevOpsClient({ connection, log, maxRetries: 2, baseDelayMs: 10, deadlineMs: DEADLINE_MS, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      const state = () => [...emulator.definitions.values()].map((definition) => `${definition.name} ${definition.queueStatus} r${definition.revision}`).concat(`${emulator.runs.size} runs`);
+      return { emulator, run: () => call(client, emulator, id), state, stop: () => emulator.stop() };
+    },
+  };
+}
+
+const OPERATIONS: Operation[] = [
+  // Pingdom: resume and finish read the checks and windows back; a misread there is a false "back".
+  pingdom('GET /checks (pause selects, resume reads back)', 'GET', /\/checks$/, 'none', (client) => client.listChecks()),
+  pingdom('GET /maintenance (resume finds its window)', 'GET', /\/maintenance$/, 'none', (client) => client.listWindows()),
+  pingdom('PUT /checks (pause, unpause)', 'PUT', /\/checks$/, 'target', (client) => client.setPaused([1001], false)),
+  pingdom('POST /maintenance (open the window)', 'POST', /\/maintenance$/, 'target', (client) => client.createWindow({ description: 'x', to: Math.floor(Date.now() / 1000) + 600, checkIds: [1002] }), true),
+  pingdom('PUT /maintenance/{id} (end the window)', 'PUT', /\/maintenance\/\d+$/, 'target', (client, emulator) => client.setWindowEnd((emulator as PingdomEmulator & { windowId: number }).windowId, emulator.now() + 7300)),
+  pingdom('DELETE /maintenance/{id} (end a window not begun)', 'DELETE', /\/maintenance\/\d+$/, 'target', (client, emulator) => client.deleteWindow((emulator as PingdomEmulator & { windowId: number }).windowId)),
+  // Cloudflare: the zone and record reads are what restore compares against.
+  cloudflare('GET /zones (find the zone)', 'GET', /\/zones$/, 'none', (client) => client.findZone('invoicecloud.com')),
+  cloudflare('GET dns_records?name.exact (enable reads the originals)', 'GET', /\/dns_records$/, 'none', (client) => client.recordsNamed(ZONE_ID, 'www.invoicecloud.com')),
+  cloudflare('GET dns_records/{id} (restore reads back)', 'GET', /\/dns_records\/[0-9a-f]+$/, 'none', (client, id) => client.getRecord(ZONE_ID, id)),
+  cloudflare('PATCH dns_records/{id} (swap, restore)', 'PATCH', /\/dns_records\/[0-9a-f]+$/, 'target', (client, id) => client.patchRecord(ZONE_ID, id, { content: 'pal.invoicecloud.com' })),
+  cloudflare('POST purge_cache', 'POST', /\/purge_cache$/, 'target', (client) => client.purge(ZONE_ID, { everything: true })),
+  // Slack Web API and webhooks.
+  {
+    service: /Slack/,
+    name: 'Slack conversations.list (channel names)',
+    method: 'GET',
+    path: /conversations\.list$/,
+    writes: 'none',
+    async start(log) {
+      const emulator = await started(new SlackEmulator());
+      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      return { emulator, run: () => client.resolveChannels(['#maintenance']), state: () => emulator.messages.length, stop: () => emulator.stop() };
+    },
+  },
+  {
+    service: /Slack/,
+    name: 'Slack chat.postMessage',
+    method: 'POST',
+    path: /chat\.postMessage$/,
+    writes: 'target',
+    once: true,
+    async start(log) {
+      const emulator = await started(new SlackEmulator());
+      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      const channel = emulator.channelByName('maintenance')!;
+      return { emulator, run: () => client.postMessage({ id: channel.id, name: channel.name }, { text: 'corpus' }), stop: () => emulator.stop() };
+    },
+  },
+  {
+    service: /Slack/,
+    name: 'Slack incoming webhook',
+    method: 'POST',
+    path: /\/services\//,
+    writes: 'target',
+    once: true,
+    // `ok` as text/plain is still Slack's documented answer.
+    skip: ['content-type'],
+    async start(log) {
+      const emulator = await started(new SlackWebhookEmulator());
+      const url = emulator.addHook('maintenance');
+      return { emulator, run: () => postSlackWebhook(url, { text: 'corpus' }, { log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} }), stop: () => emulator.stop() };
+    },
+  },
+  {
+    service: /Teams/,
+    name: 'Teams workflow webhook',
+    method: 'POST',
+    path: /\/invoke$/,
+    writes: 'target',
+    once: true,
+    // The workflow answers 202 with an empty body (nothing to cut short), or JSON from a Response action.
+    skip: ['shape', 'truncated', 'content-type', 'reset-mid-body'],
+    async start(log) {
+      const emulator = await started(new TeamsEmulator());
+      const url = emulator.addWorkflow();
+      const card = teamsMessage({ $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body: [{ type: 'TextBlock', text: 'corpus' }] });
+      return { emulator, run: () => postTeamsWorkflow(url, card, { log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} }), stop: () => emulator.stop() };
+    },
+  },
+  // New Relic: every call is a POST to /graphql; reads must leave the rules as they are.
+  newRelic('mutingRules query (unmute finds its rule)', 'target', (client) => client.listRules()),
+  newRelic('alertsMutingRuleCreate', 'target', (client) => client.createRule(RULE), true),
+  newRelic('alertsMutingRuleDelete', 'target', (client, id) => client.deleteRule(id)),
+  // Azure DevOps through azure-devops-node-api: connecting, listing, reading back, queueing.
+  devOps('GET _apis/ResourceAreas (connect)', 'GET', /\/_apis\/ResourceAreas$/i, 'none', (client) => client.build()),
+  devOps('GET build/Definitions (hold selects)', 'GET', /\/_apis\/build\/Definitions$/i, 'none', (client) => selectDefinitions(client, buildSelections(['Nightly export']), new Log(), 'pipelines')),
+  devOps('GET build/Definitions/{id} (release reads back)', 'GET', /\/_apis\/build\/Definitions\/\d+$/i, 'none', async (client, emulator, id) => {
+    const build = await client.build();
+    return client.call('read pipeline Nightly export', () => build.getDefinition(emulator.project, id), { expect: devOpsShape.resourceOrMissing });
+  }),
+  devOps('GET pipelines/{id}/runs (a run started earlier)', 'GET', /\/_apis\/pipelines\/\d+\/runs$/i, 'none', async (client, emulator, id) => {
+    const pipelines = await client.pipelines();
+    return client.call('list runs of Nightly export', () => pipelines.listRuns(emulator.project, id), { expect: devOpsShape.list });
+  }),
+  devOps(
+    'POST pipelines/{id}/runs (queue a run)',
+    'POST',
+    /\/_apis\/pipelines\/\d+\/runs$/i,
+    'target',
+    async (client, emulator, id) => {
+      const pipelines = await client.pipelines();
+      return client.call('run Nightly export', () => pipelines.runPipeline({}, emulator.project, id), { idempotent: false });
+    },
+    // Its caller checks the run it gets; a wrong shape here is single-run.ts's to judge.
+    { once: true, skip: ['shape'] },
+  ),
+];
+
+/** The smoke checks read websites as text: only the faults that are not about JSON apply. */
+const SMOKE_FAULTS: HostileFault[] = ['drip', 'huge', 'reset-mid-body'];
+
+interface Case {
+  operation: Operation;
+  fault: HostileFault;
+}
+
+const CASES: Case[] = OPERATIONS.flatMap((operation) => HOSTILE_FAULTS.filter((fault) => !operation.skip?.includes(fault)).map((fault) => ({ operation, fault })));
+
+interface Outcome {
+  name: string;
+  elapsedMs: number;
+  problems: string[];
+}
+
+async function runCase({ operation, fault }: Case): Promise<Outcome> {
+  const name = `${operation.name} × ${fault}`;
+  const log = new Log();
+  const harness = await operation.start(log);
+  const problems: string[] = [];
+  const before = JSON.stringify(harness.state?.());
+  harness.emulator.journal.length = 0;
+  harness.emulator.fault({ kind: fault, method: operation.method, path: operation.path, times: 100, intervalMs: 100, bytes: HUGE_BYTES });
+  const started = Date.now();
+  let error: unknown;
+  try {
+    await harness.run();
+  } catch (caught) {
+    error = caught;
+  }
+  const elapsedMs = Date.now() - started;
+  try {
+    const message = error instanceof Error ? error.message : '';
+    if (!error) problems.push('no error: the broken answer was taken as an answer');
+    else {
+      if (!operation.service.test(message)) problems.push(`the error does not name the service: ${message}`);
+      if (!SAYS[fault].test(message)) problems.push(`the error does not say what came (${SAYS[fault]}): ${message}`);
+      if (MISREAD.test(message)) problems.push(`the error misreads the answer as a fact: ${message}`);
+      if (/TypeError|Cannot read prop|undefined/.test(message)) problems.push(`a crash, not a clear error: ${message}`);
+    }
+    if (elapsedMs > DEADLINE_MS + MARGIN_MS) problems.push(`took ${elapsedMs} ms, more than the ${DEADLINE_MS} ms deadline plus ${MARGIN_MS} ms`);
+    const applied = harness.emulator.appliedWrites();
+    const wrong = applied.filter((entry) => operation.writes === 'none' || entry.method !== operation.method || !operation.path.test(entry.path));
+    if (wrong.length) problems.push(`wrong writes: ${wrong.map((entry) => `${entry.method} ${entry.path}`).join(', ')}`);
+    if (operation.once && applied.length > 1) problems.push(`a call that is not safe to repeat reached the service ${applied.length} times`);
+    if (operation.writes === 'none' && harness.state && JSON.stringify(harness.state()) !== before) problems.push('the emulator state changed');
+  } finally {
+    await harness.stop();
+  }
+  return { name, elapsedMs, problems };
+}
+
+async function inBatches<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+  return results;
+}
+
+describe('hostile corpus (http): broken answers from every service', function () {
+  this.timeout(120_000);
+  let restoreWriter: ReturnType<typeof setWriter>;
+  let previousCa: typeof https.globalAgent.options.ca;
+  const counted: string[] = [];
+
+  before(async () => {
+    const { file } = await emulatorCertificate();
+    previousCa = https.globalAgent.options.ca;
+    https.globalAgent.options.ca = fs.readFileSync(file);
+    restoreWriter = setWriter(() => {});
+  });
+  after(() => {
+    setWriter(restoreWriter);
+    https.globalAgent.options.ca = previousCa;
+    console.log(`      hostile corpus (http): ${counted.length} cases`);
+  });
+
+  it(`every client × every broken answer ends in a clear error within ${DEADLINE_MS} ms + ${MARGIN_MS} ms, with no wrong write`, async () => {
+    const outcomes = await inBatches(CASES, CONCURRENCY, runCase);
+    counted.push(...outcomes.map((outcome) => outcome.name));
+    const slowest = outcomes.reduce((a, b) => (a.elapsedMs >= b.elapsedMs ? a : b));
+    console.log(`      ${outcomes.length} client cases; slowest ${slowest.elapsedMs} ms (${slowest.name}); deadline ${DEADLINE_MS} ms`);
+    const failed = outcomes.filter((outcome) => outcome.problems.length);
+    assert.deepEqual(failed.map((outcome) => `${outcome.name}: ${outcome.problems.join('; ')}`), []);
+    assert.ok(outcomes.length >= 80, `${outcomes.length} cases`);
+  });
+
+  it('a smoke check against a website that drips, floods or breaks off fails within its own timeout', async () => {
+    const site = await started(new WebsiteEmulator());
+    try {
+      const outcomes = await inBatches(SMOKE_FAULTS, 3, async (fault) => {
+        const log = new Log();
+        const check = { name: `home page (${fault})`, method: 'GET' as const, url: `${site.url}/?${fault}`, expectStatus: [200], retries: 0, retryDelaySeconds: 0 };
+        site.fault({ kind: fault, path: '/', times: 1, intervalMs: 100 });
+        const started = Date.now();
+        const result = await runCheck(check as Parameters<typeof runCheck>[0], { timeoutSeconds: 1, log });
+        return { fault, elapsedMs: Date.now() - started, result };
+      });
+      for (const { fault, elapsedMs, result } of outcomes) {
+        counted.push(`smoke check × ${fault}`);
+        assert.equal(result.passed, false, `${fault}: a broken page is not a pass`);
+        assert.match(result.reasons.join('; '), SAYS[fault], fault);
+        assert.ok(elapsedMs < 1000 + MARGIN_MS, `${fault} took ${elapsedMs} ms`);
+      }
+    } finally {
+      await site.stop();
+    }
+  });
+
+  describe('restores read back through broken answers, as the agent runs them (bundles)', function () {
+    const records = (dir: string) => (fs.existsSync(path.join(dir, 'records')) ? fs.readdirSync(path.join(dir, 'records')) : []);
+    const receipts = (dir: string) => records(dir).filter((name) => name.endsWith('.restored.json'));
+
+    /** Applies with the service healthy, then restores with the fault on: the restore must fail, write nothing, leave no receipt. */
+    async function restoreThroughFault(options: {
+      emulator: Emulator;
+      service: RegExp;
+      apply: (dir: string) => Promise<TaskRun>;
+      restore: (record: string, dir: string) => Promise<TaskRun>;
+      fault: { kind: HostileFault; method: string; path: RegExp };
+      says: RegExp;
+      /** Calls that reach the service but change nothing (GraphQL queries are POSTs). */
+      harmless?: (entry: JournalEntry) => boolean;
+    }): Promise<void> {
+      const dir = newWorkDirectory();
+      const applied = await options.apply(dir);
+      assert.equal(applied.result, 'Succeeded', applied.stdout);
+      options.emulator.journal.length = 0;
+      options.emulator.fault({ ...options.fault, times: 100 });
+      const restored = await options.restore(applied.outputs.undoRecord, dir);
+      counted.push(`bundle restore × ${options.fault.kind} on ${options.fault.method} ${options.fault.path}`);
+      assert.equal(restored.result, 'Failed', restored.stdout);
+      const error = restored.errors.join('\n');
+      assert.match(error, options.service);
+      assert.match(error, options.says);
+      assert.doesNotMatch(error, MISREAD);
+      assert.doesNotMatch(restored.stdout, /restored for|everything is back/i);
+      const writes = options.emulator.appliedWrites().filter((entry) => !options.harmless?.(entry));
+      assert.deepEqual(writes.map((entry) => `${entry.method} ${entry.path}`), [], 'no write on a broken read-back');
+      assert.deepEqual(receipts(dir), [], 'no receipt for what is not back');
+      assert.ok(restored.durationMs < 30_000, `took ${restored.durationMs} ms`);
+    }
+
+    describe('Pingdom resume', function () {
+      const pingdomEmulator = new PingdomEmulator();
+      before(() => pingdomEmulator.start());
+      after(() => pingdomEmulator.stop());
+      beforeEach(() => pingdomEmulator.reset());
+      const run = (inputs: Record<string, string | number>, dir: string) =>
+        runBundledTask('PingdomPauseV1', {
+          inputs: { pingdomConnection: 'pingdom', ...inputs },
+          endpoints: { pingdom: { url: `${pingdomEmulator.url}/api/3.1`, scheme: 'Token', parameters: { apitoken: PINGDOM_TOKEN } } },
+          variables: { 'Build.BuildId': '4242' },
+          workDirectory: dir,
+        });
+      for (const kind of ['html', 'shape', 'content-type'] as const) {
+        it(`a ${kind} answer to the checks read-back is an error, not "nothing to do"; the checks stay paused`, async () => {
+          await restoreThroughFault({
+            emulator: pingdomEmulator,
+            service: /Pingdom/,
+            apply: (dir) => run({ action: 'pause', checkTags: 'web', mode: 'pauseChecks', durationMinutes: 60 }, dir),
+            restore: (record, dir) => run({ action: 'resume', undoRecord: record }, dir),
+            fault: { kind, method: 'GET', path: /\/checks$/ },
+            says: SAYS[kind],
+          });
+          assert.ok(pingdomEmulator.silencedChecks().includes(1001), 'still paused, and said so');
+        });
+      }
+      it('an HTML answer to the windows read-back is an error; the window stays', async () => {
+        await restoreThroughFault({
+          emulator: pingdomEmulator,
+          service: /Pingdom/,
+          apply: (dir) => run({ action: 'pause', checkTags: 'web', durationMinutes: 60 }, dir),
+          restore: (record, dir) => run({ action: 'resume', undoRecord: record }, dir),
+          fault: { kind: 'html', method: 'GET', path: /\/maintenance$/ },
+          says: /text\/html/,
+        });
+      });
+    });
+
+    describe('Cloudflare maintenance page off', function () {
+      const cf = new CloudflareEmulator();
+      before(() => cf.start());
+      after(() => cf.stop());
+      beforeEach(() => cf.reset());
+      const run = (inputs: Record<string, string>, dir: string) =>
+        runBundledTask('MaintenancePageV1', {
+          inputs: { cloudflareConnection: 'cf', ...inputs },
+          endpoints: { cf: { url: `${cf.url}/client/v4`, scheme: 'Token', parameters: { apitoken: CLOUDFLARE_TOKEN } } },
+          variables: { 'Build.BuildId': '4242' },
+          workDirectory: dir,
+        });
+      for (const kind of ['html', 'shape', 'content-type'] as const) {
+        it(`a ${kind} answer to the records read during restore is an error; the maintenance page stays and says so`, async () => {
+          await restoreThroughFault({
+            emulator: cf,
+            service: /Cloudflare/,
+            apply: (dir) => run({ action: 'enable', zoneName: 'invoicecloud.com', records: 'www\nmy', maintenanceTarget: 'icmaintenance.azurewebsites.net' }, dir),
+            restore: (record, dir) => run({ action: 'disable', undoRecord: record }, dir),
+            fault: { kind, method: 'GET', path: /\/dns_records/ },
+            says: SAYS[kind],
+          });
+        });
+      }
+    });
+
+    describe('Azure DevOps release of held pipelines', function () {
+      const ado = new AzureDevOpsEmulator();
+      const plan = path.join(repoRoot, 'plans', '2025-04-13.yml');
+      before(() => ado.start());
+      after(() => ado.stop());
+      beforeEach(() => ado.reset());
+      const run = (inputs: Record<string, string>, dir: string) =>
+        runBundledTask('RescheduleJobsV1', {
+          endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: ado.token } } },
+          variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'MaintenanceWindow.Id': '2025-04-13' },
+          inputs,
+          workDirectory: dir,
+        });
+      for (const kind of ['html', 'shape', 'truncated'] as const) {
+        it(`a ${kind} answer to the pipeline read-back is an error, not "deleted since"; the pipelines stay held`, async () => {
+          ado.addPipeline({ name: 'Nightly export', folder: '\\Product Integrations' });
+          ado.addPipeline({ name: 'Usage reports', folder: '\\Product Engineering' });
+          await restoreThroughFault({
+            emulator: ado,
+            service: /Azure DevOps/,
+            apply: (dir) => run({ action: 'hold', planFile: plan }, dir),
+            restore: (record, dir) => run({ action: 'release', undoRecord: record }, dir),
+            fault: { kind, method: 'GET', path: /\/_apis\/build\/Definitions\/\d+$/i },
+            says: kind === 'shape' ? /not the documented answer/ : SAYS[kind],
+          });
+          assert.ok([...ado.definitions.values()].some((definition) => definition.queueStatus === 'paused'), 'still held, and said so');
+        });
+      }
+    });
+
+    describe('New Relic unmute', function () {
+      const nr = new NewRelicEmulator();
+      before(() => nr.start());
+      after(() => nr.stop());
+      beforeEach(() => nr.reset());
+      const run = (inputs: Record<string, string | number>, dir: string) =>
+        runBundledTask('AlertMuteV1', {
+          inputs: { provider: 'newRelic', newRelicConnection: 'nr', ...inputs },
+          endpoints: { nr: { url: `${nr.url}/graphql`, scheme: 'Token', parameters: { apitoken: NEWRELIC_KEY }, data: { accountId: String(NEWRELIC_ACCOUNT) } } },
+          variables: { 'Build.BuildId': '4242' },
+          workDirectory: dir,
+        });
+      for (const kind of ['html', 'shape', 'truncated'] as const) {
+        it(`a ${kind} answer when unmuting is an error; the rule stays`, async () => {
+          const rulesBefore = () => nr.rules.size;
+          let count = 0;
+          await restoreThroughFault({
+            emulator: nr,
+            service: /New Relic/,
+            apply: async (dir) => {
+              const result = await run({ action: 'mute', policyNames: 'Web servers', durationMinutes: 60, graceMinutes: 5 }, dir);
+              count = rulesBefore();
+              return result;
+            },
+            restore: (record, dir) => run({ action: 'unmute', undoRecord: record }, dir),
+            fault: { kind, method: 'POST', path: /\/graphql$/ },
+            says: SAYS[kind],
+            harmless: (entry) => /^\s*query\b/.test(String(entry.body?.query ?? '')),
+          });
+          assert.equal(nr.rules.size, count, 'the muting rule was not deleted on a broken answer');
+        });
+      }
+    });
+  });
+});
