@@ -385,165 +385,181 @@ describe('hostile corpus (http): broken answers from every service', function ()
     }
   });
 
-  describe('restores read back through broken answers, as the agent runs them (bundles)', function () {
-    const records = (dir: string) => (fs.existsSync(path.join(dir, 'records')) ? fs.readdirSync(path.join(dir, 'records')) : []);
-    const receipts = (dir: string) => records(dir).filter((name) => name.endsWith('.restored.json'));
-
-    /** Applies with the service healthy, then restores with the fault on: the restore must fail, write nothing, leave no receipt. */
-    async function restoreThroughFault(options: {
-      emulator: Emulator;
-      service: RegExp;
-      apply: (dir: string) => Promise<TaskRun>;
-      restore: (record: string, dir: string) => Promise<TaskRun>;
-      fault: { kind: HostileFault; method: string; path: RegExp };
-      says: RegExp;
-      /** Calls that reach the service but change nothing (GraphQL queries are POSTs). */
-      harmless?: (entry: JournalEntry) => boolean;
-    }): Promise<void> {
-      const dir = newWorkDirectory();
-      const applied = await options.apply(dir);
-      assert.equal(applied.result, 'Succeeded', applied.stdout);
-      options.emulator.journal.length = 0;
-      options.emulator.fault({ ...options.fault, times: 100 });
-      const restored = await options.restore(applied.outputs.undoRecord, dir);
-      counted.push(`bundle restore × ${options.fault.kind} on ${options.fault.method} ${options.fault.path}`);
-      assert.equal(restored.result, 'Failed', restored.stdout);
-      const error = restored.errors.join('\n');
-      assert.match(error, options.service);
-      assert.match(error, options.says);
-      assert.doesNotMatch(error, MISREAD);
-      assert.doesNotMatch(restored.stdout, /restored for|everything is back/i);
-      const writes = options.emulator.appliedWrites().filter((entry) => !options.harmless?.(entry));
-      assert.deepEqual(writes.map((entry) => `${entry.method} ${entry.path}`), [], 'no write on a broken read-back');
-      assert.deepEqual(receipts(dir), [], 'no receipt for what is not back');
-      assert.ok(restored.durationMs < 30_000, `took ${restored.durationMs} ms`);
-    }
-
-    describe('Pingdom resume', function () {
-      const pingdomEmulator = new PingdomEmulator();
-      before(() => pingdomEmulator.start());
-      after(() => pingdomEmulator.stop());
-      beforeEach(() => pingdomEmulator.reset());
-      const run = (inputs: Record<string, string | number>, dir: string) =>
-        runBundledTask('PingdomPauseV1', {
-          inputs: { pingdomConnection: 'pingdom', ...inputs },
-          endpoints: { pingdom: { url: `${pingdomEmulator.url}/api/3.1`, scheme: 'Token', parameters: { apitoken: PINGDOM_TOKEN } } },
-          variables: { 'Build.BuildId': '4242' },
-          workDirectory: dir,
-        });
-      for (const kind of ['html', 'shape', 'content-type'] as const) {
-        it(`a ${kind} answer to the checks read-back is an error, not "nothing to do"; the checks stay paused`, async () => {
-          await restoreThroughFault({
-            emulator: pingdomEmulator,
-            service: /Pingdom/,
-            apply: (dir) => run({ action: 'pause', checkTags: 'web', mode: 'pauseChecks', durationMinutes: 60 }, dir),
-            restore: (record, dir) => run({ action: 'resume', undoRecord: record }, dir),
-            fault: { kind, method: 'GET', path: /\/checks$/ },
-            says: SAYS[kind],
-          });
-          assert.ok(pingdomEmulator.silencedChecks().includes(1001), 'still paused, and said so');
-        });
-      }
-      it('an HTML answer to the windows read-back is an error; the window stays', async () => {
-        await restoreThroughFault({
-          emulator: pingdomEmulator,
-          service: /Pingdom/,
-          apply: (dir) => run({ action: 'pause', checkTags: 'web', durationMinutes: 60 }, dir),
-          restore: (record, dir) => run({ action: 'resume', undoRecord: record }, dir),
-          fault: { kind: 'html', method: 'GET', path: /\/maintenance$/ },
-          says: /text\/html/,
-        });
-      });
-    });
-
-    describe('Cloudflare maintenance page off', function () {
-      const cf = new CloudflareEmulator();
-      before(() => cf.start());
-      after(() => cf.stop());
-      beforeEach(() => cf.reset());
-      const run = (inputs: Record<string, string>, dir: string) =>
-        runBundledTask('MaintenancePageV1', {
-          inputs: { cloudflareConnection: 'cf', ...inputs },
-          endpoints: { cf: { url: `${cf.url}/client/v4`, scheme: 'Token', parameters: { apitoken: CLOUDFLARE_TOKEN } } },
-          variables: { 'Build.BuildId': '4242' },
-          workDirectory: dir,
-        });
-      for (const kind of ['html', 'shape', 'content-type'] as const) {
-        it(`a ${kind} answer to the records read during restore is an error; the maintenance page stays and says so`, async () => {
-          await restoreThroughFault({
-            emulator: cf,
-            service: /Cloudflare/,
-            apply: (dir) => run({ action: 'enable', zoneName: 'invoicecloud.com', records: 'www\nmy', maintenanceTarget: 'icmaintenance.azurewebsites.net' }, dir),
-            restore: (record, dir) => run({ action: 'disable', undoRecord: record }, dir),
-            fault: { kind, method: 'GET', path: /\/dns_records/ },
-            says: SAYS[kind],
-          });
-        });
-      }
-    });
-
-    describe('Azure DevOps release of held pipelines', function () {
-      const ado = new AzureDevOpsEmulator();
-      const plan = path.join(repoRoot, 'plans', '2025-04-13.yml');
-      before(() => ado.start());
-      after(() => ado.stop());
-      beforeEach(() => ado.reset());
-      const run = (inputs: Record<string, string>, dir: string) =>
-        runBundledTask('RescheduleJobsV1', {
-          endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: ado.token } } },
-          variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'MaintenanceWindow.Id': '2025-04-13' },
-          inputs,
-          workDirectory: dir,
-        });
-      for (const kind of ['html', 'shape', 'truncated'] as const) {
-        it(`a ${kind} answer to the pipeline read-back is an error, not "deleted since"; the pipelines stay held`, async () => {
-          ado.addPipeline({ name: 'Nightly export', folder: '\\Product Integrations' });
-          ado.addPipeline({ name: 'Usage reports', folder: '\\Product Engineering' });
-          await restoreThroughFault({
-            emulator: ado,
-            service: /Azure DevOps/,
-            apply: (dir) => run({ action: 'hold', planFile: plan }, dir),
-            restore: (record, dir) => run({ action: 'release', undoRecord: record }, dir),
-            fault: { kind, method: 'GET', path: /\/_apis\/build\/Definitions\/\d+$/i },
-            says: kind === 'shape' ? /not the documented answer/ : SAYS[kind],
-          });
-          assert.ok([...ado.definitions.values()].some((definition) => definition.queueStatus === 'paused'), 'still held, and said so');
-        });
-      }
-    });
-
-    describe('New Relic unmute', function () {
-      const nr = new NewRelicEmulator();
-      before(() => nr.start());
-      after(() => nr.stop());
-      beforeEach(() => nr.reset());
-      const run = (inputs: Record<string, string | number>, dir: string) =>
-        runBundledTask('AlertMuteV1', {
-          inputs: { provider: 'newRelic', newRelicConnection: 'nr', ...inputs },
-          endpoints: { nr: { url: `${nr.url}/graphql`, scheme: 'Token', parameters: { apitoken: NEWRELIC_KEY }, data: { accountId: String(NEWRELIC_ACCOUNT) } } },
-          variables: { 'Build.BuildId': '4242' },
-          workDirectory: dir,
-        });
-      for (const kind of ['html', 'shape', 'truncated'] as const) {
-        it(`a ${kind} answer when unmuting is an error; the rule stays`, async () => {
-          const rulesBefore = () => nr.rules.size;
-          let count = 0;
-          await restoreThroughFault({
-            emulator: nr,
-            service: /New Relic/,
-            apply: async (dir) => {
-              const result = await run({ action: 'mute', policyNames: 'Web servers', durationMinutes: 60, graceMinutes: 5 }, dir);
-              count = rulesBefore();
-              return result;
-            },
-            restore: (record, dir) => run({ action: 'unmute', undoRecord: record }, dir),
-            fault: { kind, method: 'POST', path: /\/graphql$/ },
-            says: SAYS[kind],
-            harmless: (entry) => /^\s*query\b/.test(String(entry.body?.query ?? '')),
-          });
-          assert.equal(nr.rules.size, count, 'the muting rule was not deleted on a broken answer');
-        });
-      }
-    });
+  it('restores that read back through a broken answer fail, write nothing and leave no receipt (bundles, as the agent runs them)', async () => {
+    const outcomes = await inBatches(BUNDLE_CASES, BUNDLE_CONCURRENCY, runBundleCase);
+    counted.push(...outcomes.map((outcome) => outcome.name));
+    const slowest = outcomes.reduce((a, b) => (a.elapsedMs >= b.elapsedMs ? a : b));
+    console.log(`      ${outcomes.length} bundle cases; slowest restore ${slowest.elapsedMs} ms (${slowest.name})`);
+    assert.deepEqual(
+      outcomes.filter((outcome) => outcome.problems.length).map((outcome) => `${outcome.name}: ${outcome.problems.join('; ')}`),
+      [],
+    );
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// The restore paths as the agent runs them: apply with the service healthy, restore with the fault on.
+
+const BUNDLE_CONCURRENCY = 4;
+/** A bundled restore must fail well inside the step's time: these faults answer at once. */
+const BUNDLE_LIMIT_MS = 30_000;
+
+interface BundleCase {
+  name: string;
+  service: RegExp;
+  says: RegExp;
+  fault: { kind: HostileFault; method: string; path: RegExp };
+  emulator(): Emulator;
+  apply(emulator: Emulator, dir: string): Promise<TaskRun>;
+  restore(emulator: Emulator, record: string, dir: string): Promise<TaskRun>;
+  /** Calls that reach the service but change nothing (GraphQL queries are POSTs). */
+  harmless?: (entry: JournalEntry) => boolean;
+  /** What must still be as the apply left it: not back, and not reported back. */
+  stillApplied(emulator: Emulator): boolean;
+}
+
+const BUILD_ID = { 'Build.BuildId': '4242' };
+
+function pingdomTask(emulator: Emulator, inputs: Record<string, string | number>, dir: string): Promise<TaskRun> {
+  return runBundledTask('PingdomPauseV1', {
+    inputs: { pingdomConnection: 'pingdom', ...inputs },
+    endpoints: { pingdom: { url: `${emulator.url}/api/3.1`, scheme: 'Token', parameters: { apitoken: PINGDOM_TOKEN } } },
+    variables: BUILD_ID,
+    workDirectory: dir,
+  });
+}
+
+function cloudflareTask(emulator: Emulator, inputs: Record<string, string>, dir: string): Promise<TaskRun> {
+  return runBundledTask('MaintenancePageV1', {
+    inputs: { cloudflareConnection: 'cf', ...inputs },
+    endpoints: { cf: { url: `${emulator.url}/client/v4`, scheme: 'Token', parameters: { apitoken: CLOUDFLARE_TOKEN } } },
+    variables: BUILD_ID,
+    workDirectory: dir,
+  });
+}
+
+function newRelicTask(emulator: Emulator, inputs: Record<string, string | number>, dir: string): Promise<TaskRun> {
+  return runBundledTask('AlertMuteV1', {
+    inputs: { provider: 'newRelic', newRelicConnection: 'nr', ...inputs },
+    endpoints: { nr: { url: `${emulator.url}/graphql`, scheme: 'Token', parameters: { apitoken: NEWRELIC_KEY }, data: { accountId: String(NEWRELIC_ACCOUNT) } } },
+    variables: BUILD_ID,
+    workDirectory: dir,
+  });
+}
+
+function rescheduleTask(emulator: Emulator, inputs: Record<string, string>, dir: string): Promise<TaskRun> {
+  const ado = emulator as AzureDevOpsEmulator;
+  return runBundledTask('RescheduleJobsV1', {
+    endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: ado.token } } },
+    variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'MaintenanceWindow.Id': '2025-04-13' },
+    inputs,
+    workDirectory: dir,
+  });
+}
+
+const PLAN = path.join(repoRoot, 'plans', '2025-04-13.yml');
+
+const BUNDLE_CASES: BundleCase[] = [
+  // The issue's own case: resume of paused checks reading GET /checks back.
+  ...(['html', 'shape', 'content-type', 'truncated'] as const).map(
+    (kind): BundleCase => ({
+      name: `Pingdom resume (paused checks) × ${kind} on GET /checks`,
+      service: /Pingdom/,
+      says: SAYS[kind],
+      fault: { kind, method: 'GET', path: /\/checks$/ },
+      emulator: () => new PingdomEmulator(),
+      apply: (emulator, dir) => pingdomTask(emulator, { action: 'pause', checkTags: 'web', mode: 'pauseChecks', durationMinutes: 60 }, dir),
+      restore: (emulator, record, dir) => pingdomTask(emulator, { action: 'resume', undoRecord: record }, dir),
+      stillApplied: (emulator) => (emulator as PingdomEmulator).silencedChecks().includes(1001),
+    }),
+  ),
+  ...(['html', 'shape'] as const).map(
+    (kind): BundleCase => ({
+      name: `Pingdom resume (maintenance window) × ${kind} on GET /maintenance`,
+      service: /Pingdom/,
+      says: SAYS[kind],
+      fault: { kind, method: 'GET', path: /\/maintenance$/ },
+      emulator: () => new PingdomEmulator(),
+      apply: (emulator, dir) => pingdomTask(emulator, { action: 'pause', checkTags: 'web', durationMinutes: 60 }, dir),
+      restore: (emulator, record, dir) => pingdomTask(emulator, { action: 'resume', undoRecord: record }, dir),
+      stillApplied: (emulator) => (emulator as PingdomEmulator).silencedChecks().includes(1001),
+    }),
+  ),
+  ...(['html', 'shape', 'content-type', 'truncated'] as const).map(
+    (kind): BundleCase => ({
+      name: `Cloudflare maintenance page off × ${kind} on GET dns_records`,
+      service: /Cloudflare/,
+      says: SAYS[kind],
+      fault: { kind, method: 'GET', path: /\/dns_records/ },
+      emulator: () => new CloudflareEmulator(),
+      apply: (emulator, dir) => cloudflareTask(emulator, { action: 'enable', zoneName: 'invoicecloud.com', records: 'www\nmy', maintenanceTarget: 'icmaintenance.azurewebsites.net' }, dir),
+      restore: (emulator, record, dir) => cloudflareTask(emulator, { action: 'disable', undoRecord: record }, dir),
+      stillApplied: (emulator) => (emulator as CloudflareEmulator).find('www.invoicecloud.com')?.content === 'icmaintenance.azurewebsites.net',
+    }),
+  ),
+  ...(['html', 'shape', 'truncated'] as const).map(
+    (kind): BundleCase => ({
+      name: `Azure DevOps release of held pipelines × ${kind} on GET build/Definitions/{id}`,
+      service: /Azure DevOps/,
+      says: kind === 'shape' ? /not the documented answer/ : SAYS[kind],
+      fault: { kind, method: 'GET', path: /\/_apis\/build\/Definitions\/\d+$/i },
+      emulator: () => {
+        const ado = new AzureDevOpsEmulator();
+        ado.addPipeline({ name: 'Nightly export', folder: '\\Product Integrations' });
+        ado.addPipeline({ name: 'Usage reports', folder: '\\Product Engineering' });
+        return ado;
+      },
+      apply: (emulator, dir) => rescheduleTask(emulator, { action: 'hold', planFile: PLAN }, dir),
+      restore: (emulator, record, dir) => rescheduleTask(emulator, { action: 'release', undoRecord: record }, dir),
+      stillApplied: (emulator) => [...(emulator as AzureDevOpsEmulator).definitions.values()].some((definition) => definition.queueStatus === 'paused'),
+    }),
+  ),
+  ...(['html', 'shape', 'truncated'] as const).map(
+    (kind): BundleCase => ({
+      name: `New Relic unmute × ${kind} on POST /graphql`,
+      service: /New Relic/,
+      says: SAYS[kind],
+      fault: { kind, method: 'POST', path: /\/graphql$/ },
+      emulator: () => new NewRelicEmulator(),
+      apply: (emulator, dir) => newRelicTask(emulator, { action: 'mute', policyNames: 'Web servers', durationMinutes: 60, graceMinutes: 5 }, dir),
+      restore: (emulator, record, dir) => newRelicTask(emulator, { action: 'unmute', undoRecord: record }, dir),
+      harmless: (entry) => /^\s*query\b/.test(String(entry.body?.query ?? '')),
+      stillApplied: (emulator) => (emulator as NewRelicEmulator).rules.size === 2,
+    }),
+  ),
+];
+
+function receipts(dir: string): string[] {
+  const records = path.join(dir, 'records');
+  return fs.existsSync(records) ? fs.readdirSync(records).filter((name) => name.endsWith('.restored.json')) : [];
+}
+
+async function runBundleCase(test: BundleCase): Promise<Outcome> {
+  const emulator = test.emulator();
+  await emulator.start();
+  const problems: string[] = [];
+  let elapsedMs = 0;
+  try {
+    const dir = newWorkDirectory();
+    const applied = await test.apply(emulator, dir);
+    if (applied.result !== 'Succeeded') return { name: test.name, elapsedMs, problems: [`the apply failed: ${applied.errors.join('; ')}`] };
+    emulator.journal.length = 0;
+    emulator.fault({ ...test.fault, times: 100 });
+    const restored = await test.restore(emulator, applied.outputs.undoRecord, dir);
+    elapsedMs = restored.durationMs;
+    const error = restored.errors.join('\n');
+    if (restored.result !== 'Failed') problems.push(`the restore ended ${restored.result}: ${restored.stdout.slice(-500)}`);
+    if (!test.service.test(error)) problems.push(`the error does not name the service: ${error}`);
+    if (!test.says.test(error)) problems.push(`the error does not say what came (${test.says}): ${error}`);
+    if (MISREAD.test(error)) problems.push(`the error misreads the answer as a fact: ${error}`);
+    if (/restored for|everything is back/i.test(restored.stdout)) problems.push('the log says it is back');
+    const writes = emulator.appliedWrites().filter((entry) => !test.harmless?.(entry));
+    if (writes.length) problems.push(`writes on a broken read-back: ${writes.map((entry) => `${entry.method} ${entry.path}`).join(', ')}`);
+    if (receipts(dir).length) problems.push(`a receipt for what is not back: ${receipts(dir).join(', ')}`);
+    if (!test.stillApplied(emulator)) problems.push('what the apply did is no longer in place (a write got through)');
+    if (elapsedMs > BUNDLE_LIMIT_MS) problems.push(`took ${elapsedMs} ms`);
+  } finally {
+    await emulator.stop();
+  }
+  return { name: test.name, elapsedMs, problems };
+}
