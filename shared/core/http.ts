@@ -313,17 +313,18 @@ export class HttpClient {
     const contentType = headers['content-type'];
     const base = { service: this.options.service, method: request.method, target: context.target, status, headers, attempts: attempt, contentType };
     let data: unknown = answer.text === '' ? undefined : answer.text;
+    let notJson: Error | undefined;
     if (answer.accepted && request.responseType !== 'text') {
       const parsed = this.parseJson(context, status, contentType, answer.text);
-      if (parsed instanceof Error) {
-        return { failure: new HttpError({ ...base, message: parsed.message, failure: 'not-json', data: answer.text.slice(0, 2000) }), retryable: false };
-      }
-      data = parsed;
+      if (parsed instanceof Error) notJson = parsed;
+      else data = parsed;
     } else if (!answer.accepted && answer.text !== '' && request.responseType !== 'text') {
       data = parseLeniently(answer.text);
     }
     const result: HttpResponse<T> = { status, headers, data: data as T, attempts: attempt };
+    // Every answer counts for the rate-limit bookkeeping, whatever it turns out to be.
     await this.options.onResponse?.(result as HttpResponse<unknown>);
+    if (notJson) return { failure: new HttpError({ ...base, message: notJson.message, failure: 'not-json', data: answer.text.slice(0, 2000) }), retryable: false };
     if (answer.accepted) return { response: result };
     const failure = new HttpError({ ...base, message: `${this.options.service} answered ${status} to ${request.method} ${context.target}`, failure: 'status', data });
     const retryable = status === 429 || (context.idempotent && (status >= 500 || status === 408));

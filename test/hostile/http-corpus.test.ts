@@ -88,7 +88,7 @@ async function started<E extends Emulator>(emulator: E): Promise<E> {
 // ---------------------------------------------------------------------------------------------------------
 // Each client's calls that matter
 
-function pingdom(name: string, method: string, pathTest: RegExp, writes: Operation['writes'], call: (client: PingdomClient, emulator: PingdomEmulator) => Promise<unknown>, once = false): Operation {
+function pingdom(name: string, method: string, pathTest: RegExp, writes: Operation['writes'], call: (client: PingdomClient, window: { id: number; from: number }) => Promise<unknown>, once = false): Operation {
   return {
     service: /Pingdom/,
     name: `Pingdom ${name}`,
@@ -100,9 +100,9 @@ function pingdom(name: string, method: string, pathTest: RegExp, writes: Operati
       const emulator = await started(new PingdomEmulator());
       const client = new PingdomClient({ baseUrl: `${emulator.url}/api/3.1`, token: PINGDOM_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
       // A window not begun yet: Pingdom deletes only those.
-      const windowId = 9001;
-      emulator.windows.set(windowId, { id: windowId, description: 'corpus', from: emulator.now() + 3600, to: emulator.now() + 7200, uptime: [1001], tms: [] });
-      return { emulator, run: () => call(client, Object.assign(emulator, { windowId })), state: () => emulator.effectiveState(), stop: () => emulator.stop() };
+      const window = { id: 9001, from: emulator.now() + 3600 };
+      emulator.windows.set(window.id, { ...window, description: 'corpus', to: window.from + 3600, uptime: [1001], tms: [] });
+      return { emulator, run: () => call(client, window), state: () => emulator.effectiveState(), stop: () => emulator.stop() };
     },
   };
 }
@@ -174,8 +174,8 @@ const OPERATIONS: Operation[] = [
   pingdom('GET /maintenance (resume finds its window)', 'GET', /\/maintenance$/, 'none', (client) => client.listWindows()),
   pingdom('PUT /checks (pause, unpause)', 'PUT', /\/checks$/, 'target', (client) => client.setPaused([1001], false)),
   pingdom('POST /maintenance (open the window)', 'POST', /\/maintenance$/, 'target', (client) => client.createWindow({ description: 'x', to: Math.floor(Date.now() / 1000) + 600, checkIds: [1002] }), true),
-  pingdom('PUT /maintenance/{id} (end the window)', 'PUT', /\/maintenance\/\d+$/, 'target', (client, emulator) => client.setWindowEnd((emulator as PingdomEmulator & { windowId: number }).windowId, emulator.now() + 7300)),
-  pingdom('DELETE /maintenance/{id} (end a window not begun)', 'DELETE', /\/maintenance\/\d+$/, 'target', (client, emulator) => client.deleteWindow((emulator as PingdomEmulator & { windowId: number }).windowId)),
+  pingdom('PUT /maintenance/{id} (end the window)', 'PUT', /\/maintenance\/\d+$/, 'target', (client, window) => client.setWindowEnd(window.id, window.from + 3700)),
+  pingdom('DELETE /maintenance/{id} (end a window not begun)', 'DELETE', /\/maintenance\/\d+$/, 'target', (client, window) => client.deleteWindow(window.id)),
   // Cloudflare: the zone and record reads are what restore compares against.
   cloudflare('GET /zones (find the zone)', 'GET', /\/zones$/, 'none', (client) => client.findZone('invoicecloud.com')),
   cloudflare('GET dns_records?name.exact (enable reads the originals)', 'GET', /\/dns_records$/, 'none', (client) => client.recordsNamed(ZONE_ID, 'www.invoicecloud.com')),
