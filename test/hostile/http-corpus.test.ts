@@ -386,7 +386,7 @@ describe('hostile corpus (http): broken answers from every service', function ()
   });
 
   it('restores that read back through a broken answer fail, write nothing and leave no receipt (bundles, as the agent runs them)', async () => {
-    const outcomes = await inBatches(BUNDLE_CASES, BUNDLE_CONCURRENCY, runBundleCase);
+    const outcomes = (await inBatches(BUNDLE_GROUPS, BUNDLE_CONCURRENCY, runBundleGroup)).flat();
     counted.push(...outcomes.map((outcome) => outcome.name));
     const slowest = outcomes.reduce((a, b) => (a.elapsedMs >= b.elapsedMs ? a : b));
     console.log(`      ${outcomes.length} bundle cases; slowest restore ${slowest.elapsedMs} ms (${slowest.name})`);
@@ -400,15 +400,18 @@ describe('hostile corpus (http): broken answers from every service', function ()
 // ---------------------------------------------------------------------------------------------------------
 // The restore paths as the agent runs them: apply with the service healthy, restore with the fault on.
 
-const BUNDLE_CONCURRENCY = 4;
+const BUNDLE_CONCURRENCY = 5;
 /** A bundled restore must fail well inside the step's time: these faults answer at once. */
 const BUNDLE_LIMIT_MS = 30_000;
 
-interface BundleCase {
+/**
+ * One restore path: applied once with the service healthy, then restored once per broken answer. Each failed
+ * restore must leave everything as the apply left it, so the next one restores the same state.
+ */
+interface BundleGroup {
   name: string;
   service: RegExp;
-  says: RegExp;
-  fault: { kind: HostileFault; method: string; path: RegExp };
+  faults: Array<{ kind: HostileFault; method: string; path: RegExp; says?: RegExp }>;
   emulator(): Emulator;
   apply(emulator: Emulator, dir: string): Promise<TaskRun>;
   restore(emulator: Emulator, record: string, dir: string): Promise<TaskRun>;
@@ -459,74 +462,64 @@ function rescheduleTask(emulator: Emulator, inputs: Record<string, string>, dir:
 
 const PLAN = path.join(repoRoot, 'plans', '2025-04-13.yml');
 
-const BUNDLE_CASES: BundleCase[] = [
+const BUNDLE_GROUPS: BundleGroup[] = [
   // The issue's own case: resume of paused checks reading GET /checks back.
-  ...(['html', 'shape', 'content-type', 'truncated'] as const).map(
-    (kind): BundleCase => ({
-      name: `Pingdom resume (paused checks) × ${kind} on GET /checks`,
-      service: /Pingdom/,
-      says: SAYS[kind],
-      fault: { kind, method: 'GET', path: /\/checks$/ },
-      emulator: () => new PingdomEmulator(),
-      apply: (emulator, dir) => pingdomTask(emulator, { action: 'pause', checkTags: 'web', mode: 'pauseChecks', durationMinutes: 60 }, dir),
-      restore: (emulator, record, dir) => pingdomTask(emulator, { action: 'resume', undoRecord: record }, dir),
-      stillApplied: (emulator) => (emulator as PingdomEmulator).silencedChecks().includes(1001),
-    }),
-  ),
-  ...(['html', 'shape'] as const).map(
-    (kind): BundleCase => ({
-      name: `Pingdom resume (maintenance window) × ${kind} on GET /maintenance`,
-      service: /Pingdom/,
-      says: SAYS[kind],
-      fault: { kind, method: 'GET', path: /\/maintenance$/ },
-      emulator: () => new PingdomEmulator(),
-      apply: (emulator, dir) => pingdomTask(emulator, { action: 'pause', checkTags: 'web', durationMinutes: 60 }, dir),
-      restore: (emulator, record, dir) => pingdomTask(emulator, { action: 'resume', undoRecord: record }, dir),
-      stillApplied: (emulator) => (emulator as PingdomEmulator).silencedChecks().includes(1001),
-    }),
-  ),
-  ...(['html', 'shape', 'content-type', 'truncated'] as const).map(
-    (kind): BundleCase => ({
-      name: `Cloudflare maintenance page off × ${kind} on GET dns_records`,
-      service: /Cloudflare/,
-      says: SAYS[kind],
-      fault: { kind, method: 'GET', path: /\/dns_records/ },
-      emulator: () => new CloudflareEmulator(),
-      apply: (emulator, dir) => cloudflareTask(emulator, { action: 'enable', zoneName: 'invoicecloud.com', records: 'www\nmy', maintenanceTarget: 'icmaintenance.azurewebsites.net' }, dir),
-      restore: (emulator, record, dir) => cloudflareTask(emulator, { action: 'disable', undoRecord: record }, dir),
-      stillApplied: (emulator) => (emulator as CloudflareEmulator).find('www.invoicecloud.com')?.content === 'icmaintenance.azurewebsites.net',
-    }),
-  ),
-  ...(['html', 'shape', 'truncated'] as const).map(
-    (kind): BundleCase => ({
-      name: `Azure DevOps release of held pipelines × ${kind} on GET build/Definitions/{id}`,
-      service: /Azure DevOps/,
-      says: kind === 'shape' ? /not the documented answer/ : SAYS[kind],
-      fault: { kind, method: 'GET', path: /\/_apis\/build\/Definitions\/\d+$/i },
-      emulator: () => {
-        const ado = new AzureDevOpsEmulator();
-        ado.addPipeline({ name: 'Nightly export', folder: '\\Product Integrations' });
-        ado.addPipeline({ name: 'Usage reports', folder: '\\Product Engineering' });
-        return ado;
-      },
-      apply: (emulator, dir) => rescheduleTask(emulator, { action: 'hold', planFile: PLAN }, dir),
-      restore: (emulator, record, dir) => rescheduleTask(emulator, { action: 'release', undoRecord: record }, dir),
-      stillApplied: (emulator) => [...(emulator as AzureDevOpsEmulator).definitions.values()].some((definition) => definition.queueStatus === 'paused'),
-    }),
-  ),
-  ...(['html', 'shape', 'truncated'] as const).map(
-    (kind): BundleCase => ({
-      name: `New Relic unmute × ${kind} on POST /graphql`,
-      service: /New Relic/,
-      says: SAYS[kind],
-      fault: { kind, method: 'POST', path: /\/graphql$/ },
-      emulator: () => new NewRelicEmulator(),
-      apply: (emulator, dir) => newRelicTask(emulator, { action: 'mute', policyNames: 'Web servers', durationMinutes: 60, graceMinutes: 5 }, dir),
-      restore: (emulator, record, dir) => newRelicTask(emulator, { action: 'unmute', undoRecord: record }, dir),
-      harmless: (entry) => /^\s*query\b/.test(String(entry.body?.query ?? '')),
-      stillApplied: (emulator) => (emulator as NewRelicEmulator).rules.size === 2,
-    }),
-  ),
+  {
+    name: 'Pingdom resume (paused checks)',
+    service: /Pingdom/,
+    faults: (['html', 'shape', 'content-type', 'truncated'] as const).map((kind) => ({ kind, method: 'GET', path: /\/checks$/ })),
+    emulator: () => new PingdomEmulator(),
+    apply: (emulator, dir) => pingdomTask(emulator, { action: 'pause', checkTags: 'web', mode: 'pauseChecks', durationMinutes: 60 }, dir),
+    restore: (emulator, record, dir) => pingdomTask(emulator, { action: 'resume', undoRecord: record }, dir),
+    stillApplied: (emulator) => (emulator as PingdomEmulator).silencedChecks().includes(1001),
+  },
+  {
+    name: 'Pingdom resume (maintenance window)',
+    service: /Pingdom/,
+    faults: (['html', 'shape'] as const).map((kind) => ({ kind, method: 'GET', path: /\/maintenance$/ })),
+    emulator: () => new PingdomEmulator(),
+    apply: (emulator, dir) => pingdomTask(emulator, { action: 'pause', checkTags: 'web', durationMinutes: 60 }, dir),
+    restore: (emulator, record, dir) => pingdomTask(emulator, { action: 'resume', undoRecord: record }, dir),
+    stillApplied: (emulator) => (emulator as PingdomEmulator).silencedChecks().includes(1001),
+  },
+  {
+    name: 'Cloudflare maintenance page off',
+    service: /Cloudflare/,
+    faults: (['html', 'shape', 'content-type', 'truncated'] as const).map((kind) => ({ kind, method: 'GET', path: /\/dns_records/ })),
+    emulator: () => new CloudflareEmulator(),
+    apply: (emulator, dir) => cloudflareTask(emulator, { action: 'enable', zoneName: 'invoicecloud.com', records: 'www\nmy', maintenanceTarget: 'icmaintenance.azurewebsites.net' }, dir),
+    restore: (emulator, record, dir) => cloudflareTask(emulator, { action: 'disable', undoRecord: record }, dir),
+    stillApplied: (emulator) => (emulator as CloudflareEmulator).find('www.invoicecloud.com')?.content === 'icmaintenance.azurewebsites.net',
+  },
+  {
+    name: 'Azure DevOps release of held pipelines',
+    service: /Azure DevOps/,
+    faults: (['html', 'shape', 'truncated'] as const).map((kind) => ({
+      kind,
+      method: 'GET',
+      path: /\/_apis\/build\/Definitions\/\d+$/i,
+      says: kind === 'shape' ? /not the documented answer/ : undefined,
+    })),
+    emulator: () => {
+      const ado = new AzureDevOpsEmulator();
+      ado.addPipeline({ name: 'Nightly export', folder: '\\Product Integrations' });
+      ado.addPipeline({ name: 'Usage reports', folder: '\\Product Engineering' });
+      return ado;
+    },
+    apply: (emulator, dir) => rescheduleTask(emulator, { action: 'hold', planFile: PLAN }, dir),
+    restore: (emulator, record, dir) => rescheduleTask(emulator, { action: 'release', undoRecord: record }, dir),
+    stillApplied: (emulator) => [...(emulator as AzureDevOpsEmulator).definitions.values()].some((definition) => definition.queueStatus === 'paused'),
+  },
+  {
+    name: 'New Relic unmute',
+    service: /New Relic/,
+    faults: (['html', 'shape', 'truncated'] as const).map((kind) => ({ kind, method: 'POST', path: /\/graphql$/ })),
+    emulator: () => new NewRelicEmulator(),
+    apply: (emulator, dir) => newRelicTask(emulator, { action: 'mute', policyNames: 'Web servers', durationMinutes: 60, graceMinutes: 5 }, dir),
+    restore: (emulator, record, dir) => newRelicTask(emulator, { action: 'unmute', undoRecord: record }, dir),
+    harmless: (entry) => /^\s*query\b/.test(String(entry.body?.query ?? '')),
+    stillApplied: (emulator) => (emulator as NewRelicEmulator).rules.size === 2,
+  },
 ];
 
 function receipts(dir: string): string[] {
@@ -534,32 +527,40 @@ function receipts(dir: string): string[] {
   return fs.existsSync(records) ? fs.readdirSync(records).filter((name) => name.endsWith('.restored.json')) : [];
 }
 
-async function runBundleCase(test: BundleCase): Promise<Outcome> {
-  const emulator = test.emulator();
+/** Applies once, then restores through each broken answer in turn. */
+async function runBundleGroup(group: BundleGroup): Promise<Outcome[]> {
+  const emulator = group.emulator();
   await emulator.start();
-  const problems: string[] = [];
-  let elapsedMs = 0;
+  const outcomes: Outcome[] = [];
   try {
     const dir = newWorkDirectory();
-    const applied = await test.apply(emulator, dir);
-    if (applied.result !== 'Succeeded') return { name: test.name, elapsedMs, problems: [`the apply failed: ${applied.errors.join('; ')}`] };
-    emulator.journal.length = 0;
-    emulator.fault({ ...test.fault, times: 100 });
-    const restored = await test.restore(emulator, applied.outputs.undoRecord, dir);
-    elapsedMs = restored.durationMs;
-    const error = restored.errors.join('\n');
-    if (restored.result !== 'Failed') problems.push(`the restore ended ${restored.result}: ${restored.stdout.slice(-500)}`);
-    if (!test.service.test(error)) problems.push(`the error does not name the service: ${error}`);
-    if (!test.says.test(error)) problems.push(`the error does not say what came (${test.says}): ${error}`);
-    if (MISREAD.test(error)) problems.push(`the error misreads the answer as a fact: ${error}`);
-    if (/restored for|everything is back/i.test(restored.stdout)) problems.push('the log says it is back');
-    const writes = emulator.appliedWrites().filter((entry) => !test.harmless?.(entry));
-    if (writes.length) problems.push(`writes on a broken read-back: ${writes.map((entry) => `${entry.method} ${entry.path}`).join(', ')}`);
-    if (receipts(dir).length) problems.push(`a receipt for what is not back: ${receipts(dir).join(', ')}`);
-    if (!test.stillApplied(emulator)) problems.push('what the apply did is no longer in place (a write got through)');
-    if (elapsedMs > BUNDLE_LIMIT_MS) problems.push(`took ${elapsedMs} ms`);
+    const applied = await group.apply(emulator, dir);
+    if (applied.result !== 'Succeeded') return [{ name: group.name, elapsedMs: 0, problems: [`the apply failed: ${applied.errors.join('; ')}`] }];
+    for (const fault of group.faults) {
+      emulator.journal.length = 0;
+      emulator.clearFaults();
+      emulator.fault({ ...fault, times: 100 });
+      const restored = await group.restore(emulator, applied.outputs.undoRecord, dir);
+      outcomes.push({ name: `bundle: ${group.name} × ${fault.kind} on ${fault.method} ${fault.path}`, elapsedMs: restored.durationMs, problems: judgeRestore(group, fault.says ?? SAYS[fault.kind], restored, emulator, dir) });
+    }
   } finally {
     await emulator.stop();
   }
-  return { name: test.name, elapsedMs, problems };
+  return outcomes;
+}
+
+function judgeRestore(group: BundleGroup, says: RegExp, restored: TaskRun, emulator: Emulator, dir: string): string[] {
+  const problems: string[] = [];
+  const error = restored.errors.join('\n');
+  if (restored.result !== 'Failed') problems.push(`the restore ended ${restored.result}: ${restored.stdout.slice(-500)}`);
+  if (!group.service.test(error)) problems.push(`the error does not name the service: ${error}`);
+  if (!says.test(error)) problems.push(`the error does not say what came (${says}): ${error}`);
+  if (MISREAD.test(error)) problems.push(`the error misreads the answer as a fact: ${error}`);
+  if (/restored for|everything is back/i.test(restored.stdout)) problems.push('the log says it is back');
+  const writes = emulator.appliedWrites().filter((entry) => !group.harmless?.(entry));
+  if (writes.length) problems.push(`writes on a broken read-back: ${writes.map((entry) => `${entry.method} ${entry.path}`).join(', ')}`);
+  if (receipts(dir).length) problems.push(`a receipt for what is not back: ${receipts(dir).join(', ')}`);
+  if (!group.stillApplied(emulator)) problems.push('what the apply did is no longer in place (a write got through)');
+  if (restored.durationMs > BUNDLE_LIMIT_MS) problems.push(`took ${restored.durationMs} ms`);
+  return problems;
 }
