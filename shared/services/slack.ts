@@ -355,7 +355,8 @@ export async function postSlackWebhook(webhookUrl: string, message: SlackMessage
   const body = String(response.data ?? '').trim();
   if (body !== 'ok') {
     const type = (response.headers['content-type'] ?? 'no content type').split(';')[0];
-    throw new ServiceError('Slack', `answered ${response.status} with ${type} ('${body.slice(0, 60).replace(/\s+/g, ' ')}') where the webhook's 'ok' was expected (POST ${SLACK_WEBHOOK_TARGET}).`, {
+    const snippet = body.slice(0, 60).replace(/\s+/g, ' ');
+    throw new ServiceError('Slack', `answered ${response.status} with ${type} ('${options.log?.mask(snippet) ?? snippet}') where the webhook's 'ok' was expected (POST ${SLACK_WEBHOOK_TARGET}).`, {
       status: response.status,
       code: 'unexpected-answer',
       advice: 'Something other than Slack may have answered (a proxy, a sign-in page): look in the channel, check the webhook URL, and re-run the step only if the message is missing.',

@@ -86,7 +86,8 @@ export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkfl
   } catch (error) {
     throw teamsError(error);
   }
-  const problem = notTheWorkflowsAnswer(response.status, response.headers['content-type'], response.data);
+  const found = notTheWorkflowsAnswer(response.status, response.headers['content-type'], response.data);
+  const problem = found && (options.log?.mask(found) ?? found);
   if (problem) {
     throw new ServiceError('Teams', `answered ${response.status} with ${problem} where the workflow's 202 Accepted was expected (POST ${TEAMS_TARGET}).`, {
       status: response.status,
