@@ -155,7 +155,7 @@ function oidcAssertion(connectionId: string, job: Required<JobIdentity>, log: Lo
     baseUrl: url.toString(),
     service: 'Azure DevOps (OIDC token)',
     log,
-    retry: { maxRetries: 3, baseDelayInMs: 1000, deadlineInMs: 60_000 },
+    retry: { maxRetries: 3, baseDelayMs: 1000, deadlineMs: 60_000 },
     headers: { Authorization: `Bearer ${job.accessToken}`, 'X-TFS-FedAuthRedirect': 'Suppress' },
   });
   return async () => {

@@ -1,16 +1,36 @@
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
-import { messageOf } from './errors';
+import type { Readable } from 'node:stream';
+import { messageOf, ServiceError } from './errors';
+import {
+  BodyReadError,
+  BodyTooLargeError,
+  DEFAULT_MAX_BODY_BYTES,
+  describeContentType,
+  ERROR_BODY_BYTES,
+  formatBytes,
+  isJsonContentType,
+  readBody,
+} from './http-body';
 import type { Log } from './log';
 import { backoffDelay, DEFAULT_RETRY, parseRetryAfter, sleep, type RetryOptions } from './retry';
+
+export { DEFAULT_MAX_BODY_BYTES, isJsonContentType, shape } from './http-body';
 
 /**
  * HTTP for services that have no SDK of their own (Slack, Teams, Pingdom, Cloudflare, New Relic, websites).
  * Retries 429 always (the server refused the call, so it did not happen), 5xx and dropped connections only
  * for idempotent calls (a POST that may have been applied is never sent twice blindly), waits what
- * `Retry-After` asks, and never crosses the call's deadline.
+ * `Retry-After` asks, and never crosses the call's deadline: the deadline (and each attempt's timeout) runs
+ * from sending to the last byte of the answer, so a server dripping its body a byte at a time is cut off.
+ *
+ * A JSON call's 2xx answer must be JSON: another content type (a sign-in page, a proxy's HTML), an empty or
+ * unparsable body is an `HttpError` naming the service, the status and the content type, never an empty
+ * answer. Bodies larger than `maxBodyBytes` are refused, not read.
  */
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 30_000;
 
 export interface HttpClientOptions {
   /** Base URL; with or without a trailing slash or a path. */
@@ -18,9 +38,12 @@ export interface HttpClientOptions {
   /** Service name used in messages, e.g. `Slack`. */
   service: string;
   headers?: Record<string, string>;
+  /** Retries and the call's overall deadline (`deadlineMs`, every attempt, wait and byte included). */
   retry?: RetryOptions;
-  /** Timeout of a single attempt. */
-  attemptTimeoutInMs?: number;
+  /** Longest single attempt, from sending to the last byte of the answer (not an idle timeout). */
+  attemptTimeoutMs?: number;
+  /** Largest answer body read (default 10 MiB); a larger one is refused. */
+  maxBodyBytes?: number;
   log?: Log;
   /** Called with every response (rate-limit bookkeeping). */
   onResponse?: (response: HttpResponse<unknown>) => void | Promise<void>;
@@ -39,7 +62,7 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** Override the method's default: GET/PUT/DELETE/HEAD/OPTIONS are idempotent, POST/PATCH are not. */
   idempotent?: boolean;
-  /** `text` keeps the body as a string (webhooks answer plain text). */
+  /** `text` keeps the body as a string (webhooks answer plain text, websites HTML); `json` (default) insists on JSON. */
   responseType?: 'json' | 'text';
   /** Statuses that are an answer, not an error; default 2xx. */
   accept?: (status: number) => boolean;
@@ -53,21 +76,59 @@ export interface HttpResponse<T> {
   attempts: number;
 }
 
-/** A call that ended in an error status or with no answer. Carries the response for the caller's mapping. */
+/**
+ * Why a call failed: an error `status`; a `network` failure (refused, reset, also mid-body); an attempt's
+ * `timeout`; the call's `deadline`; a 2xx that is `not-json` where JSON was expected; a body `too-large`.
+ */
+export type HttpFailure = 'status' | 'network' | 'timeout' | 'deadline' | 'not-json' | 'too-large';
+
+export interface HttpErrorOptions {
+  message: string;
+  service: string;
+  method: HttpMethod;
+  /** The URL (masked) or the `describeTarget` when the URL is a secret. */
+  target: string;
+  failure: HttpFailure;
+  status?: number;
+  data?: unknown;
+  headers?: Record<string, string>;
+  attempts?: number;
+  networkCode?: string;
+  /** The answer's media type, when there was an answer. */
+  contentType?: string;
+}
+
+/** A call that ended in an error status, with no answer, or with an answer that is not what was asked for. */
 export class HttpError extends Error {
   override name = 'HttpError';
-  constructor(
-    message: string,
-    readonly service: string,
-    readonly method: HttpMethod,
-    readonly target: string,
-    readonly status?: number,
-    readonly data?: unknown,
-    readonly headers: Record<string, string> = {},
-    readonly attempts = 1,
-    readonly networkCode?: string,
-  ) {
-    super(message);
+  readonly service: string;
+  readonly method: HttpMethod;
+  readonly target: string;
+  readonly failure: HttpFailure;
+  readonly status?: number;
+  readonly data?: unknown;
+  readonly headers: Record<string, string>;
+  readonly attempts: number;
+  readonly networkCode?: string;
+  readonly contentType?: string;
+
+  constructor(options: HttpErrorOptions) {
+    super(options.message);
+    this.service = options.service;
+    this.method = options.method;
+    this.target = options.target;
+    this.failure = options.failure;
+    this.status = options.status;
+    this.data = options.data;
+    this.headers = options.headers ?? {};
+    this.attempts = options.attempts ?? 1;
+    this.networkCode = options.networkCode;
+    this.contentType = options.contentType;
+  }
+
+  /** A 2xx that is not what the API documents (not JSON, too large): the service answered, but not its API. */
+  get unexpectedAnswer(): boolean {
+    return this.failure === 'not-json' || this.failure === 'too-large';
   }
 }
 
@@ -75,6 +136,10 @@ const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELE
 /** Network failures that happen before a request reaches the server: safe to retry whatever the method. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'EAI_AGAIN']);
 const DROPPED = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'ECONNREFUSED', 'EAI_AGAIN']);
+
+/** Abort reasons of our own timers, told apart from a caller's signal. */
+class CallDeadlineReached extends Error {}
+class AttemptTimedOut extends Error {}
 
 export function joinUrl(base: string, path = ''): string {
   if (/^https?:\/\//i.test(path)) return path;
@@ -92,18 +157,38 @@ function lowerCaseHeaders(headers: unknown): Record<string, string> {
   return out;
 }
 
+/** What one call shares across its attempts. */
+interface CallContext {
+  request: HttpRequest;
+  url: string;
+  target: string;
+  /** `GET /checks`, or the described target: for the messages about answers. */
+  where: string;
+  idempotent: boolean;
+  accept: (status: number) => boolean;
+  started: number;
+  deadline: AbortSignal;
+}
+
+type AttemptOutcome<T> = { response: HttpResponse<T> } | { failure: HttpError; retryable: boolean; retryAfterMs?: number };
+
 export class HttpClient {
   private readonly axios: AxiosInstance;
   private readonly retry: Required<RetryOptions>;
   private readonly wait: (ms: number) => Promise<void>;
+  private readonly maxBodyBytes: number;
 
   constructor(private readonly options: HttpClientOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.wait = options.sleep ?? ((ms) => sleep(ms));
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.axios = axios.create({
-      timeout: options.attemptTimeoutInMs ?? 30_000,
+      // Our own timers bound the whole attempt; axios's timeout only sees an idle socket.
+      timeout: 0,
       validateStatus: () => true,
       maxRedirects: 5,
+      maxContentLength: this.maxBodyBytes,
+      maxBodyLength: this.maxBodyBytes,
       headers: { 'User-Agent': 'maintenance-window-tasks/1', ...options.headers },
     });
   }
@@ -112,82 +197,240 @@ export class HttpClient {
     return this.options.service;
   }
 
+  private mask(text: string): string {
+    return this.options.log ? this.options.log.mask(text) : text;
+  }
+
   private target(request: HttpRequest): string {
-    if (this.options.describeTarget) return this.options.describeTarget;
-    const url = joinUrl(this.options.baseUrl, request.path ?? '');
-    return this.options.log ? this.options.log.mask(url) : url;
+    return this.options.describeTarget ?? this.mask(joinUrl(this.options.baseUrl, request.path ?? ''));
+  }
+
+  /** `GET /checks`: the method and the path without host or query, or the described target. */
+  where(request: HttpRequest): string {
+    if (this.options.describeTarget) return `${request.method} ${this.options.describeTarget}`;
+    let path = request.path ?? '';
+    if (!path || /^https?:\/\//i.test(path)) {
+      try {
+        path = new URL(joinUrl(this.options.baseUrl, path)).pathname;
+      } catch {
+        path = joinUrl(this.options.baseUrl, path);
+      }
+    }
+    return `${request.method} /${this.mask(path).replace(/^\/+/, '')}`;
   }
 
   async request<T = unknown>(request: HttpRequest): Promise<HttpResponse<T>> {
-    const started = Date.now();
-    const idempotent = request.idempotent ?? IDEMPOTENT.has(request.method);
-    const accept = request.accept ?? ((status: number) => status >= 200 && status < 300);
-    const target = this.target(request);
-    const url = joinUrl(this.options.baseUrl, request.path ?? '');
-    for (let attempt = 1; ; attempt++) {
-      let failure: HttpError;
-      let retryAfterMs: number | undefined;
-      let retryable = false;
-      try {
-        const response: AxiosResponse = await this.axios.request({
-          method: request.method,
-          url,
-          params: request.query,
-          data: request.body,
-          headers: request.headers,
-          responseType: request.responseType === 'text' ? 'text' : 'json',
-          transformResponse: request.responseType === 'text' ? [(data: unknown) => data] : undefined,
-          signal: request.signal,
-        });
-        const result: HttpResponse<T> = {
-          status: response.status,
-          headers: lowerCaseHeaders(response.headers),
-          data: response.data as T,
-          attempts: attempt,
-        };
-        await this.options.onResponse?.(result as HttpResponse<unknown>);
-        if (accept(response.status)) return result;
-        failure = new HttpError(
-          `${this.options.service} answered ${response.status} to ${request.method} ${target}`,
-          this.options.service,
-          request.method,
-          target,
-          response.status,
-          response.data,
-          result.headers,
-          attempt,
+    const deadline = new AbortController();
+    const deadlineMs = this.retry.deadlineMs;
+    const timer = setTimeout(() => deadline.abort(new CallDeadlineReached()), deadlineMs);
+    const context: CallContext = {
+      request,
+      url: joinUrl(this.options.baseUrl, request.path ?? ''),
+      target: this.target(request),
+      where: this.where(request),
+      idempotent: request.idempotent ?? IDEMPOTENT.has(request.method),
+      accept: request.accept ?? ((status: number) => status >= 200 && status < 300),
+      started: Date.now(),
+      deadline: deadline.signal,
+    };
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const outcome = await this.attempt<T>(context, attempt);
+        if ('response' in outcome) return outcome.response;
+        const { failure, retryable, retryAfterMs } = outcome;
+        if (!retryable || attempt > this.retry.maxRetries) throw failure;
+        const delay = retryAfterMs ?? backoffDelay(attempt, this.retry);
+        const elapsed = Date.now() - context.started;
+        if (elapsed + delay > deadlineMs) {
+          failure.message += `; giving up: waiting ${formatSeconds(delay)} more would pass the ${formatSeconds(deadlineMs)} deadline`;
+          throw failure;
+        }
+        this.options.log?.info(
+          `${failure.message}; ${retryAfterMs !== undefined ? 'the server asked to wait' : 'waiting'} ${formatSeconds(delay)} before attempt ${attempt + 1} of ${this.retry.maxRetries + 1}.`,
         );
-        retryAfterMs = parseRetryAfter(result.headers['retry-after']);
-        retryable = response.status === 429 || (idempotent && (response.status >= 500 || response.status === 408));
-      } catch (error) {
-        if (request.signal?.aborted) throw error;
-        const code = error instanceof AxiosError ? error.code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code : undefined;
-        failure = new HttpError(
-          `${this.options.service} could not be reached (${request.method} ${target}): ${code ?? this.options.log?.mask(messageOf(error)) ?? messageOf(error)}`,
-          this.options.service,
-          request.method,
-          target,
-          undefined,
-          undefined,
-          {},
-          attempt,
-          code,
-        );
-        retryable = code !== undefined && DROPPED.has(code) && (idempotent || NOT_SENT.has(code));
+        await this.wait(delay);
+        if (deadline.signal.aborted) throw failure;
       }
-      if (!retryable || attempt > this.retry.maxRetries) throw failure;
-      const delay = retryAfterMs ?? backoffDelay(attempt, this.retry);
-      const elapsed = Date.now() - started;
-      if (elapsed + delay > this.retry.deadlineInMs) {
-        failure.message += `; giving up: waiting ${formatSeconds(delay)} more would pass the ${formatSeconds(this.retry.deadlineInMs)} deadline`;
-        throw failure;
-      }
-      this.options.log?.info(
-        `${failure.message}; ${retryAfterMs !== undefined ? 'the server asked to wait' : 'waiting'} ${formatSeconds(delay)} before attempt ${attempt + 1} of ${this.retry.maxRetries + 1}.`,
-      );
-      await this.wait(delay);
+    } finally {
+      clearTimeout(timer);
     }
   }
+
+  /** One attempt, bounded from sending to the last byte by the attempt's timeout and the call's deadline. */
+  private async attempt<T>(context: CallContext, attempt: number): Promise<AttemptOutcome<T>> {
+    const { request } = context;
+    const controller = new AbortController();
+    const remaining = this.retry.deadlineMs - (Date.now() - context.started);
+    const timer = setTimeout(() => controller.abort(new AttemptTimedOut()), Math.max(0, Math.min(this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS, remaining)));
+    const sources = [context.deadline, request.signal].filter((signal): signal is AbortSignal => signal !== undefined);
+    const forward = (signal: AbortSignal) => () => controller.abort(signal.reason);
+    const listeners = sources.map((signal) => {
+      const listener = forward(signal);
+      if (signal.aborted) listener();
+      else signal.addEventListener('abort', listener, { once: true });
+      return { signal, listener };
+    });
+    let received = 0;
+    try {
+      const response: AxiosResponse<Readable> = await this.axios.request({
+        method: request.method,
+        url: context.url,
+        params: request.query,
+        data: request.body,
+        headers: request.headers,
+        responseType: 'stream',
+        signal: controller.signal,
+      });
+      const headers = lowerCaseHeaders(response.headers);
+      const accepted = context.accept(response.status);
+      const declared = headers['content-length'] !== undefined ? Number(headers['content-length']) : undefined;
+      const body = await readBody(response.data, {
+        limit: accepted ? this.maxBodyBytes : ERROR_BODY_BYTES,
+        truncate: !accepted,
+        signal: controller.signal,
+        declaredLength: Number.isFinite(declared) ? declared : undefined,
+      }).catch((error: unknown) => {
+        if (error instanceof BodyReadError) received = error.received;
+        throw error;
+      });
+      return await this.answer<T>(context, attempt, { status: response.status, headers, accepted, text: body.bytes.toString('utf8') });
+    } catch (error) {
+      return this.failed(context, attempt, controller.signal, error, received);
+    } finally {
+      clearTimeout(timer);
+      for (const { signal, listener } of listeners) signal.removeEventListener('abort', listener);
+    }
+  }
+
+  /** Turns a whole answer into the response, or into the failure it is. */
+  private async answer<T>(
+    context: CallContext,
+    attempt: number,
+    answer: { status: number; headers: Record<string, string>; accepted: boolean; text: string },
+  ): Promise<AttemptOutcome<T>> {
+    const { request } = context;
+    const { status, headers } = answer;
+    const contentType = headers['content-type'];
+    const base = { service: this.options.service, method: request.method, target: context.target, status, headers, attempts: attempt, contentType };
+    let data: unknown = answer.text === '' ? undefined : answer.text;
+    let notJson: Error | undefined;
+    if (answer.accepted && request.responseType !== 'text') {
+      const parsed = this.parseJson(context, status, contentType, answer.text);
+      if (parsed instanceof Error) notJson = parsed;
+      else data = parsed;
+    } else if (!answer.accepted && answer.text !== '' && request.responseType !== 'text') {
+      data = parseLeniently(answer.text);
+    }
+    const result: HttpResponse<T> = { status, headers, data: data as T, attempts: attempt };
+    // Every answer counts for the rate-limit bookkeeping, whatever it turns out to be.
+    await this.options.onResponse?.(result as HttpResponse<unknown>);
+    if (notJson) return { failure: new HttpError({ ...base, message: notJson.message, failure: 'not-json', data: answer.text.slice(0, 2000) }), retryable: false };
+    if (answer.accepted) return { response: result };
+    const failure = new HttpError({ ...base, message: `${this.options.service} answered ${status} to ${request.method} ${context.target}`, failure: 'status', data });
+    const retryable = status === 429 || (context.idempotent && (status >= 500 || status === 408));
+    return { failure, retryable, retryAfterMs: parseRetryAfter(headers['retry-after']) };
+  }
+
+  /** A 2xx of a JSON call: JSON by its content type and its body, or an Error saying what came instead. */
+  private parseJson(context: CallContext, status: number, contentType: string | undefined, text: string): unknown {
+    const method = context.request.method;
+    if (text === '' && (status === 204 || status === 205 || method === 'HEAD')) return undefined;
+    const answered = `${this.options.service} answered ${status} with ${describeContentType(contentType)}`;
+    if (!isJsonContentType(contentType)) return new Error(`${answered} where JSON was expected (${context.where})`);
+    if (text.trim() === '') return new Error(`${answered} but an empty body where JSON was expected (${context.where})`);
+    try {
+      return JSON.parse(text);
+    } catch {
+      return new Error(`${answered} that is not valid JSON (${formatBytes(Buffer.byteLength(text))}, cut short or malformed) (${context.where})`);
+    }
+  }
+
+  /** A thrown attempt: our deadline or timeout, a caller's abort, a body too large, or the network. */
+  private failed<T>(context: CallContext, attempt: number, signal: AbortSignal, error: unknown, received: number): AttemptOutcome<T> {
+    const { request } = context;
+    const base = { service: this.options.service, method: request.method, target: context.target, attempts: attempt };
+    const midBody = received > 0 ? ` after ${formatBytes(received)} of the body` : '';
+    if (signal.aborted && signal.reason instanceof CallDeadlineReached) {
+      const message = `${this.options.service} did not finish answering ${context.where} within the ${formatSeconds(this.retry.deadlineMs)} deadline${midBody}; gave up`;
+      return { failure: new HttpError({ ...base, message, failure: 'deadline', networkCode: 'ETIMEDOUT' }), retryable: false };
+    }
+    if (signal.aborted && signal.reason instanceof AttemptTimedOut) {
+      const message = `${this.options.service} did not finish answering ${context.where} within ${formatSeconds(this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS)}${midBody}`;
+      return { failure: new HttpError({ ...base, message, failure: 'timeout', networkCode: 'ETIMEDOUT' }), retryable: context.idempotent };
+    }
+    // The caller's own signal: not ours to describe.
+    if (signal.aborted) throw request.signal?.reason ?? error;
+    if (error instanceof BodyTooLargeError || isAxiosSizeLimit(error)) {
+      const detail = error instanceof BodyTooLargeError ? error.message : `grew past the ${formatBytes(this.maxBodyBytes)} limit`;
+      const message = `${this.options.service} answered ${context.where} with a body that ${detail}; refused without reading it`;
+      return { failure: new HttpError({ ...base, message, failure: 'too-large' }), retryable: false };
+    }
+    const cause = error instanceof BodyReadError ? error.reason : error;
+    const code =
+      cause instanceof AxiosError
+        ? cause.code ?? (cause.cause as NodeJS.ErrnoException | undefined)?.code
+        : (cause as NodeJS.ErrnoException | undefined)?.code ?? (error instanceof BodyReadError ? 'ECONNRESET' : undefined);
+    const what = error instanceof BodyReadError ? `the connection broke while ${this.options.service} was answering ${context.where}${midBody}` : `${this.options.service} could not be reached (${request.method} ${context.target})`;
+    const message = `${what}: ${code ?? this.mask(messageOf(cause))}`;
+    const retryable = code !== undefined && DROPPED.has(code) && (context.idempotent || NOT_SENT.has(code));
+    return { failure: new HttpError({ ...base, message: capitalize(message), failure: 'network', networkCode: code }), retryable };
+  }
+}
+
+/** Advice for an answer that is not the service's API: something else answered in its place. */
+export function notTheApiAdvice(service: string): string {
+  return `Something other than ${service}'s API answered (a proxy, a sign-in or error page, a wrong server URL in the service connection); nothing was concluded from that answer. Check the connection's server URL and run the step again.`;
+}
+
+/**
+ * The ServiceError for a call whose answer was not the documented one (not JSON, too large) or never ended
+ * (timeout, deadline); undefined for an error status or a network failure, which each client maps itself.
+ */
+export function answerFailure(error: HttpError, advice?: string): ServiceError | undefined {
+  if (error.failure === 'status' || error.failure === 'network') return undefined;
+  return new ServiceError(error.service, withoutService(error), {
+    status: error.status,
+    code: error.failure,
+    advice: advice ?? (error.unexpectedAnswer ? notTheApiAdvice(error.service) : undefined),
+    cause: error,
+  });
+}
+
+/** The error's message without its leading service name, for a ServiceError (which puts it first). */
+export function withoutService(error: HttpError): string {
+  return error.message.startsWith(`${error.service} `) ? error.message.slice(error.service.length + 1) : error.message;
+}
+
+/**
+ * A 2xx whose JSON is not the documented shape (`checks` not an array, no `ok`): a typed error naming the
+ * service, the call and what is wrong, never an empty answer.
+ */
+export function unexpectedShape(service: string, where: string, status: number, problem: string): ServiceError {
+  return new ServiceError(service, `answered ${status} to ${where} with JSON that is not the documented answer: ${problem}.`, {
+    status,
+    code: 'unexpected-shape',
+    advice: notTheApiAdvice(service),
+  });
+}
+
+/** axios's own `maxContentLength` guard, which may see a growing body before ours does. */
+function isAxiosSizeLimit(error: unknown): boolean {
+  const cause = error instanceof BodyReadError ? error.reason : error;
+  return cause instanceof AxiosError && /maxContentLength/i.test(cause.message);
+}
+
+/** An error answer's body: its JSON when it is JSON, otherwise the text. */
+function parseLeniently(text: string): unknown {
+  if (!/^\s*[[{]/.test(text)) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 export function formatSeconds(ms: number): string {

@@ -9,18 +9,21 @@ export interface RetryOptions {
   /** Retries after the first attempt. */
   maxRetries?: number;
   /** First backoff step; doubles each retry. */
-  baseDelayInMs?: number;
+  baseDelayMs?: number;
   /** Largest single wait we choose ourselves (a server's Retry-After may ask for longer, up to the deadline). */
-  maxDelayInMs?: number;
-  /** Overall time budget for the call including every retry. */
-  deadlineInMs?: number;
+  maxDelayMs?: number;
+  /**
+   * Overall time budget for the call including every retry, every wait and every byte of every answer: a
+   * server that sends its headers and then one byte every few seconds is cut off when it runs out.
+   */
+  deadlineMs?: number;
 }
 
 export const DEFAULT_RETRY: Required<RetryOptions> = {
   maxRetries: 5,
-  baseDelayInMs: 500,
-  maxDelayInMs: 30_000,
-  deadlineInMs: 5 * 60_000,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  deadlineMs: 5 * 60_000,
 };
 
 /** Parses a `Retry-After` header: delta-seconds or an HTTP date. Returns milliseconds, or undefined. */
@@ -36,8 +39,8 @@ export function parseRetryAfter(value: string | undefined | null, now = Date.now
 
 /** Full-jitter exponential backoff for retry number `attempt` (1-based). */
 export function backoffDelay(attempt: number, options: RetryOptions = {}, random = Math.random): number {
-  const base = options.baseDelayInMs ?? DEFAULT_RETRY.baseDelayInMs;
-  const cap = options.maxDelayInMs ?? DEFAULT_RETRY.maxDelayInMs;
+  const base = options.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs;
+  const cap = options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs;
   const ceiling = Math.min(cap, base * 2 ** (attempt - 1));
   // Never zero: a burst of clients retrying at once is what the jitter is there to spread.
   return Math.max(Math.round(base / 4), Math.round(ceiling * random()));

@@ -5,7 +5,9 @@ import type { ITaskAgentApi } from 'azure-devops-node-api/TaskAgentApi';
 import { InputError, ServiceError } from '../core/errors';
 import { systemAccessToken, type Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
+import { DEFAULT_MAX_BODY_BYTES, notTheApiAdvice } from '../core/http';
 import { backoffDelay, parseRetryAfter, sleep as realSleep } from '../core/retry';
+import { guardRestClient, NotTheApiError, type RestGuardOptions } from './rest-guard';
 
 /**
  * The Azure DevOps client every task of the window uses: `azure-devops-node-api` on a connection (a PAT) or on
@@ -115,6 +117,22 @@ function withTrailingSlash(url: string): string {
   return `${url.trim().replace(/\/+$/, '')}/`;
 }
 
+/** Checks for `call`'s `expect`: what a list and a single resource must look like once the client parsed them. */
+export const devOpsShape = {
+  list: (result: unknown): string | undefined =>
+    Array.isArray(result) && result.every((item) => item && typeof item === 'object') ? undefined : `expected a list, got ${describeValue(result)}`,
+  resource: (result: unknown): string | undefined =>
+    result && typeof result === 'object' && typeof (result as { id?: unknown }).id === 'number' ? undefined : `expected a resource with an id, got ${describeValue(result)}`,
+  /** A resource, or nothing for a 404 (which the client answers as null). */
+  resourceOrMissing: (result: unknown): string | undefined => (result === null || result === undefined ? undefined : devOpsShape.resource(result)),
+};
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? `an object with ${Object.keys(value).slice(0, 5).join(', ') || 'no fields'}` : `a ${typeof value}`;
+}
+
 /** What the latest answers said about the rate limit. */
 export interface RateLimitInfo {
   retryAfterMs?: number;
@@ -130,7 +148,16 @@ export interface DevOpsClientOptions {
   log: Log;
   /** Retries of a throttled or failed call (default 5). */
   maxRetries?: number;
-  baseDelayInMs?: number;
+  baseDelayMs?: number;
+  /**
+   * Longest single attempt, from sending to the last byte of the answer (default 60 s): the client's socket
+   * timeout (idle), a limit on reading the body from its headers on, and a timer around the whole attempt.
+   */
+  attemptTimeoutMs?: number;
+  /** Largest answer body read (default 10 MiB); a larger one is refused. */
+  maxBodyBytes?: number;
+  /** Real time one `call` may take, every attempt and wait included (default 10 minutes). */
+  deadlineMs?: number;
   /** Replace waiting and the clock (benchmarks run on a simulated clock). */
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -151,7 +178,10 @@ export class DevOpsClient {
   private readonly webApi: azdev.WebApi;
   private readonly log: Log;
   private readonly maxRetries: number;
-  private readonly baseDelayInMs: number;
+  private readonly baseDelayMs: number;
+  private readonly attemptTimeoutMs: number;
+  private readonly deadlineMs: number;
+  private readonly guard: RestGuardOptions;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
   private buildApi?: Promise<IBuildApi>;
@@ -166,12 +196,25 @@ export class DevOpsClient {
     this.log = options.log;
     this.log.addSecret(options.connection.token);
     this.maxRetries = options.maxRetries ?? 5;
-    this.baseDelayInMs = options.baseDelayInMs ?? 1000;
+    this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.sleep = options.sleep ?? ((ms) => realSleep(ms));
     this.now = options.now ?? (() => Date.now());
     const handler =
       options.connection.kind === 'pat' ? azdev.getPersonalAccessTokenHandler(options.connection.token) : azdev.getBearerHandler(options.connection.token);
-    this.webApi = new azdev.WebApi(options.connection.collectionUrl, handler, { socketTimeout: 60_000, allowRetries: false });
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 60_000;
+    this.deadlineMs = options.deadlineMs ?? 10 * 60_000;
+    this.guard = { service: SERVICE, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, bodyTimeoutMs: this.attemptTimeoutMs };
+    this.webApi = new azdev.WebApi(options.connection.collectionUrl, handler, { socketTimeout: this.attemptTimeoutMs, allowRetries: false });
+    // Every REST client the WebApi makes (its own, the locations API behind each get*Api, each API) reads
+    // bodies through the guard: bounded in size and time, and a 2xx that is not JSON is an error.
+    guardRestClient(this.webApi.rest, this.guard);
+    const getLocationsApi = this.webApi.getLocationsApi.bind(this.webApi);
+    this.webApi.getLocationsApi = async (...args: Parameters<azdev.WebApi['getLocationsApi']>) => this.guarded(await getLocationsApi(...args));
+  }
+
+  private guarded<T extends { rest: unknown }>(api: T): T {
+    guardRestClient(api.rest, this.guard);
+    return api;
   }
 
   get project(): string {
@@ -180,7 +223,7 @@ export class DevOpsClient {
 
   /** The Build API (definitions, builds, tags); the location negotiation happens once, retried like any call. */
   build(): Promise<IBuildApi> {
-    this.buildApi ??= this.call('connect to the build service', () => this.webApi.getBuildApi()).catch((error) => {
+    this.buildApi ??= this.call('connect to the build service', async () => this.guarded(await this.webApi.getBuildApi())).catch((error) => {
       this.buildApi = undefined;
       throw error;
     });
@@ -188,7 +231,7 @@ export class DevOpsClient {
   }
 
   pipelines(): Promise<IPipelinesApi> {
-    this.pipelinesApi ??= this.call('connect to the pipelines service', () => this.webApi.getPipelinesApi()).catch((error) => {
+    this.pipelinesApi ??= this.call('connect to the pipelines service', async () => this.guarded(await this.webApi.getPipelinesApi())).catch((error) => {
       this.pipelinesApi = undefined;
       throw error;
     });
@@ -197,7 +240,7 @@ export class DevOpsClient {
 
   /** The Task Agent API (environments). */
   taskAgent(): Promise<ITaskAgentApi> {
-    this.taskAgentApi ??= this.call('connect to the distributed task service', () => this.webApi.getTaskAgentApi()).catch((error) => {
+    this.taskAgentApi ??= this.call('connect to the distributed task service', async () => this.guarded(await this.webApi.getTaskAgentApi())).catch((error) => {
       this.taskAgentApi = undefined;
       throw error;
     });
@@ -209,13 +252,18 @@ export class DevOpsClient {
    * errors and dropped connections only when `idempotent` (a POST that may have been applied is not sent
    * twice). `what` says what the call does, for messages ("read pipeline 12").
    */
-  async call<T>(what: string, body: () => Promise<T>, options: { idempotent?: boolean } = {}): Promise<T> {
+  async call<T>(what: string, body: () => Promise<T>, options: { idempotent?: boolean; expect?: (result: unknown) => string | undefined } = {}): Promise<T> {
     const idempotent = options.idempotent ?? true;
+    // Real time, not `now`: a simulated clock must not make a real call wait forever, nor end it early.
+    const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       this.calls++;
       try {
-        const result = await body();
+        const result = await this.withinAttemptTimeout(what, body, this.deadlineMs - (Date.now() - started));
         this.noteRateLimit((result as { rateLimit?: ClientFailure['rateLimit'] } | undefined)?.rateLimit);
+        const problem = options.expect?.(result);
+        // The client turns `{}` or a 404 into an empty or null result: the caller says what it must be.
+        if (problem) throw new ServiceError(SERVICE, `could not ${what}: the answer is not the documented answer (${problem}).`, { code: 'unexpected-shape', advice: notTheApiAdvice(SERVICE) });
         return result;
       } catch (caught) {
         const error = caught as ClientFailure;
@@ -225,13 +273,36 @@ export class DevOpsClient {
         const retryable = status === 429 || (idempotent && ((status !== undefined && status >= 500) || network));
         if (!retryable || attempt > this.maxRetries) throw this.describe(what, error);
         const asked = error.rateLimit?.retryAfter !== undefined ? error.rateLimit.retryAfter * 1000 : parseRetryAfter(error.responseHeaders?.['retry-after']);
-        const delay = asked ?? backoffDelay(attempt, { baseDelayInMs: this.baseDelayInMs, maxDelayInMs: 60_000 });
+        const delay = asked ?? backoffDelay(attempt, { baseDelayMs: this.baseDelayMs, maxDelayMs: 60_000 });
+        if (Date.now() - started + delay > this.deadlineMs) {
+          const failure = this.describe(what, error);
+          failure.message += `; giving up: waiting ${(delay / 1000).toFixed(1)} s more would pass the ${(this.deadlineMs / 1000).toFixed(1)} s deadline`;
+          throw failure;
+        }
         this.log.info(
           `Azure DevOps answered ${status ?? error.code} to '${what}'; ${asked !== undefined ? 'it asked to wait' : 'waiting'} ${(delay / 1000).toFixed(1)} s before attempt ${attempt + 1} of ${this.maxRetries + 1}.`,
         );
         await this.sleep(delay);
       }
     }
+  }
+
+  /**
+   * Bounds one attempt by a real timer: the socket timeout only sees an idle socket and the body guard starts
+   * at the headers, so this is what holds for a server that never finishes. The request itself is ended by
+   * the socket timeout or the body guard; the caller is not kept waiting for it.
+   */
+  private withinAttemptTimeout<T>(what: string, body: () => Promise<T>, remainingMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const limitMs = Math.max(0, Math.min(this.attemptTimeoutMs, remainingMs));
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const which = limitMs < this.attemptTimeoutMs ? `the call's ${(this.deadlineMs / 1000).toFixed(1)} s deadline` : `${(this.attemptTimeoutMs / 1000).toFixed(1)} s`;
+        // Past the call's deadline nothing is retried: the code says "no answer", not a dropped connection.
+        reject(new NotTheApiError(`${SERVICE} did not finish answering '${what}' within ${which}`, undefined, limitMs < this.attemptTimeoutMs ? 'deadline' : 'ETIMEDOUT'));
+      }, limitMs);
+    });
+    return Promise.race([body(), timeout]).finally(() => clearTimeout(timer));
   }
 
   /** How long a poller should hold back before its next call, from the latest rate-limit headers. */
@@ -271,9 +342,14 @@ export class DevOpsClient {
         this.connection.kind === 'job-token'
           ? `The job's identity (the project's Build Service account) lacks a permission for this; grant it on the pipelines concerned (e.g. "Edit build pipeline" to hold jobs, "Queue builds" to run them), or use a service connection.`
           : `The PAT from ${this.connection.source} lacks a scope or permission for this (Build: Read & execute).`;
+    } else if (error instanceof TypeError) {
+      // The library trips over an answer it did not expect (`{}` where a list was): not a fact about the project.
+      return new ServiceError(SERVICE, `could not ${what} in ${where}: the answer is not the documented answer (${detail}).`, { code: 'unexpected-shape', advice: notTheApiAdvice(SERVICE), cause: error });
+    } else if (error instanceof NotTheApiError) {
+      advice = error.code === 'not-json' || error.code === 'too-large' ? notTheApiAdvice(SERVICE) : undefined;
     } else if (status === 404 && /project/i.test(detail)) {
       advice = `Check the project name '${this.connection.project}'.`;
     }
-    return new ServiceError(SERVICE, `could not ${what} in ${where}: ${status ? `${status} ` : ''}${detail}`, { status, code: error.code, advice, cause: error });
+    return new ServiceError(SERVICE, `could not ${what} in ${where}: ${status && !(error instanceof NotTheApiError) ? `${status} ` : ''}${detail}`, { status, code: error.code, advice, cause: error });
   }
 }

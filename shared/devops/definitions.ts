@@ -2,7 +2,7 @@ import type { BuildDefinition, BuildDefinitionReference } from 'azure-devops-nod
 import { InputError, messageOf } from '../core/errors';
 import type { Log } from '../core/log';
 import type { UndoRecord } from '../core/records';
-import type { DevOpsClient } from './client';
+import { devOpsShape, type DevOpsClient } from './client';
 
 /**
  * Holding scheduled jobs for the window (the runbook's "Reschedule Jobs", stage Pre-Maintenance) and starting
@@ -111,8 +111,10 @@ export async function selectDefinitions(
   const found = new Map<number, SelectedDefinition>();
   const missing: string[] = [];
   const list = (what: string, name?: string, path?: string) =>
-    client.call(`list pipelines (${what})`, () =>
-      build.getDefinitions(client.project, name, undefined, undefined, undefined, undefined, undefined, undefined, undefined, path),
+    client.call(
+      `list pipelines (${what})`,
+      () => build.getDefinitions(client.project, name, undefined, undefined, undefined, undefined, undefined, undefined, undefined, path),
+      { expect: devOpsShape.list },
     );
   for (const selection of selections) {
     const excluded = selection.exclude.map(wildcard);
@@ -168,7 +170,7 @@ export async function holdDefinitions(options: HoldOptions): Promise<{ data: Que
 
   // Read everything first, so the record is complete before the first change.
   for (const selected of options.definitions) {
-    const definition = await client.call(`read pipeline ${selected.name}`, () => build.getDefinition(client.project, selected.id));
+    const definition = await client.call(`read pipeline ${selected.name}`, () => build.getDefinition(client.project, selected.id), { expect: devOpsShape.resourceOrMissing });
     if (!definition) {
       outcomes.push({ ...selected, before: selected.queueStatus, now: selected.queueStatus, action: 'deleted', note: 'deleted before the hold' });
       continue;
@@ -237,7 +239,7 @@ async function setQueueStatus(
     // A stale revision is refused with 409, or with 404 on some versions (the client turns 404 into null).
     if (updated) return queueStatusName(updated.queueStatus);
     if (attempt > MAX_CONFLICT_RETRIES) throw new Error(`the definition kept changing under us (revision conflict ${attempt} times); try again`);
-    const fresh = await client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id));
+    const fresh = await client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id), { expect: devOpsShape.resourceOrMissing });
     if (!fresh) throw new Error('the definition was deleted meanwhile');
     const status = queueStatusName(fresh.queueStatus);
     hooks.log.info(`${held.name} was edited by someone else meanwhile (now revision ${fresh.revision}, ${status}); read it again.`);
@@ -264,7 +266,7 @@ export async function releaseDefinitions(options: ReleaseOptions): Promise<Defin
   for (const held of record.data.definitions) {
     const base = { id: held.id, name: held.name, path: held.path, before: held.previous };
     try {
-      const definition = await client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id));
+      const definition = await client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id), { expect: devOpsShape.resourceOrMissing });
       if (!definition) {
         outcomes.push({ ...base, now: held.previous, action: 'deleted', note: 'deleted since the hold; nothing to restore' });
         continue;

@@ -83,7 +83,7 @@ export async function callScheduler(options: { endpoint?: Endpoint; call: Schedu
   }
   const baseUrl = /^https?:\/\//i.test(call.url) ? call.url : endpoint?.url;
   if (!baseUrl) throw new InputError('schedulerConnection', `the call URL '${call.url}' is relative, so a connection with the scheduler's URL is needed.`);
-  const http = new HttpClient({ baseUrl, service: 'Outside scheduler', log, retry: { maxRetries: 3, deadlineInMs: 120_000 } });
+  const http = new HttpClient({ baseUrl, service: 'Outside scheduler', log, retry: { maxRetries: 3, deadlineMs: 120_000 } });
   try {
     const response = await http.request<string>({
       method: call.method,

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { InputError, SafetyError, ServiceError } from '../core/errors';
-import { HttpClient, HttpError, type HttpRequest } from '../core/http';
+import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, withoutService, type HttpRequest } from '../core/http';
 import type { Log } from '../core/log';
 import { newUndoRecord, type UndoRecord } from '../core/records';
 import type { RetryOptions } from '../core/retry';
@@ -70,6 +70,8 @@ export interface CloudflareClientOptions {
   token: string;
   log: Log;
   retry?: RetryOptions;
+  /** Largest answer read (default 10 MiB). */
+  maxBodyBytes?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -85,7 +87,8 @@ export class CloudflareClient {
       service: 'Cloudflare',
       headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },
       // A lockout asks for up to 300 s: the deadline makes that fail at once instead of waiting it out.
-      retry: { maxRetries: 4, deadlineInMs: 90_000, ...options.retry },
+      retry: { maxRetries: 4, deadlineMs: 90_000, ...options.retry },
+      maxBodyBytes: options.maxBodyBytes,
       log: options.log,
       sleep: options.sleep,
       onResponse: (response) => {
@@ -106,23 +109,36 @@ export class CloudflareClient {
     );
   }
 
-  private async call<T>(request: HttpRequest): Promise<Envelope<T>> {
+  /**
+   * One call; the answer must be the v4 envelope (`success`, `result`) and `result` of the documented shape
+   * (`check`), so an HTML page or `{}` never reads as "no such zone" or "no records".
+   */
+  private async call<T>(request: HttpRequest, check: (result: unknown) => string | undefined = () => undefined): Promise<Envelope<T>> {
     if (this.calls >= MAX_CALLS_PER_STEP) {
       throw new SafetyError(`Stopped after ${this.calls} Cloudflare calls in one step: something is looping, and the token's budget is shared with others.`);
     }
+    let response;
     try {
-      const response = await this.http.request<Envelope<T>>(request);
-      if (response.data?.success === false) {
-        throw new HttpError('Cloudflare reported a failure', 'Cloudflare', request.method, request.path ?? '', response.status, response.data, response.headers);
-      }
-      return response.data;
+      response = await this.http.request<Envelope<T>>(request);
     } catch (error) {
       throw mapCloudflareError(error);
     }
+    const envelope = response.data as unknown;
+    const where = this.http.where(request);
+    const notEnvelope = shape.fields(envelope, { success: 'boolean' });
+    if (notEnvelope) throw unexpectedShape('Cloudflare', where, response.status, `the envelope ${notEnvelope}`);
+    if (response.data.success === false) {
+      throw mapCloudflareError(
+        new HttpError({ message: 'Cloudflare reported a failure', service: 'Cloudflare', method: request.method, target: request.path ?? '', failure: 'status', status: response.status, data: response.data, headers: response.headers }),
+      );
+    }
+    const problem = check(response.data.result);
+    if (problem) throw unexpectedShape('Cloudflare', where, response.status, `'result' ${problem}`);
+    return response.data;
   }
 
   async findZone(name: string): Promise<{ id: string; name: string } | undefined> {
-    const page = await this.call<Array<{ id: string; name: string }>>({ method: 'GET', path: 'zones', query: { name, per_page: 5 } });
+    const page = await this.call<Array<{ id: string; name: string }>>({ method: 'GET', path: 'zones', query: { name, per_page: 5 } }, zoneList);
     return page.result.find((zone) => zone.name.toLowerCase() === name.toLowerCase());
   }
 
@@ -130,11 +146,14 @@ export class CloudflareClient {
   async recordsNamed(zoneId: string, name: string): Promise<DnsRecord[]> {
     const records: DnsRecord[] = [];
     for (let page = 1; ; page++) {
-      const answer = await this.call<DnsRecord[]>({
-        method: 'GET',
-        path: `zones/${zoneId}/dns_records`,
-        query: { 'name.exact': name, per_page: 100, page },
-      });
+      const answer = await this.call<DnsRecord[]>(
+        {
+          method: 'GET',
+          path: `zones/${zoneId}/dns_records`,
+          query: { 'name.exact': name, per_page: 100, page },
+        },
+        recordList,
+      );
       records.push(...answer.result.map(toRecord));
       if (!answer.result_info || page >= answer.result_info.total_pages) return records;
     }
@@ -142,7 +161,7 @@ export class CloudflareClient {
 
   async getRecord(zoneId: string, id: string): Promise<DnsRecord | undefined> {
     try {
-      return toRecord((await this.call<DnsRecord>({ method: 'GET', path: `zones/${zoneId}/dns_records/${id}` })).result);
+      return toRecord((await this.call<DnsRecord>({ method: 'GET', path: `zones/${zoneId}/dns_records/${id}` }, oneRecord)).result);
     } catch (error) {
       if (error instanceof ServiceError && error.status === 404) return undefined;
       throw error;
@@ -151,14 +170,19 @@ export class CloudflareClient {
 
   /** Sets absolute values, so sending it twice is harmless: retried like any idempotent call. */
   async patchRecord(zoneId: string, id: string, changes: Partial<Omit<DnsRecord, 'id' | 'name'>>): Promise<DnsRecord> {
-    return toRecord((await this.call<DnsRecord>({ method: 'PATCH', path: `zones/${zoneId}/dns_records/${id}`, body: changes, idempotent: true })).result);
+    return toRecord((await this.call<DnsRecord>({ method: 'PATCH', path: `zones/${zoneId}/dns_records/${id}`, body: changes, idempotent: true }, oneRecord)).result);
   }
 
   async purge(zoneId: string, what: { everything: true } | { hosts: string[] }): Promise<void> {
     const body = 'everything' in what ? { purge_everything: true } : { hosts: what.hosts };
-    await this.call({ method: 'POST', path: `zones/${zoneId}/purge_cache`, body, idempotent: true });
+    await this.call({ method: 'POST', path: `zones/${zoneId}/purge_cache`, body, idempotent: true }, shape.object);
   }
 }
+
+const RECORD_FIELDS = { id: 'string', name: 'string', type: 'string', content: 'string', ttl: 'number' } as const;
+const zoneList = (result: unknown) => shape.arrayOf({ result }, 'result', { id: 'string', name: 'string' });
+const recordList = (result: unknown) => shape.arrayOf({ result }, 'result', RECORD_FIELDS);
+const oneRecord = (result: unknown) => shape.fields(result, RECORD_FIELDS);
 
 function toRecord(raw: DnsRecord): DnsRecord {
   return { id: raw.id, name: raw.name, type: raw.type, content: raw.content, proxied: !!raw.proxied, ttl: raw.ttl };
@@ -167,8 +191,10 @@ function toRecord(raw: DnsRecord): DnsRecord {
 /** The v4 envelope's `errors[]` → a message a person can act on. */
 export function mapCloudflareError(error: unknown): unknown {
   if (!(error instanceof HttpError)) return error;
+  const notAnAnswer = answerFailure(error);
+  if (notAnAnswer) return notAnAnswer;
   const errors = (error.data as Envelope<unknown> | undefined)?.errors ?? [];
-  const detail = errors.length ? errors.map((e) => `${e.code} ${e.message}`).join('; ') : `HTTP ${error.status ?? 'no answer'}`;
+  const detail = errors.length ? errors.map((e) => `${e.code} ${e.message}`).join('; ') : error.status !== undefined ? `HTTP ${error.status}` : withoutService(error);
   let advice: string | undefined;
   if (error.status === 401 || error.status === 403 || errors.some((e) => e.code === 10000)) {
     advice = "Check the Cloudflare service connection's API token: it needs Zone DNS Edit and Zone Cache Purge on this zone.";

@@ -36,7 +36,7 @@ export function apiBaseUrl(inputName: string, typed: string | undefined, publicA
 
 /** A call that got no answer, or a 5xx: the server may have done what was asked. */
 export function answerLost(error: unknown): boolean {
-  return error instanceof ServiceError && error.cause instanceof HttpError && (error.status === undefined || error.status >= 500);
+  return error instanceof ServiceError && error.cause instanceof HttpError && (error.cause.failure !== 'status' || (error.status ?? 0) >= 500);
 }
 
 /**

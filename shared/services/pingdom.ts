@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InputError, SafetyError, ServiceError } from '../core/errors';
-import { HttpClient, HttpError, type HttpRequest } from '../core/http';
+import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, type HttpRequest } from '../core/http';
 import type { Log } from '../core/log';
 import { newUndoRecord, type UndoRecord } from '../core/records';
 import { sleep as defaultSleep, type RetryOptions } from '../core/retry';
@@ -54,7 +54,9 @@ export interface PingdomClientOptions {
   log: Log;
   retry?: RetryOptions;
   /** Longest wait for a spent request budget to reset before giving up. */
-  maxBudgetWaitInMs?: number;
+  maxBudgetWaitMs?: number;
+  /** Largest answer read (default 10 MiB). */
+  maxBodyBytes?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -69,16 +71,17 @@ export class PingdomClient {
   private readonly http: HttpClient;
   private readonly limits = new Map<'short' | 'long', RateLimit>();
   private readonly wait: (ms: number) => Promise<void>;
-  private readonly maxBudgetWaitInMs: number;
+  private readonly maxBudgetWaitMs: number;
 
   constructor(private readonly options: PingdomClientOptions) {
     this.wait = options.sleep ?? ((ms) => defaultSleep(ms));
-    this.maxBudgetWaitInMs = options.maxBudgetWaitInMs ?? 60_000;
+    this.maxBudgetWaitMs = options.maxBudgetWaitMs ?? 60_000;
     this.http = new HttpClient({
       baseUrl: options.baseUrl,
       service: 'Pingdom',
       headers: { Authorization: `Bearer ${options.token}`, Accept: 'application/json' },
       retry: options.retry,
+      maxBodyBytes: options.maxBodyBytes,
       log: options.log,
       sleep: options.sleep,
       onResponse: (response) => {
@@ -99,7 +102,7 @@ export class PingdomClient {
       if (limit.remaining >= calls) continue;
       const waitMs = limit.resetsAt - Date.now();
       if (waitMs <= 0) continue;
-      if (waitMs > this.maxBudgetWaitInMs) {
+      if (waitMs > this.maxBudgetWaitMs) {
         throw new ServiceError('Pingdom', `only ${limit.remaining} call(s) left in the ${kind} request budget, which resets in ${Math.ceil(waitMs / 1000)} s.`, {
           advice: 'Nothing was changed by this call; run the step again after the reset.',
         });
@@ -110,64 +113,80 @@ export class PingdomClient {
     }
   }
 
-  private async call<T>(request: HttpRequest): Promise<T> {
+  /**
+   * One call; its answer must be JSON of the documented shape (`check` says what is wrong, if anything), so an
+   * HTML page or `{}` never reads as "no checks" or "no windows".
+   */
+  private async call<T>(request: HttpRequest, check: (data: unknown) => string | undefined = shape.object): Promise<T> {
     await this.ensureBudget(1);
+    let response;
     try {
-      return (await this.http.request<T>(request)).data;
+      response = await this.http.request<unknown>(request);
     } catch (error) {
       throw mapPingdomError(error);
     }
+    const problem = check(response.data);
+    if (problem) throw unexpectedShape('Pingdom', this.http.where(request), response.status, problem);
+    return response.data as T;
   }
 
   async listChecks(): Promise<PingdomCheck[]> {
     const pageSize = 25_000;
     const checks: PingdomCheck[] = [];
     for (let offset = 0; ; offset += pageSize) {
-      const page = await this.call<{ checks?: RawCheck[] }>({ method: 'GET', path: 'checks', query: { include_tags: true, limit: pageSize, offset } });
-      const raw = page.checks ?? [];
-      checks.push(...raw.map(toCheck));
-      if (raw.length < pageSize) return checks;
+      const page = await this.call<{ checks: RawCheck[] }>(
+        { method: 'GET', path: 'checks', query: { include_tags: true, limit: pageSize, offset } },
+        (data) => shape.arrayOf(data, 'checks', { id: 'number', name: 'string' }),
+      );
+      checks.push(...page.checks.map(toCheck));
+      if (page.checks.length < pageSize) return checks;
     }
   }
 
   /** Pauses or unpauses exactly these checks. Never called with an empty list: Pingdom would change all. */
   async setPaused(checkIds: number[], paused: boolean): Promise<void> {
     if (checkIds.length === 0) throw new SafetyError('Refusing PUT /checks with no check ids: Pingdom would change every check on the account.');
-    await this.call({ method: 'PUT', path: 'checks', body: { paused, checkids: checkIds.join(',') } });
+    await this.call({ method: 'PUT', path: 'checks', body: { paused, checkids: checkIds.join(',') } }, modified);
   }
 
   async listWindows(): Promise<PingdomWindow[]> {
     const pageSize = 1000;
     const windows: PingdomWindow[] = [];
     for (let offset = 0; ; offset += pageSize) {
-      const page = await this.call<{ maintenance?: RawWindow[] }>({ method: 'GET', path: 'maintenance', query: { limit: pageSize, offset } });
-      const raw = page.maintenance ?? [];
-      windows.push(...raw.map(toWindow));
-      if (raw.length < pageSize) return windows;
+      const page = await this.call<{ maintenance: RawWindow[] }>(
+        { method: 'GET', path: 'maintenance', query: { limit: pageSize, offset } },
+        (data) => shape.arrayOf(data, 'maintenance', { id: 'number', from: 'number', to: 'number' }),
+      );
+      windows.push(...page.maintenance.map(toWindow));
+      if (page.maintenance.length < pageSize) return windows;
     }
   }
 
   /** Creates a window starting now (`from: 1`). A POST: the caller looks for it before sending it again. */
   async createWindow(window: { description: string; to: number; checkIds: number[] }): Promise<number> {
     if (window.checkIds.length === 0) throw new SafetyError('Refusing to create a Pingdom maintenance window for no checks.');
-    const created = await this.call<{ maintenance?: { id?: number } }>({
-      method: 'POST',
-      path: 'maintenance',
-      body: { description: window.description, from: 1, to: window.to, uptimeids: window.checkIds },
-    });
-    const id = created.maintenance?.id;
-    if (typeof id !== 'number') throw new ServiceError('Pingdom', 'created a maintenance window but did not say its id.');
-    return id;
+    const created = await this.call<{ maintenance: { id: number } }>(
+      {
+        method: 'POST',
+        path: 'maintenance',
+        body: { description: window.description, from: 1, to: window.to, uptimeids: window.checkIds },
+      },
+      (data) => shape.object(data) ?? (shape.fields((data as { maintenance?: unknown }).maintenance, { id: 'number' }) && "'maintenance.id' is not a number (the window may have been created)"),
+    );
+    return created.maintenance.id;
   }
 
   async setWindowEnd(id: number, to: number): Promise<void> {
-    await this.call({ method: 'PUT', path: `maintenance/${id}`, body: { to } });
+    await this.call({ method: 'PUT', path: `maintenance/${id}`, body: { to } }, modified);
   }
 
   async deleteWindow(id: number): Promise<void> {
-    await this.call({ method: 'DELETE', path: `maintenance/${id}` });
+    await this.call({ method: 'DELETE', path: `maintenance/${id}` }, modified);
   }
 }
+
+/** Pingdom answers a change with `{ message: "Modification of … was successful!" }`. */
+const modified = (data: unknown) => shape.fields(data, { message: 'string' }) && `the answer ${shape.fields(data, { message: 'string' })}`;
 
 interface RawCheck {
   id: number;
@@ -202,6 +221,8 @@ function toWindow(raw: RawWindow): PingdomWindow {
 /** Pingdom's error body `{error:{statuscode,statusdesc,errormessage}}` → a message a person can act on. */
 export function mapPingdomError(error: unknown): unknown {
   if (!(error instanceof HttpError)) return error;
+  const notAnAnswer = answerFailure(error);
+  if (notAnAnswer) return notAnAnswer;
   const body = (error.data as { error?: { statuscode?: number; statusdesc?: string; errormessage?: string } } | undefined)?.error;
   const detail = body?.errormessage ? `${body.statusdesc ?? error.status}: ${body.errormessage}` : error.message;
   const advice =

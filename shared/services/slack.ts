@@ -1,5 +1,5 @@
 import { ServiceError } from '../core/errors';
-import { HttpClient, HttpError, type HttpResponse } from '../core/http';
+import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, withoutService, type HttpRequest, type HttpResponse } from '../core/http';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
 
@@ -84,6 +84,8 @@ export interface SlackClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Page size for conversations.list (Slack's maximum is 1000; it may return fewer). */
   pageSize?: number;
+  /** Largest answer read (default 10 MiB). */
+  maxBodyBytes?: number;
 }
 
 export class SlackClient {
@@ -100,34 +102,39 @@ export class SlackClient {
       headers: { Authorization: `Bearer ${options.token}` },
       log: options.log,
       retry: options.retry,
+      maxBodyBytes: options.maxBodyBytes,
       sleep: options.sleep,
     });
   }
 
-  /** Calls a Web API method; `ok:false` becomes a ServiceError with advice. */
-  private async call(method: string, request: { http: 'GET' | 'POST'; args: Record<string, unknown> }, channel?: string): Promise<SlackAnswer> {
+  /**
+   * Calls a Web API method; `ok:false` becomes a ServiceError with advice. An answer without a boolean `ok`,
+   * or an `ok:true` without what the method documents (`fields`), is a typed error, never an empty answer.
+   */
+  private async call(
+    method: string,
+    request: { http: 'GET' | 'POST'; args: Record<string, unknown> },
+    channel?: string,
+    fields: Record<string, 'string'> | { array: string } = {},
+  ): Promise<SlackAnswer> {
+    const httpRequest: HttpRequest =
+      request.http === 'GET'
+        ? { method: 'GET', path: method, query: request.args as Record<string, string> }
+        : { method: 'POST', path: method, body: request.args, headers: { 'Content-Type': 'application/json; charset=utf-8' } };
     let response: HttpResponse<SlackAnswer>;
     try {
-      response =
-        request.http === 'GET'
-          ? await this.http.request<SlackAnswer>({ method: 'GET', path: method, query: request.args as Record<string, string> })
-          : await this.http.request<SlackAnswer>({
-              method: 'POST',
-              path: method,
-              body: request.args,
-              headers: { 'Content-Type': 'application/json; charset=utf-8' },
-            });
+      response = await this.http.request<SlackAnswer>(httpRequest);
     } catch (error) {
       throw slackHttpError(method, error, channel);
     }
     const answer = response.data;
-    if (!answer || typeof answer !== 'object' || typeof answer.ok !== 'boolean') {
-      throw new ServiceError('Slack', `${method} answered something that is not a Slack API response (HTTP ${response.status}).`, {
-        status: response.status,
-        advice: "Check the service connection's server URL: it should be https://slack.com/api (or a proxy of it).",
-      });
-    }
+    const where = this.http.where(httpRequest);
+    const notAnswer = shape.fields(answer, { ok: 'boolean' });
+    if (notAnswer) throw unexpectedShape('Slack', where, response.status, `the answer ${notAnswer}`);
     if (!answer.ok) throw slackApiError(method, answer, { channel, botName: channel && answer.error === 'not_in_channel' ? await this.appName() : undefined });
+    const problem = 'array' in fields ? shape.arrayOf(answer, fields.array as string) : shape.fields(answer, fields);
+    // ok:true without a `ts` still posted: say so, so nobody posts it twice.
+    if (problem) throw unexpectedShape('Slack', where, response.status, method === 'chat.postMessage' ? `${problem} (the message was probably posted)` : problem);
     return answer;
   }
 
@@ -176,7 +183,7 @@ export class SlackClient {
     if (this.listing.cursor) args.cursor = this.listing.cursor;
     let answer: SlackAnswer;
     try {
-      answer = await this.call('conversations.list', { http: 'GET', args });
+      answer = await this.call('conversations.list', { http: 'GET', args }, undefined, { array: 'channels' });
     } catch (error) {
       // Without groups:read the app cannot list private channels; public ones are still worth finding.
       if (error instanceof ServiceError && error.code === 'missing_scope' && this.listing.types.includes('private_channel') && !this.listing.cursor) {
@@ -199,7 +206,7 @@ export class SlackClient {
   /** Posts a message to one channel (id, or a name already resolved). */
   async postMessage(channel: SlackChannel, message: SlackMessage): Promise<{ channel: string; ts: string }> {
     const label = channel.name && channel.name !== channel.id ? `#${channel.name}` : channel.id;
-    const answer = await this.call('chat.postMessage', { http: 'POST', args: { channel: channel.id, text: message.text, blocks: message.blocks, unfurl_links: false } }, label);
+    const answer = await this.call('chat.postMessage', { http: 'POST', args: { channel: channel.id, text: message.text, blocks: message.blocks, unfurl_links: false } }, label, { ts: 'string' });
     return { channel: String(answer.channel ?? channel.id), ts: String(answer.ts) };
   }
 }
@@ -266,6 +273,16 @@ export function slackApiError(method: string, answer: SlackAnswer, context: Erro
 function slackHttpError(method: string, error: unknown, channel?: string): unknown {
   if (!(error instanceof HttpError)) return error;
   const posting = method === 'chat.postMessage';
+  if (error.failure !== 'status' && error.failure !== 'network') {
+    // Not Slack's answer, or no end to it: a post may still have reached the channel.
+    if (!posting) return answerFailure(error);
+    return new ServiceError('Slack', `${withoutService(error)}. The message to ${channel ?? 'the channel'} may have been posted, so it was not sent again.`, {
+      status: error.status,
+      code: error.failure,
+      advice: 'Look in the channel and re-run the step only if the message is missing.',
+      cause: error,
+    });
+  }
   if (error.status === 429) {
     return new ServiceError('Slack', `${error.message}: still rate-limited after waiting.`, { status: 429, cause: error, advice: 'Re-run the step in a minute.' });
   }
@@ -320,24 +337,43 @@ const WEBHOOK_ERRORS: Record<string, { message: string; advice: string }> = {
 export interface SlackWebhookOptions {
   log?: Log;
   retry?: RetryOptions;
+  /** Largest answer read (default 10 MiB). */
+  maxBodyBytes?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
 /** Posts to an incoming webhook; success is HTTP 200 with the plain body `ok`. */
 export async function postSlackWebhook(webhookUrl: string, message: SlackMessage, options: SlackWebhookOptions = {}): Promise<void> {
-  const client = new HttpClient({ baseUrl: webhookUrl, service: 'Slack', describeTarget: SLACK_WEBHOOK_TARGET, log: options.log, retry: options.retry, sleep: options.sleep });
-  let body: string;
+  const client = new HttpClient({ baseUrl: webhookUrl, service: 'Slack', describeTarget: SLACK_WEBHOOK_TARGET, log: options.log, retry: options.retry, sleep: options.sleep, maxBodyBytes: options.maxBodyBytes });
+  let response: HttpResponse<string>;
   try {
-    const response = await client.request<string>({ method: 'POST', body: message, headers: { 'Content-Type': 'application/json' }, responseType: 'text' });
-    body = String(response.data ?? '').trim();
+    response = await client.request<string>({ method: 'POST', body: message, headers: { 'Content-Type': 'application/json' }, responseType: 'text' });
   } catch (error) {
     throw slackWebhookError(error);
   }
-  if (body !== 'ok') options.log?.warn(`Slack accepted the webhook call but answered '${body.slice(0, 100)}' instead of 'ok'.`);
+  // The documented answer is the plain body `ok`; anything else (a proxy's or sign-in page) is not Slack's.
+  const body = String(response.data ?? '').trim();
+  if (body !== 'ok') {
+    const type = (response.headers['content-type'] ?? 'no content type').split(';')[0];
+    const snippet = body.slice(0, 60).replace(/\s+/g, ' ');
+    throw new ServiceError('Slack', `answered ${response.status} with ${type} ('${options.log?.mask(snippet) ?? snippet}') where the webhook's 'ok' was expected (POST ${SLACK_WEBHOOK_TARGET}).`, {
+      status: response.status,
+      code: 'unexpected-answer',
+      advice: 'Something other than Slack may have answered (a proxy, a sign-in page): look in the channel, check the webhook URL, and re-run the step only if the message is missing.',
+    });
+  }
 }
 
 export function slackWebhookError(error: unknown): unknown {
   if (!(error instanceof HttpError)) return error;
+  if (error.failure !== 'status' && error.failure !== 'network') {
+    return new ServiceError('Slack', `${withoutService(error)}; the message may have been posted, so it was not sent again.`, {
+      status: error.status,
+      code: error.failure,
+      cause: error,
+      advice: 'Look in the channel and re-run the step only if the message is missing.',
+    });
+  }
   const code = typeof error.data === 'string' ? error.data.trim() : '';
   const known = WEBHOOK_ERRORS[code];
   if (known) return new ServiceError('Slack', known.message, { status: error.status, code, cause: error, advice: known.advice });

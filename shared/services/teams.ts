@@ -1,5 +1,5 @@
 import { ServiceError } from '../core/errors';
-import { HttpClient, HttpError } from '../core/http';
+import { HttpClient, HttpError, isJsonContentType, withoutService } from '../core/http';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
 
@@ -61,6 +61,8 @@ export function teamsMessage(card: AdaptiveCard): TeamsWorkflowMessage {
 export interface TeamsWorkflowOptions {
   log?: Log;
   retry?: RetryOptions;
+  /** Largest answer read (default 10 MiB). */
+  maxBodyBytes?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -75,13 +77,35 @@ export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkfl
     describeTarget: TEAMS_TARGET,
     log: options.log,
     retry: options.retry,
+    maxBodyBytes: options.maxBodyBytes,
     sleep: options.sleep,
   });
+  let response;
   try {
-    await client.request({ method: 'POST', body: message, headers: { 'Content-Type': 'application/json' }, responseType: 'text' });
+    response = await client.request<string>({ method: 'POST', body: message, headers: { 'Content-Type': 'application/json' }, responseType: 'text' });
   } catch (error) {
     throw teamsError(error);
   }
+  const found = notTheWorkflowsAnswer(response.status, response.headers['content-type'], response.data);
+  const problem = found && (options.log?.mask(found) ?? found);
+  if (problem) {
+    throw new ServiceError('Teams', `answered ${response.status} with ${problem} where the workflow's 202 Accepted was expected (POST ${TEAMS_TARGET}).`, {
+      status: response.status,
+      code: 'unexpected-answer',
+      advice: 'Something other than Power Automate may have answered (a proxy, a sign-in page): check the channel, check the webhook URL, and re-run the step if the card is missing.',
+    });
+  }
+}
+
+/**
+ * The workflow trigger answers 202 with an empty body (or a JSON/plain one when the flow has a Response
+ * action); a page of HTML, or another body that is neither, is something else answering in its place.
+ */
+function notTheWorkflowsAnswer(status: number, contentType: string | undefined, body: string | undefined): string | undefined {
+  const text = (body ?? '').trim();
+  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (text === '' || isJsonContentType(type) || type === 'text/plain') return undefined;
+  return `${type || 'no content type'} ('${text.slice(0, 60).replace(/\s+/g, ' ')}')`;
 }
 
 function errorDetail(data: unknown): string {
@@ -101,6 +125,14 @@ function errorDetail(data: unknown): string {
 /** Turns a failed workflow call into a message a person can act on (without the URL). */
 export function teamsError(error: unknown): unknown {
   if (!(error instanceof HttpError)) return error;
+  if (error.failure !== 'status' && error.failure !== 'network') {
+    return new ServiceError('Teams', `${withoutService(error)}; the card may have been posted, so it was not sent again.`, {
+      status: error.status,
+      code: error.failure,
+      cause: error,
+      advice: 'Check the channel and re-run the step if the card is missing.',
+    });
+  }
   const detail = errorDetail(error.data);
   const said = detail ? ` (${detail})` : '';
   const status = error.status;

@@ -177,7 +177,7 @@ export async function runCheck(check: SmokeCheck, options: RunChecksOptions): Pr
     baseUrl: check.url,
     service: check.name,
     retry: { maxRetries: 0 },
-    attemptTimeoutInMs: options.timeoutSeconds * 1000,
+    attemptTimeoutMs: options.timeoutSeconds * 1000,
     log: options.log,
   });
   const wait = options.wait ?? sleep;

@@ -9,7 +9,9 @@ import { generate } from 'selfsigned';
 /**
  * The base every emulator stands on: an HTTP or HTTPS server on 127.0.0.1 with a certificate made at start,
  * a router, a journal of every call, faults on demand (429 with Retry-After, 5xx, connection reset, slow
- * answers) and a reset between tests. Emulators follow the documented shapes of the real APIs; the real
+ * answers, and the hostile answers of `HOSTILE_FAULTS`: an HTML page at 200, JSON of the wrong shape, a body
+ * dripped a byte at a time, a huge body, a reset mid-body, truncated JSON, a wrong content type) and a reset
+ * between tests. Emulators follow the documented shapes of the real APIs; the real
  * clients talk to them over real sockets.
  */
 
@@ -46,24 +48,48 @@ export interface JournalEntry {
   fault?: FaultKind;
 }
 
-export type FaultKind = 'status' | 'reset' | 'slow';
+/**
+ * `status`, `reset` (before any answer) and `slow` (stall, then answer normally) are the plain faults. The
+ * hostile ones: `html` (a sign-in page at 200, the route not run), `shape` (200 JSON of another shape, `body`,
+ * default `{}`), `drip` (200 JSON headers, then one byte every `intervalMs`, never ending), `huge` (200 JSON
+ * of `bytes`, default 12 MiB, streamed without a length, or with `declared: true` a Content-Length of that
+ * size and a trickle), and, after running the route (a write is applied: the answer is what breaks):
+ * `reset-mid-body` (headers and half the body, then the socket is destroyed), `truncated` (half the body with
+ * a matching length), `content-type` (the body as `text/plain`, or `contentType`).
+ */
+export type FaultKind = 'status' | 'reset' | 'slow' | HostileFault;
+export type HostileFault = 'html' | 'shape' | 'drip' | 'huge' | 'reset-mid-body' | 'truncated' | 'content-type';
+export const HOSTILE_FAULTS: readonly HostileFault[] = ['html', 'shape', 'drip', 'huge', 'reset-mid-body', 'truncated', 'content-type'];
+/** Faults that answer in place of the route: nothing the call asked for is done. */
+const REPLACING: ReadonlySet<FaultKind> = new Set(['status', 'reset', 'html', 'shape', 'drip', 'huge']);
 
 export interface FaultRule {
   /** Which calls it hits: method, and a path test (substring or RegExp). All calls when absent. */
   method?: string;
   path?: string | RegExp;
   kind: FaultKind;
-  /** For `status`: the HTTP status to answer (429, 500, 503...). */
+  /** For `status`: the HTTP status to answer (429, 500, 503...); for `html`/`shape`: instead of 200. */
   status?: number;
   /** For 429 / 503: the Retry-After header to send (seconds, or an HTTP date string). */
   retryAfter?: string | number;
-  /** Body sent with the fault status. */
+  /** Body sent with the fault status, or the wrong-shape JSON of `shape`. */
   body?: unknown;
   /** For `slow`: how long to stall before answering normally. */
   delayMs?: number;
+  /** For `drip`: the pause between bytes (default 200 ms). */
+  intervalMs?: number;
+  /** For `huge`: the body's size (default 12 MiB); `declared` sends it as Content-Length. */
+  bytes?: number;
+  declared?: boolean;
+  /** For `content-type`: the type sent instead of JSON's (default `text/plain`). */
+  contentType?: string;
   /** How many matching calls it hits (default 1). */
   times?: number;
 }
+
+const SIGN_IN_PAGE =
+  '<!DOCTYPE html><html><head><title>Sign in to your account</title></head><body><form method="post" action="/login">' +
+  '<input name="loginfmt"><button>Next</button></form></body></html>';
 
 interface Route {
   method: string;
@@ -194,6 +220,11 @@ export class Emulator {
     );
   }
 
+  /** Writes that reached the route (not those a replacing fault answered instead): what changed state. */
+  appliedWrites(pathTest?: string | RegExp): JournalEntry[] {
+    return this.writes(pathTest).filter((entry) => !entry.fault || !REPLACING.has(entry.fault));
+  }
+
   calls(method?: string, pathTest?: string | RegExp): JournalEntry[] {
     return this.journal.filter(
       (entry) => (!method || entry.method === method.toUpperCase()) && (!pathTest || matches(pathTest, entry.path)),
@@ -273,6 +304,11 @@ export class Emulator {
       this.send(res, { status: entry.status, headers, body: fault.body ?? { error: `injected ${entry.status}` } });
       return;
     }
+    if (fault && REPLACING.has(fault.kind)) {
+      entry.fault = fault.kind;
+      entry.status = fault.status ?? 200;
+      return this.sendHostile(res, fault);
+    }
 
     // Like real servers, a HEAD is answered by the GET route without its body.
     const route =
@@ -297,11 +333,76 @@ export class Emulator {
       });
       if (response.delayMs) await new Promise((resolve) => setTimeout(resolve, response.delayMs));
       entry.status = response.status ?? 200;
+      if (fault) entry.fault = fault.kind;
+      if (fault && fault.kind !== 'slow') return this.sendMangled(res, fault, response);
       this.send(res, method === 'HEAD' ? { ...response, body: undefined } : response);
     } catch (error) {
       entry.status = 500;
       this.send(res, { status: 500, body: { error: `${this.name} emulator failed: ${(error as Error).message}` } });
     }
+  }
+
+  /** A hostile answer in place of the route's. */
+  private sendHostile(res: http.ServerResponse, fault: FaultRule): void {
+    const status = fault.status ?? 200;
+    switch (fault.kind) {
+      case 'reset':
+        res.socket?.destroy();
+        return;
+      case 'html':
+        return this.send(res, { status, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: SIGN_IN_PAGE });
+      case 'shape':
+        return this.send(res, { status, body: fault.body ?? {} });
+      case 'drip':
+        return this.drip(res, fault.intervalMs ?? 200);
+      case 'huge':
+        return this.huge(res, fault.bytes ?? 12 * 1024 * 1024, fault.declared ?? false);
+    }
+  }
+
+  /** The route's answer, broken on the way out. */
+  private sendMangled(res: http.ServerResponse, fault: FaultRule, response: EmulatorResponse): void {
+    const payload = typeof response.body === 'string' ? response.body : JSON.stringify(response.body ?? {});
+    const half = payload.slice(0, Math.max(1, Math.floor(payload.length / 2)));
+    const json = { 'Content-Type': 'application/json; charset=utf-8' };
+    switch (fault.kind) {
+      case 'truncated':
+        return this.send(res, { status: response.status, headers: { ...response.headers, ...json }, body: half });
+      case 'content-type':
+        return this.send(res, { status: response.status, headers: { ...response.headers, 'Content-Type': fault.contentType ?? 'text/plain; charset=utf-8' }, body: payload });
+      case 'reset-mid-body':
+        res.writeHead(response.status ?? 200, { ...json, 'Content-Length': Buffer.byteLength(payload) });
+        res.write(half, () => setTimeout(() => res.socket?.destroy(), 20));
+        return;
+      default:
+        return this.sendHostile(res, fault);
+    }
+  }
+
+  /** Headers at once, then one byte every `intervalMs` until the client goes away. */
+  private drip(res: http.ServerResponse, intervalMs: number): void {
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+    res.write('{');
+    const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(' ')), intervalMs);
+    res.on('close', () => clearInterval(timer));
+  }
+
+  /** A body of `bytes` bytes of JSON-ish filler, with or without declaring its length. */
+  private huge(res: http.ServerResponse, bytes: number, declared: boolean): void {
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', ...(declared ? { 'Content-Length': bytes } : {}) });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < bytes && !res.destroyed) {
+        const size = Math.min(chunk.length, bytes - sent);
+        sent += size;
+        // A declared body trickles: a client must refuse it from its headers, not by reading it.
+        if (declared) return void setTimeout(() => res.write(chunk.subarray(0, 16), pump), 200);
+        if (!res.write(chunk.subarray(0, size))) return void res.once('drain', pump);
+      }
+      if (!res.destroyed && sent >= bytes) res.end();
+    };
+    pump();
   }
 
   private send(res: http.ServerResponse, response: EmulatorResponse): void {

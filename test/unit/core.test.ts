@@ -49,10 +49,10 @@ describe('shared/core', () => {
       assert.equal(parseRetryAfter(undefined), undefined);
     });
     it('backs off exponentially with jitter under a cap', () => {
-      assert.equal(backoffDelay(1, { baseDelayInMs: 100 }, () => 1), 100);
-      assert.equal(backoffDelay(4, { baseDelayInMs: 100 }, () => 1), 800);
-      assert.equal(backoffDelay(20, { baseDelayInMs: 100, maxDelayInMs: 1000 }, () => 1), 1000);
-      assert.equal(backoffDelay(3, { baseDelayInMs: 100 }, () => 0), 25, 'never zero');
+      assert.equal(backoffDelay(1, { baseDelayMs: 100 }, () => 1), 100);
+      assert.equal(backoffDelay(4, { baseDelayMs: 100 }, () => 1), 800);
+      assert.equal(backoffDelay(20, { baseDelayMs: 100, maxDelayMs: 1000 }, () => 1), 1000);
+      assert.equal(backoffDelay(3, { baseDelayMs: 100 }, () => 0), 25, 'never zero');
     });
   });
 

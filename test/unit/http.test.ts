@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { setWriter } from '../../shared/core/commands';
-import { HttpClient, HttpError, joinUrl } from '../../shared/core/http';
+import { DEFAULT_MAX_BODY_BYTES, HttpClient, HttpError, joinUrl } from '../../shared/core/http';
 import { Log } from '../../shared/core/log';
 import { Emulator } from '../emulators/kit';
 
@@ -30,7 +30,7 @@ describe('shared/core/http against an emulator', () => {
       baseUrl: `${server.url}/`,
       service: 'Echo',
       log: new Log(),
-      retry: { maxRetries: 3, baseDelayInMs: 10, maxDelayInMs: 50, deadlineInMs: 60_000 },
+      retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 50, deadlineMs: 60_000 },
       sleep: async (ms) => {
         waits.push(ms);
       },
@@ -95,7 +95,7 @@ describe('shared/core/http against an emulator', () => {
   it('gives up when waiting would pass the deadline, saying so', async () => {
     server.fault({ kind: 'status', status: 429, retryAfter: 120, path: '/items/4' });
     await assert.rejects(
-      client({ retry: { maxRetries: 3, deadlineInMs: 10_000 } }).request({ method: 'GET', path: 'items/4' }),
+      client({ retry: { maxRetries: 3, deadlineMs: 10_000 } }).request({ method: 'GET', path: 'items/4' }),
       /answered 429.*giving up: waiting 120 s more would pass the 10 s deadline/,
     );
     assert.deepEqual(waits, []);
@@ -104,6 +104,86 @@ describe('shared/core/http against an emulator', () => {
   it('stops after the last retry with the last error', async () => {
     server.fault({ kind: 'status', status: 503, path: '/items/5', times: 10 });
     await assert.rejects(client().request({ method: 'GET', path: 'items/5' }), (error: HttpError) => error.status === 503 && error.attempts === 4);
+  });
+
+  it('takes a 200 with an HTML page as an error naming the service, the status and the content type', async () => {
+    server.fault({ kind: 'html', path: '/items/6' });
+    await assert.rejects(client().request({ method: 'GET', path: 'items/6' }), (error: HttpError) => {
+      assert.equal(error.message, 'Echo answered 200 with text/html where JSON was expected (GET /items/6)');
+      assert.equal(error.failure, 'not-json');
+      assert.equal(error.status, 200);
+      assert.equal(error.contentType, 'text/html; charset=utf-8');
+      return true;
+    });
+    assert.equal(server.calls('GET', '/items/6').length, 1, 'an answer that is not the API is not retried');
+  });
+
+  it('takes truncated JSON, a wrong content type and an empty 200 as errors; a 204 is an empty answer', async () => {
+    server.fault({ kind: 'truncated', path: '/items/7' });
+    await assert.rejects(client().request({ method: 'GET', path: 'items/7' }), /Echo answered 200 with application\/json that is not valid JSON \(\d+ bytes, cut short or malformed\) \(GET \/items\/7\)/);
+    server.fault({ kind: 'content-type', path: '/items/8' });
+    await assert.rejects(client().request({ method: 'GET', path: 'items/8' }), /Echo answered 200 with text\/plain where JSON was expected/);
+    server.route('GET', '/empty/:status', (req) => ({ status: Number(req.params.status) }));
+    await assert.rejects(client().request({ method: 'GET', path: 'empty/200' }), /answered 200 with no content type where JSON was expected/);
+    assert.equal((await client().request({ method: 'GET', path: 'empty/204' })).data, undefined);
+    // Text calls (webhooks, websites) take what comes.
+    server.fault({ kind: 'html', path: '/items/9' });
+    assert.match((await client().request<string>({ method: 'GET', path: 'items/9', responseType: 'text' })).data, /<!DOCTYPE html>/);
+  });
+
+  it('holds its deadline against a server dripping its body a byte at a time (not an idle timeout)', async () => {
+    server.fault({ kind: 'drip', path: '/items/10', intervalMs: 50, times: 10 });
+    const started = Date.now();
+    await assert.rejects(
+      client({ retry: { maxRetries: 3, baseDelayMs: 10, deadlineMs: 800 }, attemptTimeoutMs: 60_000 }).request({ method: 'GET', path: 'items/10' }),
+      (error: HttpError) => {
+        assert.match(error.message, /^Echo did not finish answering GET \/items\/10 within the 0\.8 s deadline after \d+ bytes of the body; gave up$/);
+        assert.equal(error.failure, 'deadline');
+        return true;
+      },
+    );
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 750 && elapsed < 1500, `ended after ${elapsed} ms`);
+  });
+
+  it('bounds each attempt from sending to the last byte, and retries an idempotent call that ran out', async () => {
+    server.fault({ kind: 'drip', path: '/items/11', intervalMs: 50 });
+    const started = Date.now();
+    const response = await client({ attemptTimeoutMs: 400 }).request<{ id: string }>({ method: 'GET', path: 'items/11' });
+    assert.equal(response.data.id, '11');
+    assert.equal(response.attempts, 2);
+    assert.ok(Date.now() - started < 1500);
+    assert.ok(lines.some((line) => /Echo did not finish answering GET \/items\/11 within 0\.4 s after \d+ bytes of the body; waiting/.test(line)));
+  });
+
+  it(`refuses a body past ${DEFAULT_MAX_BODY_BYTES / 1024 / 1024} MiB, declared or streamed, without reading it all`, async () => {
+    server.fault({ kind: 'huge', path: '/items/12', declared: true, bytes: 64 * 1024 * 1024 });
+    const started = Date.now();
+    await assert.rejects(client().request({ method: 'GET', path: 'items/12' }), (error: HttpError) => {
+      assert.equal(error.message, 'Echo answered GET /items/12 with a body that declared 67108864 bytes, more than the 10 MiB limit; refused without reading it');
+      assert.equal(error.failure, 'too-large');
+      return true;
+    });
+    assert.ok(Date.now() - started < 1000, 'refused from its headers');
+    server.fault({ kind: 'huge', path: '/items/13', bytes: 11 * 1024 * 1024 });
+    await assert.rejects(client().request({ method: 'GET', path: 'items/13' }), /Echo answered GET \/items\/13 with a body that grew past the 10 MiB limit; refused without reading it/);
+    server.fault({ kind: 'huge', path: '/items/14', bytes: 4096 });
+    await assert.rejects(client({ maxBodyBytes: 1024 }).request({ method: 'GET', path: 'items/14' }), /grew past the 1 KiB limit/);
+  });
+
+  it('reports a connection broken mid-body, and retries it only when the call is idempotent', async () => {
+    server.fault({ kind: 'reset-mid-body', path: '/items/15' });
+    const read = await client().request<{ id: string }>({ method: 'GET', path: 'items/15' });
+    assert.equal(read.attempts, 2);
+    assert.ok(lines.some((line) => /^The connection broke while Echo was answering GET \/items\/15 after \d+ bytes of the body: ECONNRESET/.test(line)));
+    server.fault({ kind: 'reset-mid-body', method: 'POST', path: '/items' });
+    await assert.rejects(client().request({ method: 'POST', path: 'items', body: {} }), (error: HttpError) => error.failure === 'network' && error.networkCode === 'ECONNRESET');
+    assert.equal(server.calls('POST', '/items').length, 1, 'a POST whose answer broke off is not sent again');
+  });
+
+  it('HttpError takes an options bag', () => {
+    const error = new HttpError({ message: 'm', service: 'S', method: 'GET', target: 't', failure: 'status', status: 503 });
+    assert.deepEqual([error.service, error.status, error.attempts, error.headers, error.unexpectedAnswer], ['S', 503, 1, {}, false]);
   });
 
   it('never shows a secret URL in its messages', async () => {
