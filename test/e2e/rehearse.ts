@@ -4,7 +4,7 @@ import { DateTime } from 'luxon';
 import * as YAML from 'yaml';
 import { repoRoot } from '../helpers/task-runner';
 import { toText, type Value } from './expressions';
-import { expandPipeline, type ExpandedPipeline } from './pipeline-expander';
+import { expandPipeline, readYaml, type ExpandedPipeline } from './pipeline-expander';
 import { matchesFailure, Rehearsal, type RehearsalOptions, type RehearsalResult, type Result, type TimelineEntry } from './rehearsal';
 import { assertRunnable } from './platform-rules';
 import { startWorld, type World } from './world';
@@ -425,7 +425,10 @@ async function runRecovery(context: {
   options: RehearseOptions;
 }): Promise<RehearsalResult> {
   const { recoverFile, result, world, window, print } = context;
-  const declared = expandPipeline(recoverFile).parameters;
+  // Declared parameter names, read from the file: runId has no default, so the file cannot expand without it.
+  const body = readYaml(recoverFile) as { parameters?: Array<{ name?: string; default?: Value }> };
+  const declared: Record<string, Value> = Object.fromEntries((body.parameters ?? []).filter((parameter) => parameter.name).map((parameter) => [parameter.name!, parameter.default ?? '']));
+  if (!('runId' in declared)) throw new Error(`${path.relative(repoRoot, recoverFile)}: has no runId parameter: it cannot be told which run to recover`);
   const windowId = result.timeline.map((entry) => entry.outputs.windowId).find(Boolean);
   const values: Record<string, Value> = { ...world.parameterOverrides(declared), runId: FIRST_BUILD_ID };
   if ('windowId' in declared && windowId) values.windowId = windowId;
