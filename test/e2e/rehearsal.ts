@@ -651,6 +651,12 @@ export class Rehearsal {
         checkedOut = toText(step.raw.checkout) !== 'none';
         continue;
       }
+      if (control.cancelDeadline !== undefined && this.clock.now().getTime() >= control.cancelDeadline) {
+        // The agent force-stops the job when its cancel timeout runs out: nothing after that starts.
+        this.record({ ...base, what: step.task ? `${step.task}@${step.taskVersion}` : step.kind, durationMs: 0, result: 'Canceled', did: `not run: the job was stopped when its cancel timeout (${control.cancelTimeoutMinutes} min) ran out`, outputs: {}, errors: [], warnings: [], summaries: [] });
+        stepResults.push('Canceled');
+        continue;
+      }
       if (matchesFailure(this.options.skipSteps ?? [], stage.name, job.name, step)) {
         this.record({ ...base, what: step.task ? `${step.task}@${step.taskVersion}` : step.kind, durationMs: 0, result: 'Skipped', did: 'LEFT OUT by the rehearsal (--skip-step)', injected: true, outputs: {}, errors: [], warnings: [], summaries: [] });
         stepResults.push('Skipped');
@@ -750,7 +756,7 @@ export class Rehearsal {
       did = `INJECTED FAILURE after the step ran (${did})`;
       errors.push(`Failure injected by the rehearsal into ${step.displayName}`);
     }
-    if (interrupted && (signals.length || interrupted === 'timeout')) {
+    if (interrupted && (signals.length || interrupted === 'timeout' || interrupted === 'cancel-timeout')) {
       result = interrupted === 'agent-lost' ? 'Failed' : 'Canceled';
       did = `${INTERRUPTIONS[interrupted]}${signals.length ? ` ${signals.join(', ')}` : ' nothing'}: ${did}`;
     } else if (interrupted) {
@@ -850,16 +856,18 @@ export class Rehearsal {
     let interrupted: Interruption | undefined;
     let fired = false;
     // The slow step's simulated minutes pass; if they reach the job's timeout the clock stops there and the step is timed out.
-    const passSlowMinutes = (): boolean => {
+    // After a cancel or the timeout the step answers to the cancel timeout instead: past it, it is killed.
+    const passSlowMinutes = (): Interruption | undefined => {
       const target = this.clock.now().getTime() + slow! * 60_000;
-      if (target < control.deadline) {
+      const limit = control.cancelDeadline ?? (control.timedOut ? Infinity : control.deadline);
+      if (target < limit) {
         this.clock.advance(slow! * 60_000);
-        return false;
+        return undefined;
       }
-      this.clock.advance(control.deadline - this.clock.now().getTime());
-      interrupted = 'timeout';
-      control.timedOut = true;
-      return true;
+      this.clock.advance(limit - this.clock.now().getTime());
+      interrupted = control.cancelDeadline !== undefined ? 'cancel-timeout' : 'timeout';
+      if (interrupted === 'timeout') control.timedOut = true;
+      return interrupted;
     };
     const fire = (process?: ProcessControl) => {
       if (fired) return;
@@ -874,7 +882,9 @@ export class Rehearsal {
         process?.cancel();
       } else if (slow !== undefined) {
         process?.pause();
-        if (passSlowMinutes()) process?.cancel();
+        const hit = passSlowMinutes();
+        if (hit === 'timeout') process?.cancel();
+        if (hit === 'cancel-timeout') process?.kill();
         process?.resume();
       }
     };
@@ -882,7 +892,8 @@ export class Rehearsal {
       after: (process) => fire(process),
       poll: (process) => {
         const now = this.clock.now().getTime();
-        if (!interrupted && now >= control.deadline) {
+        // A step that runs after the job timed out (always()) answers to the cancel timeout only.
+        if (!interrupted && !control.timedOut && now >= control.deadline) {
           interrupted = 'timeout';
           control.timedOut = true;
           process.cancel();
