@@ -272,7 +272,75 @@ function windowResult(result: RehearsalResult, world: World): WindowResult {
   return { result: outcome, back: account.changed.length - account.left.length, total: account.changed.length, left: account.left };
 }
 
+/**
+ * Whether the rehearsal went as it must, in one sentence. The emulators are the ground truth of what the night
+ * left behind; the finish step, when it ran, must agree with them.
+ */
+function judge(options: RehearseOptions, result: RehearsalResult, recovery: RehearsalResult | undefined, world: World): { ok: boolean; verdict: string } {
+  const failures = result.timeline.filter((entry) => entry.result === 'Failed');
+  const pathFlags = !!(options.cancelAt || options.killAt || options.rejectApprovals?.length || options.approvalTimeouts?.length || options.slowSteps?.length || options.hostedCapMinutes !== undefined);
+  const injected = pathFlags || (options.failSteps?.length ?? 0) + (options.failChanges?.length ?? 0) + (options.failPipelines?.length ?? 0) + (options.skipSteps?.length ?? 0) > 0;
+  // The emulators are the ground truth of what the night left behind; the finish step must agree with them.
+  const leftovers = world.leftovers();
+  const finish = [...result.timeline, ...(recovery?.timeline ?? [])].filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.leftBehind !== undefined).pop();
+  const finishSaysBack = finish ? finish.outputs.leftBehind === '0' : undefined;
+  const truthful = finishSaysBack === undefined || finishSaysBack === (leftovers.length === 0);
+  const failed = failures.map((f) => `${f.stage}.${f.job} › ${f.step}: ${clip(f.did, 160)}`);
+  let ok: boolean;
+  let verdict: string;
+  if (options.otherSlot) {
+    const gate = result.timeline.find((entry) => entry.what.startsWith('MaintenanceWindow@'));
+    const closed = gate?.outputs.open === 'false';
+    const changed = result.timeline.filter((entry) => entry.result !== 'Skipped' && entry !== gate && entry.what !== 'PublishPipelineArtifact');
+    ok = closed && changed.length === 0 && leftovers.length === 0;
+    verdict = ok
+      ? `The run of the other schedule closed at the gate and changed nothing: ${clip(gate!.warnings.filter((warning) => !/SIMULATED CLOCK/.test(warning)).join(' '), 260)}`
+      : `The run of the other schedule did NOT stay closed: ${[...changed.map((entry) => `${entry.stage}.${entry.job} › ${entry.step}`), ...leftovers].join('; ')}`;
+  } else if (!injected) {
+    ok = result.result !== 'Failed' && leftovers.length === 0 && truthful;
+    verdict = ok ? `The window rehearsed cleanly: ${result.result}, and everything it silenced or swapped is back.` : `The window FAILED: ${[...failed, ...leftovers].join('; ')}`;
+  } else {
+    // A failure path went as it must when everything came back; an injected step failure must also be reported by the finish.
+    ok = truthful && (pathFlags ? leftovers.length === 0 : !!finish);
+    const back = leftovers.length === 0 ? 'everything it silenced or swapped is back' : `NOT everything is back (${leftovers.join('; ')})`;
+    const told = finish ? (finishSaysBack ? 'the finish step reported everything back' : `the finish step failed, naming ${finish.outputs.leftBehind} thing(s) not back`) : 'no finish step ran';
+    verdict = `With the injected failure(s) the window ended ${result.result}; ${back}; ${told}${truthful ? '' : ' — WHICH IS WRONG'}.`;
+    if (failed.length) verdict += ` Failures reported: ${failed.join('; ')}.`;
+  }
+  return { ok, verdict };
+}
+
 const FIRST_BUILD_ID = '20250412';
+
+function printHeader(context: {
+  print: (line: string) => void;
+  pipeline: ExpandedPipeline;
+  pipelineFile: string;
+  planRelative: string;
+  window: PlanWindow;
+  world: World;
+  clockStart: Date;
+  start: ReturnType<typeof scheduledStart>;
+  recoverFile: string;
+  options: RehearseOptions;
+}): void {
+  const { print, pipeline, pipelineFile, planRelative, window, world, clockStart, start, recoverFile, options } = context;
+  const zone = window.timeZone;
+  const stepCount = pipeline.stages.reduce((sum, stage) => sum + stage.jobs.reduce((jobs, job) => jobs + job.steps.length, 0), 0);
+  print(`Rehearsing ${path.relative(repoRoot, pipelineFile)} for ${window.name} (${planRelative})`);
+  print(`  ${pipeline.stages.length} stage(s), ${stepCount} step(s), templates: ${pipeline.files.length - 1}; emulators: ${world.emulators.map((e) => `${e.name} ${e.url}`).join(', ')}`);
+  print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled run${start.cron ? ` of cron '${start.cron}' (${start.description})` : ''}`);
+  if (options.failSteps?.length) print(`  Injected failures: step(s) ${options.failSteps.join(', ')}`);
+  if (options.failChanges?.length) print(`  Injected failures: change(s) ${options.failChanges.join(', ')}`);
+  if (options.failPipelines?.length) print(`  Injected failures: pipeline(s) ${options.failPipelines.join(', ')}`);
+  if (options.skipSteps?.length) print(`  Left out: step(s) ${options.skipSteps.join(', ')}`);
+  if (options.cancelAt) print(`  Cancelled at: ${options.cancelAt}`);
+  if (options.killAt) print(`  Agent dies at: ${options.killAt}${options.recover ? `; then ${path.relative(repoRoot, recoverFile)} recovers` : ''}`);
+  if (options.rejectApprovals?.length) print(`  Approval rejected: ${options.rejectApprovals.join(', ')}`);
+  if (options.approvalTimeouts?.length) print(`  Approval times out: ${options.approvalTimeouts.join(', ')}`);
+  if (options.hostedCapMinutes !== undefined) print(`  Microsoft-hosted agents: job timeouts capped at ${options.hostedCapMinutes} min`);
+  if (options.slowSteps?.length) print(`  Slow step(s): ${options.slowSteps.map((slow) => `${slow.step} takes ${slow.minutes} min`).join(', ')}`);
+}
 
 /** Runs one rehearsal; the caller owns printing and the exit code. */
 export async function runRehearsal(options: RehearseOptions = {}): Promise<RehearseOutcome> {
@@ -304,20 +372,7 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     fs.rmSync(outDirectory, { recursive: true, force: true });
     fs.mkdirSync(outDirectory, { recursive: true });
     const zone = window.timeZone;
-    const stepCount = pipeline.stages.reduce((sum, stage) => sum + stage.jobs.reduce((jobs, job) => jobs + job.steps.length, 0), 0);
-    print(`Rehearsing ${path.relative(repoRoot, pipelineFile)} for ${window.name} (${planRelative})`);
-    print(`  ${pipeline.stages.length} stage(s), ${stepCount} step(s), templates: ${pipeline.files.length - 1}; emulators: ${world.emulators.map((e) => `${e.name} ${e.url}`).join(', ')}`);
-    print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled run${start.cron ? ` of cron '${start.cron}' (${start.description})` : ''}`);
-    if (options.failSteps?.length) print(`  Injected failures: step(s) ${options.failSteps.join(', ')}`);
-    if (options.failChanges?.length) print(`  Injected failures: change(s) ${options.failChanges.join(', ')}`);
-    if (options.failPipelines?.length) print(`  Injected failures: pipeline(s) ${options.failPipelines.join(', ')}`);
-    if (options.skipSteps?.length) print(`  Left out: step(s) ${options.skipSteps.join(', ')}`);
-    if (options.cancelAt) print(`  Cancelled at: ${options.cancelAt}`);
-    if (options.killAt) print(`  Agent dies at: ${options.killAt}${options.recover ? `; then ${path.relative(repoRoot, recoverFile)} recovers` : ''}`);
-    if (options.rejectApprovals?.length) print(`  Approval rejected: ${options.rejectApprovals.join(', ')}`);
-    if (options.approvalTimeouts?.length) print(`  Approval times out: ${options.approvalTimeouts.join(', ')}`);
-    if (options.hostedCapMinutes !== undefined) print(`  Microsoft-hosted agents: job timeouts capped at ${options.hostedCapMinutes} min`);
-    if (options.slowSteps?.length) print(`  Slow step(s): ${options.slowSteps.map((slow) => `${slow.step} takes ${slow.minutes} min`).join(', ')}`);
+    printHeader({ print, pipeline, pipelineFile, planRelative, window, world, clockStart, start, recoverFile, options });
     const started = Date.now();
     const events = (label: string): RehearsalOptions['events'] => ({
       stageStart: (stage, at) => print(`\n▶ ${label}${stage.displayName}  [${stage.name}]  ${DateTime.fromJSDate(at, { zone }).toFormat('ccc HH:mm ZZZZ')}`),
@@ -359,36 +414,7 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
       recovery = await runRecovery({ recoverFile, result, world, window, print, events: events('Recovery › '), outDirectory, options });
     }
     const elapsed = Date.now() - started;
-    const failures = result.timeline.filter((entry) => entry.result === 'Failed');
-    const pathFlags = !!(options.cancelAt || options.killAt || options.rejectApprovals?.length || options.approvalTimeouts?.length || options.slowSteps?.length || options.hostedCapMinutes !== undefined);
-    const injected = pathFlags || (options.failSteps?.length ?? 0) + (options.failChanges?.length ?? 0) + (options.failPipelines?.length ?? 0) + (options.skipSteps?.length ?? 0) > 0;
-    // The emulators are the ground truth of what the night left behind; the finish step must agree with them.
-    const leftovers = world.leftovers();
-    const finish = [...result.timeline, ...(recovery?.timeline ?? [])].filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.leftBehind !== undefined).pop();
-    const finishSaysBack = finish ? finish.outputs.leftBehind === '0' : undefined;
-    const truthful = finishSaysBack === undefined || finishSaysBack === (leftovers.length === 0);
-    const failed = failures.map((f) => `${f.stage}.${f.job} › ${f.step}: ${clip(f.did, 160)}`);
-    let ok: boolean;
-    let verdict: string;
-    if (options.otherSlot) {
-      const gate = result.timeline.find((entry) => entry.what.startsWith('MaintenanceWindow@'));
-      const closed = gate?.outputs.open === 'false';
-      const changed = result.timeline.filter((entry) => entry.result !== 'Skipped' && entry !== gate && entry.what !== 'PublishPipelineArtifact');
-      ok = closed && changed.length === 0 && leftovers.length === 0;
-      verdict = ok
-        ? `The run of the other schedule closed at the gate and changed nothing: ${clip(gate!.warnings.filter((warning) => !/SIMULATED CLOCK/.test(warning)).join(' '), 260)}`
-        : `The run of the other schedule did NOT stay closed: ${[...changed.map((entry) => `${entry.stage}.${entry.job} › ${entry.step}`), ...leftovers].join('; ')}`;
-    } else if (!injected) {
-      ok = result.result !== 'Failed' && leftovers.length === 0 && truthful;
-      verdict = ok ? `The window rehearsed cleanly: ${result.result}, and everything it silenced or swapped is back.` : `The window FAILED: ${[...failed, ...leftovers].join('; ')}`;
-    } else {
-      // A failure path went as it must when everything came back; an injected step failure must also be reported by the finish.
-      ok = truthful && (pathFlags ? leftovers.length === 0 : !!finish);
-      const back = leftovers.length === 0 ? 'everything it silenced or swapped is back' : `NOT everything is back (${leftovers.join('; ')})`;
-      const told = finish ? (finishSaysBack ? 'the finish step reported everything back' : `the finish step failed, naming ${finish.outputs.leftBehind} thing(s) not back`) : 'no finish step ran';
-      verdict = `With the injected failure(s) the window ended ${result.result}; ${back}; ${told}${truthful ? '' : ' — WHICH IS WRONG'}.`;
-      if (failed.length) verdict += ` Failures reported: ${failed.join('; ')}.`;
-    }
+    const { ok, verdict } = judge(options, result, recovery, world);
     const summaryFile = writeSummary({ result, recovery, outDirectory, window, pipelineFile, planRelative, clockStart, verdict, elapsed });
     const timelineFile = path.join(outDirectory, 'timeline.json');
     fs.writeFileSync(
