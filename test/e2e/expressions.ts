@@ -217,7 +217,11 @@ function equal(left: Value, right: Value): boolean {
 /** Ordering; NaN when the right side cannot be cast to the left side's type (every comparison is then false). */
 function compare(left: Value, right: Value): number {
   const other = coerceLike(left, right);
-  if (typeof left === 'string' && typeof other === 'string') return left.toLowerCase().localeCompare(other.toLowerCase());
+  if (typeof left === 'string' && typeof other === 'string') {
+    // Ordinal, ignoring case, as the service compares strings (not by the locale's collation).
+    const [a, b] = [left.toUpperCase(), other.toUpperCase()];
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
   if (left instanceof Version) return other instanceof Version ? left.compare(other) : NaN;
   return toNumber(left) - toNumber(other as Value);
 }

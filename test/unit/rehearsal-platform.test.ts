@@ -53,6 +53,8 @@ describe('rehearsal platform rules', () => {
       assert.equal(check("eq(10, variables.ten)"), true);
       assert.equal(check("lt(2, '10')"), true, 'numbers compare as numbers');
       assert.equal(check("lt('2', '10')"), false, 'strings compare as strings');
+      assert.equal(check("lt('B', 'a')"), false, 'ordinal, ignoring case');
+      assert.equal(check("gt('_', 'a')"), true, "ordinal on upper case (OrdinalIgnoreCase): '_' (0x5F) is after 'A' (0x41)");
       assert.equal(check("eq(5, 'abc')"), false);
       assert.equal(check("ne(5, 'abc')"), true);
       assert.equal(check("gt(5, 'abc')"), false);
