@@ -219,7 +219,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       for (const [key] of itemsOf(differences(0))) changed.add(key);
     },
     account() {
-      const left = itemsOf(differences()).map(([key]) => key);
+      // One thing changed in two ways (a DNS record's content and its proxying) is one thing to bring back.
+      const left = [...new Set(itemsOf(differences()).map(([key]) => key))];
       left.forEach((key) => changed.add(key));
       return { changed: [...changed].sort(), left: left.sort() };
     },
