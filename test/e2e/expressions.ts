@@ -5,7 +5,25 @@
  * and comparisons coerce the right side to the left side's type, like the service does.
  */
 
-export type Value = string | number | boolean | null | Value[] | { [key: string]: Value } | undefined;
+export type Value = string | number | boolean | null | Version | Value[] | { [key: string]: Value } | undefined;
+
+/** A version literal (`1.2.3`): compared part by part, as the service compares versions. */
+export class Version {
+  constructor(readonly parts: number[]) {}
+  static parse(text: string): Version | undefined {
+    return /^\d+(\.\d+){1,3}$/.test(text.trim()) ? new Version(text.trim().split('.').map(Number)) : undefined;
+  }
+  toString(): string {
+    return this.parts.join('.');
+  }
+  compare(other: Version): number {
+    for (let index = 0; index < Math.max(this.parts.length, other.parts.length); index++) {
+      const difference = (this.parts[index] ?? -1) - (other.parts[index] ?? -1);
+      if (difference !== 0) return difference;
+    }
+    return 0;
+  }
+}
 
 type Node =
   | { kind: 'literal'; value: Value }
@@ -18,7 +36,7 @@ export class ExpressionError extends Error {
 }
 
 interface Token {
-  type: 'string' | 'number' | 'ident' | 'punct';
+  type: 'string' | 'number' | 'version' | 'ident' | 'punct';
   text: string;
 }
 
@@ -46,6 +64,11 @@ function tokenize(source: string): Token[] {
         text += source[i++];
       }
       tokens.push({ type: 'string', text });
+    } else if (/^[0-9]+\.[0-9]+\.[0-9]+(\.[0-9]+)?(?![0-9.])/.test(source.slice(i))) {
+      // A version literal: two to four dots would not be a number.
+      const match = /^[0-9]+\.[0-9]+\.[0-9]+(\.[0-9]+)?/.exec(source.slice(i))!;
+      tokens.push({ type: 'version', text: match[0] });
+      i += match[0].length;
     } else if (/[0-9]/.test(c) || (c === '-' && /[0-9]/.test(source[i + 1] ?? ''))) {
       const match = /^-?[0-9]+(\.[0-9]+)?/.exec(source.slice(i))!;
       tokens.push({ type: 'number', text: match[0] });
@@ -78,6 +101,7 @@ export function parseExpression(source: string): Node {
     let node: Node;
     if (token.type === 'string') node = { kind: 'literal', value: token.text };
     else if (token.type === 'number') node = { kind: 'literal', value: Number(token.text) };
+    else if (token.type === 'version') node = { kind: 'literal', value: Version.parse(token.text)! };
     else if (token.type === 'ident') {
       const lower = token.text.toLowerCase();
       if (peek()?.text === '(') {
@@ -121,8 +145,13 @@ export function parseExpression(source: string): Node {
 
 /** What a runtime status function sees: the results of what this condition depends on. */
 export interface StatusContext {
-  /** Results of the dependencies (stages or jobs) or, for a step, of the steps before it in the job. */
+  /**
+   * Results of every direct and indirect dependency (stages or jobs: the service computes the status functions
+   * over them recursively) or, for a step, of the steps before it in the job.
+   */
   results: string[];
+  /** Results by dependency name, for `succeeded('A', 'B')`: the named dependencies only. */
+  byName?: Record<string, string>;
   canceled?: boolean;
 }
 
@@ -133,7 +162,7 @@ export interface EvaluationContext {
 }
 
 export function lookup(target: Value, key: string | number): Value {
-  if (target === null || target === undefined) return undefined;
+  if (target === null || target === undefined || target instanceof Version) return undefined;
   if (Array.isArray(target)) return typeof key === 'number' || /^\d+$/.test(String(key)) ? target[Number(key)] : undefined;
   if (typeof target !== 'object') return undefined;
   if (key in target) return target[key as string];
@@ -142,24 +171,37 @@ export function lookup(target: Value, key: string | number): Value {
   return match === undefined ? undefined : target[match];
 }
 
+/**
+ * Casting, as the expressions documentation's type-casting table says: to boolean, null / 0 / '' are false and
+ * every other value (any non-empty string, 'false' included; a version; an array or object) is true.
+ */
 export function truthy(value: Value): boolean {
-  if (value === undefined || value === null || value === false || value === 0 || value === '') return false;
+  if (value === undefined || value === null || value === false || value === '') return false;
+  if (typeof value === 'number') return value !== 0 && !Number.isNaN(value);
   return true;
 }
 
 export function toText(value: Value): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (value instanceof Version) return value.toString();
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
 
+/** To number: null and '' are 0, booleans 1 and 0, a string is parsed (NaN when it is not a number). */
+export function toNumber(value: Value): number {
+  if (value === undefined || value === null || value === '') return 0;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') return /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value) ? Number(value) : NaN;
+  return NaN;
+}
+
 function coerceLike(left: Value, right: Value): Value {
-  if (typeof left === 'number') {
-    const number = typeof right === 'boolean' ? Number(right) : Number(right === '' ? NaN : right);
-    return number;
-  }
-  if (typeof left === 'boolean') return typeof right === 'string' ? right.toLowerCase() === 'true' || (right !== '' && right.toLowerCase() !== 'false' && truthy(right)) : truthy(right);
+  if (typeof left === 'number') return toNumber(right);
+  if (typeof left === 'boolean') return truthy(right);
+  if (left instanceof Version) return right instanceof Version ? right : Version.parse(toText(right));
   if (typeof left === 'string') return toText(right);
   return right;
 }
@@ -167,14 +209,21 @@ function coerceLike(left: Value, right: Value): Value {
 function equal(left: Value, right: Value): boolean {
   const other = coerceLike(left, right);
   if (typeof left === 'string' && typeof other === 'string') return left.toLowerCase() === other.toLowerCase();
+  if (left instanceof Version) return other instanceof Version && left.compare(other) === 0;
   if (left === undefined || left === null) return other === undefined || other === null || other === '';
   return left === other;
 }
 
+/** Ordering; NaN when the right side cannot be cast to the left side's type (every comparison is then false). */
 function compare(left: Value, right: Value): number {
   const other = coerceLike(left, right);
-  if (typeof left === 'string' && typeof other === 'string') return left.toLowerCase().localeCompare(other.toLowerCase());
-  return Number(left) - Number(other);
+  if (typeof left === 'string' && typeof other === 'string') {
+    // Ordinal, ignoring case, as the service compares strings (not by the locale's collation).
+    const [a, b] = [left.toUpperCase(), other.toUpperCase()];
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  if (left instanceof Version) return other instanceof Version ? left.compare(other) : NaN;
+  return toNumber(left) - toNumber(other as Value);
 }
 
 const SUCCESS = ['Succeeded', 'SucceededWithIssues'];
@@ -203,17 +252,28 @@ function call(name: string, args: Node[], context: EvaluationContext): Value {
     if (!context.status) throw new ExpressionError(`${name}() is only allowed in a runtime condition`);
     return context.status;
   };
+  // With arguments, a status function looks at the named dependencies only; without, at all of them.
+  const statusResults = (): string[] => {
+    const context = status();
+    if (!args.length) return context.results;
+    return args.map((_, index) => {
+      const dependency = toText(value(index));
+      const key = Object.keys(context.byName ?? {}).find((candidate) => candidate.toLowerCase() === dependency.toLowerCase());
+      if (key === undefined) throw new ExpressionError(`${name}('${dependency}'): '${dependency}' is not a dependency here`);
+      return context.byName![key];
+    });
+  };
   switch (name) {
     case 'always':
       return true;
     case 'succeeded':
-      return !status().canceled && status().results.every((result) => SUCCESS.includes(result));
+      return !status().canceled && statusResults().every((result) => SUCCESS.includes(result));
     case 'failed':
-      return !status().canceled && status().results.some((result) => result === 'Failed');
+      return !status().canceled && statusResults().some((result) => result === 'Failed');
     case 'canceled':
       return !!status().canceled;
     case 'succeededorfailed':
-      return !status().canceled && status().results.every((result) => SUCCESS.includes(result) || result === 'Failed');
+      return !status().canceled && statusResults().every((result) => SUCCESS.includes(result) || result === 'Failed');
     case 'and':
       return args.every((_, index) => truthy(value(index)));
     case 'or':

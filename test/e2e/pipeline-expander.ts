@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
-import { evaluateText, ExpressionError, lookup, toText, truthy, type Value } from './expressions';
+import { evaluateText, ExpressionError, lookup, toText, truthy, Version, type Value } from './expressions';
 
 /**
  * Expands an Azure Pipelines YAML file the way the service does before a run starts: template references
@@ -24,6 +24,8 @@ export interface PipelineStep {
   condition?: string;
   continueOnError: boolean;
   env: Record<string, string>;
+  /** The step's own `timeoutInMinutes` (ManualValidation's wait, for one). */
+  timeoutInMinutes?: number;
   /** The step after expansion, as YAML would write it. */
   raw: Record<string, Value>;
 }
@@ -42,7 +44,7 @@ export interface PipelineJob {
   variables: Record<string, string>;
   steps: PipelineStep[];
   timeoutInMinutes?: number;
-  /** What the always() steps get after a cancel or a job timeout (Azure's default is 5). */
+  /** How long steps that run after a cancel or a timeout (always(), canceled()) may take: 5 minutes unless set. */
   cancelTimeoutInMinutes?: number;
 }
 
@@ -85,7 +87,7 @@ const WHOLE = /^\s*\$\{\{\s*([\s\S]*?)\s*\}\}\s*$/;
 const EMBEDDED = /\$\{\{\s*([\s\S]*?)\s*\}\}/g;
 
 function isMapping(value: Value): value is { [key: string]: Value } {
-  return !!value && typeof value === 'object' && !Array.isArray(value);
+  return !!value && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Version);
 }
 
 function compileTime(expression: string, scope: Scope): Value {
@@ -360,6 +362,7 @@ function normalizeStep(file: string, raw: Value): PipelineStep {
     condition: raw.condition === undefined ? undefined : toText(raw.condition),
     continueOnError: bool(raw.continueOnError),
     env,
+    timeoutInMinutes: raw.timeoutInMinutes === undefined ? undefined : Number(raw.timeoutInMinutes),
     raw,
   };
 }

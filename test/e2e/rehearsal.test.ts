@@ -30,7 +30,8 @@ async function rehearse(options: RehearseOptions): Promise<RehearseOutcome & { p
 }
 
 describe('the rehearsal (npm run rehearse): the whole window against the emulators', function () {
-  this.timeout(60_000);
+  // A whole night takes 10-20 s alone, and several times that on a machine shared with other test runs.
+  this.timeout(180_000);
 
   describe('plans/2025-04-13.yml, nothing injected', () => {
     let outcome: RehearseOutcome & { printed: string[] };

@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bundlePath, parseRun, repoRoot, taskEnvironment, type EndpointSpec, type TaskRun } from '../helpers/task-runner';
 import { evaluateText, toText, truthy, type EvaluationContext, type Value } from './expressions';
 import type { ExpandedPipeline, PipelineJob, PipelineStage, PipelineStep } from './pipeline-expander';
 import { BUILT_IN_TASKS, loadTaskCatalog, type TaskDefinition } from './task-catalog';
+import { runAgentProcess, type ProcessControl } from './agent-process';
+import { assertRunnable } from './platform-rules';
 
 /**
  * Runs an expanded pipeline the way Azure Pipelines would: stages and jobs in dependency order, `condition:`
@@ -38,6 +39,10 @@ export interface TimelineEntry {
   warnings: string[];
   summaries: string[];
   injected?: boolean;
+  /** What the platform did to the step: cancelled it, timed its job out, killed it past the cancel timeout, lost the agent. */
+  interrupted?: 'cancel' | 'timeout' | 'cancel-timeout' | 'agent-lost';
+  /** Signals the agent sent the step's process, in order. */
+  signals?: string[];
   run?: TaskRun;
 }
 
@@ -69,6 +74,26 @@ export interface RehearsalOptions {
   approvalMinutes?: number;
   stepTimeoutMs?: number;
   events?: RehearsalEvents;
+  /** Where the run is cancelled: a stage, `stage.job`, or a step (as `failSteps` names it; a running step gets SIGINT). */
+  cancelAt?: string;
+  /** Where the agent dies (SIGKILL to the running step; nothing after it runs): same names as `cancelAt`. */
+  killAt?: string;
+  /** Real milliseconds a step named by `cancelAt`/`killAt` (or a slow step) runs before it is interrupted. */
+  interruptAfterMs?: number;
+  /** Environments whose approval is rejected. */
+  rejectApprovals?: string[];
+  /** Environments whose approval times out, and ManualValidation steps (`failSteps` names) no one answers. */
+  approvalTimeouts?: string[];
+  /** Timeout of an environment's approval check (setup-environments' default: 720 minutes). */
+  approvalTimeoutMinutes?: number;
+  /** Microsoft-hosted agents: every agent job's timeout is at most this (360 paid, 60 free private). */
+  hostedCapMinutes?: number;
+  /** Steps that take this many simulated minutes (`failSteps` names): to meet a job's timeout. */
+  slowSteps?: Array<{ step: string; minutes: number }>;
+  /** Artifacts of earlier runs by build id, for `DownloadPipelineArtifact` with `source: specific`. */
+  earlierRuns?: Record<string, string>;
+  /** Real delays of the agent's SIGTERM after SIGINT and kill after SIGTERM (7.5 s and 2.5 s on an agent). */
+  signalDelaysMs?: { sigterm: number; kill: number };
 }
 
 export interface StageRun {
@@ -86,12 +111,51 @@ export interface RehearsalResult {
   /** Unused connections or other notes worth printing. */
   notes: string[];
   clockEnd: Date;
+  /** Where the run was cancelled, if it was. */
+  canceledAt?: string;
+  /** Where the agent died, if it did: nothing after it ran. */
+  killedAt?: string;
+  /** This run's published artifacts (one folder each). */
+  artifactsDirectory: string;
 }
 
 interface JobState {
   result: Result;
   outputs: Record<string, string>;
   kind: PipelineJob['kind'];
+}
+
+type Interruption = NonNullable<TimelineEntry['interrupted']>;
+
+const INTERRUPTIONS: Record<Interruption, string> = {
+  cancel: 'CANCELLED while running (--cancel-at): SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that unless it ends; sent',
+  timeout: "TIMED OUT: the job's timeout passed while it ran; cancelled like a cancel; sent",
+  'cancel-timeout': "KILLED: it ran past the job's cancel timeout (cancelTimeoutInMinutes)",
+  'agent-lost': 'AGENT LOST (--kill-at): the step was killed with the agent',
+};
+
+/** A line a task prints about its work (not the task library's debug lines, not the simulated-clock warning). */
+function isWorkLine(line: string): boolean {
+  return line.trim() !== '' && !line.startsWith('##vso[task.debug]') && !/SIMULATED CLOCK/.test(line);
+}
+
+interface StepHooks {
+  after(process: ProcessControl): void;
+  poll(process: ProcessControl): void;
+  ended(): void;
+  interrupted(): Interruption | undefined;
+}
+
+/** What the platform holds a running job to: its timeout, and once cancelled or timed out, its cancel timeout. */
+interface JobControl {
+  /** Simulated time (ms) the job times out. */
+  deadline: number;
+  timeoutMinutes: number;
+  cancelTimeoutMinutes: number;
+  timedOut: boolean;
+  /** Simulated time (ms) by which steps that run after a cancel or the timeout must end; they are killed past it. */
+  cancelDeadline?: number;
+  stepResults?: Result[];
 }
 
 interface StageState {
@@ -128,7 +192,7 @@ export function expandMacros(text: string, lookup: (name: string) => string | un
   });
 }
 
-function matchesFailure(patterns: string[], stage: string, job: string, step: PipelineStep): boolean {
+export function matchesFailure(patterns: string[], stage: string, job: string, step: PipelineStep): boolean {
   const names = [
     step.name && `${stage}.${job}.${step.name}`,
     step.name && `${job}.${step.name}`,
@@ -201,11 +265,60 @@ export class Rehearsal {
   }
 
   async run(): Promise<RehearsalResult> {
+    // What the service refuses to start, the rehearsal refuses before running anything.
+    assertRunnable(this.options.pipeline);
     const stageRuns: StageRun[] = [];
-    for (const stage of this.options.pipeline.stages) stageRuns.push(await this.runStage(stage));
+    for (const stage of this.options.pipeline.stages) {
+      if (this.killedAt) break;
+      stageRuns.push(await this.runStage(stage));
+    }
     const results = stageRuns.map((stage) => stage.result);
-    const result: Result = results.includes('Failed') ? 'Failed' : results.includes('SucceededWithIssues') ? 'SucceededWithIssues' : 'Succeeded';
-    return { result, stages: stageRuns, timeline: this.timeline, approvals: this.approvals, notes: this.notes, clockEnd: this.clock.now() };
+    const result: Result = this.killedAt
+      ? 'Failed'
+      : this.canceledAt
+        ? 'Canceled'
+        : results.includes('Failed')
+          ? 'Failed'
+          : results.includes('Canceled')
+            ? 'Canceled'
+            : results.includes('SucceededWithIssues')
+              ? 'SucceededWithIssues'
+              : 'Succeeded';
+    return {
+      result,
+      stages: stageRuns,
+      timeline: this.timeline,
+      approvals: this.approvals,
+      notes: this.notes,
+      clockEnd: this.clock.now(),
+      canceledAt: this.canceledAt,
+      killedAt: this.killedAt,
+      artifactsDirectory: this.artifactsDirectory,
+    };
+  }
+
+  private canceledAt?: string;
+  private killedAt?: string;
+
+  /** The run is cancelled (someone pressed Cancel): from now on conditions see canceled(). */
+  private cancel(where: string): void {
+    if (this.canceledAt) return;
+    this.canceledAt = where;
+    this.options.events?.line?.(`[rehearsal] the run is cancelled at ${where}`);
+  }
+
+  /** The agent dies: nothing after this point runs or publishes. */
+  private kill(where: string): void {
+    this.killedAt ??= where;
+  }
+
+  /** Whether `pattern` names this stage, `stage.job`, or (with a step) the step, as `failSteps` does. */
+  private static names(pattern: string | undefined, stage: string, job?: string, step?: PipelineStep): boolean {
+    if (!pattern) return false;
+    const lower = pattern.toLowerCase();
+    if (!job) return lower === stage.toLowerCase();
+    if (!step) return lower === `${stage}.${job}`.toLowerCase();
+    return matchesFailure([pattern], stage, job, step);
   }
 
   private pipelineVariables(): Record<string, string> {
@@ -269,27 +382,52 @@ export class Rehearsal {
     return out;
   }
 
+  /** Every stage this one depends on, directly or through others: the status functions look at all of them. */
+  private allStageDependencies(stage: PipelineStage): string[] {
+    const found = new Set<string>();
+    const visit = (names: string[]) => {
+      for (const name of names) {
+        if (found.has(name)) continue;
+        found.add(name);
+        visit(this.options.pipeline.stages.find((candidate) => candidate.name === name)?.dependsOn ?? []);
+      }
+    };
+    visit(stage.dependsOn);
+    return [...found];
+  }
+
+  private skipStage(stage: PipelineStage, state: StageState, runs: StageRun, result: Result, why: string): StageRun {
+    for (const job of stage.jobs) {
+      state.jobs.set(job.name, { result: 'Skipped', outputs: {}, kind: job.kind });
+      runs.jobs.push({ name: job.name, result: 'Skipped' });
+    }
+    state.result = result;
+    runs.result = result;
+    this.options.events?.stageEnd?.(stage, result, why);
+    return runs;
+  }
+
   private async runStage(stage: PipelineStage): Promise<StageRun> {
-    const dependencyResults = stage.dependsOn.map((name) => this.stages.get(name)?.result ?? 'Skipped');
+    if (Rehearsal.names(this.options.cancelAt, stage.name)) this.cancel(`stage ${stage.name}`);
     const baseVariables = this.pipelineVariables();
+    const byName = Object.fromEntries(stage.dependsOn.map((name) => [name, this.stages.get(name)?.result ?? 'Skipped']));
     const context: EvaluationContext = {
       names: {
         dependencies: this.dependencyView(stage.dependsOn),
         stageDependencies: this.stageDependenciesView(stage.dependsOn),
         variables: baseVariables,
       },
-      status: { results: dependencyResults },
+      status: { results: this.allStageDependencies(stage).map((name) => this.stages.get(name)?.result ?? 'Skipped'), byName, canceled: !!this.canceledAt },
     };
     const state: StageState = { result: 'Skipped', jobs: new Map() };
     this.stages.set(stage.name, state);
     const runs: StageRun = { name: stage.name, displayName: stage.displayName, result: 'Skipped', jobs: [] };
     if (!this.evaluateCondition(stage.condition, context, `stage ${stage.name}`)) {
-      for (const job of stage.jobs) {
-        state.jobs.set(job.name, { result: 'Skipped', outputs: {}, kind: job.kind });
-        runs.jobs.push({ name: job.name, result: 'Skipped' });
-      }
-      this.options.events?.stageEnd?.(stage, 'Skipped', `condition ${stage.condition?.trim() || 'succeeded()'} is false`);
-      return runs;
+      return this.skipStage(stage, state, runs, 'Skipped', `condition ${stage.condition?.trim() || 'succeeded()'} is false${this.canceledAt ? ' (the run is cancelled)' : ''}`);
+    }
+    if (Rehearsal.names(this.options.killAt, stage.name)) {
+      this.kill(`stage ${stage.name}`);
+      return this.skipStage(stage, state, runs, 'Failed', 'the agent died as the stage started (--kill-at)');
     }
     this.options.events?.stageStart?.(stage, this.clock.now());
     const stageVariables = { ...baseVariables, ...this.resolveVariables(stage.variables, context, `stage ${stage.name}`) };
@@ -297,47 +435,99 @@ export class Rehearsal {
     // Checks on every environment the stage deploys to are evaluated before the stage starts.
     const environments = [...new Set(stage.jobs.map((job) => job.environment).filter((name): name is string => !!name))];
     for (const environment of environments) {
-      const started = Date.now();
-      const at = this.clock.now();
-      this.clock.advance((this.options.approvalMinutes ?? 2) * 60_000);
-      this.approvals.push({ stage: stage.name, environment, at });
-      this.record({
-        stage: stage.name,
-        stageDisplayName: stage.displayName,
-        job: '-',
-        step: `Approval on environment ${environment}`,
-        what: 'approval',
-        at,
-        durationMs: Date.now() - started,
-        result: 'Succeeded',
-        did: `approved (rehearsal: granted automatically; in Azure DevOps an approver of '${environment}' clicks Approve)`,
-        outputs: {},
-        errors: [],
-        warnings: [],
-        summaries: [],
-      });
+      const refused = this.approve(stage, environment);
+      if (refused) return this.skipStage(stage, state, runs, 'Failed', refused);
     }
 
     for (const job of topologicalJobs(stage)) {
+      if (this.killedAt) break;
       const jobState = await this.runJob(stage, job, stageVariables);
       state.jobs.set(job.name, jobState);
       runs.jobs.push({ name: job.name, result: jobState.result });
     }
     const results = [...state.jobs.values()].map((job) => job.result);
-    state.result = results.includes('Failed')
+    state.result = this.killedAt || results.includes('Failed')
       ? 'Failed'
-      : results.every((result) => result === 'Skipped')
-        ? 'Skipped'
-        : results.includes('SucceededWithIssues')
-          ? 'SucceededWithIssues'
-          : 'Succeeded';
+      : results.includes('Canceled')
+        ? 'Canceled'
+        : results.every((result) => result === 'Skipped')
+          ? 'Skipped'
+          : results.includes('SucceededWithIssues')
+            ? 'SucceededWithIssues'
+            : 'Succeeded';
     runs.result = state.result;
-    this.options.events?.stageEnd?.(stage, state.result);
+    this.options.events?.stageEnd?.(stage, state.result, state.result === 'Skipped' ? `every job was skipped${this.canceledAt ? ' (the run is cancelled)' : ''}` : undefined);
     return runs;
+  }
+
+  /**
+   * The approval check of an environment: granted after `approvalMinutes`, or (as asked) rejected, or timed out
+   * after the check's timeout. A rejected or timed-out check fails the stage before any of its jobs runs, and
+   * its dependants see it Failed. Returns why the stage did not run, or nothing when it was approved.
+   */
+  private approve(stage: PipelineStage, environment: string): string | undefined {
+    const started = Date.now();
+    const at = this.clock.now();
+    const matches = (list?: string[]) => (list ?? []).some((name) => name.toLowerCase() === environment.toLowerCase());
+    const rejected = matches(this.options.rejectApprovals);
+    const timedOut = !rejected && matches(this.options.approvalTimeouts);
+    const timeout = this.options.approvalTimeoutMinutes ?? 720;
+    this.clock.advance((timedOut ? timeout : this.options.approvalMinutes ?? 2) * 60_000);
+    this.approvals.push({ stage: stage.name, environment, at });
+    const did = rejected
+      ? `REJECTED by an approver of '${environment}' (--reject-approval): the stage fails, none of its jobs runs`
+      : timedOut
+        ? `TIMED OUT: no approver of '${environment}' answered within ${timeout} min (--approval-timeout): the stage fails, none of its jobs runs`
+        : `approved (rehearsal: granted automatically; in Azure DevOps an approver of '${environment}' clicks Approve)`;
+    this.record({
+      stage: stage.name,
+      stageDisplayName: stage.displayName,
+      job: '-',
+      step: `Approval on environment ${environment}`,
+      what: 'approval',
+      at,
+      durationMs: Date.now() - started,
+      result: rejected || timedOut ? 'Failed' : 'Succeeded',
+      did,
+      injected: rejected || timedOut || undefined,
+      outputs: {},
+      errors: rejected || timedOut ? [did] : [],
+      warnings: [],
+      summaries: [],
+    });
+    return rejected || timedOut ? did : undefined;
+  }
+
+  /** Every job of the stage this one depends on, directly or through others. */
+  private static allJobDependencies(stage: PipelineStage, job: PipelineJob): string[] {
+    const found = new Set<string>();
+    const visit = (names: string[]) => {
+      for (const name of names) {
+        if (found.has(name)) continue;
+        found.add(name);
+        visit(stage.jobs.find((candidate) => candidate.name === name)?.dependsOn ?? []);
+      }
+    };
+    visit(job.dependsOn);
+    return [...found];
+  }
+
+  /** A job's timeout: 60 minutes unless set, 0 = the maximum; on Microsoft-hosted agents at most the cap. */
+  jobTimeoutMinutes(job: PipelineJob): number {
+    const declared = job.timeoutInMinutes ?? 60;
+    if (job.server) return declared === 0 ? Infinity : declared;
+    const cap = this.options.hostedCapMinutes;
+    if (declared === 0) return cap ?? Infinity;
+    return cap === undefined ? declared : Math.min(declared, cap);
+  }
+
+  private jobEntry(stage: PipelineStage, job: PipelineJob, result: Result, did: string, errors: string[] = []): void {
+    this.record({ stage: stage.name, stageDisplayName: stage.displayName, job: job.name, step: job.displayName, what: 'job', at: this.clock.now(), durationMs: 0, result, did, outputs: {}, errors, warnings: [], summaries: [] });
   }
 
   private async runJob(stage: PipelineStage, job: PipelineJob, stageVariables: Record<string, string>): Promise<JobState> {
     const stageState = this.stages.get(stage.name)!;
+    if (Rehearsal.names(this.options.cancelAt, stage.name, job.name)) this.cancel(`job ${stage.name}.${job.name}`);
     const dependencies: Record<string, Value> = {};
     for (const name of job.dependsOn) {
       const state = stageState.jobs.get(name)!;
@@ -349,25 +539,21 @@ export class Rehearsal {
         stageDependencies: this.stageDependenciesView(stage.dependsOn),
         variables: stageVariables,
       },
-      status: { results: job.dependsOn.map((name) => stageState.jobs.get(name)!.result) },
+      status: {
+        results: Rehearsal.allJobDependencies(stage, job).map((name) => stageState.jobs.get(name)?.result ?? 'Skipped'),
+        byName: Object.fromEntries(job.dependsOn.map((name) => [name, stageState.jobs.get(name)!.result])),
+        canceled: !!this.canceledAt,
+      },
     };
     const state: JobState = { result: 'Skipped', outputs: {}, kind: job.kind };
     if (!this.evaluateCondition(job.condition, context, `job ${stage.name}.${job.name}`)) {
-      this.record({
-        stage: stage.name,
-        stageDisplayName: stage.displayName,
-        job: job.name,
-        step: job.displayName,
-        what: 'job',
-        at: this.clock.now(),
-        durationMs: 0,
-        result: 'Skipped',
-        did: `skipped: condition ${job.condition?.trim() || 'succeeded()'} is false`,
-        outputs: {},
-        errors: [],
-        warnings: [],
-        summaries: [],
-      });
+      this.jobEntry(stage, job, 'Skipped', `skipped: condition ${job.condition?.trim() || 'succeeded()'} is false${this.canceledAt ? ' (the run is cancelled)' : ''}`);
+      return state;
+    }
+    if (Rehearsal.names(this.options.killAt, stage.name, job.name)) {
+      this.kill(`job ${stage.name}.${job.name}`);
+      this.jobEntry(stage, job, 'Failed', 'the agent died as the job started (--kill-at): we stopped hearing from the agent', ['We stopped hearing from the agent (--kill-at)']);
+      state.result = 'Failed';
       return state;
     }
     const workspace = path.join(this.options.runDirectory, 'agents', `${stage.name}.${job.name}`);
@@ -396,10 +582,53 @@ export class Rehearsal {
     // A deployment job downloads the run's artifacts first, unless it has its own download steps.
     if (job.kind === 'deployment' && !job.steps.some((step) => step.kind === 'download')) this.downloadArtifacts(workspace, '*');
 
+    const control: JobControl = {
+      deadline: this.clock.now().getTime() + this.jobTimeoutMinutes(job) * 60_000,
+      timeoutMinutes: this.jobTimeoutMinutes(job),
+      cancelTimeoutMinutes: job.cancelTimeoutInMinutes ?? 5,
+      timedOut: false,
+    };
+    const canceledBefore = !!this.canceledAt;
+    await this.runSteps(stage, job, { state, control, jobVariables, workspace, checkedOut });
+    state.result = this.jobResult(stage, job, state, control, canceledBefore);
+    return state;
+  }
+
+  /** Starts the cancel timeout once the run is cancelled or the job timed out: the steps that still run must end by then. */
+  private startCancelTimeout(control: JobControl): void {
+    if ((this.canceledAt || control.timedOut) && control.cancelDeadline === undefined) {
+      control.cancelDeadline = this.clock.now().getTime() + control.cancelTimeoutMinutes * 60_000;
+    }
+  }
+
+  private jobResult(stage: PipelineStage, job: PipelineJob, state: JobState, control: JobControl, canceledBefore: boolean): Result {
+    const results = control.stepResults ?? [];
+    if (this.killedAt) {
+      this.jobEntry(stage, job, 'Failed', `the agent died (--kill-at ${this.killedAt}): we stopped hearing from the agent; no later step ran, nothing more was published`, ['We stopped hearing from the agent']);
+      return 'Failed';
+    }
+    if (control.timedOut) {
+      const message = `The job ran longer than the maximum time of ${control.timeoutMinutes} minutes${this.options.hostedCapMinutes !== undefined && control.timeoutMinutes === this.options.hostedCapMinutes ? ` (Microsoft-hosted cap, --hosted-cap ${this.options.hostedCapMinutes})` : ''}`;
+      this.jobEntry(stage, job, 'Canceled', `timed out: ${message}; steps that run anyway had ${control.cancelTimeoutMinutes} min (cancelTimeoutInMinutes)`, [message]);
+      return 'Canceled';
+    }
+    if (!canceledBefore && this.canceledAt) return 'Canceled';
+    if (results.includes('Canceled')) return 'Canceled';
+    const result: Result = results.includes('Failed') ? 'Failed' : results.includes('SucceededWithIssues') ? 'SucceededWithIssues' : 'Succeeded';
+    return result === 'Failed' && job.continueOnError ? 'SucceededWithIssues' : result;
+  }
+
+  private async runSteps(stage: PipelineStage, job: PipelineJob, run: { state: JobState; control: JobControl; jobVariables: Record<string, string>; workspace: string; checkedOut: boolean }): Promise<void> {
+    const { state, control, jobVariables, workspace } = run;
+    let checkedOut = run.checkedOut;
     const stepOutputs: Record<string, string> = {};
     const stepResults: Result[] = [];
+    control.stepResults = stepResults;
     const plainVariables: Record<string, string> = {};
     for (const step of job.steps) {
+      if (this.killedAt) break;
+      if (!control.timedOut && this.clock.now().getTime() >= control.deadline) control.timedOut = true;
+      this.startCancelTimeout(control);
       const lookup = (name: string) => {
         const key = Object.keys(stepOutputs).find((candidate) => candidate.toLowerCase() === name.toLowerCase());
         if (key) return stepOutputs[key];
@@ -409,16 +638,23 @@ export class Rehearsal {
       };
       const stepContext: EvaluationContext = {
         names: { variables: { ...jobVariables, ...plainVariables, ...stepOutputs } },
-        status: { results: stepResults.filter((result) => result !== 'Skipped') },
+        status: { results: stepResults.filter((result) => result !== 'Skipped'), canceled: !!this.canceledAt || control.timedOut },
       };
       const at = this.clock.now();
       const base = { stage: stage.name, stageDisplayName: stage.displayName, job: job.name, step: step.displayName, at };
       if (!this.evaluateCondition(step.condition, stepContext, `step ${stage.name}.${job.name}.${step.displayName}`)) {
-        this.record({ ...base, what: step.task ? `${step.task}@${step.taskVersion}` : step.kind, durationMs: 0, result: 'Skipped', did: `skipped: condition ${step.condition?.trim() || 'succeeded()'} is false`, outputs: {}, errors: [], warnings: [], summaries: [] });
+        const why = this.canceledAt ? ' (the run is cancelled)' : control.timedOut ? ' (the job timed out)' : '';
+        this.record({ ...base, what: step.task ? `${step.task}@${step.taskVersion}` : step.kind, durationMs: 0, result: 'Skipped', did: `skipped: condition ${step.condition?.trim() || 'succeeded()'} is false${why}`, outputs: {}, errors: [], warnings: [], summaries: [] });
         continue;
       }
       if (step.kind === 'checkout') {
         checkedOut = toText(step.raw.checkout) !== 'none';
+        continue;
+      }
+      if (control.cancelDeadline !== undefined && this.clock.now().getTime() >= control.cancelDeadline) {
+        // The agent force-stops the job when its cancel timeout runs out: nothing after that starts.
+        this.record({ ...base, what: step.task ? `${step.task}@${step.taskVersion}` : step.kind, durationMs: 0, result: 'Canceled', did: `not run: the job was stopped when its cancel timeout (${control.cancelTimeoutMinutes} min) ran out`, outputs: {}, errors: [], warnings: [], summaries: [] });
+        stepResults.push('Canceled');
         continue;
       }
       if (matchesFailure(this.options.skipSteps ?? [], stage.name, job.name, step)) {
@@ -426,7 +662,8 @@ export class Rehearsal {
         stepResults.push('Skipped');
         continue;
       }
-      const entry = await this.runStep(stage, job, step, base, lookup, { ...jobVariables, ...plainVariables }, workspace, checkedOut);
+      const entry = await this.runStep(stage, job, step, base, lookup, { ...jobVariables, ...plainVariables }, workspace, checkedOut, control);
+      if (entry.interrupted === 'timeout') control.timedOut = true;
       for (const [name, value] of Object.entries(entry.outputs)) {
         if (step.name) stepOutputs[`${step.name}.${name}`] = value;
         if (step.name) state.outputs[job.kind === 'deployment' ? `${job.name}.${step.name}.${name}` : `${step.name}.${name}`] = value;
@@ -439,9 +676,6 @@ export class Rehearsal {
       if (entry.result === 'Failed' && step.continueOnError) stepResults.push('SucceededWithIssues');
       else stepResults.push(entry.result);
     }
-    state.result = stepResults.includes('Failed') ? 'Failed' : stepResults.includes('SucceededWithIssues') ? 'SucceededWithIssues' : 'Succeeded';
-    if (state.result === 'Failed' && job.continueOnError) state.result = 'SucceededWithIssues';
-    return state;
   }
 
   private record(entry: TimelineEntry): TimelineEntry {
@@ -459,6 +693,7 @@ export class Rehearsal {
     variables: Record<string, string>,
     workspace: string,
     checkedOut: boolean,
+    control: JobControl,
   ): Promise<TimelineEntry> {
     const started = Date.now();
     const inputs = Object.fromEntries(Object.entries(step.inputs).map(([key, value]) => [key, expandMacros(value, lookup)]));
@@ -483,8 +718,13 @@ export class Rehearsal {
       const which = step.kind === 'download' ? toText(step.raw.artifact ?? '') || '*' : inputs.artifact ?? inputs.artifactName ?? '*';
       if (step.kind === 'download' && toText(step.raw.download) === 'none') return finish({ what: 'download', result: 'Succeeded', did: 'no artifacts downloaded' });
       const into = step.kind === 'task' && (inputs.targetPath ?? inputs.path) ? path.resolve(workspace, inputs.targetPath ?? inputs.path) : workspace;
-      const names = this.downloadArtifacts(into, which, step.kind === 'task' && (inputs.targetPath ?? inputs.path) !== undefined && which !== '*');
-      return finish({ what: 'DownloadPipelineArtifact', result: 'Succeeded', did: `downloaded ${names.length} artifact(s): ${names.join(', ') || 'none'}` });
+      // `source: specific` with a run id downloads another run's artifacts (what that run published before it ended).
+      const specific = step.kind === 'task' && (inputs.source ?? inputs.buildType ?? '').toLowerCase() === 'specific';
+      const runId = specific ? (inputs.runId ?? inputs.pipelineId ?? inputs.buildId ?? '').trim() : undefined;
+      const from = runId === undefined ? this.artifactsDirectory : this.options.earlierRuns?.[runId];
+      if (!from) return finish({ what: 'DownloadPipelineArtifact', result: 'Failed', did: `no run with id '${runId}' in this project`, errors: [`Run ${runId} was not found`] });
+      const names = this.downloadArtifacts(into, which, step.kind === 'task' && (inputs.targetPath ?? inputs.path) !== undefined && which !== '*', from);
+      return finish({ what: 'DownloadPipelineArtifact', result: 'Succeeded', did: `downloaded ${names.length} artifact(s)${runId ? ` of run ${runId}` : ''}: ${names.join(', ') || 'none'}` });
     }
     if (step.kind === 'script' || step.kind === 'other') {
       return finish({ what: step.kind, result: 'Succeeded', did: 'script step: printed, not run by the rehearsal' });
@@ -492,41 +732,48 @@ export class Rehearsal {
     const reference = `${step.task}@${step.taskVersion}`;
     const lower = step.task!.toLowerCase();
     if (BUILT_IN_TASKS.has(lower)) {
-      if (lower === 'manualvalidation') {
-        this.clock.advance((this.options.approvalMinutes ?? 2) * 60_000);
-        const instructions = (inputs.instructions ?? '').replace(/\s+/g, ' ').trim();
-        return finish({ what: reference, result: 'Succeeded', did: `manual validation approved (rehearsal)${instructions ? `: "${instructions.slice(0, 160)}${instructions.length > 160 ? '…' : ''}"` : ''}` });
-      }
+      if (lower === 'manualvalidation') return finish(this.manualValidation(stage, job, step, inputs, reference, control));
       if (lower === 'delay') {
         const minutes = Number(inputs.delayForMinutes ?? 0);
+        const remaining = control.deadline - this.clock.now().getTime();
+        if (minutes * 60_000 >= remaining) {
+          this.clock.advance(remaining);
+          return finish({ what: reference, result: 'Canceled', interrupted: 'timeout', did: `the job's timeout (${control.timeoutMinutes} min) came before the ${minutes} min wait ended`, errors: [`The job ran longer than the maximum time of ${control.timeoutMinutes} minutes`] });
+        }
         this.clock.advance(minutes * 60_000);
         return finish({ what: reference, result: 'Succeeded', did: `waited ${minutes} min (simulated)` });
       }
     }
     const definition = this.catalog.get(reference.toLowerCase());
     if (!definition) throw new Error(`step ${stage.name}.${job.name}.${step.displayName}: task ${reference} is neither one of ours (tasks/*/task.json) nor a built-in the rehearsal knows`);
-    if (job.server) throw new Error(`step ${stage.name}.${job.name}.${step.displayName}: ${reference} needs an agent, but the job is agentless (pool: server)`);
-    const run = await this.runTask(definition, inputs, step, variables, workspace, checkedOut, lookup);
+    const { run, interrupted, signals } = await this.runTask(definition, inputs, step, variables, workspace, checkedOut, lookup, this.stepHooks(stage, job, step, control));
     const injected = matchesFailure(this.options.failSteps ?? [], stage.name, job.name, step);
     let result: Result = run.result === 'Failed' || run.exitCode !== 0 ? 'Failed' : run.result === 'SucceededWithIssues' ? 'SucceededWithIssues' : 'Succeeded';
     let did = describeRun(run);
     const errors = [...run.errors];
-    if (injected) {
+    if (injected && !interrupted) {
       result = 'Failed';
       did = `INJECTED FAILURE after the step ran (${did})`;
       errors.push(`Failure injected by the rehearsal into ${step.displayName}`);
     }
+    if (interrupted && (signals.length || interrupted === 'timeout' || interrupted === 'cancel-timeout')) {
+      result = interrupted === 'agent-lost' ? 'Failed' : 'Canceled';
+      did = `${INTERRUPTIONS[interrupted]}${signals.length ? ` ${signals.join(', ')}` : ' nothing'}: ${did}`;
+    } else if (interrupted) {
+      // It ended before the interruption came: the cancel or the agent's death follows it at once.
+      did = `${interrupted === 'agent-lost' ? 'the agent died' : 'the run was cancelled'} right after this step ended: ${did}`;
+    }
     const openedAt = run.outputs.openedAt ? new Date(run.outputs.openedAt) : undefined;
     if (openedAt && !Number.isNaN(openedAt.getTime())) this.clock.advanceTo(openedAt);
-    return finish({ what: reference, result, did, outputs: run.outputs, inputs, errors, warnings: run.warnings, summaries: run.summaries, injected, run });
+    return finish({ what: reference, result, did, outputs: run.outputs, inputs, errors, warnings: run.warnings, summaries: run.summaries, injected, run, interrupted, signals });
   }
 
   /** Copies published artifacts into a workspace (each into a folder of its name, as the agent does). */
-  private downloadArtifacts(into: string, which: string, flat = false): string[] {
-    const names = fs.existsSync(this.artifactsDirectory) ? fs.readdirSync(this.artifactsDirectory).sort() : [];
+  private downloadArtifacts(into: string, which: string, flat = false, from = this.artifactsDirectory): string[] {
+    const names = fs.existsSync(from) ? fs.readdirSync(from).sort() : [];
     const pattern = new RegExp(`^${which.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
     const chosen = names.filter((name) => pattern.test(name));
-    for (const name of chosen) copyDirectory(path.join(this.artifactsDirectory, name), flat ? into : path.join(into, name));
+    for (const name of chosen) copyDirectory(path.join(from, name), flat ? into : path.join(into, name));
     return chosen;
   }
 
@@ -547,7 +794,8 @@ export class Rehearsal {
     workspace: string,
     checkedOut: boolean,
     lookup: (name: string) => string | undefined,
-  ): Promise<TaskRun> {
+    hooks: StepHooks,
+  ): Promise<{ run: TaskRun; interrupted?: Interruption; signals: string[] }> {
     const inputs: Record<string, string> = {};
     const endpoints: Record<string, EndpointSpec> = { ...this.options.systemEndpoints };
     const givenLower = new Map(Object.entries(given).map(([key, value]) => [key.toLowerCase(), value]));
@@ -578,39 +826,115 @@ export class Rehearsal {
     for (let attempt = 1; ; attempt++) {
       const deadline = Date.now() + 30_000;
       while (!fs.existsSync(script) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-      const run = await this.spawnTask(definition, script, env, cwd, workspace);
-      const notLoaded = !run.killed && run.lines.length === 0 && /Cannot find module|SyntaxError/.test(run.stderr);
-      if (!notLoaded || attempt >= 3) return run;
+      const child = await runAgentProcess({
+        script,
+        env,
+        cwd,
+        stepTimeoutMs: this.options.stepTimeoutMs ?? 60_000,
+        onLine: (line) => this.options.events?.line?.(line),
+        poll: hooks.poll,
+        // Unless told how long to wait, the interruption comes as the step starts its work: its first line of its own.
+        after: { ms: this.options.interruptAfterMs ?? 5_000, atLine: this.options.interruptAfterMs === undefined ? isWorkLine : undefined, action: hooks.after },
+        signalDelaysMs: this.options.signalDelaysMs,
+      });
+      const run = parseRun(definition.reference, child.stdout, child.stderr, child.exitCode, child.signal, child.timedOut, child.durationMs, workspace);
+      hooks.ended();
+      const notLoaded = !run.killed && !hooks.interrupted() && run.lines.length === 0 && /Cannot find module|SyntaxError/.test(run.stderr);
+      if (!notLoaded || attempt >= 3) return { run, interrupted: hooks.interrupted(), signals: child.signalsSent };
     }
   }
 
-  private async spawnTask(definition: TaskDefinition, script: string, env: NodeJS.ProcessEnv, cwd: string, workspace: string): Promise<TaskRun> {
-    const started = Date.now();
-    const child = spawn(process.execPath, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let pending = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      stdout += chunk;
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) if (!line.startsWith('##vso[task.setsecret]')) this.options.events?.line?.(line);
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    const timeoutMs = this.options.stepTimeoutMs ?? 60_000;
-    let killed = false;
-    const timer = setTimeout(() => {
-      killed = true;
-      stderr += `\n[rehearsal] ${definition.reference} timed out after ${timeoutMs} ms\n`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, sig) => resolve([code, sig])));
-    clearTimeout(timer);
-    return parseRun(definition.reference, stdout, stderr, exitCode, signal, killed, Date.now() - started, workspace);
+  /**
+   * What the platform does to a running task step: cancels it where `cancelAt` names it, kills it where `killAt`
+   * does, makes a slow step take its simulated minutes (freezing the process meanwhile), cancels it when the
+   * job's timeout passes, and kills it when the cancel timeout runs out.
+   */
+  private stepHooks(stage: PipelineStage, job: PipelineJob, step: PipelineStep, control: JobControl): StepHooks {
+    const where = `step ${stage.name}.${job.name}.${step.name ?? step.displayName}`;
+    const point = Rehearsal.names(this.options.killAt, stage.name, job.name, step) ? 'kill' : Rehearsal.names(this.options.cancelAt, stage.name, job.name, step) ? 'cancel' : undefined;
+    const slow = (this.options.slowSteps ?? []).find((candidate) => matchesFailure([candidate.step], stage.name, job.name, step))?.minutes;
+    let interrupted: Interruption | undefined;
+    let fired = false;
+    // The slow step's simulated minutes pass; if they reach the job's timeout the clock stops there and the step is timed out.
+    // After a cancel or the timeout the step answers to the cancel timeout instead: past it, it is killed.
+    const passSlowMinutes = (): Interruption | undefined => {
+      const target = this.clock.now().getTime() + slow! * 60_000;
+      const limit = control.cancelDeadline ?? (control.timedOut ? Infinity : control.deadline);
+      if (target < limit) {
+        this.clock.advance(slow! * 60_000);
+        return undefined;
+      }
+      this.clock.advance(limit - this.clock.now().getTime());
+      interrupted = control.cancelDeadline !== undefined ? 'cancel-timeout' : 'timeout';
+      if (interrupted === 'timeout') control.timedOut = true;
+      return interrupted;
+    };
+    const fire = (process?: ProcessControl) => {
+      if (fired) return;
+      fired = true;
+      if (point === 'kill') {
+        this.kill(where);
+        interrupted = 'agent-lost';
+        process?.kill();
+      } else if (point === 'cancel') {
+        this.cancel(where);
+        interrupted = 'cancel';
+        process?.cancel();
+      } else if (slow !== undefined) {
+        process?.pause();
+        const hit = passSlowMinutes();
+        if (hit === 'timeout') process?.cancel();
+        if (hit === 'cancel-timeout') process?.kill();
+        process?.resume();
+      }
+    };
+    return {
+      after: (process) => fire(process),
+      poll: (process) => {
+        const now = this.clock.now().getTime();
+        // A step that runs after the job timed out (always()) answers to the cancel timeout only.
+        if (!interrupted && !control.timedOut && now >= control.deadline) {
+          interrupted = 'timeout';
+          control.timedOut = true;
+          process.cancel();
+        }
+        if (control.cancelDeadline !== undefined && now >= control.cancelDeadline && interrupted !== 'cancel-timeout') {
+          interrupted = 'cancel-timeout';
+          process.kill();
+        }
+      },
+      // A step that ended before the interruption came: the cancel or the death comes right after it.
+      ended: () => fire(),
+      interrupted: () => interrupted,
+    };
   }
+
+  /**
+   * ManualValidation: approved after `approvalMinutes`, unless no one answers (`approvalTimeouts` names the step
+   * or says `ManualValidation`): then its own `timeoutInMinutes` and the job's timeout race, the shorter wins.
+   * The task's wins: its `onTimeout` applies (reject fails the step, resume lets the job go on). The job's wins:
+   * the job times out and `onTimeout` never applies.
+   */
+  private manualValidation(stage: PipelineStage, job: PipelineJob, step: PipelineStep, inputs: Record<string, string>, reference: string, control: JobControl): Partial<TimelineEntry> & Pick<TimelineEntry, 'what' | 'result' | 'did'> {
+    const instructions = (inputs.instructions ?? '').replace(/\s+/g, ' ').trim();
+    const unanswered = (this.options.approvalTimeouts ?? []).some((name) => name.toLowerCase() === 'manualvalidation' || matchesFailure([name], stage.name, job.name, step));
+    if (!unanswered) {
+      this.clock.advance((this.options.approvalMinutes ?? 2) * 60_000);
+      return { what: reference, result: 'Succeeded', did: `manual validation approved (rehearsal)${instructions ? `: "${instructions.slice(0, 160)}${instructions.length > 160 ? '…' : ''}"` : ''}` };
+    }
+    const own = step.timeoutInMinutes && step.timeoutInMinutes > 0 ? step.timeoutInMinutes * 60_000 : Infinity;
+    const remaining = control.deadline - this.clock.now().getTime();
+    if (own < remaining) {
+      this.clock.advance(own);
+      const onTimeout = (inputs.onTimeout ?? 'reject').toLowerCase();
+      const did = `no one answered within its ${step.timeoutInMinutes} min (--approval-timeout): onTimeout '${onTimeout}' applies`;
+      return onTimeout === 'resume' ? { what: reference, result: 'Succeeded', did, injected: true } : { what: reference, result: 'Failed', did, injected: true, errors: [`The manual validation timed out and was rejected (onTimeout: ${onTimeout})`] };
+    }
+    this.clock.advance(Number.isFinite(remaining) ? remaining : 0);
+    const message = `The job ran longer than the maximum time of ${control.timeoutMinutes} minutes`;
+    return { what: reference, result: 'Canceled', interrupted: 'timeout', injected: true, did: `no one answered; the job's timeout (${control.timeoutMinutes} min) came before the task's own (${step.timeoutInMinutes ?? 'none'}): onTimeout never applied`, errors: [message] };
+  }
+
 }
 
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalResult> {

@@ -4,8 +4,9 @@ import { DateTime } from 'luxon';
 import * as YAML from 'yaml';
 import { repoRoot } from '../helpers/task-runner';
 import { toText, type Value } from './expressions';
-import { expandPipeline, type ExpandedPipeline } from './pipeline-expander';
-import { Rehearsal, type RehearsalResult, type Result, type TimelineEntry } from './rehearsal';
+import { expandPipeline, readYaml, type ExpandedPipeline } from './pipeline-expander';
+import { matchesFailure, Rehearsal, type RehearsalOptions, type RehearsalResult, type Result, type TimelineEntry } from './rehearsal';
+import { assertRunnable } from './platform-rules';
 import { startWorld, type World } from './world';
 import { cronSlots, parseNotBefore } from '../../shared/window/gate';
 import { formatMinutes } from '../../shared/window/gate';
@@ -36,6 +37,36 @@ export interface RehearseOptions {
   otherSlot?: boolean;
   /** Where the timeline goes (console.log by default; tests collect it). */
   print?: (line: string) => void;
+  /** The run is cancelled there: a stage, `stage.job` or a step (as --fail-step names it). */
+  cancelAt?: string;
+  /** The agent dies there: nothing after it runs. */
+  killAt?: string;
+  /** After --kill-at, run the break-glass recovery pipeline against the same emulated world. */
+  recover?: boolean;
+  /** The recovery pipeline (default pipelines/recover.yml). */
+  recoverPipeline?: string;
+  rejectApprovals?: string[];
+  approvalTimeouts?: string[];
+  /** Microsoft-hosted agents' cap on every agent job's timeout, in minutes. */
+  hostedCapMinutes?: number;
+  /** Steps that take this many simulated minutes. */
+  slowSteps?: Array<{ step: string; minutes: number }>;
+  /** Real delays of the agent's SIGTERM and kill after a SIGINT (tests shorten them; 7.5 s and 2.5 s by default). */
+  signalDelaysMs?: { sigterm: number; kill: number };
+}
+
+export const DEFAULT_RECOVER_PIPELINE = 'pipelines/recover.yml';
+
+/** What the one closing line and out/rehearsal/result.json say. */
+export interface WindowResult {
+  result: 'Succeeded' | 'Failed' | 'Canceled';
+  back: number;
+  total: number;
+  left: string[];
+}
+
+export function windowResultLine(window: WindowResult): string {
+  return `Window result: ${window.result}; back: ${window.back}/${window.total}; left: ${window.left.length ? window.left.join(', ') : 'none'}`;
 }
 
 export interface RehearseOutcome {
@@ -47,6 +78,9 @@ export interface RehearseOutcome {
   ok: boolean;
   verdict: string;
   world: World;
+  window: WindowResult;
+  /** The break-glass recovery run, with --kill-at and --recover. */
+  recovery?: RehearsalResult;
 }
 
 function usage(): string {
@@ -59,6 +93,14 @@ function usage(): string {
     '  --skip-step     the named step is left out (a forgotten undo): the finish step must then fail',
     '  --pipeline      another pipeline file (default pipelines/monthly-maintenance.yml)',
     '  --other-slot    rehearse the run of the other UTC schedule: it must close at the gate and change nothing',
+    '  --cancel-at     cancel the run there (<stage>, <stage.job> or a step): a running step gets SIGINT; always() steps still run',
+    '  --kill-at       the agent dies there (SIGKILL; nothing later runs or publishes); the end names what is left',
+    '  --recover       with --kill-at: then run pipelines/recover.yml for the dead run against the same emulated world',
+    '  --recover-pipeline  another recovery pipeline file',
+    '  --reject-approval   the approval on this environment is rejected',
+    '  --approval-timeout  the approval on this environment times out (or: a ManualValidation step, or "ManualValidation")',
+    '  --hosted-cap    Microsoft-hosted agents: every agent job\'s timeout is at most this many minutes (360 paid, 60 free)',
+    '  --slow-step     <step>=<minutes>: that step takes that many simulated minutes (to meet its job\'s timeout)',
     '  --verbose       also print every line the steps print',
   ].join('\n');
 }
@@ -78,6 +120,19 @@ export function parseArguments(argv: string[]): RehearseOptions {
     else if (arg === '--skip-step') options.skipSteps!.push(value());
     else if (arg === '--pipeline') options.pipeline = value();
     else if (arg === '--verbose') options.verbose = true;
+    else if (arg === '--cancel-at') options.cancelAt = value();
+    else if (arg === '--kill-at') options.killAt = value();
+    else if (arg === '--recover') options.recover = true;
+    else if (arg === '--recover-pipeline') options.recoverPipeline = value();
+    else if (arg === '--reject-approval') (options.rejectApprovals ??= []).push(value());
+    else if (arg === '--approval-timeout') (options.approvalTimeouts ??= []).push(value());
+    else if (arg === '--hosted-cap') options.hostedCapMinutes = positiveMinutes(arg, value());
+    else if (arg === '--slow-step') {
+      const given = value();
+      const match = /^(.+)=(\d+(\.\d+)?)$/.exec(given);
+      if (!match) throw new Error(`--slow-step ${given}: expected <step>=<minutes>, e.g. Changes.changes_1.run=400`);
+      (options.slowSteps ??= []).push({ step: match[1], minutes: Number(match[2]) });
+    }
     else if (arg === '--other-slot') options.otherSlot = true;
     else if (arg === '--help' || arg === '-h') throw new Error(usage());
     else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}\n${usage()}`);
@@ -85,6 +140,12 @@ export function parseArguments(argv: string[]): RehearseOptions {
     else options.plan = arg;
   }
   return options;
+}
+
+function positiveMinutes(flag: string, text: string): number {
+  const minutes = Number(text);
+  if (!Number.isFinite(minutes) || minutes <= 0) throw new Error(`${flag} ${text}: expected a number of minutes above 0`);
+  return minutes;
 }
 
 export interface PlanWindow {
@@ -159,11 +220,137 @@ function markdownTimeline(result: RehearsalResult, timeZone: string): string {
   return ['| Time | Stage | Job | Step | Task | Duration | Result | What it did |', '| --- | --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n');
 }
 
+/** Throws naming the option when a --cancel-at/--kill-at/--slow-step/--approval-timeout names nothing in the pipeline. */
+export function checkNamedPoints(pipeline: ExpandedPipeline, options: RehearseOptions): void {
+  const exists = (pattern: string) =>
+    pipeline.stages.some(
+      (stage) =>
+        stage.name.toLowerCase() === pattern.toLowerCase() ||
+        stage.jobs.some((job) => `${stage.name}.${job.name}`.toLowerCase() === pattern.toLowerCase() || job.steps.some((step) => matchesFailure([pattern], stage.name, job.name, step))),
+    );
+  const named: Array<[string, string | undefined]> = [
+    ['--cancel-at', options.cancelAt],
+    ['--kill-at', options.killAt],
+    ...(options.slowSteps ?? []).map((slow): [string, string] => ['--slow-step', slow.step]),
+  ];
+  for (const [flag, pattern] of named) {
+    if (pattern !== undefined && !exists(pattern)) throw new Error(`${flag} ${pattern}: no stage, stage.job or step of ${path.relative(repoRoot, pipeline.file)} has that name`);
+  }
+  const environments = new Set(pipeline.stages.flatMap((stage) => stage.jobs.map((job) => job.environment?.toLowerCase()).filter(Boolean)));
+  for (const name of options.rejectApprovals ?? []) {
+    if (!environments.has(name.toLowerCase())) throw new Error(`--reject-approval ${name}: no stage deploys to that environment (${[...environments].join(', ')})`);
+  }
+  for (const name of options.approvalTimeouts ?? []) {
+    if (!environments.has(name.toLowerCase()) && name.toLowerCase() !== 'manualvalidation' && !exists(name)) {
+      throw new Error(`--approval-timeout ${name}: neither an environment a stage deploys to (${[...environments].join(', ')}) nor a ManualValidation step`);
+    }
+  }
+  if (options.recover && !options.killAt) throw new Error('--recover recovers a run whose agent died: give --kill-at too');
+}
+
+function runVariables(window: PlanWindow, world: World, buildId: string, reason: string): Record<string, string> {
+  return {
+    'Build.BuildId': buildId,
+    'System.BuildId': buildId,
+    'Build.BuildNumber': `maintenance-${window.date}`,
+    'Build.Reason': reason,
+    'Build.DefinitionName': 'monthly-maintenance',
+    'Build.SourceBranch': 'refs/heads/main',
+    'Build.Repository.Name': 'maintenance-window',
+    'System.TeamProject': 'Platform',
+    'System.HostType': 'build',
+    'System.DefinitionId': '42',
+    'System.PlanId': '00000000-0000-0000-0000-000000000001',
+    ...world.variables,
+  };
+}
+
+/** The window's result as the closing line states it: the run's result, and what the emulators say is back. */
+function windowResult(result: RehearsalResult, world: World): WindowResult {
+  const account = world.account();
+  const outcome = result.result === 'Failed' || result.result === 'Canceled' ? result.result : 'Succeeded';
+  return { result: outcome, back: account.changed.length - account.left.length, total: account.changed.length, left: account.left };
+}
+
+/**
+ * Whether the rehearsal went as it must, in one sentence. The emulators are the ground truth of what the night
+ * left behind; the finish step, when it ran, must agree with them.
+ */
+function judge(options: RehearseOptions, result: RehearsalResult, recovery: RehearsalResult | undefined, world: World): { ok: boolean; verdict: string } {
+  const failures = result.timeline.filter((entry) => entry.result === 'Failed');
+  const pathFlags = !!(options.cancelAt || options.killAt || options.rejectApprovals?.length || options.approvalTimeouts?.length || options.slowSteps?.length || options.hostedCapMinutes !== undefined);
+  const injected = pathFlags || (options.failSteps?.length ?? 0) + (options.failChanges?.length ?? 0) + (options.failPipelines?.length ?? 0) + (options.skipSteps?.length ?? 0) > 0;
+  // The emulators are the ground truth of what the night left behind; the finish step must agree with them.
+  const leftovers = world.leftovers();
+  const finish = [...result.timeline, ...(recovery?.timeline ?? [])].filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.leftBehind !== undefined).pop();
+  const finishSaysBack = finish ? finish.outputs.leftBehind === '0' : undefined;
+  const truthful = finishSaysBack === undefined || finishSaysBack === (leftovers.length === 0);
+  const failed = failures.map((f) => `${f.stage}.${f.job} › ${f.step}: ${clip(f.did, 160)}`);
+  let ok: boolean;
+  let verdict: string;
+  if (options.otherSlot) {
+    const gate = result.timeline.find((entry) => entry.what.startsWith('MaintenanceWindow@'));
+    const closed = gate?.outputs.open === 'false';
+    const changed = result.timeline.filter((entry) => entry.result !== 'Skipped' && entry !== gate && entry.what !== 'PublishPipelineArtifact');
+    ok = closed && changed.length === 0 && leftovers.length === 0;
+    verdict = ok
+      ? `The run of the other schedule closed at the gate and changed nothing: ${clip(gate!.warnings.filter((warning) => !/SIMULATED CLOCK/.test(warning)).join(' '), 260)}`
+      : `The run of the other schedule did NOT stay closed: ${[...changed.map((entry) => `${entry.stage}.${entry.job} › ${entry.step}`), ...leftovers].join('; ')}`;
+  } else if (!injected) {
+    ok = result.result !== 'Failed' && leftovers.length === 0 && truthful;
+    verdict = ok ? `The window rehearsed cleanly: ${result.result}, and everything it silenced or swapped is back.` : `The window FAILED: ${[...failed, ...leftovers].join('; ')}`;
+  } else {
+    // A failure path went as it must when everything came back; an injected step failure must also be reported by the finish.
+    ok = truthful && (pathFlags ? leftovers.length === 0 : !!finish);
+    const back = leftovers.length === 0 ? 'everything it silenced or swapped is back' : `NOT everything is back (${leftovers.join('; ')})`;
+    const told = finish ? (finishSaysBack ? 'the finish step reported everything back' : `the finish step failed, naming ${finish.outputs.leftBehind} thing(s) not back`) : 'no finish step ran';
+    verdict = `With the injected failure(s) the window ended ${result.result}; ${back}; ${told}${truthful ? '' : ' — WHICH IS WRONG'}.`;
+    if (failed.length) verdict += ` Failures reported: ${failed.join('; ')}.`;
+  }
+  return { ok, verdict };
+}
+
+const FIRST_BUILD_ID = '20250412';
+
+function printHeader(context: {
+  print: (line: string) => void;
+  pipeline: ExpandedPipeline;
+  pipelineFile: string;
+  planRelative: string;
+  window: PlanWindow;
+  world: World;
+  clockStart: Date;
+  start: ReturnType<typeof scheduledStart>;
+  recoverFile: string;
+  options: RehearseOptions;
+}): void {
+  const { print, pipeline, pipelineFile, planRelative, window, world, clockStart, start, recoverFile, options } = context;
+  const zone = window.timeZone;
+  const stepCount = pipeline.stages.reduce((sum, stage) => sum + stage.jobs.reduce((jobs, job) => jobs + job.steps.length, 0), 0);
+  print(`Rehearsing ${path.relative(repoRoot, pipelineFile)} for ${window.name} (${planRelative})`);
+  print(`  ${pipeline.stages.length} stage(s), ${stepCount} step(s), templates: ${pipeline.files.length - 1}; emulators: ${world.emulators.map((e) => `${e.name} ${e.url}`).join(', ')}`);
+  print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled run${start.cron ? ` of cron '${start.cron}' (${start.description})` : ''}`);
+  if (options.failSteps?.length) print(`  Injected failures: step(s) ${options.failSteps.join(', ')}`);
+  if (options.failChanges?.length) print(`  Injected failures: change(s) ${options.failChanges.join(', ')}`);
+  if (options.failPipelines?.length) print(`  Injected failures: pipeline(s) ${options.failPipelines.join(', ')}`);
+  if (options.skipSteps?.length) print(`  Left out: step(s) ${options.skipSteps.join(', ')}`);
+  if (options.cancelAt) print(`  Cancelled at: ${options.cancelAt}`);
+  if (options.killAt) print(`  Agent dies at: ${options.killAt}${options.recover ? `; then ${path.relative(repoRoot, recoverFile)} recovers` : ''}`);
+  if (options.rejectApprovals?.length) print(`  Approval rejected: ${options.rejectApprovals.join(', ')}`);
+  if (options.approvalTimeouts?.length) print(`  Approval times out: ${options.approvalTimeouts.join(', ')}`);
+  if (options.hostedCapMinutes !== undefined) print(`  Microsoft-hosted agents: job timeouts capped at ${options.hostedCapMinutes} min`);
+  if (options.slowSteps?.length) print(`  Slow step(s): ${options.slowSteps.map((slow) => `${slow.step} takes ${slow.minutes} min`).join(', ')}`);
+}
+
 /** Runs one rehearsal; the caller owns printing and the exit code. */
 export async function runRehearsal(options: RehearseOptions = {}): Promise<RehearseOutcome> {
   const print = options.print ?? ((line: string) => console.log(line));
   const planFile = options.plan ?? DEFAULT_PLAN;
   const pipelineFile = path.resolve(repoRoot, options.pipeline ?? DEFAULT_PIPELINE);
+  const recoverFile = path.resolve(repoRoot, options.recoverPipeline ?? DEFAULT_RECOVER_PIPELINE);
+  if (options.recover && !fs.existsSync(recoverFile)) {
+    throw new Error(`--recover: ${path.relative(repoRoot, recoverFile)} does not exist: there is no break-glass recovery pipeline to run (give one with --recover-pipeline)`);
+  }
   const planPath = path.resolve(repoRoot, planFile);
   const window = readPlanWindow(planPath);
   const inRepository = !path.relative(repoRoot, planPath).startsWith('..');
@@ -175,6 +362,8 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     const overrides: Record<string, Value> = { ...world.parameterOverrides(declared) };
     if ('planFile' in declared) overrides.planFile = planRelative;
     const pipeline = expandPipeline(pipelineFile, overrides);
+    assertRunnable(pipeline);
+    checkNamedPoints(pipeline, options);
     await world.seed?.(pipeline);
     const start = scheduledStart(pipeline, window, options.otherSlot);
     // A scheduled run is picked up a little after its cron time.
@@ -183,110 +372,154 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     fs.rmSync(outDirectory, { recursive: true, force: true });
     fs.mkdirSync(outDirectory, { recursive: true });
     const zone = window.timeZone;
-    const stepCount = pipeline.stages.reduce((sum, stage) => sum + stage.jobs.reduce((jobs, job) => jobs + job.steps.length, 0), 0);
-    print(`Rehearsing ${path.relative(repoRoot, pipelineFile)} for ${window.name} (${planRelative})`);
-    print(`  ${pipeline.stages.length} stage(s), ${stepCount} step(s), templates: ${pipeline.files.length - 1}; emulators: ${world.emulators.map((e) => `${e.name} ${e.url}`).join(', ')}`);
-    print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled run${start.cron ? ` of cron '${start.cron}' (${start.description})` : ''}`);
-    if (options.failSteps?.length) print(`  Injected failures: step(s) ${options.failSteps.join(', ')}`);
-    if (options.failChanges?.length) print(`  Injected failures: change(s) ${options.failChanges.join(', ')}`);
-    if (options.failPipelines?.length) print(`  Injected failures: pipeline(s) ${options.failPipelines.join(', ')}`);
-    if (options.skipSteps?.length) print(`  Left out: step(s) ${options.skipSteps.join(', ')}`);
+    printHeader({ print, pipeline, pipelineFile, planRelative, window, world, clockStart, start, recoverFile, options });
     const started = Date.now();
+    const events = (label: string): RehearsalOptions['events'] => ({
+      stageStart: (stage, at) => print(`\n▶ ${label}${stage.displayName}  [${stage.name}]  ${DateTime.fromJSDate(at, { zone }).toFormat('ccc HH:mm ZZZZ')}`),
+      stageEnd: (stage, result, why) => print(result === 'Skipped' ? `\n· ${label}${stage.displayName}  [${stage.name}]  skipped: ${why ?? ''}` : `■ ${stage.name}: ${result}${why ? `: ${why}` : ''}`),
+      step: (entry) => {
+        world.observe();
+        print(timelineLine(entry, zone));
+      },
+      line: options.verbose ? (line) => print(`      | ${line}`) : undefined,
+    });
     const rehearsal = new Rehearsal({
       pipeline,
       clockStart,
       connections: world.connections,
       systemEndpoints: world.systemEndpoints,
       variables: {
-        'Build.BuildId': '20250412',
-        'System.BuildId': '20250412',
-        'Build.BuildNumber': `maintenance-${window.date}`,
-        'Build.Reason': 'Schedule',
+        ...runVariables(window, world, FIRST_BUILD_ID, 'Schedule'),
         // Which cron entry fired: the gate names its slot from this displayName, as on a real scheduled run.
         'Build.CronSchedule.DisplayName': toText(pipeline.schedules.find((schedule) => toText(schedule.cron) === start.cron)?.displayName ?? ''),
-        'Build.DefinitionName': 'monthly-maintenance',
-        'Build.SourceBranch': 'refs/heads/main',
-        'Build.Repository.Name': 'maintenance-window',
-        'System.TeamProject': 'Platform',
-        'System.HostType': 'build',
-        'System.DefinitionId': '42',
-        'System.PlanId': '00000000-0000-0000-0000-000000000001',
-        ...world.variables,
       },
       runDirectory: path.join(outDirectory, 'run'),
       failSteps: options.failSteps,
       skipSteps: options.skipSteps,
-      events: {
-        stageStart: (stage, at) => print(`\n▶ ${stage.displayName}  [${stage.name}]  ${DateTime.fromJSDate(at, { zone }).toFormat('ccc HH:mm ZZZZ')}`),
-        stageEnd: (stage, result, why) => print(result === 'Skipped' ? `\n· ${stage.displayName}  [${stage.name}]  skipped: ${why ?? ''}` : `■ ${stage.name}: ${result}`),
-        step: (entry) => print(timelineLine(entry, zone)),
-        line: options.verbose ? (line) => print(`      | ${line}`) : undefined,
-      },
+      cancelAt: options.cancelAt,
+      killAt: options.killAt,
+      rejectApprovals: options.rejectApprovals,
+      approvalTimeouts: options.approvalTimeouts,
+      hostedCapMinutes: options.hostedCapMinutes,
+      slowSteps: options.slowSteps,
+      signalDelaysMs: options.signalDelaysMs,
+      events: events(''),
     });
     // The silence steps time their silences from the simulated clock: the services must agree on what "now" is.
     world.followClock(() => rehearsal.now());
     const result = await rehearsal.run();
+    world.observe();
+    let recovery: RehearsalResult | undefined;
+    if (result.killedAt) {
+      print('');
+      print(`✘ The agent died at ${result.killedAt}: no later step ran, nothing more was published. Left now: ${world.account().left.join(', ') || 'nothing'}`);
+    }
+    if (options.recover && result.killedAt) {
+      recovery = await runRecovery({ recoverFile, result, world, window, print, events: events('Recovery › '), outDirectory, options });
+    }
     const elapsed = Date.now() - started;
-    const failures = result.timeline.filter((entry) => entry.result === 'Failed');
-    const injected = (options.failSteps?.length ?? 0) + (options.failChanges?.length ?? 0) + (options.failPipelines?.length ?? 0) + (options.skipSteps?.length ?? 0) > 0;
-    // The emulators are the ground truth of what the night left behind; the finish step must agree with them.
-    const leftovers = world.leftovers();
-    const finish = result.timeline.filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.leftBehind !== undefined).pop();
-    const finishSaysBack = finish ? finish.outputs.leftBehind === '0' : undefined;
-    const truthful = finishSaysBack === undefined || finishSaysBack === (leftovers.length === 0);
-    const failed = failures.map((f) => `${f.stage}.${f.job} › ${f.step}: ${clip(f.did, 160)}`);
-    let ok: boolean;
-    let verdict: string;
-    if (options.otherSlot) {
-      const gate = result.timeline.find((entry) => entry.what.startsWith('MaintenanceWindow@'));
-      const closed = gate?.outputs.open === 'false';
-      const changed = result.timeline.filter((entry) => entry.result !== 'Skipped' && entry !== gate && entry.what !== 'PublishPipelineArtifact');
-      ok = closed && changed.length === 0 && leftovers.length === 0;
-      verdict = ok
-        ? `The run of the other schedule closed at the gate and changed nothing: ${clip(gate!.warnings.filter((warning) => !/SIMULATED CLOCK/.test(warning)).join(' '), 260)}`
-        : `The run of the other schedule did NOT stay closed: ${[...changed.map((entry) => `${entry.stage}.${entry.job} › ${entry.step}`), ...leftovers].join('; ')}`;
-    } else if (!injected) {
-      ok = result.result !== 'Failed' && leftovers.length === 0 && truthful;
-      verdict = ok ? `The window rehearsed cleanly: ${result.result}, and everything it silenced or swapped is back.` : `The window FAILED: ${[...failed, ...leftovers].join('; ')}`;
-    } else {
-      ok = truthful && !!finish;
-      const back = leftovers.length === 0 ? 'everything it silenced or swapped is back' : `NOT everything is back (${leftovers.join('; ')})`;
-      const told = finish ? (finishSaysBack ? 'the finish step reported everything back' : `the finish step failed, naming ${finish.outputs.leftBehind} thing(s) not back`) : 'no finish step ran';
-      verdict = `With the injected failure(s) the window ended ${result.result}; ${back}; ${told}${truthful ? '' : ' — WHICH IS WRONG'}.`;
-      if (failed.length) verdict += ` Failures reported: ${failed.join('; ')}.`;
-    }
-    const windowSummary = result.timeline.filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.summaryFile).map((entry) => entry.outputs.summaryFile)[0];
-    const summaryFile = path.join(outDirectory, 'summary.md');
-    const parts = [
-      `# Rehearsal: ${window.name}`,
-      `Pipeline \`${path.relative(repoRoot, pipelineFile)}\`, plan \`${planRelative}\`, simulated from ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')} to ${DateTime.fromJSDate(result.clockEnd, { zone }).toFormat('ccc HH:mm ZZZZ')}; took ${seconds(elapsed)} of real time.`,
-      `**${verdict}**`,
-      '## Timeline',
-      markdownTimeline(result, zone),
-    ];
-    if (windowSummary && fs.existsSync(windowSummary)) {
-      // The finish step's page already holds every step's summary it found in the run's artifacts.
-      parts.push(fs.readFileSync(windowSummary, 'utf8'));
-    } else {
-      parts.push('## Every step\'s own summary (no finish step ran)');
-      for (const entry of result.timeline) {
-        for (const summary of entry.summaries) parts.push(`### ${entry.stageDisplayName} › ${entry.step}\n\n${summary.replace(/^(#+)/gm, '$1##')}`);
-      }
-    }
-    fs.writeFileSync(summaryFile, parts.join('\n\n') + '\n');
+    const { ok, verdict } = judge(options, result, recovery, world);
+    const summaryFile = writeSummary({ result, recovery, outDirectory, window, pipelineFile, planRelative, clockStart, verdict, elapsed });
     const timelineFile = path.join(outDirectory, 'timeline.json');
     fs.writeFileSync(
       timelineFile,
-      JSON.stringify(result.timeline.map(({ run: _run, ...entry }) => entry), null, 2) + '\n',
+      JSON.stringify([...result.timeline, ...(recovery?.timeline ?? [])].map(({ run: _run, ...entry }) => entry), null, 2) + '\n',
     );
+    const closing = windowResult(result, world);
+    fs.writeFileSync(path.join(outDirectory, 'result.json'), JSON.stringify(closing, null, 2) + '\n');
     print('');
     print(`${ok ? '✔' : '✘'} ${verdict}`);
     print(`  ${result.timeline.length} timeline entries, ${result.approvals.length} approval(s), simulated ${formatMinutes((result.clockEnd.getTime() - clockStart.getTime()) / 60_000)} in ${seconds(elapsed)}.`);
-    print(`  Summary: ${path.relative(process.cwd(), summaryFile)}   Timeline: ${path.relative(process.cwd(), timelineFile)}`);
-    return { result, pipeline, summaryFile, timelineFile, ok, verdict, world };
+    print(`  Summary: ${path.relative(process.cwd(), summaryFile)}   Timeline: ${path.relative(process.cwd(), timelineFile)}   Result: ${path.relative(process.cwd(), path.join(outDirectory, 'result.json'))}`);
+    print(windowResultLine(closing));
+    return { result, pipeline, summaryFile, timelineFile, ok, verdict, world, window: closing, recovery };
   } finally {
     await world.stop();
   }
+}
+
+/**
+ * The break-glass recovery after the agent died: pipelines/recover.yml queued by hand for the dead run (its
+ * build id as `runId`, its window id when the start step had set one), a new run with a new build id against
+ * the same emulated world, half an hour after the death on the simulated clock. Its
+ * `DownloadPipelineArtifact` with `source: specific` gets what the dead run published before it died.
+ */
+async function runRecovery(context: {
+  recoverFile: string;
+  result: RehearsalResult;
+  world: World;
+  window: PlanWindow;
+  print: (line: string) => void;
+  events: RehearsalOptions['events'];
+  outDirectory: string;
+  options: RehearseOptions;
+}): Promise<RehearsalResult> {
+  const { recoverFile, result, world, window, print } = context;
+  // Declared parameter names, read from the file: runId has no default, so the file cannot expand without it.
+  const body = readYaml(recoverFile) as { parameters?: Array<{ name?: string; default?: Value }> };
+  const declared: Record<string, Value> = Object.fromEntries((body.parameters ?? []).filter((parameter) => parameter.name).map((parameter) => [parameter.name!, parameter.default ?? '']));
+  if (!('runId' in declared)) throw new Error(`${path.relative(repoRoot, recoverFile)}: has no runId parameter: it cannot be told which run to recover`);
+  const windowId = result.timeline.map((entry) => entry.outputs.windowId).find(Boolean);
+  const values: Record<string, Value> = { ...world.parameterOverrides(declared), runId: FIRST_BUILD_ID };
+  if ('windowId' in declared && windowId) values.windowId = windowId;
+  const pipeline = expandPipeline(recoverFile, values);
+  assertRunnable(pipeline);
+  const clockStart = new Date(result.clockEnd.getTime() + 30 * 60_000);
+  const recoveryId = String(Number(FIRST_BUILD_ID) + 1);
+  print('');
+  print(`Recovering: ${path.relative(repoRoot, recoverFile)} with runId ${FIRST_BUILD_ID}${windowId ? `, windowId ${windowId}` : ''} (run ${recoveryId}, queued by hand ${DateTime.fromJSDate(clockStart, { zone: window.timeZone }).toFormat('ccc HH:mm ZZZZ')})`);
+  const recovery = new Rehearsal({
+    pipeline,
+    clockStart,
+    connections: world.connections,
+    systemEndpoints: world.systemEndpoints,
+    variables: { ...runVariables(window, world, recoveryId, 'Manual'), 'Build.DefinitionName': 'recover' },
+    runDirectory: path.join(context.outDirectory, 'recover'),
+    earlierRuns: { [FIRST_BUILD_ID]: result.artifactsDirectory },
+    signalDelaysMs: context.options.signalDelaysMs,
+    events: context.events,
+  });
+  world.followClock(() => recovery.now());
+  const outcome = await recovery.run();
+  world.observe();
+  print(`■ Recovery run ${recoveryId}: ${outcome.result}`);
+  return outcome;
+}
+
+function writeSummary(context: {
+  result: RehearsalResult;
+  recovery?: RehearsalResult;
+  outDirectory: string;
+  window: PlanWindow;
+  pipelineFile: string;
+  planRelative: string;
+  clockStart: Date;
+  verdict: string;
+  elapsed: number;
+}): string {
+  const { result, recovery, window, clockStart } = context;
+  const zone = window.timeZone;
+  const windowSummary = [...result.timeline, ...(recovery?.timeline ?? [])].filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.summaryFile).map((entry) => entry.outputs.summaryFile)[0];
+  const summaryFile = path.join(context.outDirectory, 'summary.md');
+  const parts = [
+    `# Rehearsal: ${window.name}`,
+    `Pipeline \`${path.relative(repoRoot, context.pipelineFile)}\`, plan \`${context.planRelative}\`, simulated from ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')} to ${DateTime.fromJSDate(result.clockEnd, { zone }).toFormat('ccc HH:mm ZZZZ')}; took ${seconds(context.elapsed)} of real time.`,
+    `**${context.verdict}**`,
+    '## Timeline',
+    markdownTimeline(result, zone),
+  ];
+  if (recovery) parts.push('## Recovery run', markdownTimeline(recovery, zone));
+  if (windowSummary && fs.existsSync(windowSummary)) {
+    // The finish step's page already holds every step's summary it found in the run's artifacts.
+    parts.push(fs.readFileSync(windowSummary, 'utf8'));
+  } else {
+    parts.push('## Every step\'s own summary (no finish step ran)');
+    for (const entry of [...result.timeline, ...(recovery?.timeline ?? [])]) {
+      for (const summary of entry.summaries) parts.push(`### ${entry.stageDisplayName} › ${entry.step}\n\n${summary.replace(/^(#+)/gm, '$1##')}`);
+    }
+  }
+  fs.writeFileSync(summaryFile, parts.join('\n\n') + '\n');
+  return summaryFile;
 }
 
 async function main(): Promise<number> {

@@ -2,7 +2,7 @@ import { parsePipelineSelector } from '../../shared/devops/single-run';
 import { loadPlan } from '../../shared/plan/plan';
 import type { EndpointSpec } from '../helpers/task-runner';
 import { AzureFixture } from '../helpers/azure-fixture';
-import { toText } from './expressions';
+import { toText, Version } from './expressions';
 import { AzureDevOpsEmulator } from '../emulators/azure-devops';
 import { CLOUDFLARE_TOKEN, CloudflareEmulator } from '../emulators/cloudflare';
 import type { Emulator } from '../emulators/kit';
@@ -47,6 +47,14 @@ export interface World {
   followClock(now: () => Date): void;
   /** What is still silenced or swapped in the emulators: empty when the night left everything as it found it. */
   leftovers(): string[];
+  /** Notes what the night has changed so far (called after every step): what must come back. */
+  observe(): void;
+  /**
+   * The night's account, from the emulators themselves: every thing it changed that must come back (a drained
+   * pool member, a silenced Pingdom check or window, a DNS record, a muting rule, a held pipeline), and those
+   * of them not back now. `left` names the same things `leftovers()` describes.
+   */
+  account(): { changed: string[]; left: string[] };
   stop(): Promise<void>;
 }
 
@@ -90,6 +98,35 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const dnsBefore = cloudflare.dnsState();
   const silencedBefore = new Set(pingdom.silencedChecks());
   const rulesBefore = newRelic.ruleState();
+  const windowsBefore = new Set(pingdom.windows.keys());
+  const changed = new Set<string>();
+  let nameOfAddress = new Map<string, string>();
+  /**
+   * How the services differ from before the night. Pingdom cannot delete a running maintenance window, so
+   * resume ends it a minute from now: silences are judged `lookAheadSeconds` on (two minutes at the end).
+   */
+  const differences = (lookAheadSeconds = 120) => {
+    pingdom.advance(lookAheadSeconds);
+    const checks = pingdom.silencedChecks().filter((id) => !silencedBefore.has(id));
+    const windows = [...pingdom.windows.values()].filter((window) => !windowsBefore.has(window.id) && window.to > pingdom.now()).map((window) => window.id);
+    pingdom.advance(-lookAheadSeconds);
+    const dnsNow = cloudflare.dnsState();
+    const dns = [...dnsNow.filter((line) => !dnsBefore.includes(line)), ...dnsBefore.filter((line) => !dnsNow.includes(line)).map((line) => `${line} (gone)`)];
+    const rules = newRelic.ruleState().filter((rule) => !rulesBefore.includes(rule));
+    const held = queueStatuses().filter((line) => !queueBefore.includes(line));
+    const poolNow = poolOf();
+    const pool = poolBefore.filter((address) => !poolNow.includes(address));
+    return { checks, windows, dns, rules, held, pool };
+  };
+  /** One key per thing: the same thing observed twice (a DNS record swapped, then its TTL changed) counts once. */
+  const itemsOf = (found: ReturnType<typeof differences>): Array<[string]> => [
+    ...found.checks.map((id): [string] => [`Pingdom check ${id}`]),
+    ...found.windows.map((id): [string] => [`Pingdom maintenance window ${id}`]),
+    ...found.dns.map((line): [string] => [`DNS record ${line.split(' ').slice(1, 3).join(' ')}`]),
+    ...found.rules.map((line): [string] => [`New Relic muting rule ${line.split(' ').slice(1, 2).join(' ') || line}`]),
+    ...found.held.map((line): [string] => [`held pipeline ${line.split(':')[0]}`]),
+    ...found.pool.map((address): [string] => [`pool member ${nameOfAddress.get(address) ?? address}`]),
+  ];
   const token = (url: string, apitoken: string, data?: Record<string, string>): EndpointSpec => ({ url, scheme: 'Token', parameters: { apitoken }, data });
   return {
     website,
@@ -141,10 +178,11 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       for (const server of webServers) azure.arm.addVm({ resourceGroup, name: server.name, privateIp: server.ip });
       const groups = Array.isArray(parameters.serverGroups) ? parameters.serverGroups : [];
       groups.forEach((group, groupIndex) => {
-        const vms = group && typeof group === 'object' && !Array.isArray(group) && Array.isArray(group.vms) ? group.vms.map(toText) : [];
+        const vms = group && typeof group === 'object' && !Array.isArray(group) && !(group instanceof Version) && Array.isArray(group.vms) ? group.vms.map(toText) : [];
         vms.forEach((name, index) => azure.arm.addVm({ resourceGroup, name, privateIp: `10.0.${10 + groupIndex}.${index + 4}` }));
       });
       poolOf = () => azure.arm.pool(resourceGroup, gateway, pool).addresses.slice().sort();
+      nameOfAddress = new Map(webServers.map((server) => [server.ip, server.name]));
       poolBefore = poolOf();
     },
     variables: {
@@ -167,24 +205,24 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       newRelic.followClock(now);
     },
     leftovers() {
+      const now = differences();
       const left: string[] = [];
-      // Pingdom cannot delete a running maintenance window, so resume ends it a minute from now: look two minutes on.
-      pingdom.advance(120);
-      const newlySilenced = pingdom.silencedChecks().filter((id) => !silencedBefore.has(id));
-      pingdom.advance(-120);
-      if (newlySilenced.length) left.push(`Pingdom checks still silenced: ${newlySilenced.join(', ')}`);
-      const dnsNow = cloudflare.dnsState();
-      const changed = dnsNow.filter((line) => !dnsBefore.includes(line));
-      if (changed.length) left.push(`Cloudflare DNS differs from before the window: ${changed.join('; ')}`);
-      const rules = newRelic.ruleState().filter((rule) => !rulesBefore.includes(rule));
-      if (rules.length) left.push(`New Relic muting rules still there: ${rules.join('; ')}`);
-      const queueNow = queueStatuses();
-      const held = queueNow.filter((line) => !queueBefore.includes(line));
-      if (held.length) left.push(`Scheduled pipelines not back to their queue status: ${held.join('; ')}`);
-      const poolNow = poolOf();
-      const missing = poolBefore.filter((address) => !poolNow.includes(address));
-      if (missing.length) left.push(`Web servers not back in the gateway pool: ${missing.join(', ')}`);
+      if (now.checks.length) left.push(`Pingdom checks still silenced: ${now.checks.join(', ')}`);
+      if (now.windows.length) left.push(`Pingdom maintenance windows still open: ${now.windows.join(', ')}`);
+      if (now.dns.length) left.push(`Cloudflare DNS differs from before the window: ${now.dns.join('; ')}`);
+      if (now.rules.length) left.push(`New Relic muting rules still there: ${now.rules.join('; ')}`);
+      if (now.held.length) left.push(`Scheduled pipelines not back to their queue status: ${now.held.join('; ')}`);
+      if (now.pool.length) left.push(`Web servers not back in the gateway pool: ${now.pool.join(', ')}`);
       return left;
+    },
+    observe() {
+      for (const [key] of itemsOf(differences(0))) changed.add(key);
+    },
+    account() {
+      // One thing changed in two ways (a DNS record's content and its proxying) is one thing to bring back.
+      const left = [...new Set(itemsOf(differences()).map(([key]) => key))];
+      left.forEach((key) => changed.add(key));
+      return { changed: [...changed].sort(), left: left.sort() };
     },
     async stop() {
       await Promise.all(emulators.filter((emulator) => emulator !== azure.entra && emulator !== azure.arm).map((emulator) => emulator.stop()));
