@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderChecklist } from './checklist';
 import { formatProblem, parsePlan, PlanError } from './plan';
+import { boundMessage, MAX_LISTED_PROBLEMS, readPlanText } from './plan-input';
 
 /**
  * `npm run validate-plan -- <file> [more files] [--root <repo>] [--checklist]`
@@ -35,9 +36,15 @@ export function main(argv: string[], out: (line: string) => void = console.log, 
   for (const file of files) {
     const scriptRoot = path.resolve(root ?? repositoryRootOf(file));
     try {
-      const text = fs.readFileSync(file, 'utf8');
-      const { plan, problems } = parsePlan(text, file, { scriptRoot });
-      for (const problem of problems) (problem.severity === 'error' ? err : out)(`${formatProblem(problem)}${problem.severity === 'warning' ? ' (warning)' : ''}`);
+      const read = readPlanText(file);
+      if ('problem' in read) {
+        failed = true;
+        err(`${boundMessage(file, 200)}: ${read.problem}`);
+        continue;
+      }
+      const { plan, problems } = parsePlan(read.text, file, { scriptRoot });
+      for (const problem of problems.slice(0, MAX_LISTED_PROBLEMS)) (problem.severity === 'error' ? err : out)(`${formatProblem(problem)}${problem.severity === 'warning' ? ' (warning)' : ''}`);
+      if (problems.length > MAX_LISTED_PROBLEMS) err(`… and ${problems.length - MAX_LISTED_PROBLEMS} more problem(s).`);
       if (!plan) {
         failed = true;
         err(`${file}: invalid, ${problems.filter((p) => p.severity === 'error').length} problem(s).`);
@@ -47,7 +54,7 @@ export function main(argv: string[], out: (line: string) => void = console.log, 
       if (checklist) out(renderChecklist({ plan }).toString());
     } catch (error) {
       failed = true;
-      err(error instanceof PlanError ? error.message : `${file}: ${(error as Error).message}`);
+      err(error instanceof PlanError ? error.message : boundMessage(`${file}: ${(error as Error).message}`));
     }
   }
   return failed ? 1 : 0;
