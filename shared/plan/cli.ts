@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { agentLines, neutralise } from '../core/commands';
 import { renderChecklist } from './checklist';
 import { formatProblem, parsePlan, PlanError } from './plan';
 import { boundMessage, MAX_LISTED_PROBLEMS, readPlanText } from './plan-input';
@@ -12,7 +13,10 @@ import { boundMessage, MAX_LISTED_PROBLEMS, readPlanText } from './plan-input';
 
 const USAGE = 'usage: npm run validate-plan -- <plan.yml> [more plans] [--root <repository root>] [--checklist]';
 
-export function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): number {
+export function main(argv: string[], write: (line: string) => void = console.log, writeError: (line: string) => void = console.error): number {
+  // CI runs this in a pipeline step, where the agent would act on a `##vso[` that plan text brought in.
+  const out = inert(write);
+  const err = inert(writeError);
   const files: string[] = [];
   let root: string | undefined;
   let checklist = false;
@@ -58,6 +62,13 @@ export function main(argv: string[], out: (line: string) => void = console.log, 
     }
   }
   return failed ? 1 : 0;
+}
+
+/** Prints each line the agent will see with any logging command in it made inert. */
+function inert(print: (line: string) => void): (text: string) => void {
+  return (text) => {
+    for (const line of agentLines(text)) print(neutralise(line));
+  };
 }
 
 /** Scripts are relative to the repository root: the nearest folder above the plan that has `.git`, else the cwd. */

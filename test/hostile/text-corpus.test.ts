@@ -268,7 +268,17 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
       const plan = parsePlan(`${HEAD}${FORGED.map((forged, i) => change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n    notes: ${JSON.stringify(forged)}\n`)).join('')}`, 'forged.yml').plan!;
       assert.ok(plan, 'forged text is valid plan text');
       log.info(renderChecklist({ plan }).toString());
-      validatePlan([path.join(newWorkDirectory(), 'x.yml'), '--checklist'], (line) => log.info(line), (line) => log.error(line));
+      // validate-plan prints straight to stdout in a CI step: its own output must be inert too.
+      const dir = newWorkDirectory('mw-hostile-cli-');
+      const good = path.join(dir, 'forged.yml');
+      fs.writeFileSync(good, `${HEAD}${FORGED.map((forged, i) => change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n`)).join('')}`);
+      const bad = path.join(dir, 'forged-bad.yml');
+      fs.writeFileSync(bad, `${HEAD}${FORGED.map((forged, i) => change(`c${i}`, `    manual: m\n    dependsOn: [${JSON.stringify(forged)}]\n    ${JSON.stringify(forged)}: 1\n`)).join('')}`);
+      const printed: string[] = [];
+      assert.equal(timed('validate-plan forged', () => validatePlan([good, '--checklist'], (line) => printed.push(line), (line) => printed.push(line))), 0, printed.join('\n'));
+      assert.equal(timed('validate-plan forged errors', () => validatePlan([bad], (line) => printed.push(line), (line) => printed.push(line))), 1);
+      assert.match(printed.join('\n'), /unknown change '\*\*vso\[task\.setvariable/);
+      lines.push(...printed);
       assert.deepEqual(unexpectedCommands(lines.join('\n'), []), []);
       assert.equal(agentCommands(lines.join('\n')).filter((command) => command.command === 'task.setsecret').length, 0, 'a forged setsecret is not one');
     });
@@ -374,6 +384,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
       assert.equal(run.exitCode, 0, run.stdout.slice(-3000));
       assert.deepEqual(unexpectedCommands(run.stdout + '\n' + run.stderr, runChangesOutputs), []);
       assert.equal(run.outputs.failed, '0');
+      assert.deepEqual(run.refusedVariables, [], 'sets only the variables its task.json allows');
       assert.ok(run.stdout.includes('**vso[task.complete result=Succeeded;]forged'), 'the forged text is shown, inert');
     });
 
