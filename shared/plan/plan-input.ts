@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { visit, type Document, type LineCounter } from 'yaml';
 import { argumentProblem } from './scripts';
 
 /**
@@ -119,6 +120,24 @@ export function nestingProblem(text: string): TextProblem | undefined {
     if (quote === "'") quote = undefined;
   }
   return undefined;
+}
+
+/** YAML to plain data; an alias bomb is refused with the line of its first alias. */
+export function toData(document: Document, lines: LineCounter): { data: unknown } | { problem: string; line: number; column: number } {
+  try {
+    return { data: document.toJS({ maxAliasCount: 100 }) as unknown };
+  } catch (error) {
+    let at = 0;
+    visit(document, {
+      Alias(_key, node) {
+        at = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    const { line, col } = lines.linePos(at);
+    const why = error instanceof ReferenceError ? 'its aliases (*name) expand too far (an alias bomb); write the values out' : boundMessage((error as Error).message, 200);
+    return { problem: `cannot be read: ${why}.`, line, column: col };
+  }
 }
 
 export type DataPath = Array<string | number>;

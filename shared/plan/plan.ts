@@ -1,6 +1,6 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import { IANAZone } from 'luxon';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { DEFAULT_TIME_ZONE } from '../core/time';
 import { dependencyProblems } from './graph';
 import {
@@ -13,6 +13,7 @@ import {
   scriptArgumentProblems,
   scriptPathProblem,
   stringProblems,
+  toData,
 } from './plan-input';
 import planSchema from './plan.schema.json';
 
@@ -198,24 +199,6 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   if (problems.some((problem) => problem.severity === 'error')) return { problems };
   return { plan: toPlan(raw, file, locate), problems };
-}
-
-/** YAML to plain data; an alias bomb is refused with the line of its first alias. */
-function toData(document: Document, lines: LineCounter): { data: unknown } | { problem: string; line: number; column: number } {
-  try {
-    return { data: document.toJS({ maxAliasCount: 100 }) as unknown };
-  } catch (error) {
-    let at = 0;
-    visit(document, {
-      Alias(_key, node) {
-        at = node.range?.[0] ?? 0;
-        return visit.BREAK;
-      },
-    });
-    const { line, col } = lines.linePos(at);
-    const why = error instanceof ReferenceError ? 'its aliases (*name) expand too far (an alias bomb); write the values out' : boundMessage((error as Error).message, 200);
-    return { problem: `cannot be read: ${why}.`, line, column: col };
-  }
 }
 
 /** A script change's file and arguments: checked against the repository when its root is known. */
