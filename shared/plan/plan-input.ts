@@ -101,7 +101,8 @@ export function nestingProblem(text: string): TextProblem | undefined {
       const depth = indents.length + (content[1].match(/-/g)?.length ?? 0);
       if (depth > MAX_NESTING) return { line: index + 1, column: indent + 1, message: `nests deeper than ${MAX_NESTING} levels; a plan needs far fewer.` };
     }
-    for (let column = 0; column < line.length; column++) {
+    let previous = ''; // the last character that is not a space, on this line
+    for (let column = 0; column < line.length; previous = /\s/.test(line[column]) ? previous : line[column], column++) {
       const char = line[column];
       if (quote) {
         if (char === '\\' && quote === '"') column++;
@@ -111,7 +112,8 @@ export function nestingProblem(text: string): TextProblem | undefined {
         if (column === 0 || /[\s[{,:]/.test(line[column - 1])) quote = char;
       } else if (char === '#' && (column === 0 || /\s/.test(line[column - 1]))) {
         break;
-      } else if (char === '[' || char === '{') {
+      } else if ((char === '[' || char === '{') && (previous === '' || ':-,[{?'.includes(previous))) {
+        // Only where a flow collection can start (a `[` inside plain text such as `Fix [PLAT-1` is text).
         if (++flow + indents.length > MAX_NESTING) return { line: index + 1, column: column + 1, message: `nests deeper than ${MAX_NESTING} levels; a plan needs far fewer.` };
       } else if ((char === ']' || char === '}') && flow > 0) {
         flow--;

@@ -106,6 +106,8 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
       }
       const block = ['window: { name: W, date: 2025-03-23 }', 'changes: []', 'deep:', ...Array.from({ length: 200 }, (_, i) => `${' '.repeat(2 * (i + 1))}k${i}:`)].join('\n');
       expectRefused('block mappings 200 deep', block, /nests deeper than 32 levels/);
+      const brackets = HEAD + Array.from({ length: 60 }, (_, i) => `  - id: c${i}\n    title: Fix [PLAT-${i} {x\n    manual: |\n      see [1 and {2\n      - [ ] tick`).join('\n');
+      assert.ok(timed('unbalanced brackets in text', () => parsePlan(brackets, 'brackets.yml')).plan, 'brackets inside text are not nesting');
       expectRefused('block sequences 200 deep', `${HEAD}  - ${'- '.repeat(200)}x\n`, /nests deeper than 32 levels/, { line: 3 });
     });
 
