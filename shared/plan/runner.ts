@@ -287,6 +287,10 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
         ledger.set(change.id, { outcome, attemptId: options.attemptId, at: new Date().toISOString(), durationMs: result.durationMs, reason });
         finish(entry, outcome, reason);
         signal();
+      }).catch((error: unknown) => {
+        // Never leave the change "running" until the step's timeout (task-lib swallows unhandled rejections).
+        if (entry.outcome === 'running') finish(entry, 'failed', `its result could not be recorded: ${messageOf(error)}`);
+        signal();
       });
     }
   };

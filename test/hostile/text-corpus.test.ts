@@ -390,6 +390,27 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
       assert.ok(run.stdout.includes('**vso[task.complete result=Succeeded;]forged'), 'the forged text is shown, inert');
     });
 
+    it('RunChangesV1 fails a script change whose result cannot be recorded, instead of waiting out the step', async () => {
+      const root = newWorkDirectory('mw-hostile-run-');
+      fs.writeFileSync(path.join(root, 'ok.sh'), 'echo done\n');
+      const planFile = path.join(root, 'plan.yml');
+      fs.writeFileSync(planFile, `${HEAD}${change('s', '    script: { path: ok.sh }\n')}`);
+      const workDirectory = newWorkDirectory();
+      // The ledger is written through a temporary file: a folder in its place makes the write fail.
+      fs.mkdirSync(path.join(workDirectory, 'records', 'changes-2025-03-23.json.tmp'), { recursive: true });
+      const run = await runBundledTask('RunChangesV1', {
+        endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: ado.token } } },
+        variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'System.BuildId': '78', 'MaintenanceWindow.PollIntervalMs': '40' },
+        inputs: { planFile, scriptRoot: root },
+        workDirectory,
+        timeoutMs: 20_000,
+      });
+      cases++;
+      assert.equal(run.killed, false, 'finished by itself');
+      assert.equal(run.outputs.failed, '1', run.stdout.slice(-2000));
+      assert.match(run.warnings.join('\n'), /s \(s\): failed.* - its result could not be recorded: EISDIR/);
+    });
+
     it('RunChangesV1 fails quickly naming planFile and the line for /dev/zero, an alias bomb and deep nesting', async () => {
       const root = newWorkDirectory('mw-hostile-run-');
       const bomb = path.join(root, 'bomb.yml');
