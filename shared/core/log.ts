@@ -1,9 +1,11 @@
-import { issueCommand, writeLine } from './commands';
+import { agentLines, issueCommand, neutralise, oneLine, writeLine } from './commands';
 
 /**
  * Logging for people watching a run: plain lines, sections, collapsible groups, progress and issues.
  * Every line goes through the mask first, like the agent's own masking, so a secret registered here never
  * reaches the output even where the agent is not there to mask it (tests, the rehearsal, a local run).
+ * Then it is made inert (see `neutralise`): messages quote plan text, script output and services' answers,
+ * and the agent would act on a `##vso[` anywhere in a line. Our own commands go through `issueCommand`.
  */
 export class Log {
   private readonly secrets = new Set<string>();
@@ -23,6 +25,11 @@ export class Log {
     this.debugEnabled = enabled;
   }
 
+  /** Masked and inert: what may be printed of any text. */
+  private safe(text: string): string {
+    return neutralise(this.mask(text));
+  }
+
   mask(text: string): string {
     let out = text;
     // Longest first, so a secret that contains another is replaced whole.
@@ -33,27 +40,29 @@ export class Log {
   }
 
   info(message: string): void {
-    for (const line of this.mask(message).split('\n')) writeLine(line);
+    // Split the way the agent does (a bare \r ends a line too), so no piece escapes the neutraliser.
+    for (const line of agentLines(this.mask(message))) writeLine(neutralise(line));
   }
 
   debug(message: string): void {
-    if (this.debugEnabled) writeLine(`##[debug]${this.mask(message)}`);
+    if (!this.debugEnabled) return;
+    for (const line of agentLines(this.mask(message))) writeLine(`##[debug]${neutralise(line)}`);
   }
 
   warn(message: string): void {
-    issueCommand('task.logissue', { type: 'warning' }, this.mask(message));
+    issueCommand('task.logissue', { type: 'warning' }, this.safe(message));
   }
 
   error(message: string): void {
-    issueCommand('task.logissue', { type: 'error' }, this.mask(message));
+    issueCommand('task.logissue', { type: 'error' }, this.safe(message));
   }
 
   section(title: string): void {
-    writeLine(`##[section]${this.mask(title)}`);
+    writeLine(`##[section]${oneLine(this.safe(title))}`);
   }
 
   group<T>(title: string, body: () => T): T {
-    writeLine(`##[group]${this.mask(title)}`);
+    writeLine(`##[group]${oneLine(this.safe(title))}`);
     try {
       const result = body();
       if (result instanceof Promise) {
@@ -70,6 +79,6 @@ export class Log {
   /** Reports progress of a long step (0-100) in the agent's UI, with a line a person can read. */
   progress(percent: number, message: string): void {
     const value = Math.max(0, Math.min(100, Math.round(percent)));
-    issueCommand('task.setprogress', { value: String(value) }, this.mask(message));
+    issueCommand('task.setprogress', { value: String(value) }, this.safe(message));
   }
 }

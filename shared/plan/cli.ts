@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { agentLines, neutralise } from '../core/commands';
 import { renderChecklist } from './checklist';
 import { formatProblem, parsePlan, PlanError } from './plan';
+import { boundMessage, MAX_LISTED_PROBLEMS, readPlanText } from './plan-input';
 
 /**
  * `npm run validate-plan -- <file> [more files] [--root <repo>] [--checklist]`
@@ -11,7 +13,10 @@ import { formatProblem, parsePlan, PlanError } from './plan';
 
 const USAGE = 'usage: npm run validate-plan -- <plan.yml> [more plans] [--root <repository root>] [--checklist]';
 
-export function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): number {
+export function main(argv: string[], write: (line: string) => void = console.log, writeError: (line: string) => void = console.error): number {
+  // CI runs this in a pipeline step, where the agent would act on a `##vso[` that plan text brought in.
+  const out = inert(write);
+  const err = inert(writeError);
   const files: string[] = [];
   let root: string | undefined;
   let checklist = false;
@@ -35,9 +40,15 @@ export function main(argv: string[], out: (line: string) => void = console.log, 
   for (const file of files) {
     const scriptRoot = path.resolve(root ?? repositoryRootOf(file));
     try {
-      const text = fs.readFileSync(file, 'utf8');
-      const { plan, problems } = parsePlan(text, file, { scriptRoot });
-      for (const problem of problems) (problem.severity === 'error' ? err : out)(`${formatProblem(problem)}${problem.severity === 'warning' ? ' (warning)' : ''}`);
+      const read = readPlanText(file);
+      if ('problem' in read) {
+        failed = true;
+        err(`${boundMessage(file, 200)}: ${read.problem}`);
+        continue;
+      }
+      const { plan, problems } = parsePlan(read.text, file, { scriptRoot });
+      for (const problem of problems.slice(0, MAX_LISTED_PROBLEMS)) (problem.severity === 'error' ? err : out)(`${formatProblem(problem)}${problem.severity === 'warning' ? ' (warning)' : ''}`);
+      if (problems.length > MAX_LISTED_PROBLEMS) err(`… and ${problems.length - MAX_LISTED_PROBLEMS} more problem(s).`);
       if (!plan) {
         failed = true;
         err(`${file}: invalid, ${problems.filter((p) => p.severity === 'error').length} problem(s).`);
@@ -47,10 +58,17 @@ export function main(argv: string[], out: (line: string) => void = console.log, 
       if (checklist) out(renderChecklist({ plan }).toString());
     } catch (error) {
       failed = true;
-      err(error instanceof PlanError ? error.message : `${file}: ${(error as Error).message}`);
+      err(error instanceof PlanError ? error.message : boundMessage(`${file}: ${(error as Error).message}`));
     }
   }
   return failed ? 1 : 0;
+}
+
+/** Prints each line the agent will see with any logging command in it made inert. */
+function inert(print: (line: string) => void): (text: string) => void {
+  return (text) => {
+    for (const line of agentLines(text)) print(neutralise(line));
+  };
 }
 
 /** Scripts are relative to the repository root: the nearest folder above the plan that has `.git`, else the cwd. */

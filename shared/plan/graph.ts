@@ -80,34 +80,84 @@ export function dependencyProblems(nodes: GraphNode[]): GraphProblem[] {
   return problems;
 }
 
-/** Each elementary cycle reachable by depth-first search, as a closed path of ids (a -> b -> a), once each. */
+/**
+ * Each cycle found by depth-first search, as a closed path of ids (a -> b -> a), once each. Iterative (an explicit
+ * stack), so a dependsOn chain thousands of changes long cannot overflow the call stack.
+ */
 function findCycles(nodes: GraphNode[], byId: Map<string, GraphNode>): string[][] {
   const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
+  const path: string[] = [];
+  const onPath = new Map<string, number>();
   const cycles: string[][] = [];
   const reported = new Set<string>();
-  const visit = (id: string): void => {
-    state.set(id, 'visiting');
-    stack.push(id);
-    for (const dependency of byId.get(id)?.dependsOn ?? []) {
-      if (dependency === id || !byId.has(dependency)) continue;
+  const report = (dependency: string) => {
+    const cycle = [...path.slice(onPath.get(dependency)!), dependency];
+    const key = [...new Set(cycle)].sort().join(',');
+    if (!reported.has(key)) {
+      reported.add(key);
+      cycles.push(cycle);
+    }
+  };
+  for (const root of nodes) {
+    if (!root.id || byId.get(root.id) !== root || state.has(root.id)) continue;
+    // Each frame: a change on the path and the position of the next dependency to look at.
+    const frames: Array<{ id: string; next: number }> = [{ id: root.id, next: 0 }];
+    state.set(root.id, 'visiting');
+    onPath.set(root.id, path.push(root.id) - 1);
+    while (frames.length) {
+      const frame = frames[frames.length - 1];
+      const dependencies = byId.get(frame.id)?.dependsOn ?? [];
+      if (frame.next >= dependencies.length) {
+        frames.pop();
+        path.pop();
+        onPath.delete(frame.id);
+        state.set(frame.id, 'done');
+        continue;
+      }
+      const dependency = dependencies[frame.next++];
+      if (dependency === frame.id || !byId.has(dependency)) continue;
       const seen = state.get(dependency);
-      if (seen === 'visiting') {
-        const cycle = [...stack.slice(stack.indexOf(dependency)), dependency];
-        const key = [...new Set(cycle)].sort().join(',');
-        if (!reported.has(key)) {
-          reported.add(key);
-          cycles.push(cycle);
-        }
-      } else if (!seen) {
-        visit(dependency);
+      if (seen === 'visiting') report(dependency);
+      else if (!seen) {
+        state.set(dependency, 'visiting');
+        onPath.set(dependency, path.push(dependency) - 1);
+        frames.push({ id: dependency, next: 0 });
       }
     }
-    stack.pop();
-    state.set(id, 'done');
-  };
-  for (const node of nodes) if (node.id && byId.get(node.id) === node && !state.has(node.id)) visit(node.id);
+  }
   return cycles;
+}
+
+/**
+ * The longest chain of changes waiting for each id (itself included): the runner starts the longest first.
+ * Computed in dependency order without recursion, so a deep chain cannot overflow the stack; ids in a cycle
+ * (refused by validation) count 1.
+ */
+export function chainHeights(items: DependencyItem[]): Map<string, number> {
+  const ids = new Set(items.map((item) => item.id));
+  const dependents = new Map<string, string[]>();
+  const waitingOn = new Map<string, number>();
+  for (const item of items) {
+    const known = [...new Set(item.dependsOn)].filter((id) => ids.has(id) && id !== item.id);
+    waitingOn.set(item.id, known.length);
+    for (const dependency of known) dependents.set(dependency, [...(dependents.get(dependency) ?? []), item.id]);
+  }
+  // Kahn's order from the roots; heights are then filled from the leaves back.
+  const order: string[] = items.filter((item) => waitingOn.get(item.id) === 0).map((item) => item.id);
+  for (let index = 0; index < order.length; index++) {
+    for (const dependent of dependents.get(order[index]) ?? []) {
+      const left = waitingOn.get(dependent)! - 1;
+      waitingOn.set(dependent, left);
+      if (left === 0) order.push(dependent);
+    }
+  }
+  const height = new Map<string, number>();
+  for (const item of items) height.set(item.id, 1);
+  for (let index = order.length - 1; index >= 0; index--) {
+    const id = order[index];
+    height.set(id, 1 + Math.max(0, ...(dependents.get(id) ?? []).map((dependent) => height.get(dependent) ?? 0)));
+  }
+  return height;
 }
 
 export interface DependencyItem {

@@ -1,10 +1,20 @@
 import Ajv, { type ErrorObject } from 'ajv';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { IANAZone } from 'luxon';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { DEFAULT_TIME_ZONE } from '../core/time';
 import { dependencyProblems } from './graph';
+import {
+  boundMessage,
+  MAX_CHANGES,
+  MAX_LISTED_PROBLEMS,
+  MAX_PLAN_BYTES,
+  nestingProblem,
+  readPlanText,
+  scriptArgumentProblems,
+  scriptPathProblem,
+  stringProblems,
+  toData,
+} from './plan-input';
 import planSchema from './plan.schema.json';
 
 /**
@@ -94,12 +104,13 @@ export class PlanError extends Error {
   override name = 'PlanError';
   constructor(readonly problems: PlanProblem[]) {
     const errors = problems.filter((problem) => problem.severity === 'error');
-    super(`The plan has ${errors.length} problem(s):\n${errors.map(formatProblem).join('\n')}`);
+    const more = errors.length > MAX_LISTED_PROBLEMS ? `\n… and ${errors.length - MAX_LISTED_PROBLEMS} more.` : '';
+    super(`The plan has ${errors.length} problem(s):\n${errors.slice(0, MAX_LISTED_PROBLEMS).map(formatProblem).join('\n')}${more}`);
   }
 }
 
 export function formatProblem(problem: PlanProblem): string {
-  return `${problem.file}:${problem.line}:${problem.column} ${problem.field || '(plan)'}: ${problem.message}`;
+  return `${boundMessage(problem.file, 200)}:${problem.line}:${problem.column} ${boundMessage(problem.field, 100) || '(plan)'}: ${boundMessage(problem.message)}`;
 }
 
 export interface ParseOptions {
@@ -123,31 +134,38 @@ function schemaValidator(): ReturnType<Ajv['compile']> {
 
 /** Reads and checks a plan file; throws PlanError listing every problem. */
 export function loadPlan(file: string, options: ParseOptions = {}): Plan {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new PlanError([{ file, line: 1, column: 1, field: '', message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? error}).`, severity: 'error' }]);
-  }
-  const result = parsePlan(text, file, options);
+  const read = readPlanText(file);
+  if ('problem' in read) throw new PlanError([{ file, line: 1, column: 1, field: '', message: read.problem, severity: 'error' }]);
+  const result = parsePlan(read.text, file, options);
   if (!result.plan) throw new PlanError(result.problems);
   return result.plan;
 }
 
 /** Parses plan text; `file` is used in messages only. */
 export function parsePlan(text: string, file: string, options: ParseOptions = {}): ParseResult {
+  const early = (line: number, column: number, message: string): ParseResult => ({ problems: [{ file, line, column, field: '', message, severity: 'error' }] });
+  if (text.length > MAX_PLAN_BYTES) return early(1, 1, `is ${text.length} characters long; a plan may be at most ${MAX_PLAN_BYTES}.`);
+  const deep = nestingProblem(text);
+  if (deep) return early(deep.line, deep.column, deep.message);
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const locate = new Locator(document, lineCounter, file);
   const problems: PlanProblem[] = [];
 
-  for (const error of document.errors) {
+  for (const error of document.errors.slice(0, MAX_LISTED_PROBLEMS)) {
     const { line, col } = lineCounter.linePos(error.pos[0]);
-    problems.push({ file, line, column: col, field: '', message: `is not valid YAML: ${error.message.split('\n')[0]}`, severity: 'error' });
+    problems.push({ file, line, column: col, field: '', message: boundMessage(`is not valid YAML: ${error.message.split('\n')[0]}`), severity: 'error' });
   }
   if (problems.length) return { problems };
 
-  const data = document.toJS() as unknown;
+  const converted = toData(document, lineCounter);
+  if ('problem' in converted) return early(converted.line, converted.column, converted.problem);
+  const data = converted.data;
+  const tooLong = stringProblems(data);
+  if (tooLong.length) return { problems: tooLong.map((problem) => locate.problem(problem.path, problem.message)) };
+  if (Array.isArray((data as { changes?: unknown })?.changes) && (data as { changes: unknown[] }).changes.length > MAX_CHANGES) {
+    return { problems: [locate.problem(['changes'], `lists ${(data as { changes: unknown[] }).changes.length} changes; a plan may have at most ${MAX_CHANGES}.`, 'error', true)] };
+  }
   const validate = schemaValidator();
   if (!validate(data)) problems.push(...schemaProblems(validate.errors ?? [], locate));
 
@@ -176,21 +194,27 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
       problems.push(locate.problem(['window', 'date'], `${window.date} is not a Sunday; the window's date is the Sunday of the window.`, 'warning'));
     }
   }
-  if (options.scriptRoot) {
-    rawChanges.forEach((change, index) => {
-      const scriptPath = change?.script?.path;
-      if (typeof scriptPath !== 'string' || !scriptPath) return;
-      if (path.isAbsolute(scriptPath) || scriptPath.split(/[\\/]/).includes('..')) {
-        problems.push(locate.problem(['changes', index, 'script', 'path'], `'${scriptPath}' must be a path inside the repository, relative to its root.`));
-      } else if (!fs.existsSync(path.join(options.scriptRoot!, scriptPath))) {
-        problems.push(locate.problem(['changes', index, 'script', 'path'], `'${scriptPath}' does not exist in the repository (${options.scriptRoot}).`));
-      }
-    });
-  }
+  problems.push(...scriptProblems(rawChanges, locate, options.scriptRoot));
 
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   if (problems.some((problem) => problem.severity === 'error')) return { problems };
   return { plan: toPlan(raw, file, locate), problems };
+}
+
+/** A script change's file and arguments: checked against the repository when its root is known. */
+function scriptProblems(changes: any[], locate: Locator, scriptRoot: string | undefined): PlanProblem[] {
+  const problems: PlanProblem[] = [];
+  changes.forEach((change, index) => {
+    const scriptPath = change?.script?.path;
+    if (typeof scriptPath !== 'string' || !scriptPath) return;
+    const args = Array.isArray(change.script.arguments) ? (change.script.arguments as unknown[]) : [];
+    for (const problem of scriptArgumentProblems(scriptPath, args)) {
+      problems.push(locate.problem(['changes', index, 'script', 'arguments', problem.index], problem.message));
+    }
+    const pathProblem = scriptRoot ? scriptPathProblem(scriptRoot, scriptPath) : undefined;
+    if (pathProblem) problems.push(locate.problem(['changes', index, 'script', 'path'], pathProblem));
+  });
+  return problems;
 }
 
 /** Exactly one of pipeline, script or manual per change. */
@@ -323,7 +347,7 @@ class Locator {
   problem(where: PathSegment[], message: string, severity: 'error' | 'warning' = 'error', onKey = false): PlanProblem {
     const offset = this.offset(where, onKey);
     const { line, col } = offset === undefined ? { line: 1, col: 1 } : this.lines.linePos(offset);
-    return { file: this.file, line, column: col, field: fieldName(where), message, severity };
+    return { file: this.file, line, column: col, field: fieldName(where), message: boundMessage(message), severity };
   }
 
   private offset(where: PathSegment[], onKey: boolean): number | undefined {

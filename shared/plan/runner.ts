@@ -6,6 +6,7 @@ import type { Log } from '../core/log';
 import type { DevOpsClient } from '../devops/client';
 import { PipelineRuns, runTags, tagValue, TAG_PREFIX, type PipelineRef, type RunState } from '../devops/runs';
 import { formatDuration, type ChangeOutcome, type ChangeReport } from './checklist';
+import { chainHeights } from './graph';
 import { jiraLabel, type Change, type Plan } from './plan';
 import { runScript } from './scripts';
 
@@ -128,22 +129,6 @@ function whyNotSuccess(tracked: Tracked): string {
   }
 }
 
-/** Longest chain of dependents, in changes, for each id. */
-function heights(changes: Change[]): Map<string, number> {
-  const result = new Map<string, number>();
-  const dependents = new Map<string, string[]>();
-  for (const change of changes) for (const dependency of change.dependsOn) dependents.set(dependency, [...(dependents.get(dependency) ?? []), change.id]);
-  const height = (id: string): number => {
-    const known = result.get(id);
-    if (known !== undefined) return known;
-    const value = 1 + Math.max(0, ...(dependents.get(id) ?? []).map(height));
-    result.set(id, value);
-    return value;
-  };
-  for (const change of changes) height(change.id);
-  return result;
-}
-
 /** Does this change match one of the keys (its id or one of its Jira keys)? */
 function matchesKeys(change: Change, keys: string[]): boolean {
   const own = [change.id, ...change.jira.map(jiraLabel)].map((key) => key.toLowerCase());
@@ -184,7 +169,7 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
   const history = await runs.runsOfWindow(options.windowId);
   const latestRun = (changeId: string) => history.find((run) => tagValue(run.tags, TAG_PREFIX.change) === changeId);
 
-  const height = heights(plan.changes);
+  const height = chainHeights(plan.changes);
   const tracked = new Map<string, Tracked>();
   for (const change of plan.changes) {
     const entry: Tracked = { change, outcome: 'pending', height: height.get(change.id) ?? 1, pipeline: pipelines.get(change.id) };
@@ -305,6 +290,10 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
         else if (result.exitCode !== 0) [outcome, reason] = ['failed', result.signal ? `ended by ${result.signal}` : `exit code ${result.exitCode}`];
         ledger.set(change.id, { outcome, attemptId: options.attemptId, at: new Date().toISOString(), durationMs: result.durationMs, reason });
         finish(entry, outcome, reason);
+        signal();
+      }).catch((error: unknown) => {
+        // Never leave the change "running" until the step's timeout (task-lib swallows unhandled rejections).
+        if (entry.outcome === 'running') finish(entry, 'failed', `its result could not be recorded: ${messageOf(error)}`);
         signal();
       });
       scriptsRunning.add(finished);

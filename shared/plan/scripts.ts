@@ -36,33 +36,75 @@ export interface ScriptOptions {
   cancelGraceMs?: number;
 }
 
-function commandFor(file: string, args: string[]): [string, string[]] {
+/**
+ * cmd.exe reads its command line itself: `&|<>^` chain and redirect, `%` expands variables even inside quotes,
+ * `!` too with delayed expansion, `"` and `()` change the quoting and grouping, and a line break ends the command.
+ * No quoting makes all of them literal, so an argument of a `.cmd`/`.bat` change that has one is refused.
+ */
+export const CMD_METACHARACTERS = /[&|<>^%!"()\r\n\0]/;
+
+/** Why an argument cannot be given to this script safely, or undefined when it can. */
+export function argumentProblem(scriptPath: string, argument: string): string | undefined {
+  if (argument.includes('\0')) return 'contains a NUL byte, which no process can receive';
+  if (isCmdScript(scriptPath) && CMD_METACHARACTERS.test(argument)) {
+    const found = [...new Set(argument.match(new RegExp(CMD_METACHARACTERS.source, 'g')) ?? [])].map((c) => JSON.stringify(c)).join(' ');
+    return `contains ${found}, which cmd.exe would interpret (a .cmd/.bat script's arguments may not have any of & | < > ^ % ! " ( ) or a line break)`;
+  }
+  return undefined;
+}
+
+function isCmdScript(file: string): boolean {
+  return ['.cmd', '.bat'].includes(path.extname(file).toLowerCase());
+}
+
+/** An argument for cmd.exe: quoted when it has a space or a separator (it has no metacharacter, see above). */
+function cmdQuote(argument: string): string {
+  return argument === '' || /[\s,;=]/.test(argument) ? `"${argument}"` : argument;
+}
+
+export function commandFor(file: string, args: string[], platform: NodeJS.Platform = process.platform): [string, string[]] {
   switch (path.extname(file).toLowerCase()) {
     case '.sh':
       return ['bash', ['--noprofile', '--norc', file, ...args]];
     case '.ps1':
-      return [process.platform === 'win32' ? 'powershell.exe' : 'pwsh', ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', file, ...args]];
+      return [platform === 'win32' ? 'powershell.exe' : 'pwsh', ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', file, ...args]];
     case '.cmd':
     case '.bat':
-      return ['cmd.exe', ['/D', '/E:ON', '/V:OFF', '/S', '/C', `"${[file, ...args].join(' ')}"`]];
+      // `/S /C "<line>"`: cmd drops the outer quotes and runs the line; each part is quoted by cmd's rules.
+      return ['cmd.exe', ['/D', '/E:ON', '/V:OFF', '/S', '/C', `"${[`"${file}"`, ...args.map(cmdQuote)].join(' ')}"`]];
     default:
       return [file, args];
   }
 }
 
+/** Longest piece of script output shown as one line. */
+const MAX_LINE = 16_384;
+
 export function runScript(options: ScriptOptions): Promise<ScriptRun> {
   const file = path.join(options.root, options.path);
-  const [command, args] = commandFor(file, options.arguments);
   const started = Date.now();
+  const refused = options.arguments.map((argument, index) => [index, argumentProblem(file, argument)] as const).find(([, problem]) => problem);
+  if (refused) {
+    return Promise.resolve({ exitCode: null, signal: null, timedOut: false, canceled: false, durationMs: 0, startError: `${options.label} ${options.path}: argument ${refused[0] + 1} ${refused[1]}; it was not run.` });
+  }
+  const [command, args] = commandFor(file, options.arguments);
   return new Promise((resolve) => {
-    const child = spawn(command, args, {
-      cwd: options.root,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, so a timeout stops the script's children too.
-      detached: process.platform !== 'win32',
-      windowsVerbatimArguments: command === 'cmd.exe',
-    });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(command, args, {
+        cwd: options.root,
+        env: options.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group, so a timeout stops the script's children too.
+        detached: process.platform !== 'win32',
+        windowsVerbatimArguments: command === 'cmd.exe',
+      });
+    } catch (error) {
+      // spawn throws at once on bad arguments (a NUL byte); a rejected promise here would leave the change
+      // "running" until the step's timeout, since task-lib swallows unhandled rejections.
+      resolve({ exitCode: null, signal: null, timedOut: false, canceled: false, durationMs: Date.now() - started, startError: `${command} could not be started: ${(error as Error).message}` });
+      return;
+    }
     let timedOut = false;
     let canceled = false;
     let startError: string | undefined;
@@ -101,6 +143,11 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
         pending += chunk;
         const lines = pending.split(/\r?\n/);
         pending = lines.pop() ?? '';
+        // A line that never ends is shown in pieces rather than held in memory.
+        while (pending.length > MAX_LINE) {
+          lines.push(pending.slice(0, MAX_LINE));
+          pending = pending.slice(MAX_LINE);
+        }
         for (const line of lines) options.log.info(`${options.label} ${line}`);
       });
       source.on('end', () => {

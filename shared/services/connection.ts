@@ -55,3 +55,44 @@ export async function createOnce<T>(options: { create: () => Promise<T>; find: (
     }
   }
 }
+
+/** Query parameters that carry a webhook's secret (Power Automate and Logic Apps sign with `sig`). */
+const SECRET_QUERY_PARAMETERS = new Set(['sig', 'signature', 'code', 'token', 'key', 'secret']);
+
+/**
+ * The parts of a webhook URL that are secret on their own: an error body or a proxy's page may echo the path
+ * or the query without the rest of the URL, and the agent (like our Log) masks only whole registered values.
+ * A Slack incoming webhook's secret is its path (`/services/T…/B…/<token>`); a Teams or Power Automate
+ * workflow's is the `sig` parameter.
+ */
+export function webhookSecretParts(webhookUrl: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(webhookUrl);
+  } catch {
+    return [];
+  }
+  const parts = new Set<string>();
+  const services = /\/services\/(.+?)\/*$/.exec(url.pathname);
+  if (services) {
+    parts.add(`/services/${services[1]}`);
+    parts.add(services[1]);
+    const token = services[1].split('/').pop() ?? '';
+    if (token.length >= 8) parts.add(token);
+  }
+  for (const [name, value] of url.searchParams) {
+    if (!SECRET_QUERY_PARAMETERS.has(name.toLowerCase()) || value.length < 8) continue;
+    parts.add(value);
+    // As written in the URL too, since a body may echo it encoded (%2B, %2F, %3D) or not.
+    const raw = new RegExp(`(?:^|&)${name}=([^&]*)`, 'i').exec(url.search.slice(1))?.[1];
+    if (raw) parts.add(raw);
+  }
+  return [...parts];
+}
+
+/** Masks the secret parts of a webhook URL (and the URL itself) in every line from here on. */
+export function registerWebhookSecrets(log: Log | undefined, webhookUrl: string): void {
+  if (!log) return;
+  log.addSecret(webhookUrl);
+  for (const part of webhookSecretParts(webhookUrl)) log.addSecret(part);
+}

@@ -2,6 +2,7 @@ import { InputError, messageOf, ServiceError } from '../core/errors';
 import type { Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
+import { registerWebhookSecrets } from './connection';
 import { renderSlack, renderTeams, type Notice } from './messages';
 import { isChannelId, normalizeChannel, postSlackWebhook, SlackClient, type PostedMessage } from './slack';
 import { postTeamsWorkflow } from './teams';
@@ -126,8 +127,11 @@ export function botToken(inputName: string, endpoint: Endpoint): string {
   return token;
 }
 
-/** For webhook connections the token is the whole URL; messages describe it without showing it. */
-export function webhookUrl(inputName: string, endpoint: Endpoint, provider: 'slackWebhook' | 'teams'): string {
+/**
+ * For webhook connections the token is the whole URL; messages describe it without showing it. Given the log,
+ * the URL's secret parts (a Slack path, a Teams `sig`) are masked alone too, as soon as the URL is read.
+ */
+export function webhookUrl(inputName: string, endpoint: Endpoint, provider: 'slackWebhook' | 'teams', log?: Log): string {
   const expected = provider === 'teams' ? "the workflow trigger's HTTP POST URL" : 'https://hooks.slack.com/services/T…/B…/…';
   const url = endpoint.parameters.apitoken ?? '';
   let valid = false;
@@ -137,5 +141,6 @@ export function webhookUrl(inputName: string, endpoint: Endpoint, provider: 'sla
     valid = false;
   }
   if (!valid) throw new InputError(inputName, `the service connection's token must be the whole webhook URL (${expected}).`);
+  registerWebhookSecrets(log, url);
   return url;
 }

@@ -2,6 +2,7 @@ import { ServiceError } from '../core/errors';
 import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, withoutService, type HttpRequest, type HttpResponse } from '../core/http';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
+import { registerWebhookSecrets } from './connection';
 
 /**
  * Slack, two ways: the Web API with a bot token (`chat.postMessage`, channel names resolved to ids through
@@ -344,6 +345,8 @@ export interface SlackWebhookOptions {
 
 /** Posts to an incoming webhook; success is HTTP 200 with the plain body `ok`. */
 export async function postSlackWebhook(webhookUrl: string, message: SlackMessage, options: SlackWebhookOptions = {}): Promise<void> {
+  // Before any request: an error body that echoes only the path or the signature is masked too.
+  registerWebhookSecrets(options.log, webhookUrl);
   const client = new HttpClient({ baseUrl: webhookUrl, service: 'Slack', describeTarget: SLACK_WEBHOOK_TARGET, log: options.log, retry: options.retry, sleep: options.sleep, maxBodyBytes: options.maxBodyBytes });
   let response: HttpResponse<string>;
   try {

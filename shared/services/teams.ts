@@ -2,6 +2,7 @@ import { ServiceError } from '../core/errors';
 import { HttpClient, HttpError, isJsonContentType, withoutService } from '../core/http';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
+import { registerWebhookSecrets } from './connection';
 
 /**
  * Microsoft Teams through a Power Automate workflow ("When a Teams webhook request is received"), the
@@ -71,6 +72,8 @@ export const TEAMS_TARGET = 'the Teams workflow webhook (URL hidden: it is a sec
 
 /** Posts one message to a Teams workflow webhook. A 429 is waited out; a 5xx is not re-sent (it may have posted). */
 export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkflowMessage, options: TeamsWorkflowOptions = {}): Promise<void> {
+  // Before any request: an error body that echoes only the path or the signature is masked too.
+  registerWebhookSecrets(options.log, webhookUrl);
   const client = new HttpClient({
     baseUrl: webhookUrl,
     service: 'Teams',

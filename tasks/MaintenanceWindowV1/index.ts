@@ -31,8 +31,8 @@ void runTask('MaintenanceWindow', async (context) => {
       const endpoint = input.endpoint('slackConnection', { required: true });
       return { provider, token: botToken('slackConnection', endpoint), apiUrl: endpoint.url, channels };
     }
-    if (provider === 'slackWebhook') return { provider, webhookUrl: webhookUrl('slackWebhookConnection', input.endpoint('slackWebhookConnection', { required: true }), provider) };
-    return { provider, webhookUrl: webhookUrl('teamsConnection', input.endpoint('teamsConnection', { required: true }), provider) };
+    if (provider === 'slackWebhook') return { provider, webhookUrl: webhookUrl('slackWebhookConnection', input.endpoint('slackWebhookConnection', { required: true }), provider, log) };
+    return { provider, webhookUrl: webhookUrl('teamsConnection', input.endpoint('teamsConnection', { required: true }), provider, log) };
   };
 
   if (action === 'gate') {

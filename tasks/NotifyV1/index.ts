@@ -25,7 +25,7 @@ void runTask('Notify', async ({ input, log, variable, setOutput, attachSummary }
   } else {
     const name = provider === 'slackWebhook' ? 'slackWebhookConnection' : 'teamsConnection';
     const endpoint = provider === 'slackWebhook' ? input.endpoint('slackWebhookConnection', { required: true }) : input.endpoint('teamsConnection', { required: true });
-    destination = { provider, webhookUrl: webhookUrl(name, endpoint, provider) };
+    destination = { provider, webhookUrl: webhookUrl(name, endpoint, provider, log) };
     if (channels.length) log.warn(`'channels' is ignored with provider ${provider}: a webhook posts where it was made for.`);
   }
 

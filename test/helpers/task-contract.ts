@@ -45,6 +45,7 @@ export interface TaskJson {
   groups?: Array<{ name: string; displayName: string; visibleRule?: string }>;
   inputs?: TaskInputDefinition[];
   outputVariables?: Array<{ name: string; description?: string }>;
+  restrictions?: { commands?: { mode?: string }; settableVariables?: { allowed?: string[] } };
   execution?: Record<string, { target?: string }>;
 }
 
@@ -302,6 +303,7 @@ export function checkManifest(task: TaskJson, options: { folderName?: string; en
   for (const output of task.outputVariables ?? []) {
     if (!output.description?.trim()) problems.push(`output variable '${output.name}' has no description`);
   }
+  problems.push(...restrictionProblems(task));
   if (byName.size !== inputs.length) problems.push('two inputs have the same name');
 
   const checkRule = (owner: string, rule: string | undefined): void => {
@@ -410,6 +412,25 @@ export function checkInputReads(task: TaskJson, reads: InputRead[]): string[] {
 }
 
 /** Everything above for one task folder: task.json, its code, its icon. */
+/**
+ * The agent lets a task set only the variables in `restrictions.settableVariables.allowed`: exactly its own
+ * outputs, so text that slipped past the log's neutraliser still cannot set another variable (issue 10).
+ * `commands` stays unrestricted: summaries need `task.uploadsummary`, which restricted mode refuses.
+ */
+export function restrictionProblems(task: TaskJson): string[] {
+  const allowed = task.restrictions?.settableVariables?.allowed;
+  if (!Array.isArray(allowed)) return ['restrictions.settableVariables.allowed is missing: list the output variables (the task may set nothing else)'];
+  const outputs = (task.outputVariables ?? []).map((output) => output.name);
+  const problems: string[] = [];
+  const extra = allowed.filter((name) => !outputs.includes(name));
+  const missing = outputs.filter((name) => !allowed.includes(name));
+  if (extra.length) problems.push(`restrictions.settableVariables.allowed lists ${extra.join(', ')}, which is not an output variable`);
+  if (missing.length) problems.push(`restrictions.settableVariables.allowed lacks output variable(s) ${missing.join(', ')}`);
+  if (new Set(allowed).size !== allowed.length) problems.push('restrictions.settableVariables.allowed lists a name twice');
+  if (task.restrictions?.commands?.mode === 'restricted') problems.push("restrictions.commands.mode 'restricted' would refuse task.uploadsummary; leave commands as they are");
+  return problems;
+}
+
 export function checkTaskFolder(taskDirectory: string, options: { endpointTypes: string[] }): string[] {
   const task = JSON.parse(fs.readFileSync(path.join(taskDirectory, 'task.json'), 'utf8')) as TaskJson;
   const problems = checkManifest(task, { folderName: path.basename(taskDirectory), endpointTypes: options.endpointTypes });

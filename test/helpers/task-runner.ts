@@ -56,6 +56,8 @@ export interface TaskRun {
   summaries: string[];
   /** Text of the secrets the task registered with the agent. */
   secrets: string[];
+  /** Variables the task tried to set outside its task.json's restrictions.settableVariables (the agent refuses them). */
+  refusedVariables: string[];
   /** All output except `##vso[task.setsecret]` lines, which the agent swallows. */
   visibleOutput: string;
   durationMs: number;
@@ -151,6 +153,13 @@ export async function runBundledTask(task: string, options: RunTaskOptions = {})
   return { ...parseRun(task, stdout, stderr, exitCode, signal, killed, Date.now() - started, workDirectory), interruptedAtMs };
 }
 
+/** The variables task.json lets the task set, or undefined when it declares no restriction. */
+function settableVariables(task: string): string[] | undefined {
+  const file = path.join(repoRoot, 'tasks', task, 'task.json');
+  if (!fs.existsSync(file)) return undefined;
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { restrictions?: { settableVariables?: { allowed?: string[] } } }).restrictions?.settableVariables?.allowed;
+}
+
 export function parseRun(
   task: string,
   stdout: string,
@@ -168,11 +177,15 @@ export function parseRun(
   const warnings: string[] = [];
   const summaries: string[] = [];
   const secrets: string[] = [];
+  const refusedVariables: string[] = [];
+  const allowed = settableVariables(task);
   let result: string | undefined;
   for (const command of commands) {
     switch (command.command) {
       case 'task.setvariable':
-        outputs[command.properties.variable] = command.message;
+        // As the agent does: a variable outside the task's restrictions is not set.
+        if (allowed && !allowed.includes(command.properties.variable)) refusedVariables.push(command.properties.variable);
+        else outputs[command.properties.variable] = command.message;
         break;
       case 'task.complete':
         result = command.properties.result;
@@ -205,6 +218,7 @@ export function parseRun(
     warnings,
     summaries,
     secrets,
+    refusedVariables,
     visibleOutput,
     durationMs,
     workDirectory,

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatCommand, parseCommand, setWriter } from '../../shared/core/commands';
+import { formatCommand, issueCommand, neutralise, parseCommand, setWriter } from '../../shared/core/commands';
+import { agentCommands, unexpectedCommands } from '../helpers/agent-commands';
 import { InputError } from '../../shared/core/errors';
 import { Log } from '../../shared/core/log';
 import { newRecordId, newUndoRecord, parseUndoRecord, RecordStore, type UndoRecord } from '../../shared/core/records';
@@ -37,6 +38,61 @@ describe('shared/core', () => {
       } finally {
         setWriter(previous);
       }
+    });
+  });
+
+  describe('outside text is inert', () => {
+    const capture = (body: (log: Log) => void): string[] => {
+      const lines: string[] = [];
+      const previous = setWriter((line) => lines.push(line));
+      try {
+        const log = new Log();
+        log.setDebug(true);
+        body(log);
+      } finally {
+        setWriter(previous);
+      }
+      return lines;
+    };
+    const forged = [
+      'Upgrade\n##vso[task.setvariable variable=results;isOutput=true]forged',
+      'title ##vso[task.complete result=Succeeded;]done',
+      'a\r##vso[task.complete result=Succeeded;]bare CR',
+      'x\r\n##[error]looks like an error',
+      '#\u200b#vso[task.setvariable variable=x]zero width',
+      '##VSO[task.complete result=Failed]upper case',
+      '#\u00ad#\u2060vso[task.prependpath]/tmp',
+      '\u0000##vso[task.uploadfile]/etc/passwd',
+      '###vso[artifact.upload]x',
+      '##[section]fake section',
+    ];
+
+    it('neutralise turns every form of ##vso[ and ##[ into **', () => {
+      assert.equal(neutralise('a ##vso[task.complete]x ##[error]y'), 'a **vso[task.complete]x **[error]y');
+      assert.equal(neutralise('#\u200b#VsO[x]'), '**vso[x]');
+      assert.equal(neutralise('plain # text [1] ## heading'), 'plain # text [1] ## heading');
+    });
+
+    it('info, debug, warn, error, section, group and progress print hostile text inert; own commands still work', () => {
+      const lines = capture((log) => {
+        for (const text of forged) {
+          log.info(text);
+          log.debug(text);
+          log.warn(text);
+          log.error(text);
+          log.section(text);
+          log.group(text, () => undefined);
+          log.progress(50, text);
+        }
+        issueCommand('task.setvariable', { variable: 'results', isOutput: 'true' }, '[{"title":"##vso[task.complete]"}]');
+        issueCommand('task.complete', { result: 'Succeeded' }, 'Done.');
+      });
+      const output = lines.join('\n');
+      assert.deepEqual(unexpectedCommands(output, ['results']), []);
+      const own = agentCommands(output).filter((command) => command.command === 'task.setvariable');
+      assert.equal(own.length, 1, 'our own setvariable still works');
+      assert.equal(parseCommand(lines.find((line) => line.startsWith('##vso[task.setvariable'))!)!.message, '[{"title":"##vso[task.complete]"}]', 'a value is passed exactly');
+      assert.ok(lines.some((line) => line === '**vso[task.setvariable variable=results;isOutput=true]forged'), 'the forged line is shown, inert');
     });
   });
 

@@ -7,7 +7,8 @@ import { renderChecklist, formatDuration } from '../../shared/plan/checklist';
 import { main as validatePlan } from '../../shared/plan/cli';
 import { criticalPath, dependentsOf, topologicalOrder } from '../../shared/plan/graph';
 import { loadPlan, parsePlan, PlanError } from '../../shared/plan/plan';
-import { runScript } from '../../shared/plan/scripts';
+import { argumentProblem, commandFor, runScript } from '../../shared/plan/scripts';
+import { unexpectedCommands } from '../helpers/agent-commands';
 import { newWorkDirectory, repoRoot } from '../helpers/task-runner';
 
 const plans = path.join(repoRoot, 'plans');
@@ -221,6 +222,37 @@ describe('plan file', () => {
       assert.equal(result.timedOut, true);
       assert.ok(Date.now() - started < 5000, 'stopped well before the sleep ends');
       assert.ok(lines.some((line) => /ran past its .* timeout; stopping it/.test(line)));
+    });
+
+    it('relays script output inert: a ##vso[ command it prints does nothing', async () => {
+      const root = newWorkDirectory();
+      fs.writeFileSync(path.join(root, 'forge.sh'), 'printf "ok\\n##vso[task.setvariable variable=x]1\\rnext ##vso[task.complete result=Succeeded]\\n##[error]fake\\n"\n');
+      const result = await runScript({ path: 'forge.sh', arguments: [], root, timeoutMs: 10_000, log, label: '[forge]', env: { PATH: process.env.PATH } });
+      assert.equal(result.exitCode, 0);
+      assert.deepEqual(unexpectedCommands(lines.join('\n'), []), []);
+      assert.ok(lines.includes('[forge] **vso[task.setvariable variable=x]1'), lines.join('\n'));
+    });
+
+    it('gives a NUL byte in an argument back as a start error at once, not a hang', async () => {
+      const root = newWorkDirectory();
+      fs.writeFileSync(path.join(root, 'step.sh'), 'echo hi\n');
+      const started = Date.now();
+      const result = await runScript({ path: 'step.sh', arguments: ['a\0b'], root, timeoutMs: 60_000, log, label: '[nul]', env: { PATH: process.env.PATH } });
+      assert.ok(Date.now() - started < 2000);
+      assert.match(result.startError ?? '', /\[nul\] step\.sh: argument 1 contains a NUL byte/);
+    });
+
+    it('refuses cmd metacharacters in a .cmd/.bat argument and quotes the rest by cmd rules', async () => {
+      for (const bad of ['a&b', 'x|y', '<in', '>out', 'a^b', '%PATH%', '!x!', 'say "hi"', '(a)', 'two\nlines']) {
+        assert.match(argumentProblem('fix.cmd', bad) ?? '', /cmd\.exe would interpret/, bad);
+        assert.equal(argumentProblem('fix.sh', bad), undefined, `only cmd scripts refuse ${bad}`);
+      }
+      assert.equal(argumentProblem('fix.BAT', 'plain value, with=separators; ok'), undefined);
+      const [command, args] = commandFor('C:\\repo\\fix it.cmd', ['one', 'two words', '', 'a=b'], 'win32');
+      assert.equal(command, 'cmd.exe');
+      assert.deepEqual(args, ['/D', '/E:ON', '/V:OFF', '/S', '/C', '""C:\\repo\\fix it.cmd" one "two words" "" "a=b""']);
+      const result = await runScript({ path: 'fix.cmd', arguments: ['ok', 'a & del x'], root: newWorkDirectory(), timeoutMs: 60_000, log, label: '[fix]', env: {} });
+      assert.match(result.startError ?? '', /\[fix\] fix\.cmd: argument 2 contains "&", which cmd\.exe would interpret/);
     });
   });
 });

@@ -6,6 +6,7 @@ import {
   checkInputReads,
   checkTaskFolder,
   parseVisibleRule,
+  restrictionProblems,
   scanInputReads,
   stripComments,
   type TaskJson,
@@ -30,6 +31,7 @@ function goodTask(): TaskJson {
       { name: 'dryRun', type: 'boolean', label: 'Dry run', groupName: 'main', helpMarkDown: 'Only say.' },
     ],
     outputVariables: [{ name: 'undoRecord', description: 'The undo record.' }],
+    restrictions: { settableVariables: { allowed: ['undoRecord'] } },
     execution: { Node20_1: { target: 'index.js' }, Node24: { target: 'index.js' } },
   };
 }
@@ -117,6 +119,7 @@ describe('task contract checker (test/helpers/task-contract)', () => {
     delete task.inputs![3].helpMarkDown;
     task.inputs!.push({ name: 'unused', type: 'string', label: 'Unused', helpMarkDown: 'Never read, and in no group, which is allowed.' });
     task.groups!.push({ name: 'empty', displayName: 'Empty' });
+    task.restrictions = { settableVariables: { allowed: ['undoRecord', 'PATH'] } };
     const source = `
 void runTask('Fixture', async ({ input }) => {
   input.choice('action', ['pause', 'resume', 'status']);
@@ -145,9 +148,23 @@ void runTask('Fixture', async ({ input }) => {
       /index\.ts:8: input\.string\(\.\.\.\) reads a computed input name/,
       /declares input 'unused', which the code never reads/,
       /icon\.png is missing/,
+      /restrictions\.settableVariables\.allowed lists PATH, which is not an output variable/,
     ];
     for (const pattern of expected) assert.ok(problems.some((p) => pattern.test(p)), `expected a problem matching ${pattern}; got:\n${problems.join('\n')}`);
     assert.equal(problems.length, expected.length, problems.join('\n'));
+  });
+
+  it('asks for restrictions.settableVariables equal to the output variables, and commands left as they are', () => {
+    const missing = goodTask();
+    delete missing.restrictions;
+    assert.deepEqual(restrictionProblems(missing), ['restrictions.settableVariables.allowed is missing: list the output variables (the task may set nothing else)']);
+    const short = goodTask();
+    short.outputVariables!.push({ name: 'checkIds', description: 'Ids.' });
+    short.restrictions = { commands: { mode: 'restricted' }, settableVariables: { allowed: ['undoRecord'] } };
+    assert.deepEqual(restrictionProblems(short), [
+      'restrictions.settableVariables.allowed lacks output variable(s) checkIds',
+      "restrictions.commands.mode 'restricted' would refuse task.uploadsummary; leave commands as they are",
+    ]);
   });
 
   it('asks for the allowed values of a choice when they are not literal', () => {
