@@ -55,6 +55,8 @@ describe('the rehearsal plays the platform\'s failure paths', function () {
     assert.equal(stages.WebBatch_2, 'Skipped');
     assert.ok(!outcome.window.left.some((item) => /muting rule maintenance-20250412-web-batch-1/.test(item)), outcome.window.left.join(', '));
     assertClosing(outcome, 'Canceled');
+    // Post-Maintenance's job runs after a cancel (always() at job level), so the held jobs are released too.
+    assert.deepEqual(outcome.window.left, []);
   });
 
   it('--cancel-at a stage: the stage and the later succeeded() ones never start, the run is Canceled', async () => {
@@ -65,8 +67,9 @@ describe('the rehearsal plays the platform\'s failure paths', function () {
     assert.equal(stages.WebBatch_1, 'Skipped');
     assert.equal(stages.StartingMaintenance, 'Skipped');
     assert.ok(outcome.printed.some((line) => /Web servers batch 1 {2}\[WebBatch_1\] {2}skipped: condition .* is false \(the run is cancelled\)/.test(line)));
-    // Today Post-Maintenance's job has no always() of its own, so the held jobs stay held: once it has, this is `left: none`.
     assertClosing(outcome, 'Canceled');
+    assert.equal(stages.PostMaintenance, 'Succeeded', 'Post-Maintenance runs after a cancel');
+    assert.deepEqual(outcome.window.left, [], 'the held jobs are released after a cancel');
   });
 
   it("a job timeout (Microsoft-hosted cap) while patching: the step is cancelled, the restore runs within the cancel timeout, everything is back", async () => {
