@@ -146,9 +146,13 @@ export async function runUndo<D, I>(options: UndoStepOptions<D, I>): Promise<Und
     else if (item.verdict === 'left') log.warn(`${item.name}: changed by someone since the window; left as it is${why}.`);
     else log.warn(`${item.name}: REFUSED${why}.`);
   }
-  const toRestore = items.filter((item) => item.verdict === 'restore');
+  // A record that asks for anything the marks do not confirm is not trusted at all: nothing of it is written.
+  // (Without a record, what the marks name is restored and only the refused items are left.)
+  const distrusted = !!record && items.some((item) => item.verdict === 'refuse');
+  if (distrusted) log.error(`Undo record ${record!.id} asks for what the resources' marks do not confirm: nothing of it is restored. Restore without a record to put back what the window's marks name.`);
+  const toRestore = distrusted ? [] : items.filter((item) => item.verdict === 'restore');
   if (toRestore.length) await kind.restore(toRestore);
-  const notBack = await kind.readBack(items.filter((item) => item.verdict === 'restore' || item.verdict === 'back'));
+  const notBack = distrusted ? [] : await kind.readBack(items.filter((item) => item.verdict === 'restore' || item.verdict === 'back'));
   const outcome: UndoOutcome<I> = {
     record,
     windowId: options.windowId,
@@ -182,7 +186,10 @@ export function requireBack(outcome: UndoOutcome<unknown>, what: string): void {
     outcome.refused.length ? `refused (the window's marks on the resource do not confirm them): ${outcome.items.filter((i) => i.verdict === 'refuse').map((i) => `${i.name}${i.reason ? ` (${i.reason})` : ''}`).join('; ')}` : '',
     outcome.notBack.length ? `not back after the restore: ${outcome.notBack.join(', ')}` : '',
   ].filter(Boolean);
-  if (problems.length) throw new SafetyError(`${what}: ${problems.join('. ')}. No receipt was written.`);
+  if (problems.length) {
+    const hint = outcome.refused.length && outcome.record ? ' Nothing of the record was written; run the restore without a record to put back what the window\'s marks name.' : '';
+    throw new SafetyError(`${what}: ${problems.join('. ')}. No receipt was written.${hint}`);
+  }
 }
 
 /**
