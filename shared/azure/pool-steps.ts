@@ -1,7 +1,7 @@
 import { InputError } from '../core/errors';
 import type { Log } from '../core/log';
 import type { RecordStore, UndoRecord } from '../core/records';
-import { requireBack, runUndo, type UndoItem, type UndoKind } from '../core/undo';
+import { mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind } from '../core/undo';
 import { MarkdownSummary } from '../core/summary';
 import { BackendPoolClient, describeMember, memberAddress, POOL_RECORD_KIND, validatePoolUndoData, type MemberHealth, type PoolMember, type PoolTarget, type PoolUndoData, type RestoreResult } from './appgateway';
 import { armClients } from './arm';
@@ -29,7 +29,7 @@ export interface PoolStepOptions {
   log: Log;
   publishUndoRecord: (record: UndoRecord<PoolUndoData>) => void;
   /** Where the restore's receipt goes (written only once everything reads back in the pool and healthy). */
-  receipts: Pick<RecordStore, 'writeReceipt'>;
+  receipts: RecordStore;
   /** The window's clock, for the receipt. */
   now: () => Date;
 }
@@ -159,16 +159,18 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
     result = await pool.restore({ servers: options.servers }, { healthTimeoutSeconds: options.healthTimeoutSeconds });
   } else {
     const kind = poolUndoKind(pool, options.healthTimeoutSeconds, log, where);
-    const outcome = await runUndo({
+    // No record given: the unrestored pool records of this window in the records folder, then the drained tags.
+    const outcome = mergeOutcomes(await restoreRecordOrMarks({
       kind,
       record: options.undoRecord,
+      store: options.receipts,
       windowId: options.windowId ?? '',
       target: { subscription: options.connection.subscriptionId, ...target },
       log,
       now: options.now,
       receipts: options.receipts,
       describe: (o) => `Back in ${where} and healthy: ${[...o.restored, ...o.back].join(', ') || 'nothing was out'}.`,
-    });
+    }));
     requireBack(outcome, `Not everything is back in ${where}`);
     result = kind.result ?? { source: options.undoRecord ? 'undo record' : 'drained tags', restored: [], alreadyPresent: [], health: [], gatewayWrites: 0, nicWrites: 0 };
   }
