@@ -292,11 +292,12 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
       const nightly = [...ado.definitions.values()].find((d) => d.name === 'Nightly export')!;
       ado.editDefinition(nightly.id, { queueStatus: 'disabled' });
       const writes = ado.writes().length;
+      const nightlyPuts = ado.calls('PUT', `/Definitions/${nightly.id}`).length;
       const release = await adoRun({ action: 'release', undoRecord: hold.outputs.undoRecord }, newWorkDirectory());
       assert.equal(release.result, 'Succeeded', release.stdout);
       assert.equal(statusOf('Nightly export'), 'disabled', 'the admin\'s later choice stands');
       assert.equal(statusOf('Hourly sync'), 'enabled');
-      assert.equal(ado.calls('PUT', `/Definitions/${nightly.id}`).length, 0, 'no write to the pipeline the admin disabled');
+      assert.equal(ado.calls('PUT', `/Definitions/${nightly.id}`).length, nightlyPuts, 'no write to the pipeline the admin disabled');
       assert.ok(ado.writes().length - writes === 1, 'one write: the other pipeline');
       return 2;
     },
