@@ -153,6 +153,28 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
   }
 
   log.section(`Restoring ${where}`);
+  const result = await restorePool(options, pool, where);
+  const text = result.health.length
+    ? `Back in ${where} and healthy (from the ${result.source}): ${result.health.map((entry) => describeMember(entry.member)).join(', ')}.`
+    : `Nothing to put back into ${where} (from the ${result.source}).`;
+  log.info(text);
+  summary
+    .heading(`Restored ${result.health.length} server(s) to ${target.applicationGatewayName} / ${target.backendPoolName}`)
+    .table(HEALTH_HEADERS, healthRows(result.health))
+    .paragraph(
+      `What to put back came from the ${result.source}. Put back now: ${result.restored.map(describeMember).join(', ') || 'none'}; already in the pool: ${result.alreadyPresent.map(describeMember).join(', ') || 'none'}. ` +
+        `Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}.`,
+    );
+  return {
+    title: `Restore ${target.backendPoolName}`,
+    summary,
+    outputs: { restoredServers: result.health.map((entry) => entry.member.label ?? memberAddress(entry.member)).join(',') },
+  };
+}
+
+/** The restore: a person's list of servers as given, else through the undo protocol (record, records folder, drained tags). */
+async function restorePool(options: PoolStepOptions, pool: BackendPoolClient, where: string): Promise<RestoreResult> {
+  const { log, target } = options;
   let result: RestoreResult;
   if (options.servers.length && !options.undoRecord) {
     // A person's explicit list: no record to check, no marks to judge by.
@@ -174,20 +196,5 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
     requireBack(outcome, `Not everything is back in ${where}`);
     result = kind.result ?? { source: options.undoRecord ? 'undo record' : 'drained tags', restored: [], alreadyPresent: [], health: [], gatewayWrites: 0, nicWrites: 0 };
   }
-  const text = result.health.length
-    ? `Back in ${where} and healthy (from the ${result.source}): ${result.health.map((entry) => describeMember(entry.member)).join(', ')}.`
-    : `Nothing to put back into ${where} (from the ${result.source}).`;
-  log.info(text);
-  summary
-    .heading(`Restored ${result.health.length} server(s) to ${target.applicationGatewayName} / ${target.backendPoolName}`)
-    .table(HEALTH_HEADERS, healthRows(result.health))
-    .paragraph(
-      `What to put back came from the ${result.source}. Put back now: ${result.restored.map(describeMember).join(', ') || 'none'}; already in the pool: ${result.alreadyPresent.map(describeMember).join(', ') || 'none'}. ` +
-        `Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}.`,
-    );
-  return {
-    title: `Restore ${target.backendPoolName}`,
-    summary,
-    outputs: { restoredServers: result.health.map((entry) => entry.member.label ?? memberAddress(entry.member)).join(',') },
-  };
+  return result;
 }

@@ -204,6 +204,18 @@ export function unrestoredRecords<D>(store: RecordStore, kind: UndoKind<D, unkno
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
+/** Whether a record is about the step's target (fields the step leaves undefined are not compared). */
+function targets<D>(kind: UndoKind<D, unknown>, record: UndoRecord<D>, target: UndoTarget): boolean {
+  let data: D;
+  try {
+    data = kind.validate(record.data);
+  } catch {
+    return true; // malformed: let the protocol refuse it, naming it
+  }
+  const actual = kind.targetOf(data);
+  return Object.entries(target).every(([field, value]) => value === undefined || same(actual[field], value));
+}
+
 /**
  * A restore step's work when it may or may not be handed a record: the record given; else every unrestored
  * record of this window in the records folder (each checked like a given one; one refused does not stop the
@@ -216,9 +228,20 @@ export async function restoreRecordOrMarks<D, I>(
   if (options.record) return [await runUndo({ ...options, receipts })];
   const outcomes: Array<UndoOutcome<I>> = [];
   for (const record of options.store ? unrestoredRecords(options.store, options.kind, options.windowId) : []) {
+    if (!targets(options.kind, record, options.target)) {
+      // Another pool, zone or project of the same window: another step's to restore.
+      options.log.info(`Undo record ${record.id} in the records folder is for another target than this step's; left to its own step.`);
+      continue;
+    }
     options.log.info(`Restoring from undo record ${record.id} found in the records folder.`);
     try {
-      outcomes.push(await runUndo({ ...options, receipts, record }));
+      let data: D;
+      try {
+        data = options.kind.validate(record.data);
+      } catch (error) {
+        throw new RecordRefusedError(record.id, `is a malformed '${record.kind}' record: ${(error as Error).message}`);
+      }
+      outcomes.push(await runUndo({ ...options, receipts, record: { ...record, data } }));
     } catch (error) {
       if (!(error instanceof RecordRefusedError)) throw error;
       options.log.warn(`Undo record ${record.id} refused: ${error.message}`);
