@@ -1,7 +1,8 @@
 import { ResourceManagementClient, type GenericResource } from '@azure/arm-resources';
 import { InputError, SafetyError } from '../core/errors';
 import type { Log } from '../core/log';
-import { newUndoRecord, type UndoRecord } from '../core/records';
+import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
+import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoKind, type UndoOutcome } from '../core/undo';
 import { MarkdownSummary } from '../core/summary';
 import { toNaiveLocal } from '../core/time';
 import { armFailure, describeArmError } from './arm';
@@ -187,20 +188,83 @@ export async function muteAzureMonitor(options: AzureMuteOptions): Promise<Azure
   return { record, rule, adopted: !!existing };
 }
 
-export async function unmuteAzureMonitor(options: { rules: AlertProcessingRules; log: Log; record: UndoRecord<AzureMonitorUndoData> }): Promise<{ deleted: boolean }> {
-  const { rules, log, record } = options;
-  const existing = await rules.get(record.data.ruleId);
-  if (!existing) {
-    log.info(`Alert processing rule ${record.data.ruleId} is gone already: nothing to do.`);
-    return { deleted: false };
-  }
-  if (windowOf(existing) !== record.windowId) {
-    throw new SafetyError(`Alert processing rule ${record.data.ruleId} is not tagged for window ${record.windowId} (someone replaced it); leaving it alone.`);
-  }
-  log.info(`Deleting alert processing rule ${record.data.ruleId}.`);
-  await rules.delete(record.data.ruleId);
-  if (await rules.get(record.data.ruleId)) throw new SafetyError(`Alert processing rule ${record.data.ruleId} still exists after the delete.`);
-  return { deleted: true };
+export interface ActionRuleItem {
+  ruleId: string;
+}
+
+/** `/subscriptions/<s>/resourceGroups/<g>/…`: the subscription and resource group of a rule id. */
+function scopeOf(ruleId: string): { subscription?: string; resourceGroup?: string } {
+  const match = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\//i.exec(ruleId);
+  return { subscription: match?.[1], resourceGroup: match?.[2] };
+}
+
+/**
+ * The Azure Monitor kind of the undo protocol: the rule is deleted only when it carries this window's tag;
+ * without a record, the rule the step names (`resourceGroup`, `ruleName`) is looked up the same way.
+ */
+export function azureMonitorUndoKind(options: { rules: AlertProcessingRules; log: Log; stepRuleId?: string }): UndoKind<AzureMonitorUndoData, ActionRuleItem> {
+  const { rules, log } = options;
+  return {
+    kind: AZURE_MONITOR_RECORD_KIND,
+    validate: validateAzureMonitorUndoData,
+    targetOf: (data) => scopeOf(data.ruleId),
+    async assess(data, windowId) {
+      const ruleId = data?.ruleId ?? options.stepRuleId;
+      if (!ruleId) {
+        log.warn('No undo record and no resourceGroup to find the rule in: nothing to unmute.');
+        return [];
+      }
+      const name = `alert processing rule ${ruleId.split('/').pop()}`;
+      const existing = await rules.get(ruleId);
+      if (!existing) return [{ name, verdict: 'back', reason: 'it is gone', item: { ruleId } }];
+      if (windowOf(existing) !== windowId) {
+        return [{ name, verdict: data ? 'refuse' : 'back', reason: `it is not tagged for window ${windowId} (someone replaced it${windowOf(existing) ? `; it is tagged for window ${windowOf(existing)}` : ''}); leaving it alone`, item: { ruleId } }];
+      }
+      return [{ name, verdict: 'restore', reason: 'delete it', item: { ruleId } }];
+    },
+    async restore(items) {
+      for (const { item } of items) {
+        log.info(`Deleting alert processing rule ${item.ruleId}.`);
+        await rules.delete(item.ruleId);
+      }
+    },
+    async readBack(items) {
+      const notBack: string[] = [];
+      for (const { name, item, verdict } of items) {
+        if (verdict === 'restore' && (await rules.get(item.ruleId))) notBack.push(name);
+      }
+      return notBack;
+    },
+  };
+}
+
+export async function unmuteAzureMonitor(options: {
+  rules: AlertProcessingRules;
+  log: Log;
+  record?: UndoRecord<AzureMonitorUndoData>;
+  store?: RecordStore;
+  windowId: string;
+  subscriptionId: string;
+  /** The step's rule (`resourceGroup`, `ruleName`), for a restore without a record. */
+  resourceGroup?: string;
+  ruleName?: string;
+  now: () => Date;
+}): Promise<{ deleted: boolean; outcome: UndoOutcome<ActionRuleItem> }> {
+  const stepRuleId = options.resourceGroup && options.ruleName ? actionRulePlan(options.subscriptionId, { resourceGroup: options.resourceGroup, ruleName: options.ruleName, scopes: [options.resourceGroup], alertRuleIds: [], severities: [] }).ruleId : undefined;
+  const outcome = mergeOutcomes(
+    await restoreRecordOrMarks({
+      kind: azureMonitorUndoKind({ rules: options.rules, log: options.log, stepRuleId }),
+      record: options.record,
+      store: options.store,
+      windowId: options.windowId,
+      target: { subscription: options.subscriptionId, resourceGroup: options.resourceGroup },
+      log: options.log,
+      now: options.now,
+      describe: (o) => `Azure Monitor alert processing rule of this window removed (${describeOutcome(o)}).`,
+    }),
+  );
+  requireBack(outcome, 'Azure Monitor notifications are not all back');
+  return { deleted: outcome.restored.length > 0, outcome };
 }
 
 const describeScope = (data: AzureMonitorUndoData) =>
@@ -218,9 +282,11 @@ export function azureMuteSummary(result: AzureMuteResult, endsAtText: string): M
     .paragraph(`The rule stops muting by itself at that time; the unmute step deletes it earlier. Undo record \`${result.record.id}\`.`);
 }
 
-export function azureUnmuteSummary(record: UndoRecord<AzureMonitorUndoData>, deleted: boolean): MarkdownSummary {
+export function azureUnmuteSummary(result: { deleted: boolean; outcome: UndoOutcome<ActionRuleItem> }): MarkdownSummary {
+  const record = result.outcome.record as UndoRecord<AzureMonitorUndoData> | undefined;
+  const ruleIds = [...new Set(result.outcome.items.map((i) => i.item.ruleId))];
   return new MarkdownSummary()
-    .heading(`Azure Monitor: notifications back on (rule '${record.data.name}' removed)`)
-    .paragraph(deleted ? `Deleted alert processing rule ${record.data.ruleId} (${describeScope(record.data)}).` : 'The rule was already gone; nothing else was touched.')
-    .paragraph(`Undone from undo record \`${record.id}\`.`);
+    .heading(`Azure Monitor: notifications back on (rule '${record?.data.name ?? ruleIds.map((id) => id.split('/').pop()).join(', ')}' removed)`)
+    .paragraph(result.deleted ? `Deleted alert processing rule ${ruleIds.join(', ')}${record ? ` (${describeScope(record.data)})` : ''}.` : 'The rule was already gone; nothing else was touched.')
+    .paragraph(record ? `Undone from undo record \`${record.id}\`.` : `Restored from the marks of window ${result.outcome.windowId}.`);
 }

@@ -923,6 +923,51 @@ export class BackendPoolClient {
     return { source: from, restored: missing, alreadyPresent, health: waited.health, gatewayWrites: this.gatewayWrites, nicWrites: this.nicWrites };
   }
 
+  /**
+   * For the undo protocol: how each member an undo record says was removed stands now. Back in the pool:
+   * back. Out and named by a drained tag of ours (the gateway's, or its NIC's): to restore. Out and named by
+   * no tag: refused (this task did not take it out), unless the resource cannot carry the tag at all (50 tags
+   * already), when the drain warned that the record is all there is.
+   */
+  async judgeRemoved(removed: PoolMember[]): Promise<Array<{ member: PoolMember; verdict: 'restore' | 'back' | 'refuse'; reason?: string }>> {
+    const gateway = await this.readGateway();
+    const current = await this.membersOf(this.findPool(gateway));
+    const present = new Set(current.map(memberKey));
+    const tagged = new Map((await this.drainedByUs(gateway, current)).map((entry) => [memberKey(entry.member), entry.windowId]));
+    const untaggable = async (member: PoolMember) => {
+      const tags = member.type === 'ipConfiguration' ? (await this.readNic(nicOf(member.id).nicId).catch(() => undefined))?.tags : gateway.tags;
+      const name = member.type === 'ipConfiguration' ? this.nicTagName : this.gatewayTagName;
+      return tagValue(tags, name) === undefined && 'problem' in withTag(tags, name, '{}');
+    };
+    const out: Array<{ member: PoolMember; verdict: 'restore' | 'back' | 'refuse'; reason?: string }> = [];
+    for (const member of removed) {
+      const key = memberKey(member);
+      if (present.has(key)) out.push({ member, verdict: 'back' });
+      else if (tagged.has(key)) out.push({ member, verdict: 'restore', reason: `the drained tag says window ${tagged.get(key)} took it out` });
+      else if (await untaggable(member)) out.push({ member, verdict: 'restore', reason: 'the resource cannot carry the drained tag (tag limit); the undo record is all there is' });
+      else out.push({ member, verdict: 'refuse', reason: `no drained tag names it: this task did not take it out of ${this.where}` });
+    }
+    return out;
+  }
+
+  /** For the undo protocol's read-back: members still out of the pool among `members`, and those a drained tag of `windowId` still names. */
+  async stillOut(members: PoolMember[], windowId: string): Promise<PoolMember[]> {
+    const gateway = await this.readGateway();
+    const current = await this.membersOf(this.findPool(gateway));
+    const present = new Set(current.map(memberKey));
+    const out = members.filter((member) => !present.has(memberKey(member)));
+    for (const entry of await this.drainedByUs(gateway, current)) {
+      if (entry.windowId === windowId && !out.some((member) => memberKey(member) === memberKey(entry.member))) out.push(entry.member);
+    }
+    return out;
+  }
+
+  /** What the drained tags (any window) say this task took out of the pool and is still out. */
+  async drainedMembers(): Promise<Array<{ member: PoolMember; windowId: string }>> {
+    const gateway = await this.readGateway();
+    return this.drainedByUs(gateway, await this.membersOf(this.findPool(gateway)));
+  }
+
   /** For a restore without an undo record: what each listed server is as a member of this pool. */
   private async membersToAddBack(servers: string[], pool: ApplicationGatewayBackendAddressPool, current: PoolMember[]): Promise<PoolMember[]> {
     const nicPool = current.some((member) => member.type === 'ipConfiguration') || (pool.backendIPConfigurations?.length ?? 0) > 0;

@@ -1,8 +1,9 @@
 import { InputError } from '../core/errors';
 import type { Log } from '../core/log';
-import type { UndoRecord } from '../core/records';
+import type { RecordStore, UndoRecord } from '../core/records';
+import { mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind } from '../core/undo';
 import { MarkdownSummary } from '../core/summary';
-import { BackendPoolClient, describeMember, memberAddress, type MemberHealth, type PoolTarget, type PoolUndoData } from './appgateway';
+import { BackendPoolClient, describeMember, memberAddress, POOL_RECORD_KIND, validatePoolUndoData, type MemberHealth, type PoolMember, type PoolTarget, type PoolUndoData, type RestoreResult } from './appgateway';
 import { armClients } from './arm';
 import type { AzureConnection } from './credentials';
 
@@ -27,7 +28,10 @@ export interface PoolStepOptions {
   windowId?: string;
   log: Log;
   publishUndoRecord: (record: UndoRecord<PoolUndoData>) => void;
-  writeReceipt: (record: UndoRecord<PoolUndoData>, text: string) => void;
+  /** Where the restore's receipt goes (written only once everything reads back in the pool and healthy). */
+  receipts: RecordStore;
+  /** The window's clock, for the receipt. */
+  now: () => Date;
 }
 
 export interface PoolStepResult {
@@ -42,7 +46,7 @@ function healthRows(entries: MemberHealth[]): unknown[][] {
 
 const HEALTH_HEADERS = ['Server', 'Address', 'Health', 'Probe'];
 
-/** Checks that an undo record is for the gateway and pool this step names. */
+/** Checks that an undo record is for the gateway and pool this step names (the protocol checks again, generically). */
 function checkRecordTarget(record: UndoRecord<PoolUndoData>, target: PoolTarget, subscriptionId: string): void {
   const mismatch = (['resourceGroupName', 'applicationGatewayName', 'backendPoolName'] as const).filter(
     (field) => record.data[field].toLowerCase() !== target[field].toLowerCase(),
@@ -56,6 +60,48 @@ function checkRecordTarget(record: UndoRecord<PoolUndoData>, target: PoolTarget,
   if (record.data.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) {
     throw new InputError('undoRecord', `is for subscription ${record.data.subscriptionId}, but the service connection is for ${subscriptionId}.`);
   }
+}
+
+/**
+ * The gateway pool's kind of the undo protocol (address pools and NIC pools alike): a member is put back only
+ * when it is out of the pool and a drained tag of ours names it (a foreign address slipped into a record is
+ * refused); without a record, what the drained tags name. Read back: every member judged is in the pool and
+ * healthy, and no drained tag of this window names a member still out, so no receipt while servers stay out.
+ */
+function poolUndoKind(pool: BackendPoolClient, healthTimeoutSeconds: number, log: Log, where: string): UndoKind<PoolUndoData, PoolMember> & { result?: RestoreResult } {
+  let data: PoolUndoData | undefined;
+  let windowId = '';
+  let judged: Array<UndoItem<PoolMember>> = [];
+  const kind: UndoKind<PoolUndoData, PoolMember> & { result?: RestoreResult } = {
+    kind: POOL_RECORD_KIND,
+    validate: validatePoolUndoData,
+    targetOf: (d) => ({ subscription: d.subscriptionId, resourceGroupName: d.resourceGroupName, applicationGatewayName: d.applicationGatewayName, backendPoolName: d.backendPoolName }),
+    async assess(given, id) {
+      data = given;
+      windowId = id;
+      judged = given
+        ? (await pool.judgeRemoved(given.removed)).map((j) => ({ name: describeMember(j.member), verdict: j.verdict, reason: j.reason, item: j.member }))
+        : (await pool.drainedMembers()).map((e) => ({ name: describeMember(e.member), verdict: 'restore' as const, reason: `the drained tag says window ${e.windowId} took it out`, item: e.member }));
+      if (!given) {
+        log.info(
+          judged.length
+            ? `No undo record and no servers given: the drained tags say this task took ${judged.map((item) => `${item.name} (${item.reason?.replace(/^the drained tag says /, '')})`).join(', ')} out of ${where}.`
+            : `No undo record and no servers given, and no drained tag names anything this task took out of ${where}: nothing to put back.`,
+        );
+      }
+      return judged;
+    },
+    async restore() {
+      const allowed = judged.filter((item) => item.verdict === 'restore' || item.verdict === 'back').map((item) => item.item);
+      kind.result = await pool.restore({ data: data ? { ...data, removed: allowed } : undefined }, { healthTimeoutSeconds });
+    },
+    async readBack(items) {
+      // Nothing was out: still wait for the members to be healthy (and drop any tag left), as a restore would.
+      if (!kind.result && data && items.length) kind.result = await pool.restore({ data: { ...data, removed: items.map((item) => item.item) } }, { healthTimeoutSeconds });
+      return (await pool.stillOut(items.map((item) => item.item), windowId)).map(describeMember);
+    },
+  };
+  return kind;
 }
 
 export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepResult> {
@@ -107,12 +153,11 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
   }
 
   log.section(`Restoring ${where}`);
-  const result = await pool.restore({ data: options.undoRecord?.data, servers: options.servers }, { healthTimeoutSeconds: options.healthTimeoutSeconds });
+  const result = await restorePool(options, pool, where);
   const text = result.health.length
     ? `Back in ${where} and healthy (from the ${result.source}): ${result.health.map((entry) => describeMember(entry.member)).join(', ')}.`
     : `Nothing to put back into ${where} (from the ${result.source}).`;
   log.info(text);
-  if (options.undoRecord) options.writeReceipt(options.undoRecord, text);
   summary
     .heading(`Restored ${result.health.length} server(s) to ${target.applicationGatewayName} / ${target.backendPoolName}`)
     .table(HEALTH_HEADERS, healthRows(result.health))
@@ -125,4 +170,31 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
     summary,
     outputs: { restoredServers: result.health.map((entry) => entry.member.label ?? memberAddress(entry.member)).join(',') },
   };
+}
+
+/** The restore: a person's list of servers as given, else through the undo protocol (record, records folder, drained tags). */
+async function restorePool(options: PoolStepOptions, pool: BackendPoolClient, where: string): Promise<RestoreResult> {
+  const { log, target } = options;
+  let result: RestoreResult;
+  if (options.servers.length && !options.undoRecord) {
+    // A person's explicit list: no record to check, no marks to judge by.
+    result = await pool.restore({ servers: options.servers }, { healthTimeoutSeconds: options.healthTimeoutSeconds });
+  } else {
+    const kind = poolUndoKind(pool, options.healthTimeoutSeconds, log, where);
+    // No record given: the unrestored pool records of this window in the records folder, then the drained tags.
+    const outcome = mergeOutcomes(await restoreRecordOrMarks({
+      kind,
+      record: options.undoRecord,
+      store: options.receipts,
+      windowId: options.windowId ?? '',
+      target: { subscription: options.connection.subscriptionId, ...target },
+      log,
+      now: options.now,
+      receipts: options.receipts,
+      describe: (o) => `Back in ${where} and healthy: ${[...o.restored, ...o.back].join(', ') || 'nothing was out'}.`,
+    }));
+    requireBack(outcome, `Not everything is back in ${where}`);
+    result = kind.result ?? { source: options.undoRecord ? 'undo record' : 'drained tags', restored: [], alreadyPresent: [], health: [], gatewayWrites: 0, nicWrites: 0 };
+  }
+  return result;
 }

@@ -56,13 +56,13 @@ export class RecordStore {
     return file;
   }
 
-  /** Records that the change of `record` is undone. */
-  writeReceipt(record: UndoRecord, description: string): string {
+  /** Records that the change of `record` is undone, at `at` (the window's clock; the agent's when not given). */
+  writeReceipt(record: UndoRecord, description: string, at: Date = new Date()): string {
     fs.mkdirSync(this.directory, { recursive: true });
     const receipt: RestoreReceipt = {
       recordId: record.id,
       kind: record.kind,
-      restoredAt: new Date().toISOString(),
+      restoredAt: at.toISOString(),
       description,
     };
     const file = this.file(record.id, '.restored');

@@ -2,6 +2,7 @@ import type { BuildDefinition, BuildDefinitionReference } from 'azure-devops-nod
 import { InputError, messageOf } from '../core/errors';
 import type { Log } from '../core/log';
 import type { UndoRecord } from '../core/records';
+import type { UndoItem, UndoKind } from '../core/undo';
 import { devOpsShape, type DevOpsClient } from './client';
 
 /**
@@ -32,6 +33,26 @@ export function queueStatusName(value: unknown): QueueStatusName {
 function queueStatusValue(name: QueueStatusName): number {
   return STATUS_NAMES.indexOf(name);
 }
+
+/**
+ * The mark a held definition carries, set in the same PUT that holds it and dropped by the one that releases
+ * it: `maintenance-window.held:<window>:<status before>`. A re-run of the hold on a fresh agent reads the true
+ * status before from it, and a release with no record finds what the window held.
+ */
+export const HELD_TAG_PREFIX = 'maintenance-window.held:';
+
+export function heldTag(windowId: string, previous: QueueStatusName): string {
+  return `${HELD_TAG_PREFIX}${windowId}:${previous}`;
+}
+
+export function heldMark(tags: string[] | undefined, windowId: string): { previous: QueueStatusName } | undefined {
+  const prefix = `${HELD_TAG_PREFIX}${windowId}:`.toLowerCase();
+  const tag = (tags ?? []).find((candidate) => candidate.toLowerCase().startsWith(prefix));
+  const previous = tag?.slice(prefix.length).toLowerCase();
+  return previous && (STATUS_NAMES as string[]).includes(previous) ? { previous: previous as QueueStatusName } : undefined;
+}
+
+const withoutMark = (tags: string[] | undefined, windowId: string) => (tags ?? []).filter((tag) => !tag.toLowerCase().startsWith(`${HELD_TAG_PREFIX}${windowId}:`.toLowerCase()));
 
 export interface PipelineSelection {
   /** Who owns these jobs (a label for the summary). */
@@ -151,6 +172,7 @@ export interface HoldOptions {
   definitions: SelectedDefinition[];
   mode: HoldMode;
   log: Log;
+  windowId: string;
   /** Writes (or rewrites) the undo record; called before every change. */
   publishRecord: (data: QueueStatusRecordData) => void;
   /** Definitions an earlier, unreleased hold of this window already changed: keep their true previous status. */
@@ -176,7 +198,9 @@ export async function holdDefinitions(options: HoldOptions): Promise<{ data: Que
       continue;
     }
     const status = queueStatusName(definition.queueStatus);
-    const previousHold = earlier.get(selected.id);
+    const mark = status === mode ? heldMark(definition.tags, options.windowId) : undefined;
+    // The definition's own mark is the truth about its status before the window; an earlier record comes next.
+    const previousHold = mark ? { id: selected.id, name: selected.name, path: selected.path, previous: mark.previous, revisionBefore: 0 } : earlier.get(selected.id);
     if (previousHold && status === mode && previousHold.previous !== mode) {
       // An earlier, unreleased hold of this window changed it; its true previous status is in that record.
       data.definitions.push({ ...previousHold, revisionBefore: definition.revision ?? 0 });
@@ -196,6 +220,7 @@ export async function holdDefinitions(options: HoldOptions): Promise<{ data: Que
     try {
       const now = await setQueueStatus(client, held, current.get(held.id)!, mode, {
         log,
+        tags: (latest) => [...withoutMark(latest.tags, options.windowId), heldTag(options.windowId, held.previous)],
         // A concurrent edit changed the status itself: record the new previous status before changing it.
         onStatusChanged: (status) => {
           if (status === 'disabled' || status === mode) return false;
@@ -223,13 +248,15 @@ async function setQueueStatus(
   held: HeldDefinition,
   definition: BuildDefinition,
   target: QueueStatusName,
-  hooks: { log: Log; onStatusChanged: (status: QueueStatusName) => boolean },
+  hooks: { log: Log; onStatusChanged: (status: QueueStatusName) => boolean; tags: (latest: BuildDefinition) => string[] },
 ): Promise<QueueStatusName> {
   const build = await client.build();
   let latest = definition;
   let expected = queueStatusName(definition.queueStatus);
   for (let attempt = 1; ; attempt++) {
     latest.queueStatus = queueStatusValue(target);
+    // The window's mark goes in the same write as the status, so neither exists without the other.
+    latest.tags = hooks.tags(latest);
     let updated: BuildDefinition | null | undefined;
     try {
       updated = await client.call(`update pipeline ${held.name}`, () => build.updateDefinition(latest, client.project, held.id));
@@ -252,47 +279,110 @@ async function setQueueStatus(
   }
 }
 
-export interface ReleaseOptions {
-  client: DevOpsClient;
-  record: UndoRecord<QueueStatusRecordData>;
-  log: Log;
+export interface HeldItem {
+  held: HeldDefinition;
+  mode: HoldMode;
+  definition?: BuildDefinition;
+  outcome?: DefinitionOutcome;
 }
 
-/** Restores what a hold changed; idempotent. Returns each definition's outcome. */
-export async function releaseDefinitions(options: ReleaseOptions): Promise<DefinitionOutcome[]> {
-  const { client, record, log } = options;
-  const build = await client.build();
-  const outcomes: DefinitionOutcome[] = [];
-  for (const held of record.data.definitions) {
-    const base = { id: held.id, name: held.name, path: held.path, before: held.previous };
-    try {
-      const definition = await client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id), { expect: devOpsShape.resourceOrMissing });
-      if (!definition) {
-        outcomes.push({ ...base, now: held.previous, action: 'deleted', note: 'deleted since the hold; nothing to restore' });
-        continue;
-      }
-      const status = queueStatusName(definition.queueStatus);
-      if (status === held.previous) {
-        outcomes.push({ ...base, now: status, action: 'already as before' });
-        continue;
-      }
-      if (status !== record.data.mode) {
-        outcomes.push({ ...base, now: status, action: 'changed since the hold', note: `someone set it to ${status} after the hold; left as they chose` });
-        log.warn(`${held.name} is ${status}, not ${record.data.mode} as the hold left it: someone changed it since; left alone.`);
-        continue;
-      }
-      const now = await setQueueStatus(client, held, definition, held.previous, {
-        log,
-        onStatusChanged: (changed) => changed === record.data.mode,
-      });
-      outcomes.push({ ...base, now, action: now === held.previous ? 'released' : 'changed since the hold' });
-      log.info(`${held.path === '\\' ? '' : held.path + '\\'}${held.name}: ${record.data.mode} -> ${now}.`);
-    } catch (error) {
-      outcomes.push({ ...base, now: record.data.mode, action: 'failed', note: messageOf(error), failed: true });
-      log.error(`Could not release ${held.name}: ${messageOf(error)}`);
+/**
+ * The held-pipelines kind of the undo protocol: a definition is set back only when it carries this window's
+ * mark and still has the status the hold gave it; the status it goes back to is the mark's (a record that
+ * says otherwise is refused). Without a record, the definitions `selection` names are read for marks.
+ */
+export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; selection?: () => Promise<SelectedDefinition[]> }): UndoKind<QueueStatusRecordData, HeldItem> {
+  const { client, log } = options;
+  let windowId = '';
+  const label = (held: { name: string; path: string }) => `${held.path === '\\' || !held.path ? '' : held.path + '\\'}${held.name}`;
+  const judge = (held: HeldDefinition, mode: HoldMode, definition: BuildDefinition | null | undefined, claimed: boolean): UndoItem<HeldItem> => {
+    const name = label(held);
+    if (!definition) return { name, verdict: 'left', reason: 'deleted since the hold', item: { held, mode } };
+    const status = queueStatusName(definition.queueStatus);
+    const mark = heldMark(definition.tags, windowId);
+    const item = (previous: QueueStatusName): HeldItem => ({ held: { ...held, previous }, mode, definition });
+    if (mark && claimed && mark.previous !== held.previous) {
+      return { name, verdict: 'refuse', reason: `the undo record says it was ${held.previous}, but the window's mark on it says ${mark.previous}`, item: item(held.previous) };
     }
-  }
-  return outcomes;
+    if (mark && status === mode) return { name, verdict: 'restore', reason: `${mode} -> ${mark.previous}`, item: item(mark.previous) };
+    if (mark) return { name, verdict: 'left', reason: `${name} is ${status}, not ${mode} as the hold left it: someone changed it since`, item: item(mark.previous) };
+    if (status === held.previous) return { name, verdict: 'back', item: item(held.previous) };
+    if (status === mode) return { name, verdict: 'refuse', reason: `it is ${status} but carries no mark of window ${windowId}: this window did not hold it (or it was ${status} before)`, item: item(held.previous) };
+    return { name, verdict: 'left', reason: `${name} is ${status}, not ${mode} as the hold left it: someone changed it since`, item: item(held.previous) };
+  };
+  return {
+    kind: QUEUE_STATUS_RECORD_KIND,
+    validate: validateQueueStatusRecord,
+    targetOf: (data) => ({ collection: data.collectionUrl, project: data.project }),
+    async assess(data, id) {
+      windowId = id;
+      const build = await client.build();
+      const read = (held: { id: number; name: string }) =>
+        client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id), { expect: devOpsShape.resourceOrMissing });
+      if (data) {
+        const items: Array<UndoItem<HeldItem>> = [];
+        for (const held of data.definitions) items.push(judge(held, data.mode, await read(held), true));
+        return items;
+      }
+      if (!options.selection) {
+        log.warn('No undo record, and no plan file or pipelines to look for the window\'s marks on: nothing to release.');
+        return [];
+      }
+      const items: Array<UndoItem<HeldItem>> = [];
+      for (const selected of await options.selection()) {
+        const definition = await read(selected);
+        const mark = heldMark(definition?.tags, windowId);
+        if (!definition || !mark) continue;
+        const status = queueStatusName(definition.queueStatus);
+        const mode: HoldMode = status === 'disabled' ? 'disabled' : 'paused';
+        items.push(judge({ id: selected.id, name: selected.name, path: selected.path, previous: mark.previous, revisionBefore: 0 }, mode, definition, false));
+      }
+      return items;
+    },
+    async restore(items) {
+      for (const entry of items) {
+        const { held, mode, definition } = entry.item;
+        try {
+          const now = await setQueueStatus(client, held, definition!, held.previous, {
+            log,
+            onStatusChanged: (changed) => changed === mode,
+            tags: (latest) => withoutMark(latest.tags, windowId),
+          });
+          entry.item.outcome = { id: held.id, name: held.name, path: held.path, before: held.previous, now, action: now === held.previous ? 'released' : 'changed since the hold' };
+          log.info(`${entry.name}: ${mode} -> ${now}.`);
+        } catch (error) {
+          entry.item.outcome = { id: held.id, name: held.name, path: held.path, before: held.previous, now: mode, action: 'failed', note: messageOf(error), failed: true };
+          log.error(`Could not release ${held.name}: ${messageOf(error)}`);
+        }
+      }
+    },
+    async readBack(items) {
+      const build = await client.build();
+      const notBack: string[] = [];
+      for (const { name, item, verdict } of items) {
+        if (verdict === 'back' && item.outcome === undefined) continue;
+        const definition = await client.call(`read pipeline ${item.held.name}`, () => build.getDefinition(client.project, item.held.id), {
+          expect: devOpsShape.resourceOrMissing,
+        });
+        if (definition && (queueStatusName(definition.queueStatus) !== item.held.previous || heldMark(definition.tags, windowId))) notBack.push(name);
+      }
+      return notBack;
+    },
+  };
+}
+
+/** What each definition's release came to, for outputs and the summary. */
+export function releaseOutcomes(items: Array<UndoItem<HeldItem>>): DefinitionOutcome[] {
+  return items.map(({ item, verdict, reason }) => {
+    const { held, mode, definition } = item;
+    const base = { id: held.id, name: held.name, path: held.path, before: held.previous };
+    const now = definition ? queueStatusName(definition.queueStatus) : held.previous;
+    if (item.outcome) return item.outcome;
+    if (verdict === 'back') return { ...base, now, action: 'already as before' };
+    if (verdict === 'refuse') return { ...base, now, action: 'refused', note: reason, failed: true };
+    if (!definition) return { ...base, now, action: 'deleted', note: 'deleted since the hold; nothing to restore' };
+    return { ...base, now, action: 'changed since the hold', note: `someone set it to ${now} after the hold (${mode}); left as they chose` };
+  });
 }
 
 /** Checks the `data` of a queue-status undo record (for parseUndoRecord). */

@@ -3,11 +3,14 @@ import type { Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
 import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
 import type { DevOpsClient } from './client';
+import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, runUndo, type UndoKind } from '../core/undo';
 import {
+  heldPipelinesKind,
   holdDefinitions,
+  releaseOutcomes,
   QUEUE_STATUS_RECORD_KIND,
-  releaseDefinitions,
   selectDefinitions,
+  type SelectedDefinition,
   type DefinitionOutcome,
   type HoldMode,
   type PipelineSelection,
@@ -67,6 +70,7 @@ export async function holdPipelines(options: {
     definitions,
     mode: options.mode,
     log,
+    windowId: options.windowId,
     earlier,
     publishRecord: (data) => {
       record.data = data;
@@ -83,26 +87,40 @@ export async function holdPipelines(options: {
   };
 }
 
-export async function releasePipelines(options: { client: DevOpsClient; record: UndoRecord<QueueStatusRecordData>; log: Log; records: RecordStore; recordInput: string }): Promise<RescheduleResult> {
+export async function releasePipelines(options: {
+  client: DevOpsClient;
+  record?: UndoRecord<QueueStatusRecordData>;
+  windowId: string;
+  log: Log;
+  records: RecordStore;
+  recordInput: string;
+  /** The pipelines to look for the window's marks on when no record is given (the hold's selection). */
+  selection?: () => Promise<SelectedDefinition[]>;
+  now: () => Date;
+}): Promise<RescheduleResult> {
   const { client, record, log } = options;
-  if (record.data.project.toLowerCase() !== client.project.toLowerCase() || record.data.collectionUrl.toLowerCase() !== client.connection.collectionUrl.toLowerCase()) {
-    throw new InputError(
-      options.recordInput,
-      `the record is for ${record.data.collectionUrl}${record.data.project}, but this step is connected to ${client.connection.collectionUrl}${client.project}.`,
-    );
-  }
-  log.section(`Releasing ${record.data.definitions.length} pipeline(s) held by ${record.id}`);
-  const outcomes = await releaseDefinitions({ client, record, log });
-  const failed = count(outcomes, 'failed');
-  if (failed === 0) {
-    const file = options.records.writeReceipt(record, `Queue status of ${record.data.definitions.length} pipeline(s) restored (or found already restored).`);
-    log.info(`Receipt written to ${file}.`);
-  }
+  log.section(record ? `Releasing ${record.data.definitions.length} pipeline(s) held by ${record.id}` : `Releasing what window ${options.windowId} held (records folder, then the pipelines' marks)`);
+  const outcome = mergeOutcomes(
+    await restoreRecordOrMarks({
+      kind: heldPipelinesKind({ client, log, selection: options.selection }),
+      record,
+      store: options.records,
+      windowId: options.windowId,
+      target: { collection: client.connection.collectionUrl, project: client.project },
+      inputName: options.recordInput,
+      log,
+      now: options.now,
+      describe: (o) => `Queue status of the held pipelines restored (${describeOutcome(o)}).`,
+    }),
+  );
+  const seen = new Set<number>();
+  const outcomes = releaseOutcomes(outcome.items).filter((o) => (seen.has(o.id) ? false : (seen.add(o.id), true)));
+  const failed = count(outcomes, 'failed', 'refused') + outcome.notBack.length;
   return {
     record,
     outcomes,
     failed,
-    headline: `${count(outcomes, 'released')} pipeline(s) released, ${count(outcomes, 'already as before', 'deleted')} already as before, ${count(outcomes, 'changed since the hold')} changed by someone since (left alone), ${failed} failed.`,
+    headline: `${count(outcomes, 'released')} pipeline(s) released, ${count(outcomes, 'already as before', 'deleted')} already as before, ${count(outcomes, 'changed since the hold')} changed by someone since (left alone), ${count(outcomes, 'refused')} refused, ${failed} failed or not back.`,
   };
 }
 
@@ -133,18 +151,57 @@ export async function holdOutsideScheduler(options: {
   return { record, outcomes: [], failed: 0, headline: `${options.schedulerName}: jobs held.` };
 }
 
+/**
+ * The outside scheduler's kind of the undo protocol. Its state cannot be read, so the only checks are the
+ * record's window and that every URL in it is on the connection's host (the connection's credentials go
+ * nowhere else); the release call must be idempotent on the scheduler's side, and its 2xx answer is the
+ * only read-back there is.
+ */
+export function schedulerKind(options: { endpoint?: Endpoint; release?: SchedulerCall; schedulerName: string; log: Log }): UndoKind<SchedulerRecordData, SchedulerCall> {
+  return {
+    kind: SCHEDULER_RECORD_KIND,
+    validate: validateSchedulerRecord,
+    targetOf: () => ({}),
+    urlsOf: (data) => [data.holdUrl, data.releaseUrl].filter(Boolean),
+    async assess(data) {
+      const call = options.release ?? (data ? { method: data.releaseMethod, url: data.releaseUrl, body: data.releaseBody, headers: {} } : undefined);
+      if (!call) {
+        options.log.warn(`No undo record and no releaseUrl: nothing tells how to release ${options.schedulerName}.`);
+        return [];
+      }
+      return [{ name: `${options.schedulerName}: ${call.method} ${call.url}`, verdict: 'restore', reason: 'the scheduler cannot be read; its release call is idempotent', item: call }];
+    },
+    async restore(items) {
+      for (const { item } of items) await callScheduler({ endpoint: options.endpoint, call: item, log: options.log, what: `Release ${options.schedulerName}` });
+    },
+    readBack: async () => [],
+  };
+}
+
 export async function releaseOutsideScheduler(options: {
   endpoint?: Endpoint;
-  release: SchedulerCall;
+  release?: SchedulerCall;
   record?: UndoRecord<SchedulerRecordData>;
   schedulerName: string;
+  windowId: string;
   log: Log;
   records: RecordStore;
+  now: () => Date;
 }): Promise<RescheduleResult> {
   options.log.section(`Releasing the jobs of ${options.schedulerName}`);
-  await callScheduler({ endpoint: options.endpoint, call: options.release, log: options.log, what: `Release ${options.schedulerName}` });
-  if (options.record) options.records.writeReceipt(options.record, `${options.schedulerName}: release call answered.`);
-  return { record: options.record, outcomes: [], failed: 0, headline: `${options.schedulerName}: jobs released.` };
+  const outcome = await runUndo({
+    kind: schedulerKind(options),
+    record: options.record,
+    windowId: options.windowId,
+    target: {},
+    connectionUrl: options.endpoint?.url,
+    log: options.log,
+    now: options.now,
+    receipts: options.records,
+    describe: () => `${options.schedulerName}: release call answered.`,
+  });
+  requireBack(outcome, `${options.schedulerName} is not released`);
+  return { record: options.record, outcomes: [], failed: 0, headline: outcome.restored.length ? `${options.schedulerName}: jobs released.` : `${options.schedulerName}: nothing to release.` };
 }
 
 export function validateSchedulerRecord(data: unknown): SchedulerRecordData {

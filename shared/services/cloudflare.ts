@@ -2,7 +2,8 @@ import { isIP } from 'node:net';
 import { InputError, SafetyError, ServiceError } from '../core/errors';
 import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, withoutService, type HttpRequest } from '../core/http';
 import type { Log } from '../core/log';
-import { newUndoRecord, type UndoRecord } from '../core/records';
+import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
+import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind, type UndoOutcome, type Verdict } from '../core/undo';
 import type { RetryOptions } from '../core/retry';
 import { MarkdownSummary } from '../core/summary';
 
@@ -33,6 +34,8 @@ export interface DnsRecord {
   content: string;
   proxied: boolean;
   ttl: number;
+  /** Cloudflare's private note on the record; the window's mark goes here while the page is up. */
+  comment?: string | null;
 }
 
 /** What a record must be put back to, and what the maintenance page made it. */
@@ -41,6 +44,8 @@ export interface SwappedRecord {
   name: string;
   original: { type: string; content: string; proxied: boolean; ttl: number };
   maintenance: { type: AddressType; content: string };
+  /** The record's own comment before the window (the window's mark replaces it while the page is up). */
+  comment?: string | null;
 }
 
 export interface CloudflareUndoData {
@@ -185,7 +190,7 @@ const recordList = (result: unknown) => shape.arrayOf({ result }, 'result', RECO
 const oneRecord = (result: unknown) => shape.fields(result, RECORD_FIELDS);
 
 function toRecord(raw: DnsRecord): DnsRecord {
-  return { id: raw.id, name: raw.name, type: raw.type, content: raw.content, proxied: !!raw.proxied, ttl: raw.ttl };
+  return { id: raw.id, name: raw.name, type: raw.type, content: raw.content, proxied: !!raw.proxied, ttl: raw.ttl, comment: raw.comment ?? null };
 }
 
 /** The v4 envelope's `errors[]` → a message a person can act on. */
@@ -293,7 +298,13 @@ export async function enableMaintenancePage(options: EnableOptions): Promise<Ena
   const plan: Array<{ swap: SwappedRecord; current: DnsRecord }> = [];
   for (const name of names) {
     const current = pickRecord(name, await client.recordsNamed(zone.id, name), maintenance.type);
-    const before = earlier.get(current.id);
+    const mark = parseDnsMark(current.comment);
+    if (mark && mark.windowId !== options.windowId) {
+      throw new SafetyError(`${name} carries the maintenance mark of window ${mark.windowId} ('${current.comment}'): that window's page is still up or was not taken down. Take it down first.`);
+    }
+    // The window's mark on the record is the truth about its original (a re-run in a fresh workspace has no record).
+    const marked = mark ? { id: current.id, name, original: mark.original, maintenance, comment: mark.comment ?? earlier.get(current.id)?.comment ?? null } : undefined;
+    const before = marked ?? earlier.get(current.id);
     if (!before && current.type === maintenance.type && sameContent(current.content, maintenance.content)) {
       throw new SafetyError(
         `${name} points at ${maintenance.content} already, and no undo record of this run says what it pointed to before; ` +
@@ -301,7 +312,8 @@ export async function enableMaintenancePage(options: EnableOptions): Promise<Ena
       );
     }
     const original = before?.original ?? { type: current.type, content: current.content, proxied: current.proxied, ttl: current.ttl };
-    plan.push({ swap: { id: current.id, name, original, maintenance }, current });
+    const comment = before ? before.comment ?? null : current.comment ?? null;
+    plan.push({ swap: { id: current.id, name, original, maintenance, comment }, current });
   }
 
   const record: UndoRecord<CloudflareUndoData> = newUndoRecord({
@@ -315,12 +327,15 @@ export async function enableMaintenancePage(options: EnableOptions): Promise<Ena
   const switched: string[] = [];
   const alreadySwitched: string[] = [];
   for (const { swap, current } of plan) {
-    if (isMaintenance(current, swap)) {
+    const mark = formatDnsMark(options.windowId, swap.original, swap.comment);
+    if (!mark) log.warn(`${swap.name}: the window's mark does not fit in a Cloudflare comment (${MARK_MAX_LENGTH} characters); only the undo record says what it was.`);
+    if (isMaintenance(current, swap) && (!mark || parseDnsMark(current.comment)?.windowId === options.windowId)) {
       alreadySwitched.push(swap.name);
       continue;
     }
     log.info(`${swap.name}: ${current.type} ${current.content} → ${maintenance.type} ${maintenance.content}`);
-    const after = await client.patchRecord(zone.id, swap.id, { type: maintenance.type, content: maintenance.content });
+    // The swap and the mark saying what it replaced go in one write, so neither can exist without the other.
+    const after = await client.patchRecord(zone.id, swap.id, { type: maintenance.type, content: maintenance.content, ...(mark ? { comment: mark } : {}) });
     if (!isMaintenance(after, swap)) throw new ServiceError('Cloudflare', `${swap.name} reads ${after.type} ${after.content} after the change, not ${maintenance.content}.`);
     switched.push(swap.name);
   }
@@ -353,54 +368,181 @@ async function purgeCache(client: CloudflareClient, log: Log, zoneId: string, pu
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// The window's mark on each swapped record, and the undo protocol's kind
+
+/**
+ * The comment the enable writes in the same PATCH that swaps a record: which window swapped it and from what,
+ * e.g. `[mw 4711] was CNAME pal.example.com proxied ttl=1 | their own comment`. Cloudflare keeps comments
+ * private (they are not served in DNS) and allows 100 characters on the Free plan; the record's own comment
+ * is kept after `|` when it fits, and in the undo record in any case.
+ */
+export const MARK_MAX_LENGTH = 100;
+
+export interface DnsMark {
+  windowId: string;
+  original: SwappedRecord['original'];
+  comment?: string;
+}
+
+export function formatDnsMark(windowId: string, original: SwappedRecord['original'], comment?: string | null): string | undefined {
+  const base = `[mw ${windowId}] was ${original.type} ${original.content} ${original.proxied ? 'proxied' : 'dns-only'} ttl=${original.ttl}`;
+  if (base.length > MARK_MAX_LENGTH) return undefined;
+  const full = comment ? `${base} | ${comment}` : base;
+  return full.length <= MARK_MAX_LENGTH ? full : base;
+}
+
+export function parseDnsMark(comment: string | null | undefined): DnsMark | undefined {
+  const match = /^\[mw ([^\]\s]+)\] was (A|AAAA|CNAME) (\S+) (proxied|dns-only) ttl=(\d+)(?: \| ([\s\S]*))?$/.exec(comment ?? '');
+  if (!match) return undefined;
+  return { windowId: match[1], original: { type: match[2], content: match[3], proxied: match[4] === 'proxied', ttl: Number(match[5]) }, comment: match[6] };
+}
+
+const sameOriginal = (a: SwappedRecord['original'], b: SwappedRecord['original']) =>
+  a.type === b.type && sameContent(a.content, b.content) && a.proxied === b.proxied && a.ttl === b.ttl;
+
+export interface DnsUndoItem {
+  zoneId: string;
+  swap: SwappedRecord;
+  /** The record's own comment to put back (the mark's, else the undo record's). */
+  comment: string | null;
+}
+
+export interface CloudflareUndoScope {
+  client: CloudflareClient;
+  log: Log;
+  /** The step's zone (input `zoneName`): required to restore from the marks alone. */
+  zoneName?: string;
+  /** The step's record names: where the marks are looked for without an undo record. */
+  names?: string[];
+}
+
+/** The Cloudflare DNS kind of the undo protocol: only records this window marked and that still point at the page. */
+export function cloudflareUndoKind(scope: CloudflareUndoScope): UndoKind<CloudflareUndoData, DnsUndoItem> {
+  const { client } = scope;
+  let zone: { id: string; name: string } | undefined;
+  const resolveZone = async () => {
+    if (!scope.zoneName) return undefined;
+    zone ??= await client.findZone(scope.zoneName);
+    if (!zone) throw new InputError('zoneName', `zone '${scope.zoneName}' was not found, or the token cannot see it.`);
+    return zone;
+  };
+  const judge = (swap: SwappedRecord, zoneId: string, now: DnsRecord | undefined, windowId: string, claimed: boolean): UndoItem<DnsUndoItem> => {
+    const mark = parseDnsMark(now?.comment);
+    const item = (verdict: Verdict, reason: string | undefined, original = swap.original, comment: string | null = swap.comment ?? null): UndoItem<DnsUndoItem> => ({
+      name: swap.name,
+      verdict,
+      reason,
+      item: { zoneId, swap: { ...swap, original }, comment },
+    });
+    if (!now) return item('refuse', `record ${swap.id} no longer exists; recreate it by hand as ${swap.original.type} ${swap.original.content}`);
+    if (mark && mark.windowId !== windowId) return item('refuse', `it carries the mark of window ${mark.windowId}, not ${windowId}`);
+    if (mark) {
+      if (claimed && !sameOriginal(mark.original, swap.original)) {
+        return item('refuse', `the undo record says it was ${swap.original.type} ${swap.original.content}, but the window's mark on it says ${mark.original.type} ${mark.original.content}`);
+      }
+      const comment = mark.comment ?? (claimed ? swap.comment ?? null : null);
+      if (!isMaintenance(now, swap)) return item('left', `now ${now.type} ${now.content}, no longer the maintenance page`, mark.original, comment);
+      return item('restore', `${now.type} ${now.content} → ${mark.original.type} ${mark.original.content}`, mark.original, comment);
+    }
+    if (isOriginal(now, swap)) return item('back', undefined);
+    return item('refuse', `no mark of window ${windowId} on it (now ${now.type} ${now.content}): the maintenance page did not swap it, or someone changed it since`);
+  };
+  return {
+    kind: CLOUDFLARE_RECORD_KIND,
+    validate: validateCloudflareUndoData,
+    targetOf: (data) => ({ zone: data.zoneName }),
+    async assess(data, windowId) {
+      const stepZone = await resolveZone();
+      if (data) {
+        if (stepZone && stepZone.id !== data.zoneId) {
+          return data.records.map((swap) => ({ name: swap.name, verdict: 'refuse' as const, reason: `zone id ${data.zoneId} is not zone ${stepZone.name}`, item: { zoneId: data.zoneId, swap, comment: null } }));
+        }
+        const items: Array<UndoItem<DnsUndoItem>> = [];
+        for (const swap of data.records) {
+          const wrongTarget = !sameContent(swap.maintenance.content, data.target);
+          const now = await client.getRecord(data.zoneId, swap.id);
+          items.push(wrongTarget ? { name: swap.name, verdict: 'refuse', reason: `its maintenance content ${swap.maintenance.content} is not the record's target ${data.target}`, item: { zoneId: data.zoneId, swap, comment: null } } : judge(swap, data.zoneId, now, windowId, true));
+        }
+        return items;
+      }
+      if (!stepZone || !scope.names?.length) {
+        scope.log.warn('No undo record, and no zoneName and records to look for the window\'s marks: nothing to restore.');
+        return [];
+      }
+      const items: Array<UndoItem<DnsUndoItem>> = [];
+      for (const name of scope.names.map((n) => recordName(stepZone.name, n))) {
+        for (const now of await client.recordsNamed(stepZone.id, name)) {
+          const mark = parseDnsMark(now.comment);
+          if (!mark || mark.windowId !== windowId) continue;
+          const swap: SwappedRecord = { id: now.id, name, original: mark.original, maintenance: { type: now.type as AddressType, content: now.content } };
+          items.push(judge(swap, stepZone.id, now, windowId, false));
+        }
+      }
+      return items;
+    },
+    async restore(items) {
+      client.ensureBudget(2 * items.length + 1);
+      for (const { item } of items) await client.patchRecord(item.zoneId, item.swap.id, { ...item.swap.original, comment: item.comment });
+    },
+    async readBack(items) {
+      const notBack: string[] = [];
+      for (const { name, item } of items) {
+        const after = await client.getRecord(item.zoneId, item.swap.id);
+        if (!after || !isOriginal(after, item.swap) || parseDnsMark(after.comment)) notBack.push(name);
+      }
+      return notBack;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Disable
 
 export interface DisableResult {
-  restored: string[];
-  alreadyRestored: string[];
+  outcome: UndoOutcome<DnsUndoItem>;
   purged: PurgeCache;
   /** The purge failed after DNS was restored and verified: the step must fail, DNS is not touched again. */
   purgeError?: Error;
   calls: number;
 }
 
-export async function disableMaintenancePage(options: { client: CloudflareClient; log: Log; record: UndoRecord<CloudflareUndoData>; purge: PurgeCache }): Promise<DisableResult> {
-  const { client, log, record } = options;
-  const { zoneId, records } = record.data;
-  const result: DisableResult = { restored: [], alreadyRestored: [], purged: options.purge, calls: 0 };
-  const problems: string[] = [];
-  const current = new Map<string, DnsRecord | undefined>();
-  for (const swap of records) current.set(swap.id, await client.getRecord(zoneId, swap.id));
-  client.ensureBudget(2 * records.length + 1);
-  for (const swap of records) {
-    const now = current.get(swap.id);
-    const was = `${swap.original.type} ${swap.original.content} (proxied ${swap.original.proxied}, ttl ${swap.original.ttl})`;
-    if (!now) {
-      problems.push(`${swap.name} (record ${swap.id}) no longer exists; recreate it by hand as ${was}.`);
-    } else if (isOriginal(now, swap)) {
-      result.alreadyRestored.push(swap.name);
-    } else if (isMaintenance(now, swap)) {
-      log.info(`${swap.name}: ${now.type} ${now.content} → ${was}`);
-      await client.patchRecord(zoneId, swap.id, { ...swap.original });
-      result.restored.push(swap.name);
-    } else {
-      problems.push(`${swap.name} was changed by someone else during the window (now ${now.type} ${now.content}); left as it is. Before the window it was ${was}.`);
-    }
-  }
-  if (problems.length) throw new SafetyError(`Not every record could be restored: ${problems.join(' ')}`);
-
+/**
+ * Takes the page down through the undo protocol (the record given, the run's unrestored records, then the
+ * window's marks), purges once every record is back, and fails naming whatever is not.
+ */
+export async function disableMaintenancePage(options: {
+  client: CloudflareClient;
+  log: Log;
+  record?: UndoRecord<CloudflareUndoData>;
+  store?: RecordStore;
+  windowId: string;
+  zoneName?: string;
+  names?: string[];
+  purge: PurgeCache;
+  now: () => Date;
+}): Promise<DisableResult> {
+  const { client, log } = options;
+  const kind = cloudflareUndoKind({ client, log, zoneName: options.zoneName, names: options.names });
+  const outcomes = await restoreRecordOrMarks({
+    kind,
+    record: options.record,
+    store: options.store,
+    windowId: options.windowId,
+    target: { zone: options.zoneName },
+    log,
+    now: options.now,
+    describe: (o) => `DNS records restored and verified (${describeOutcome(o)}).`,
+  });
+  const outcome = mergeOutcomes(outcomes);
+  requireBack(outcome, 'Not every DNS record could be restored');
+  const result: DisableResult = { outcome, purged: options.purge, calls: 0 };
+  const zoneIds = [...new Set(outcome.items.map((i) => i.item.zoneId))];
   try {
-    await purgeCache(client, log, zoneId, options.purge, records.map((swap) => swap.name));
+    for (const zoneId of zoneIds) await purgeCache(client, log, zoneId, options.purge, outcome.items.filter((i) => i.item.zoneId === zoneId).map((i) => i.name));
+    if (!zoneIds.length) result.purged = 'none';
   } catch (error) {
     result.purgeError = error as Error;
     log.error(`DNS is restored, but the cache purge failed: ${(error as Error).message}`);
-  }
-  log.info('Reading the records back.');
-  for (const swap of records) {
-    const after = await client.getRecord(zoneId, swap.id);
-    if (!after || !isOriginal(after, swap)) {
-      throw new ServiceError('Cloudflare', `${swap.name} does not read back as restored (${after ? `${after.type} ${after.content}, proxied ${after.proxied}, ttl ${after.ttl}` : 'missing'}).`);
-    }
   }
   result.calls = client.calls;
   return result;
@@ -426,17 +568,23 @@ export function enableSummary(result: EnableResult): MarkdownSummary {
     .paragraph(`Cache purge: ${result.purged}. Cloudflare calls: ${result.calls}. Undo record \`${result.record.id}\`.`);
 }
 
-export function disableSummary(record: UndoRecord<CloudflareUndoData>, result: DisableResult): MarkdownSummary {
+export function disableSummary(result: DisableResult): MarkdownSummary {
   const purge = result.purgeError ? `**FAILED** (${result.purgeError.message}); purge the cache by hand` : result.purged === 'none' ? 'not asked for' : `${result.purged}, done`;
+  const { outcome } = result;
+  const items = outcome.items.filter((item, index) => outcome.items.findIndex((other) => other.name === item.name) === index);
+  const record = outcome.record;
   return new MarkdownSummary()
-    .heading(`Maintenance page down: ${record.data.records.map((r) => r.name).join(', ')} restored`)
+    .heading(`Maintenance page down: ${items.map((i) => i.name).join(', ') || 'nothing of this window was up'}${items.length ? ' restored' : ''}`)
     .table(
       ['Record', 'Restored to', ''],
-      record.data.records.map((r) => [
-        r.name,
-        `${r.original.type} ${r.original.content} (proxied ${r.original.proxied}, ttl ${r.original.ttl === 1 ? 'auto' : r.original.ttl})`,
-        result.alreadyRestored.includes(r.name) ? 'was already restored' : 'restored, read back and verified',
-      ]),
+      items.map(({ name, item }) => {
+        const o = item.swap.original;
+        return [
+          name,
+          `${o.type} ${o.content} (proxied ${o.proxied}, ttl ${o.ttl === 1 ? 'auto' : o.ttl})`,
+          outcome.restored.includes(name) ? 'restored, read back and verified' : outcome.back.includes(name) ? 'was already restored' : 'changed by someone since; left as it is',
+        ];
+      }),
     )
-    .paragraph(`Cache purge: ${purge}. Cloudflare calls: ${result.calls}. Undone from undo record \`${record.id}\`.`);
+    .paragraph(`Cache purge: ${purge}. Cloudflare calls: ${result.calls}. ${record ? `Undone from undo record \`${record.id}\`.` : `Restored from the marks of window ${outcome.windowId}.`}`);
 }

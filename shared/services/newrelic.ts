@@ -1,7 +1,8 @@
 import { InputError, ServiceError } from '../core/errors';
 import { answerFailure, HttpClient, HttpError, unexpectedShape } from '../core/http';
 import type { Log } from '../core/log';
-import { newUndoRecord, type UndoRecord } from '../core/records';
+import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
+import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind, type UndoOutcome } from '../core/undo';
 import type { RetryOptions } from '../core/retry';
 import { MarkdownSummary } from '../core/summary';
 import { toNaiveLocal } from '../core/time';
@@ -220,7 +221,7 @@ export interface MuteResult {
 export async function muteNewRelic(options: MuteOptions): Promise<MuteResult> {
   const { client, log } = options;
   const condition = mutingCondition(options.selection);
-  const marker = `[maintenance window ${options.windowId}]`;
+  const marker = mutingRuleMark(options.windowId);
   const now = (options.now ?? (() => new Date()))();
   const input: MutingRuleInput = {
     name: options.ruleName,
@@ -255,26 +256,85 @@ export async function muteNewRelic(options: MuteOptions): Promise<MuteResult> {
 }
 
 export interface UnmuteResult {
+  outcome: UndoOutcome<MutingRuleItem>;
   deleted: string[];
 }
 
-export async function unmuteNewRelic(options: { client: NewRelicClient; log: Log; record: UndoRecord<NewRelicUndoData> }): Promise<UnmuteResult> {
-  const { client, log, record } = options;
-  const ours = (await client.listRules()).filter((rule) => isOurs(rule, record.data));
-  if (ours.length === 0) log.info(`Muting rule '${record.data.name}' is gone already: nothing to do.`);
-  for (const rule of ours) {
-    log.info(`Deleting muting rule ${rule.id} '${rule.name}'.`);
-    try {
-      await client.deleteRule(rule.id);
-    } catch (error) {
-      // An answer lost after the delete happened: the rule is gone, which is what we want.
-      if (!(await client.listRules()).some((r) => r.id === rule.id)) continue;
-      throw error;
-    }
-  }
-  const left = (await client.listRules()).filter((rule) => isOurs(rule, record.data));
-  if (left.length) throw new ServiceError('New Relic', `muting rule(s) ${left.map((r) => r.id).join(', ')} still exist after the delete.`);
-  return { deleted: ours.map((rule) => rule.id) };
+export interface MutingRuleItem {
+  id?: string;
+  name: string;
+}
+
+/** The text every muting rule of a window carries in its description: the window's mark. */
+export const mutingRuleMark = (windowId: string) => `[maintenance window ${windowId}]`;
+
+/**
+ * The New Relic kind of the undo protocol: a muting rule is deleted only when its description carries this
+ * window's mark; a record naming another rule (another team's, by id or name) is refused, not obeyed.
+ */
+export function newRelicUndoKind(options: { client: NewRelicClient; log: Log; accountId: number }): UndoKind<NewRelicUndoData, MutingRuleItem> {
+  const { client, log } = options;
+  return {
+    kind: NEWRELIC_RECORD_KIND,
+    validate: validateNewRelicUndoData,
+    targetOf: (data) => ({ account: data.accountId }),
+    async assess(data, windowId) {
+      const mark = mutingRuleMark(windowId);
+      const rules = await client.listRules();
+      const items: Array<UndoItem<MutingRuleItem>> = [];
+      const named = (rule: MutingRule) => `muting rule ${rule.id} '${rule.name}'`;
+      const candidates = data ? rules.filter((rule) => rule.id === data.ruleId || rule.name === data.name || rule.description.includes(mark)) : rules.filter((rule) => rule.description.includes(mark));
+      for (const rule of candidates) {
+        const ours = rule.description.includes(mark);
+        items.push({ name: named(rule), verdict: ours ? 'restore' : 'refuse', reason: ours ? 'delete it' : `not this window's rule (no '${mark}' in its description)`, item: { id: rule.id, name: rule.name } });
+      }
+      if (data && !candidates.some((rule) => rule.description.includes(mark))) {
+        items.push({ name: `muting rule '${data.name}'`, verdict: 'back', reason: 'it is gone', item: { id: data.ruleId, name: data.name } });
+      }
+      return items;
+    },
+    async restore(items) {
+      for (const { name, item } of items) {
+        log.info(`Deleting ${name}.`);
+        try {
+          await client.deleteRule(item.id!);
+        } catch (error) {
+          // An answer lost after the delete happened: the rule is gone, which is what we want.
+          if (!(await client.listRules()).some((rule) => rule.id === item.id)) continue;
+          throw error;
+        }
+      }
+    },
+    async readBack(items) {
+      const ids = new Set((await client.listRules()).map((rule) => rule.id));
+      return items.filter(({ item }) => item.id !== undefined && ids.has(item.id)).map(({ name }) => name);
+    },
+  };
+}
+
+export async function unmuteNewRelic(options: {
+  client: NewRelicClient;
+  log: Log;
+  accountId: number;
+  record?: UndoRecord<NewRelicUndoData>;
+  store?: RecordStore;
+  windowId: string;
+  now: () => Date;
+}): Promise<UnmuteResult> {
+  const outcome = mergeOutcomes(
+    await restoreRecordOrMarks({
+      kind: newRelicUndoKind(options),
+      record: options.record,
+      store: options.store,
+      windowId: options.windowId,
+      target: { account: options.accountId },
+      log: options.log,
+      now: options.now,
+      describe: (o) => `New Relic muting rules of this window removed (${describeOutcome(o)}).`,
+    }),
+  );
+  requireBack(outcome, 'New Relic notifications are not all back');
+  return { outcome, deleted: outcome.items.filter((i) => i.verdict === 'restore').map((i) => i.item.id!) };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -294,13 +354,14 @@ export function muteSummary(result: MuteResult, endsAtText: string): MarkdownSum
     .paragraph(`The rule stops muting by itself at that time; the unmute step deletes it earlier. Undo record \`${result.record.id}\`.`);
 }
 
-export function unmuteSummary(record: UndoRecord<NewRelicUndoData>, result: UnmuteResult): MarkdownSummary {
+export function unmuteSummary(result: UnmuteResult): MarkdownSummary {
+  const record = result.outcome.record as UndoRecord<NewRelicUndoData> | undefined;
   return new MarkdownSummary()
-    .heading(`New Relic: notifications back on (muting rule '${record.data.name}' removed)`)
+    .heading(`New Relic: notifications back on (${record ? `muting rule '${record.data.name}' removed` : `muting rules of window ${result.outcome.windowId} removed`})`)
     .paragraph(
       result.deleted.length
-        ? `Deleted muting rule ${result.deleted.join(', ')} (${describeCondition(record.data.condition)}).`
+        ? `Deleted muting rule ${result.deleted.join(', ')}${record ? ` (${describeCondition(record.data.condition)})` : ''}.`
         : 'The muting rule was already gone; nothing else was touched.',
     )
-    .paragraph(`Undone from undo record \`${record.id}\`.`);
+    .paragraph(record ? `Undone from undo record \`${record.id}\`.` : `Restored from the marks of window ${result.outcome.windowId}.`);
 }

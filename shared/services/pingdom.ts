@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { InputError, SafetyError, ServiceError } from '../core/errors';
 import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, type HttpRequest } from '../core/http';
 import type { Log } from '../core/log';
-import { newUndoRecord, type UndoRecord } from '../core/records';
+import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
+import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind, type UndoOutcome } from '../core/undo';
 import { sleep as defaultSleep, type RetryOptions } from '../core/retry';
 import { MarkdownSummary } from '../core/summary';
 import { createOnce } from './connection';
@@ -174,6 +175,14 @@ export class PingdomClient {
       (data) => shape.object(data) ?? (shape.fields((data as { maintenance?: unknown }).maintenance, { id: 'number' }) && "'maintenance.id' is not a number (the window may have been created)"),
     );
     return created.maintenance.id;
+  }
+
+  /** Sets one check's paused flag and/or its whole tag list, in one write (`PUT /checks/{id}`). */
+  async updateCheck(id: number, change: { paused?: boolean; tags?: string[] }): Promise<void> {
+    const body: Record<string, unknown> = {};
+    if (change.paused !== undefined) body.paused = change.paused;
+    if (change.tags) body.tags = change.tags.join(',');
+    await this.call({ method: 'PUT', path: `checks/${id}`, body });
   }
 
   async setWindowEnd(id: number, to: number): Promise<void> {
@@ -407,25 +416,37 @@ async function openWindow(options: PauseOptions, checks: PingdomCheck[], record:
   return { record, checks, window, adoptedWindow: adopted, alreadyPaused: [] };
 }
 
+/** The tag a paused check carries while this window has it paused (Pingdom tags: at most 64 characters). */
+export function pausedTag(windowId: string): string {
+  return `mw-paused-${windowId.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64);
+}
+
+const hasTag = (check: PingdomCheck | undefined, tag: string) => !!check?.tags.some((t) => t.toLowerCase() === tag.toLowerCase());
+const withoutTag = (check: PingdomCheck, tag: string) => check.tags.filter((t) => t.toLowerCase() !== tag.toLowerCase());
+
 async function pauseSelected(options: PauseOptions, checks: PingdomCheck[], record: UndoRecord<PingdomUndoData>): Promise<PauseResult> {
   const { client, log } = options;
+  const tag = pausedTag(options.windowId);
   const ours = new Set<number>();
   for (const earlier of options.earlierRecords ?? []) {
     if (earlier.data.mode === 'pauseChecks') for (const id of earlier.data.pausedByUs) ours.add(id);
   }
+  // The window's tag on a paused check says this window paused it: a re-run on a fresh agent must not take
+  // that pause for the check's state before the window.
+  for (const check of checks) if (hasTag(check, tag)) ours.add(check.id);
   const selected = new Set(checks.map((check) => check.id));
   const alreadyPaused = checks.filter((check) => check.status === 'paused' && !ours.has(check.id)).map((check) => check.id);
   const pausedByUs = checks.filter((check) => !alreadyPaused.includes(check.id)).map((check) => check.id);
   // Checks an earlier, interrupted run paused but this selection no longer names stay ours too.
   for (const id of ours) if (!selected.has(id)) pausedByUs.push(id);
-  record.data.pausedByUs = pausedByUs.sort((a, b) => a - b);
+  record.data.pausedByUs = [...new Set(pausedByUs)].sort((a, b) => a - b);
   record.data.alreadyPaused = alreadyPaused;
-  const toPause = checks.filter((check) => check.status !== 'paused').map((check) => check.id);
-  await client.ensureBudget(2);
+  const toWrite = checks.filter((check) => !alreadyPaused.includes(check.id) && (check.status !== 'paused' || !hasTag(check, tag)));
+  await client.ensureBudget(toWrite.length + 1);
   options.publish(record);
-  if (toPause.length) {
-    log.info(`Pausing ${toPause.length} check(s): ${toPause.join(', ')}.`);
-    await client.setPaused(toPause, true);
+  if (toWrite.length) {
+    log.info(`Pausing ${toWrite.length} check(s): ${toWrite.map((c) => c.id).join(', ')} (each tagged ${tag} in the same write).`);
+    for (const check of toWrite) await client.updateCheck(check.id, { paused: true, tags: [...withoutTag(check, tag), tag] });
   } else {
     log.info('Every selected check is paused already.');
   }
@@ -436,56 +457,137 @@ async function pauseSelected(options: PauseOptions, checks: PingdomCheck[], reco
 }
 
 export interface ResumeResult {
+  outcome: UndoOutcome<PingdomItem>;
   windows: Array<{ id: number; outcome: 'deleted' | 'ended' | 'ending' | 'gone'; endsAt?: Date }>;
   unpaused: number[];
-  /** Checks that stay paused because they were paused before the window. */
+  /** Checks that stay paused because they were paused before the window (or not by it). */
   leftPaused: number[];
 }
 
-export async function resumeChecks(options: { client: PingdomClient; log: Log; record: UndoRecord<PingdomUndoData>; now?: () => Date }): Promise<ResumeResult> {
-  const { client, log, record } = options;
-  const data = record.data;
-  const result: ResumeResult = { windows: [], unpaused: [], leftPaused: data.alreadyPaused };
-  if (data.mode === 'maintenanceWindow') {
-    result.windows = await endWindows(client, log, data, options.now ?? realNow);
-    return result;
-  }
-  const current = new Map((await client.listChecks()).map((check) => [check.id, check]));
-  const toUnpause = data.pausedByUs.filter((id) => current.get(id)?.status === 'paused');
-  if (toUnpause.length) {
-    await client.ensureBudget(2);
-    log.info(`Unpausing the ${toUnpause.length} check(s) this step paused: ${toUnpause.join(', ')}.`);
-    await client.setPaused(toUnpause, false);
-    const after = new Map((await client.listChecks()).map((check) => [check.id, check]));
-    const stillPaused = toUnpause.filter((id) => after.get(id)?.status === 'paused');
-    if (stillPaused.length) throw new ServiceError('Pingdom', `check(s) ${stillPaused.join(', ')} still read back as paused.`);
-  } else {
-    log.info('No check this step paused is still paused: nothing to do.');
-  }
-  if (data.alreadyPaused.length) log.info(`Leaving paused what was paused before: ${data.alreadyPaused.join(', ')}.`);
-  result.unpaused = toUnpause;
-  return result;
+export type PingdomItem = { type: 'window'; id: number; window?: PingdomWindow } | { type: 'check'; check: PingdomCheck };
+
+/** The text every maintenance window of this window carries in its description. */
+const windowMarkOf = (windowId: string) => `[maintenance-window ${windowId} checks `;
+
+/**
+ * The Pingdom kind of the undo protocol. A maintenance window is ended only when its description carries
+ * this window's marker (never another team's window, whatever the record lists); a check is unpaused only
+ * when it carries this window's tag (never one paused before the window).
+ */
+export function pingdomUndoKind(options: { client: PingdomClient; log: Log; now: () => Date; accountUrl?: string }): UndoKind<PingdomUndoData, PingdomItem> & { windows: ResumeResult['windows'] } {
+  const { client, log } = options;
+  const windowsDone: ResumeResult['windows'] = [];
+  let currentTag = '';
+  const judgeWindow = (id: number, window: PingdomWindow | undefined, windowId: string): UndoItem<PingdomItem> => {
+    const name = `maintenance window ${id}`;
+    const item: PingdomItem = { type: 'window', id, window };
+    const now = toUnix(options.now());
+    if (!window) return { name, verdict: 'back', reason: 'it no longer exists', item };
+    if (!window.description.includes(windowMarkOf(windowId))) return { name, verdict: 'refuse', reason: `not this window's: its description is '${window.description}'`, item };
+    if (window.to <= now + END_RUNNING_WINDOW_AFTER_SECONDS) return { name, verdict: 'back', reason: window.to > now ? 'it ends within a minute' : 'it has ended', item };
+    return { name, verdict: 'restore', reason: window.from > now ? 'it has not begun: delete it' : 'it is running: end it in a minute', item };
+  };
+  const judgeCheck = (id: number, check: PingdomCheck | undefined, tag: string): UndoItem<PingdomItem> => {
+    const name = check ? `check ${check.name} (${id})` : `check ${id}`;
+    if (!check) return { name, verdict: 'left', reason: 'it was deleted', item: { type: 'check', check: { id, name: String(id), status: 'deleted', tags: [] } } };
+    const item: PingdomItem = { type: 'check', check };
+    if (hasTag(check, tag)) return { name, verdict: 'restore', reason: check.status === 'paused' ? 'unpause it and drop the tag' : 'drop the tag (someone unpaused it)', item };
+    if (check.status !== 'paused') return { name, verdict: 'back', item };
+    return { name, verdict: 'refuse', reason: `paused, but not tagged ${tag}: paused before the window or by someone else`, item };
+  };
+  return {
+    kind: PINGDOM_RECORD_KIND,
+    windows: windowsDone,
+    validate: validatePingdomUndoData,
+    targetOf: () => ({}),
+    async assess(data, windowId) {
+      const items: Array<UndoItem<PingdomItem>> = [];
+      const tag = pausedTag(windowId);
+      currentTag = tag;
+      if (!data || data.mode === 'maintenanceWindow') {
+        const windows = await client.listWindows();
+        const ids = new Set(data?.windowIds ?? []);
+        for (const w of windows) if (w.description.includes(windowMarkOf(windowId))) ids.add(w.id);
+        for (const id of ids) items.push(judgeWindow(id, windows.find((w) => w.id === id), windowId));
+      }
+      if (!data || data.mode === 'pauseChecks') {
+        const checks = new Map((await client.listChecks()).map((check) => [check.id, check]));
+        const ids = new Set(data?.pausedByUs ?? []);
+        for (const check of checks.values()) if (hasTag(check, tag)) ids.add(check.id);
+        for (const id of [...ids].sort((a, b) => a - b)) items.push(judgeCheck(id, checks.get(id), tag));
+      }
+      return items;
+    },
+    async restore(items) {
+      await client.ensureBudget(items.length + 2);
+      for (const { item } of items) {
+        if (item.type === 'check') {
+          log.info(`Unpausing check ${item.check.id} and dropping this window's tag.`);
+          await client.updateCheck(item.check.id, { paused: false, tags: withoutTag(item.check, currentTag) });
+        } else if (item.window) {
+          windowsDone.push(await endWindow(client, log, item.window, options.now));
+        }
+      }
+    },
+    async readBack(items) {
+      const notBack: string[] = [];
+      const needWindows = items.some((i) => i.item.type === 'window');
+      const windows = needWindows ? await client.listWindows() : [];
+      const checks = items.some((i) => i.item.type === 'check') ? new Map((await client.listChecks()).map((c) => [c.id, c])) : new Map<number, PingdomCheck>();
+      const limit = toUnix(options.now()) + END_RUNNING_WINDOW_AFTER_SECONDS + 5;
+      for (const { name, item } of items) {
+        if (item.type === 'window') {
+          const w = windows.find((candidate) => candidate.id === item.id);
+          if (w && w.to > limit) notBack.push(name);
+        } else {
+          const c = checks.get(item.check.id);
+          if (c && (c.status === 'paused' || hasTag(c, currentTag))) notBack.push(name);
+        }
+      }
+      return notBack;
+    },
+  };
 }
 
-async function endWindows(client: PingdomClient, log: Log, data: PingdomUndoData, clock: () => Date): Promise<ResumeResult['windows']> {
-  const windows = await client.listWindows();
-  const ours = windows.filter((w) => data.windowIds.includes(w.id) || w.description.includes(data.marker));
-  const outcomes: ResumeResult['windows'] = data.windowIds.filter((id) => !ours.some((w) => w.id === id)).map((id) => ({ id, outcome: 'gone' as const }));
-  for (const window of ours) {
-    const now = toUnix(clock());
-    const endSoon = now + END_RUNNING_WINDOW_AFTER_SECONDS;
-    if (window.from > now && (await deleteUnlessBegun(client, log, window))) {
-      outcomes.push({ id: window.id, outcome: 'deleted' });
-    } else if (window.to > endSoon) {
-      log.info(`Maintenance window ${window.id} is running and Pingdom cannot delete it: ending it at ${new Date(endSoon * 1000).toISOString()}.`);
-      await client.setWindowEnd(window.id, endSoon);
-      outcomes.push({ id: window.id, outcome: 'ending', endsAt: new Date(endSoon * 1000) });
-    } else {
-      log.info(`Maintenance window ${window.id} has ended or ends within a minute: nothing to do.`);
-      outcomes.push({ id: window.id, outcome: window.to > now ? 'ending' : 'ended', endsAt: new Date(window.to * 1000) });
-    }
+export async function resumeChecks(options: {
+  client: PingdomClient;
+  log: Log;
+  record?: UndoRecord<PingdomUndoData>;
+  store?: RecordStore;
+  windowId: string;
+  now: () => Date;
+}): Promise<ResumeResult> {
+  const kind = pingdomUndoKind({ client: options.client, log: options.log, now: options.now });
+  const outcome = mergeOutcomes(
+    await restoreRecordOrMarks({
+      kind,
+      record: options.record,
+      store: options.store,
+      windowId: options.windowId,
+      target: {},
+      log: options.log,
+      now: options.now,
+      describe: (o) => `Pingdom monitoring restored (${describeOutcome(o)}).`,
+    }),
+  );
+  requireBack(outcome, 'Pingdom monitoring is not all back');
+  const checkIds = (verdicts: string[]) => outcome.items.filter((i) => i.item.type === 'check' && verdicts.includes(i.verdict)).map((i) => (i.item as { check: PingdomCheck }).check.id);
+  const windows = [...kind.windows];
+  for (const item of outcome.items) {
+    if (item.item.type !== 'window' || item.verdict !== 'back' || windows.some((w) => w.id === (item.item as { id: number }).id)) continue;
+    const w = item.item.window;
+    windows.push(w ? { id: w.id, outcome: w.to > toUnix(options.now()) ? 'ending' : 'ended', endsAt: new Date(w.to * 1000) } : { id: item.item.id, outcome: 'gone' });
   }
-  return outcomes;
+  return { outcome, windows, unpaused: checkIds(['restore']), leftPaused: options.record?.data.alreadyPaused ?? [] };
+}
+
+async function endWindow(client: PingdomClient, log: Log, window: PingdomWindow, clock: () => Date): Promise<ResumeResult['windows'][number]> {
+  const now = toUnix(clock());
+  const endSoon = now + END_RUNNING_WINDOW_AFTER_SECONDS;
+  if (window.from > now && (await deleteUnlessBegun(client, log, window))) return { id: window.id, outcome: 'deleted' };
+  log.info(`Maintenance window ${window.id} is running and Pingdom cannot delete it: ending it at ${new Date(endSoon * 1000).toISOString()}.`);
+  await client.setWindowEnd(window.id, endSoon);
+  return { id: window.id, outcome: 'ending', endsAt: new Date(endSoon * 1000) };
 }
 
 /** Deletes a window that has not begun; false when it began meanwhile (Pingdom refuses), so it is ended instead. */
@@ -526,28 +628,33 @@ export function pauseSummary(result: PauseResult, endsAtText: string): MarkdownS
   return summary.paragraph(`Undo record \`${record.id}\`.`);
 }
 
-export function resumeSummary(record: UndoRecord<PingdomUndoData>, result: ResumeResult, formatTime: (date: Date) => string): MarkdownSummary {
-  const summary = new MarkdownSummary().heading(`Pingdom: monitoring restored for ${record.data.checks.length - result.leftPaused.length} check(s)`);
-  const outcome = {
+export function resumeSummary(result: ResumeResult, formatTime: (date: Date) => string): MarkdownSummary {
+  const { outcome } = result;
+  const record = outcome.record as UndoRecord<PingdomUndoData> | undefined;
+  const checks = outcome.items.filter((i) => i.item.type === 'check');
+  const count = record ? record.data.checks.length - result.leftPaused.length : checks.length;
+  const summary = new MarkdownSummary().heading(`Pingdom: monitoring restored for ${count} check(s)`);
+  const text = {
     deleted: () => 'deleted (had not begun)',
     ending: (end?: Date) => `ended early, at ${end ? formatTime(end) : 'once it ends'} (Pingdom cannot delete a running window)`,
     ended: () => 'already over',
     gone: () => 'no longer exists',
   };
   if (result.windows.length) {
-    summary.table(['Maintenance window', 'Outcome'], result.windows.map((w) => [w.id, outcome[w.outcome](w.endsAt)]));
+    summary.table(['Maintenance window', 'Outcome'], result.windows.map((w) => [w.id, text[w.outcome](w.endsAt)]));
   }
-  if (record.data.mode === 'pauseChecks') {
-    summary.table(
-      ['Check', 'Id', 'Now'],
-      record.data.checks.map((check) => [
-        check.name,
-        check.id,
-        result.leftPaused.includes(check.id) ? 'paused before the window: left paused' : result.unpaused.includes(check.id) ? 'unpaused' : 'was not paused any more',
-      ]),
-    );
-  } else {
+  if (record?.data.mode === 'pauseChecks' || checks.length) {
+    const rows = checks.map((i) => {
+      const check = (i.item as { check: PingdomCheck }).check;
+      return [check.name, check.id, i.verdict === 'restore' ? 'unpaused' : i.verdict === 'back' ? 'was not paused any more' : i.reason ?? i.verdict];
+    });
+    for (const id of result.leftPaused) {
+      const check = record?.data.checks.find((c) => c.id === id);
+      rows.push([check?.name ?? String(id), id, 'paused before the window: left paused']);
+    }
+    summary.table(['Check', 'Id', 'Now'], rows);
+  } else if (record) {
     summary.list(record.data.checks.map((check) => `${check.name} (${check.id}): maintenance over`));
   }
-  return summary.paragraph(`Undone from undo record \`${record.id}\`.`);
+  return summary.paragraph(record ? `Undone from undo record \`${record.id}\`.` : `Restored from the marks of window ${outcome.windowId}.`);
 }

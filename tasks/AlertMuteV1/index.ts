@@ -34,7 +34,7 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, publ
   const action = input.choice('action', ['mute', 'unmute'], 'mute');
   const ruleName = input.string('ruleName', { default: `maintenance-window-${windowId}` })!;
   const timeZone = checkTimeZone('timeZone', input.string('timeZone', { default: DEFAULT_TIME_ZONE }) ?? DEFAULT_TIME_ZONE);
-  const undoText = action === 'unmute' ? input.text('undoRecord', { required: true })! : undefined;
+  const undoText = action === 'unmute' ? input.text('undoRecord') : undefined;
   const end = () =>
     resolveSilenceEnd({ durationMinutes: input.int('durationMinutes'), until: input.string('until'), timeZone, graceMinutes: input.int('graceMinutes', { default: 15 }), now: clock.now() });
 
@@ -49,12 +49,11 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, publ
       accountId,
       log,
     });
-    if (undoText) {
-      const record = parseUndoRecord('undoRecord', undoText, NEWRELIC_RECORD_KIND, validateNewRelicUndoData);
-      log.section(`Unmuting New Relic: deleting muting rule '${record.data.name}'`);
-      const result = await unmuteNewRelic({ client, log, record });
-      records.writeReceipt(record, `New Relic muting rule '${record.data.name}' removed.`);
-      attachSummary('New Relic unmute', unmuteSummary(record, result));
+    if (action === 'unmute') {
+      const record = undoText ? parseUndoRecord('undoRecord', undoText, NEWRELIC_RECORD_KIND, validateNewRelicUndoData) : undefined;
+      log.section(record ? `Unmuting New Relic: deleting muting rule '${record.data.name}'` : `Unmuting New Relic: the muting rules of window ${windowId}`);
+      const result = await unmuteNewRelic({ client, log, accountId, record, store: records, windowId, now });
+      attachSummary('New Relic unmute', unmuteSummary(result));
       return;
     }
     const selection = {
@@ -72,12 +71,11 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, publ
 
   const connection = azureConnection(input.endpoint('azureSubscription', { required: true }), { log, inputName: 'azureSubscription' });
   const rules = new AlertProcessingRules(connection);
-  if (undoText) {
-    const record = parseUndoRecord('undoRecord', undoText, AZURE_MONITOR_RECORD_KIND, validateAzureMonitorUndoData);
-    log.section(`Unmuting Azure Monitor: deleting alert processing rule '${record.data.name}'`);
-    const { deleted } = await unmuteAzureMonitor({ rules, log, record });
-    records.writeReceipt(record, `Azure Monitor alert processing rule '${record.data.name}' removed.`);
-    attachSummary('Azure Monitor unmute', azureUnmuteSummary(record, deleted));
+  if (action === 'unmute') {
+    const record = undoText ? parseUndoRecord('undoRecord', undoText, AZURE_MONITOR_RECORD_KIND, validateAzureMonitorUndoData) : undefined;
+    log.section(record ? `Unmuting Azure Monitor: deleting alert processing rule '${record.data.name}'` : `Unmuting Azure Monitor: the rule of window ${windowId}`);
+    const result = await unmuteAzureMonitor({ rules, log, record, store: records, windowId, subscriptionId: connection.subscriptionId, resourceGroup: input.string('resourceGroup'), ruleName, now });
+    attachSummary('Azure Monitor unmute', azureUnmuteSummary(result));
     return;
   }
   const selection = {

@@ -2,10 +2,12 @@ import { POOL_RECORD_KIND, validatePoolUndoData } from '../../shared/azure/appga
 import { azureConnection } from '../../shared/azure/credentials';
 import { pollIntervalInMs } from '../../shared/azure/polling';
 import { runPoolStep } from '../../shared/azure/pool-steps';
+import { windowClock } from '../../shared/core/clock';
 import { parseUndoRecord } from '../../shared/core/records';
 import { runTask } from '../../shared/core/task';
 
-void runTask('AppGatewayDrain', async ({ input, log, records, windowId, publishUndoRecord, setOutput, attachSummary }) => {
+void runTask('AppGatewayDrain', async ({ input, log, records, windowId, variable, publishUndoRecord, setOutput, attachSummary }) => {
+  const clock = windowClock(variable, log);
   const endpoint = input.endpoint('azureSubscription', { required: true });
   const target = {
     resourceGroupName: input.string('resourceGroupName', { required: true }),
@@ -34,7 +36,8 @@ void runTask('AppGatewayDrain', async ({ input, log, records, windowId, publishU
     windowId,
     log,
     publishUndoRecord: (record) => publishUndoRecord(record),
-    writeReceipt: (record, text) => records.writeReceipt(record, text),
+    receipts: records,
+    now: () => clock.now(),
   });
   for (const [name, value] of Object.entries(result.outputs)) setOutput(name, value);
   attachSummary(result.title, result.summary);

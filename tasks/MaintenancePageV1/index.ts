@@ -1,3 +1,4 @@
+import { windowClock } from '../../shared/core/clock';
 import { ServiceError } from '../../shared/core/errors';
 import { parseUndoRecord, type UndoRecord } from '../../shared/core/records';
 import { runTask } from '../../shared/core/task';
@@ -14,7 +15,7 @@ import {
 } from '../../shared/services/cloudflare';
 import { apiBaseUrl, connectionToken } from '../../shared/services/connection';
 
-void runTask('MaintenancePage', async ({ input, log, records, windowId, publishUndoRecord, attachSummary }) => {
+void runTask('MaintenancePage', async ({ input, log, records, windowId, variable, publishUndoRecord, attachSummary }) => {
   const connection = input.endpoint('cloudflareConnection', { required: true });
   const action = input.choice('action', ['enable', 'disable'], 'enable');
   const purge = input.choice('purgeCache', ['none', 'everything', 'hosts'], action === 'disable' ? 'everything' : 'none');
@@ -25,11 +26,14 @@ void runTask('MaintenancePage', async ({ input, log, records, windowId, publishU
   });
 
   if (action === 'disable') {
-    const record = parseUndoRecord('undoRecord', input.text('undoRecord', { required: true })!, CLOUDFLARE_RECORD_KIND, validateCloudflareUndoData);
-    log.section(`Taking the maintenance page down: restoring ${record.data.records.map((r) => r.name).join(', ')}`);
-    const result = await disableMaintenancePage({ client, log, record, purge });
-    records.writeReceipt(record, `DNS records ${record.data.records.map((r) => r.name).join(', ')} restored and verified${result.purgeError ? '; the cache purge FAILED' : ''}.`);
-    attachSummary('Maintenance page disable', disableSummary(record, result));
+    const text = input.text('undoRecord');
+    const record = text ? parseUndoRecord('undoRecord', text, CLOUDFLARE_RECORD_KIND, validateCloudflareUndoData) : undefined;
+    const zoneName = input.string('zoneName');
+    const names = input.list('records');
+    log.section(`Taking the maintenance page down${record ? ` from undo record ${record.id}` : ` for window ${windowId} (records folder and the window's marks)`}`);
+    const clock = windowClock(variable, log);
+    const result = await disableMaintenancePage({ client, log, record, store: records, windowId, zoneName, names, purge, now: () => clock.now() });
+    attachSummary('Maintenance page disable', disableSummary(result));
     if (result.purgeError) {
       throw new ServiceError('Cloudflare', `DNS is restored and verified, but the cache purge failed: ${result.purgeError.message}`, {
         advice: 'Purge the cache by hand in the Cloudflare dashboard (Caching → Purge Everything) or run this step again; DNS was not touched again.',

@@ -30,12 +30,12 @@ void runTask('PingdomPause', async ({ input, log, records, windowId, variable, s
   });
 
   if (action === 'resume') {
-    const record = parseUndoRecord('undoRecord', input.text('undoRecord', { required: true })!, PINGDOM_RECORD_KIND, validatePingdomUndoData);
-    log.section(`Resuming Pingdom monitoring from undo record ${record.id}`);
-    const result = await resumeChecks({ client, log, record, now });
-    records.writeReceipt(record, `Pingdom monitoring restored for checks ${record.data.checks.map((c) => c.id).join(', ')}.`);
-    setOutput('checkIds', record.data.checks.map((c) => c.id).join(','));
-    attachSummary('Pingdom resume', resumeSummary(record, result, (date) => formatLocal(date, timeZone)));
+    const text = input.text('undoRecord');
+    const record = text ? parseUndoRecord('undoRecord', text, PINGDOM_RECORD_KIND, validatePingdomUndoData) : undefined;
+    log.section(record ? `Resuming Pingdom monitoring from undo record ${record.id}` : `Resuming Pingdom monitoring of window ${windowId} (records folder and the window's marks)`);
+    const result = await resumeChecks({ client, log, record, store: records, windowId, now });
+    setOutput('checkIds', [...new Set([...(record?.data.checks.map((c) => c.id) ?? []), ...result.unpaused])].join(','));
+    attachSummary('Pingdom resume', resumeSummary(result, (date) => formatLocal(date, timeZone)));
     return;
   }
 

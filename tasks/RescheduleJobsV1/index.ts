@@ -1,10 +1,11 @@
+import { windowClock } from '../../shared/core/clock';
 import { InputError, messageOf } from '../../shared/core/errors';
 import { parseUndoRecord } from '../../shared/core/records';
 import { MarkdownSummary } from '../../shared/core/summary';
 import { runTask } from '../../shared/core/task';
 import { clientForTask } from '../../shared/devops/client';
-import { buildSelections, QUEUE_STATUS_RECORD_KIND, validateQueueStatusRecord, type PipelineSelection } from '../../shared/devops/definitions';
-import { holdOutsideScheduler, holdPipelines, releaseOutsideScheduler, releasePipelines, unreleasedHolds, validateSchedulerRecord, type RescheduleResult } from '../../shared/devops/reschedule';
+import { buildSelections, QUEUE_STATUS_RECORD_KIND, selectDefinitions, validateQueueStatusRecord, type PipelineSelection } from '../../shared/devops/definitions';
+import { holdOutsideScheduler, holdPipelines, releaseOutsideScheduler, releasePipelines, validateSchedulerRecord, type RescheduleResult } from '../../shared/devops/reschedule';
 import { SCHEDULER_RECORD_KIND, schedulerCall } from '../../shared/devops/scheduler';
 import { renderJobs } from '../../shared/plan/checklist';
 import { loadPlan, PlanError } from '../../shared/plan/plan';
@@ -13,6 +14,7 @@ void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable,
   const action = input.choice('action', ['hold', 'release'] as const, 'hold');
   const provider = input.choice('provider', ['azureDevOps', 'http'] as const, 'azureDevOps');
   const undoRecordText = input.text('undoRecord');
+  const clock = windowClock(variable, log);
 
   if (provider === 'http') {
     const schedulerName = input.string('schedulerName') ?? 'Automate Schedule';
@@ -38,7 +40,7 @@ void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable,
       );
       result = await holdOutsideScheduler({ endpoint, hold, release, schedulerName, windowId, log, publishUndoRecord });
     } else {
-      result = await releaseOutsideScheduler({ endpoint, release, record, schedulerName, log, records });
+      result = await releaseOutsideScheduler({ endpoint, release, record, schedulerName, windowId, log, records, now: clock.now });
     }
     attachSummary(`Scheduled jobs (${schedulerName})`, new MarkdownSummary().heading(`Scheduled jobs: ${action}`).paragraph(result.headline));
     log.info(result.headline);
@@ -47,30 +49,28 @@ void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable,
 
   const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), project: input.string('project'), log, variable });
 
+  // The pipelines a hold selects, and where a release without a record looks for the window's marks.
+  const planFile = input.string('planFile');
+  const planJobs: PipelineSelection[] = [];
+  if (planFile) {
+    try {
+      planJobs.push(...loadPlan(planFile).jobs.map((job) => ({ label: job.name, folder: job.folder, names: job.names, pattern: job.pattern, exclude: job.exclude })));
+    } catch (error) {
+      throw new InputError('planFile', error instanceof PlanError ? error.message : messageOf(error));
+    }
+  }
+  const selections = buildSelections(input.list('pipelines'), planJobs);
+  const selectionInput = planFile ? 'planFile' : 'pipelines';
+
   let result: RescheduleResult;
   if (action === 'hold') {
-    const planFile = input.string('planFile');
-    const planJobs: PipelineSelection[] = [];
-    if (planFile) {
-      try {
-        planJobs.push(...loadPlan(planFile).jobs.map((job) => ({ label: job.name, folder: job.folder, names: job.names, pattern: job.pattern, exclude: job.exclude })));
-      } catch (error) {
-        throw new InputError('planFile', error instanceof PlanError ? error.message : messageOf(error));
-      }
-    }
-    const selections = buildSelections(input.list('pipelines'), planJobs);
     if (selections.length === 0) throw new InputError('pipelines', 'nothing to hold: give a plan file with `jobs`, or list pipelines, folders or patterns.');
     const mode = input.choice('holdMode', ['paused', 'disabled'] as const, 'paused');
-    result = await holdPipelines({ client, selections, mode, windowId, log, records, publishUndoRecord, selectionInput: planFile ? 'planFile' : 'pipelines' });
+    result = await holdPipelines({ client, selections, mode, windowId, log, records, publishUndoRecord, selectionInput });
   } else {
-    const record = undoRecordText
-      ? parseUndoRecord('undoRecord', undoRecordText, QUEUE_STATUS_RECORD_KIND, validateQueueStatusRecord)
-      : unreleasedHolds(records, client.project)[0];
-    if (!record) {
-      log.warn('No undo record was given and no unreleased hold is in this job\'s records folder: nothing to release.');
-      return 'SucceededWithIssues';
-    }
-    result = await releasePipelines({ client, record, log, records, recordInput: 'undoRecord' });
+    const record = undoRecordText ? parseUndoRecord('undoRecord', undoRecordText, QUEUE_STATUS_RECORD_KIND, validateQueueStatusRecord) : undefined;
+    const selection = selections.length ? () => selectDefinitions(client, selections, log, selectionInput) : undefined;
+    result = await releasePipelines({ client, record, windowId, log, records, recordInput: 'undoRecord', selection, now: clock.now });
   }
 
   const jobs = result.outcomes.map((outcome) => ({ name: outcome.name, folder: outcome.path, before: outcome.before, now: outcome.now, action: outcome.action, note: outcome.note }));

@@ -230,12 +230,22 @@ export class PingdomEmulator extends Emulator {
     return { body: { message: `Modification of ${changed} checks was successful!` } };
   }
 
+  /** `PUT /checks/{id}`: `paused` and/or `tags` (comma-separated, replaces the check's tags) or `addtags`. */
   private pauseOne(req: EmulatorRequest): EmulatorResponse {
     const check = this.checks.get(Number(req.params.id));
     if (!check) return this.error(404, 'Not Found', 'Check not found');
-    const paused = this.pausedFlag(req.body);
-    if (typeof paused !== 'boolean') return paused;
-    check.paused = paused;
+    const tagList = (value: unknown) => String(value).split(',').map((tag) => tag.trim()).filter(Boolean);
+    if (req.body?.tags !== undefined && req.body?.addtags !== undefined) return this.error(400, 'Bad Request', 'Give tags or addtags, not both');
+    const tags = req.body?.tags !== undefined ? tagList(req.body.tags) : req.body?.addtags !== undefined ? [...check.tags, ...tagList(req.body.addtags)] : undefined;
+    if (tags?.some((tag) => tag.length > 64)) return this.error(400, 'Bad Request', 'Invalid parameter value: tags (a tag is at most 64 characters)');
+    let paused: boolean | undefined;
+    if (req.body?.paused !== undefined || tags === undefined) {
+      const flag = this.pausedFlag(req.body);
+      if (typeof flag !== 'boolean') return flag;
+      paused = flag;
+    }
+    if (paused !== undefined) check.paused = paused;
+    if (tags) check.tags = [...new Set(tags)];
     return { body: { message: 'Modification of check was successful!' } };
   }
 

@@ -138,7 +138,6 @@ describe('AlertMuteV1 with New Relic (bundled, against the NerdGraph emulator)',
       [{ graceMinutes: -1 }, /Input 'graceMinutes'/],
       [{ timeZone: 'EST5' }, /Input 'timeZone'/],
       [{ provider: 'datadog' }, /Input 'provider': 'datadog' is not allowed/],
-      [{ action: 'unmute' }, /Input 'undoRecord': is required/],
       [{ action: 'unmute', undoRecord: '{"kind":"pingdom","id":"x","data":{}}' }, /Input 'undoRecord': is an undo record of kind 'pingdom'/],
       [{ newRelicConnection: undefined }, /Input 'newRelicConnection': is required/],
     ];

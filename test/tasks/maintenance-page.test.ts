@@ -54,7 +54,8 @@ describe('MaintenancePageV1 (bundled, against the Cloudflare emulator)', functio
     assert.deepEqual(cloudflare.dnsState(), start, 'every record exactly as before');
     assert.deepEqual(cloudflare.purges.map((p) => p.body), [{ purge_everything: true }]);
     const order = cloudflare.journal.map((c) => c.method);
-    assert.deepEqual(order, ['GET', 'GET', 'PATCH', 'PATCH', 'POST', 'GET', 'GET'], 'read, restore, purge, read back');
+    assert.deepEqual(order, ['GET', 'GET', 'PATCH', 'PATCH', 'GET', 'GET', 'POST'], 'read, restore, read back, then purge (only once DNS reads back restored)');
+    assert.equal(cloudflare.find('www.invoicecloud.com')!.comment, null, "the window's mark is gone with the swap");
     assert.match(down.summaries[0], /Maintenance page down: www\.invoicecloud\.com, my\.invoicecloud\.com restored/);
     assert.match(down.summaries[0], /restored, read back and verified/);
     assert.match(down.summaries[0], /Cache purge: everything, done/);
@@ -88,9 +89,20 @@ describe('MaintenancePageV1 (bundled, against the Cloudflare emulator)', functio
     assert.equal(cloudflare.find('www.invoicecloud.com')!.content, TARGET, 'www was switched before the kill');
     assert.equal(cloudflare.find('my.invoicecloud.com')!.content, 'pal.invoicecloud.com', 'my was not');
 
+    assert.match(cloudflare.find('www.invoicecloud.com')!.comment ?? '', /^\[mw 4242\] was CNAME pal\.invoicecloud\.com proxied ttl=1$/, 'the swap carries its mark');
+    const fresh = await enable({}, { workDirectory: newWorkDirectory() });
+    assert.equal(fresh.result, 'Succeeded', "a re-run in a fresh workspace reads the true original from the window's mark");
+    assert.deepEqual(JSON.parse(fresh.outputs.undoRecord).data.records.map((r: { original: unknown }) => r.original), [
+      { type: 'CNAME', content: 'pal.invoicecloud.com', proxied: true, ttl: 1 },
+      { type: 'CNAME', content: 'pal.invoicecloud.com', proxied: false, ttl: 300 },
+    ]);
+    const unmarked = cloudflare.find('www.invoicecloud.com')!;
+    const markOfWww = unmarked.comment;
+    unmarked.comment = null;
     const refused = await enable({}, { workDirectory: newWorkDirectory() });
-    assert.equal(refused.result, 'Failed', 'without this run\'s records it will not take the maintenance page for the original');
+    assert.equal(refused.result, 'Failed', 'without a record or a mark it will not take the maintenance page for the original');
     assert.match(refused.errors.join('\n'), /www\.invoicecloud\.com points at icmaintenance\.azurewebsites\.net already, and no undo record of this run says what it pointed to before/);
+    unmarked.comment = markOfWww;
 
     const again = await enable({}, { workDirectory: dir });
     assert.equal(again.result, 'Succeeded', again.stdout);
@@ -183,7 +195,6 @@ describe('MaintenancePageV1 (bundled, against the Cloudflare emulator)', functio
       [{ zoneName: undefined }, /Input 'zoneName': is required/],
       [{ maintenanceTarget: undefined }, /Input 'maintenanceTarget': is required/],
       [{ purgeCache: 'some' }, /Input 'purgeCache': 'some' is not allowed/],
-      [{ action: 'disable' }, /Input 'undoRecord': is required/],
       [{ action: 'disable', undoRecord: '{"kind":"pingdom","id":"x","data":{}}' }, /Input 'undoRecord': is an undo record of kind 'pingdom'/],
       [{ action: 'disable', undoRecord: '{"kind":"cloudflare-dns","id":"x","data":{"zoneId":"z","zoneName":"a","target":"t","records":[{"id":"1","name":"www"}]}}' }, /Input 'undoRecord': is a malformed 'cloudflare-dns' undo record/],
       [{ action: 'disable', undoRecord: '/no/such/file.json' }, /Input 'undoRecord': is neither an undo record/],

@@ -134,8 +134,8 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
     const paused = await pause({ checkTags: 'web', mode: 'pauseChecks' });
     assert.equal(paused.result, 'Succeeded', paused.stdout);
     const put = pingdom.writes('/checks');
-    assert.equal(put.length, 1);
-    assert.equal(put[0].body.checkids, '1001,1002', 'only the running checks are paused, by id');
+    assert.deepEqual(put.map((w) => [w.method, w.path.replace(/^.*\/checks/, '/checks'), w.body.paused]), [['PUT', '/checks/1001', true], ['PUT', '/checks/1002', true]], 'only the running checks are paused, by id');
+    assert.ok(put.every((w) => String(w.body.tags).split(',').includes('mw-paused-4242')), "each pause carries the window's tag in the same write");
     const record = JSON.parse(paused.outputs.undoRecord);
     assert.deepEqual(record.data.pausedByUs, [1001, 1002]);
     assert.deepEqual(record.data.alreadyPaused, [1004]);
@@ -144,12 +144,13 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
 
     const resumed = await resume(paused.outputs.undoRecord);
     assert.equal(resumed.result, 'Succeeded', resumed.stdout);
-    assert.equal(pingdom.writes('/checks').at(-1)!.body.checkids, '1001,1002');
+    assert.deepEqual(pingdom.writes('/checks').slice(2).map((w) => [w.path.replace(/^.*\/checks/, '/checks'), w.body.paused]), [['/checks/1001', false], ['/checks/1002', false]], 'exactly the checks this window paused are unpaused');
+    assert.ok(![...pingdom.checks.values()].some((c) => c.tags.includes('mw-paused-4242')), "the window's tags are gone");
     assert.match(resumed.summaries[0], /status page \| 1004 \| paused before the window: left paused/);
     assert.deepEqual(pingdom.effectiveState(), start);
     const again = await resume(paused.outputs.undoRecord);
     assert.equal(again.result, 'Succeeded');
-    assert.equal(pingdom.writes().length, 2, 'the second resume writes nothing');
+    assert.equal(pingdom.writes().length, 4, 'the second resume writes nothing');
   });
 
   it('pauseChecks killed after pausing, run again, still unpauses what the first run paused', async () => {
@@ -226,7 +227,6 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
       [{ checkIds: '1001', timeZone: 'Eastern' }, /Input 'timeZone': 'Eastern' is not an IANA time zone/],
       [{ checkIds: '1001', graceMinutes: 500 }, /Input 'graceMinutes': must be between 0 and 240/],
       [{ checkIds: '1001', mode: 'forever' }, /Input 'mode': 'forever' is not allowed/],
-      [{ action: 'resume' }, /Input 'undoRecord': is required/],
       [{ action: 'resume', undoRecord: '{"kind":"cloudflare-dns","id":"x","data":{}}' }, /Input 'undoRecord': is an undo record of kind 'cloudflare-dns'/],
       [{ action: 'resume', undoRecord: '{"kind":"pingdom","id":"x","data":{"mode":"maintenanceWindow"}}' }, /Input 'undoRecord': is a malformed 'pingdom' undo record/],
     ];

@@ -77,7 +77,7 @@ describe('silences and the maintenance page: shared pieces', function () {
         description: '',
         data: { mode: 'maintenanceWindow' as const, checks: [{ id: 1001, name: 'www' }], marker, windowIds: [], pausedByUs: [], alreadyPaused: [], endsAt: '' },
       };
-      const result = await resumeChecks({ client, log: new Log(), record });
+      const result = await resumeChecks({ client, log: new Log(), record: { ...record, windowId: '7' }, windowId: '7', now: () => new Date() });
       assert.deepEqual(result.windows.map((w) => [w.id, w.outcome]), [[1, 'deleted'], [2, 'ending']]);
       assert.equal(pingdom.windows.has(1), false);
       assert.ok(pingdom.windows.get(2)!.to <= pingdom.now() + 61);
