@@ -244,6 +244,49 @@ function topologicalJobs(stage: PipelineStage): PipelineJob[] {
   return ordered;
 }
 
+/** A `Contents` pattern of CopyFiles@2 as a regular expression over `/`-separated relative paths. */
+function globPattern(pattern: string): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i];
+    if (char === '*' && pattern[i + 1] === '*') {
+      out += pattern[i + 2] === '/' ? '(?:.*/)?' : '.*';
+      i += pattern[i + 2] === '/' ? 2 : 1;
+    } else if (char === '*') out += '[^/]*';
+    else if (char === '?') out += '[^/]';
+    else out += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}
+
+function filesUnder(folder: string, prefix = ''): string[] {
+  if (!fs.existsSync(folder)) return [];
+  return fs.readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(path.join(folder, entry.name), `${prefix}${entry.name}/`) : [`${prefix}${entry.name}`],
+  );
+}
+
+/**
+ * CopyFiles@2 acted out: the files of `SourceFolder` matching `Contents` (one pattern a line, `!` excludes)
+ * copied to `TargetFolder`, flattened when asked. No match is a success with nothing copied, as on the agent.
+ */
+function copyFiles(inputs: Record<string, string>, defaultRoot: string, reference: string): Pick<TimelineEntry, 'what' | 'result' | 'did'> {
+  const source = path.resolve(defaultRoot, inputs.SourceFolder ?? inputs.sourceFolder ?? '.');
+  const target = inputs.TargetFolder ?? inputs.targetFolder;
+  if (!target) return { what: reference, result: 'Failed', did: 'Input required: TargetFolder' };
+  const patterns = (inputs.Contents ?? inputs.contents ?? '**').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  const include = patterns.filter((p) => !p.startsWith('!')).map(globPattern);
+  const exclude = patterns.filter((p) => p.startsWith('!')).map((p) => globPattern(p.slice(1)));
+  const flatten = /^true$/i.test(inputs.flattenFolders ?? '');
+  const files = filesUnder(source).filter((file) => include.some((re) => re.test(file)) && !exclude.some((re) => re.test(file)));
+  for (const file of files) {
+    const destination = path.resolve(defaultRoot, target, flatten ? path.basename(file) : file);
+    fs.mkdirSync(path.dirname(destination), { recursive: true });
+    fs.copyFileSync(path.join(source, file), destination);
+  }
+  return { what: reference, result: 'Succeeded', did: `copied ${files.length} file(s) from ${path.relative(repoRoot, source)}` };
+}
+
 export class Rehearsal {
   private readonly catalog = loadTaskCatalog();
   private readonly clock: SimulatedClock;
@@ -733,6 +776,7 @@ export class Rehearsal {
     const lower = step.task!.toLowerCase();
     if (BUILT_IN_TASKS.has(lower)) {
       if (lower === 'manualvalidation') return finish(this.manualValidation(stage, job, step, inputs, reference, control));
+      if (lower === 'copyfiles') return finish(copyFiles(inputs, checkedOut ? path.join(workspace, 's') : workspace, reference));
       if (lower === 'delay') {
         const minutes = Number(inputs.delayForMinutes ?? 0);
         const remaining = control.deadline - this.clock.now().getTime();

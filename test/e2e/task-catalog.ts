@@ -54,4 +54,4 @@ export function loadTaskCatalog(root = repoRoot): Map<string, TaskDefinition> {
 }
 
 /** Microsoft's built-in tasks the pipeline may use; the rehearsal acts them out instead of running them. */
-export const BUILT_IN_TASKS = new Set(['manualvalidation', 'delay', 'publishpipelineartifact', 'downloadpipelineartifact']);
+export const BUILT_IN_TASKS = new Set(['manualvalidation', 'delay', 'publishpipelineartifact', 'downloadpipelineartifact', 'copyfiles']);
