@@ -9,8 +9,8 @@ import { repoRoot } from '../helpers/task-runner';
  * `npm run rehearse:failures`: every failure path issue 9 names, one rehearsal each, in one table. A cancel at
  * every stage of the night and at the running drain and patch of both web batches, both approvals rejected, a
  * job timeout in Changes, and the agent dying in both web batches, Starting Maintenance and Changes (without
- * --recover it must name what is left, with it nothing may be left). Too long for the test suite (about half
- * an hour of rehearsals); the suite keeps a representative few in test/e2e/failure-paths.test.ts.
+ * --recover it must name what is left, with it nothing may be left). Too long for the test suite (about ten
+ * minutes of rehearsals); the suite keeps a representative few in test/e2e/failure-paths.test.ts.
  */
 
 interface Case {
