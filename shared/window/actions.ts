@@ -74,7 +74,7 @@ export async function gateAction(options: GateOptions): Promise<boolean> {
   // With the wait handed on, the gate is not open yet: the Delay job after it opens it.
   if (!outcome.waitMinutes) setOutput('openedAt', outcome.openedAt.toISOString());
   const when = outcome.waitMinutes ? `Opens at ${formatLocal(outcome.openedAt, options.timeZone)} after the agentless wait of ${outcome.waitMinutes} min` : `Opened ${formatLocal(outcome.openedAt, options.timeZone)}`;
-  options.attachSummary('Time gate', new MarkdownSummary().heading(`Gate ${options.notBefore ?? ''}: open`).paragraph(`${outcome.message} ${when}.${planFile ? ` Plan: ${planFile}.` : ''}`));
+  options.attachSummary('Time gate', new MarkdownSummary().heading(`Gate ${options.notBefore ?? ''}: open`).paragraph(`${outcome.message} ${when}.${planFile ? ` Plan: ${planFile}.` : ''}${options.olderActiveRuns ? ' No older run of this pipeline is in progress or queued.' : ''}`));
   return true;
 }
 

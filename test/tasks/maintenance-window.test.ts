@@ -165,6 +165,7 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       assert.equal(run.outputs.open, 'true');
       assert.equal(run.outputs.planFile, 'plans/2025-04-13.yml');
       assert.match(run.stdout, /No older run of this pipeline is in progress or queued/);
+      assert.match(run.summaries.join('\n'), /No older run of this pipeline is in progress or queued/);
       assert.equal(ado.writes().length, 0);
     });
 
