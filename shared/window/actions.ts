@@ -9,6 +9,7 @@ import { loadPlan } from '../plan/plan';
 import { composeNotice } from '../services/messages';
 import { NotifyError, sendNotice, type Destination } from '../services/notify';
 import type { WindowClock } from '../core/clock';
+import type { ActiveRun } from '../devops/active-runs';
 import { announcementResults, assessRecords, gatherRun, parseStageResults, renderWindowSummary, type RecordAssessment } from './finish';
 import { checkPlan, passGate, resolvePlanFile, windowSunday, windowTimes } from './window';
 
@@ -40,6 +41,11 @@ export interface GateOptions extends CommonOptions {
   planFile?: string;
   /** Wait in the step, or hand the wait on as output `waitMinutes` (for an agentless Delay job). */
   waitInStep?: boolean;
+  /**
+   * One run at a time: the older runs of this pipeline still active, asked once the time gate would open. Any
+   * such run closes the gate for this one (a newer run never stops an older one).
+   */
+  olderActiveRuns?: () => Promise<ActiveRun[]>;
 }
 
 /** `gate`: returns whether the window goes on (outputs `open`, `openedAt`, `planFile`). */
@@ -49,6 +55,8 @@ export async function gateAction(options: GateOptions): Promise<boolean> {
   const outcome = await passGate({ ...options, scheduled: options.scheduledStart && options.scheduledRun, notBefore: options.notBefore });
   if (!outcome.open) return closed(options, outcome.message);
   log.info(outcome.message);
+  const overlap = await overlappingRun(options);
+  if (overlap) return closed(options, overlap);
   let planFile = options.planFile;
   if (planFile) {
     const sunday = windowSunday(outcome.opensAt, options.timeZone);
@@ -66,8 +74,22 @@ export async function gateAction(options: GateOptions): Promise<boolean> {
   // With the wait handed on, the gate is not open yet: the Delay job after it opens it.
   if (!outcome.waitMinutes) setOutput('openedAt', outcome.openedAt.toISOString());
   const when = outcome.waitMinutes ? `Opens at ${formatLocal(outcome.openedAt, options.timeZone)} after the agentless wait of ${outcome.waitMinutes} min` : `Opened ${formatLocal(outcome.openedAt, options.timeZone)}`;
-  options.attachSummary('Time gate', new MarkdownSummary().heading(`Gate ${options.notBefore ?? ''}: open`).paragraph(`${outcome.message} ${when}.${planFile ? ` Plan: ${planFile}.` : ''}`));
+  options.attachSummary('Time gate', new MarkdownSummary().heading(`Gate ${options.notBefore ?? ''}: open`).paragraph(`${outcome.message} ${when}.${planFile ? ` Plan: ${planFile}.` : ''}${options.olderActiveRuns ? ' No older run of this pipeline is in progress or queued.' : ''}`));
   return true;
+}
+
+/** Why this run must not go on because an older run is still going, or undefined when none is (or none was asked). */
+async function overlappingRun(options: GateOptions): Promise<string | undefined> {
+  if (!options.olderActiveRuns) return undefined;
+  options.log.info('Asking Azure DevOps whether an older run of this pipeline is still going (one run at a time)...');
+  const older = await options.olderActiveRuns();
+  if (older.length === 0) {
+    options.log.info('No older run of this pipeline is in progress or queued: this run goes on.');
+    return undefined;
+  }
+  // Plain text with the address: the same words go to the log's warning and to the summary.
+  const named = older.map((run) => `run ${run.buildNumber} (id ${run.id}, ${run.status}${run.link ? `, ${run.link}` : ''})`).join('; ');
+  return `an older run of this pipeline is still going: ${named}. Two runs must never work on the same gateway at once, so this run changes nothing; the older run keeps the window.`;
 }
 
 function closed(options: CommonOptions, message: string): false {

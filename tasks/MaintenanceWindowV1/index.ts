@@ -5,6 +5,8 @@ import { pipelineRunLink } from '../../shared/services/messages';
 import { botToken, PROVIDERS, webhookUrl, type Destination } from '../../shared/services/notify';
 import { finishAction, gateAction, startAction } from '../../shared/window/actions';
 import { windowClock } from '../../shared/core/clock';
+import { olderActiveRuns, thisRun } from '../../shared/devops/active-runs';
+import { clientForTask } from '../../shared/devops/client';
 
 void runTask('MaintenanceWindow', async (context) => {
   const { input, log, variable } = context;
@@ -36,7 +38,14 @@ void runTask('MaintenanceWindow', async (context) => {
   };
 
   if (action === 'gate') {
-    await gateAction({ ...common, ...gate, planFile: input.string('planFile'), waitInStep: input.choice('wait', ['inStep', 'output'] as const, 'inStep') === 'inStep' });
+    // One run at a time: the variables and the client are read up front, so a missing token fails before any wait.
+    let guard: (() => ReturnType<typeof olderActiveRuns>) | undefined;
+    if (input.bool('oneRunAtATime', false)) {
+      const run = thisRun(variable);
+      const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), log, variable });
+      guard = () => olderActiveRuns({ client, ...run });
+    }
+    await gateAction({ ...common, ...gate, planFile: input.string('planFile'), waitInStep: input.choice('wait', ['inStep', 'output'] as const, 'inStep') === 'inStep', olderActiveRuns: guard });
   } else if (action === 'start') {
     await startAction({
       ...common,

@@ -12,7 +12,7 @@ import { Emulator, type EmulatorRequest, type EmulatorResponse } from './kit';
  *   definition carrying the revision it was read at; a stale revision is refused), queue status
  *   (enabled / paused / disabled, as strings on the wire);
  * - pipelines and runs: list pipelines, run with template parameters and a branch, get and list runs, and the
- *   same runs as builds (`_apis/build/builds`, filters `definitions`, `buildIds`, `tagFilters`) with tags.
+ *   same runs as builds (`_apis/build/builds`, filters `definitions`, `buildIds`, `tagFilters`, `statusFilter`) with tags.
  *   Each pipeline has a simulated duration and result; runs of a paused definition wait until it is enabled;
  *   a disabled definition refuses new runs;
  * - environments (`_apis/distributedtask/environments`) and check configurations
@@ -281,6 +281,18 @@ export class AzureDevOpsEmulator extends Emulator {
     return identity;
   }
 
+  /**
+   * A run of `name` someone queued outside the tests' view (another run of the same pipeline): running for
+   * `durationMs` from now, or waiting for an agent (`queued`) until the test starts it.
+   */
+  queueRun(name: string, options: { durationMs?: number; queued?: boolean; branch?: string } = {}): EmulatedRun {
+    const definition = this.pipeline(name) ?? this.addPipeline({ name });
+    const run = this.createRun(definition, {}, options.branch ?? 'refs/heads/main');
+    if (options.durationMs !== undefined) run.durationMs = options.durationMs;
+    if (options.queued) run.startedAt = undefined;
+    return run;
+  }
+
   runsOf(name: string, folder?: string): EmulatedRun[] {
     const definition = this.pipeline(name, folder);
     return definition ? [...this.runs.values()].filter((run) => run.definitionId === definition.id) : [];
@@ -536,7 +548,7 @@ export class AzureDevOpsEmulator extends Emulator {
           (!definitions || definitions.includes(run.definitionId)) &&
           (!buildIds || buildIds.includes(run.id)) &&
           tags.every((tag) => [...run.tags].some((own) => own.toLowerCase() === tag.toLowerCase())) &&
-          (!status || status === 'all' || this.state(run).status.toLowerCase() === status.toLowerCase()),
+          matchesStatusFilter(status, this.state(run).status),
       );
       runs = runs.sort((a, b) => (request.query.get('queryOrder') === 'queueTimeAscending' ? a.id - b.id : b.id - a.id));
       const top = Number(request.query.get('$top') ?? 0);
@@ -750,4 +762,16 @@ function queueStatusOf(value: unknown): QueueStatus | undefined {
   if (typeof value === 'number') return names[value];
   const text = String(value).toLowerCase();
   return names.find((name) => name === text) ?? (/^\d$/.test(text) ? names[Number(text)] : undefined);
+}
+
+/**
+ * `statusFilter` of List Builds: a BuildStatus flags value, as the client sends it (`1` inProgress, `2`
+ * completed, `4` cancelling, `8` postponed, `16` abandoned, `32` notStarted, `47`/`63` all) or by name(s).
+ */
+function matchesStatusFilter(filter: string | null, status: 'notStarted' | 'inProgress' | 'completed'): boolean {
+  if (!filter) return true;
+  const flag = { inprogress: 1, completed: 2, notstarted: 32 }[status.toLowerCase() as 'inprogress' | 'completed' | 'notstarted'];
+  const names: Record<string, number> = { inprogress: 1, completed: 2, cancelling: 4, postponed: 8, abandoned: 16, notstarted: 32, all: 63 };
+  const wanted = filter.split(',').reduce((bits, part) => bits | (/^\d+$/.test(part.trim()) ? Number(part) : (names[part.trim().toLowerCase()] ?? 0)), 0);
+  return (wanted & flag) !== 0;
 }

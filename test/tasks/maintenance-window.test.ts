@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RecordStore, type UndoRecord } from '../../shared/core/records';
+import { AzureDevOpsEmulator } from '../emulators/azure-devops';
 import { SlackEmulator } from '../emulators/slack';
 import { newWorkDirectory, repoRoot, runBundledTask, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
 
@@ -42,7 +43,7 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
     const run = await runBundledTask('MaintenanceWindowV1', {
       ...options,
       inputs: { provider: 'slack', slackConnection: 'slack-conn', ...inputs },
-      endpoints: { 'slack-conn': { url: slack.url, scheme: 'Token', parameters: { apitoken: slack.token } } },
+      endpoints: { 'slack-conn': { url: slack.url, scheme: 'Token', parameters: { apitoken: slack.token } }, ...options.endpoints },
       variables: { 'Build.Reason': 'Schedule', 'Build.CronSchedule.DisplayName': firedBy(now), 'Build.BuildId': '77', 'MaintenanceWindow.Now': now, 'MaintenanceWindow.Id': 'mw-77', ...options.variables },
     });
     assert.ok(!run.visibleOutput.includes(slack.token), 'the Slack token is never visible');
@@ -113,6 +114,78 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       }
       const badClock = await window({ action: 'gate', notBefore: 'Sat 19:00' }, '2025-04-12 19:00');
       assert.match(badClock.errors.join('\n'), /MaintenanceWindow.Now is '2025-04-12 19:00'/);
+      assert.equal(slack.journal.length, 0, 'nothing was posted');
+    });
+  });
+
+  describe('gate, one run at a time (against the Azure DevOps emulator)', () => {
+    const ado = new AzureDevOpsEmulator();
+    before(() => ado.start());
+    after(() => ado.stop());
+    beforeEach(() => ado.reset());
+
+    /** The first gate of a run of pipeline `definitionId` with build id `buildId`, on the job's own token. */
+    function firstGate(buildId: number, definitionId: number, accessToken = ado.token): Promise<TaskRun> {
+      return window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto', oneRunAtATime: true }, '2025-04-12T23:02:00Z', {
+        workDirectory: checkout(),
+        endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: accessToken } } },
+        variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'System.DefinitionId': String(definitionId), 'Build.BuildId': String(buildId) },
+      });
+    }
+
+    it('closes the gate for this run while an older run of the same pipeline is in progress, naming it, with zero writes', async () => {
+      const older = ado.queueRun('monthly-maintenance', { durationMs: 3_600_000 });
+      const run = await firstGate(older.id + 1, older.definitionId);
+      assert.equal(run.result, 'Succeeded', run.stdout);
+      assert.equal(run.outputs.open, 'false');
+      assert.equal(run.outputs.planFile, undefined, 'a closed gate hands no plan on');
+      const warning = run.warnings.join('\n');
+      assert.match(warning, new RegExp(`older run of this pipeline is still going: run ${older.buildNumber} \\(id ${older.id}, in progress, \\S+/_build/results\\?buildId=${older.id}\\)`));
+      assert.match(run.summaries.join('\n'), new RegExp(`Gate: this run does not open the window[\\s\\S]*buildId=${older.id}`));
+      assert.equal(ado.writes().length, 0, 'nothing was written to Azure DevOps');
+      assert.equal(slack.journal.length, 0, 'nothing was posted');
+    });
+
+    it('counts a queued older run too, and ignores runs of other pipelines and finished runs', async () => {
+      const finished = ado.queueRun('monthly-maintenance', { durationMs: 0 });
+      const queued = ado.queueRun('monthly-maintenance', { queued: true });
+      ado.queueRun('Nightly export', { durationMs: 3_600_000 });
+      const run = await firstGate(queued.id + 5, queued.definitionId);
+      assert.equal(run.outputs.open, 'false', run.stdout);
+      const warning = run.warnings.join('\n');
+      assert.match(warning, new RegExp(`id ${queued.id}, queued`));
+      assert.doesNotMatch(warning, new RegExp(`id ${finished.id}\\b`));
+    });
+
+    it('opens when only a newer run is in progress: a newer run never stops an older one', async () => {
+      const mine = ado.queueRun('monthly-maintenance', { durationMs: 3_600_000 });
+      ado.queueRun('monthly-maintenance', { durationMs: 3_600_000 });
+      const run = await firstGate(mine.id, mine.definitionId);
+      assert.equal(run.result, 'Succeeded', run.stdout);
+      assert.equal(run.outputs.open, 'true');
+      assert.equal(run.outputs.planFile, 'plans/2025-04-13.yml');
+      assert.match(run.stdout, /No older run of this pipeline is in progress or queued/);
+      assert.match(run.summaries.join('\n'), /No older run of this pipeline is in progress or queued/);
+      assert.equal(ado.writes().length, 0);
+    });
+
+    it('fails clearly, without opening, when Azure DevOps refuses the question (401, 403) or there is no token', async () => {
+      const older = ado.queueRun('monthly-maintenance', { durationMs: 3_600_000 });
+      const refused = await firstGate(older.id + 1, older.definitionId, 'not-the-token');
+      assert.equal(refused.result, 'Failed');
+      assert.equal(refused.outputs.open, undefined, 'no open output at all');
+      assert.match(refused.errors.join('\n'), /cannot tell whether another run of this pipeline is going on \(401 from the job's access token\)[\s\S]*"View builds"/);
+      ado.fault({ kind: 'status', status: 403, path: /_apis\/build\/builds/i, body: { message: 'TF215106: Access denied. Project Collection Build Service needs View builds permissions.' } });
+      const forbidden = await firstGate(older.id + 1, older.definitionId);
+      assert.equal(forbidden.result, 'Failed');
+      assert.match(forbidden.errors.join('\n'), /\(403 from the job's access token\)[\s\S]*Build Service account "View builds"/);
+      const noToken = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, oneRunAtATime: true }, '2025-04-12T23:02:00Z', {
+        variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'System.DefinitionId': '1', 'Build.BuildId': '1001' },
+      });
+      assert.equal(noToken.result, 'Failed');
+      assert.match(noToken.errors.join('\n'), /Input 'azureDevOpsConnection': is empty and the job's access token is not available/);
+      const noDefinition = await firstGate(1001, 0);
+      assert.match(noDefinition.errors.join('\n'), /Input 'oneRunAtATime': needs the predefined variable System.DefinitionId/);
       assert.equal(slack.journal.length, 0, 'nothing was posted');
     });
   });
