@@ -125,6 +125,9 @@ export const devOpsShape = {
     result && typeof result === 'object' && typeof (result as { id?: unknown }).id === 'number' ? undefined : `expected a resource with an id, got ${describeValue(result)}`,
   /** A resource, or nothing for a 404 (which the client answers as null). */
   resourceOrMissing: (result: unknown): string | undefined => (result === null || result === undefined ? undefined : devOpsShape.resource(result)),
+  /** The definition Tags API's answer: the definition's tags after the call (the client unwraps `{count, value}`). */
+  tags: (result: unknown): string | undefined =>
+    Array.isArray(result) && result.every((item) => typeof item === 'string') ? undefined : `expected a list of tags, got ${describeValue(result)}`,
 };
 
 function describeValue(value: unknown): string {

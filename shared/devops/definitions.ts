@@ -15,6 +15,11 @@ import { devOpsShape, type DevOpsClient } from './client';
  * definition is read again. The undo record lists every definition hold is about to change with its previous
  * status, and is written before the first update; release restores only what hold changed and is still in the
  * state hold left it, so it can run twice, after a crash half-way, or from a later run.
+ *
+ * Each held definition also carries the window's mark, a definition tag. The service ignores `tags` sent in a
+ * definition PUT or POST (MicrosoftDocs/vsts-rest-api-specs issue #429): only the definition Tags API
+ * (`_apis/build/definitions/{id}/tags/{tag}`, PUT to add, DELETE to remove) changes them. So the mark is its
+ * own write, made (and read back) before the status changes, and removed only once the status is back.
  */
 
 export type QueueStatusName = 'enabled' | 'paused' | 'disabled';
@@ -35,9 +40,11 @@ function queueStatusValue(name: QueueStatusName): number {
 }
 
 /**
- * The mark a held definition carries, set in the same PUT that holds it and dropped by the one that releases
- * it: `maintenance-window.held:<window>:<status before>`. A re-run of the hold on a fresh agent reads the true
- * status before from it, and a release with no record finds what the window held.
+ * The mark a held definition carries, added through the Tags API before the PUT that holds it and removed
+ * after the release's PUT reads back: `maintenance-window.held:<window>:<status before>`. A re-run of the hold
+ * on a fresh agent reads the true status before from it, and a release with no record finds what the window
+ * held. A mark on a definition whose status is already the mark's status before is one a crash left (after
+ * the mark, before the hold's PUT; or after the release's PUT, before the mark went): release removes it.
  */
 export const HELD_TAG_PREFIX = 'maintenance-window.held:';
 
@@ -52,7 +59,39 @@ export function heldMark(tags: string[] | undefined, windowId: string): { previo
   return previous && (STATUS_NAMES as string[]).includes(previous) ? { previous: previous as QueueStatusName } : undefined;
 }
 
-const withoutMark = (tags: string[] | undefined, windowId: string) => (tags ?? []).filter((tag) => !tag.toLowerCase().startsWith(`${HELD_TAG_PREFIX}${windowId}:`.toLowerCase()));
+/** This window's marks among a definition's tags (one, unless something went wrong). */
+const marksOf = (tags: string[] | undefined, windowId: string) => (tags ?? []).filter((tag) => tag.toLowerCase().startsWith(`${HELD_TAG_PREFIX}${windowId}:`.toLowerCase()));
+
+const sameTag = (a: string) => (b: string) => a.toLowerCase() === b.toLowerCase();
+
+type DefinitionName = Pick<HeldDefinition, 'id' | 'name'>;
+
+/** Removes this window's marks from a definition (all but `keep`), each with the Tags API's DELETE. */
+async function dropMarks(client: DevOpsClient, held: DefinitionName, tags: string[] | undefined, windowId: string, keep?: string): Promise<void> {
+  const build = await client.build();
+  for (const tag of marksOf(tags, windowId).filter((mark) => !keep || !sameTag(keep)(mark))) {
+    await client.call(`remove the window's mark from pipeline ${held.name}`, () => build.deleteDefinitionTag(client.project, held.id, tag), { expect: devOpsShape.tags });
+  }
+}
+
+/**
+ * Marks a definition with its status before the hold (any other mark of this window goes first), with the
+ * Tags API's PUT: the service ignores `tags` in a definition PUT. Throws when the answer lacks the mark.
+ */
+async function addMark(client: DevOpsClient, held: HeldDefinition, tags: string[] | undefined, windowId: string): Promise<void> {
+  const wanted = heldTag(windowId, held.previous);
+  await dropMarks(client, held, tags, windowId, wanted);
+  if (marksOf(tags, windowId).some(sameTag(wanted))) return;
+  const build = await client.build();
+  const after = await client.call(`mark pipeline ${held.name} as held (${wanted})`, () => build.addDefinitionTag(client.project, held.id, wanted), { expect: devOpsShape.tags });
+  if (!after.some(sameTag(wanted))) throw new Error(`Azure DevOps did not keep the window's mark ${wanted} on it; its status was not changed`);
+}
+
+function readDefinition(client: DevOpsClient, held: DefinitionName): Promise<BuildDefinition | null> {
+  return client.build().then((build) =>
+    client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id), { expect: devOpsShape.resourceOrMissing }),
+  );
+}
 
 export interface PipelineSelection {
   /** Who owns these jobs (a label for the summary). */
@@ -218,17 +257,7 @@ export async function holdDefinitions(options: HoldOptions): Promise<{ data: Que
 
   for (const held of data.definitions.filter((entry) => current.has(entry.id))) {
     try {
-      const now = await setQueueStatus(client, held, current.get(held.id)!, mode, {
-        log,
-        tags: (latest) => [...withoutMark(latest.tags, options.windowId), heldTag(options.windowId, held.previous)],
-        // A concurrent edit changed the status itself: record the new previous status before changing it.
-        onStatusChanged: (status) => {
-          if (status === 'disabled' || status === mode) return false;
-          held.previous = status;
-          options.publishRecord(data);
-          return true;
-        },
-      });
+      const now = await holdOne(options, data, held, current.get(held.id)!);
       outcomes.push({ id: held.id, name: held.name, path: held.path, before: held.previous, now, action: now === mode ? 'held' : now === 'disabled' ? 'left alone' : `already ${now}` });
       log.info(`${held.path === '\\' ? '' : held.path + '\\'}${held.name}: ${held.previous} -> ${now}.`);
     } catch (error) {
@@ -240,23 +269,60 @@ export async function holdDefinitions(options: HoldOptions): Promise<{ data: Que
 }
 
 /**
- * PUTs the definition with a new queue status, re-reading on a stale revision. `onStatusChanged` decides,
- * when a re-read shows someone changed the status meanwhile, whether to go on (true) or leave it (false).
+ * Holds one definition, record first: its mark (status before) is added and read back on the definition, the
+ * way release reads it, before the status PUT; a mark that does not show stops it with the status unchanged.
+ * Returns the status it ends with.
+ */
+async function holdOne(options: HoldOptions, data: QueueStatusRecordData, held: HeldDefinition, definition: BuildDefinition): Promise<QueueStatusName> {
+  const { client, mode, windowId } = options;
+  await addMark(client, held, definition.tags, windowId);
+  const marked = await readDefinition(client, held);
+  if (!marked) throw new Error('the definition was deleted meanwhile');
+  if (heldMark(marked.tags, windowId)?.previous !== held.previous) {
+    throw new Error(`the window's mark ${heldTag(windowId, held.previous)} does not show on the definition read back, so a release could not trust it; its status was not changed`);
+  }
+  const now = await setQueueStatus(client, held, marked, mode, {
+    log: options.log,
+    expected: held.previous,
+    // A concurrent edit changed the status itself: the new status before goes into the record and the mark
+    // before the change (the old mark first goes, so no moment has a mark and a record that disagree).
+    onStatusChanged: async (status, latest) => {
+      if (status === 'disabled' || status === mode) return false;
+      await dropMarks(client, held, latest.tags, windowId);
+      held.previous = status;
+      options.publishRecord(data);
+      await addMark(client, held, [], windowId);
+      return true;
+    },
+  });
+  // Not held after all (someone disabled it meanwhile): the window's mark must not claim it.
+  if (now !== mode) await dropMarks(client, held, [heldTag(windowId, held.previous)], windowId);
+  return now;
+}
+
+/**
+ * PUTs the definition with a new queue status, re-reading on a stale revision; does nothing when it already
+ * has it. `onStatusChanged` decides, when the status is not the `expected` one (someone changed it
+ * meanwhile), whether to go on (true) or leave it (false).
  */
 async function setQueueStatus(
   client: DevOpsClient,
-  held: HeldDefinition,
+  held: DefinitionName,
   definition: BuildDefinition,
   target: QueueStatusName,
-  hooks: { log: Log; onStatusChanged: (status: QueueStatusName) => boolean; tags: (latest: BuildDefinition) => string[] },
+  hooks: { log: Log; expected: QueueStatusName; onStatusChanged: (status: QueueStatusName, latest: BuildDefinition) => Promise<boolean> },
 ): Promise<QueueStatusName> {
   const build = await client.build();
   let latest = definition;
-  let expected = queueStatusName(definition.queueStatus);
+  let expected = hooks.expected;
   for (let attempt = 1; ; attempt++) {
+    const status = queueStatusName(latest.queueStatus);
+    if (status === target) return status;
+    if (status !== expected) {
+      if (!(await hooks.onStatusChanged(status, latest))) return status;
+      expected = status;
+    }
     latest.queueStatus = queueStatusValue(target);
-    // The window's mark goes in the same write as the status, so neither exists without the other.
-    latest.tags = hooks.tags(latest);
     let updated: BuildDefinition | null | undefined;
     try {
       updated = await client.call(`update pipeline ${held.name}`, () => build.updateDefinition(latest, client.project, held.id));
@@ -266,15 +332,9 @@ async function setQueueStatus(
     // A stale revision is refused with 409, or with 404 on some versions (the client turns 404 into null).
     if (updated) return queueStatusName(updated.queueStatus);
     if (attempt > MAX_CONFLICT_RETRIES) throw new Error(`the definition kept changing under us (revision conflict ${attempt} times); try again`);
-    const fresh = await client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id), { expect: devOpsShape.resourceOrMissing });
+    const fresh = await readDefinition(client, held);
     if (!fresh) throw new Error('the definition was deleted meanwhile');
-    const status = queueStatusName(fresh.queueStatus);
-    hooks.log.info(`${held.name} was edited by someone else meanwhile (now revision ${fresh.revision}, ${status}); read it again.`);
-    if (status === target) return status;
-    if (status !== expected) {
-      if (!hooks.onStatusChanged(status)) return status;
-      expected = status;
-    }
+    hooks.log.info(`${held.name} was edited by someone else meanwhile (now revision ${fresh.revision}, ${queueStatusName(fresh.queueStatus)}); read it again.`);
     latest = fresh;
   }
 }
@@ -304,6 +364,8 @@ export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; sel
     if (mark && claimed && mark.previous !== held.previous) {
       return { name, verdict: 'refuse', reason: `the undo record says it was ${held.previous}, but the window's mark on it says ${mark.previous}`, item: item(held.previous) };
     }
+    // The status is already the mark's (a crash before the hold's PUT, or after the release's): only the mark goes.
+    if (mark && status === mark.previous) return { name, verdict: 'restore', reason: `already ${status}; the window's mark is left to remove`, item: item(mark.previous) };
     if (mark && status === mode) return { name, verdict: 'restore', reason: `${mode} -> ${mark.previous}`, item: item(mark.previous) };
     if (mark) return { name, verdict: 'left', reason: `${name} is ${status}, not ${mode} as the hold left it: someone changed it since`, item: item(mark.previous) };
     if (status === held.previous) return { name, verdict: 'back', item: item(held.previous) };
@@ -343,13 +405,11 @@ export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; sel
       for (const entry of items) {
         const { held, mode, definition } = entry.item;
         try {
-          const now = await setQueueStatus(client, held, definition!, held.previous, {
-            log,
-            onStatusChanged: (changed) => changed === mode,
-            tags: (latest) => withoutMark(latest.tags, windowId),
-          });
-          entry.item.outcome = { id: held.id, name: held.name, path: held.path, before: held.previous, now, action: now === held.previous ? 'released' : 'changed since the hold' };
-          log.info(`${entry.name}: ${mode} -> ${now}.`);
+          const wasBack = queueStatusName(definition!.queueStatus) === held.previous;
+          const now = await releaseOne(client, log, held, definition!, windowId);
+          const note = wasBack ? 'its status was already back; the window\'s mark was removed' : undefined;
+          entry.item.outcome = { id: held.id, name: held.name, path: held.path, before: held.previous, now, action: now === held.previous ? 'released' : 'changed since the hold', ...(note ? { note } : {}) };
+          log.info(wasBack ? `${entry.name}: already ${now}; removed the window's mark.` : `${entry.name}: ${mode} -> ${now}.`);
         } catch (error) {
           entry.item.outcome = { id: held.id, name: held.name, path: held.path, before: held.previous, now: mode, action: 'failed', note: messageOf(error), failed: true };
           log.error(`Could not release ${held.name}: ${messageOf(error)}`);
@@ -369,6 +429,19 @@ export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; sel
       return notBack;
     },
   };
+}
+
+/**
+ * Puts one definition's status back, then reads it back and only then removes the window's mark (a crash in
+ * between leaves a mark on a definition already back, which the next release removes). Returns the status.
+ */
+async function releaseOne(client: DevOpsClient, log: Log, held: HeldDefinition, definition: BuildDefinition, windowId: string): Promise<QueueStatusName> {
+  // Someone changed the status since the hold (to neither the hold's nor the status before): left as they chose.
+  const now = await setQueueStatus(client, held, definition, held.previous, { log, expected: queueStatusName(definition.queueStatus), onStatusChanged: async () => false });
+  if (now !== held.previous) return now;
+  const after = await readDefinition(client, held);
+  if (after && queueStatusName(after.queueStatus) === held.previous) await dropMarks(client, held, after.tags, windowId);
+  return after ? queueStatusName(after.queueStatus) : now;
 }
 
 /** What each definition's release came to, for outputs and the summary. */

@@ -10,7 +10,9 @@ import { Emulator, type EmulatorRequest, type EmulatorResponse } from './kit';
  *   `OPTIONS {org}/_apis/{area}` listing route templates and versions);
  * - build definitions: list (name with `*`, folder and its subfolders), get, update (a PUT of the whole
  *   definition carrying the revision it was read at; a stale revision is refused), queue status
- *   (enabled / paused / disabled, as strings on the wire);
+ *   (enabled / paused / disabled, as strings on the wire), and the definition's tags, which only the definition
+ *   Tags API changes (add one, add several, add and remove, remove one, list; case-insensitive): a definition
+ *   PUT ignores its `tags`, as the service does (MicrosoftDocs/vsts-rest-api-specs issue #429);
  * - pipelines and runs: list pipelines, run with template parameters and a branch, get and list runs, and the
  *   same runs as builds (`_apis/build/builds`, filters `definitions`, `buildIds`, `tagFilters`, `statusFilter`) with tags.
  *   Each pipeline has a simulated duration and result; runs of a paused definition wait until it is enabled;
@@ -49,6 +51,11 @@ export interface EmulatedDefinition {
   /** Results for the next runs, taken before `result`. */
   nextResults: RunResult[];
   parameters?: string[];
+  /**
+   * The definition's tags. Like the service, only the definition Tags API (`…/definitions/{id}/tags`) changes
+   * them: `tags` sent in a definition PUT is ignored (MicrosoftDocs/vsts-rest-api-specs issue #429).
+   */
+  tags: string[];
   /** Everything else a full definition carries, kept across updates. */
   extra: Record<string, unknown>;
 }
@@ -112,6 +119,7 @@ const LOCATIONS: Record<string, Array<{ id: string; resourceName: string; routeT
     { id: 'dbeaf647-6167-421a-bda9-c9327b25e2e6', resourceName: 'Definitions', routeTemplate: '{project}/_apis/build/{resource}/{definitionId}', resourceVersion: 7 },
     { id: '0cd358e1-9217-4d94-8269-1c1ee6f93dcf', resourceName: 'Builds', routeTemplate: '{project}/_apis/build/{resource}/{buildId}', resourceVersion: 7 },
     { id: '6e6114b2-8161-44c8-8f6c-c5505782427f', resourceName: 'Tags', routeTemplate: '{project}/_apis/build/builds/{buildId}/{resource}/{*tag}', resourceVersion: 3 },
+    { id: 'cb894432-134a-4d31-a839-83beceaace4b', resourceName: 'Tags', routeTemplate: '{project}/_apis/build/definitions/{definitionId}/{resource}/{*tag}', resourceVersion: 3 },
   ],
   pipelines: [
     { id: '28e1305e-2afe-47bf-abaf-cbb0e6a91988', resourceName: 'pipelines', routeTemplate: '{project}/_apis/{area}/{pipelineId}', resourceVersion: 1 },
@@ -204,6 +212,7 @@ export class AzureDevOpsEmulator extends Emulator {
       result: options.result ?? 'succeeded',
       nextResults: [],
       parameters: options.parameters,
+      tags: [],
       extra: {
         type: 'build',
         quality: 'definition',
@@ -370,7 +379,7 @@ export class AzureDevOpsEmulator extends Emulator {
   }
 
   private toDefinition(definition: EmulatedDefinition): Record<string, unknown> {
-    return { ...definition.extra, ...this.toDefinitionReference(definition) };
+    return { ...definition.extra, ...this.toDefinitionReference(definition), tags: [...definition.tags] };
   }
 
   private createRun(definition: EmulatedDefinition, templateParameters: Record<string, string>, branch: string): EmulatedRun {
@@ -527,7 +536,8 @@ export class AzureDevOpsEmulator extends Emulator {
       }
       const status = queueStatusOf(body.queueStatus);
       if (status === undefined) return apiError(400, `'${body.queueStatus}' is not a valid queue status.`, 'ArgumentException');
-      const { id: _id, revision: _revision, queueStatus: _queueStatus, name, path, _links, url, project: _project, ...rest } = body;
+      // `tags` in the body is ignored, as the service does: only the definition Tags API changes them.
+      const { id: _id, revision: _revision, queueStatus: _queueStatus, name, path, _links, url, project: _project, tags: _tags, ...rest } = body;
       definition.extra = { ...definition.extra, ...rest };
       if (typeof name === 'string') definition.name = name;
       if (typeof path === 'string') definition.path = normalizeFolder(path);
@@ -573,6 +583,38 @@ export class AzureDevOpsEmulator extends Emulator {
       Array.isArray(request.body) ? addTags(request, request.body.map(String)) : apiError(400, 'A list of tags is required.', 'ArgumentException'),
     );
     this.api('PUT', `${project}/_apis/build/builds/:id/tags/:tag*`, (request) => addTags(request, [request.params.tag]));
+
+    // Definition tags: the only way to change them (a definition PUT ignores `tags`). Case-insensitive like the
+    // service; every answer is the definition's tags after the call, `{count, value}`. Whether the service also
+    // counts a tag change as a new revision is not documented; here it does not.
+    const definitionTags = (request: EmulatorRequest, change: (definition: EmulatedDefinition) => EmulatorResponse | void): EmulatorResponse => {
+      const definition = this.findDefinition(request.params.id);
+      if (!definition) return apiError(404, `The pipeline with ID ${request.params.id} does not exist.`, 'DefinitionNotFoundException');
+      const refused = change(definition);
+      return refused ?? { body: { count: definition.tags.length, value: [...definition.tags] } };
+    };
+    const sameTag = (a: string) => (b: string) => a.toLowerCase() === b.toLowerCase();
+    const addDefinitionTags = (definition: EmulatedDefinition, tags: string[]) => {
+      for (const tag of tags.map((text) => text.trim()).filter(Boolean)) if (!definition.tags.some(sameTag(tag))) definition.tags.push(tag);
+    };
+    const removeDefinitionTags = (definition: EmulatedDefinition, tags: string[]) => {
+      definition.tags = definition.tags.filter((own) => !tags.some(sameTag(own)));
+    };
+    this.api('GET', `${project}/_apis/build/definitions/:id/tags`, (request) => definitionTags(request, () => undefined));
+    this.api('PUT', `${project}/_apis/build/definitions/:id/tags/:tag*`, (request) => definitionTags(request, (definition) => addDefinitionTags(definition, [request.params.tag])));
+    this.api('DELETE', `${project}/_apis/build/definitions/:id/tags/:tag*`, (request) => definitionTags(request, (definition) => removeDefinitionTags(definition, [request.params.tag])));
+    this.api('POST', `${project}/_apis/build/definitions/:id/tags`, (request) =>
+      definitionTags(request, (definition) => (Array.isArray(request.body) ? addDefinitionTags(definition, request.body.map(String)) : apiError(400, 'A list of tags is required.', 'ArgumentException'))),
+    );
+    this.api('PATCH', `${project}/_apis/build/definitions/:id/tags`, (request) =>
+      definitionTags(request, (definition) => {
+        const body = (request.body ?? {}) as { tagsToAdd?: unknown; tagsToRemove?: unknown };
+        const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+        if (!Array.isArray(body.tagsToAdd) && !Array.isArray(body.tagsToRemove)) return apiError(400, 'tagsToAdd or tagsToRemove is required.', 'ArgumentException');
+        removeDefinitionTags(definition, list(body.tagsToRemove));
+        addDefinitionTags(definition, list(body.tagsToAdd));
+      }),
+    );
 
     // Pipelines and runs.
     this.api('GET', `${project}/_apis/pipelines`, () => {

@@ -115,15 +115,84 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
     assert.deepEqual(statuses(), before);
   });
 
+  /** A call as `METHOD what`, the path after `_apis/build/` with the Tags resource in one case. */
+  const wire = (call: { method: string; path: string }) => `${call.method} ${call.path.replace(/^.*\/_apis\/build\//, '').replace(/\/tags\b/i, '/tags')}`;
+  const mark = (previous: string) => `maintenance-window.held:2025-04-13:${previous}`;
+
+  it("marks each held pipeline through the Tags API before its status PUT, and removes the mark after release's", async () => {
+    const jobs = seedJobs();
+    const before = statuses();
+    const dir = newWorkDirectory();
+    const hold = await run({ action: 'hold', pipelines: 'Nightly export' }, dir);
+    assert.equal(hold.result, 'Succeeded', hold.stdout);
+    const id = jobs.export.id;
+    assert.deepEqual(ado.writes().map(wire), [`PUT definitions/${id}/tags/${mark('enabled')}`, `PUT Definitions/${id}`], 'the mark first (record before change), then the status');
+    assert.deepEqual(ado.pipeline('Nightly export')!.tags, [mark('enabled')]);
+    const held = ado.writes().length;
+    const release = await run({ action: 'release', undoRecord: hold.outputs.undoRecord }, dir);
+    assert.equal(release.result, 'Succeeded', release.stdout);
+    assert.deepEqual(ado.writes().slice(held).map(wire), [`PUT Definitions/${id}`, `DELETE definitions/${id}/tags/${mark('enabled')}`], 'the status back first, then the mark');
+    assert.deepEqual(statuses(), before);
+    assert.deepEqual(ado.pipeline('Nightly export')!.tags, []);
+  });
+
+  it('after a crash between mark and status, hold again records the true status before and release removes every mark', async () => {
+    const jobs = seedJobs();
+    const before = statuses();
+    // The status PUT never gets through: the mark is on, the status unchanged (what a crash just after the mark leaves).
+    ado.fault({ kind: 'status', status: 400, method: 'PUT', path: `/Definitions/${jobs.export.id}`, times: 1 });
+    const broken = await run({ action: 'hold', pipelines: 'Nightly export' }, newWorkDirectory());
+    assert.equal(broken.result, 'Failed');
+    assert.equal(ado.pipeline('Nightly export')!.queueStatus, 'enabled');
+    assert.deepEqual(ado.pipeline('Nightly export')!.tags, [mark('enabled')]);
+
+    const hold = await run({ action: 'hold', pipelines: 'Nightly export' }, newWorkDirectory());
+    assert.equal(hold.result, 'Succeeded', hold.stdout);
+    assert.deepEqual(JSON.parse(hold.outputs.undoRecord).data.definitions.map((d: { previous: string }) => d.previous), ['enabled']);
+    assert.deepEqual(ado.pipeline('Nightly export')!.tags, [mark('enabled')], 'still one mark');
+    const release = await run({ action: 'release', undoRecord: hold.outputs.undoRecord }, newWorkDirectory());
+    assert.equal(release.result, 'Succeeded', release.stdout);
+    assert.deepEqual(statuses(), before);
+    assert.deepEqual(ado.pipeline('Nightly export')!.tags, []);
+
+    // Released from the first, failed hold's record: nothing to put back but the mark.
+    ado.fault({ kind: 'status', status: 400, method: 'PUT', path: `/Definitions/${jobs.export.id}`, times: 1 });
+    const failed = await run({ action: 'hold', pipelines: 'Nightly export' }, newWorkDirectory());
+    const writes = ado.writes().length;
+    const cleanup = await run({ action: 'release', undoRecord: failed.outputs.undoRecord }, newWorkDirectory());
+    assert.equal(cleanup.result, 'Succeeded', cleanup.stdout);
+    assert.deepEqual(ado.writes().slice(writes).map(wire), [`DELETE definitions/${jobs.export.id}/tags/${mark('enabled')}`], 'no status PUT, only the mark removed');
+    assert.deepEqual(statuses(), before);
+  });
+
+  it('after a crash between status restored and mark removed, release again removes the mark and reads back', async () => {
+    seedJobs();
+    const before = statuses();
+    const hold = await run({ action: 'hold', pipelines: 'Nightly export' }, newWorkDirectory());
+    ado.fault({ kind: 'status', status: 400, method: 'DELETE', path: /\/tags\//i, times: 1 });
+    const first = await run({ action: 'release', undoRecord: hold.outputs.undoRecord }, newWorkDirectory());
+    assert.equal(first.result, 'Failed', 'a mark left on is not back');
+    assert.equal(ado.pipeline('Nightly export')!.queueStatus, 'enabled');
+    assert.deepEqual(ado.pipeline('Nightly export')!.tags, [mark('enabled')]);
+    const writes = ado.writes().length;
+    const again = await run({ action: 'release', undoRecord: hold.outputs.undoRecord }, newWorkDirectory());
+    assert.equal(again.result, 'Succeeded', again.stdout);
+    assert.deepEqual(ado.writes().slice(writes).map(wire).map((line) => line.split(' ')[0]), ['DELETE'], 'only the mark goes; the status is not written again');
+    assert.deepEqual(statuses(), before);
+    assert.deepEqual(ado.pipeline('Nightly export')!.tags, []);
+  });
+
   it('a hold run twice keeps the true previous statuses, so releasing with the second record restores everything', async () => {
     seedJobs();
     const before = statuses();
     const dir = newWorkDirectory();
     const first = await run({ action: 'hold', planFile: plan }, dir);
     assert.equal(first.outputs.held, '3');
+    const writesAfterFirst = ado.writes().length;
     const again = await run({ action: 'hold', planFile: plan }, dir);
     assert.equal(again.result, 'Succeeded', again.stdout);
-    assert.equal(ado.writes().filter((call) => call.method === 'PUT').length, 3, 'the second hold changes nothing');
+    assert.equal(ado.writes().filter((call) => call.method === 'PUT' && /\/Definitions\/\d+$/.test(call.path)).length, 3, 'one status PUT per held pipeline');
+    assert.equal(ado.writes().length, writesAfterFirst, 'the second hold changes nothing (no status, no mark)');
     const release = await run({ action: 'release', undoRecord: again.outputs.undoRecord }, dir);
     assert.equal(release.result, 'Succeeded', release.stdout);
     assert.deepEqual(statuses(), before);

@@ -38,6 +38,40 @@ describe('Azure DevOps emulator', () => {
     assert.equal(ado.runs.get(run.id!)!.templateParameters.environment, 'XAT');
   });
 
+  it('changes definition tags only through the Tags API, like the service (a definition PUT ignores `tags`)', async () => {
+    const nightly = ado.addPipeline({ name: 'Nightly' });
+    const build = await client().getBuildApi();
+    // MicrosoftDocs/vsts-rest-api-specs issue #429: tags sent in a definition PUT (or POST) are not stored.
+    const read = await build.getDefinition(ado.project, nightly.id);
+    const updated = await build.updateDefinition({ ...read, tags: ['sent-in-the-put'] }, ado.project, nightly.id);
+    assert.deepEqual(updated.tags, [], 'the answer to the PUT has no such tag');
+    assert.deepEqual((await build.getDefinition(ado.project, nightly.id)).tags, [], 'nor does the definition read again');
+    assert.deepEqual(nightly.tags, []);
+
+    assert.deepEqual(await build.addDefinitionTag(ado.project, nightly.id, 'maintenance-window.held:2025-04-13:enabled'), ['maintenance-window.held:2025-04-13:enabled']);
+    assert.deepEqual(await build.addDefinitionTag(ado.project, nightly.id, 'MAINTENANCE-window.held:2025-04-13:enabled'), ['maintenance-window.held:2025-04-13:enabled'], 'case-insensitive: no second copy');
+    assert.deepEqual(await build.addDefinitionTags(['owner:platform', 'nightly'], ado.project, nightly.id), ['maintenance-window.held:2025-04-13:enabled', 'owner:platform', 'nightly']);
+    assert.deepEqual((await build.getDefinition(ado.project, nightly.id)).tags, ['maintenance-window.held:2025-04-13:enabled', 'owner:platform', 'nightly'], 'GET definition shows them');
+    const kept = await build.getDefinition(ado.project, nightly.id);
+    assert.deepEqual((await build.updateDefinition({ ...kept, tags: [] }, ado.project, nightly.id)).tags, kept.tags, 'a PUT with other tags keeps the stored ones');
+    assert.deepEqual(await build.deleteDefinitionTag(ado.project, nightly.id, 'Maintenance-Window.Held:2025-04-13:ENABLED'), ['owner:platform', 'nightly'], 'removed whatever its case');
+    assert.deepEqual(await build.updateDefinitionTags({ tagsToAdd: ['weekly'], tagsToRemove: ['nightly'] }, ado.project, nightly.id), ['owner:platform', 'weekly']);
+    assert.deepEqual(await build.getDefinitionTags(ado.project, nightly.id), ['owner:platform', 'weekly']);
+    assert.deepEqual(
+      ado.calls().filter((call) => /\/tags/i.test(call.path)).map((call) => `${call.method} ${call.path.replace(/^.*\/_apis\/build\//, '').replace(/\/tags\b/i, '/tags')}`),
+      [
+        `PUT definitions/${nightly.id}/tags/maintenance-window.held:2025-04-13:enabled`,
+        `PUT definitions/${nightly.id}/tags/MAINTENANCE-window.held:2025-04-13:enabled`,
+        `POST definitions/${nightly.id}/tags`,
+        `DELETE definitions/${nightly.id}/tags/Maintenance-Window.Held:2025-04-13:ENABLED`,
+        `PATCH definitions/${nightly.id}/tags`,
+        `GET definitions/${nightly.id}/tags`,
+      ],
+      'the documented routes, found through the location the client negotiated',
+    );
+    await assert.rejects(build.addDefinitionTags('not a list' as unknown as string[], ado.project, nightly.id), (error: { statusCode?: number }) => error.statusCode === 400);
+  });
+
   it('knows every pipeline a plan names, and sample jobs in the folders it holds', () => {
     const plan = loadPlan(path.join(repoRoot, 'plans', '2025-03-23.yml'));
     ado.knowPipelinesOfPlan(plan, { durationMs: 10 });

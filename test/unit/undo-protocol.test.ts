@@ -251,7 +251,7 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
       variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, ...variables },
       workDirectory: dir,
     });
-  const adoState = () => [...ado.definitions.values()].map((d) => `${d.name}:${d.queueStatus}:${JSON.stringify((d as { extra?: { tags?: string[] } }).extra?.tags ?? [])}`).map((s) => s.replace(':[]', ':'));
+  const adoState = () => [...ado.definitions.values()].map((d) => `${d.name}:${d.queueStatus}:${JSON.stringify(d.tags)}`).map((s) => s.replace(':[]', ':'));
   const seedPipelines = () => {
     ado.reset();
     ado.addPipeline({ name: 'Nightly export', folder: '\\Product Integrations' });
@@ -298,7 +298,12 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
       assert.equal(statusOf('Nightly export'), 'disabled', 'the admin\'s later choice stands');
       assert.equal(statusOf('Hourly sync'), 'enabled');
       assert.equal(ado.calls('PUT', `/Definitions/${nightly.id}`).length, nightlyPuts, 'no write to the pipeline the admin disabled');
-      assert.ok(ado.writes().length - writes === 1, 'one write: the other pipeline');
+      const hourly = [...ado.definitions.values()].find((d) => d.name === 'Hourly sync')!;
+      assert.deepEqual(
+        ado.writes().slice(writes).map((w) => `${w.method} ${w.path.replace(/^.*\/_apis\/build\//, '').replace(/\/tags\b/i, '/tags')}`),
+        [`PUT Definitions/${hourly.id}`, `DELETE definitions/${hourly.id}/tags/maintenance-window.held:${WINDOW}:enabled`],
+        'the other pipeline only: its status back, then its mark removed (the Tags API)',
+      );
       return 2;
     },
   };
