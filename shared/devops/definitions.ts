@@ -48,15 +48,22 @@ function queueStatusValue(name: QueueStatusName): number {
  */
 export const HELD_TAG_PREFIX = 'maintenance-window.held:';
 
-export function heldTag(windowId: string, previous: QueueStatusName): string {
-  return `${HELD_TAG_PREFIX}${windowId}:${previous}`;
+export function heldTag(windowId: string, previous: QueueStatusName, mode: HoldMode): string {
+  return `${HELD_TAG_PREFIX}${windowId}:${previous}:${mode}`;
 }
 
-export function heldMark(tags: string[] | undefined, windowId: string): { previous: QueueStatusName } | undefined {
+/**
+ * The window's mark on a definition: the status before and the status the hold gave it. The hold's status is
+ * in the mark so that a release with no record can tell "held" from "disabled by an admin since" (a mark
+ * written before the hold's status was there, `held:<window>:<before>`, has no mode: it is read as before).
+ */
+export function heldMark(tags: string[] | undefined, windowId: string): { previous: QueueStatusName; mode?: HoldMode } | undefined {
   const prefix = `${HELD_TAG_PREFIX}${windowId}:`.toLowerCase();
   const tag = (tags ?? []).find((candidate) => candidate.toLowerCase().startsWith(prefix));
-  const previous = tag?.slice(prefix.length).toLowerCase();
-  return previous && (STATUS_NAMES as string[]).includes(previous) ? { previous: previous as QueueStatusName } : undefined;
+  const [previous, mode] = (tag?.slice(prefix.length).toLowerCase() ?? '').split(':');
+  if (!previous || !(STATUS_NAMES as string[]).includes(previous)) return undefined;
+  const held = mode === 'paused' || mode === 'disabled' ? (mode as HoldMode) : undefined;
+  return { previous: previous as QueueStatusName, ...(held ? { mode: held } : {}) };
 }
 
 /** This window's marks among a definition's tags (one, unless something went wrong). */
@@ -78,8 +85,8 @@ async function dropMarks(client: DevOpsClient, held: DefinitionName, tags: strin
  * Marks a definition with its status before the hold (any other mark of this window goes first), with the
  * Tags API's PUT: the service ignores `tags` in a definition PUT. Throws when the answer lacks the mark.
  */
-async function addMark(client: DevOpsClient, held: HeldDefinition, tags: string[] | undefined, windowId: string): Promise<void> {
-  const wanted = heldTag(windowId, held.previous);
+async function addMark(client: DevOpsClient, held: HeldDefinition, tags: string[] | undefined, windowId: string, mode: HoldMode): Promise<void> {
+  const wanted = heldTag(windowId, held.previous, mode);
   await dropMarks(client, held, tags, windowId, wanted);
   if (marksOf(tags, windowId).some(sameTag(wanted))) return;
   const build = await client.build();
@@ -275,11 +282,11 @@ export async function holdDefinitions(options: HoldOptions): Promise<{ data: Que
  */
 async function holdOne(options: HoldOptions, data: QueueStatusRecordData, held: HeldDefinition, definition: BuildDefinition): Promise<QueueStatusName> {
   const { client, mode, windowId } = options;
-  await addMark(client, held, definition.tags, windowId);
+  await addMark(client, held, definition.tags, windowId, mode);
   const marked = await readDefinition(client, held);
   if (!marked) throw new Error('the definition was deleted meanwhile');
   if (heldMark(marked.tags, windowId)?.previous !== held.previous) {
-    throw new Error(`the window's mark ${heldTag(windowId, held.previous)} does not show on the definition read back, so a release could not trust it; its status was not changed`);
+    throw new Error(`the window's mark ${heldTag(windowId, held.previous, mode)} does not show on the definition read back, so a release could not trust it; its status was not changed`);
   }
   const now = await setQueueStatus(client, held, marked, mode, {
     log: options.log,
@@ -291,12 +298,12 @@ async function holdOne(options: HoldOptions, data: QueueStatusRecordData, held: 
       await dropMarks(client, held, latest.tags, windowId);
       held.previous = status;
       options.publishRecord(data);
-      await addMark(client, held, [], windowId);
+      await addMark(client, held, [], windowId, mode);
       return true;
     },
   });
   // Not held after all (someone disabled it meanwhile): the window's mark must not claim it.
-  if (now !== mode) await dropMarks(client, held, [heldTag(windowId, held.previous)], windowId);
+  if (now !== mode) await dropMarks(client, held, [heldTag(windowId, held.previous, mode)], windowId);
   return now;
 }
 
@@ -396,7 +403,8 @@ export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; sel
         const mark = heldMark(definition?.tags, windowId);
         if (!definition || !mark) continue;
         const status = queueStatusName(definition.queueStatus);
-        const mode: HoldMode = status === 'disabled' ? 'disabled' : 'paused';
+        // The mark says what the hold set; an old mark without it falls back to what the status suggests.
+        const mode: HoldMode = mark.mode ?? (status === 'disabled' ? 'disabled' : 'paused');
         items.push(judge({ id: selected.id, name: selected.name, path: selected.path, previous: mark.previous, revisionBefore: 0 }, mode, definition, false));
       }
       return items;

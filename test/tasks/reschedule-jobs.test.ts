@@ -117,7 +117,7 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
 
   /** A call as `METHOD what`, the path after `_apis/build/` with the Tags resource in one case. */
   const wire = (call: { method: string; path: string }) => `${call.method} ${call.path.replace(/^.*\/_apis\/build\//, '').replace(/\/tags\b/i, '/tags')}`;
-  const mark = (previous: string) => `maintenance-window.held:2025-04-13:${previous}`;
+  const mark = (previous: string) => `maintenance-window.held:2025-04-13:${previous}:paused`;
 
   it("marks each held pipeline through the Tags API before its status PUT, and removes the mark after release's", async () => {
     const jobs = seedJobs();

@@ -301,9 +301,14 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
       const hourly = [...ado.definitions.values()].find((d) => d.name === 'Hourly sync')!;
       assert.deepEqual(
         ado.writes().slice(writes).map((w) => `${w.method} ${w.path.replace(/^.*\/_apis\/build\//, '').replace(/\/tags\b/i, '/tags')}`),
-        [`PUT Definitions/${hourly.id}`, `DELETE definitions/${hourly.id}/tags/maintenance-window.held:${WINDOW}:enabled`],
+        [`PUT Definitions/${hourly.id}`, `DELETE definitions/${hourly.id}/tags/maintenance-window.held:${WINDOW}:enabled:paused`],
         'the other pipeline only: its status back, then its mark removed (the Tags API)',
       );
+      // With no record at all (recovery from the marks alone) the mark says the hold paused it, so a pipeline
+      // disabled since is someone else's choice there too, not a hold to undo.
+      await adoRun({ action: 'release' }, newWorkDirectory());
+      assert.equal(statusOf('Nightly export'), 'disabled', 'the marks alone do not re-enable what an admin disabled');
+      assert.equal(ado.calls('PUT', `/Definitions/${nightly.id}`).length, nightlyPuts, 'no write from the marks alone either');
       return 2;
     },
   };
