@@ -4,6 +4,7 @@
 //   node test/run-tests.mjs                        every test file, in parallel worker processes
 //   node test/run-tests.mjs test/unit/plan.test.ts one file (in this process's child, no workers)
 //   node test/run-tests.mjs 'test/tasks/**'        one group: a glob or a folder
+//   node test/run-tests.mjs test/unit --grep undo  a group, narrowed by mocha's --grep (mocha options pass through)
 //   MW_TEST_JOBS=1 node test/run-tests.mjs         every file one after another, as before
 // Exit status: non-zero when a test failed or mocha itself failed.
 //
@@ -84,10 +85,24 @@ function slowestFirst(files) {
   return [...new Set(files)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-const args = process.argv.slice(2);
+/**
+ * Mocha's own options (`--grep undo`, `--bail`) pass through to every run; the rest name files. An option's
+ * value is the argument after it unless it is written `--grep=undo`.
+ */
+const MOCHA_OPTIONS_WITH_VALUE = new Set(['--grep', '-g', '--fgrep', '-f', '--timeout', '-t', '--slow', '-s', '--retries']);
+const specs = [];
+const mochaOptions = [];
+for (let i = 2; i < process.argv.length; i++) {
+  const arg = process.argv[i];
+  if (!arg.startsWith('-')) specs.push(arg);
+  else {
+    mochaOptions.push(arg);
+    if (MOCHA_OPTIONS_WITH_VALUE.has(arg) && i + 1 < process.argv.length) mochaOptions.push(process.argv[++i]);
+  }
+}
 let files;
 try {
-  files = slowestFirst((args.length ? args : ['test']).flatMap(expand));
+  files = slowestFirst((specs.length ? specs : ['test']).flatMap(expand));
 } catch (error) {
   console.error(error.message);
   process.exit(2);
@@ -105,6 +120,7 @@ function mocha(group, jobs) {
       '--reporter', path.join(root, 'test', 'helpers', 'reporter.cjs'),
       '--timeout', '120000',
       '--exit',
+      ...mochaOptions,
       ...(jobs > 1 && group.length > 1 ? ['--parallel', '--jobs', String(Math.min(jobs, group.length))] : []),
       ...group,
     ],
