@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CanceledError, cancelAll, cancellationSignal, isCanceled, runningActivities } from './cancel';
+import { windowClock, type WindowClock } from './clock';
 import { issueCommand } from './commands';
 import { InputError, messageOf } from './errors';
 import { pipelineVariable, TaskInputs } from './inputs';
@@ -30,6 +31,12 @@ export interface TaskContext {
   outputDirectory(): string;
   /** Aborted when the agent cancels the step (SIGINT/SIGTERM); every `sleep` already honours it. */
   signal: AbortSignal;
+  /**
+   * The window clock (`now`, `wait`) every module takes instead of reading the time itself: real on an agent,
+   * simulated when `MaintenanceWindow.Now` is set (a rehearsal). Made on first use, so its warning shows
+   * only in steps that read the time.
+   */
+  readonly clock: WindowClock;
 }
 
 export type TaskOutcome = 'Succeeded' | 'SucceededWithIssues' | void;
@@ -81,7 +88,12 @@ export function createTaskContext(taskName: string): TaskContext {
       return dir;
     },
     signal: cancellationSignal(),
+    get clock() {
+      clock ??= windowClock(pipelineVariable, log);
+      return clock;
+    },
   };
+  let clock: WindowClock | undefined;
   return context;
 }
 
