@@ -48,6 +48,7 @@ const manifest = readJson<{
   repository?: { type: string; uri: string };
   content?: Record<string, { path: string }>;
   branding?: { color?: string; theme?: string };
+  screenshots?: Array<{ path: string }>;
   files: Array<{ path: string; addressable?: boolean }>;
   contributions: Array<{ type: string; properties: EndpointType }>;
 }>('vss-extension.json');
@@ -242,6 +243,16 @@ describe('icons', () => {
 });
 
 describe('the marketplace listing (vss-extension.json, overview, licence, privacy, changelog)', () => {
+  it('has screenshots that exist as PNG files in the package', () => {
+    const screenshots = manifest.screenshots ?? [];
+    assert.ok(screenshots.length >= 1, 'at least one screenshot');
+    for (const { path: file } of screenshots) {
+      assert.ok(file.startsWith('extension/images/'), `${file} ships with extension/images`);
+      const [width, height] = pngSize(path.join(repoRoot, file));
+      assert.ok(width >= 640 && height >= 360, `${file} is ${width} x ${height}`);
+    }
+  });
+
   it('has tags, branding, a git repository and the four links', () => {
     assert.ok((manifest.tags ?? []).length >= 5, 'tags');
     assert.match(manifest.branding?.color ?? '', /^#[0-9a-f]{6}$/i);
