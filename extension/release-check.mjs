@@ -104,20 +104,25 @@ export async function checkRelease(root) {
     const order = compareVersions(state.version, released.version);
     if (order > 0) newer = true;
     if (order < 0) {
-      problems.push(`${folder}: tasks/${folder}/task.json has version ${state.version}, lower than the released ${released.version}; agents keep the newest they saw. Set it above ${released.version}.`);
+      problems.push(
+        `${folder}: tasks/${folder}/task.json has version ${state.version}, lower than the released ${released.version}; ` +
+          `agents keep the newest they saw. Set it above ${released.version}.`,
+      );
     } else if (order === 0 && state.contentHash !== released.contentHash) {
       problems.push(
         `${folder}: its code or task.json changed since release ${released.version}, but its version is still ${state.version}. ` +
           `Agents cache tasks by version and would keep running the old one: bump "version" in tasks/${folder}/task.json ` +
-          `(Patch for a fix, to ${nextPatch(released.version)}; Minor for a new input or behaviour; Major only with a new ${folder.replace(/V\d+$/, '')}V<n> folder) ` +
+          `(Patch for a fix, to ${nextPatch(released.version)}; Minor for a new input or behaviour; ` +
+          `Major only with a new ${folder.replace(/V\d+$/, '')}V<n> folder) ` +
           'and say what changed in CHANGELOG.md.',
       );
     }
   }
   if (newer && compareVersions(now.extensionVersion, record.extensionVersion) <= 0) {
     problems.push(
-      `vss-extension.json: tasks are newer than release ${record.extensionVersion} but the extension's "version" is still ${now.extensionVersion}; ` +
-        `the marketplace refuses a version twice: set it above ${record.extensionVersion} (e.g. ${nextPatch(record.extensionVersion)}) and add its section to CHANGELOG.md.`,
+      `vss-extension.json: tasks are newer than release ${record.extensionVersion} ` +
+        `but the extension's "version" is still ${now.extensionVersion}; the marketplace refuses a version twice: ` +
+        `set it above ${record.extensionVersion} (e.g. ${nextPatch(record.extensionVersion)}) and add its section to CHANGELOG.md.`,
     );
   }
   return problems;
@@ -126,7 +131,9 @@ export async function checkRelease(root) {
 export async function recordRelease(root) {
   const state = await currentState(root);
   const file = {
-    $comment: "What was last released: written by 'npm run release:record' at release time, read by 'npm run package' (extension/release-check.mjs).",
+    $comment:
+      "What was last released: written by 'npm run release:record' at release time, " +
+      "read by 'npm run package' (extension/release-check.mjs).",
     ...state,
   };
   fs.writeFileSync(path.join(root, RECORD_FILE), `${JSON.stringify(file, null, 2)}\n`);
@@ -138,7 +145,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const root = path.resolve(rootAt === -1 ? path.join(path.dirname(fileURLToPath(import.meta.url)), '..') : process.argv[rootAt + 1]);
   if (process.argv.includes('--record')) {
     const state = await recordRelease(root);
-    console.log(`release:record: extension ${state.extensionVersion}, ${Object.entries(state.tasks).map(([t, s]) => `${t} ${s.version}`).join(', ')} -> ${RECORD_FILE}`);
+    console.log(
+      `release:record: extension ${state.extensionVersion}, ${Object.entries(state.tasks)
+        .map(([t, s]) => `${t} ${s.version}`)
+        .join(', ')} -> ${RECORD_FILE}`,
+    );
   } else {
     const problems = await checkRelease(root);
     if (problems.length) {

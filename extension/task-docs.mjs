@@ -29,16 +29,40 @@ export function helpUrl(root, folder) {
   return `${repository}/blob/main/docs/tasks/${folder}.md`;
 }
 
-const cell = (text) => String(text ?? '').replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').trim();
+const cell = (text) =>
+  String(text ?? '')
+    .replace(/\r?\n/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
 
 function inputsTable(task) {
   const rows = (task.inputs ?? []).map((input) => {
-    const options = input.options ? ` Options: ${Object.keys(input.options).map((o) => `\`${o}\``).join(', ')}.` : '';
-    const picker = (task.dataSourceBindings ?? []).some((b) => b.target === input.name) ? ' The task assistant offers a list; any value or `$(variable)` may be typed.' : '';
+    const options = input.options
+      ? ` Options: ${Object.keys(input.options)
+          .map((o) => `\`${o}\``)
+          .join(', ')}.`
+      : '';
+    const picker = (task.dataSourceBindings ?? []).some((b) => b.target === input.name)
+      ? ' The task assistant offers a list; any value or `$(variable)` may be typed.'
+      : '';
     const fallback = input.defaultValue === undefined || input.defaultValue === '' ? '' : `\`${cell(input.defaultValue)}\``;
-    return `| \`${input.name}\` | ${cell(input.label)} | ${cell(input.type)} | ${input.required ? 'yes' : 'no'} | ${fallback} | ${cell(input.visibleRule)} | ${cell(input.helpMarkDown)}${options}${picker} |`;
+    const help = `${cell(input.helpMarkDown)}${options}${picker}`;
+    const cells = [
+      `\`${input.name}\``,
+      cell(input.label),
+      cell(input.type),
+      input.required ? 'yes' : 'no',
+      fallback,
+      cell(input.visibleRule),
+      help,
+    ];
+    return `| ${cells.join(' | ')} |`;
   });
-  return ['| input | label | type | required | default | shown when | what it is |', '| --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n');
+  return [
+    '| input | label | type | required | default | shown when | what it is |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 function outputsTable(task) {

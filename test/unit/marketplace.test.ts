@@ -54,16 +54,22 @@ const manifest = readJson<{
 }>('vss-extension.json');
 const folders = taskFolders(repoRoot);
 const readTask = (folder: string) => readJson<Task>(path.join('tasks', folder, 'task.json'));
-const endpointTypes = new Map(manifest.contributions.filter((c) => c.type === 'ms.vss-endpoint.service-endpoint-type').map((c) => [c.properties.name, c.properties]));
+const endpointTypes = new Map(
+  manifest.contributions.filter((c) => c.type === 'ms.vss-endpoint.service-endpoint-type').map((c) => [c.properties.name, c.properties]),
+);
 
 /** The pickers the issue asks for: task folder → bound input → what it must list from. */
 const PICKERS: Record<string, Record<string, RegExp>> = {
   AppGatewayDrainV1: {
     resourceGroupName: /^AzureResourceGroups$/,
-    applicationGatewayName: /resourceGroups\/\$\(resourceGroupName\)\/resources\?\$filter=resourceType eq 'Microsoft\.Network\/applicationGateways'/,
+    applicationGatewayName:
+      /resourceGroups\/\$\(resourceGroupName\)\/resources\?\$filter=resourceType eq 'Microsoft\.Network\/applicationGateways'/,
     backendPoolName: /applicationGateways\/\$\(applicationGatewayName\)\?/,
   },
-  PatchVmsV1: { resourceGroupName: /^AzureResourceGroups$/, virtualMachines: /resourceGroups\/\$\(resourceGroupName\)\/providers\/Microsoft\.Compute\/virtualMachines\?/ },
+  PatchVmsV1: {
+    resourceGroupName: /^AzureResourceGroups$/,
+    virtualMachines: /resourceGroups\/\$\(resourceGroupName\)\/providers\/Microsoft\.Compute\/virtualMachines\?/,
+  },
   AlertMuteV1: { resourceGroup: /^AzureResourceGroups$/ },
   RunPipelineV1: { project: /\/_apis\/projects\?/, pipeline: /\/\{\{project\}\}\/_apis\/build\/definitions\?/ },
   PingdomPauseV1: { checkNames: /^PingdomChecks$/ },
@@ -87,7 +93,11 @@ describe('pickers in the task assistant (dataSourceBindings)', () => {
         const where = `${folder}.${binding.target}`;
         assert.equal(input.type, 'pickList', `${where} is a pickList`);
         assert.equal(input.properties?.EditableOptions, 'True', `${where} stays editable, so YAML values and $(variables) work`);
-        assert.equal(input.properties?.MultiSelectFlatList === 'True', MULTI_SELECT.includes(where), `${where}: multi-select exactly where several values make sense`);
+        assert.equal(
+          input.properties?.MultiSelectFlatList === 'True',
+          MULTI_SELECT.includes(where),
+          `${where}: multi-select exactly where several values make sense`,
+        );
         assert.equal(input.options, undefined, `${where} lists what the service has, not fixed options`);
         assert.match(binding.dataSourceName ?? binding.endpointUrl ?? '', pickers[binding.target], where);
 
@@ -100,16 +110,28 @@ describe('pickers in the task assistant (dataSourceBindings)', () => {
           const type = connectionInput!.type.slice('connectedService:'.length);
           if (binding.dataSourceName) {
             const known = type === 'AzureRM' ? AZURE_RM_DATA_SOURCES : (endpointTypes.get(type)?.dataSources ?? []).map((d) => d.name);
-            assert.ok(known.includes(binding.dataSourceName), `${where}: data source ${binding.dataSourceName} is declared by ${type} (${known.join(', ')})`);
+            assert.ok(
+              known.includes(binding.dataSourceName),
+              `${where}: data source ${binding.dataSourceName} is declared by ${type} (${known.join(', ')})`,
+            );
           }
         }
         if (binding.endpointUrl) {
           assert.match(binding.endpointUrl, /^\{\{\{?endpoint\.url\}?\}\}/, `${where}: the URL starts at the connection's own URL`);
           assert.match(binding.resultSelector ?? '', /^jsonpath:\$/, `${where}: resultSelector`);
         }
-        const names = [...`${binding.endpointUrl ?? ''} ${Object.values(binding.parameters ?? {}).join(' ')}`.matchAll(/\$\((\w+)\)/g)].map((m) => m[1]);
-        for (const name of names) assert.ok(task.inputs!.some((i) => i.name === name), `${where}: $(${name}) is an input of the task`);
-        const template = JSON.parse(binding.resultTemplate ?? '{ "Value": "{{{defaultResultKey}}}", "DisplayValue": "x" }') as Record<string, string>;
+        const names = [...`${binding.endpointUrl ?? ''} ${Object.values(binding.parameters ?? {}).join(' ')}`.matchAll(/\$\((\w+)\)/g)].map(
+          (m) => m[1],
+        );
+        for (const name of names)
+          assert.ok(
+            task.inputs!.some((i) => i.name === name),
+            `${where}: $(${name}) is an input of the task`,
+          );
+        const template = JSON.parse(binding.resultTemplate ?? '{ "Value": "{{{defaultResultKey}}}", "DisplayValue": "x" }') as Record<
+          string,
+          string
+        >;
         assert.deepEqual(Object.keys(template).sort(), ['DisplayValue', 'Value'], `${where}: resultTemplate is { Value, DisplayValue }`);
       }
     });
@@ -122,9 +144,24 @@ describe('pickers in the task assistant (dataSourceBindings)', () => {
 
 /** What each connection type sends, and whether a safe read can verify it. */
 const CONNECTIONS: Record<string, { header?: [string, string]; verify?: string; lists?: string[]; icon: string }> = {
-  'maintenance-pingdom': { header: ['Authorization', 'Bearer {{endpoint.apitoken}}'], verify: 'checks?limit=1', lists: ['PingdomChecks'], icon: 'endpoint-pingdom.png' },
-  'maintenance-cloudflare': { header: ['Authorization', 'Bearer {{endpoint.apitoken}}'], verify: 'user/tokens/verify', lists: ['CloudflareZones'], icon: 'endpoint-cloudflare.png' },
-  'maintenance-slack': { header: ['Authorization', 'Bearer {{endpoint.apitoken}}'], verify: 'auth.test', lists: ['SlackChannels'], icon: 'endpoint-slack.png' },
+  'maintenance-pingdom': {
+    header: ['Authorization', 'Bearer {{endpoint.apitoken}}'],
+    verify: 'checks?limit=1',
+    lists: ['PingdomChecks'],
+    icon: 'endpoint-pingdom.png',
+  },
+  'maintenance-cloudflare': {
+    header: ['Authorization', 'Bearer {{endpoint.apitoken}}'],
+    verify: 'user/tokens/verify',
+    lists: ['CloudflareZones'],
+    icon: 'endpoint-cloudflare.png',
+  },
+  'maintenance-slack': {
+    header: ['Authorization', 'Bearer {{endpoint.apitoken}}'],
+    verify: 'auth.test',
+    lists: ['SlackChannels'],
+    icon: 'endpoint-slack.png',
+  },
   'maintenance-newrelic': { header: ['API-Key', '{{endpoint.apitoken}}'], verify: '', icon: 'endpoint-newrelic.png' },
   'maintenance-slack-webhook': { icon: 'endpoint-slack-webhook.png' },
   'maintenance-teams-webhook': { icon: 'endpoint-teams-webhook.png' },
@@ -145,7 +182,10 @@ describe('verified connections (vss-extension.json endpoint types)', () => {
       assert.ok(type, name);
       const headers = type.authenticationSchemes[0].headers ?? [];
       if (expected.header) {
-        assert.deepEqual(headers.map((h) => [h.name, h.value]), [expected.header]);
+        assert.deepEqual(
+          headers.map((h) => [h.name, h.value]),
+          [expected.header],
+        );
         const [file, pattern] = CLIENT_HEADERS[name];
         assert.match(fs.readFileSync(path.join(repoRoot, file), 'utf8'), pattern, `${file} sends the header the connection declares`);
       } else {
@@ -161,7 +201,10 @@ describe('verified connections (vss-extension.json endpoint types)', () => {
         assert.equal(test.endpointUrl, `{{{endpoint.url}}}${expected.verify}`);
         assert.match(type.helpMarkDown, /\*\*Verify\*\*/, 'the help says what Verify proves');
       }
-      assert.deepEqual(sources.filter((d) => d.name !== 'TestConnection').map((d) => d.name), expected.lists ?? []);
+      assert.deepEqual(
+        sources.filter((d) => d.name !== 'TestConnection').map((d) => d.name),
+        expected.lists ?? [],
+      );
       for (const source of sources) {
         assert.match(source.endpointUrl, /^\{\{\{endpoint\.url\}\}\}/, `${source.name} calls the connection's own URL`);
         if (source.requestVerb !== undefined) {
@@ -175,7 +218,10 @@ describe('verified connections (vss-extension.json endpoint types)', () => {
       }
       assert.equal(type.iconUrl, `extension/images/${expected.icon}`);
       assert.ok(fs.existsSync(path.join(repoRoot, type.iconUrl)), type.iconUrl);
-      assert.ok(manifest.files.some((f) => f.path === 'extension/images' && f.addressable), 'the icons ship addressable');
+      assert.ok(
+        manifest.files.some((f) => f.path === 'extension/images' && f.addressable),
+        'the icons ship addressable',
+      );
     });
   }
 });
@@ -193,10 +239,16 @@ describe('help: helpUrl, "Learn more" and docs/tasks/<Task>.md', () => {
       assert.ok(fs.existsSync(file), `docs/tasks/${folder}.md exists (npm run docs:tasks creates it)`);
       const text = fs.readFileSync(file, 'utf8');
       const rerun = `(run 'npm run docs:tasks' after changing tasks/${folder}/task.json)`;
-      for (const input of task.inputs ?? []) assert.ok(text.includes(`| \`${input.name}\` |`), `docs/tasks/${folder}.md lists input ${input.name} ${rerun}`);
-      for (const output of task.outputVariables ?? []) assert.ok(text.includes(`| \`${output.name}\` |`), `docs/tasks/${folder}.md lists output ${output.name} ${rerun}`);
+      for (const input of task.inputs ?? [])
+        assert.ok(text.includes(`| \`${input.name}\` |`), `docs/tasks/${folder}.md lists input ${input.name} ${rerun}`);
+      for (const output of task.outputVariables ?? [])
+        assert.ok(text.includes(`| \`${output.name}\` |`), `docs/tasks/${folder}.md lists output ${output.name} ${rerun}`);
       const section = (title: string) => (text.split(`\n## ${title}\n`)[1] ?? '').split('\n## ')[0].trim();
-      assert.match(section('Example'), new RegExp(`\`\`\`yaml\\n[\\s\\S]*- task: ${task.name}@${task.version.Major}\\n`), 'an Example with a YAML step');
+      assert.match(
+        section('Example'),
+        new RegExp(`\`\`\`yaml\\n[\\s\\S]*- task: ${task.name}@${task.version.Major}\\n`),
+        'an Example with a YAML step',
+      );
       assert.ok(section('What it restores').length > 20, 'a "What it restores" section');
       assert.ok(section('Permissions needed').length > 20, 'a "Permissions needed" section');
       assert.ok(task.releaseNotes?.trim(), 'releaseNotes');
@@ -205,7 +257,10 @@ describe('help: helpUrl, "Learn more" and docs/tasks/<Task>.md', () => {
 
   it('npm run docs:tasks has nothing to change (pages and links follow task.json)', function () {
     this.timeout(20_000);
-    const result = spawnSync(process.execPath, [path.join(repoRoot, 'extension', 'task-docs.mjs'), '--check'], { cwd: repoRoot, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [path.join(repoRoot, 'extension', 'task-docs.mjs'), '--check'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
     assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
   });
 });
@@ -225,7 +280,10 @@ describe('icons', () => {
       assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*viewBox="0 0 32 32"/, `${folder}/icon.svg`);
       const png = path.join(repoRoot, 'tasks', folder, 'icon.png');
       assert.deepEqual(pngSize(png), [32, 32], `${folder}/icon.png`);
-      for (const [kind, content] of [['svg', svg], ['png', fs.readFileSync(png)]] as const) {
+      for (const [kind, content] of [
+        ['svg', svg],
+        ['png', fs.readFileSync(png)],
+      ] as const) {
         const digest = `${kind}:${createHash('sha256').update(content).digest('hex')}`;
         assert.ok(!seen.has(digest), `${folder} has the same ${kind} icon as ${seen.get(digest)}`);
         seen.set(digest, folder);
@@ -268,15 +326,23 @@ describe('the marketplace listing (vss-extension.json, overview, licence, privac
     assert.match(fs.readFileSync(path.join(repoRoot, 'LICENSE'), 'utf8'), /^MIT License\n/);
     assert.match(fs.readFileSync(path.join(repoRoot, 'PRIVACY.md'), 'utf8'), /collects \*\*no telemetry\*\*/);
     assert.equal(manifest.content?.changelog?.path, 'CHANGELOG.md');
-    assert.ok(fs.readFileSync(path.join(repoRoot, 'CHANGELOG.md'), 'utf8').includes(`\n## ${manifest.version}`), `CHANGELOG.md has a section for ${manifest.version}`);
+    assert.ok(
+      fs.readFileSync(path.join(repoRoot, 'CHANGELOG.md'), 'utf8').includes(`\n## ${manifest.version}`),
+      `CHANGELOG.md has a section for ${manifest.version}`,
+    );
   });
 
   it('overview.md: what it does, prerequisites, connections, the role, and a YAML example of every task', () => {
     const overview = fs.readFileSync(path.join(repoRoot, manifest.content!.details.path), 'utf8');
-    for (const heading of ['## What it does', '## Prerequisites', '## Service connections', '## The Azure role']) assert.ok(overview.includes(heading), heading);
+    for (const heading of ['## What it does', '## Prerequisites', '## Service connections', '## The Azure role'])
+      assert.ok(overview.includes(heading), heading);
     for (const folder of folders) {
       const task = readTask(folder);
-      assert.match(overview, new RegExp(`- task: ${task.name}@${task.version.Major}\\n`), `a YAML example of ${task.name}@${task.version.Major}`);
+      assert.match(
+        overview,
+        new RegExp(`- task: ${task.name}@${task.version.Major}\\n`),
+        `a YAML example of ${task.name}@${task.version.Major}`,
+      );
     }
   });
 });
@@ -287,9 +353,14 @@ describe('plan files in editors', () => {
   it('every plan starts with the yaml-language-server line naming the schema the validator uses', () => {
     const plans = fs.readdirSync(path.join(repoRoot, 'plans')).filter((name) => /\.ya?ml$/.test(name));
     assert.ok(plans.length > 0);
-    for (const plan of plans) assert.equal(fs.readFileSync(path.join(repoRoot, 'plans', plan), 'utf8').split('\n')[0], schemaLine, `plans/${plan}`);
+    for (const plan of plans)
+      assert.equal(fs.readFileSync(path.join(repoRoot, 'plans', plan), 'utf8').split('\n')[0], schemaLine, `plans/${plan}`);
     const target = path.resolve(repoRoot, 'plans', schemaLine.split('$schema=')[1]);
     assert.equal(target, path.join(repoRoot, 'shared', 'plan', 'plan.schema.json'));
-    assert.match(fs.readFileSync(path.join(repoRoot, 'shared', 'plan', 'plan.ts'), 'utf8'), /import planSchema from '\.\/plan\.schema\.json';/, 'the validator reads that very file');
+    assert.match(
+      fs.readFileSync(path.join(repoRoot, 'shared', 'plan', 'plan.ts'), 'utf8'),
+      /import planSchema from '\.\/plan\.schema\.json';/,
+      'the validator reads that very file',
+    );
   });
 });

@@ -27,7 +27,10 @@ function miniRepository(): { root: string; check: () => { status: number | null;
   fs.mkdirSync(path.join(root, 'tasks', 'DemoV1'), { recursive: true });
   fs.mkdirSync(path.join(root, 'shared'));
   fs.writeFileSync(path.join(root, 'shared', 'greet.ts'), "export const greeting = 'hello';\n");
-  fs.writeFileSync(path.join(root, 'tasks', 'DemoV1', 'index.ts'), "import { greeting } from '../../shared/greet';\nconsole.log(greeting);\n");
+  fs.writeFileSync(
+    path.join(root, 'tasks', 'DemoV1', 'index.ts'),
+    "import { greeting } from '../../shared/greet';\nconsole.log(greeting);\n",
+  );
   writeTask(root, (task) => task);
   fs.writeFileSync(path.join(root, 'vss-extension.json'), JSON.stringify({ id: 'fixture', version: '1.0.0' }));
   const script = path.join(root, 'extension', 'release-check.mjs');
@@ -38,13 +41,25 @@ function miniRepository(): { root: string; check: () => { status: number | null;
   };
 }
 
-type TaskFixture = { id: string; name: string; friendlyName: string; helpMarkDown: string; version: { Major: number; Minor: number; Patch: number } };
+type TaskFixture = {
+  id: string;
+  name: string;
+  friendlyName: string;
+  helpMarkDown: string;
+  version: { Major: number; Minor: number; Patch: number };
+};
 
 function writeTask(root: string, change: (task: TaskFixture) => TaskFixture): void {
   const file = path.join(root, 'tasks', 'DemoV1', 'task.json');
   const task: TaskFixture = fs.existsSync(file)
     ? (JSON.parse(fs.readFileSync(file, 'utf8')) as TaskFixture)
-    : { id: '6f1e0b0a-0000-4000-8000-000000000001', name: 'Demo', friendlyName: 'Demo', helpMarkDown: 'Says hello.', version: { Major: 1, Minor: 0, Patch: 0 } };
+    : {
+        id: '6f1e0b0a-0000-4000-8000-000000000001',
+        name: 'Demo',
+        friendlyName: 'Demo',
+        helpMarkDown: 'Says hello.',
+        version: { Major: 1, Minor: 0, Patch: 0 },
+      };
   fs.writeFileSync(file, JSON.stringify(change(task), null, 2));
 }
 
@@ -82,7 +97,10 @@ describe('the version check of npm run package (extension/release-check.mjs)', f
     writeTask(repo.root, (task) => ({ ...task, version: { Major: 1, Minor: 0, Patch: 1 } }));
     const extensionNotBumped = repo.check();
     assert.equal(extensionNotBumped.status, 1, extensionNotBumped.output);
-    assert.match(extensionNotBumped.output, /vss-extension\.json: tasks are newer than release 1\.0\.0 but the extension's "version" is still 1\.0\.0/);
+    assert.match(
+      extensionNotBumped.output,
+      /vss-extension\.json: tasks are newer than release 1\.0\.0 but the extension's "version" is still 1\.0\.0/,
+    );
     assert.doesNotMatch(extensionNotBumped.output, /DemoV1:/);
 
     setExtensionVersion(repo.root, '1.0.1');
@@ -107,10 +125,13 @@ describe('the version check of npm run package (extension/release-check.mjs)', f
   });
 
   it('runs in npm run package before the VSIX is written, and the repository has a record of every task', () => {
-    const scripts = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const scripts = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+      .scripts;
     assert.match(scripts.package, /node extension\/release-check\.mjs && node extension\/package\.mjs/);
     assert.equal(scripts['release:record'], 'node extension/release-check.mjs --record');
-    const record = JSON.parse(fs.readFileSync(path.join(repoRoot, 'extension', 'released-tasks.json'), 'utf8')) as { tasks: Record<string, unknown> };
+    const record = JSON.parse(fs.readFileSync(path.join(repoRoot, 'extension', 'released-tasks.json'), 'utf8')) as {
+      tasks: Record<string, unknown>;
+    };
     assert.deepEqual(Object.keys(record.tasks).sort(), taskFolders(repoRoot));
   });
 });
@@ -121,16 +142,29 @@ describe('the -dev side-by-side copy (extension/package.mjs --dev <n>)', functio
   it('has its own extension id, task ids, names and versions, and no connection types', () => {
     const { status, output } = run(path.join(repoRoot, 'extension', 'package.mjs'), ['--dev', '7', '--json'], repoRoot);
     assert.equal(status, 0, output);
-    const report = JSON.parse(output.trim().split('\n').filter((line) => line.startsWith('{')).pop()!) as { vsix: string };
+    const report = JSON.parse(
+      output
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .pop()!,
+    ) as { vsix: string };
     const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'vss-extension.json'), 'utf8')) as { id: string; version: string };
     const [major, minor] = manifest.version.split('.');
     assert.match(path.basename(report.vsix), new RegExp(`\\.${manifest.id}-dev-${major}\\.${minor}\\.7\\.vsix$`));
 
     const staged = path.join(repoRoot, 'out', 'vsix-root-dev');
-    const devManifest = JSON.parse(fs.readFileSync(path.join(staged, 'vss-extension.json'), 'utf8')) as { id: string; public: boolean; contributions: Array<{ type: string }> };
+    const devManifest = JSON.parse(fs.readFileSync(path.join(staged, 'vss-extension.json'), 'utf8')) as {
+      id: string;
+      public: boolean;
+      contributions: Array<{ type: string }>;
+    };
     assert.equal(devManifest.id, `${manifest.id}-dev`);
     assert.equal(devManifest.public, false);
-    assert.deepEqual(devManifest.contributions.filter((c) => c.type === 'ms.vss-endpoint.service-endpoint-type'), []);
+    assert.deepEqual(
+      devManifest.contributions.filter((c) => c.type === 'ms.vss-endpoint.service-endpoint-type'),
+      [],
+    );
 
     const entries = readZipEntries(report.vsix).map((entry) => entry.name);
     const ids = new Set<string>();
@@ -150,7 +184,14 @@ describe('the -dev side-by-side copy (extension/package.mjs --dev <n>)', functio
     // The same ids on every build: derived from the production id alone.
     const derive = spawnSync(
       process.execPath,
-      ['--input-type=module', '-e', `import { devTaskId } from ${JSON.stringify(path.join(repoRoot, 'extension', 'package.mjs'))}; console.log(JSON.stringify(process.argv.slice(1).map(devTaskId)));`, ...taskFolders(repoRoot).map((folder) => (JSON.parse(fs.readFileSync(path.join(repoRoot, 'tasks', folder, 'task.json'), 'utf8')) as TaskFixture).id)],
+      [
+        '--input-type=module',
+        '-e',
+        `import { devTaskId } from ${JSON.stringify(path.join(repoRoot, 'extension', 'package.mjs'))}; console.log(JSON.stringify(process.argv.slice(1).map(devTaskId)));`,
+        ...taskFolders(repoRoot).map(
+          (folder) => (JSON.parse(fs.readFileSync(path.join(repoRoot, 'tasks', folder, 'task.json'), 'utf8')) as TaskFixture).id,
+        ),
+      ],
       { encoding: 'utf8' },
     );
     assert.deepEqual(new Set(JSON.parse(derive.stdout) as string[]), ids, derive.stderr);
