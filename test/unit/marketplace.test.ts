@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { formatProblem, PipelineValidator } from '../helpers/pipeline-schema';
 import { taskFolders, type TaskJson } from '../helpers/task-contract';
 import { repoRoot } from '../helpers/task-runner';
 
@@ -344,6 +345,29 @@ describe('the marketplace listing (vss-extension.json, overview, licence, privac
         `a YAML example of ${task.name}@${task.version.Major}`,
       );
     }
+  });
+});
+
+/** The YAML blocks of a markdown text. */
+function yamlBlocks(text: string): string[] {
+  return [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]);
+}
+
+describe('the YAML examples of the help pages and the overview', function () {
+  this.timeout(30_000);
+
+  it('are valid steps for the pipeline schema of Microsoft with our tasks (inputs, options, types)', () => {
+    const validator = PipelineValidator.forRepository();
+    const pages = [...folders.map((folder) => path.join('docs', 'tasks', `${folder}.md`)), 'extension/overview.md'];
+    let count = 0;
+    for (const page of pages) {
+      for (const [index, block] of yamlBlocks(fs.readFileSync(path.join(repoRoot, page), 'utf8')).entries()) {
+        const result = validator.validateText(`steps:\n${block}`, `${page} (YAML block ${index + 1})`, 'stepsTemplate');
+        assert.deepEqual(result.problems.map(formatProblem), [], `${page}, YAML block ${index + 1}`);
+        count++;
+      }
+    }
+    assert.ok(count >= folders.length * 2, `${count} examples checked`);
   });
 });
 
