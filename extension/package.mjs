@@ -9,6 +9,7 @@
 // the package's files as they will sit in the VSIX (out/vsix-root/, with the manifest's paths rewritten to
 // match) and runs tfx there, so tfx checks the bundles that ship.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +36,7 @@ function copy(from, to) {
 }
 
 /** Copies what the manifest ships into `stage` at its place in the package, and rewrites the manifest to match. */
-function stage(stageDir) {
+function stage(stageDir, dev) {
   const manifest = JSON.parse(fs.readFileSync(path.join(root, 'vss-extension.json'), 'utf8'));
   fs.rmSync(stageDir, { recursive: true, force: true });
   fs.mkdirSync(stageDir, { recursive: true });
@@ -47,6 +48,7 @@ function stage(stageDir) {
   for (const file of [...Object.values(manifest.icons ?? {}), ...Object.values(manifest.content ?? {}).map((c) => c?.path)]) {
     if (typeof file === 'string' && !fs.existsSync(path.join(stageDir, file))) copy(file, path.join(stageDir, file));
   }
+  if (dev) makeDevCopy(stageDir, manifest, dev);
   fs.writeFileSync(path.join(stageDir, 'vss-extension.json'), JSON.stringify(manifest, null, 2));
 }
 
@@ -79,10 +81,55 @@ function runTfx(stageDir, outDir) {
   return { status: result.status, output };
 }
 
-export function packageExtension() {
+/**
+ * `--dev <n>`: the side-by-side copy for trying a change before production, installable in the same
+ * organization: its own extension id (`<id>-dev`), private, and each task with its own id (derived from the
+ * production id, the same on every build), name (`<Name>Dev`) and friendly name, at version
+ * `<Major>.<Minor>.<n>` so every dev publish is newer for the agents' task cache. It leaves out the service
+ * connection types: their names are global in an organization, so the dev copy uses the production
+ * extension's (install both).
+ */
+export const DEV_SUFFIX = '-dev';
+
+/** A UUID (version 5 layout) derived from the production task id: stable, and distinct from it. */
+export function devTaskId(id) {
+  const bytes = createHash('sha1').update(`maintenance-window${DEV_SUFFIX}:${id.toLowerCase()}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6] & 0x0f) | 0x50;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function makeDevCopy(stageDir, manifest, build) {
+  const [major, minor] = String(manifest.version).split('.');
+  manifest.id = `${manifest.id}${DEV_SUFFIX}`;
+  manifest.name = `${manifest.name} (dev)`;
+  manifest.version = `${major}.${minor}.${build}`;
+  manifest.public = false;
+  manifest.contributions = manifest.contributions.filter((c) => c.type !== 'ms.vss-endpoint.service-endpoint-type');
+  for (const contribution of manifest.contributions.filter((c) => c.type === 'ms.vss-distributed-task.task')) {
+    const file = path.join(stageDir, contribution.properties.name, 'task.json');
+    const task = JSON.parse(fs.readFileSync(file, 'utf8'));
+    task.id = devTaskId(task.id);
+    task.name = `${task.name}Dev`;
+    task.friendlyName = `Dev: ${task.friendlyName.replace(/^Maintenance: /, '')}`.slice(0, 40);
+    task.version = { ...task.version, Patch: build };
+    fs.writeFileSync(file, JSON.stringify(task, null, 2));
+  }
+}
+
+function devBuildNumber() {
+  const at = process.argv.indexOf('--dev');
+  if (at === -1) return undefined;
+  const value = process.argv[at + 1];
+  if (!/^\d{1,9}$/.test(value ?? '')) fail(`--dev needs the build number that becomes every dev version's last part (e.g. --dev $(Build.BuildId)), not '${value ?? ''}'`);
+  return Number(value);
+}
+
+export function packageExtension({ dev } = {}) {
   const outDir = path.join(root, 'out');
-  const stageDir = path.join(outDir, 'vsix-root');
-  stage(stageDir);
+  const stageDir = path.join(outDir, dev ? 'vsix-root-dev' : 'vsix-root');
+  stage(stageDir, dev);
   const { status, output } = runTfx(stageDir, outDir);
   const warnings = output.split(/\r?\n/).filter((line) => /warning:/i.test(line));
   if (status !== 0 || warnings.length) {
@@ -106,7 +153,7 @@ export function packageExtension() {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const report = packageExtension();
+  const report = packageExtension({ dev: devBuildNumber() });
   if (report.problems.length) fail(report.problems.join('\n'));
   const share = ((report.bytes / MARKETPLACE_LIMIT_BYTES) * 100).toFixed(1);
   console.log(`VSIX ${path.relative(root, report.vsix)}: ${(report.bytes / 1024).toFixed(0)} KB (${report.bytes} bytes, ${share}% of the marketplace's limit), ${report.tasks.length} task(s), ${report.entries.length} files`);

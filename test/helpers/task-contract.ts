@@ -45,6 +45,7 @@ export interface TaskJson {
   groups?: Array<{ name: string; displayName: string; visibleRule?: string }>;
   inputs?: TaskInputDefinition[];
   outputVariables?: Array<{ name: string; description?: string }>;
+  dataSourceBindings?: Array<{ target?: string; endpointId?: string; dataSourceName?: string; endpointUrl?: string; parameters?: Record<string, string> }>;
   restrictions?: { commands?: { mode?: string }; settableVariables?: { allowed?: string[] } };
   execution?: Record<string, { target?: string }>;
 }
@@ -341,7 +342,9 @@ export function checkManifest(task: TaskJson, options: { folderName?: string; en
     }
     if (isPickList(input)) {
       const keys = Object.keys(input.options ?? {});
-      if (keys.length === 0) problems.push(`${owner} is a ${input.type} with no options`);
+      // An editable picker filled by a data source binding (the task assistant asks the service) has no fixed options.
+      const bound = isEditable(input) && (task.dataSourceBindings ?? []).some((binding) => binding.target === input.name);
+      if (keys.length === 0 && !bound) problems.push(`${owner} is a ${input.type} with no options`);
       if (input.defaultValue !== undefined && input.defaultValue !== '' && !isEditable(input) && !keys.includes(String(input.defaultValue))) {
         problems.push(`${owner} defaults to '${input.defaultValue}', which is not one of its options (${keys.join(', ')})`);
       }
