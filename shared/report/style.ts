@@ -9,7 +9,7 @@ body{margin:0;padding:1rem 1.25rem;background:var(--bg);color:var(--fg);font:14p
 h1{font-size:1.4rem;margin:.2rem 0 .4rem}h2{font-size:1.1rem;margin:1.4rem 0 .5rem;border-bottom:1px solid var(--line);padding-bottom:.2rem}
 .muted{color:var(--muted)}
 a{color:var(--run)}a:focus,[tabindex]:focus{outline:3px solid var(--run);outline-offset:2px}
-.badge{display:inline-block;padding:.05rem .5rem;border-radius:.7rem;border:1px solid currentColor;font-weight:600;font-size:.85rem}
+.badge{display:inline-block;white-space:nowrap;padding:.05rem .5rem;border-radius:.7rem;border:1px solid currentColor;font-weight:600;font-size:.85rem}
 .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.idle{color:var(--idle)}.run{color:var(--run)}
 .verdict{padding:.7rem 1rem;border-radius:.4rem;border:2px solid currentColor;background:var(--panel)}
 .verdict p{margin:.2rem 0;color:var(--fg)}

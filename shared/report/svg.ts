@@ -18,16 +18,25 @@ interface Scale {
   x(ms: number): number;
 }
 
-function scaleOf(times: number[]): Scale {
-  const valid = times.filter((t) => Number.isFinite(t));
-  let from = Math.min(...valid);
-  let to = Math.max(...valid);
-  if (!valid.length) from = to = Date.now();
+const DAY = 86_400_000;
+
+/**
+ * The axis: the night's own times (stages, marks, the report's time) decide it; other times widen it only when
+ * they lie within a day of it, so one stray stamp (a record written on another clock) cannot squash the night.
+ * Anything outside is drawn at the edge; its label still gives its true time.
+ */
+function scaleOf(core: number[], others: number[]): Scale {
+  const anchor = core.filter((t) => Number.isFinite(t));
+  const all = anchor.length ? anchor : others.filter((t) => Number.isFinite(t));
+  let from = all.length ? Math.min(...all) : 0;
+  let to = all.length ? Math.max(...all) : 3_600_000;
+  for (const t of others) if (Number.isFinite(t) && t > from - DAY && t < to + DAY) [from, to] = [Math.min(from, t), Math.max(to, t)];
   if (to - from < 3_600_000) to = from + 3_600_000;
   const pad = (to - from) * 0.02;
   from -= pad;
   to += pad;
-  return { from, to, x: (ms) => LABEL + ((ms - from) / (to - from)) * (WIDTH - LABEL - 10) };
+  const clamp = (t: number) => Math.min(to, Math.max(from, Number.isFinite(t) ? t : to));
+  return { from, to, x: (ms) => LABEL + ((clamp(ms) - from) / (to - from)) * (WIDTH - LABEL - 10) };
 }
 
 const ms = (iso: string | undefined): number => (iso ? Date.parse(iso) : Number.NaN);
@@ -44,7 +53,7 @@ export function resultClass(result: string): string {
 /** Every hour (every three on long nights) as a grid line with its local time. */
 function grid(scale: Scale, height: number, timeZone: string): string {
   const hour = 3_600_000;
-  const step = scale.to - scale.from > 16 * hour ? 3 * hour : scale.to - scale.from > 6 * hour ? 2 * hour : hour;
+  const step = Math.max(1, Math.ceil((scale.to - scale.from) / hour / 12)) * hour;
   const lines: string[] = [];
   for (let t = Math.ceil(scale.from / hour) * hour; t <= scale.to; t += step) {
     const x = scale.x(t).toFixed(1);
@@ -79,13 +88,9 @@ function silenceLabel(silence: NightSilence, timeZone: string): string {
 export function timelineSvg(report: NightReport): string {
   const zone = report.window.timeZone;
   const timed = report.stages.filter((stage) => stage.startedAt);
-  const times = [
-    ...timed.flatMap((stage) => [ms(stage.startedAt), ms(stage.finishedAt)]),
-    ...report.marks.map((mark) => ms(mark.at)),
-    ...report.silences.flatMap((silence) => [ms(silence.createdAt), ms(silence.expiresAt), ms(silence.restoredAt)]),
-    ms(report.generatedAt),
-  ];
-  const scale = scaleOf(times);
+  const core = [...timed.flatMap((stage) => [ms(stage.startedAt), ms(stage.finishedAt)]), ...report.marks.map((mark) => ms(mark.at)), ms(report.generatedAt)];
+  const others = report.silences.flatMap((silence) => [ms(silence.createdAt), ms(silence.expiresAt), ms(silence.restoredAt)]);
+  const scale = scaleOf(core, others);
   const rows: string[] = [];
   let y = TOP;
   const end = (iso: string | undefined) => (iso ? ms(iso) : ms(report.generatedAt));
@@ -97,24 +102,24 @@ export function timelineSvg(report: NightReport): string {
   if (report.silences.length) y += 8;
   for (const silence of report.silences) {
     rows.push(rowLabel(y, silence.description));
-    const stop = silence.expiresAt ? ms(silence.expiresAt) : Math.max(end(silence.restoredAt), ms(report.generatedAt));
+    const stop = silence.expiresAt ? ms(silence.expiresAt) : end(silence.restoredAt);
     const back = silence.restoredAt ? `<line class="back" x1="${scale.x(ms(silence.restoredAt)).toFixed(1)}" x2="${scale.x(ms(silence.restoredAt)).toFixed(1)}" y1="${y + 1}" y2="${y + ROW - 2}"/>` : '';
     rows.push(bar({ x1: scale.x(ms(silence.createdAt)), x2: scale.x(stop), y, cls: silence.state === 'left' ? 'bad' : 'ok', label: silenceLabel(silence, zone), extra: back }));
     y += ROW;
   }
-  const height = y + 24;
+  const height = y + 36;
   const marks = report.marks
     .filter((mark) => Number.isFinite(ms(mark.at)))
     .map((mark, index) => {
       const x = scale.x(ms(mark.at)).toFixed(1);
       const label = `${mark.label} (${localShort(mark.at, zone)})`;
-      return `<g role="img" aria-label="Schedule mark: ${escapeHtml(label)}"><title>${escapeHtml(label)}</title><line class="mark" x1="${x}" x2="${x}" y1="${TOP - 4}" y2="${height - 14}"/><text class="mark" x="${x}" y="${height - 4 - (index % 2) * 0}" text-anchor="middle">${escapeHtml(mark.label)}</text></g>`;
+      return `<g role="img" aria-label="Schedule mark: ${escapeHtml(label)}"><title>${escapeHtml(label)}</title><line class="mark" x1="${x}" x2="${x}" y1="${TOP - 4}" y2="${height - 26}"/><text class="mark" x="${x}" y="${height - 16 + (index % 2) * 12}" text-anchor="middle">${escapeHtml(mark.label)}</text></g>`;
     });
   const now =
     report.state === 'running'
-      ? `<g role="img" aria-label="Now: ${escapeHtml(localShort(report.generatedAt, zone))}"><line class="now" x1="${scale.x(ms(report.generatedAt)).toFixed(1)}" x2="${scale.x(ms(report.generatedAt)).toFixed(1)}" y1="${TOP - 6}" y2="${height - 14}"/><text class="now" x="${scale.x(ms(report.generatedAt)).toFixed(1)}" y="${TOP - 22}" text-anchor="middle">now</text></g>`
+      ? `<g role="img" aria-label="Now: ${escapeHtml(localShort(report.generatedAt, zone))}"><line class="now" x1="${scale.x(ms(report.generatedAt)).toFixed(1)}" x2="${scale.x(ms(report.generatedAt)).toFixed(1)}" y1="${TOP - 6}" y2="${height - 26}"/><text class="now" x="${scale.x(ms(report.generatedAt)).toFixed(1)}" y="${TOP - 22}" text-anchor="middle">now</text></g>`
       : '';
-  return `<svg viewBox="0 0 ${WIDTH} ${height}" role="group" aria-label="Timeline of the night in ${escapeHtml(zone)}: stages, then everything silenced or swapped up to when it ends by itself">${grid(scale, height - 14, zone)}${rows.join('')}${marks.join('')}${now}</svg>`;
+  return `<svg viewBox="0 0 ${WIDTH} ${height}" role="group" aria-label="Timeline of the night in ${escapeHtml(zone)}: stages, then everything silenced or swapped up to when it ends by itself">${grid(scale, height - 26, zone)}${rows.join('')}${marks.join('')}${now}</svg>`;
 }
 
 /** The changes as a Gantt: each starts after what it depends on, its length its duration; the critical path outlined. */
