@@ -8,7 +8,8 @@ import { loadPlan, PlanError } from '../../shared/plan/plan';
 import { runChanges } from '../../shared/plan/runner';
 import { writeChangeResults } from '../../shared/window/night';
 
-void runTask('RunChanges', async ({ input, log, records, variable, setOutput, attachSummary, clock }) => {
+void runTask('RunChanges', async (context) => {
+  const { input, log, records, variable, setOutput, attachSummary } = context;
   const planFile = input.string('planFile', { required: true });
   const scriptRoot = path.resolve(input.string('scriptRoot') ?? variable('Build.SourcesDirectory') ?? '.');
   let plan;
@@ -52,7 +53,7 @@ void runTask('RunChanges', async ({ input, log, records, variable, setOutput, at
   const count = (...outcomes: string[]) => result.reports.filter((report) => outcomes.includes(report.outcome)).length;
   setOutput('results', JSON.stringify(result.reports));
   // Beside the undo records (published with them), for the finish step's page of the night.
-  writeChangeResults(records.directory, windowId, result.reports, clock.now());
+  writeChangeResults(records.directory, windowId, result.reports, context.clock.now());
   setOutput('succeeded', String(count('succeeded', 'confirmed')));
   setOutput('failed', String(count('failed', 'canceled', 'timed-out')));
   setOutput('blocked', String(count('blocked')));
