@@ -6,7 +6,7 @@ import { clientForTask, rehearsalPollIntervalMs } from '../../shared/devops/clie
 import { renderChecklist } from '../../shared/plan/checklist';
 import { loadPlan, PlanError } from '../../shared/plan/plan';
 import { runChanges } from '../../shared/plan/runner';
-import { writeChangeResults } from '../../shared/window/night';
+import { writeChangeResults } from '../../shared/plan/change-results';
 
 void runTask('RunChanges', async (context) => {
   const { input, log, records, variable, setOutput, attachSummary } = context;

@@ -7,7 +7,8 @@ import type { ChangeReport } from '../../shared/plan/checklist';
 import { loadPlan } from '../../shared/plan/plan';
 import type { NightReport, NightStage } from '../../shared/report';
 import { assessRecords, type GatheredRun } from '../../shared/window/finish';
-import { buildNightReport, writeChangeResults } from '../../shared/window/night';
+import { writeChangeResults } from '../../shared/plan/change-results';
+import { buildNightReport } from '../../shared/window/night';
 import { repoRoot } from '../helpers/task-runner';
 
 /**
