@@ -71,13 +71,20 @@ export async function showBuild(host: TabHost, build: TabBuild): Promise<'night'
   const locations = await host.sdk.getService<LocationService>(LOCATION_SERVICE);
   const base = (await locations.getResourceAreaLocation(BUILD_AREA_ID)).replace(/\/?$/, '/');
   const token = await host.sdk.getAccessToken();
-  const listUrl = `${base}${encodeURIComponent(build.project.id)}/_apis/build/builds/${build.id}/attachments/${NIGHT_ATTACHMENT_TYPE}?api-version=7.1`;
+  const builds = `${base}${encodeURIComponent(build.project.id)}/_apis/build/builds`;
+  const listUrl = `${builds}/${build.id}/attachments/${NIGHT_ATTACHMENT_TYPE}?api-version=7.1`;
   const list = JSON.parse(await getText(host, listUrl, token, 'application/json')) as AttachmentList;
   const items = list.value ?? [];
   const attachment = items.find((item) => item.name === NIGHT_ATTACHMENT_NAME) ?? items[0];
   const href = attachment?._links?.self?.href;
   if (!href) {
-    show(host, sentence(`Run ${build.buildNumber ?? build.id} is not a maintenance window run: it has no night report attached (the MaintenanceWindow@1 finish step attaches one when a window ends).`));
+    show(
+      host,
+      sentence(
+        `Run ${build.buildNumber ?? build.id} is not a maintenance window run: it has no night report attached ` +
+          '(the MaintenanceWindow@1 finish step attaches one when a window ends).',
+      ),
+    );
     return 'none';
   }
   const parts = renderNightParts(parseNightReport(await getText(host, href, token, 'application/octet-stream')));
@@ -91,7 +98,7 @@ export async function startTab(host: TabHost): Promise<void> {
   await host.sdk.init({ loaded: false });
   const onBuildChanged = host.sdk.getConfiguration().onBuildChanged as ((handler: (build: TabBuild) => void) => void) | undefined;
   if (typeof onBuildChanged !== 'function') {
-    show(host, sentence('This page shows a maintenance window run in its pipeline run\'s results; it was opened elsewhere.'));
+    show(host, sentence("This page shows a maintenance window run in its pipeline run's results; it was opened elsewhere."));
     await host.sdk.notifyLoadSucceeded();
     return;
   }

@@ -33,7 +33,10 @@ export function readChangeResults(places: string[]): ChangeReport[] {
   const files = places.flatMap((place) => {
     if (!fs.existsSync(place)) return [];
     if (!fs.statSync(place).isDirectory()) return [place];
-    return fs.readdirSync(place).filter((name) => name.startsWith(CHANGE_RESULTS_PREFIX) && name.endsWith('.json')).map((name) => path.join(place, name));
+    return fs
+      .readdirSync(place)
+      .filter((name) => name.startsWith(CHANGE_RESULTS_PREFIX) && name.endsWith('.json'))
+      .map((name) => path.join(place, name));
   });
   const rounds: ChangeResultsFile[] = [];
   for (const file of files) {
@@ -45,6 +48,7 @@ export function readChangeResults(places: string[]): ChangeReport[] {
     }
   }
   const latest = new Map<string, ChangeReport>();
-  for (const round of rounds.sort((a, b) => String(a.at).localeCompare(String(b.at)))) for (const report of round.reports) latest.set(report.id, report);
+  for (const round of rounds.sort((a, b) => String(a.at).localeCompare(String(b.at))))
+    for (const report of round.reports) latest.set(report.id, report);
   return [...latest.values()];
 }

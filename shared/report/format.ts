@@ -14,7 +14,8 @@ export function escapeHtml(value: unknown): string {
 
 function parts(date: Date, timeZone: string, options: Intl.DateTimeFormatOptions): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', ...options }).formatToParts(date)) out[part.type] = part.value;
+  for (const part of new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', ...options }).formatToParts(date))
+    out[part.type] = part.value;
   return out;
 }
 
@@ -26,7 +27,15 @@ export function localShort(iso: string, timeZone: string): string {
 
 /** `Sat 2025-04-12 19:05 EDT` in the zone. */
 export function localLong(iso: string, timeZone: string): string {
-  const p = parts(new Date(iso), timeZone, { weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+  const p = parts(new Date(iso), timeZone, {
+    weekday: 'short',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'short',
+  });
   return `${p.weekday} ${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${p.timeZoneName}`;
 }
 
@@ -38,7 +47,7 @@ export function utcText(iso: string): string {
 /** A `<time>` element: local time shown, the instant in `datetime`, UTC on hover. */
 export function timeTag(iso: string | undefined, timeZone: string, long = false): string {
   if (!iso || Number.isNaN(Date.parse(iso))) return '<span class="muted">-</span>';
-  return `<time datetime="${escapeHtml(iso)}" title="${escapeHtml(utcText(iso))}">${escapeHtml(long ? localLong(iso, timeZone) : localShort(iso, timeZone))}</time>`;
+  return el('time', { datetime: iso, title: utcText(iso) }, escapeHtml(long ? localLong(iso, timeZone) : localShort(iso, timeZone)));
 }
 
 /** `1 h 05 min`, `12 min`, `40 s` */
@@ -47,4 +56,13 @@ export function durationText(ms: number | undefined): string {
   if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
   const minutes = Math.round(ms / 60_000);
   return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
+/** One element: attributes escaped (undefined ones left out), children as given (already HTML). */
+export function el(tag: string, attributes: Record<string, string | number | undefined>, ...children: string[]): string {
+  const attrs = Object.entries(attributes)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => ` ${name}="${escapeHtml(typeof value === 'number' ? Number(value.toFixed(1)) : value)}"`)
+    .join('');
+  return `<${tag}${attrs}>${children.join('')}</${tag}>`;
 }

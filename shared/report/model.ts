@@ -121,7 +121,9 @@ export function parseNightReport(value: unknown): NightReport {
   const report = parsed as Partial<NightReport> | null;
   if (!report || typeof report !== 'object') throw new NightReportError('the night report is not an object');
   if (report.schemaVersion !== NIGHT_SCHEMA_VERSION) {
-    throw new NightReportError(`the night report has schemaVersion ${JSON.stringify(report.schemaVersion)}; this page draws version ${NIGHT_SCHEMA_VERSION}`);
+    throw new NightReportError(
+      `the night report has schemaVersion ${JSON.stringify(report.schemaVersion)}; this page draws version ${NIGHT_SCHEMA_VERSION}`,
+    );
   }
   for (const list of ['stages', 'marks', 'silences', 'changes', 'approvals'] as const) {
     if (!Array.isArray(report[list])) throw new NightReportError(`the night report has no '${list}' list`);

@@ -1,4 +1,4 @@
-import { durationText, escapeHtml, timeTag } from './format';
+import { durationText, el, escapeHtml, timeTag } from './format';
 import type { NightChange, NightReport, NightSilence, NightStage } from './model';
 import { NIGHT_CSS } from './style';
 import { ganttSvg, resultClass, timelineSvg } from './svg';
@@ -29,7 +29,8 @@ function section(id: string, title: string, body: string): string {
 function table(caption: string, headers: string[], rows: string[][]): string {
   const head = headers.map((header) => `<th scope="col">${escapeHtml(header)}</th>`).join('');
   const body = rows.map((cells) => `<tr>${cells.map((cell) => `<td>${cell}</td>`).join('')}</tr>`).join('');
-  return `<table><caption class="muted" style="text-align:left">${escapeHtml(caption)}</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  const title = el('caption', { class: 'muted' }, escapeHtml(caption));
+  return el('table', {}, title, el('thead', {}, el('tr', {}, head)), el('tbody', {}, body));
 }
 
 function verdictSection(report: NightReport): string {
@@ -37,10 +38,22 @@ function verdictSection(report: NightReport): string {
   const cls = verdict.everythingBack ? (report.state === 'succeeded' ? 'ok' : 'warn') : 'bad';
   const left = verdict.left.length
     ? `<p><strong>Not back (${verdict.left.length}), and how to restore each:</strong></p><ol>${verdict.left
-        .map((item) => `<li><strong>${escapeHtml(item.description)}</strong> <span class="muted">(${escapeHtml(item.kind)}, record <code>${escapeHtml(item.recordId)}</code>)</span>: ${escapeHtml(item.howToRestore)}</li>`)
+        .map((item) =>
+          el(
+            'li',
+            {},
+            el('strong', {}, escapeHtml(item.description)),
+            ` ${el('span', { class: 'muted' }, `(${escapeHtml(item.kind)}, record `, el('code', {}, escapeHtml(item.recordId)), ')')}`,
+            `: ${escapeHtml(item.howToRestore)}`,
+          ),
+        )
         .join('')}</ol>`
     : '<p>Everything the window silenced or swapped is back.</p>';
-  return section('verdict', 'Verdict', `<div class="verdict ${cls}" role="status"><p><strong>${escapeHtml(verdict.headline)}</strong></p>${left}</div>`);
+  return section(
+    'verdict',
+    'Verdict',
+    `<div class="verdict ${cls}" role="status"><p><strong>${escapeHtml(verdict.headline)}</strong></p>${left}</div>`,
+  );
 }
 
 function stageRows(stages: NightStage[], zone: string): string[][] {
@@ -69,7 +82,9 @@ function silenceRows(silences: NightSilence[], zone: string): string[][] {
 
 function changeRows(changes: NightChange[]): string[][] {
   return changes.map((change) => [
-    `${change.critical ? '<span title="on the critical path">★ </span>' : ''}<code>${escapeHtml(change.id)}</code>${change.title ? ` ${escapeHtml(change.title)}` : ''}`,
+    (change.critical ? el('span', { title: 'on the critical path' }, '★ ') : '') +
+      el('code', {}, escapeHtml(change.id)) +
+      (change.title ? ` ${escapeHtml(change.title)}` : ''),
     badge(change.outcome),
     escapeHtml(change.dependsOn.join(', ') || '-'),
     escapeHtml(durationText(change.durationMs)),
@@ -78,8 +93,30 @@ function changeRows(changes: NightChange[]): string[][] {
   ]);
 }
 
+const CHANGE_COLUMNS = ['Change', 'Result', 'After', 'Took', 'Run', 'Why'];
+const CHANGES_NOTE = el(
+  'p',
+  { class: 'muted' },
+  'Each change starts after what it depends on; ★ marks the critical path (the longest chain by duration).',
+);
+
+function marksNote(report: NightReport): string {
+  const marks = report.marks.map((mark) => `${escapeHtml(mark.label)} ${timeTag(mark.at, report.window.timeZone)}`).join(' · ') || 'none';
+  const bars = 'Silences and swaps are drawn up to when they end by themselves; a black tick is when a step put them back.';
+  return el('p', { class: 'muted' }, `Marks: ${marks}. ${bars}`);
+}
+
 function legend(): string {
-  return `<div class="legend" aria-hidden="true"><span class="ok">■ succeeded / back</span><span class="bad">■ failed / NOT back</span><span class="warn">■ with issues / blocked</span><span class="run">■ running</span><span class="idle">■ skipped / not run</span><span style="color:var(--mark)">┆ schedule mark</span></div>`;
+  const keys: Array<[cls: string, text: string]> = [
+    ['ok', '■ succeeded / back'],
+    ['bad', '■ failed / NOT back'],
+    ['warn', '■ with issues / blocked'],
+    ['run', '■ running'],
+    ['idle', '■ skipped / not run'],
+    ['mark', '┆ schedule mark'],
+  ];
+  // The bars say all this in their own labels; the legend is for the eye.
+  return el('div', { class: 'legend', 'aria-hidden': 'true' }, ...keys.map(([cls, text]) => el('span', { class: cls }, text)));
 }
 
 function header(report: NightReport): string {
@@ -91,8 +128,18 @@ function header(report: NightReport): string {
     `as of ${timeTag(report.generatedAt, zone, true)}`,
     report.run?.link ? `<a href="${escapeHtml(report.run.link)}">the pipeline run</a>` : '',
   ].filter(Boolean);
-  const simulated = report.simulatedClock ? '<p class="warn"><strong>Simulated clock:</strong> a rehearsal or a dry run, not a real night.</p>' : '';
-  return `<header><h1>Maintenance window ${escapeHtml(report.window.name)}</h1><p>${facts.join(' · ')}</p><p class="muted">Times in ${escapeHtml(zone)}; hover a time for UTC.</p>${simulated}</header>`;
+  const simulated = report.simulatedClock
+    ? '<p class="warn"><strong>Simulated clock:</strong> a rehearsal or a dry run, not a real night.</p>'
+    : '';
+  const zoneNote = el('p', { class: 'muted' }, `Times in ${escapeHtml(zone)}; hover a time for UTC.`);
+  return el(
+    'header',
+    {},
+    el('h1', {}, `Maintenance window ${escapeHtml(report.window.name)}`),
+    el('p', {}, facts.join(' · ')),
+    zoneNote,
+    simulated,
+  );
 }
 
 /** The page's pieces: its title, its stylesheet and its body (the results tab puts them into its own document). */
@@ -106,27 +153,50 @@ export function renderNightParts(report: NightReport): { title: string; css: str
     section(
       'timeline',
       'Timeline',
-      timed
-        ? `${legend()}${timelineSvg(report)}<p class="muted">Marks: ${report.marks.map((mark) => `${escapeHtml(mark.label)} ${timeTag(mark.at, zone)}`).join(' · ') || 'none'}. Silences and swaps are drawn up to when they end by themselves; a black tick is when a step put them back.</p>`
-        : '<p>No stage times were recorded for this run.</p>',
+      timed ? legend() + timelineSvg(report) + marksNote(report) : '<p>No stage times were recorded for this run.</p>',
     ),
-    section('stages', 'Stages', report.stages.length ? table('Every stage of the night', ['Stage', 'Result', 'Started', 'Finished', 'Took', 'Jobs'], stageRows(report.stages, zone)) : '<p>No stage results were passed to the finish step.</p>'),
+    section(
+      'stages',
+      'Stages',
+      report.stages.length
+        ? table('Every stage of the night', ['Stage', 'Result', 'Started', 'Finished', 'Took', 'Jobs'], stageRows(report.stages, zone))
+        : '<p>No stage results were passed to the finish step.</p>',
+    ),
     section(
       'silences',
       'Silenced or swapped, and whether it is back',
       report.silences.length
-        ? table('Each silence and swap, its self-expiry and whether it is back', ['What', 'Kind', 'From', 'Ends by itself', 'Restored', 'Back?', 'How'], silenceRows(report.silences, zone))
+        ? table(
+            'Each silence and swap, its self-expiry and whether it is back',
+            ['What', 'Kind', 'From', 'Ends by itself', 'Restored', 'Back?', 'How'],
+            silenceRows(report.silences, zone),
+          )
         : '<p>Nothing was silenced or swapped in this run.</p>',
     ),
     section(
       'changes',
       'Changes',
       report.changes.length
-        ? `${ganttSvg(report.changes)}<p class="muted">Each change starts after what it depends on; ★ marks the critical path (the longest chain by duration).</p>${table('The plan\'s changes with their results', ['Change', 'Result', 'After', 'Took', 'Run', 'Why'], changeRows(report.changes))}`
+        ? ganttSvg(report.changes) +
+            CHANGES_NOTE +
+            table("The plan's changes with their results", CHANGE_COLUMNS, changeRows(report.changes))
         : '<p>No changes were recorded for this run.</p>',
     ),
     report.approvals.length
-      ? section('approvals', 'Approvals', table('Who approved what', ['Stage', 'Environment', 'When', 'By'], report.approvals.map((a) => [escapeHtml(a.stage), escapeHtml(a.environment ?? '-'), timeTag(a.at, zone), escapeHtml(a.by ?? 'not recorded')])))
+      ? section(
+          'approvals',
+          'Approvals',
+          table(
+            'Who approved what',
+            ['Stage', 'Environment', 'When', 'By'],
+            report.approvals.map((a) => [
+              escapeHtml(a.stage),
+              escapeHtml(a.environment ?? '-'),
+              timeTag(a.at, zone),
+              escapeHtml(a.by ?? 'not recorded'),
+            ]),
+          ),
+        )
       : '',
     '</main>',
   ].join('\n');

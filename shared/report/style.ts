@@ -9,12 +9,14 @@ body{margin:0;padding:1rem 1.25rem;background:var(--bg);color:var(--fg);font:14p
 h1{font-size:1.4rem;margin:.2rem 0 .4rem}h2{font-size:1.1rem;margin:1.4rem 0 .5rem;border-bottom:1px solid var(--line);padding-bottom:.2rem}
 .muted{color:var(--muted)}
 a{color:var(--run)}a:focus,[tabindex]:focus{outline:3px solid var(--run);outline-offset:2px}
-.badge{display:inline-block;white-space:nowrap;padding:.05rem .5rem;border-radius:.7rem;border:1px solid currentColor;font-weight:600;font-size:.85rem}
-.ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.idle{color:var(--idle)}.run{color:var(--run)}
+.badge{display:inline-block;white-space:nowrap;padding:.05rem .5rem;border-radius:.7rem;
+border:1px solid currentColor;font-weight:600;font-size:.85rem}
+.mark{color:var(--mark)}.ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.idle{color:var(--idle)}.run{color:var(--run)}
 .verdict{padding:.7rem 1rem;border-radius:.4rem;border:2px solid currentColor;background:var(--panel)}
 .verdict p{margin:.2rem 0;color:var(--fg)}
 .verdict ol{color:var(--fg);margin:.4rem 0 .2rem}
 table{border-collapse:collapse;width:100%;margin:.3rem 0 .6rem}
+caption{text-align:left}
 th,td{text-align:left;vertical-align:top;padding:.25rem .5rem;border-bottom:1px solid var(--line)}
 th{background:var(--panel);font-weight:600}
 code{font-size:.9em}
@@ -23,7 +25,8 @@ svg text{fill:var(--fg);font:11px system-ui,sans-serif}
 svg .axis{stroke:var(--line)}svg .grid{stroke:var(--line);stroke-dasharray:2 3}
 svg .mark{stroke:var(--mark);stroke-dasharray:4 3}svg text.mark{fill:var(--mark);stroke:none}
 svg .now{stroke:var(--now);stroke-width:2}svg text.now{fill:var(--now);stroke:none}
-svg .bar.ok{fill:var(--ok)}svg .bar.bad{fill:var(--bad)}svg .bar.warn{fill:var(--warn)}svg .bar.idle{fill:var(--idle)}svg .bar.run{fill:var(--run)}
+svg .bar.ok{fill:var(--ok)}svg .bar.bad{fill:var(--bad)}svg .bar.warn{fill:var(--warn)}
+svg .bar.idle{fill:var(--idle)}svg .bar.run{fill:var(--run)}
 svg .bar{fill-opacity:.85}svg .crit{stroke:var(--crit);stroke-width:3}
 svg .back{stroke:var(--fg);stroke-width:2}
 svg g[tabindex]:focus{outline:none}svg g[tabindex]:focus rect{stroke:var(--run);stroke-width:3}

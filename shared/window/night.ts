@@ -3,7 +3,16 @@ import { DateTime } from 'luxon';
 import { readChangeResults } from '../plan/change-results';
 import type { ChangeReport } from '../plan/checklist';
 import type { Plan } from '../plan/plan';
-import { criticalPath, NIGHT_SCHEMA_VERSION, type LeftBehind, type NightChange, type NightReport, type NightStage, type NightState, type ScheduleMark } from '../report/model';
+import {
+  criticalPath,
+  NIGHT_SCHEMA_VERSION,
+  type LeftBehind,
+  type NightChange,
+  type NightReport,
+  type NightStage,
+  type NightState,
+  type ScheduleMark,
+} from '../report/model';
 import type { GatheredRun, RecordAssessment } from './finish';
 import { parseNotBefore } from './gate';
 
@@ -25,14 +34,16 @@ const RESTORE_HOW: Record<string, string> = {
 
 export function howToRestore(kind: string): string {
   const step = RESTORE_HOW[kind] ?? 'run the restore action of the step that made it, with this undo record';
-  return `${step[0].toUpperCase()}${step.slice(1)} (in the run's records artifact; restores are idempotent), or queue pipelines/recover.yml with this run's id.`;
+  const where = "(in the run's records artifact; restores are idempotent), or queue pipelines/recover.yml with this run's id.";
+  return `${step[0].toUpperCase()}${step.slice(1)} ${where}`;
 }
 
 /** The schedule's fixed times on the window's weekend (Sunday `date`): Sat 19:00, 22:00, Sun 04:30, 04:45, 10:00 and the end. */
 export function scheduleMarks(date: string, timeZone: string, windowEnd = 'Sun 12:00'): ScheduleMark[] {
   const sunday = DateTime.fromISO(date, { zone: timeZone });
   if (!sunday.isValid) return [];
-  const at = (days: number, hour: number, minute: number) => sunday.plus({ days }).set({ hour, minute, second: 0, millisecond: 0 }).toUTC().toISO()!;
+  const at = (days: number, hour: number, minute: number) =>
+    sunday.plus({ days }).set({ hour, minute, second: 0, millisecond: 0 }).toUTC().toISO()!;
   const marks = [
     { label: 'Sat 19:00 pre-maintenance', at: at(-1, 19, 0) },
     { label: 'Sat 22:00 smoke', at: at(-1, 22, 0) },
@@ -50,7 +61,10 @@ export function windowEndInstant(date: string, timeZone: string, windowEnd: stri
   try {
     const end = parseNotBefore('windowEnd', windowEnd);
     const sunday = DateTime.fromISO(date, { zone: timeZone });
-    const local = end.kind === 'weekly' ? sunday.plus({ days: end.weekday - 7 }).set({ hour: end.hour, minute: end.minute }) : DateTime.fromISO(end.date, { zone: timeZone }).set({ hour: end.hour, minute: end.minute });
+    const local =
+      end.kind === 'weekly'
+        ? sunday.plus({ days: end.weekday - 7 }).set({ hour: end.hour, minute: end.minute })
+        : DateTime.fromISO(end.date, { zone: timeZone }).set({ hour: end.hour, minute: end.minute });
     return local.isValid ? local.toUTC().toISO()! : undefined;
   } catch {
     return undefined;
@@ -73,14 +87,25 @@ function nightChanges(plan: Plan | undefined, results: ChangeReport[]): NightCha
       id: change.id,
       title: change.title,
       dependsOn: change.dependsOn,
-      outcome: report?.outcome ?? (change.status === 'done' ? 'done' : ['doing', 'planned'].includes(change.status) ? 'not-run' : change.status),
-      ...(report?.reason ?? change.reason ? { reason: report?.reason ?? change.reason } : {}),
+      outcome:
+        report?.outcome ?? (change.status === 'done' ? 'done' : ['doing', 'planned'].includes(change.status) ? 'not-run' : change.status),
+      ...((report?.reason ?? change.reason) ? { reason: report?.reason ?? change.reason } : {}),
       ...(report?.runUrl ? { runUrl: report.runUrl } : {}),
       ...(report?.runName ? { runName: report.runName } : {}),
       ...(report?.durationMs !== undefined ? { durationMs: report.durationMs } : {}),
     };
   });
-  for (const report of results) if (!planned.some((change) => change.id === report.id)) changes.push({ id: report.id, dependsOn: [], outcome: report.outcome, reason: report.reason, runUrl: report.runUrl, runName: report.runName, durationMs: report.durationMs });
+  for (const report of results)
+    if (!planned.some((change) => change.id === report.id))
+      changes.push({
+        id: report.id,
+        dependsOn: [],
+        outcome: report.outcome,
+        reason: report.reason,
+        runUrl: report.runUrl,
+        runName: report.runName,
+        durationMs: report.durationMs,
+      });
   const critical = new Set(criticalPath(changes.filter((change) => change.durationMs !== undefined)));
   return changes.map((change) => (critical.has(change.id) ? { ...change, critical: true } : change));
 }
@@ -108,7 +133,12 @@ export function buildNightReport(input: NightInput): NightReport {
   const stages: NightStage[] = input.stageResults.map((item) => ({ name: item.stage, result: item.result }));
   const date = input.plan?.window.date;
   const marks = date ? scheduleMarks(date, input.timeZone, input.windowEnd) : [];
-  const leftBehind: LeftBehind[] = left.map((item) => ({ recordId: item.record.id, kind: item.record.kind, description: item.record.description, howToRestore: howToRestore(item.record.kind) }));
+  const leftBehind: LeftBehind[] = left.map((item) => ({
+    recordId: item.record.id,
+    kind: item.record.kind,
+    description: item.record.description,
+    howToRestore: howToRestore(item.record.kind),
+  }));
   const failedStages = stages.filter((stage) => /^failed$/i.test(stage.result)).length;
   const headline = left.length
     ? `${left.length} thing(s) silenced or swapped are NOT back`

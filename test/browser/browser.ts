@@ -18,7 +18,10 @@ export function chromiumPath(): string {
       if (fs.existsSync(file)) return file;
     }
   }
-  throw new Error("Chromium is not installed (no 'chromium' on PATH): the browser tests drive Debian's chromium. Install it with: apt-get install chromium (.ci/run does this on CI).");
+  throw new Error(
+    "Chromium is not installed (no 'chromium' on PATH): the browser tests drive Debian's chromium. " +
+      'Install it with: apt-get install chromium (.ci/run does this on CI).',
+  );
 }
 
 export async function launchBrowser(): Promise<Browser> {
@@ -37,7 +40,13 @@ export interface WatchedPage {
  * A page whose every request is routed: file: and data: go through, anything else is refused and noted,
  * unless `answer` answers it (a stubbed service the page is meant to call).
  */
-export async function watchedPage(browser: Browser, options: { colorScheme?: 'light' | 'dark'; answer?: (url: string) => { status?: number; body: string; contentType?: string } | undefined } = {}): Promise<WatchedPage> {
+export async function watchedPage(
+  browser: Browser,
+  options: {
+    colorScheme?: 'light' | 'dark';
+    answer?: (url: string) => { status?: number; body: string; contentType?: string } | undefined;
+  } = {},
+): Promise<WatchedPage> {
   const page = await browser.newPage({ colorScheme: options.colorScheme ?? 'light', viewport: { width: 1200, height: 900 } });
   const watched: WatchedPage = { page, errors: [], network: [] };
   page.on('console', (message) => {
@@ -48,7 +57,8 @@ export async function watchedPage(browser: Browser, options: { colorScheme?: 'li
     const url = route.request().url();
     if (/^(file|data):/.test(url)) return route.continue();
     const answer = options.answer?.(url);
-    if (answer) return route.fulfill({ status: answer.status ?? 200, body: answer.body, contentType: answer.contentType ?? 'application/json' });
+    if (answer)
+      return route.fulfill({ status: answer.status ?? 200, body: answer.body, contentType: answer.contentType ?? 'application/json' });
     watched.network.push(url);
     return route.abort();
   });

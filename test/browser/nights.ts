@@ -33,7 +33,16 @@ const STAGES: Array<[name: string, display: string, from: string, to: string]> =
 ];
 
 function record(kind: string, description: string, created: string, expires?: string): UndoRecord {
-  return { kind, version: 1, id: `${kind}-fixture-${created.replace(/\D/g, '')}`, windowId: '2025-04-13', createdAt: at(created), ...(expires ? { expiresAt: at(expires) } : {}), description, data: {} };
+  return {
+    kind,
+    version: 1,
+    id: `${kind}-fixture-${created.replace(/\D/g, '')}`,
+    windowId: '2025-04-13',
+    createdAt: at(created),
+    ...(expires ? { expiresAt: at(expires) } : {}),
+    description,
+    data: {},
+  };
 }
 
 const RECORDS = [
@@ -44,7 +53,12 @@ const RECORDS = [
   record('devops-queue-status', 'Queue status of 4 pipeline(s) set to paused', '2025-04-12T19:02'),
 ];
 
-const receipt = (item: UndoRecord, local: string): RestoreReceipt => ({ recordId: item.id, kind: item.kind, restoredAt: at(local), description: `put back: ${item.description}` });
+const receipt = (item: UndoRecord, local: string): RestoreReceipt => ({
+  recordId: item.id,
+  kind: item.kind,
+  restoredAt: at(local),
+  description: `put back: ${item.description}`,
+});
 
 export type NightName = 'succeeded' | 'failed' | 'canceled';
 
@@ -55,7 +69,13 @@ interface Scenario {
   now: string;
 }
 
-const ALL_BACK = { 'newrelic-muting-rule': '2025-04-12T19:39', 'appgateway-pool': '2025-04-12T19:38', pingdom: '2025-04-13T10:52', 'cloudflare-dns': '2025-04-13T10:51', 'devops-queue-status': '2025-04-13T10:55' };
+const ALL_BACK = {
+  'newrelic-muting-rule': '2025-04-12T19:39',
+  'appgateway-pool': '2025-04-12T19:38',
+  pingdom: '2025-04-13T10:52',
+  'cloudflare-dns': '2025-04-13T10:51',
+  'devops-queue-status': '2025-04-13T10:55',
+};
 const minutes = (n: number) => n * 60_000;
 
 const SCENARIOS: Record<NightName, Scenario> = {
@@ -65,9 +85,21 @@ const SCENARIOS: Record<NightName, Scenario> = {
     now: '2025-04-13T10:58',
     changes: [
       { id: 'kong-infra-script', outcome: 'succeeded', durationMs: minutes(12) },
-      { id: 'kong-infra-pipeline', outcome: 'succeeded', durationMs: minutes(48), runUrl: 'https://dev.azure.com/contoso/Platform/_build/results?buildId=901', runName: '20250413.1' },
+      {
+        id: 'kong-infra-pipeline',
+        outcome: 'succeeded',
+        durationMs: minutes(48),
+        runUrl: 'https://dev.azure.com/contoso/Platform/_build/results?buildId=901',
+        runName: '20250413.1',
+      },
       { id: 'biller-infra-script', outcome: 'succeeded', durationMs: minutes(5) },
-      { id: 'biller-infra-pipeline', outcome: 'succeeded', durationMs: minutes(20), runUrl: 'https://dev.azure.com/contoso/Platform/_build/results?buildId=902', runName: '20250413.2' },
+      {
+        id: 'biller-infra-pipeline',
+        outcome: 'succeeded',
+        durationMs: minutes(20),
+        runUrl: 'https://dev.azure.com/contoso/Platform/_build/results?buildId=902',
+        runName: '20250413.2',
+      },
     ],
   },
   failed: {
@@ -100,7 +132,12 @@ export function night(name: NightName): NightReport {
   try {
     writeChangeResults(records, '2025-04-13', scenario.changes, new Date(at(scenario.now)));
     const receipts = RECORDS.flatMap((item) => (scenario.restoredAt[item.kind] ? [receipt(item, scenario.restoredAt[item.kind]!)] : []));
-    const gathered: GatheredRun = { records: RECORDS.map((item) => ({ record: item, folder: records })), receipts, summaries: [], folders: [records] };
+    const gathered: GatheredRun = {
+      records: RECORDS.map((item) => ({ record: item, folder: records })),
+      receipts,
+      summaries: [],
+      folders: [records],
+    };
     const now = new Date(at(scenario.now));
     const stageResults = STAGES.map(([, display]) => ({ stage: display, result: 'Succeeded' }));
     const base = buildNightReport({
@@ -119,10 +156,27 @@ export function night(name: NightName): NightReport {
     });
     const stages: NightStage[] = STAGES.map(([stageName, display, from, to]) => {
       const result = scenario.results[stageName] ?? 'Succeeded';
-      return { name: stageName, displayName: display, result, ...(result === 'Skipped' ? {} : { startedAt: at(from), finishedAt: at(to) }) };
+      return {
+        name: stageName,
+        displayName: display,
+        result,
+        ...(result === 'Skipped' ? {} : { startedAt: at(from), finishedAt: at(to) }),
+      };
     });
-    const state = name === 'canceled' ? 'canceled' : base.state === 'succeeded' && stages.some((stage) => stage.result === 'Failed') ? 'failed' : base.state;
-    return { ...base, stages, state, approvals: [{ stage: 'StartingMaintenance', environment: 'maintenance-release-manager', at: at('2025-04-13T04:45'), by: 'Release Manager' }] };
+    const state =
+      name === 'canceled'
+        ? 'canceled'
+        : base.state === 'succeeded' && stages.some((stage) => stage.result === 'Failed')
+          ? 'failed'
+          : base.state;
+    return {
+      ...base,
+      stages,
+      state,
+      approvals: [
+        { stage: 'StartingMaintenance', environment: 'maintenance-release-manager', at: at('2025-04-13T04:45'), by: 'Release Manager' },
+      ],
+    };
   } finally {
     fs.rmSync(folder, { recursive: true, force: true });
   }

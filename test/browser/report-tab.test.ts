@@ -14,7 +14,7 @@ import { night } from './nights';
 
 const BUILD_AREA = 'https://ado.test/contoso/';
 const LIST = `${BUILD_AREA}project-guid/_apis/build/builds/900/attachments/${NIGHT_ATTACHMENT_TYPE}?api-version=7.1`;
-const CONTENT = `${BUILD_AREA}project-guid/_apis/build/builds/900/timeline-guid/record-guid/attachments/${NIGHT_ATTACHMENT_TYPE}/night.json`;
+const CONTENT = `${BUILD_AREA}project-guid/_apis/build/builds/900/timeline/record/attachments/${NIGHT_ATTACHMENT_TYPE}/night.json`;
 
 describe('the Maintenance window results tab (SDK stubbed) in Chromium', function () {
   this.timeout(60_000);
@@ -33,17 +33,28 @@ describe('the Maintenance window results tab (SDK stubbed) in Chromium', functio
   });
   after(async () => browser?.close());
 
-  async function openTab(name: string, answers: Record<string, unknown>, build = { id: 900, project: { id: 'project-guid' }, buildNumber: '20250412.1' }) {
+  async function openTab(
+    name: string,
+    answers: Record<string, unknown>,
+    build = { id: 900, project: { id: 'project-guid' }, buildNumber: '20250412.1' },
+  ) {
     const authorizations: string[] = [];
     const watched = await watchedPage(browser, {
-      answer: (url) => (url in answers ? { body: typeof answers[url] === 'string' ? (answers[url] as string) : JSON.stringify(answers[url]) } : undefined),
+      answer: (url) =>
+        url in answers ? { body: typeof answers[url] === 'string' ? (answers[url] as string) : JSON.stringify(answers[url]) } : undefined,
     });
     watched.page.on('request', (request) => {
       if (request.url().startsWith(BUILD_AREA)) authorizations.push(request.headers().authorization ?? '');
     });
-    await watched.page.addInitScript((settings) => Object.assign(globalThis, { __sdkStub: settings }), { build, buildAreaUrl: BUILD_AREA, token: 'stub-token' });
+    await watched.page.addInitScript((settings) => Object.assign(globalThis, { __sdkStub: settings }), {
+      build,
+      buildAreaUrl: BUILD_AREA,
+      token: 'stub-token',
+    });
     await watched.page.goto(fileUrl(page));
-    await watched.page.waitForFunction(() => (globalThis as unknown as { __sdkCalls?: string[] }).__sdkCalls?.some((call) => call.startsWith('notifyLoad')));
+    await watched.page.waitForFunction(() =>
+      (globalThis as unknown as { __sdkCalls?: string[] }).__sdkCalls?.some((call) => call.startsWith('notifyLoad')),
+    );
     await watched.page.screenshot({ path: path.join(SCREENSHOTS, `tab-${name}.png`), fullPage: true });
     const calls = await watched.page.evaluate(() => (globalThis as unknown as { __sdkCalls: string[] }).__sdkCalls);
     return { ...watched, calls, authorizations };
@@ -51,8 +62,15 @@ describe('the Maintenance window results tab (SDK stubbed) in Chromium', functio
 
   it('draws the night attached to the run with the same renderer', async () => {
     const report = night('failed');
-    const tab = await openTab('night', { [LIST]: { count: 1, value: [{ name: 'night.json', _links: { self: { href: CONTENT } } }] }, [CONTENT]: JSON.stringify(report) });
-    assert.deepEqual(tab.calls.slice(0, 3), ['init loaded=false', `getService ${LOCATION_SERVICE}`, `getResourceAreaLocation ${BUILD_AREA_ID}`]);
+    const tab = await openTab('night', {
+      [LIST]: { count: 1, value: [{ name: 'night.json', _links: { self: { href: CONTENT } } }] },
+      [CONTENT]: JSON.stringify(report),
+    });
+    assert.deepEqual(tab.calls.slice(0, 3), [
+      'init loaded=false',
+      `getService ${LOCATION_SERVICE}`,
+      `getResourceAreaLocation ${BUILD_AREA_ID}`,
+    ]);
     assert.ok(tab.calls.includes('notifyLoadSucceeded'), tab.calls.join(', '));
     assert.deepEqual(tab.authorizations, ['Bearer stub-token', 'Bearer stub-token']);
     assert.match((await tab.page.locator('#verdict').textContent()) ?? '', /1 thing\(s\) silenced or swapped are NOT back/);
@@ -74,11 +92,16 @@ describe('the Maintenance window results tab (SDK stubbed) in Chromium', functio
   });
 
   it('names the problem when the attachment is not a night report', async () => {
-    const tab = await openTab('broken', { [LIST]: { count: 1, value: [{ name: 'night.json', _links: { self: { href: CONTENT } } }] }, [CONTENT]: '{"schemaVersion": 99}' });
-    assert.match((await tab.page.locator('#night').textContent()) ?? '', /could not be shown: the night report has schemaVersion 99; this page draws version 1/);
+    const tab = await openTab('broken', {
+      [LIST]: { count: 1, value: [{ name: 'night.json', _links: { self: { href: CONTENT } } }] },
+      [CONTENT]: '{"schemaVersion": 99}',
+    });
+    assert.match(
+      (await tab.page.locator('#night').textContent()) ?? '',
+      /could not be shown: the night report has schemaVersion 99; this page draws version 1/,
+    );
     assert.ok(tab.calls.some((call) => call.startsWith('notifyLoadFailed')));
     assert.deepEqual(tab.network, []);
     await tab.page.close();
   });
 });
-

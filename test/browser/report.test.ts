@@ -24,7 +24,10 @@ describe('the page of the night in Chromium', function () {
     fs.writeFileSync(file, renderNightHtml(report));
     const watched = await watchedPage(browser, { colorScheme });
     await watched.page.goto(fileUrl(file));
-    await watched.page.screenshot({ path: path.join(SCREENSHOTS, `night-${name}${colorScheme === 'dark' ? '-dark' : ''}.png`), fullPage: true });
+    await watched.page.screenshot({
+      path: path.join(SCREENSHOTS, `night-${name}${colorScheme === 'dark' ? '-dark' : ''}.png`),
+      fullPage: true,
+    });
     return watched;
   }
 
@@ -47,7 +50,11 @@ describe('the page of the night in Chromium', function () {
       assert.equal(await time.textContent(), expected, `${stage.name} starts ${expected}`);
       assert.equal(await time.getAttribute('datetime'), stage.startedAt);
       assert.match((await time.getAttribute('title')) ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
-      assert.equal(await watched.page.locator(`#timeline svg g[aria-label^="Stage ${stage.displayName}: ${stage.result}"]`).count(), 1, `${stage.name} has its bar`);
+      assert.equal(
+        await watched.page.locator(`#timeline svg g[aria-label^="Stage ${stage.displayName}: ${stage.result}"]`).count(),
+        1,
+        `${stage.name} has its bar`,
+      );
     }
   }
 
@@ -59,7 +66,10 @@ describe('the page of the night in Chromium', function () {
       const cells = rows.nth(index).locator('td');
       assert.equal((await cells.first().textContent())?.trim(), silence.description);
       const end = (await cells.nth(3).textContent())?.trim();
-      assert.equal(end, silence.expiresAt ? DateTime.fromISO(silence.expiresAt, { zone: ZONE }).toFormat('ccc HH:mm ZZZZ') : 'never by itself');
+      assert.equal(
+        end,
+        silence.expiresAt ? DateTime.fromISO(silence.expiresAt, { zone: ZONE }).toFormat('ccc HH:mm ZZZZ') : 'never by itself',
+      );
       assert.match((await cells.nth(5).textContent()) ?? '', silence.state === 'left' ? /NOT BACK/ : /back: (restored|ended by itself)/);
       const bar = watched.page.locator('#timeline svg g[role="img"][tabindex]', { hasText: silence.description });
       assert.equal(await bar.count(), 1, `${silence.description} has a bar`);

@@ -25,7 +25,9 @@ export function getConfiguration(): Record<string, unknown> {
 
 export async function getService<T>(contributionId: string): Promise<T> {
   note(`getService ${contributionId}`);
-  return { getResourceAreaLocation: async (area: string) => (note(`getResourceAreaLocation ${area}`), stub.__sdkStub.buildAreaUrl) } as unknown as T;
+  return {
+    getResourceAreaLocation: async (area: string) => (note(`getResourceAreaLocation ${area}`), stub.__sdkStub.buildAreaUrl),
+  } as unknown as T;
 }
 
 export async function getAccessToken(): Promise<string> {

@@ -33,7 +33,10 @@ export function rehearsedStages(result: RehearsalResult): NightStage[] {
 
 /** The finish step's night report of this run (the last one, a recovery's if there was one), or undefined. */
 export function finishReport(results: RehearsalResult[]): NightReport | undefined {
-  const files = results.flatMap((result) => result.timeline).filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.reportFile).map((entry) => entry.outputs.reportFile);
+  const files = results
+    .flatMap((result) => result.timeline)
+    .filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.reportFile)
+    .map((entry) => entry.outputs.reportFile);
   const file = files.at(-1);
   return file && fs.existsSync(file) ? parseNightReport(fs.readFileSync(file, 'utf8')) : undefined;
 }
@@ -43,7 +46,12 @@ export function rehearsedNight(result: RehearsalResult, recovery?: RehearsalResu
   const night = finishReport(recovery ? [result, recovery] : [result]);
   if (!night) return undefined;
   const stages = rehearsedStages(result);
-  const approvals = result.approvals.map((approval) => ({ stage: approval.stage, environment: approval.environment, at: approval.at.toISOString(), by: 'rehearsal (auto-approved)' }));
+  const approvals = result.approvals.map((approval) => ({
+    stage: approval.stage,
+    environment: approval.environment,
+    at: approval.at.toISOString(),
+    by: 'rehearsal (auto-approved)',
+  }));
   const state = result.result === 'Canceled' ? 'canceled' : nightState([...stages, ...night.stages], night.verdict.left.length);
   return { ...night, stages, approvals, state };
 }

@@ -7,20 +7,37 @@ import { night } from '../browser/nights';
 describe('the night report (model, builder, renderer)', () => {
   it('marks the longest chain of changes by duration as the critical path', () => {
     const minutes = (n: number) => n * 60_000;
-    assert.deepEqual(criticalPath([{ id: 'a', dependsOn: [], durationMs: minutes(10) }, { id: 'b', dependsOn: ['a'], durationMs: minutes(5) }, { id: 'c', dependsOn: [], durationMs: minutes(30) }]), ['c']);
-    assert.deepEqual(criticalPath([{ id: 'a', dependsOn: [], durationMs: minutes(10) }, { id: 'b', dependsOn: ['a'], durationMs: minutes(25) }, { id: 'c', dependsOn: [], durationMs: minutes(30) }]), ['a', 'b']);
+    assert.deepEqual(
+      criticalPath([
+        { id: 'a', dependsOn: [], durationMs: minutes(10) },
+        { id: 'b', dependsOn: ['a'], durationMs: minutes(5) },
+        { id: 'c', dependsOn: [], durationMs: minutes(30) },
+      ]),
+      ['c'],
+    );
+    assert.deepEqual(
+      criticalPath([
+        { id: 'a', dependsOn: [], durationMs: minutes(10) },
+        { id: 'b', dependsOn: ['a'], durationMs: minutes(25) },
+        { id: 'c', dependsOn: [], durationMs: minutes(30) },
+      ]),
+      ['a', 'b'],
+    );
     assert.deepEqual(criticalPath([]), []);
   });
 
-  it('puts the schedule marks on the plan\'s weekend in Eastern time, summer and winter', () => {
-    assert.deepEqual(scheduleMarks('2025-04-13', 'America/New_York').map((mark) => mark.at), [
-      '2025-04-12T23:00:00.000Z',
-      '2025-04-13T02:00:00.000Z',
-      '2025-04-13T08:30:00.000Z',
-      '2025-04-13T08:45:00.000Z',
-      '2025-04-13T14:00:00.000Z',
-      '2025-04-13T16:00:00.000Z',
-    ]);
+  it("puts the schedule marks on the plan's weekend in Eastern time, summer and winter", () => {
+    assert.deepEqual(
+      scheduleMarks('2025-04-13', 'America/New_York').map((mark) => mark.at),
+      [
+        '2025-04-12T23:00:00.000Z',
+        '2025-04-13T02:00:00.000Z',
+        '2025-04-13T08:30:00.000Z',
+        '2025-04-13T08:45:00.000Z',
+        '2025-04-13T14:00:00.000Z',
+        '2025-04-13T16:00:00.000Z',
+      ],
+    );
     const winter = scheduleMarks('2025-01-12', 'America/New_York', 'Sun 14:00');
     assert.equal(winter[0].at, '2025-01-12T00:00:00.000Z', 'Sat 19:00 EST');
     assert.deepEqual(winter.at(-1), { label: 'window end', at: '2025-01-12T19:00:00.000Z' });
@@ -35,7 +52,10 @@ describe('the night report (model, builder, renderer)', () => {
   });
 
   it('refuses a document it cannot draw, saying why', () => {
-    assert.throws(() => parseNightReport('{'), (error: Error) => error instanceof NightReportError && /not JSON/.test(error.message));
+    assert.throws(
+      () => parseNightReport('{'),
+      (error: Error) => error instanceof NightReportError && /not JSON/.test(error.message),
+    );
     assert.throws(() => parseNightReport({ schemaVersion: 2 }), /schemaVersion 2; this page draws version 1/);
     const { changes: _changes, ...withoutChanges } = night('succeeded');
     assert.throws(() => parseNightReport(withoutChanges), /no 'changes' list/);
