@@ -103,6 +103,15 @@ export interface NightReport {
   verdict: { everythingBack: boolean; headline: string; left: LeftBehind[] };
 }
 
+/** The verdict's first line, from the night's state and what is not back. */
+export function verdictHeadline(state: NightState, leftCount: number, failedStages: number): string {
+  if (leftCount) return `${leftCount} thing(s) silenced or swapped are NOT back`;
+  if (state === 'canceled') return 'Cancelled; everything silenced or swapped is back';
+  if (state === 'running') return 'Still running; everything silenced or swapped so far is back';
+  if (failedStages) return `Finished with ${failedStages} failed stage(s); everything silenced or swapped is back`;
+  return 'Finished; everything silenced or swapped is back';
+}
+
 /** A clear error for a document that is not a night report this code can draw. */
 export class NightReportError extends Error {
   override name = 'NightReportError';

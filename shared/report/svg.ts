@@ -64,6 +64,11 @@ function grid(scale: Scale, height: number, timeZone: string): string {
   return lines.join('');
 }
 
+/** Text near an edge is anchored to stay inside the drawing. */
+function anchorAt(x: number): 'start' | 'middle' | 'end' {
+  return x > WIDTH - 60 ? 'end' : x < LABEL + 40 ? 'start' : 'middle';
+}
+
 function bar(options: { x1: number; x2: number; y: number; cls: string; label: string; extra?: string }): string {
   const width = Math.max(3, options.x2 - options.x1);
   const rect = el('rect', { class: `bar ${options.cls}`, x: options.x1, y: options.y + 3, width, height: ROW - 7, rx: 3 });
@@ -147,7 +152,7 @@ export function timelineSvg(report: NightReport): string {
         el('title', {}, escapeHtml(label)),
         el('line', { class: 'mark', x1: x, x2: x, y1: TOP - 4, y2: height - 26 }),
         // Alternate rows, so marks close together (04:30 and 04:45) do not print over each other.
-        el('text', { class: 'mark', x, y: height - 16 + (index % 2) * 12, 'text-anchor': 'middle' }, escapeHtml(mark.label)),
+        el('text', { class: 'mark', x, y: height - 16 + (index % 2) * 12, 'text-anchor': anchorAt(x) }, escapeHtml(mark.label)),
       );
     });
   const nowX = scale.x(ms(report.generatedAt));

@@ -4,6 +4,7 @@ import { readChangeResults } from '../plan/change-results';
 import type { ChangeReport } from '../plan/checklist';
 import type { Plan } from '../plan/plan';
 import {
+  verdictHeadline,
   criticalPath,
   NIGHT_SCHEMA_VERSION,
   type LeftBehind,
@@ -140,11 +141,7 @@ export function buildNightReport(input: NightInput): NightReport {
     howToRestore: howToRestore(item.record.kind),
   }));
   const failedStages = stages.filter((stage) => /^failed$/i.test(stage.result)).length;
-  const headline = left.length
-    ? `${left.length} thing(s) silenced or swapped are NOT back`
-    : failedStages
-      ? `Finished with ${failedStages} failed stage(s); everything silenced or swapped is back`
-      : 'Finished; everything silenced or swapped is back';
+  const state = nightState(stages, left.length);
   return {
     schemaVersion: NIGHT_SCHEMA_VERSION,
     window: {
@@ -158,7 +155,7 @@ export function buildNightReport(input: NightInput): NightReport {
     generatedAt: input.now.toISOString(),
     simulatedClock: input.simulatedClock,
     ...(input.link || input.buildId ? { run: { link: input.link, buildId: input.buildId } } : {}),
-    state: nightState(stages, left.length),
+    state,
     stages,
     marks,
     silences: input.assessments.map((item) => ({
@@ -173,6 +170,6 @@ export function buildNightReport(input: NightInput): NightReport {
     })),
     changes: nightChanges(input.plan, readChangeResults(input.gathered.folders.filter((folder) => path.basename(folder) === 'records'))),
     approvals: [],
-    verdict: { everythingBack: left.length === 0, headline, left: leftBehind },
+    verdict: { everythingBack: left.length === 0, headline: verdictHeadline(state, left.length, failedStages), left: leftBehind },
   };
 }

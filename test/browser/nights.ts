@@ -139,7 +139,8 @@ export function night(name: NightName): NightReport {
       folders: [records],
     };
     const now = new Date(at(scenario.now));
-    const stageResults = STAGES.map(([, display]) => ({ stage: display, result: 'Succeeded' }));
+    // As the pipeline passes them to the finish step: `Display name: Result`.
+    const stageResults = STAGES.map(([stageName, display]) => ({ stage: display, result: scenario.results[stageName] ?? 'Succeeded' }));
     const base = buildNightReport({
       gathered,
       assessments: assessRecords(gathered, now, ZONE),
@@ -163,16 +164,9 @@ export function night(name: NightName): NightReport {
         ...(result === 'Skipped' ? {} : { startedAt: at(from), finishedAt: at(to) }),
       };
     });
-    const state =
-      name === 'canceled'
-        ? 'canceled'
-        : base.state === 'succeeded' && stages.some((stage) => stage.result === 'Failed')
-          ? 'failed'
-          : base.state;
     return {
       ...base,
       stages,
-      state,
       approvals: [
         { stage: 'StartingMaintenance', environment: 'maintenance-release-manager', at: at('2025-04-13T04:45'), by: 'Release Manager' },
       ],

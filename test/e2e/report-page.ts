@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseNightReport, renderNightHtml, type NightReport, type NightStage } from '../../shared/report';
+import { parseNightReport, renderNightHtml, verdictHeadline, type NightReport, type NightStage } from '../../shared/report';
 import { nightState } from '../../shared/window/night';
 import type { RehearsalResult, TimelineEntry } from './rehearsal';
 
@@ -53,7 +53,9 @@ export function rehearsedNight(result: RehearsalResult, recovery?: RehearsalResu
     by: 'rehearsal (auto-approved)',
   }));
   const state = result.result === 'Canceled' ? 'canceled' : nightState([...stages, ...night.stages], night.verdict.left.length);
-  return { ...night, stages, approvals, state };
+  const failed = stages.filter((stage) => stage.result === 'Failed').length;
+  const verdict = { ...night.verdict, headline: verdictHeadline(state, night.verdict.left.length, failed) };
+  return { ...night, stages, approvals, state, verdict };
 }
 
 /** Writes out/rehearsal/report.html; returns its path, or undefined when no finish step wrote the night. */
