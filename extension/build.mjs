@@ -63,9 +63,36 @@ async function buildTask(name) {
   return { name, bytes, inputs: Object.keys(result.metafile.inputs).length };
 }
 
+/**
+ * The "Maintenance window" results tab: its page and one browser script (the SDK and the night renderer
+ * bundled in) in dist/report-tab/. `alias` lets a test put a stub in place of azure-devops-extension-sdk.
+ */
+export async function buildReportTab({ outDir = path.join(root, 'dist', 'report-tab'), alias } = {}) {
+  const source = path.join(root, 'extension', 'report-tab');
+  fs.mkdirSync(outDir, { recursive: true });
+  await esbuild.build({
+    entryPoints: [path.join(source, 'tab.ts')],
+    outfile: path.join(outDir, 'tab.js'),
+    bundle: true,
+    platform: 'browser',
+    target: 'es2020',
+    format: 'iife',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    ...(alias ? { alias } : {}),
+  });
+  fs.copyFileSync(path.join(source, 'tab.html'), path.join(outDir, 'tab.html'));
+  return { name: 'report-tab', bytes: fs.statSync(path.join(outDir, 'tab.js')).size, inputs: 0 };
+}
+
 async function main() {
   const names = only ? [only] : taskNames();
   const results = await Promise.all(names.map(buildTask));
+  if (!only) {
+    const tab = await buildReportTab();
+    if (!quiet) console.log(`bundled the results tab ${(tab.bytes / 1024).toFixed(0).padStart(6)} KB (dist/report-tab/)`);
+  }
   if (!quiet) {
     for (const r of results) console.log(`bundled ${r.name.padEnd(22)} ${(r.bytes / 1024).toFixed(0).padStart(6)} KB from ${r.inputs} modules`);
   }

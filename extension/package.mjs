@@ -145,6 +145,9 @@ export function packageExtension({ dev } = {}) {
       if (!entries.includes(`tasks/${task}/${file}`)) problems.push(`tasks/${task}/${file} is not in the VSIX (is the task in vss-extension.json, and built?)`);
     }
   }
+  for (const file of ['report-tab/tab.html', 'report-tab/tab.js']) {
+    if (!entries.includes(file)) problems.push(`${file} (the Maintenance window results tab) is not in the VSIX (is dist/report-tab in vss-extension.json, and built?)`);
+  }
   const bundled = entries.filter((entry) => entry.split('/').includes('node_modules'));
   if (bundled.length) problems.push(`the VSIX carries node_modules: ${bundled.slice(0, 5).join(', ')}${bundled.length > 5 ? ', ...' : ''}`);
   const bytes = fs.statSync(vsix).size;

@@ -29,6 +29,8 @@ export interface TaskContext {
   attachSummary(title: string, summary: MarkdownSummary | string): string;
   /** A folder for files the step leaves for the pipeline artifact (sheets, reports). */
   outputDirectory(): string;
+  /** Attaches a file to the run under a type (`##vso[task.addattachment]`), read back by type through the Build REST API. */
+  addAttachment(type: string, name: string, file: string): void;
   /** Aborted when the agent cancels the step (SIGINT/SIGTERM); every `sleep` already honours it. */
   signal: AbortSignal;
   /**
@@ -81,6 +83,9 @@ export function createTaskContext(taskName: string): TaskContext {
       fs.writeFileSync(file, log.mask(typeof summary === 'string' ? summary : summary.toString()));
       issueCommand('task.uploadsummary', {}, file);
       return file;
+    },
+    addAttachment(type, name, file) {
+      issueCommand('task.addattachment', { type, name }, file);
     },
     outputDirectory() {
       const dir = path.join(base, 'files');

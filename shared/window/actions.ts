@@ -11,6 +11,9 @@ import { NotifyError, sendNotice, type Destination } from '../services/notify';
 import type { WindowClock } from '../core/clock';
 import type { ActiveRun } from '../devops/active-runs';
 import { announcementResults, assessRecords, gatherRun, parseStageResults, renderWindowSummary, type RecordAssessment } from './finish';
+import { buildNightReport } from './night';
+import { NIGHT_ATTACHMENT_NAME, NIGHT_ATTACHMENT_TYPE } from '../report/model';
+import type { Plan } from '../plan/plan';
 import { checkPlan, passGate, resolvePlanFile, windowSunday, windowTimes } from './window';
 
 /**
@@ -151,11 +154,11 @@ export async function startAction(options: StartOptions): Promise<void> {
   );
 }
 
-/** The plan's window name, when the plan can be read (finish reports even with a broken plan). */
-function planName(planFile: string | undefined): string | undefined {
+/** The plan, when it can be read (finish reports even with a broken plan). */
+function readPlanQuietly(planFile: string | undefined): Plan | undefined {
   if (!planFile || !fs.existsSync(planFile)) return undefined;
   try {
-    return loadPlan(planFile).window.name;
+    return loadPlan(planFile);
   } catch {
     return undefined;
   }
@@ -184,12 +187,20 @@ export interface FinishOptions extends CommonOptions {
   destination: Destination;
   link?: string;
   outputDirectory(): string;
+  /** Attaches the night's JSON to the run, for the results tab (absent: the file is only written). */
+  addAttachment?(type: string, name: string, file: string): void;
+  /** The window's end as the start step had it (`Sun 12:00` by default), for the page's marks. */
+  windowEnd?: string;
+  windowId?: string;
+  buildId?: string;
 }
 
 export interface FinishResult {
   assessments: RecordAssessment[];
   left: RecordAssessment[];
   summaryFile: string;
+  /** The night's JSON (shared/report/model.ts), attached to the run. */
+  reportFile: string;
 }
 
 /** `finish`: gathers, judges, announces and attaches the whole-window summary; throws if anything is not back. */
@@ -204,7 +215,8 @@ export async function finishAction(options: FinishOptions): Promise<FinishResult
   for (const item of assessments) log.info(`${item.state === 'left' ? 'NOT BACK' : 'back'}: ${item.record.description} (${item.record.kind}): ${item.how}`);
   const left = assessments.filter((item) => item.state === 'left');
   const stageResults = parseStageResults(options.stageResults);
-  const windowName = options.windowName ?? planName(options.planFile) ?? 'maintenance window';
+  const plan = readPlanQuietly(options.planFile);
+  const windowName = options.windowName ?? plan?.window.name ?? 'maintenance window';
   const report = { windowName, planFile: options.planFile, timeZone, now, stageResults, assessments, summaries: gathered.summaries, link: options.link, simulatedClock: options.clock.simulated };
   const summary = renderWindowSummary(report);
   const summaryFile = options.attachSummary(`Maintenance window ${windowName}`, summary);
@@ -212,6 +224,7 @@ export async function finishAction(options: FinishOptions): Promise<FinishResult
   const copy = path.join(options.outputDirectory(), 'window-summary.md');
   fs.writeFileSync(copy, log.mask(summary.toString()));
   setOutput('summaryFile', copy);
+  const reportFile = attachNight({ options, gathered, assessments, stageResults, now, windowName, plan });
   setOutput('restored', String(assessments.length - left.length));
   setOutput('leftBehind', String(left.length));
   log.section('Announcing the finish with the results');
@@ -229,5 +242,34 @@ export async function finishAction(options: FinishOptions): Promise<FinishResult
   }
   if (announceError) throw announceError;
   log.info(`Everything is back (${assessments.length} change(s) undone or ended by themselves).`);
-  return { assessments, left, summaryFile: copy };
+  return { assessments, left, summaryFile: copy, reportFile };
+}
+
+/** Writes the night's JSON beside the summary and attaches it to the run (output `reportFile`). */
+function attachNight(context: {
+  options: FinishOptions;
+  gathered: ReturnType<typeof gatherRun>;
+  assessments: RecordAssessment[];
+  stageResults: ReturnType<typeof parseStageResults>;
+  now: Date;
+  windowName: string;
+  plan?: Plan;
+}): string {
+  const { options } = context;
+  const night = buildNightReport({
+    ...context,
+    timeZone: options.timeZone,
+    windowId: options.windowId,
+    planFile: options.planFile,
+    windowEnd: options.windowEnd,
+    link: options.link,
+    buildId: options.buildId,
+    simulatedClock: options.clock.simulated,
+  });
+  const file = path.join(options.outputDirectory(), NIGHT_ATTACHMENT_NAME);
+  fs.writeFileSync(file, options.log.mask(JSON.stringify(night, null, 2)) + '\n');
+  options.addAttachment?.(NIGHT_ATTACHMENT_TYPE, NIGHT_ATTACHMENT_NAME, file);
+  options.setOutput('reportFile', file);
+  options.log.info(`The night's page data: ${file} (attached as ${NIGHT_ATTACHMENT_TYPE}, shown in the run's "Maintenance window" tab).`);
+  return file;
 }

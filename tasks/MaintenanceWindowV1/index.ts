@@ -69,6 +69,10 @@ void runTask('MaintenanceWindow', async (context) => {
       destination: destination(),
       link,
       outputDirectory: context.outputDirectory,
+      addAttachment: context.addAttachment,
+      windowEnd: input.string('windowEnd'),
+      windowId: variable('MaintenanceWindow.Id'),
+      buildId: variable('Build.BuildId'),
     });
   }
 });

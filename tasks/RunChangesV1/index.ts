@@ -6,8 +6,10 @@ import { clientForTask, rehearsalPollIntervalMs } from '../../shared/devops/clie
 import { renderChecklist } from '../../shared/plan/checklist';
 import { loadPlan, PlanError } from '../../shared/plan/plan';
 import { runChanges } from '../../shared/plan/runner';
+import { writeChangeResults } from '../../shared/plan/change-results';
 
-void runTask('RunChanges', async ({ input, log, records, variable, setOutput, attachSummary }) => {
+void runTask('RunChanges', async (context) => {
+  const { input, log, records, variable, setOutput, attachSummary } = context;
   const planFile = input.string('planFile', { required: true });
   const scriptRoot = path.resolve(input.string('scriptRoot') ?? variable('Build.SourcesDirectory') ?? '.');
   let plan;
@@ -50,6 +52,8 @@ void runTask('RunChanges', async ({ input, log, records, variable, setOutput, at
 
   const count = (...outcomes: string[]) => result.reports.filter((report) => outcomes.includes(report.outcome)).length;
   setOutput('results', JSON.stringify(result.reports));
+  // Beside the undo records (published with them), for the finish step's page of the night.
+  writeChangeResults(records.directory, windowId, result.reports, context.clock.now());
   setOutput('succeeded', String(count('succeeded', 'confirmed')));
   setOutput('failed', String(count('failed', 'canceled', 'timed-out')));
   setOutput('blocked', String(count('blocked')));

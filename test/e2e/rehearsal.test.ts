@@ -139,6 +139,10 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
       assert.match(summary, /✅ restored/);
       const timeline = JSON.parse(fs.readFileSync(outcome.timelineFile, 'utf8')) as unknown[];
       assert.equal(timeline.length, outcome.result.timeline.length);
+      // The page of the night beside the summary, its path printed, every stage on it (browser tests: test/browser/).
+      const page = fs.readFileSync(path.join(path.dirname(outcome.summaryFile), 'report.html'), 'utf8');
+      assert.ok(outcome.printed.some((line) => /Page of the night: .*report\.html$/.test(line)));
+      for (const stage of outcome.result.stages) assert.ok(page.includes(`aria-label="Stage ${stage.displayName}: ${stage.result}`), stage.name);
     });
   });
 

@@ -10,6 +10,7 @@ import { assertRunnable } from './platform-rules';
 import { startWorld, type World } from './world';
 import { cronSlots, parseNotBefore } from '../../shared/window/gate';
 import { formatMinutes } from '../../shared/window/gate';
+import { writeReportPage } from './report-page';
 
 /**
  * `npm run rehearse [-- plans/<file>.yml] [--fail-step <step>] [--fail-change <id>] [--verbose]`
@@ -431,6 +432,8 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     print(`${ok ? '✔' : '✘'} ${verdict}`);
     print(`  ${result.timeline.length} timeline entries, ${result.approvals.length} approval(s), simulated ${formatMinutes((result.clockEnd.getTime() - clockStart.getTime()) / 60_000)} in ${seconds(elapsed)}.`);
     print(`  Summary: ${path.relative(process.cwd(), summaryFile)}   Timeline: ${path.relative(process.cwd(), timelineFile)}   Result: ${path.relative(process.cwd(), path.join(outDirectory, 'result.json'))}`);
+    const reportPage = writeReportPage(outDirectory, result, recovery);
+    print(reportPage ? `  Page of the night: ${path.relative(process.cwd(), reportPage)}` : '  No page of the night: no finish step wrote its report.');
     print(windowResultLine(closing));
     return { result, pipeline, summaryFile, timelineFile, ok, verdict, world, window: closing, recovery };
   } finally {

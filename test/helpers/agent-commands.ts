@@ -46,7 +46,7 @@ export function agentCommands(output: string): AgentCommand[] {
 }
 
 /** The commands our own code (and task-lib's debug lines) issue; anything else in a task's output came from outside text. */
-export const OWN_COMMANDS = new Set(['task.debug', 'task.setvariable', 'task.setsecret', 'task.uploadsummary', 'task.complete', 'task.logissue', 'task.setprogress', '[section]', '[group]', '[endgroup]', '[debug]']);
+export const OWN_COMMANDS = new Set(['task.debug', 'task.setvariable', 'task.setsecret', 'task.uploadsummary', 'task.addattachment', 'task.complete', 'task.logissue', 'task.setprogress', '[section]', '[group]', '[endgroup]', '[debug]']);
 
 /**
  * Problems with a task's output: a command not at the start of its line, one we never issue, a variable that

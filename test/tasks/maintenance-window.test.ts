@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RecordStore, type UndoRecord } from '../../shared/core/records';
+import { parseNightReport } from '../../shared/report';
 import { AzureDevOpsEmulator } from '../emulators/azure-devops';
 import { SlackEmulator } from '../emulators/slack';
 import { newWorkDirectory, repoRoot, runBundledTask, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
@@ -252,6 +253,9 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       assert.equal(posted.length, 1);
       assert.match(posted[0].text!, /Maintenance finished with problems: 2025-04-13 Monthly/);
       assert.match(JSON.stringify(posted[0].blocks), /Changes: failed/);
+      const night = parseNightReport(fs.readFileSync(run.outputs.reportFile, 'utf8'));
+      assert.deepEqual([night.state, night.verdict.everythingBack, night.stages.length, night.silences.length], ['failed', true, 3, 2]);
+      assert.equal(night.marks.at(-1)?.at, '2025-04-13T16:00:00.000Z', 'the window ends Sun 12:00 EDT by default');
     });
 
     it('fails naming everything silenced or swapped that is not back, after announcing and attaching the summary', async () => {
@@ -268,6 +272,14 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       assert.match(error, /IC-Web6..10 drained/);
       assert.match(fs.readFileSync(run.outputs.summaryFile, 'utf8'), /❌ NOT BACK/);
       assert.equal(slack.postedTo('dailyops').length, 1, 'the finish is announced even so');
+      // The night's JSON is attached to the run for its results tab, the verdict saying how to restore each.
+      const attachment = run.commands.find((command) => command.command === 'task.addattachment');
+      assert.deepEqual(attachment?.properties, { type: 'maintenance-window-night', name: 'night.json' });
+      assert.equal(attachment?.message, run.outputs.reportFile);
+      const night = parseNightReport(fs.readFileSync(run.outputs.reportFile, 'utf8'));
+      assert.equal(night.state, 'failed');
+      assert.deepEqual(night.verdict.left.map((item) => item.kind).sort(), ['appgateway-pool', 'cloudflare-dns', 'pingdom']);
+      assert.match(night.verdict.left.find((item) => item.kind === 'cloudflare-dns')!.howToRestore, /MaintenancePage@1 with action disable/);
     });
   });
 });
