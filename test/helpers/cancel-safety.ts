@@ -85,6 +85,14 @@ function restoreProblems(stage: PipelineStage, job: PipelineJob): string[] {
     if (!RUNS_AFTER_CANCEL.test(job.condition ?? '')) problems.push(`${label}: job ${where} has condition '${job.condition ?? 'succeeded()'}', so a Cancel skips it and what it restores stays changed`);
     if (!RUNS_AFTER_CANCEL.test(stage.condition ?? '')) problems.push(`${label}: stage ${stage.name} has condition '${stage.condition ?? 'succeeded()'}', so a Cancel skips it`);
   }
+  // The records a restore reads often arrive by a download step: it must run after a Cancel too.
+  if (restoring.length) {
+    for (const step of job.steps.filter((candidate) => candidate.kind === 'download')) {
+      if (!RUNS_AFTER_CANCEL.test(step.condition ?? '')) {
+        problems.push(`${where}.${step.displayName ?? 'download'} (download): the step's condition '${step.condition ?? 'succeeded()'}' is false after a Cancel, so the restores and the report miss the records it brings`);
+      }
+    }
+  }
   if (restoring.length) {
     const needed = restoring.reduce((sum, step) => sum + restoreMinutes(step), 0);
     const given = job.cancelTimeoutInMinutes ?? DEFAULT_CANCEL_TIMEOUT;

@@ -111,6 +111,18 @@ describe('pipelines survive a Cancel, a job timeout and a queue-time parameter',
       assert.match(problems[0], /the step's condition 'succeeded\(\)' is false after a Cancel/);
     });
 
+    it('a download of the records without always() in a job that restores', () => {
+      const steps = [
+        '          - download: current',
+        '            displayName: The records',
+        '          - task: AlertMute@1',
+        '            condition: always()',
+        '            inputs: { azureSubscription: a, action: unmute, undoRecord: $(mute.undoRecord) }',
+      ].join('\n');
+      const problems = problemsOf(oneJob({ steps }));
+      assert.match(problems.join('\n'), /Post\.post\.The records \(download\): the step's condition 'succeeded\(\)' is false after a Cancel/);
+    });
+
     it('a cancel timeout shorter than the restore: the default 5 minutes, and 30 against a drain restore with a 15 minute health wait', () => {
       const steps = [
         '          - task: AppGatewayDrain@1',
