@@ -1,6 +1,7 @@
 import { messageOf } from '../core/errors';
+import { HttpClient } from '../core/http';
 import type { PreflightFinding } from '../core/preflight';
-import type { DevOpsClient } from './client';
+import { SERVICE, type DevOpsClient } from './client';
 import { queueStatusName } from './definitions';
 import { PipelineRuns } from './runs';
 import type { PipelineSelector } from './single-run';
@@ -8,9 +9,36 @@ import type { PipelineSelector } from './single-run';
 /**
  * The `check` of a pipeline a step would run (RunPipeline's regression pipeline, each pipeline of RunChanges'
  * plan): it exists, once, where the step names it, and its definition is enabled (a paused one would leave
- * the run waiting in the queue, a disabled one refuses it). It queues nothing. Whether the build service may
- * queue it is not readable through a documented call with the job's token, so that is not claimed here.
+ * the run waiting in the queue, a disabled one refuses it), and the job's identity (the build service, or the
+ * connection's user) holds Queue builds on it, asked with Permissions - Has Permissions, a GET. It queues nothing.
  */
+
+/** The Build security namespace and its Queue builds bit (Azure DevOps security namespace reference). */
+const BUILD_NAMESPACE = '33344d9c-fc72-4d6f-aba5-fa317101a7e9';
+const QUEUE_BUILDS = 128;
+const PERMISSIONS_API_VERSION = '7.1-preview.2';
+
+/** Whether the caller may queue the definition; undefined when Azure DevOps does not say (the check then warns). */
+export async function mayQueue(client: DevOpsClient, definition: { id: number; path?: string; projectId?: string }): Promise<boolean | undefined> {
+  if (!definition.projectId) return undefined;
+  const { connection } = client;
+  const auth = connection.kind === 'pat' ? `Basic ${Buffer.from(`:${connection.token}`).toString('base64')}` : `Bearer ${connection.token}`;
+  const http = new HttpClient({ baseUrl: connection.collectionUrl, service: SERVICE, headers: { Authorization: auth, Accept: 'application/json' } });
+  // The Build namespace's tokens are the project id, the definition's folders and its id, joined by '/'.
+  const folders = (definition.path ?? '\\').split('\\').filter(Boolean);
+  const token = [definition.projectId, ...folders, String(definition.id)].join('/');
+  try {
+    const answer = await http.request<{ value?: unknown[] }>({
+      method: 'GET',
+      path: `_apis/permissions/${BUILD_NAMESPACE}/${QUEUE_BUILDS}`,
+      query: { tokens: token, alwaysAllowAdministrators: 'true', 'api-version': PERMISSIONS_API_VERSION },
+    });
+    const value = answer.data?.value?.[0];
+    return typeof value === 'boolean' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface PipelineToCheck {
   name?: string;
@@ -54,12 +82,23 @@ export async function checkPipelineDefinition(
         fix: 'Enable the pipeline (Settings → Processing of new run requests: Enabled).',
       };
     }
+    const queue = await mayQueue(client, { id: found.id, path: definition?.path, projectId: definition?.project?.id });
+    if (queue === false) {
+      return {
+        check: 'pipeline',
+        object,
+        verdict: 'NO-GO',
+        why: "the job's identity (the project build service) may not queue it: Queue builds is not allowed.",
+        fix: "Allow 'Queue builds' for the project's build service on this pipeline (Pipeline → Manage security).",
+      };
+    }
+    const unknown = queue === undefined;
     return {
       check: 'pipeline',
       object,
-      verdict: 'GO',
-      why: `exists (id ${found.id}) and is enabled.`,
-      fix: '',
+      verdict: unknown ? 'WARN' : 'GO',
+      why: `exists (id ${found.id}) and is enabled; ${unknown ? 'Azure DevOps did not say whether it may be queued' : 'the job may queue it'}.`,
+      fix: unknown ? "Check that the project's build service may queue it (Manage security: Queue builds)." : '',
       wouldDo: `would run ${found.name}${pipeline.branch ? ` on ${pipeline.branch}` : ''}`,
     };
   } catch (error) {

@@ -72,6 +72,19 @@ describe('preflight faults: the check that must find each one says NO-GO', funct
     });
   }
 
+  it('a pipeline the build service may not queue: RunChangesV1 says NO-GO naming it', async () => {
+    world = await startPreflightWorld();
+    world.devops.queueDenied.add(world.devops.pipeline('Biller_Infrastructure')!.id);
+    const step = nightChecks(emptyRecordsFolder()).find((candidate) => candidate.task === 'RunChangesV1')!;
+    const { run, file } = await runCheck(world, step);
+    assert.equal(run.outputs.preflightVerdict, 'NO-GO', run.stdout);
+    const found = file.findings.filter((finding) => finding.verdict === 'NO-GO');
+    assert.equal(found.length, 1, JSON.stringify(file.findings, null, 2));
+    assert.match(found[0]!.object, /^pipeline Biller_Infrastructure \(change [^)]+\)$/);
+    assert.match(found[0]!.fix, /Queue builds/);
+    assert.deepEqual(writesIn(world), []);
+  });
+
   it("no-approval-check and overrun change the emulated world as documented (their checks are the preflight step's)", async () => {
     world = await startPreflightWorld();
     world.devops.checks.set(900, {
