@@ -19,11 +19,18 @@ const QUEUE_BUILDS = 128;
 const PERMISSIONS_API_VERSION = '7.1-preview.2';
 
 /** Whether the caller may queue the definition; undefined when Azure DevOps does not say (the check then warns). */
-export async function mayQueue(client: DevOpsClient, definition: { id: number; path?: string; projectId?: string }): Promise<boolean | undefined> {
+export async function mayQueue(
+  client: DevOpsClient,
+  definition: { id: number; path?: string; projectId?: string },
+): Promise<boolean | undefined> {
   if (!definition.projectId) return undefined;
   const { connection } = client;
   const auth = connection.kind === 'pat' ? `Basic ${Buffer.from(`:${connection.token}`).toString('base64')}` : `Bearer ${connection.token}`;
-  const http = new HttpClient({ baseUrl: connection.collectionUrl, service: SERVICE, headers: { Authorization: auth, Accept: 'application/json' } });
+  const http = new HttpClient({
+    baseUrl: connection.collectionUrl,
+    service: SERVICE,
+    headers: { Authorization: auth, Accept: 'application/json' },
+  });
   // The Build namespace's tokens are the project id, the definition's folders and its id, joined by '/'.
   const folders = (definition.path ?? '\\').split('\\').filter(Boolean);
   const token = [definition.projectId, ...folders, String(definition.id)].join('/');

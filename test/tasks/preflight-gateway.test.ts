@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readPreflightFiles } from '../../shared/core/preflight';
-import { AzureFixture } from '../helpers/azure-fixture';
+import { addActionRules } from '../emulators/arm-action-rules';
+import { AzureFixture, RESOURCE_GROUP } from '../helpers/azure-fixture';
 import { newWorkDirectory } from '../helpers/task-runner';
 
 /** AppGatewayDrainV1's check against the ARM and Entra emulators: what it reads, says and never writes. */
@@ -40,5 +41,34 @@ describe('AppGatewayDrainV1 check (bundled, ARM and Entra emulators)', function 
       [],
     );
     assert.match(run.summaries.join('\n'), /\| azure-permissions \|/);
+  });
+  it('PatchVmsV1 check: a VM missing from the group is NO-GO naming it, nothing written', async () => {
+    azure.seedWebFarm({ count: 2 });
+    const run = await azure.run('PatchVmsV1', { action: 'check', virtualMachines: 'IC-Web1\nIC-Web9', serverGroup: 'web' });
+    assert.equal(run.result, 'SucceededWithIssues', run.stdout);
+    assert.equal(run.outputs.preflightVerdict, 'NO-GO');
+    assert.match(run.summaries.join('\n'), /\| vm \| virtual machine IC-Web9 \(resource group rg-web-prd\) \| NO-GO \|/);
+    assert.match(run.summaries.join('\n'), /would install Critical, Security patches on IC-Web1, 5 at a time/);
+    assert.deepEqual(azure.arm.changes(), []);
+  });
+
+  it('AlertMuteV1 check (Azure Monitor): reads the rule, says what the mute would do, writes nothing', async () => {
+    addActionRules(azure.arm, [RESOURCE_GROUP]);
+    const run = await azure.run('AlertMuteV1', {
+      action: 'check',
+      provider: 'azureMonitor',
+      resourceGroup: RESOURCE_GROUP,
+      scopes: RESOURCE_GROUP,
+      durationMinutes: '120',
+    });
+    assert.equal(run.result, 'Succeeded', run.stdout);
+    assert.match(
+      run.summaries.join('\n'),
+      /\| azure-monitor \| alert processing rule maintenance-window-\S+ \(resource group rg-web-prd\) \| GO \|.*would suppress notifications/,
+    );
+    assert.deepEqual(
+      azure.arm.journal.filter((entry) => entry.method !== 'GET').map((entry) => `${entry.method} ${entry.path}`),
+      [],
+    );
   });
 });
