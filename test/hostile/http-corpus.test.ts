@@ -18,6 +18,7 @@ import { type Emulator, emulatorCertificate, HOSTILE_FAULTS, type HostileFault, 
 import { NEWRELIC_ACCOUNT, NEWRELIC_KEY, NewRelicEmulator } from '../emulators/newrelic';
 import { PINGDOM_TOKEN, PingdomEmulator } from '../emulators/pingdom';
 import { SLACK_BOT_TOKEN, SlackEmulator, SlackWebhookEmulator } from '../emulators/slack';
+import { testClock } from '../helpers/clock';
 import { TeamsEmulator } from '../emulators/teams';
 import { WebsiteEmulator } from '../emulators/website';
 import { newWorkDirectory, repoRoot, runBundledTask, type TaskRun } from '../helpers/task-runner';
@@ -98,7 +99,7 @@ function pingdom(name: string, method: string, pathTest: RegExp, writes: Operati
     once,
     async start(log) {
       const emulator = await started(new PingdomEmulator());
-      const client = new PingdomClient({ baseUrl: `${emulator.url}/api/3.1`, token: PINGDOM_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      const client = new PingdomClient({ baseUrl: `${emulator.url}/api/3.1`, token: PINGDOM_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
       // A window not begun yet: Pingdom deletes only those.
       const window = { id: 9001, from: emulator.now() + 3600 };
       emulator.windows.set(window.id, { ...window, description: 'corpus', to: window.from + 3600, uptime: [1001], tms: [] });
