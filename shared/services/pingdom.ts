@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
-import { InputError, SafetyError, ServiceError } from '../core/errors';
-import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, type HttpRequest } from '../core/http';
+import { InputError, ServiceError } from '../core/errors';
 import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
 import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind, type UndoOutcome } from '../core/undo';
-import { sleep as defaultSleep, type RetryOptions } from '../core/retry';
 import { createOnce } from './connection';
 import { type PingdomCheck, type PingdomClient, type PingdomWindow } from './pingdom-client';
 

@@ -1,4 +1,3 @@
-import { windowClock } from '../../shared/core/clock';
 import { ServiceError } from '../../shared/core/errors';
 import { parseUndoRecord, type UndoRecord } from '../../shared/core/records';
 import { runTask } from '../../shared/core/task';
@@ -15,7 +14,7 @@ import {
 } from '../../shared/services/cloudflare';
 import { apiBaseUrl, connectionToken } from '../../shared/services/connection';
 
-void runTask('MaintenancePage', async ({ input, log, records, windowId, variable, publishUndoRecord, attachSummary }) => {
+void runTask('MaintenancePage', async ({ input, log, records, windowId, clock, publishUndoRecord, attachSummary }) => {
   const connection = input.endpoint('cloudflareConnection', { required: true });
   const action = input.choice('action', ['enable', 'disable'], 'enable');
   const purge = input.choice('purgeCache', ['none', 'everything', 'hosts'], action === 'disable' ? 'everything' : 'none');
@@ -23,6 +22,7 @@ void runTask('MaintenancePage', async ({ input, log, records, windowId, variable
     baseUrl: apiBaseUrl('cloudflareConnection', connection.url, CLOUDFLARE_PUBLIC_API),
     token: connectionToken('cloudflareConnection', connection),
     log,
+    clock,
   });
 
   if (action === 'disable') {
@@ -31,8 +31,7 @@ void runTask('MaintenancePage', async ({ input, log, records, windowId, variable
     const zoneName = input.string('zoneName');
     const names = input.list('records');
     log.section(`Taking the maintenance page down${record ? ` from undo record ${record.id}` : ` for window ${windowId} (records folder and the window's marks)`}`);
-    const clock = windowClock(variable, log);
-    const result = await disableMaintenancePage({ client, log, record, store: records, windowId, zoneName, names, purge, now: () => clock.now() });
+    const result = await disableMaintenancePage({ client, log, record, store: records, windowId, zoneName, names, purge, clock });
     attachSummary('Maintenance page disable', disableSummary(result));
     if (result.purgeError) {
       throw new ServiceError('Cloudflare', `DNS is restored and verified, but the cache purge failed: ${result.purgeError.message}`, {
@@ -60,6 +59,7 @@ void runTask('MaintenancePage', async ({ input, log, records, windowId, variable
     purge,
     publish: (record) => publishUndoRecord(record),
     earlierRecords,
+    clock,
   });
   attachSummary('Maintenance page enable', enableSummary(result));
 });

@@ -117,7 +117,7 @@ function cloudflare(name: string, method: string, pathTest: RegExp, writes: Oper
     writes,
     async start(log) {
       const emulator = await started(new CloudflareEmulator());
-      const client = new CloudflareClient({ baseUrl: `${emulator.url}/client/v4`, token: CLOUDFLARE_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      const client = new CloudflareClient({ baseUrl: `${emulator.url}/client/v4`, token: CLOUDFLARE_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
       const wwwId = emulator.find('www.invoicecloud.com')!.id;
       return { emulator, run: () => call(client, wwwId), state: () => emulator.dnsState(), stop: () => emulator.stop() };
     },
