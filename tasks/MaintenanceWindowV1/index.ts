@@ -4,7 +4,6 @@ import { checkTimeZone, DEFAULT_TIME_ZONE } from '../../shared/core/time';
 import { pipelineRunLink } from '../../shared/services/messages';
 import { botToken, PROVIDERS, webhookUrl, type Destination } from '../../shared/services/notify';
 import { finishAction, gateAction, startAction } from '../../shared/window/actions';
-import { windowClock } from '../../shared/core/clock';
 import { olderActiveRuns, thisRun } from '../../shared/devops/active-runs';
 import { clientForTask } from '../../shared/devops/client';
 
@@ -12,7 +11,7 @@ void runTask('MaintenanceWindow', async (context) => {
   const { input, log, variable } = context;
   const action = input.choice('action', ['gate', 'start', 'finish'] as const);
   const timeZone = checkTimeZone('timeZone', input.string('timeZone') ?? DEFAULT_TIME_ZONE);
-  const clock = windowClock(variable, log);
+  const { clock } = context;
   const link = pipelineRunLink(variable('System.CollectionUri'), variable('System.TeamProject'), variable('Build.BuildId'));
   const common = { log, clock, timeZone, setOutput: context.setOutput, attachSummary: context.attachSummary };
   const gate = {

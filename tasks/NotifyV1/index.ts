@@ -4,7 +4,7 @@ import { runTask } from '../../shared/core/task';
 import { composeNotice, pipelineRunLink, TEMPLATES } from '../../shared/services/messages';
 import { botToken, NotifyError, PROVIDERS, sendNotice, webhookUrl, type Destination, type NotifyResult } from '../../shared/services/notify';
 
-void runTask('Notify', async ({ input, log, variable, setOutput, attachSummary }) => {
+void runTask('Notify', async ({ input, log, variable, clock, setOutput, attachSummary }) => {
   const provider = input.choice('provider', PROVIDERS, 'slack');
   const template = input.choice('template', TEMPLATES, 'text');
   const notice = composeNotice({
@@ -32,7 +32,7 @@ void runTask('Notify', async ({ input, log, variable, setOutput, attachSummary }
   log.section(`Notify: ${template} via ${provider}`);
   let result: NotifyResult;
   try {
-    result = await sendNotice(notice, destination, { log });
+    result = await sendNotice(notice, destination, { log, clock });
   } catch (error) {
     if (error instanceof NotifyError) report(error.result);
     throw error;

@@ -192,7 +192,7 @@ const OPERATIONS: Operation[] = [
     writes: 'none',
     async start(log) {
       const emulator = await started(new SlackEmulator());
-      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
       return { emulator, run: () => client.resolveChannels(['#maintenance']), state: () => emulator.messages.length, stop: () => emulator.stop() };
     },
   },
@@ -205,7 +205,7 @@ const OPERATIONS: Operation[] = [
     once: true,
     async start(log) {
       const emulator = await started(new SlackEmulator());
-      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
       const channel = emulator.channelByName('maintenance')!;
       return { emulator, run: () => client.postMessage({ id: channel.id, name: channel.name }, { text: 'corpus' }), stop: () => emulator.stop() };
     },
@@ -222,7 +222,7 @@ const OPERATIONS: Operation[] = [
     async start(log) {
       const emulator = await started(new SlackWebhookEmulator());
       const url = emulator.addHook('maintenance');
-      return { emulator, run: () => postSlackWebhook(url, { text: 'corpus' }, { log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} }), stop: () => emulator.stop() };
+      return { emulator, run: () => postSlackWebhook(url, { text: 'corpus' }, { log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() }), stop: () => emulator.stop() };
     },
   },
   {
@@ -238,7 +238,7 @@ const OPERATIONS: Operation[] = [
       const emulator = await started(new TeamsEmulator());
       const url = emulator.addWorkflow();
       const card = teamsMessage({ $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body: [{ type: 'TextBlock', text: 'corpus' }] });
-      return { emulator, run: () => postTeamsWorkflow(url, card, { log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} }), stop: () => emulator.stop() };
+      return { emulator, run: () => postTeamsWorkflow(url, card, { log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() }), stop: () => emulator.stop() };
     },
   },
   // New Relic: every call is a POST to /graphql; reads must leave the rules as they are.
