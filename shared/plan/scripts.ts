@@ -82,6 +82,7 @@ const MAX_LINE = 16_384;
 
 export function runScript(options: ScriptOptions): Promise<ScriptRun> {
   const file = path.join(options.root, options.path);
+  // A real process's real duration, like its timeout timer: not the window clock, whose waits may jump meanwhile.
   const started = Date.now();
   const refused = options.arguments.map((argument, index) => [index, argumentProblem(file, argument)] as const).find(([, problem]) => problem);
   if (refused) {
