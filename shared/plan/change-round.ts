@@ -190,9 +190,15 @@ export class ChangeRound {
    */
   private async recordInterrupted(): Promise<void> {
     await Promise.allSettled([...this.scriptsRunning]);
-    const scripts = this.all.filter((t) => t.change.action.kind === 'script' && t.reason?.startsWith('interrupted by a cancel')).map((t) => t.change.id);
+    const scripts = this.all
+      .filter((t) => t.change.action.kind === 'script' && t.reason?.startsWith('interrupted by a cancel'))
+      .map((t) => t.change.id);
     const runs = this.all.filter((t) => t.outcome === 'running' && t.run).map((t) => `${t.change.id} (run ${t.run!.name ?? t.run!.id})`);
-    if (scripts.length) this.options.log.warn(`Cancelled: script(s) ${scripts.join(', ')} were ended and are recorded as interrupted in the change ledger.`);
-    if (runs.length) this.options.log.warn(`Cancelled: pipeline run(s) ${runs.join(', ')} were left running; a later attempt finds them by their tags and waits for them.`);
+    if (scripts.length)
+      this.options.log.warn(`Cancelled: script(s) ${scripts.join(', ')} were ended and are recorded as interrupted in the change ledger.`);
+    if (runs.length)
+      this.options.log.warn(
+        `Cancelled: pipeline run(s) ${runs.join(', ')} were left running; a later attempt finds them by their tags and waits for them.`,
+      );
   }
 }

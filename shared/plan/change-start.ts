@@ -67,7 +67,13 @@ function startScript(entry: Tracked, context: StartContext): void {
     .then((result) => {
       entry.durationMs = result.durationMs;
       const { outcome, reason } = scriptVerdict(result, action.timeoutMinutes);
-      context.ledger.set(change.id, { outcome, attemptId: context.attemptId, at: new Date(context.now()).toISOString(), durationMs: result.durationMs, reason });
+      context.ledger.set(change.id, {
+        outcome,
+        attemptId: context.attemptId,
+        at: new Date(context.now()).toISOString(),
+        durationMs: result.durationMs,
+        reason,
+      });
       context.finish(entry, outcome, reason);
       context.wake();
     })
@@ -81,10 +87,18 @@ function startScript(entry: Tracked, context: StartContext): void {
 }
 
 /** What a script's end means for its change. */
-export function scriptVerdict(result: ScriptRun, timeoutMinutes: number): { outcome: 'succeeded' | 'failed' | 'timed-out'; reason?: string } {
+export function scriptVerdict(
+  result: ScriptRun,
+  timeoutMinutes: number,
+): { outcome: 'succeeded' | 'failed' | 'timed-out'; reason?: string } {
   if (result.startError) return { outcome: 'failed', reason: result.startError };
-  if (result.canceled) return { outcome: 'failed', reason: 'interrupted by a cancel of the step: its process group was ended; run it again in a later attempt' };
+  if (result.canceled)
+    return {
+      outcome: 'failed',
+      reason: 'interrupted by a cancel of the step: its process group was ended; run it again in a later attempt',
+    };
   if (result.timedOut) return { outcome: 'timed-out', reason: `stopped after its ${timeoutMinutes} minute timeout` };
-  if (result.exitCode !== 0) return { outcome: 'failed', reason: result.signal ? `ended by ${result.signal}` : `exit code ${result.exitCode}` };
+  if (result.exitCode !== 0)
+    return { outcome: 'failed', reason: result.signal ? `ended by ${result.signal}` : `exit code ${result.exitCode}` };
   return { outcome: 'succeeded' };
 }

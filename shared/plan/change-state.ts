@@ -93,7 +93,12 @@ export function classifyChange(change: Change, history: ChangeHistory): HistoryS
   if (change.action.kind === 'manual' && history.confirmed) return { ...carried, outcome: 'confirmed' };
   if (!history.inScope) return { ...carried, outcome: 'skipped', reason: 'not in onlyKeys' };
   if (earlier && earlier.status !== 'running') {
-    return { outcome: 'pending', reason: `its earlier run ${earlier.name ?? earlier.id} ${earlier.status}; running it again`, run: undefined, fromEarlierAttempt: false };
+    return {
+      outcome: 'pending',
+      reason: `its earlier run ${earlier.name ?? earlier.id} ${earlier.status}; running it again`,
+      run: undefined,
+      fromEarlierAttempt: false,
+    };
   }
   return carried;
 }
@@ -108,7 +113,11 @@ function fromEarlierRun(earlier: RunState, history: ChangeHistory): HistoryState
   }
   if (earlier.status === 'running' && history.inScope) return { ...base, outcome: 'running', startedAt: earlier.startedAt ?? history.now };
   if (!fromEarlierAttempt && earlier.status !== 'running') {
-    return { ...base, outcome: earlier.status === 'canceled' ? 'canceled' : 'failed', reason: `${earlier.status.replace('-', ' ')} in this attempt` };
+    return {
+      ...base,
+      outcome: earlier.status === 'canceled' ? 'canceled' : 'failed',
+      reason: `${earlier.status.replace('-', ' ')} in this attempt`,
+    };
   }
   return { ...base, outcome: 'pending' };
 }

@@ -50,7 +50,10 @@ export function schemaProblems(errors: ErrorObject[], locate: Locator): PlanProb
         problem = locate.problem(where, 'must not be empty.');
         break;
       case 'minProperties':
-        problem = locate.problem(where, where[where.length - 1] === 'pipelines' ? 'must select pipelines: a folder, names or a pattern.' : 'must not be empty.');
+        problem = locate.problem(
+          where,
+          where[where.length - 1] === 'pipelines' ? 'must select pipelines: a folder, names or a pattern.' : 'must not be empty.',
+        );
         break;
       case 'type':
         problem = locate.problem(where, `must be ${(error.params as { type: string | string[] }).type.toString().replace(/,/g, ' or ')}.`);

@@ -93,7 +93,6 @@ export interface Plan {
   changes: Change[];
 }
 
-
 export class PlanError extends Error {
   override name = 'PlanError';
   constructor(readonly problems: PlanProblem[]) {
@@ -118,7 +117,6 @@ export interface ParseResult {
   problems: PlanProblem[];
 }
 
-
 let compiledSchema: ReturnType<Ajv['compile']> | undefined;
 function schemaValidator(): ReturnType<Ajv['compile']> {
   compiledSchema ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(planSchema);
@@ -136,7 +134,9 @@ export function loadPlan(file: string, options: ParseOptions = {}): Plan {
 
 /** Parses plan text; `file` is used in messages only. */
 export function parsePlan(text: string, file: string, options: ParseOptions = {}): ParseResult {
-  const early = (line: number, column: number, message: string): ParseResult => ({ problems: [{ file, line, column, field: '', message, severity: 'error' }] });
+  const early = (line: number, column: number, message: string): ParseResult => ({
+    problems: [{ file, line, column, field: '', message, severity: 'error' }],
+  });
   if (text.length > MAX_PLAN_BYTES) return early(1, 1, `is ${text.length} characters long; a plan may be at most ${MAX_PLAN_BYTES}.`);
   const deep = nestingProblem(text);
   if (deep) return early(deep.line, deep.column, deep.message);
@@ -147,7 +147,14 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
 
   for (const error of document.errors.slice(0, MAX_LISTED_PROBLEMS)) {
     const { line, col } = lineCounter.linePos(error.pos[0]);
-    problems.push({ file, line, column: col, field: '', message: boundMessage(`is not valid YAML: ${error.message.split('\n')[0]}`), severity: 'error' });
+    problems.push({
+      file,
+      line,
+      column: col,
+      field: '',
+      message: boundMessage(`is not valid YAML: ${error.message.split('\n')[0]}`),
+      severity: 'error',
+    });
   }
   if (problems.length) return { problems };
 
@@ -157,7 +164,16 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
   const tooLong = stringProblems(data);
   if (tooLong.length) return { problems: tooLong.map((problem) => locate.problem(problem.path, problem.message)) };
   if (Array.isArray((data as { changes?: unknown })?.changes) && (data as { changes: unknown[] }).changes.length > MAX_CHANGES) {
-    return { problems: [locate.problem(['changes'], `lists ${(data as { changes: unknown[] }).changes.length} changes; a plan may have at most ${MAX_CHANGES}.`, 'error', true)] };
+    return {
+      problems: [
+        locate.problem(
+          ['changes'],
+          `lists ${(data as { changes: unknown[] }).changes.length} changes; a plan may have at most ${MAX_CHANGES}.`,
+          'error',
+          true,
+        ),
+      ],
+    };
   }
   const validate = schemaValidator();
   if (!validate(data)) problems.push(...schemaProblems(validate.errors ?? [], locate));
@@ -184,7 +200,9 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
     if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== window.date) {
       problems.push(locate.problem(['window', 'date'], `'${window.date}' is not a calendar date.`));
     } else if (date.getUTCDay() !== 0) {
-      problems.push(locate.problem(['window', 'date'], `${window.date} is not a Sunday; the window's date is the Sunday of the window.`, 'warning'));
+      problems.push(
+        locate.problem(['window', 'date'], `${window.date} is not a Sunday; the window's date is the Sunday of the window.`, 'warning'),
+      );
     }
   }
   problems.push(...scriptProblems(rawChanges, locate, options.scriptRoot));
@@ -220,7 +238,14 @@ function actionProblems(changes: any[], locate: Locator): PlanProblem[] {
     if (actions.length === 0) {
       problems.push(locate.problem(['changes', index], `${name} has no action: give one of pipeline, script or manual.`));
     } else if (actions.length > 1) {
-      problems.push(locate.problem(['changes', index, actions[1]], `${name} has ${actions.length} actions (${actions.join(' and ')}): keep exactly one.`, 'error', true));
+      problems.push(
+        locate.problem(
+          ['changes', index, actions[1]],
+          `${name} has ${actions.length} actions (${actions.join(' and ')}): keep exactly one.`,
+          'error',
+          true,
+        ),
+      );
     }
   });
   return problems;

@@ -68,7 +68,9 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
   const startedAt = client.now();
   const callsBefore = client.calls;
   const runs = new PipelineRuns(client, (runId, error) =>
-    log.warn(`Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but a later run of this step will not recognise it and may start it again.`),
+    log.warn(
+      `Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but a later run of this step will not recognise it and may start it again.`,
+    ),
   );
   const ledger = new Ledger(options.ledgerFile);
   const confirmed = confirmedChanges(options, ledger);
@@ -76,7 +78,9 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
   const tracked = await classifyHistory({ options, runs, ledger, confirmed, pipelines });
 
   const all = [...tracked.values()];
-  log.section(`Changes of ${plan.window.name}: ${all.filter((t) => t.outcome === 'pending').length} to run, ${all.filter((t) => isSuccess(t)).length} already done, up to ${options.maxParallel} at once`);
+  log.section(
+    `Changes of ${plan.window.name}: ${all.filter((t) => t.outcome === 'pending').length} to run, ${all.filter((t) => isSuccess(t)).length} already done, up to ${options.maxParallel} at once`,
+  );
   const round = new ChangeRound(tracked, {
     ...options,
     runs,
@@ -100,12 +104,14 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
 function confirmedChanges(options: RunChangesOptions, ledger: Ledger): Set<string> {
   const { plan, log } = options;
   const unknownKeys = options.onlyKeys.filter((key) => !plan.changes.some((change) => matchesKeys(change, [key])));
-  if (unknownKeys.length) throw new InputError('onlyKeys', `${unknownKeys.map((key) => `'${key}'`).join(', ')} match(es) no change id or Jira key of the plan.`);
+  if (unknownKeys.length)
+    throw new InputError('onlyKeys', `${unknownKeys.map((key) => `'${key}'`).join(', ')} match(es) no change id or Jira key of the plan.`);
   const confirmed = new Set(options.confirmedManual);
   for (const change of plan.changes) if (ledger.get(change.id)?.outcome === 'confirmed') confirmed.add(change.id);
   for (const id of options.confirmedManual) {
     const change = plan.changes.find((candidate) => candidate.id === id);
-    if (!change || change.action.kind !== 'manual') log.warn(`'${id}' was given as a confirmed manual change, but the plan has no manual change with that id.`);
+    if (!change || change.action.kind !== 'manual')
+      log.warn(`'${id}' was given as a confirmed manual change, but the plan has no manual change with that id.`);
   }
   return confirmed;
 }
@@ -120,7 +126,8 @@ async function findPipelines(plan: Plan, runs: PipelineRuns): Promise<Map<string
     if (typeof found === 'string') missing.push(`${change.id}: ${found}`);
     else pipelines.set(change.id, found);
   }
-  if (missing.length) throw new InputError('planFile', `the plan names pipelines that cannot be run; nothing was started:\n${missing.join('\n')}`);
+  if (missing.length)
+    throw new InputError('planFile', `the plan names pipelines that cannot be run; nothing was started:\n${missing.join('\n')}`);
   return pipelines;
 }
 
@@ -146,7 +153,8 @@ async function classifyHistory(context: {
       now: options.client.now(),
     });
     tracked.set(change.id, { change, pipeline: context.pipelines.get(change.id), ...state });
-    if (state.outcome === 'running') options.log.info(`${change.id}: run ${state.run?.name ?? state.run?.id} started earlier is still running; waiting for it.`);
+    if (state.outcome === 'running')
+      options.log.info(`${change.id}: run ${state.run?.name ?? state.run?.id} started earlier is still running; waiting for it.`);
   }
   return tracked;
 }
@@ -159,7 +167,7 @@ function summarize(plan: Plan, tracked: Map<string, Tracked>): Omit<RunChangesRe
     outcome: t.outcome,
     reason: t.reason,
     runUrl: t.run?.webUrl,
-    runName: t.run ? t.run.name ?? String(t.run.id) : undefined,
+    runName: t.run ? (t.run.name ?? String(t.run.id)) : undefined,
     durationMs: t.durationMs,
     fromEarlierAttempt: t.fromEarlierAttempt || undefined,
   }));

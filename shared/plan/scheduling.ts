@@ -19,10 +19,16 @@ export function settle(entry: Tracked, tracked: ReadonlyMap<string, Tracked>): S
 }
 
 /** Pending, automatic changes whose dependencies all succeeded, in start order (`priority`: rank per id). */
-export function readyToStart(all: readonly Tracked[], tracked: ReadonlyMap<string, Tracked>, priority: ReadonlyMap<string, number>): Tracked[] {
+export function readyToStart(
+  all: readonly Tracked[],
+  tracked: ReadonlyMap<string, Tracked>,
+  priority: ReadonlyMap<string, number>,
+): Tracked[] {
   const rank = (entry: Tracked) => priority.get(entry.change.id) ?? Number.MAX_SAFE_INTEGER;
   return all
-    .filter((t) => t.outcome === 'pending' && t.change.action.kind !== 'manual' && t.change.dependsOn.every((id) => isSuccess(tracked.get(id)!)))
+    .filter(
+      (t) => t.outcome === 'pending' && t.change.action.kind !== 'manual' && t.change.dependsOn.every((id) => isSuccess(tracked.get(id)!)),
+    )
     .sort((a, b) => rank(a) - rank(b));
 }
 
@@ -40,14 +46,19 @@ export function judgeRun(entry: Tracked, state: RunState, now: number): RunVerdi
   if (state.status === 'running') {
     const limit = entry.change.action.kind === 'pipeline' ? entry.change.action.timeoutMinutes : undefined;
     if (limit && now - (entry.startedAt ?? now) > limit * 60_000) {
-      return { outcome: 'timed-out', reason: `still running after its ${limit} minute timeout; the run was left running`, durationMs: entry.durationMs };
+      return {
+        outcome: 'timed-out',
+        reason: `still running after its ${limit} minute timeout; the run was left running`,
+        durationMs: entry.durationMs,
+      };
     }
     return undefined;
   }
   const durationMs = state.finishedAt && state.startedAt ? state.finishedAt - state.startedAt : undefined;
   if (state.status === 'succeeded') return { outcome: 'succeeded', durationMs };
   if (state.status === 'canceled') return { outcome: 'canceled', reason: 'the run was canceled', durationMs };
-  if (state.status === 'partially-succeeded') return { outcome: 'failed', reason: 'partially succeeded: some steps failed (continueOnError)', durationMs };
+  if (state.status === 'partially-succeeded')
+    return { outcome: 'failed', reason: 'partially succeeded: some steps failed (continueOnError)', durationMs };
   return { outcome: 'failed', reason: 'the run failed', durationMs };
 }
 

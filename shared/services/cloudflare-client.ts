@@ -81,7 +81,10 @@ export class CloudflareClient {
     throw new ServiceError(
       'Cloudflare',
       `only ${this.rateLimit.remaining} call(s) are left of the token's budget for the next ${this.rateLimit.resetInSeconds} s, and this step needs ${calls}.`,
-      { advice: 'Nothing was changed. The budget (1200 calls per 5 minutes) is shared with dashboard users; run the step again once it resets.' },
+      {
+        advice:
+          'Nothing was changed. The budget (1200 calls per 5 minutes) is shared with dashboard users; run the step again once it resets.',
+      },
     );
   }
 
@@ -91,7 +94,9 @@ export class CloudflareClient {
    */
   private async call<T>(request: HttpRequest, check: (result: unknown) => string | undefined = () => undefined): Promise<Envelope<T>> {
     if (this.calls >= MAX_CALLS_PER_STEP) {
-      throw new SafetyError(`Stopped after ${this.calls} Cloudflare calls in one step: something is looping, and the token's budget is shared with others.`);
+      throw new SafetyError(
+        `Stopped after ${this.calls} Cloudflare calls in one step: something is looping, and the token's budget is shared with others.`,
+      );
     }
     let response;
     try {
@@ -105,7 +110,16 @@ export class CloudflareClient {
     if (notEnvelope) throw unexpectedShape('Cloudflare', where, response.status, `the envelope ${notEnvelope}`);
     if (response.data.success === false) {
       throw mapCloudflareError(
-        new HttpError({ message: 'Cloudflare reported a failure', service: 'Cloudflare', method: request.method, target: request.path ?? '', failure: 'status', status: response.status, data: response.data, headers: response.headers }),
+        new HttpError({
+          message: 'Cloudflare reported a failure',
+          service: 'Cloudflare',
+          method: request.method,
+          target: request.path ?? '',
+          failure: 'status',
+          status: response.status,
+          data: response.data,
+          headers: response.headers,
+        }),
       );
     }
     const problem = check(response.data.result);
@@ -114,7 +128,10 @@ export class CloudflareClient {
   }
 
   async findZone(name: string): Promise<{ id: string; name: string } | undefined> {
-    const page = await this.call<Array<{ id: string; name: string }>>({ method: 'GET', path: 'zones', query: { name, per_page: 5 } }, zoneList);
+    const page = await this.call<Array<{ id: string; name: string }>>(
+      { method: 'GET', path: 'zones', query: { name, per_page: 5 } },
+      zoneList,
+    );
     return page.result.find((zone) => zone.name.toLowerCase() === name.toLowerCase());
   }
 
@@ -146,7 +163,14 @@ export class CloudflareClient {
 
   /** Sets absolute values, so sending it twice is harmless: retried like any idempotent call. */
   async patchRecord(zoneId: string, id: string, changes: Partial<Omit<DnsRecord, 'id' | 'name'>>): Promise<DnsRecord> {
-    return toRecord((await this.call<DnsRecord>({ method: 'PATCH', path: `zones/${zoneId}/dns_records/${id}`, body: changes, idempotent: true }, oneRecord)).result);
+    return toRecord(
+      (
+        await this.call<DnsRecord>(
+          { method: 'PATCH', path: `zones/${zoneId}/dns_records/${id}`, body: changes, idempotent: true },
+          oneRecord,
+        )
+      ).result,
+    );
   }
 
   async purge(zoneId: string, what: { everything: true } | { hosts: string[] }): Promise<void> {
@@ -161,7 +185,15 @@ const recordList = (result: unknown) => shape.arrayOf({ result }, 'result', RECO
 const oneRecord = (result: unknown) => shape.fields(result, RECORD_FIELDS);
 
 function toRecord(raw: DnsRecord): DnsRecord {
-  return { id: raw.id, name: raw.name, type: raw.type, content: raw.content, proxied: !!raw.proxied, ttl: raw.ttl, comment: raw.comment ?? null };
+  return {
+    id: raw.id,
+    name: raw.name,
+    type: raw.type,
+    content: raw.content,
+    proxied: !!raw.proxied,
+    ttl: raw.ttl,
+    comment: raw.comment ?? null,
+  };
 }
 
 /** The v4 envelope's `errors[]` → a message a person can act on. */
@@ -170,7 +202,11 @@ export function mapCloudflareError(error: unknown): unknown {
   const notAnAnswer = answerFailure(error);
   if (notAnAnswer) return notAnAnswer;
   const errors = (error.data as Envelope<unknown> | undefined)?.errors ?? [];
-  const detail = errors.length ? errors.map((e) => `${e.code} ${e.message}`).join('; ') : error.status !== undefined ? `HTTP ${error.status}` : withoutService(error);
+  const detail = errors.length
+    ? errors.map((e) => `${e.code} ${e.message}`).join('; ')
+    : error.status !== undefined
+      ? `HTTP ${error.status}`
+      : withoutService(error);
   let advice: string | undefined;
   if (error.status === 401 || error.status === 403 || errors.some((e) => e.code === 10000)) {
     advice = "Check the Cloudflare service connection's API token: it needs Zone DNS Edit and Zone Cache Purge on this zone.";
@@ -178,5 +214,10 @@ export function mapCloudflareError(error: unknown): unknown {
     const wait = error.headers['retry-after'];
     advice = `The token's budget (1200 calls per 5 minutes, shared with dashboard users) is spent${wait ? `; Cloudflare asks to wait ${wait} s` : ''}. Run the step again after that.`;
   }
-  return new ServiceError('Cloudflare', `${error.method} ${error.target} failed: ${detail}`, { status: error.status, code: errors[0] ? String(errors[0].code) : undefined, advice, cause: error });
+  return new ServiceError('Cloudflare', `${error.method} ${error.target} failed: ${detail}`, {
+    status: error.status,
+    code: errors[0] ? String(errors[0].code) : undefined,
+    advice,
+    cause: error,
+  });
 }

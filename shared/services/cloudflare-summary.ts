@@ -21,12 +21,18 @@ export function enableSummary(result: EnableResult): MarkdownSummary {
 }
 
 export function disableSummary(result: DisableResult): MarkdownSummary {
-  const purge = result.purgeError ? `**FAILED** (${result.purgeError.message}); purge the cache by hand` : result.purged === 'none' ? 'not asked for' : `${result.purged}, done`;
+  const purge = result.purgeError
+    ? `**FAILED** (${result.purgeError.message}); purge the cache by hand`
+    : result.purged === 'none'
+      ? 'not asked for'
+      : `${result.purged}, done`;
   const { outcome } = result;
   const items = outcome.items.filter((item, index) => outcome.items.findIndex((other) => other.name === item.name) === index);
   const record = outcome.record;
   return new MarkdownSummary()
-    .heading(`Maintenance page down: ${items.map((i) => i.name).join(', ') || 'nothing of this window was up'}${items.length ? ' restored' : ''}`)
+    .heading(
+      `Maintenance page down: ${items.map((i) => i.name).join(', ') || 'nothing of this window was up'}${items.length ? ' restored' : ''}`,
+    )
     .table(
       ['Record', 'Restored to', ''],
       items.map(({ name, item }) => {
@@ -34,9 +40,15 @@ export function disableSummary(result: DisableResult): MarkdownSummary {
         return [
           name,
           `${o.type} ${o.content} (proxied ${o.proxied}, ttl ${o.ttl === 1 ? 'auto' : o.ttl})`,
-          outcome.restored.includes(name) ? 'restored, read back and verified' : outcome.back.includes(name) ? 'was already restored' : 'changed by someone since; left as it is',
+          outcome.restored.includes(name)
+            ? 'restored, read back and verified'
+            : outcome.back.includes(name)
+              ? 'was already restored'
+              : 'changed by someone since; left as it is',
         ];
       }),
     )
-    .paragraph(`Cache purge: ${purge}. Cloudflare calls: ${result.calls}. ${record ? `Undone from undo record \`${record.id}\`.` : `Restored from the marks of window ${outcome.windowId}.`}`);
+    .paragraph(
+      `Cache purge: ${purge}. Cloudflare calls: ${result.calls}. ${record ? `Undone from undo record \`${record.id}\`.` : `Restored from the marks of window ${outcome.windowId}.`}`,
+    );
 }

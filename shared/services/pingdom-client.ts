@@ -88,11 +88,17 @@ export class PingdomClient {
       const waitMs = limit.resetsAt - this.options.clock.now().getTime();
       if (waitMs <= 0) continue;
       if (waitMs > this.maxBudgetWaitMs) {
-        throw new ServiceError('Pingdom', `only ${limit.remaining} call(s) left in the ${kind} request budget, which resets in ${Math.ceil(waitMs / 1000)} s.`, {
-          advice: 'Nothing was changed by this call; run the step again after the reset.',
-        });
+        throw new ServiceError(
+          'Pingdom',
+          `only ${limit.remaining} call(s) left in the ${kind} request budget, which resets in ${Math.ceil(waitMs / 1000)} s.`,
+          {
+            advice: 'Nothing was changed by this call; run the step again after the reset.',
+          },
+        );
       }
-      this.options.log.info(`Pingdom's ${kind} request budget has ${limit.remaining} call(s) left; waiting ${Math.ceil(waitMs / 1000)} s for it to reset.`);
+      this.options.log.info(
+        `Pingdom's ${kind} request budget has ${limit.remaining} call(s) left; waiting ${Math.ceil(waitMs / 1000)} s for it to reset.`,
+      );
       await this.options.clock.wait(waitMs);
       this.limits.delete(kind);
     }
@@ -130,7 +136,8 @@ export class PingdomClient {
 
   /** Pauses or unpauses exactly these checks. Never called with an empty list: Pingdom would change all. */
   async setPaused(checkIds: number[], paused: boolean): Promise<void> {
-    if (checkIds.length === 0) throw new SafetyError('Refusing PUT /checks with no check ids: Pingdom would change every check on the account.');
+    if (checkIds.length === 0)
+      throw new SafetyError('Refusing PUT /checks with no check ids: Pingdom would change every check on the account.');
     await this.call({ method: 'PUT', path: 'checks', body: { paused, checkids: checkIds.join(',') } }, modified);
   }
 
@@ -156,7 +163,10 @@ export class PingdomClient {
         path: 'maintenance',
         body: { description: window.description, from: 1, to: window.to, uptimeids: window.checkIds },
       },
-      (data) => shape.object(data) ?? (shape.fields((data as { maintenance?: unknown }).maintenance, { id: 'number' }) && "'maintenance.id' is not a number (the window may have been created)"),
+      (data) =>
+        shape.object(data) ??
+        (shape.fields((data as { maintenance?: unknown }).maintenance, { id: 'number' }) &&
+          "'maintenance.id' is not a number (the window may have been created)"),
     );
     return created.maintenance.id;
   }

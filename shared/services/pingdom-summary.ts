@@ -15,14 +15,23 @@ export function pauseSummary(result: PauseResult, endsAtText: string): MarkdownS
         `Maintenance window ${window?.id}${result.adoptedWindow ? ' (kept from an earlier run of this step)' : ''} ends by itself at that time. ` +
           'The resume step ends it early.',
       )
-      .table(['Check', 'Id', 'Silenced'], checks.map((check) => [check.name, check.id, `maintenance window ${window?.id}`]));
+      .table(
+        ['Check', 'Id', 'Silenced'],
+        checks.map((check) => [check.name, check.id, `maintenance window ${window?.id}`]),
+      );
   } else {
     summary
       .heading(`Pingdom: ${record.data.pausedByUs.length} check(s) paused, to resume at ${endsAtText}`)
-      .paragraph('**Paused checks do not resume by themselves**: the resume step unpauses them. Only the checks this step paused are unpaused.')
+      .paragraph(
+        '**Paused checks do not resume by themselves**: the resume step unpauses them. Only the checks this step paused are unpaused.',
+      )
       .table(
         ['Check', 'Id', 'State'],
-        checks.map((check) => [check.name, check.id, result.alreadyPaused.includes(check.id) ? 'was paused already; stays paused' : 'paused by this step']),
+        checks.map((check) => [
+          check.name,
+          check.id,
+          result.alreadyPaused.includes(check.id) ? 'was paused already; stays paused' : 'paused by this step',
+        ]),
       );
   }
   return summary.paragraph(`Undo record \`${record.id}\`.`);
@@ -41,12 +50,19 @@ export function resumeSummary(result: ResumeResult, formatTime: (date: Date) => 
     gone: () => 'no longer exists',
   };
   if (result.windows.length) {
-    summary.table(['Maintenance window', 'Outcome'], result.windows.map((w) => [w.id, text[w.outcome](w.endsAt)]));
+    summary.table(
+      ['Maintenance window', 'Outcome'],
+      result.windows.map((w) => [w.id, text[w.outcome](w.endsAt)]),
+    );
   }
   if (record?.data.mode === 'pauseChecks' || checks.length) {
     const rows = checks.map((i) => {
       const check = (i.item as { check: PingdomCheck }).check;
-      return [check.name, check.id, i.verdict === 'restore' ? 'unpaused' : i.verdict === 'back' ? 'was not paused any more' : i.reason ?? i.verdict];
+      return [
+        check.name,
+        check.id,
+        i.verdict === 'restore' ? 'unpaused' : i.verdict === 'back' ? 'was not paused any more' : (i.reason ?? i.verdict),
+      ];
     });
     for (const id of result.leftPaused) {
       const check = record?.data.checks.find((c) => c.id === id);

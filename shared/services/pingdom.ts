@@ -3,7 +3,15 @@ import { InputError, ServiceError } from '../core/errors';
 import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
-import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind, type UndoOutcome } from '../core/undo';
+import {
+  describeOutcome,
+  mergeOutcomes,
+  requireBack,
+  restoreRecordOrMarks,
+  type UndoItem,
+  type UndoKind,
+  type UndoOutcome,
+} from '../core/undo';
 import { createOnce } from './connection';
 import { type PingdomCheck, type PingdomClient, type PingdomWindow } from './pingdom-client';
 
@@ -91,7 +99,8 @@ export function validatePingdomUndoData(data: unknown): PingdomUndoData {
   const value = data as Partial<PingdomUndoData> | undefined;
   const isIds = (ids: unknown) => Array.isArray(ids) && ids.every((id) => Number.isInteger(id));
   if (!value || (value.mode !== 'maintenanceWindow' && value.mode !== 'pauseChecks')) throw new Error("'mode' is missing or unknown.");
-  if (!Array.isArray(value.checks) || !value.checks.every((check) => Number.isInteger(check?.id))) throw new Error("'checks' must list check ids.");
+  if (!Array.isArray(value.checks) || !value.checks.every((check) => Number.isInteger(check?.id)))
+    throw new Error("'checks' must list check ids.");
   if (typeof value.marker !== 'string' || value.marker.length < 8) throw new Error("'marker' is missing.");
   if (!isIds(value.windowIds) || !isIds(value.pausedByUs) || !isIds(value.alreadyPaused)) {
     throw new Error("'windowIds', 'pausedByUs' and 'alreadyPaused' must be lists of ids.");
@@ -159,9 +168,7 @@ export async function pauseChecks(options: PauseOptions): Promise<PauseResult> {
       endsAt: options.endsAt.toISOString(),
     },
   });
-  return options.mode === 'maintenanceWindow'
-    ? openWindow(options, checks, record)
-    : pauseSelected(options, checks, record);
+  return options.mode === 'maintenanceWindow' ? openWindow(options, checks, record) : pauseSelected(options, checks, record);
 }
 
 async function openWindow(options: PauseOptions, checks: PingdomCheck[], record: UndoRecord<PingdomUndoData>): Promise<PauseResult> {
@@ -194,7 +201,10 @@ async function openWindow(options: PauseOptions, checks: PingdomCheck[], record:
   }
   window = (await client.listWindows()).find((w) => w.id === record.data.windowIds[0]);
   if (!window || window.to !== to || ids.some((id) => !window!.uptimeIds.includes(id))) {
-    throw new ServiceError('Pingdom', `maintenance window ${record.data.windowIds[0]} does not read back as written (checks ${ids.join(', ')} until ${to}).`);
+    throw new ServiceError(
+      'Pingdom',
+      `maintenance window ${record.data.windowIds[0]} does not read back as written (checks ${ids.join(', ')} until ${to}).`,
+    );
   }
   return { record, checks, window, adoptedWindow: adopted, alreadyPaused: [] };
 }
@@ -257,7 +267,12 @@ const windowMarkOf = (windowId: string) => `[maintenance-window ${windowId} chec
  * this window's marker (never another team's window, whatever the record lists); a check is unpaused only
  * when it carries this window's tag (never one paused before the window).
  */
-export function pingdomUndoKind(options: { client: PingdomClient; log: Log; clock: WindowClock; accountUrl?: string }): UndoKind<PingdomUndoData, PingdomItem> & { windows: ResumeResult['windows'] } {
+export function pingdomUndoKind(options: {
+  client: PingdomClient;
+  log: Log;
+  clock: WindowClock;
+  accountUrl?: string;
+}): UndoKind<PingdomUndoData, PingdomItem> & { windows: ResumeResult['windows'] } {
   const { client, log } = options;
   const windowsDone: ResumeResult['windows'] = [];
   let currentTag = '';
@@ -266,15 +281,34 @@ export function pingdomUndoKind(options: { client: PingdomClient; log: Log; cloc
     const item: PingdomItem = { type: 'window', id, window };
     const now = toUnix(options.clock.now());
     if (!window) return { name, verdict: 'back', reason: 'it no longer exists', item };
-    if (!window.description.includes(windowMarkOf(windowId))) return { name, verdict: 'refuse', reason: `not this window's: its description is '${window.description}'`, item };
-    if (window.to <= now + END_RUNNING_WINDOW_AFTER_SECONDS) return { name, verdict: 'back', reason: window.to > now ? 'it ends within a minute' : 'it has ended', item };
-    return { name, verdict: 'restore', reason: window.from > now ? 'it has not begun: delete it' : 'it is running: end it in a minute', item };
+    if (!window.description.includes(windowMarkOf(windowId)))
+      return { name, verdict: 'refuse', reason: `not this window's: its description is '${window.description}'`, item };
+    if (window.to <= now + END_RUNNING_WINDOW_AFTER_SECONDS)
+      return { name, verdict: 'back', reason: window.to > now ? 'it ends within a minute' : 'it has ended', item };
+    return {
+      name,
+      verdict: 'restore',
+      reason: window.from > now ? 'it has not begun: delete it' : 'it is running: end it in a minute',
+      item,
+    };
   };
   const judgeCheck = (id: number, check: PingdomCheck | undefined, tag: string): UndoItem<PingdomItem> => {
     const name = check ? `check ${check.name} (${id})` : `check ${id}`;
-    if (!check) return { name, verdict: 'left', reason: 'it was deleted', item: { type: 'check', check: { id, name: String(id), status: 'deleted', tags: [] } } };
+    if (!check)
+      return {
+        name,
+        verdict: 'left',
+        reason: 'it was deleted',
+        item: { type: 'check', check: { id, name: String(id), status: 'deleted', tags: [] } },
+      };
     const item: PingdomItem = { type: 'check', check };
-    if (hasTag(check, tag)) return { name, verdict: 'restore', reason: check.status === 'paused' ? 'unpause it and drop the tag' : 'drop the tag (someone unpaused it)', item };
+    if (hasTag(check, tag))
+      return {
+        name,
+        verdict: 'restore',
+        reason: check.status === 'paused' ? 'unpause it and drop the tag' : 'drop the tag (someone unpaused it)',
+        item,
+      };
     if (check.status !== 'paused') return { name, verdict: 'back', item };
     return { name, verdict: 'refuse', reason: `paused, but not tagged ${tag}: paused before the window or by someone else`, item };
   };
@@ -291,7 +325,14 @@ export function pingdomUndoKind(options: { client: PingdomClient; log: Log; cloc
         const windows = await client.listWindows();
         const ids = new Set(data?.windowIds ?? []);
         for (const w of windows) if (w.description.includes(windowMarkOf(windowId))) ids.add(w.id);
-        for (const id of ids) items.push(judgeWindow(id, windows.find((w) => w.id === id), windowId));
+        for (const id of ids)
+          items.push(
+            judgeWindow(
+              id,
+              windows.find((w) => w.id === id),
+              windowId,
+            ),
+          );
       }
       if (!data || data.mode === 'pauseChecks') {
         const checks = new Map((await client.listChecks()).map((check) => [check.id, check]));
@@ -316,7 +357,9 @@ export function pingdomUndoKind(options: { client: PingdomClient; log: Log; cloc
       const notBack: string[] = [];
       const needWindows = items.some((i) => i.item.type === 'window');
       const windows = needWindows ? await client.listWindows() : [];
-      const checks = items.some((i) => i.item.type === 'check') ? new Map((await client.listChecks()).map((c) => [c.id, c])) : new Map<number, PingdomCheck>();
+      const checks = items.some((i) => i.item.type === 'check')
+        ? new Map((await client.listChecks()).map((c) => [c.id, c]))
+        : new Map<number, PingdomCheck>();
       const limit = toUnix(options.clock.now()) + END_RUNNING_WINDOW_AFTER_SECONDS + 5;
       for (const { name, item } of items) {
         if (item.type === 'window') {
@@ -354,21 +397,35 @@ export async function resumeChecks(options: {
     }),
   );
   requireBack(outcome, 'Pingdom monitoring is not all back');
-  const checkIds = (verdicts: string[]) => outcome.items.filter((i) => i.item.type === 'check' && verdicts.includes(i.verdict)).map((i) => (i.item as { check: PingdomCheck }).check.id);
+  const checkIds = (verdicts: string[]) =>
+    outcome.items
+      .filter((i) => i.item.type === 'check' && verdicts.includes(i.verdict))
+      .map((i) => (i.item as { check: PingdomCheck }).check.id);
   const windows = [...kind.windows];
   for (const item of outcome.items) {
     if (item.item.type !== 'window' || item.verdict !== 'back' || windows.some((w) => w.id === (item.item as { id: number }).id)) continue;
     const w = item.item.window;
-    windows.push(w ? { id: w.id, outcome: w.to > toUnix(options.clock.now()) ? 'ending' : 'ended', endsAt: new Date(w.to * 1000) } : { id: item.item.id, outcome: 'gone' });
+    windows.push(
+      w
+        ? { id: w.id, outcome: w.to > toUnix(options.clock.now()) ? 'ending' : 'ended', endsAt: new Date(w.to * 1000) }
+        : { id: item.item.id, outcome: 'gone' },
+    );
   }
   return { outcome, windows, unpaused: checkIds(['restore']), leftPaused: options.record?.data.alreadyPaused ?? [] };
 }
 
-async function endWindow(client: PingdomClient, log: Log, window: PingdomWindow, clock: WindowClock): Promise<ResumeResult['windows'][number]> {
+async function endWindow(
+  client: PingdomClient,
+  log: Log,
+  window: PingdomWindow,
+  clock: WindowClock,
+): Promise<ResumeResult['windows'][number]> {
   const now = toUnix(clock.now());
   const endSoon = now + END_RUNNING_WINDOW_AFTER_SECONDS;
   if (window.from > now && (await deleteUnlessBegun(client, log, window))) return { id: window.id, outcome: 'deleted' };
-  log.info(`Maintenance window ${window.id} is running and Pingdom cannot delete it: ending it at ${new Date(endSoon * 1000).toISOString()}.`);
+  log.info(
+    `Maintenance window ${window.id} is running and Pingdom cannot delete it: ending it at ${new Date(endSoon * 1000).toISOString()}.`,
+  );
   await client.setWindowEnd(window.id, endSoon);
   return { id: window.id, outcome: 'ending', endsAt: new Date(endSoon * 1000) };
 }
