@@ -1,3 +1,4 @@
+import { realClock } from '../shared/core/clock';
 import { parseCommand, setWriter } from '../shared/core/commands';
 import { messageOf } from '../shared/core/errors';
 import { Log } from '../shared/core/log';
@@ -84,7 +85,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   log.addSecret(token);
   try {
     const connection = resolveConnection({ inputName: 'org', endpoint: { id: 'command line', url: args.org, scheme: 'Token', parameters: { apitoken: token }, data: () => undefined }, project: args.project });
-    const setup = new EnvironmentSetup({ connection, log });
+    const setup = new EnvironmentSetup({ connection, log, clock: realClock() });
     const environments = windowEnvironments({ releaseManager: args.releaseManager, platformApprover: args.platformApprover, minRequiredApprovers: args.minApprovers, timeoutMinutes: args.timeoutMinutes });
     const outcomes = await setup.apply(environments);
     const changed = outcomes.filter((outcome) => outcome.environmentAction === 'created' || outcome.checkAction !== 'unchanged' || outcome.lockAction !== 'unchanged');

@@ -37,20 +37,35 @@ export function realClock(): WindowClock {
   };
 }
 
+/** A simulated clock that can also be moved by whoever drives the simulation (the rehearsal's agent). */
+export interface SimulatedClock extends WindowClock {
+  /** Moves the clock forward by `ms` at once (never back). */
+  advance(ms: number): void;
+  /** Moves the clock forward to `at`, if that is later than now. */
+  advanceTo(at: Date): void;
+}
+
 /** A clock that starts at `start` and runs at real speed; waits jump forward. */
-export function simulatedClock(start: Date): WindowClock {
+export function simulatedClock(start: Date): SimulatedClock {
   const startedAt = Date.now();
   let skipped = 0;
-  return {
+  const clock: SimulatedClock = {
     simulated: true,
     now: () => new Date(start.getTime() + (Date.now() - startedAt) + skipped),
     async wait(ms, onProgress, progressEveryMs = 60_000) {
       for (let remaining = ms; remaining > 0; remaining -= progressEveryMs) {
         onProgress?.(remaining);
-        skipped += Math.min(remaining, progressEveryMs);
+        clock.advance(Math.min(remaining, progressEveryMs));
       }
     },
+    advance(ms) {
+      skipped += Math.max(0, ms);
+    },
+    advanceTo(at) {
+      clock.advance(at.getTime() - clock.now().getTime());
+    },
   };
+  return clock;
 }
 
 /**

@@ -56,8 +56,8 @@ export class RecordStore {
     return file;
   }
 
-  /** Records that the change of `record` is undone, at `at` (the window's clock; the agent's when not given). */
-  writeReceipt(record: UndoRecord, description: string, at: Date = new Date()): string {
+  /** Records that the change of `record` is undone, at `at` (the window's clock, so a rehearsal's receipts carry its night). */
+  writeReceipt(record: UndoRecord, description: string, at: Date): string {
     fs.mkdirSync(this.directory, { recursive: true });
     const receipt: RestoreReceipt = {
       recordId: record.id,
@@ -107,6 +107,10 @@ export function newUndoRecord<T>(fields: {
   description: string;
   data: T;
   expiresAt?: Date;
+  /**
+   * The window clock's time (`ctx.clock.now()`), so a rehearsal's records carry its night. Every caller outside
+   * shared/azure passes it; the agent's clock is only the fallback for those still to move to the clock.
+   */
   now?: Date;
 }): UndoRecord<T> {
   const now = fields.now ?? new Date();
@@ -122,7 +126,7 @@ export function newUndoRecord<T>(fields: {
   };
 }
 
-export function newRecordId(kind: string, windowId: string | undefined, now = new Date()): string {
+export function newRecordId(kind: string, windowId: string | undefined, now: Date): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const random = Math.random().toString(36).slice(2, 8);
   return [kind, windowId, stamp, random].filter(Boolean).join('-');

@@ -17,9 +17,9 @@ export function checkTimeZone(inputName: string, zone: string): string {
 
 /**
  * Parses a local date-time such as `2025-04-13 12:00`, `2025-04-13T12:00` or a time of day `12:00` (the next
- * such time after `now`), read in `zone`. An ISO time with an offset or `Z` is taken as given.
+ * such time after `now`, the window clock's time), read in `zone`. An ISO time with an offset or `Z` is taken as given.
  */
-export function parseLocalDateTime(inputName: string, text: string, zone: string, now: Date = new Date()): Date {
+export function parseLocalDateTime(inputName: string, text: string, zone: string, now: Date): Date {
   const value = text.trim();
   if (/[zZ]$|[+-]\d\d:?\d\d$/.test(value)) {
     const absolute = DateTime.fromISO(value, { setZone: true });
@@ -48,11 +48,12 @@ export function resolveEndTime(options: {
   durationMinutes?: number;
   until?: string;
   timeZone: string;
-  now?: Date;
+  /** The window clock's time now. */
+  now: Date;
   durationInput?: string;
   untilInput?: string;
 }): Date {
-  const now = options.now ?? new Date();
+  const now = options.now;
   const durationInput = options.durationInput ?? 'durationMinutes';
   const untilInput = options.untilInput ?? 'until';
   if (options.durationMinutes !== undefined && options.until) {

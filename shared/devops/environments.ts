@@ -1,5 +1,6 @@
 import { ServiceError, messageOf } from '../core/errors';
 import { HttpClient, HttpError } from '../core/http';
+import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import { DevOpsClient, SERVICE, type DevOpsConnection } from './client';
 
@@ -93,15 +94,16 @@ export class EnvironmentSetup {
   private readonly log: Log;
   private readonly connection: DevOpsConnection;
 
-  constructor(options: { connection: DevOpsConnection; log: Log; sleep?: (ms: number) => Promise<void> }) {
+  /** `clock`: retries wait on it. */
+  constructor(options: { connection: DevOpsConnection; log: Log; clock: WindowClock }) {
     this.connection = options.connection;
     this.log = options.log;
-    this.client = new DevOpsClient({ connection: options.connection, log: options.log, sleep: options.sleep });
+    this.client = new DevOpsClient({ connection: options.connection, log: options.log, sleep: (ms) => options.clock.wait(ms) });
     const auth =
       options.connection.kind === 'pat'
         ? `Basic ${Buffer.from(`:${options.connection.token}`).toString('base64')}`
         : `Bearer ${options.connection.token}`;
-    this.http = new HttpClient({ baseUrl: options.connection.collectionUrl, service: SERVICE, headers: { Authorization: auth, Accept: 'application/json' }, log: options.log, sleep: options.sleep });
+    this.http = new HttpClient({ baseUrl: options.connection.collectionUrl, service: SERVICE, headers: { Authorization: auth, Accept: 'application/json' }, log: options.log, sleep: (ms) => options.clock.wait(ms) });
   }
 
   /** Creates or updates every environment and its approval check; returns what it did for each. */

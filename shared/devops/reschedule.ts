@@ -1,5 +1,6 @@
 import { InputError } from '../core/errors';
 import type { Endpoint } from '../core/inputs';
+import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
 import type { DevOpsClient } from './client';
@@ -53,6 +54,8 @@ export async function holdPipelines(options: {
   records: RecordStore;
   publishUndoRecord: (record: UndoRecord) => void;
   selectionInput: string;
+  /** The window's clock: the record's time. */
+  clock: WindowClock;
 }): Promise<RescheduleResult> {
   const { client, log } = options;
   log.section(`Holding scheduled pipelines (${options.mode}) in ${client.connection.collectionUrl}${client.project}`);
@@ -62,6 +65,7 @@ export async function holdPipelines(options: {
   const record: UndoRecord<QueueStatusRecordData> = newUndoRecord({
     kind: QUEUE_STATUS_RECORD_KIND,
     windowId: options.windowId,
+    now: options.clock.now(),
     description: '',
     data: { collectionUrl: client.connection.collectionUrl, project: client.project, mode: options.mode, definitions: [] },
   });
@@ -96,7 +100,8 @@ export async function releasePipelines(options: {
   recordInput: string;
   /** The pipelines to look for the window's marks on when no record is given (the hold's selection). */
   selection?: () => Promise<SelectedDefinition[]>;
-  now: () => Date;
+  /** The window's clock: the receipt's time. */
+  clock: WindowClock;
 }): Promise<RescheduleResult> {
   const { client, record, log } = options;
   log.section(record ? `Releasing ${record.data.definitions.length} pipeline(s) held by ${record.id}` : `Releasing what window ${options.windowId} held (records folder, then the pipelines' marks)`);
@@ -109,7 +114,7 @@ export async function releasePipelines(options: {
       target: { collection: client.connection.collectionUrl, project: client.project },
       inputName: options.recordInput,
       log,
-      now: options.now,
+      now: () => options.clock.now(),
       describe: (o) => `Queue status of the held pipelines restored (${describeOutcome(o)}).`,
     }),
   );
@@ -132,10 +137,13 @@ export async function holdOutsideScheduler(options: {
   windowId: string;
   log: Log;
   publishUndoRecord: (record: UndoRecord) => void;
+  /** The window's clock: the record's time. */
+  clock: WindowClock;
 }): Promise<RescheduleResult> {
   const record: UndoRecord<SchedulerRecordData> = newUndoRecord({
     kind: SCHEDULER_RECORD_KIND,
     windowId: options.windowId,
+    now: options.clock.now(),
     description: `Jobs of ${options.schedulerName} held; release calls ${options.release.method} ${options.release.url}.`,
     data: {
       scheduler: options.schedulerName,
@@ -186,7 +194,8 @@ export async function releaseOutsideScheduler(options: {
   windowId: string;
   log: Log;
   records: RecordStore;
-  now: () => Date;
+  /** The window's clock: the receipt's time. */
+  clock: WindowClock;
 }): Promise<RescheduleResult> {
   options.log.section(`Releasing the jobs of ${options.schedulerName}`);
   const outcome = await runUndo({
@@ -196,7 +205,7 @@ export async function releaseOutsideScheduler(options: {
     target: {},
     connectionUrl: options.endpoint?.url,
     log: options.log,
-    now: options.now,
+    now: () => options.clock.now(),
     receipts: options.records,
     describe: () => `${options.schedulerName}: release call answered.`,
   });

@@ -168,53 +168,78 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   });
 
   log.section(`Pipeline ${pipeline.name} (${pipeline.folder === '\\' ? '' : `${pipeline.folder}\\`}id ${pipeline.id}), window ${options.windowId}`);
+  const begun = await beginRun(options, runs, pipeline, key);
+  options.onRun?.(begun.run, pipeline);
+  if (begun.final) return result(begun.run, begun.final, begun.origin);
+  const run = await followRun(options, runs, pipeline, begun.run, startedAt);
+  if (run.status === 'running') return result(run, 'timed-out', begun.origin, begun.note);
+  log.info(`${pipeline.name} ${runLabel(run)} ${run.status}${run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : ''}. ${run.webUrl ?? ''}`.trim());
+  return result(run, run.status as RunOutcome, begun.origin, begun.note);
+}
+
+interface BegunRun {
+  run: RunState;
+  origin: RunPipelineResult['origin'];
+  note?: string;
+  /** Set when there is nothing to wait for: the earlier run's result stands. */
+  final?: RunOutcome;
+}
+
+/**
+ * The run this step follows: one of this window still running, or one that already succeeded or failed in this
+ * attempt (final), found by its tags; otherwise a new one (an earlier attempt's failure is run again).
+ */
+async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipeline: PipelineRef, key: string): Promise<BegunRun> {
+  const { log } = options;
   const earlier = (await runs.runsOfWindow(options.windowId)).find((run) => tagValue(run.tags, TAG_PREFIX.run)?.toLowerCase() === key.toLowerCase());
-  let run: RunState;
-  let origin: RunPipelineResult['origin'] = 'started';
-  let note: string | undefined;
   const sameAttempt = earlier !== undefined && tagValue(earlier.tags, TAG_PREFIX.attempt) === options.attemptId;
   if (earlier?.status === 'running') {
-    run = earlier;
-    origin = 'resumed';
     log.info(`${runLabel(earlier)} started earlier in this window is still running; waiting for it instead of starting another. ${earlier.webUrl ?? ''}`.trim());
-  } else if (earlier?.status === 'succeeded') {
-    log.info(`${runLabel(earlier)} already succeeded in this window; not starting it again. ${earlier.webUrl ?? ''}`.trim());
-    options.onRun?.(earlier, pipeline);
-    return result(earlier, 'succeeded', 'succeeded-earlier');
-  } else if (earlier && sameAttempt) {
-    log.warn(`${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ${earlier.webUrl ?? ''}`.trim());
-    options.onRun?.(earlier, pipeline);
-    return result(earlier, earlier.status as RunOutcome, 'failed-in-this-attempt');
-  } else {
-    if (earlier) {
-      note = `${runLabel(earlier)} of an earlier attempt ended ${earlier.status}; started it again`;
-      log.info(`${note}.`);
-    }
-    const parameterNames = Object.keys(options.parameters);
-    log.info(
-      `Starting ${pipeline.name} on ${options.branch ?? 'its default branch'}${parameterNames.length ? ` with parameters ${parameterNames.join(', ')}` : ''}.`,
-    );
-    try {
-      run = await runs.start(pipeline, { branch: options.branch, parameters: options.parameters, tags: singleRunTags(options.windowId, key, options.attemptId) });
-    } catch (error) {
-      const status = (error as { status?: number }).status;
-      // The service refuses a run whose parameters or branch the pipeline does not accept with a 400.
-      if (status === 400) throw new Error(`${messageOf(error)} Check the inputs 'parameters' and 'branch' against what ${pipeline.name} declares; nothing was started.`);
-      throw error;
-    }
-    log.info(`Started ${pipeline.name}: ${runLabel(run)} ${run.webUrl ?? ''}`.trim());
+    return { run: earlier, origin: 'resumed' };
   }
-  options.onRun?.(run, pipeline);
+  if (earlier?.status === 'succeeded') {
+    log.info(`${runLabel(earlier)} already succeeded in this window; not starting it again. ${earlier.webUrl ?? ''}`.trim());
+    return { run: earlier, origin: 'succeeded-earlier', final: 'succeeded' };
+  }
+  if (earlier && sameAttempt) {
+    log.warn(`${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ${earlier.webUrl ?? ''}`.trim());
+    return { run: earlier, origin: 'failed-in-this-attempt', final: earlier.status as RunOutcome };
+  }
+  let note: string | undefined;
+  if (earlier) {
+    note = `${runLabel(earlier)} of an earlier attempt ended ${earlier.status}; started it again`;
+    log.info(`${note}.`);
+  }
+  const parameterNames = Object.keys(options.parameters);
+  log.info(`Starting ${pipeline.name} on ${options.branch ?? 'its default branch'}${parameterNames.length ? ` with parameters ${parameterNames.join(', ')}` : ''}.`);
+  let run: RunState;
+  try {
+    run = await runs.start(pipeline, { branch: options.branch, parameters: options.parameters, tags: singleRunTags(options.windowId, key, options.attemptId) });
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    // The service refuses a run whose parameters or branch the pipeline does not accept with a 400.
+    if (status === 400) throw new Error(`${messageOf(error)} Check the inputs 'parameters' and 'branch' against what ${pipeline.name} declares; nothing was started.`);
+    throw error;
+  }
+  log.info(`Started ${pipeline.name}: ${runLabel(run)} ${run.webUrl ?? ''}`.trim());
+  return { run, origin: 'started', note };
+}
 
-  // Wait: one call per poll, backing off while the run goes on, longer when the service asks (Retry-After, rate limits).
+/**
+ * Waits for the run: one call per poll, backing off while it goes on, longer when the service asks (Retry-After,
+ * rate limits). Returns it finished, or still running when the step's time is up.
+ */
+async function followRun(options: RunPipelineOptions, runs: PipelineRuns, pipeline: PipelineRef, started: RunState, startedAt: number): Promise<RunState> {
+  const { client, log } = options;
   const deadline = startedAt + options.timeoutMs;
   const maxPoll = options.maxPollIntervalMs ?? options.pollIntervalMs * 4;
+  let run = started;
   let delay = options.pollIntervalMs;
   let failures = 0;
   let lastLineAt = client.now();
   while (run.status === 'running') {
     const remaining = deadline - client.now();
-    if (remaining <= 0) return result(run, 'timed-out', origin, note);
+    if (remaining <= 0) return run;
     await client.sleep(Math.min(Math.max(delay, client.suggestedPauseMs()), remaining));
     try {
       const state = (await runs.poll([run.id])).get(run.id);
@@ -233,8 +258,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
       log.info(`${pipeline.name} ${runLabel(run)} still running after ${minutes(elapsed)} (the step waits up to ${minutes(options.timeoutMs)}).`);
     }
   }
-  log.info(`${pipeline.name} ${runLabel(run)} ${run.status}${run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : ''}. ${run.webUrl ?? ''}`.trim());
-  return result(run, run.status as RunOutcome, origin, note);
+  return run;
 }
 
 const OUTCOME_WORDS: Record<RunOutcome, string> = {

@@ -165,6 +165,18 @@ export interface DependencyItem {
   dependsOn: string[];
 }
 
+/**
+ * The order the runner starts ready changes in, as a rank per id (lower first): the longest chain waiting first
+ * (it bounds the night), ties in the plan's order.
+ */
+export function startPriority(items: DependencyItem[]): Map<string, number> {
+  const height = chainHeights(items);
+  const ranked = items
+    .map((item, index) => ({ id: item.id, index, height: height.get(item.id) ?? 1 }))
+    .sort((a, b) => b.height - a.height || a.index - b.index);
+  return new Map(ranked.map((item, rank) => [item.id, rank]));
+}
+
 /** Changes in an order where each comes after everything it depends on (ties keep the plan's order). */
 export function topologicalOrder<T extends DependencyItem>(items: T[]): T[] {
   const remaining = new Map(items.map((item) => [item.id, item]));

@@ -1,6 +1,6 @@
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv from 'ajv';
 import { IANAZone } from 'luxon';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { DEFAULT_TIME_ZONE } from '../core/time';
 import { dependencyProblems } from './graph';
 import {
@@ -16,6 +16,9 @@ import {
   toData,
 } from './plan-input';
 import planSchema from './plan.schema.json';
+import { Locator, schemaProblems, type PlanProblem } from './plan-problems';
+
+export { fieldName, type PathSegment, type PlanProblem } from './plan-problems';
 
 /**
  * The monthly plan file: reading it, checking it against `plan.schema.json` and the dependency rules, and
@@ -90,16 +93,6 @@ export interface Plan {
   changes: Change[];
 }
 
-export interface PlanProblem {
-  file: string;
-  line: number;
-  column: number;
-  /** Where in the plan, e.g. `changes[3].dependsOn[0]`. */
-  field: string;
-  message: string;
-  severity: 'error' | 'warning';
-}
-
 export class PlanError extends Error {
   override name = 'PlanError';
   constructor(readonly problems: PlanProblem[]) {
@@ -124,8 +117,6 @@ export interface ParseResult {
   problems: PlanProblem[];
 }
 
-type PathSegment = string | number;
-
 let compiledSchema: ReturnType<Ajv['compile']> | undefined;
 function schemaValidator(): ReturnType<Ajv['compile']> {
   compiledSchema ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(planSchema);
@@ -143,7 +134,9 @@ export function loadPlan(file: string, options: ParseOptions = {}): Plan {
 
 /** Parses plan text; `file` is used in messages only. */
 export function parsePlan(text: string, file: string, options: ParseOptions = {}): ParseResult {
-  const early = (line: number, column: number, message: string): ParseResult => ({ problems: [{ file, line, column, field: '', message, severity: 'error' }] });
+  const early = (line: number, column: number, message: string): ParseResult => ({
+    problems: [{ file, line, column, field: '', message, severity: 'error' }],
+  });
   if (text.length > MAX_PLAN_BYTES) return early(1, 1, `is ${text.length} characters long; a plan may be at most ${MAX_PLAN_BYTES}.`);
   const deep = nestingProblem(text);
   if (deep) return early(deep.line, deep.column, deep.message);
@@ -154,7 +147,14 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
 
   for (const error of document.errors.slice(0, MAX_LISTED_PROBLEMS)) {
     const { line, col } = lineCounter.linePos(error.pos[0]);
-    problems.push({ file, line, column: col, field: '', message: boundMessage(`is not valid YAML: ${error.message.split('\n')[0]}`), severity: 'error' });
+    problems.push({
+      file,
+      line,
+      column: col,
+      field: '',
+      message: boundMessage(`is not valid YAML: ${error.message.split('\n')[0]}`),
+      severity: 'error',
+    });
   }
   if (problems.length) return { problems };
 
@@ -164,7 +164,16 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
   const tooLong = stringProblems(data);
   if (tooLong.length) return { problems: tooLong.map((problem) => locate.problem(problem.path, problem.message)) };
   if (Array.isArray((data as { changes?: unknown })?.changes) && (data as { changes: unknown[] }).changes.length > MAX_CHANGES) {
-    return { problems: [locate.problem(['changes'], `lists ${(data as { changes: unknown[] }).changes.length} changes; a plan may have at most ${MAX_CHANGES}.`, 'error', true)] };
+    return {
+      problems: [
+        locate.problem(
+          ['changes'],
+          `lists ${(data as { changes: unknown[] }).changes.length} changes; a plan may have at most ${MAX_CHANGES}.`,
+          'error',
+          true,
+        ),
+      ],
+    };
   }
   const validate = schemaValidator();
   if (!validate(data)) problems.push(...schemaProblems(validate.errors ?? [], locate));
@@ -191,7 +200,9 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
     if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== window.date) {
       problems.push(locate.problem(['window', 'date'], `'${window.date}' is not a calendar date.`));
     } else if (date.getUTCDay() !== 0) {
-      problems.push(locate.problem(['window', 'date'], `${window.date} is not a Sunday; the window's date is the Sunday of the window.`, 'warning'));
+      problems.push(
+        locate.problem(['window', 'date'], `${window.date} is not a Sunday; the window's date is the Sunday of the window.`, 'warning'),
+      );
     }
   }
   problems.push(...scriptProblems(rawChanges, locate, options.scriptRoot));
@@ -227,157 +238,17 @@ function actionProblems(changes: any[], locate: Locator): PlanProblem[] {
     if (actions.length === 0) {
       problems.push(locate.problem(['changes', index], `${name} has no action: give one of pipeline, script or manual.`));
     } else if (actions.length > 1) {
-      problems.push(locate.problem(['changes', index, actions[1]], `${name} has ${actions.length} actions (${actions.join(' and ')}): keep exactly one.`, 'error', true));
+      problems.push(
+        locate.problem(
+          ['changes', index, actions[1]],
+          `${name} has ${actions.length} actions (${actions.join(' and ')}): keep exactly one.`,
+          'error',
+          true,
+        ),
+      );
     }
   });
   return problems;
-}
-
-function schemaProblems(errors: ErrorObject[], locate: Locator): PlanProblem[] {
-  const seen = new Set<string>();
-  const problems: PlanProblem[] = [];
-  // `if/then` adds a second, vaguer error for the same thing; the `required` one says it better.
-  for (const error of errors.filter((e) => e.keyword !== 'if')) {
-    const where = pointerToPath(error.instancePath);
-    let problem: PlanProblem;
-    switch (error.keyword) {
-      case 'additionalProperties': {
-        const property = String((error.params as { additionalProperty: string }).additionalProperty);
-        problem = locate.problem([...where, property], `unknown field '${property}'${suggestion(property, error)}.`, 'error', true);
-        break;
-      }
-      case 'required': {
-        const property = String((error.params as { missingProperty: string }).missingProperty);
-        const because = property === 'reason' ? ' (a deferred change says why)' : '';
-        problem = locate.problem(where, `'${property}' is required${because}.`);
-        problem.field = [problem.field, property].filter(Boolean).join('.');
-        break;
-      }
-      case 'enum':
-        problem = locate.problem(where, `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}.`);
-        break;
-      case 'pattern':
-        problem = locate.problem(where, patternMessage(where, error));
-        break;
-      case 'minLength':
-      case 'minItems':
-        problem = locate.problem(where, 'must not be empty.');
-        break;
-      case 'minProperties':
-        problem = locate.problem(where, where[where.length - 1] === 'pipelines' ? 'must select pipelines: a folder, names or a pattern.' : 'must not be empty.');
-        break;
-      case 'type':
-        problem = locate.problem(where, `must be ${(error.params as { type: string | string[] }).type.toString().replace(/,/g, ' or ')}.`);
-        break;
-      default:
-        problem = locate.problem(where, `${error.message ?? 'is not valid'}.`);
-    }
-    const key = `${problem.line}:${problem.column}:${problem.message}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      problems.push(problem);
-    }
-  }
-  return problems;
-}
-
-function patternMessage(where: PathSegment[], error: ErrorObject): string {
-  const field = where.filter((segment) => typeof segment === 'string').pop();
-  switch (field) {
-    case 'date':
-      return 'must be a date written YYYY-MM-DD.';
-    case 'id':
-      return where[0] === 'changes'
-        ? 'must be lower case letters, digits, - and _ (it names jobs and tags), starting with a letter or digit.'
-        : 'must be letters, digits, ., - and _.';
-    case 'jira':
-      return 'must be a Jira key such as PLAT-1590 or an issue link (https://...).';
-    case 'folder':
-      return 'must be a pipeline folder starting with a backslash, e.g. "\\\\Product Integrations".';
-    case 'wiki':
-      return 'must be a link (https://...).';
-    default:
-      return typeof where[where.length - 2] === 'string' && where[where.length - 2] === 'jira'
-        ? 'must be a Jira key such as PLAT-1590 or an issue link (https://...).'
-        : `must match ${(error.params as { pattern: string }).pattern}.`;
-  }
-}
-
-function suggestion(property: string, error: ErrorObject): string {
-  const known = Object.keys((error.parentSchema as { properties?: object })?.properties ?? {});
-  const near = known.find((name) => editDistance(name.toLowerCase(), property.toLowerCase()) <= 2);
-  return near ? ` (did you mean '${near}'?)` : known.length ? ` (allowed: ${known.join(', ')})` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
-}
-
-function pointerToPath(pointer: string): PathSegment[] {
-  if (!pointer) return [];
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
-}
-
-export function fieldName(where: PathSegment[]): string {
-  return where.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : index === 0 ? segment : `.${segment}`)).join('');
-}
-
-/** Finds the line and column of a path in the YAML document (the nearest existing ancestor when absent). */
-class Locator {
-  constructor(
-    private readonly document: Document,
-    private readonly lines: LineCounter,
-    readonly file: string,
-  ) {}
-
-  problem(where: PathSegment[], message: string, severity: 'error' | 'warning' = 'error', onKey = false): PlanProblem {
-    const offset = this.offset(where, onKey);
-    const { line, col } = offset === undefined ? { line: 1, col: 1 } : this.lines.linePos(offset);
-    return { file: this.file, line, column: col, field: fieldName(where), message: boundMessage(message), severity };
-  }
-
-  private offset(where: PathSegment[], onKey: boolean): number | undefined {
-    let node: Node | null | undefined = this.document.contents;
-    let best = node?.range?.[0];
-    for (let index = 0; index < where.length; index++) {
-      const segment = where[index];
-      const last = index === where.length - 1;
-      if (isMap(node)) {
-        const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === segment);
-        if (!pair) return best;
-        const key = pair.key as Node;
-        if (last && onKey) return key.range?.[0] ?? best;
-        node = pair.value as Node | null;
-        best = node?.range?.[0] ?? key.range?.[0] ?? best;
-      } else if (isSeq(node) && typeof segment === 'number') {
-        node = node.items[segment] as Node | undefined;
-        if (!node) return best;
-        best = node.range?.[0] ?? best;
-      } else {
-        return best;
-      }
-    }
-    return best;
-  }
-
-  line(where: PathSegment[]): number {
-    const offset = this.offset(where, false);
-    return offset === undefined ? 1 : this.lines.linePos(offset).line;
-  }
 }
 
 function toPlan(raw: Record<string, any>, file: string, locate: Locator): Plan {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { beginActivity } from '../core/cancel';
 import type { Log } from '../core/log';
@@ -82,6 +82,7 @@ const MAX_LINE = 16_384;
 
 export function runScript(options: ScriptOptions): Promise<ScriptRun> {
   const file = path.join(options.root, options.path);
+  // A real process's real duration, like its timeout timer: not the window clock, whose waits may jump meanwhile.
   const started = Date.now();
   const refused = options.arguments.map((argument, index) => [index, argumentProblem(file, argument)] as const).find(([, problem]) => problem);
   if (refused) {
@@ -108,14 +109,7 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
     let timedOut = false;
     let canceled = false;
     let startError: string | undefined;
-    const stop = (signal: NodeJS.Signals) => {
-      try {
-        if (process.platform !== 'win32' && child.pid) process.kill(-child.pid, signal);
-        else child.kill(signal);
-      } catch {
-        // Already gone.
-      }
-    };
+    const stop = (signal: NodeJS.Signals) => signalGroup(child, signal);
     let killTimer: NodeJS.Timeout | undefined;
     // A cancel ends the script's whole process group: SIGTERM, then SIGKILL after the grace; and whatever is
     // left when this process exits gets SIGKILL, so nothing the script started outlives the step.
@@ -136,26 +130,8 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
       stop('SIGTERM');
       killTimer = setTimeout(() => stop('SIGKILL'), options.killGraceMs ?? 5000);
     }, options.timeoutMs);
-    const stream = (source: NodeJS.ReadableStream) => {
-      let pending = '';
-      source.setEncoding('utf8');
-      source.on('data', (chunk: string) => {
-        pending += chunk;
-        const lines = pending.split(/\r?\n/);
-        pending = lines.pop() ?? '';
-        // A line that never ends is shown in pieces rather than held in memory.
-        while (pending.length > MAX_LINE) {
-          lines.push(pending.slice(0, MAX_LINE));
-          pending = pending.slice(MAX_LINE);
-        }
-        for (const line of lines) options.log.info(`${options.label} ${line}`);
-      });
-      source.on('end', () => {
-        if (pending) options.log.info(`${options.label} ${pending}`);
-      });
-    };
-    stream(child.stdout!);
-    stream(child.stderr!);
+    streamLines(child.stdout!, options);
+    streamLines(child.stderr!, options);
     child.on('error', (error) => {
       startError = `${command} could not be started: ${(error as NodeJS.ErrnoException).code ?? error.message}`;
     });
@@ -167,5 +143,35 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
       endActivity();
       resolve({ exitCode, signal, timedOut, canceled, durationMs: Date.now() - started, startError });
     });
+  });
+}
+
+/** Sends `signal` to the script's whole process group (its children too), or to the script alone on Windows. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (process.platform !== 'win32' && child.pid) process.kill(-child.pid, signal);
+    else child.kill(signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Logs a script's output line by line behind its label (masked by the log); an endless line in pieces. */
+function streamLines(source: NodeJS.ReadableStream, options: Pick<ScriptOptions, 'log' | 'label'>): void {
+  let pending = '';
+  source.setEncoding('utf8');
+  source.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split(/\r?\n/);
+    pending = lines.pop() ?? '';
+    // A line that never ends is shown in pieces rather than held in memory.
+    while (pending.length > MAX_LINE) {
+      lines.push(pending.slice(0, MAX_LINE));
+      pending = pending.slice(MAX_LINE);
+    }
+    for (const line of lines) options.log.info(`${options.label} ${line}`);
+  });
+  source.on('end', () => {
+    if (pending) options.log.info(`${options.label} ${pending}`);
   });
 }

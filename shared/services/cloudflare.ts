@@ -1,11 +1,30 @@
-import { isIP } from 'node:net';
 import { InputError, SafetyError, ServiceError } from '../core/errors';
-import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, withoutService, type HttpRequest } from '../core/http';
+import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
-import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind, type UndoOutcome, type Verdict } from '../core/undo';
-import type { RetryOptions } from '../core/retry';
-import { MarkdownSummary } from '../core/summary';
+import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoOutcome } from '../core/undo';
+import { type CloudflareClient, type DnsRecord } from './cloudflare-client';
+import {
+  CLOUDFLARE_RECORD_KIND,
+  cloudflareUndoKind,
+  formatDnsMark,
+  isMaintenance,
+  MARK_MAX_LENGTH,
+  parseDnsMark,
+  recordName,
+  sameContent,
+  targetRecord,
+  type AddressType,
+  type CloudflareUndoData,
+  type DnsUndoItem,
+  type SwappedRecord,
+} from './cloudflare-records';
+
+export * from './cloudflare-client';
+export * from './cloudflare-records';
+export { disableSummary, enableSummary } from './cloudflare-summary';
+
+export type PurgeCache = 'none' | 'everything' | 'hosts';
 
 /**
  * Cloudflare API v4: the maintenance page, done the runbook's way by pointing DNS records (`www`, `my`) at the
@@ -18,244 +37,6 @@ import { MarkdownSummary } from '../core/summary';
  * `Ratelimit` header before the first write, and `Retry-After` honoured only while the wait fits the step's
  * deadline (a lockout fails the step at once rather than waiting five minutes).
  */
-
-export const CLOUDFLARE_PUBLIC_API = 'https://api.cloudflare.com/client/v4';
-export const CLOUDFLARE_RECORD_KIND = 'cloudflare-dns';
-/** No step of ours needs more calls than this; reaching it means something loops. */
-const MAX_CALLS_PER_STEP = 100;
-
-export type AddressType = 'A' | 'AAAA' | 'CNAME';
-export type PurgeCache = 'none' | 'everything' | 'hosts';
-
-export interface DnsRecord {
-  id: string;
-  name: string;
-  type: string;
-  content: string;
-  proxied: boolean;
-  ttl: number;
-  /** Cloudflare's private note on the record; the window's mark goes here while the page is up. */
-  comment?: string | null;
-}
-
-/** What a record must be put back to, and what the maintenance page made it. */
-export interface SwappedRecord {
-  id: string;
-  name: string;
-  original: { type: string; content: string; proxied: boolean; ttl: number };
-  maintenance: { type: AddressType; content: string };
-  /** The record's own comment before the window (the window's mark replaces it while the page is up). */
-  comment?: string | null;
-}
-
-export interface CloudflareUndoData {
-  zoneId: string;
-  zoneName: string;
-  target: string;
-  records: SwappedRecord[];
-}
-
-interface Envelope<T> {
-  success: boolean;
-  errors?: Array<{ code: number; message: string }>;
-  result: T;
-  result_info?: { page: number; per_page: number; count: number; total_count: number; total_pages: number };
-}
-
-/** Reads `"default";r=50;t=30`: calls left and seconds until the window resets. */
-export function parseRateLimit(value: string | undefined): { remaining: number; resetInSeconds: number } | undefined {
-  const remaining = /(?:^|;)\s*r=(\d+)/.exec(value ?? '');
-  const reset = /(?:^|;)\s*t=(\d+)/.exec(value ?? '');
-  if (!remaining) return undefined;
-  return { remaining: Number(remaining[1]), resetInSeconds: Number(reset?.[1] ?? 0) };
-}
-
-export interface CloudflareClientOptions {
-  baseUrl: string;
-  token: string;
-  log: Log;
-  retry?: RetryOptions;
-  /** Largest answer read (default 10 MiB). */
-  maxBodyBytes?: number;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-export class CloudflareClient {
-  private readonly http: HttpClient;
-  private rateLimit?: { remaining: number; resetInSeconds: number };
-  /** Calls sent, retries included: the budget this step spends. */
-  calls = 0;
-
-  constructor(private readonly options: CloudflareClientOptions) {
-    this.http = new HttpClient({
-      baseUrl: options.baseUrl,
-      service: 'Cloudflare',
-      headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },
-      // A lockout asks for up to 300 s: the deadline makes that fail at once instead of waiting it out.
-      retry: { maxRetries: 4, deadlineMs: 90_000, ...options.retry },
-      maxBodyBytes: options.maxBodyBytes,
-      log: options.log,
-      sleep: options.sleep,
-      onResponse: (response) => {
-        this.calls++;
-        const limit = parseRateLimit(response.headers.ratelimit);
-        if (limit) this.rateLimit = limit;
-      },
-    });
-  }
-
-  /** Refuses (before the caller changes anything) when fewer than `calls` calls are left in this 5-minute window. */
-  ensureBudget(calls: number): void {
-    if (!this.rateLimit || this.rateLimit.remaining >= calls) return;
-    throw new ServiceError(
-      'Cloudflare',
-      `only ${this.rateLimit.remaining} call(s) are left of the token's budget for the next ${this.rateLimit.resetInSeconds} s, and this step needs ${calls}.`,
-      { advice: 'Nothing was changed. The budget (1200 calls per 5 minutes) is shared with dashboard users; run the step again once it resets.' },
-    );
-  }
-
-  /**
-   * One call; the answer must be the v4 envelope (`success`, `result`) and `result` of the documented shape
-   * (`check`), so an HTML page or `{}` never reads as "no such zone" or "no records".
-   */
-  private async call<T>(request: HttpRequest, check: (result: unknown) => string | undefined = () => undefined): Promise<Envelope<T>> {
-    if (this.calls >= MAX_CALLS_PER_STEP) {
-      throw new SafetyError(`Stopped after ${this.calls} Cloudflare calls in one step: something is looping, and the token's budget is shared with others.`);
-    }
-    let response;
-    try {
-      response = await this.http.request<Envelope<T>>(request);
-    } catch (error) {
-      throw mapCloudflareError(error);
-    }
-    const envelope = response.data as unknown;
-    const where = this.http.where(request);
-    const notEnvelope = shape.fields(envelope, { success: 'boolean' });
-    if (notEnvelope) throw unexpectedShape('Cloudflare', where, response.status, `the envelope ${notEnvelope}`);
-    if (response.data.success === false) {
-      throw mapCloudflareError(
-        new HttpError({ message: 'Cloudflare reported a failure', service: 'Cloudflare', method: request.method, target: request.path ?? '', failure: 'status', status: response.status, data: response.data, headers: response.headers }),
-      );
-    }
-    const problem = check(response.data.result);
-    if (problem) throw unexpectedShape('Cloudflare', where, response.status, `'result' ${problem}`);
-    return response.data;
-  }
-
-  async findZone(name: string): Promise<{ id: string; name: string } | undefined> {
-    const page = await this.call<Array<{ id: string; name: string }>>({ method: 'GET', path: 'zones', query: { name, per_page: 5 } }, zoneList);
-    return page.result.find((zone) => zone.name.toLowerCase() === name.toLowerCase());
-  }
-
-  /** Every record with exactly this name (all types), following pages. */
-  async recordsNamed(zoneId: string, name: string): Promise<DnsRecord[]> {
-    const records: DnsRecord[] = [];
-    for (let page = 1; ; page++) {
-      const answer = await this.call<DnsRecord[]>(
-        {
-          method: 'GET',
-          path: `zones/${zoneId}/dns_records`,
-          query: { 'name.exact': name, per_page: 100, page },
-        },
-        recordList,
-      );
-      records.push(...answer.result.map(toRecord));
-      if (!answer.result_info || page >= answer.result_info.total_pages) return records;
-    }
-  }
-
-  async getRecord(zoneId: string, id: string): Promise<DnsRecord | undefined> {
-    try {
-      return toRecord((await this.call<DnsRecord>({ method: 'GET', path: `zones/${zoneId}/dns_records/${id}` }, oneRecord)).result);
-    } catch (error) {
-      if (error instanceof ServiceError && error.status === 404) return undefined;
-      throw error;
-    }
-  }
-
-  /** Sets absolute values, so sending it twice is harmless: retried like any idempotent call. */
-  async patchRecord(zoneId: string, id: string, changes: Partial<Omit<DnsRecord, 'id' | 'name'>>): Promise<DnsRecord> {
-    return toRecord((await this.call<DnsRecord>({ method: 'PATCH', path: `zones/${zoneId}/dns_records/${id}`, body: changes, idempotent: true }, oneRecord)).result);
-  }
-
-  async purge(zoneId: string, what: { everything: true } | { hosts: string[] }): Promise<void> {
-    const body = 'everything' in what ? { purge_everything: true } : { hosts: what.hosts };
-    await this.call({ method: 'POST', path: `zones/${zoneId}/purge_cache`, body, idempotent: true }, shape.object);
-  }
-}
-
-const RECORD_FIELDS = { id: 'string', name: 'string', type: 'string', content: 'string', ttl: 'number' } as const;
-const zoneList = (result: unknown) => shape.arrayOf({ result }, 'result', { id: 'string', name: 'string' });
-const recordList = (result: unknown) => shape.arrayOf({ result }, 'result', RECORD_FIELDS);
-const oneRecord = (result: unknown) => shape.fields(result, RECORD_FIELDS);
-
-function toRecord(raw: DnsRecord): DnsRecord {
-  return { id: raw.id, name: raw.name, type: raw.type, content: raw.content, proxied: !!raw.proxied, ttl: raw.ttl, comment: raw.comment ?? null };
-}
-
-/** The v4 envelope's `errors[]` → a message a person can act on. */
-export function mapCloudflareError(error: unknown): unknown {
-  if (!(error instanceof HttpError)) return error;
-  const notAnAnswer = answerFailure(error);
-  if (notAnAnswer) return notAnAnswer;
-  const errors = (error.data as Envelope<unknown> | undefined)?.errors ?? [];
-  const detail = errors.length ? errors.map((e) => `${e.code} ${e.message}`).join('; ') : error.status !== undefined ? `HTTP ${error.status}` : withoutService(error);
-  let advice: string | undefined;
-  if (error.status === 401 || error.status === 403 || errors.some((e) => e.code === 10000)) {
-    advice = "Check the Cloudflare service connection's API token: it needs Zone DNS Edit and Zone Cache Purge on this zone.";
-  } else if (error.status === 429) {
-    const wait = error.headers['retry-after'];
-    advice = `The token's budget (1200 calls per 5 minutes, shared with dashboard users) is spent${wait ? `; Cloudflare asks to wait ${wait} s` : ''}. Run the step again after that.`;
-  }
-  return new ServiceError('Cloudflare', `${error.method} ${error.target} failed: ${detail}`, { status: error.status, code: errors[0] ? String(errors[0].code) : undefined, advice, cause: error });
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Inputs
-
-/** `www`, `www.example.com` or `@` → the full record name in the zone. */
-export function recordName(zoneName: string, name: string): string {
-  const zone = zoneName.toLowerCase().replace(/\.$/, '');
-  const value = name.trim().toLowerCase().replace(/\.$/, '');
-  if (value === '@' || value === zone) return zone;
-  if (!/^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/.test(value)) {
-    throw new InputError('records', `'${name}' is not a DNS name.`);
-  }
-  return value.endsWith(`.${zone}`) ? value : `${value}.${zone}`;
-}
-
-/** What the maintenance target becomes: a CNAME to a host name, or an A/AAAA record to an address. */
-export function targetRecord(target: string): { type: AddressType; content: string } {
-  const value = target.trim().replace(/\.$/, '');
-  const ip = isIP(value);
-  if (ip === 4) return { type: 'A', content: value };
-  if (ip === 6) return { type: 'AAAA', content: value };
-  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(value)) {
-    throw new InputError('maintenanceTarget', `'${target}' is neither a host name (e.g. icmaintenance.azurewebsites.net) nor an IP address.`);
-  }
-  return { type: 'CNAME', content: value.toLowerCase() };
-}
-
-const sameContent = (a: string, b: string) => a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');
-const isOriginal = (record: DnsRecord, swap: SwappedRecord) =>
-  record.type === swap.original.type && sameContent(record.content, swap.original.content) && record.proxied === swap.original.proxied && record.ttl === swap.original.ttl;
-const isMaintenance = (record: DnsRecord, swap: SwappedRecord) => record.type === swap.maintenance.type && sameContent(record.content, swap.maintenance.content);
-
-export function validateCloudflareUndoData(data: unknown): CloudflareUndoData {
-  const value = data as Partial<CloudflareUndoData> | undefined;
-  if (!value || typeof value.zoneId !== 'string' || typeof value.zoneName !== 'string' || typeof value.target !== 'string') {
-    throw new Error("'zoneId', 'zoneName' and 'target' are required.");
-  }
-  if (!Array.isArray(value.records) || value.records.length === 0) throw new Error("'records' must list the swapped records.");
-  for (const record of value.records) {
-    const o = record?.original;
-    if (typeof record?.id !== 'string' || typeof record.name !== 'string' || !o || typeof o.type !== 'string' || typeof o.content !== 'string' || typeof o.proxied !== 'boolean' || !Number.isInteger(o.ttl)) {
-      throw new Error('every record needs id, name and the original type, content, proxied and ttl.');
-    }
-    if (!record.maintenance || typeof record.maintenance.content !== 'string') throw new Error(`record ${record.name} does not say what the maintenance page set.`);
-  }
-  return value as CloudflareUndoData;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Enable
@@ -271,6 +52,8 @@ export interface EnableOptions {
   publish: (record: UndoRecord<CloudflareUndoData>) => void;
   /** Cloudflare records of this run not yet restored: a re-run after a crash keeps their originals. */
   earlierRecords?: Array<UndoRecord<CloudflareUndoData>>;
+  /** The window's clock: the record's time. */
+  clock: WindowClock;
 }
 
 export interface EnableResult {
@@ -300,10 +83,14 @@ export async function enableMaintenancePage(options: EnableOptions): Promise<Ena
     const current = pickRecord(name, await client.recordsNamed(zone.id, name), maintenance.type);
     const mark = parseDnsMark(current.comment);
     if (mark && mark.windowId !== options.windowId) {
-      throw new SafetyError(`${name} carries the maintenance mark of window ${mark.windowId} ('${current.comment}'): that window's page is still up or was not taken down. Take it down first.`);
+      throw new SafetyError(
+        `${name} carries the maintenance mark of window ${mark.windowId} ('${current.comment}'): that window's page is still up or was not taken down. Take it down first.`,
+      );
     }
     // The window's mark on the record is the truth about its original (a re-run in a fresh workspace has no record).
-    const marked = mark ? { id: current.id, name, original: mark.original, maintenance, comment: mark.comment ?? earlier.get(current.id)?.comment ?? null } : undefined;
+    const marked = mark
+      ? { id: current.id, name, original: mark.original, maintenance, comment: mark.comment ?? earlier.get(current.id)?.comment ?? null }
+      : undefined;
     const before = marked ?? earlier.get(current.id);
     if (!before && current.type === maintenance.type && sameContent(current.content, maintenance.content)) {
       throw new SafetyError(
@@ -312,13 +99,14 @@ export async function enableMaintenancePage(options: EnableOptions): Promise<Ena
       );
     }
     const original = before?.original ?? { type: current.type, content: current.content, proxied: current.proxied, ttl: current.ttl };
-    const comment = before ? before.comment ?? null : current.comment ?? null;
+    const comment = before ? (before.comment ?? null) : (current.comment ?? null);
     plan.push({ swap: { id: current.id, name, original, maintenance, comment }, current });
   }
 
   const record: UndoRecord<CloudflareUndoData> = newUndoRecord({
     kind: CLOUDFLARE_RECORD_KIND,
     windowId: options.windowId,
+    now: options.clock.now(),
     description: `Maintenance page: ${names.join(', ')} pointed at ${maintenance.content} in zone ${zone.name}`,
     data: { zoneId: zone.id, zoneName: zone.name, target: maintenance.content, records: plan.map((p) => p.swap) },
   });
@@ -328,15 +116,26 @@ export async function enableMaintenancePage(options: EnableOptions): Promise<Ena
   const alreadySwitched: string[] = [];
   for (const { swap, current } of plan) {
     const mark = formatDnsMark(options.windowId, swap.original, swap.comment);
-    if (!mark) log.warn(`${swap.name}: the window's mark does not fit in a Cloudflare comment (${MARK_MAX_LENGTH} characters); only the undo record says what it was.`);
+    if (!mark)
+      log.warn(
+        `${swap.name}: the window's mark does not fit in a Cloudflare comment (${MARK_MAX_LENGTH} characters); only the undo record says what it was.`,
+      );
     if (isMaintenance(current, swap) && (!mark || parseDnsMark(current.comment)?.windowId === options.windowId)) {
       alreadySwitched.push(swap.name);
       continue;
     }
     log.info(`${swap.name}: ${current.type} ${current.content} → ${maintenance.type} ${maintenance.content}`);
     // The swap and the mark saying what it replaced go in one write, so neither can exist without the other.
-    const after = await client.patchRecord(zone.id, swap.id, { type: maintenance.type, content: maintenance.content, ...(mark ? { comment: mark } : {}) });
-    if (!isMaintenance(after, swap)) throw new ServiceError('Cloudflare', `${swap.name} reads ${after.type} ${after.content} after the change, not ${maintenance.content}.`);
+    const after = await client.patchRecord(zone.id, swap.id, {
+      type: maintenance.type,
+      content: maintenance.content,
+      ...(mark ? { comment: mark } : {}),
+    });
+    if (!isMaintenance(after, swap))
+      throw new ServiceError(
+        'Cloudflare',
+        `${swap.name} reads ${after.type} ${after.content} after the change, not ${maintenance.content}.`,
+      );
     switched.push(swap.name);
   }
   await purgeCache(client, log, zone.id, options.purge, names);
@@ -356,143 +155,20 @@ function pickRecord(name: string, all: DnsRecord[], targetType: AddressType): Dn
   }
   const others = all.filter((record) => record !== address[0]);
   if (targetType === 'CNAME' && others.length) {
-    throw new InputError('records', `${name} also has ${others.map((r) => r.type).join(', ')} record(s): a CNAME cannot sit beside other records of the same name.`);
+    throw new InputError(
+      'records',
+      `${name} also has ${others.map((r) => r.type).join(', ')} record(s): a CNAME cannot sit beside other records of the same name.`,
+    );
   }
   return address[0];
 }
 
 async function purgeCache(client: CloudflareClient, log: Log, zoneId: string, purge: PurgeCache, hosts: string[]): Promise<void> {
   if (purge === 'none') return;
-  log.info(purge === 'everything' ? 'Purging the whole Cloudflare cache of the zone.' : `Purging the Cloudflare cache of ${hosts.join(', ')}.`);
+  log.info(
+    purge === 'everything' ? 'Purging the whole Cloudflare cache of the zone.' : `Purging the Cloudflare cache of ${hosts.join(', ')}.`,
+  );
   await client.purge(zoneId, purge === 'everything' ? { everything: true } : { hosts });
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The window's mark on each swapped record, and the undo protocol's kind
-
-/**
- * The comment the enable writes in the same PATCH that swaps a record: which window swapped it and from what,
- * e.g. `[mw 4711] was CNAME pal.example.com proxied ttl=1 | their own comment`. Cloudflare keeps comments
- * private (they are not served in DNS) and allows 100 characters on the Free plan; the record's own comment
- * is kept after `|` when it fits, and in the undo record in any case.
- */
-export const MARK_MAX_LENGTH = 100;
-
-export interface DnsMark {
-  windowId: string;
-  original: SwappedRecord['original'];
-  comment?: string;
-}
-
-export function formatDnsMark(windowId: string, original: SwappedRecord['original'], comment?: string | null): string | undefined {
-  const base = `[mw ${windowId}] was ${original.type} ${original.content} ${original.proxied ? 'proxied' : 'dns-only'} ttl=${original.ttl}`;
-  if (base.length > MARK_MAX_LENGTH) return undefined;
-  const full = comment ? `${base} | ${comment}` : base;
-  return full.length <= MARK_MAX_LENGTH ? full : base;
-}
-
-export function parseDnsMark(comment: string | null | undefined): DnsMark | undefined {
-  const match = /^\[mw ([^\]\s]+)\] was (A|AAAA|CNAME) (\S+) (proxied|dns-only) ttl=(\d+)(?: \| ([\s\S]*))?$/.exec(comment ?? '');
-  if (!match) return undefined;
-  return { windowId: match[1], original: { type: match[2], content: match[3], proxied: match[4] === 'proxied', ttl: Number(match[5]) }, comment: match[6] };
-}
-
-const sameOriginal = (a: SwappedRecord['original'], b: SwappedRecord['original']) =>
-  a.type === b.type && sameContent(a.content, b.content) && a.proxied === b.proxied && a.ttl === b.ttl;
-
-export interface DnsUndoItem {
-  zoneId: string;
-  swap: SwappedRecord;
-  /** The record's own comment to put back (the mark's, else the undo record's). */
-  comment: string | null;
-}
-
-export interface CloudflareUndoScope {
-  client: CloudflareClient;
-  log: Log;
-  /** The step's zone (input `zoneName`): required to restore from the marks alone. */
-  zoneName?: string;
-  /** The step's record names: where the marks are looked for without an undo record. */
-  names?: string[];
-}
-
-/** The Cloudflare DNS kind of the undo protocol: only records this window marked and that still point at the page. */
-export function cloudflareUndoKind(scope: CloudflareUndoScope): UndoKind<CloudflareUndoData, DnsUndoItem> {
-  const { client } = scope;
-  let zone: { id: string; name: string } | undefined;
-  const resolveZone = async () => {
-    if (!scope.zoneName) return undefined;
-    zone ??= await client.findZone(scope.zoneName);
-    if (!zone) throw new InputError('zoneName', `zone '${scope.zoneName}' was not found, or the token cannot see it.`);
-    return zone;
-  };
-  const judge = (swap: SwappedRecord, zoneId: string, now: DnsRecord | undefined, windowId: string, claimed: boolean): UndoItem<DnsUndoItem> => {
-    const mark = parseDnsMark(now?.comment);
-    const item = (verdict: Verdict, reason: string | undefined, original = swap.original, comment: string | null = swap.comment ?? null): UndoItem<DnsUndoItem> => ({
-      name: swap.name,
-      verdict,
-      reason,
-      item: { zoneId, swap: { ...swap, original }, comment },
-    });
-    if (!now) return item('refuse', `record ${swap.id} no longer exists; recreate it by hand as ${swap.original.type} ${swap.original.content}`);
-    if (mark && mark.windowId !== windowId) return item('refuse', `it carries the mark of window ${mark.windowId}, not ${windowId}`);
-    if (mark) {
-      if (claimed && !sameOriginal(mark.original, swap.original)) {
-        return item('refuse', `the undo record says it was ${swap.original.type} ${swap.original.content}, but the window's mark on it says ${mark.original.type} ${mark.original.content}`);
-      }
-      const comment = mark.comment ?? (claimed ? swap.comment ?? null : null);
-      if (!isMaintenance(now, swap)) return item('left', `now ${now.type} ${now.content}, no longer the maintenance page`, mark.original, comment);
-      return item('restore', `${now.type} ${now.content} → ${mark.original.type} ${mark.original.content}`, mark.original, comment);
-    }
-    if (isOriginal(now, swap)) return item('back', undefined);
-    return item('refuse', `no mark of window ${windowId} on it (now ${now.type} ${now.content}): the maintenance page did not swap it, or someone changed it since`);
-  };
-  return {
-    kind: CLOUDFLARE_RECORD_KIND,
-    validate: validateCloudflareUndoData,
-    targetOf: (data) => ({ zone: data.zoneName }),
-    async assess(data, windowId) {
-      const stepZone = await resolveZone();
-      if (data) {
-        if (stepZone && stepZone.id !== data.zoneId) {
-          return data.records.map((swap) => ({ name: swap.name, verdict: 'refuse' as const, reason: `zone id ${data.zoneId} is not zone ${stepZone.name}`, item: { zoneId: data.zoneId, swap, comment: null } }));
-        }
-        const items: Array<UndoItem<DnsUndoItem>> = [];
-        for (const swap of data.records) {
-          const wrongTarget = !sameContent(swap.maintenance.content, data.target);
-          const now = await client.getRecord(data.zoneId, swap.id);
-          items.push(wrongTarget ? { name: swap.name, verdict: 'refuse', reason: `its maintenance content ${swap.maintenance.content} is not the record's target ${data.target}`, item: { zoneId: data.zoneId, swap, comment: null } } : judge(swap, data.zoneId, now, windowId, true));
-        }
-        return items;
-      }
-      if (!stepZone || !scope.names?.length) {
-        scope.log.warn('No undo record, and no zoneName and records to look for the window\'s marks: nothing to restore.');
-        return [];
-      }
-      const items: Array<UndoItem<DnsUndoItem>> = [];
-      for (const name of scope.names.map((n) => recordName(stepZone.name, n))) {
-        for (const now of await client.recordsNamed(stepZone.id, name)) {
-          const mark = parseDnsMark(now.comment);
-          if (!mark || mark.windowId !== windowId) continue;
-          const swap: SwappedRecord = { id: now.id, name, original: mark.original, maintenance: { type: now.type as AddressType, content: now.content } };
-          items.push(judge(swap, stepZone.id, now, windowId, false));
-        }
-      }
-      return items;
-    },
-    async restore(items) {
-      client.ensureBudget(2 * items.length + 1);
-      for (const { item } of items) await client.patchRecord(item.zoneId, item.swap.id, { ...item.swap.original, comment: item.comment });
-    },
-    async readBack(items) {
-      const notBack: string[] = [];
-      for (const { name, item } of items) {
-        const after = await client.getRecord(item.zoneId, item.swap.id);
-        if (!after || !isOriginal(after, item.swap) || parseDnsMark(after.comment)) notBack.push(name);
-      }
-      return notBack;
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -519,7 +195,8 @@ export async function disableMaintenancePage(options: {
   zoneName?: string;
   names?: string[];
   purge: PurgeCache;
-  now: () => Date;
+  /** The window's clock: the receipt's time. */
+  clock: WindowClock;
 }): Promise<DisableResult> {
   const { client, log } = options;
   const kind = cloudflareUndoKind({ client, log, zoneName: options.zoneName, names: options.names });
@@ -530,7 +207,7 @@ export async function disableMaintenancePage(options: {
     windowId: options.windowId,
     target: { zone: options.zoneName },
     log,
-    now: options.now,
+    now: () => options.clock.now(),
     describe: (o) => `DNS records restored and verified (${describeOutcome(o)}).`,
   });
   const outcome = mergeOutcomes(outcomes);
@@ -538,7 +215,14 @@ export async function disableMaintenancePage(options: {
   const result: DisableResult = { outcome, purged: options.purge, calls: 0 };
   const zoneIds = [...new Set(outcome.items.map((i) => i.item.zoneId))];
   try {
-    for (const zoneId of zoneIds) await purgeCache(client, log, zoneId, options.purge, outcome.items.filter((i) => i.item.zoneId === zoneId).map((i) => i.name));
+    for (const zoneId of zoneIds)
+      await purgeCache(
+        client,
+        log,
+        zoneId,
+        options.purge,
+        outcome.items.filter((i) => i.item.zoneId === zoneId).map((i) => i.name),
+      );
     if (!zoneIds.length) result.purged = 'none';
   } catch (error) {
     result.purgeError = error as Error;
@@ -546,45 +230,4 @@ export async function disableMaintenancePage(options: {
   }
   result.calls = client.calls;
   return result;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// What the run summary shows
-
-export function enableSummary(result: EnableResult): MarkdownSummary {
-  const { data } = result.record;
-  return new MarkdownSummary()
-    .heading(`Maintenance page up: ${data.records.map((r) => r.name).join(', ')} → ${data.target}`)
-    .paragraph('The page stays up until the disable step restores the records below (DNS changes do not expire by themselves).')
-    .table(
-      ['Record', 'Before the window', 'Now', ''],
-      data.records.map((r) => [
-        r.name,
-        `${r.original.type} ${r.original.content} (proxied ${r.original.proxied}, ttl ${r.original.ttl === 1 ? 'auto' : r.original.ttl})`,
-        `${r.maintenance.type} ${r.maintenance.content}`,
-        result.alreadySwitched.includes(r.name) ? 'already switched by an earlier run' : 'switched',
-      ]),
-    )
-    .paragraph(`Cache purge: ${result.purged}. Cloudflare calls: ${result.calls}. Undo record \`${result.record.id}\`.`);
-}
-
-export function disableSummary(result: DisableResult): MarkdownSummary {
-  const purge = result.purgeError ? `**FAILED** (${result.purgeError.message}); purge the cache by hand` : result.purged === 'none' ? 'not asked for' : `${result.purged}, done`;
-  const { outcome } = result;
-  const items = outcome.items.filter((item, index) => outcome.items.findIndex((other) => other.name === item.name) === index);
-  const record = outcome.record;
-  return new MarkdownSummary()
-    .heading(`Maintenance page down: ${items.map((i) => i.name).join(', ') || 'nothing of this window was up'}${items.length ? ' restored' : ''}`)
-    .table(
-      ['Record', 'Restored to', ''],
-      items.map(({ name, item }) => {
-        const o = item.swap.original;
-        return [
-          name,
-          `${o.type} ${o.content} (proxied ${o.proxied}, ttl ${o.ttl === 1 ? 'auto' : o.ttl})`,
-          outcome.restored.includes(name) ? 'restored, read back and verified' : outcome.back.includes(name) ? 'was already restored' : 'changed by someone since; left as it is',
-        ];
-      }),
-    )
-    .paragraph(`Cache purge: ${purge}. Cloudflare calls: ${result.calls}. ${record ? `Undone from undo record \`${record.id}\`.` : `Restored from the marks of window ${outcome.windowId}.`}`);
 }

@@ -1,5 +1,6 @@
 import { InputError, ServiceError } from '../core/errors';
 import { answerFailure, HttpClient, HttpError, unexpectedShape } from '../core/http';
+import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
 import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind, type UndoOutcome } from '../core/undo';
@@ -208,8 +209,8 @@ export interface MuteOptions {
   timeZone: string;
   windowId: string;
   publish: (record: UndoRecord<NewRelicUndoData>) => void;
-  /** The window's clock (simulated in a rehearsal); the real clock when not given. */
-  now?: () => Date;
+  /** The window's clock (simulated in a rehearsal): the rule's start and the record's time. */
+  clock: WindowClock;
 }
 
 export interface MuteResult {
@@ -222,7 +223,7 @@ export async function muteNewRelic(options: MuteOptions): Promise<MuteResult> {
   const { client, log } = options;
   const condition = mutingCondition(options.selection);
   const marker = mutingRuleMark(options.windowId);
-  const now = (options.now ?? (() => new Date()))();
+  const now = options.clock.now();
   const input: MutingRuleInput = {
     name: options.ruleName,
     description: `Muted for the maintenance window ${marker}; ends by itself at ${options.endsAt.toISOString()}.`,
@@ -319,7 +320,8 @@ export async function unmuteNewRelic(options: {
   record?: UndoRecord<NewRelicUndoData>;
   store?: RecordStore;
   windowId: string;
-  now: () => Date;
+  /** The window's clock: the receipt's time. */
+  clock: WindowClock;
 }): Promise<UnmuteResult> {
   const outcome = mergeOutcomes(
     await restoreRecordOrMarks({
@@ -329,7 +331,7 @@ export async function unmuteNewRelic(options: {
       windowId: options.windowId,
       target: { account: options.accountId },
       log: options.log,
-      now: options.now,
+      now: () => options.clock.now(),
       describe: (o) => `New Relic muting rules of this window removed (${describeOutcome(o)}).`,
     }),
   );

@@ -1,4 +1,5 @@
 import { messageOf, ServiceError } from '../core/errors';
+import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import type { PreflightFinding } from '../core/preflight';
 import type { Destination } from './notify';
@@ -45,7 +46,7 @@ async function channelFinding(client: SlackClient, asked: string, resolved: Slac
   };
 }
 
-export async function checkNotify(destination: Destination, options: { log: Log; purpose?: string }): Promise<PreflightFinding[]> {
+export async function checkNotify(destination: Destination, options: { log: Log; clock: WindowClock; purpose?: string }): Promise<PreflightFinding[]> {
   if (destination.provider !== 'slack') {
     const kind = destination.provider === 'teams' ? 'Teams workflow webhook' : 'Slack incoming webhook';
     return [
@@ -59,7 +60,7 @@ export async function checkNotify(destination: Destination, options: { log: Log;
       },
     ];
   }
-  const client = new SlackClient({ baseUrl: destination.apiUrl, token: destination.token, log: options.log });
+  const client = new SlackClient({ baseUrl: destination.apiUrl, token: destination.token, log: options.log, clock: options.clock });
   let resolved: Map<string, SlackChannel>;
   try {
     resolved = await client.resolveChannels(destination.channels);

@@ -1,5 +1,6 @@
 import { InputError, messageOf, ServiceError } from '../core/errors';
 import type { Endpoint } from '../core/inputs';
+import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
 import { registerWebhookSecrets } from './connection';
@@ -40,7 +41,8 @@ export interface NotifyResult {
 export interface NotifyOptions {
   log: Log;
   retry?: RetryOptions;
-  sleep?: (ms: number) => Promise<void>;
+  /** The window's clock: retries wait on it (ctx.clock). */
+  clock: WindowClock;
 }
 
 /** Thrown when some deliveries failed; carries what was delivered so the step can still report it. */
@@ -74,7 +76,7 @@ export async function sendNotice(notice: Notice, destination: Destination, optio
 
 async function postToSlackChannels(notice: Notice, destination: Extract<Destination, { provider: 'slack' }>, options: NotifyOptions): Promise<NotifyResult> {
   const { log } = options;
-  const client = new SlackClient({ token: destination.token, baseUrl: destination.apiUrl, log, retry: options.retry, sleep: options.sleep });
+  const client = new SlackClient({ token: destination.token, baseUrl: destination.apiUrl, log, retry: options.retry, clock: options.clock });
   const requested = [...new Set(destination.channels.map(normalizeChannel))];
   const names = requested.filter((channel) => !isChannelId(channel));
   if (names.length) log.info(`Finding Slack channel${names.length > 1 ? 's' : ''} ${names.map((name) => `#${name}`).join(', ')} by name.`);

@@ -1,12 +1,22 @@
 import { createHash } from 'node:crypto';
-import { InputError, SafetyError, ServiceError } from '../core/errors';
-import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, type HttpRequest } from '../core/http';
+import { InputError, ServiceError } from '../core/errors';
+import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
-import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind, type UndoOutcome } from '../core/undo';
-import { sleep as defaultSleep, type RetryOptions } from '../core/retry';
-import { MarkdownSummary } from '../core/summary';
+import {
+  describeOutcome,
+  mergeOutcomes,
+  requireBack,
+  restoreRecordOrMarks,
+  type UndoItem,
+  type UndoKind,
+  type UndoOutcome,
+} from '../core/undo';
 import { createOnce } from './connection';
+import { type PingdomCheck, type PingdomClient, type PingdomWindow } from './pingdom-client';
+
+export * from './pingdom-client';
+export { pauseSummary, resumeSummary } from './pingdom-summary';
 
 /**
  * Pingdom API 3.1: silencing uptime checks for the window, either with a maintenance window (the default: it
@@ -19,229 +29,11 @@ import { createOnce } from './connection';
  * carries `Req-Limit-Short` / `Req-Limit-Long` and the client waits or stops before spending the last call.
  */
 
-export const PINGDOM_PUBLIC_API = 'https://api.pingdom.com/api/3.1';
 export const PINGDOM_RECORD_KIND = 'pingdom';
 /** A running window cannot be deleted: resume moves its end this close to now instead. */
 export const END_RUNNING_WINDOW_AFTER_SECONDS = 60;
 
 export type PingdomMode = 'maintenanceWindow' | 'pauseChecks';
-
-export interface PingdomCheck {
-  id: number;
-  name: string;
-  hostname?: string;
-  status: string;
-  tags: string[];
-}
-
-export interface PingdomWindow {
-  id: number;
-  description: string;
-  /** UNIX seconds. */
-  from: number;
-  to: number;
-  uptimeIds: number[];
-}
-
-interface RateLimit {
-  remaining: number;
-  /** When the budget is whole again (ms since epoch). */
-  resetsAt: number;
-}
-
-export interface PingdomClientOptions {
-  baseUrl: string;
-  token: string;
-  log: Log;
-  retry?: RetryOptions;
-  /** Longest wait for a spent request budget to reset before giving up. */
-  maxBudgetWaitMs?: number;
-  /** Largest answer read (default 10 MiB). */
-  maxBodyBytes?: number;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-/** Reads `Remaining: 394 Time until reset: 3589`. */
-export function parseRequestLimit(value: string | undefined, now = Date.now()): RateLimit | undefined {
-  const match = /Remaining:\s*(\d+).*?reset:\s*(\d+)/i.exec(value ?? '');
-  if (!match) return undefined;
-  return { remaining: Number(match[1]), resetsAt: now + Number(match[2]) * 1000 };
-}
-
-export class PingdomClient {
-  private readonly http: HttpClient;
-  private readonly limits = new Map<'short' | 'long', RateLimit>();
-  private readonly wait: (ms: number) => Promise<void>;
-  private readonly maxBudgetWaitMs: number;
-
-  constructor(private readonly options: PingdomClientOptions) {
-    this.wait = options.sleep ?? ((ms) => defaultSleep(ms));
-    this.maxBudgetWaitMs = options.maxBudgetWaitMs ?? 60_000;
-    this.http = new HttpClient({
-      baseUrl: options.baseUrl,
-      service: 'Pingdom',
-      headers: { Authorization: `Bearer ${options.token}`, Accept: 'application/json' },
-      retry: options.retry,
-      maxBodyBytes: options.maxBodyBytes,
-      log: options.log,
-      sleep: options.sleep,
-      onResponse: (response) => {
-        for (const kind of ['short', 'long'] as const) {
-          const limit = parseRequestLimit(response.headers[`req-limit-${kind}`]);
-          if (limit) this.limits.set(kind, limit);
-        }
-      },
-    });
-  }
-
-  /**
-   * Makes sure `calls` more calls fit in both request budgets, waiting for a reset when it is near, and
-   * failing (before the caller changes anything) when it is not.
-   */
-  async ensureBudget(calls: number): Promise<void> {
-    for (const [kind, limit] of this.limits) {
-      if (limit.remaining >= calls) continue;
-      const waitMs = limit.resetsAt - Date.now();
-      if (waitMs <= 0) continue;
-      if (waitMs > this.maxBudgetWaitMs) {
-        throw new ServiceError('Pingdom', `only ${limit.remaining} call(s) left in the ${kind} request budget, which resets in ${Math.ceil(waitMs / 1000)} s.`, {
-          advice: 'Nothing was changed by this call; run the step again after the reset.',
-        });
-      }
-      this.options.log.info(`Pingdom's ${kind} request budget has ${limit.remaining} call(s) left; waiting ${Math.ceil(waitMs / 1000)} s for it to reset.`);
-      await this.wait(waitMs);
-      this.limits.delete(kind);
-    }
-  }
-
-  /**
-   * One call; its answer must be JSON of the documented shape (`check` says what is wrong, if anything), so an
-   * HTML page or `{}` never reads as "no checks" or "no windows".
-   */
-  private async call<T>(request: HttpRequest, check: (data: unknown) => string | undefined = shape.object): Promise<T> {
-    await this.ensureBudget(1);
-    let response;
-    try {
-      response = await this.http.request<unknown>(request);
-    } catch (error) {
-      throw mapPingdomError(error);
-    }
-    const problem = check(response.data);
-    if (problem) throw unexpectedShape('Pingdom', this.http.where(request), response.status, problem);
-    return response.data as T;
-  }
-
-  async listChecks(): Promise<PingdomCheck[]> {
-    const pageSize = 25_000;
-    const checks: PingdomCheck[] = [];
-    for (let offset = 0; ; offset += pageSize) {
-      const page = await this.call<{ checks: RawCheck[] }>(
-        { method: 'GET', path: 'checks', query: { include_tags: true, limit: pageSize, offset } },
-        (data) => shape.arrayOf(data, 'checks', { id: 'number', name: 'string' }),
-      );
-      checks.push(...page.checks.map(toCheck));
-      if (page.checks.length < pageSize) return checks;
-    }
-  }
-
-  /** Pauses or unpauses exactly these checks. Never called with an empty list: Pingdom would change all. */
-  async setPaused(checkIds: number[], paused: boolean): Promise<void> {
-    if (checkIds.length === 0) throw new SafetyError('Refusing PUT /checks with no check ids: Pingdom would change every check on the account.');
-    await this.call({ method: 'PUT', path: 'checks', body: { paused, checkids: checkIds.join(',') } }, modified);
-  }
-
-  async listWindows(): Promise<PingdomWindow[]> {
-    const pageSize = 1000;
-    const windows: PingdomWindow[] = [];
-    for (let offset = 0; ; offset += pageSize) {
-      const page = await this.call<{ maintenance: RawWindow[] }>(
-        { method: 'GET', path: 'maintenance', query: { limit: pageSize, offset } },
-        (data) => shape.arrayOf(data, 'maintenance', { id: 'number', from: 'number', to: 'number' }),
-      );
-      windows.push(...page.maintenance.map(toWindow));
-      if (page.maintenance.length < pageSize) return windows;
-    }
-  }
-
-  /** Creates a window starting now (`from: 1`). A POST: the caller looks for it before sending it again. */
-  async createWindow(window: { description: string; to: number; checkIds: number[] }): Promise<number> {
-    if (window.checkIds.length === 0) throw new SafetyError('Refusing to create a Pingdom maintenance window for no checks.');
-    const created = await this.call<{ maintenance: { id: number } }>(
-      {
-        method: 'POST',
-        path: 'maintenance',
-        body: { description: window.description, from: 1, to: window.to, uptimeids: window.checkIds },
-      },
-      (data) => shape.object(data) ?? (shape.fields((data as { maintenance?: unknown }).maintenance, { id: 'number' }) && "'maintenance.id' is not a number (the window may have been created)"),
-    );
-    return created.maintenance.id;
-  }
-
-  /** Sets one check's paused flag and/or its whole tag list, in one write (`PUT /checks/{id}`). */
-  async updateCheck(id: number, change: { paused?: boolean; tags?: string[] }): Promise<void> {
-    const body: Record<string, unknown> = {};
-    if (change.paused !== undefined) body.paused = change.paused;
-    if (change.tags) body.tags = change.tags.join(',');
-    await this.call({ method: 'PUT', path: `checks/${id}`, body });
-  }
-
-  async setWindowEnd(id: number, to: number): Promise<void> {
-    await this.call({ method: 'PUT', path: `maintenance/${id}`, body: { to } }, modified);
-  }
-
-  async deleteWindow(id: number): Promise<void> {
-    await this.call({ method: 'DELETE', path: `maintenance/${id}` }, modified);
-  }
-}
-
-/** Pingdom answers a change with `{ message: "Modification of … was successful!" }`. */
-const modified = (data: unknown) => shape.fields(data, { message: 'string' }) && `the answer ${shape.fields(data, { message: 'string' })}`;
-
-interface RawCheck {
-  id: number;
-  name: string;
-  hostname?: string;
-  status?: string;
-  tags?: Array<{ name: string } | string>;
-}
-
-interface RawWindow {
-  id: number;
-  description?: string;
-  from: number;
-  to: number;
-  checks?: { uptime?: number[]; tms?: number[] };
-}
-
-function toCheck(raw: RawCheck): PingdomCheck {
-  return {
-    id: raw.id,
-    name: raw.name,
-    hostname: raw.hostname,
-    status: raw.status ?? 'unknown',
-    tags: (raw.tags ?? []).map((tag) => (typeof tag === 'string' ? tag : tag.name)),
-  };
-}
-
-function toWindow(raw: RawWindow): PingdomWindow {
-  return { id: raw.id, description: raw.description ?? '', from: raw.from, to: raw.to, uptimeIds: raw.checks?.uptime ?? [] };
-}
-
-/** Pingdom's error body `{error:{statuscode,statusdesc,errormessage}}` → a message a person can act on. */
-export function mapPingdomError(error: unknown): unknown {
-  if (!(error instanceof HttpError)) return error;
-  const notAnAnswer = answerFailure(error);
-  if (notAnAnswer) return notAnAnswer;
-  const body = (error.data as { error?: { statuscode?: number; statusdesc?: string; errormessage?: string } } | undefined)?.error;
-  const detail = body?.errormessage ? `${body.statusdesc ?? error.status}: ${body.errormessage}` : error.message;
-  const advice =
-    error.status === 401 || error.status === 403
-      ? "Check the Pingdom service connection's API token: it must be valid and have Read/Write access."
-      : error.status === 429
-        ? 'Pingdom rate-limited the token; wait a while and run the step again.'
-        : undefined;
-  return new ServiceError('Pingdom', `${error.method} ${error.target} failed (${detail})`, { status: error.status, advice, cause: error });
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Selecting checks
@@ -307,7 +99,8 @@ export function validatePingdomUndoData(data: unknown): PingdomUndoData {
   const value = data as Partial<PingdomUndoData> | undefined;
   const isIds = (ids: unknown) => Array.isArray(ids) && ids.every((id) => Number.isInteger(id));
   if (!value || (value.mode !== 'maintenanceWindow' && value.mode !== 'pauseChecks')) throw new Error("'mode' is missing or unknown.");
-  if (!Array.isArray(value.checks) || !value.checks.every((check) => Number.isInteger(check?.id))) throw new Error("'checks' must list check ids.");
+  if (!Array.isArray(value.checks) || !value.checks.every((check) => Number.isInteger(check?.id)))
+    throw new Error("'checks' must list check ids.");
   if (typeof value.marker !== 'string' || value.marker.length < 8) throw new Error("'marker' is missing.");
   if (!isIds(value.windowIds) || !isIds(value.pausedByUs) || !isIds(value.alreadyPaused)) {
     throw new Error("'windowIds', 'pausedByUs' and 'alreadyPaused' must be lists of ids.");
@@ -338,8 +131,8 @@ export interface PauseOptions {
   publish: (record: UndoRecord<PingdomUndoData>) => void;
   /** Pingdom records of this run not yet restored: a re-run after a crash takes over what they paused. */
   earlierRecords?: Array<UndoRecord<PingdomUndoData>>;
-  /** The window's clock (simulated in a rehearsal); the real clock when not given. */
-  now?: () => Date;
+  /** The window's clock (simulated in a rehearsal): the record's time and what "now" is for a window. */
+  clock: WindowClock;
 }
 
 export interface PauseResult {
@@ -352,7 +145,6 @@ export interface PauseResult {
 }
 
 const toUnix = (date: Date) => Math.floor(date.getTime() / 1000);
-const realNow = () => new Date();
 
 export async function pauseChecks(options: PauseOptions): Promise<PauseResult> {
   const { client, log } = options;
@@ -363,7 +155,7 @@ export async function pauseChecks(options: PauseOptions): Promise<PauseResult> {
   const record: UndoRecord<PingdomUndoData> = newUndoRecord({
     kind: PINGDOM_RECORD_KIND,
     windowId: options.windowId,
-    now: (options.now ?? realNow)(),
+    now: options.clock.now(),
     expiresAt: options.endsAt,
     description: `Pingdom ${options.mode === 'maintenanceWindow' ? 'maintenance window' : 'pause'} for ${checks.length} check(s): ${checks.map((c) => c.name).join(', ')}`,
     data: {
@@ -376,16 +168,14 @@ export async function pauseChecks(options: PauseOptions): Promise<PauseResult> {
       endsAt: options.endsAt.toISOString(),
     },
   });
-  return options.mode === 'maintenanceWindow'
-    ? openWindow(options, checks, record)
-    : pauseSelected(options, checks, record);
+  return options.mode === 'maintenanceWindow' ? openWindow(options, checks, record) : pauseSelected(options, checks, record);
 }
 
 async function openWindow(options: PauseOptions, checks: PingdomCheck[], record: UndoRecord<PingdomUndoData>): Promise<PauseResult> {
   const { client, log } = options;
   const ids = checks.map((check) => check.id);
   const to = toUnix(options.endsAt);
-  const now = toUnix((options.now ?? realNow)());
+  const now = toUnix(options.clock.now());
   const find = async () => (await client.listWindows()).find((w) => w.description.includes(record.data.marker) && w.to > now);
   await client.ensureBudget(4);
   let window = await find();
@@ -411,7 +201,10 @@ async function openWindow(options: PauseOptions, checks: PingdomCheck[], record:
   }
   window = (await client.listWindows()).find((w) => w.id === record.data.windowIds[0]);
   if (!window || window.to !== to || ids.some((id) => !window!.uptimeIds.includes(id))) {
-    throw new ServiceError('Pingdom', `maintenance window ${record.data.windowIds[0]} does not read back as written (checks ${ids.join(', ')} until ${to}).`);
+    throw new ServiceError(
+      'Pingdom',
+      `maintenance window ${record.data.windowIds[0]} does not read back as written (checks ${ids.join(', ')} until ${to}).`,
+    );
   }
   return { record, checks, window, adoptedWindow: adopted, alreadyPaused: [] };
 }
@@ -474,24 +267,48 @@ const windowMarkOf = (windowId: string) => `[maintenance-window ${windowId} chec
  * this window's marker (never another team's window, whatever the record lists); a check is unpaused only
  * when it carries this window's tag (never one paused before the window).
  */
-export function pingdomUndoKind(options: { client: PingdomClient; log: Log; now: () => Date; accountUrl?: string }): UndoKind<PingdomUndoData, PingdomItem> & { windows: ResumeResult['windows'] } {
+export function pingdomUndoKind(options: {
+  client: PingdomClient;
+  log: Log;
+  clock: WindowClock;
+  accountUrl?: string;
+}): UndoKind<PingdomUndoData, PingdomItem> & { windows: ResumeResult['windows'] } {
   const { client, log } = options;
   const windowsDone: ResumeResult['windows'] = [];
   let currentTag = '';
   const judgeWindow = (id: number, window: PingdomWindow | undefined, windowId: string): UndoItem<PingdomItem> => {
     const name = `maintenance window ${id}`;
     const item: PingdomItem = { type: 'window', id, window };
-    const now = toUnix(options.now());
+    const now = toUnix(options.clock.now());
     if (!window) return { name, verdict: 'back', reason: 'it no longer exists', item };
-    if (!window.description.includes(windowMarkOf(windowId))) return { name, verdict: 'refuse', reason: `not this window's: its description is '${window.description}'`, item };
-    if (window.to <= now + END_RUNNING_WINDOW_AFTER_SECONDS) return { name, verdict: 'back', reason: window.to > now ? 'it ends within a minute' : 'it has ended', item };
-    return { name, verdict: 'restore', reason: window.from > now ? 'it has not begun: delete it' : 'it is running: end it in a minute', item };
+    if (!window.description.includes(windowMarkOf(windowId)))
+      return { name, verdict: 'refuse', reason: `not this window's: its description is '${window.description}'`, item };
+    if (window.to <= now + END_RUNNING_WINDOW_AFTER_SECONDS)
+      return { name, verdict: 'back', reason: window.to > now ? 'it ends within a minute' : 'it has ended', item };
+    return {
+      name,
+      verdict: 'restore',
+      reason: window.from > now ? 'it has not begun: delete it' : 'it is running: end it in a minute',
+      item,
+    };
   };
   const judgeCheck = (id: number, check: PingdomCheck | undefined, tag: string): UndoItem<PingdomItem> => {
     const name = check ? `check ${check.name} (${id})` : `check ${id}`;
-    if (!check) return { name, verdict: 'left', reason: 'it was deleted', item: { type: 'check', check: { id, name: String(id), status: 'deleted', tags: [] } } };
+    if (!check)
+      return {
+        name,
+        verdict: 'left',
+        reason: 'it was deleted',
+        item: { type: 'check', check: { id, name: String(id), status: 'deleted', tags: [] } },
+      };
     const item: PingdomItem = { type: 'check', check };
-    if (hasTag(check, tag)) return { name, verdict: 'restore', reason: check.status === 'paused' ? 'unpause it and drop the tag' : 'drop the tag (someone unpaused it)', item };
+    if (hasTag(check, tag))
+      return {
+        name,
+        verdict: 'restore',
+        reason: check.status === 'paused' ? 'unpause it and drop the tag' : 'drop the tag (someone unpaused it)',
+        item,
+      };
     if (check.status !== 'paused') return { name, verdict: 'back', item };
     return { name, verdict: 'refuse', reason: `paused, but not tagged ${tag}: paused before the window or by someone else`, item };
   };
@@ -508,7 +325,14 @@ export function pingdomUndoKind(options: { client: PingdomClient; log: Log; now:
         const windows = await client.listWindows();
         const ids = new Set(data?.windowIds ?? []);
         for (const w of windows) if (w.description.includes(windowMarkOf(windowId))) ids.add(w.id);
-        for (const id of ids) items.push(judgeWindow(id, windows.find((w) => w.id === id), windowId));
+        for (const id of ids)
+          items.push(
+            judgeWindow(
+              id,
+              windows.find((w) => w.id === id),
+              windowId,
+            ),
+          );
       }
       if (!data || data.mode === 'pauseChecks') {
         const checks = new Map((await client.listChecks()).map((check) => [check.id, check]));
@@ -525,7 +349,7 @@ export function pingdomUndoKind(options: { client: PingdomClient; log: Log; now:
           log.info(`Unpausing check ${item.check.id} and dropping this window's tag.`);
           await client.updateCheck(item.check.id, { paused: false, tags: withoutTag(item.check, currentTag) });
         } else if (item.window) {
-          windowsDone.push(await endWindow(client, log, item.window, options.now));
+          windowsDone.push(await endWindow(client, log, item.window, options.clock));
         }
       }
     },
@@ -533,8 +357,10 @@ export function pingdomUndoKind(options: { client: PingdomClient; log: Log; now:
       const notBack: string[] = [];
       const needWindows = items.some((i) => i.item.type === 'window');
       const windows = needWindows ? await client.listWindows() : [];
-      const checks = items.some((i) => i.item.type === 'check') ? new Map((await client.listChecks()).map((c) => [c.id, c])) : new Map<number, PingdomCheck>();
-      const limit = toUnix(options.now()) + END_RUNNING_WINDOW_AFTER_SECONDS + 5;
+      const checks = items.some((i) => i.item.type === 'check')
+        ? new Map((await client.listChecks()).map((c) => [c.id, c]))
+        : new Map<number, PingdomCheck>();
+      const limit = toUnix(options.clock.now()) + END_RUNNING_WINDOW_AFTER_SECONDS + 5;
       for (const { name, item } of items) {
         if (item.type === 'window') {
           const w = windows.find((candidate) => candidate.id === item.id);
@@ -555,9 +381,9 @@ export async function resumeChecks(options: {
   record?: UndoRecord<PingdomUndoData>;
   store?: RecordStore;
   windowId: string;
-  now: () => Date;
+  clock: WindowClock;
 }): Promise<ResumeResult> {
-  const kind = pingdomUndoKind({ client: options.client, log: options.log, now: options.now });
+  const kind = pingdomUndoKind({ client: options.client, log: options.log, clock: options.clock });
   const outcome = mergeOutcomes(
     await restoreRecordOrMarks({
       kind,
@@ -566,26 +392,40 @@ export async function resumeChecks(options: {
       windowId: options.windowId,
       target: {},
       log: options.log,
-      now: options.now,
+      now: () => options.clock.now(),
       describe: (o) => `Pingdom monitoring restored (${describeOutcome(o)}).`,
     }),
   );
   requireBack(outcome, 'Pingdom monitoring is not all back');
-  const checkIds = (verdicts: string[]) => outcome.items.filter((i) => i.item.type === 'check' && verdicts.includes(i.verdict)).map((i) => (i.item as { check: PingdomCheck }).check.id);
+  const checkIds = (verdicts: string[]) =>
+    outcome.items
+      .filter((i) => i.item.type === 'check' && verdicts.includes(i.verdict))
+      .map((i) => (i.item as { check: PingdomCheck }).check.id);
   const windows = [...kind.windows];
   for (const item of outcome.items) {
     if (item.item.type !== 'window' || item.verdict !== 'back' || windows.some((w) => w.id === (item.item as { id: number }).id)) continue;
     const w = item.item.window;
-    windows.push(w ? { id: w.id, outcome: w.to > toUnix(options.now()) ? 'ending' : 'ended', endsAt: new Date(w.to * 1000) } : { id: item.item.id, outcome: 'gone' });
+    windows.push(
+      w
+        ? { id: w.id, outcome: w.to > toUnix(options.clock.now()) ? 'ending' : 'ended', endsAt: new Date(w.to * 1000) }
+        : { id: item.item.id, outcome: 'gone' },
+    );
   }
   return { outcome, windows, unpaused: checkIds(['restore']), leftPaused: options.record?.data.alreadyPaused ?? [] };
 }
 
-async function endWindow(client: PingdomClient, log: Log, window: PingdomWindow, clock: () => Date): Promise<ResumeResult['windows'][number]> {
-  const now = toUnix(clock());
+async function endWindow(
+  client: PingdomClient,
+  log: Log,
+  window: PingdomWindow,
+  clock: WindowClock,
+): Promise<ResumeResult['windows'][number]> {
+  const now = toUnix(clock.now());
   const endSoon = now + END_RUNNING_WINDOW_AFTER_SECONDS;
   if (window.from > now && (await deleteUnlessBegun(client, log, window))) return { id: window.id, outcome: 'deleted' };
-  log.info(`Maintenance window ${window.id} is running and Pingdom cannot delete it: ending it at ${new Date(endSoon * 1000).toISOString()}.`);
+  log.info(
+    `Maintenance window ${window.id} is running and Pingdom cannot delete it: ending it at ${new Date(endSoon * 1000).toISOString()}.`,
+  );
   await client.setWindowEnd(window.id, endSoon);
   return { id: window.id, outcome: 'ending', endsAt: new Date(endSoon * 1000) };
 }
@@ -600,61 +440,4 @@ async function deleteUnlessBegun(client: PingdomClient, log: Log, window: Pingdo
     if (error instanceof ServiceError && (error.status === 400 || error.status === 403)) return false;
     throw error;
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// What the run summary shows
-
-export function pauseSummary(result: PauseResult, endsAtText: string): MarkdownSummary {
-  const { record, checks, window } = result;
-  const summary = new MarkdownSummary();
-  if (record.data.mode === 'maintenanceWindow') {
-    summary
-      .heading(`Pingdom: ${checks.length} check(s) in maintenance until ${endsAtText}`)
-      .paragraph(
-        `Maintenance window ${window?.id}${result.adoptedWindow ? ' (kept from an earlier run of this step)' : ''} ends by itself at that time. ` +
-          'The resume step ends it early.',
-      )
-      .table(['Check', 'Id', 'Silenced'], checks.map((check) => [check.name, check.id, `maintenance window ${window?.id}`]));
-  } else {
-    summary
-      .heading(`Pingdom: ${record.data.pausedByUs.length} check(s) paused, to resume at ${endsAtText}`)
-      .paragraph('**Paused checks do not resume by themselves**: the resume step unpauses them. Only the checks this step paused are unpaused.')
-      .table(
-        ['Check', 'Id', 'State'],
-        checks.map((check) => [check.name, check.id, result.alreadyPaused.includes(check.id) ? 'was paused already; stays paused' : 'paused by this step']),
-      );
-  }
-  return summary.paragraph(`Undo record \`${record.id}\`.`);
-}
-
-export function resumeSummary(result: ResumeResult, formatTime: (date: Date) => string): MarkdownSummary {
-  const { outcome } = result;
-  const record = outcome.record as UndoRecord<PingdomUndoData> | undefined;
-  const checks = outcome.items.filter((i) => i.item.type === 'check');
-  const count = record ? record.data.checks.length - result.leftPaused.length : checks.length;
-  const summary = new MarkdownSummary().heading(`Pingdom: monitoring restored for ${count} check(s)`);
-  const text = {
-    deleted: () => 'deleted (had not begun)',
-    ending: (end?: Date) => `ended early, at ${end ? formatTime(end) : 'once it ends'} (Pingdom cannot delete a running window)`,
-    ended: () => 'already over',
-    gone: () => 'no longer exists',
-  };
-  if (result.windows.length) {
-    summary.table(['Maintenance window', 'Outcome'], result.windows.map((w) => [w.id, text[w.outcome](w.endsAt)]));
-  }
-  if (record?.data.mode === 'pauseChecks' || checks.length) {
-    const rows = checks.map((i) => {
-      const check = (i.item as { check: PingdomCheck }).check;
-      return [check.name, check.id, i.verdict === 'restore' ? 'unpaused' : i.verdict === 'back' ? 'was not paused any more' : i.reason ?? i.verdict];
-    });
-    for (const id of result.leftPaused) {
-      const check = record?.data.checks.find((c) => c.id === id);
-      rows.push([check?.name ?? String(id), id, 'paused before the window: left paused']);
-    }
-    summary.table(['Check', 'Id', 'Now'], rows);
-  } else if (record) {
-    summary.list(record.data.checks.map((check) => `${check.name} (${check.id}): maintenance over`));
-  }
-  return summary.paragraph(record ? `Undone from undo record \`${record.id}\`.` : `Restored from the marks of window ${outcome.windowId}.`);
 }

@@ -23,7 +23,8 @@ export function resolveSilenceEnd(options: {
   until?: string;
   timeZone: string;
   graceMinutes: number;
-  now?: Date;
+  /** The window clock's time now. */
+  now: Date;
 }): SilenceEnd {
   if (!Number.isInteger(options.graceMinutes) || options.graceMinutes < 0 || options.graceMinutes > MAX_GRACE_MINUTES) {
     throw new InputError('graceMinutes', `must be between 0 and ${MAX_GRACE_MINUTES} minutes.`);

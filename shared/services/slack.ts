@@ -1,5 +1,6 @@
 import { ServiceError } from '../core/errors';
 import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, withoutService, type HttpRequest, type HttpResponse } from '../core/http';
+import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
 import { registerWebhookSecrets } from './connection';
@@ -82,7 +83,8 @@ export interface SlackClientOptions {
   baseUrl?: string;
   log?: Log;
   retry?: RetryOptions;
-  sleep?: (ms: number) => Promise<void>;
+  /** The window's clock: retries wait on it (ctx.clock). */
+  clock: WindowClock;
   /** Page size for conversations.list (Slack's maximum is 1000; it may return fewer). */
   pageSize?: number;
   /** Largest answer read (default 10 MiB). */
@@ -104,7 +106,7 @@ export class SlackClient {
       log: options.log,
       retry: options.retry,
       maxBodyBytes: options.maxBodyBytes,
-      sleep: options.sleep,
+      sleep: (ms) => options.clock.wait(ms),
     });
   }
 
@@ -348,14 +350,15 @@ export interface SlackWebhookOptions {
   retry?: RetryOptions;
   /** Largest answer read (default 10 MiB). */
   maxBodyBytes?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** The window's clock: retries wait on it (ctx.clock). */
+  clock: WindowClock;
 }
 
 /** Posts to an incoming webhook; success is HTTP 200 with the plain body `ok`. */
-export async function postSlackWebhook(webhookUrl: string, message: SlackMessage, options: SlackWebhookOptions = {}): Promise<void> {
+export async function postSlackWebhook(webhookUrl: string, message: SlackMessage, options: SlackWebhookOptions): Promise<void> {
   // Before any request: an error body that echoes only the path or the signature is masked too.
   registerWebhookSecrets(options.log, webhookUrl);
-  const client = new HttpClient({ baseUrl: webhookUrl, service: 'Slack', describeTarget: SLACK_WEBHOOK_TARGET, log: options.log, retry: options.retry, sleep: options.sleep, maxBodyBytes: options.maxBodyBytes });
+  const client = new HttpClient({ baseUrl: webhookUrl, service: 'Slack', describeTarget: SLACK_WEBHOOK_TARGET, log: options.log, retry: options.retry, sleep: (ms) => options.clock.wait(ms), maxBodyBytes: options.maxBodyBytes });
   let response: HttpResponse<string>;
   try {
     response = await client.request<string>({ method: 'POST', body: message, headers: { 'Content-Type': 'application/json' }, responseType: 'text' });

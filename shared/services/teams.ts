@@ -1,5 +1,6 @@
 import { ServiceError } from '../core/errors';
 import { HttpClient, HttpError, isJsonContentType, withoutService } from '../core/http';
+import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
 import { registerWebhookSecrets } from './connection';
@@ -64,14 +65,15 @@ export interface TeamsWorkflowOptions {
   retry?: RetryOptions;
   /** Largest answer read (default 10 MiB). */
   maxBodyBytes?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** The window's clock: retries wait on it (ctx.clock). */
+  clock: WindowClock;
 }
 
 /** How a webhook is named in messages, since its URL may not be shown. */
 export const TEAMS_TARGET = 'the Teams workflow webhook (URL hidden: it is a secret)';
 
 /** Posts one message to a Teams workflow webhook. A 429 is waited out; a 5xx is not re-sent (it may have posted). */
-export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkflowMessage, options: TeamsWorkflowOptions = {}): Promise<void> {
+export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkflowMessage, options: TeamsWorkflowOptions): Promise<void> {
   // Before any request: an error body that echoes only the path or the signature is masked too.
   registerWebhookSecrets(options.log, webhookUrl);
   const client = new HttpClient({
@@ -81,7 +83,7 @@ export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkfl
     log: options.log,
     retry: options.retry,
     maxBodyBytes: options.maxBodyBytes,
-    sleep: options.sleep,
+    sleep: (ms) => options.clock.wait(ms),
   });
   let response;
   try {

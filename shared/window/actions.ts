@@ -166,7 +166,7 @@ function readPlanQuietly(planFile: string | undefined): Plan | undefined {
 
 async function announce(notice: ReturnType<typeof composeNotice>, options: CommonOptions & { destination: Destination }): Promise<string[]> {
   try {
-    const result = await sendNotice(notice, options.destination, { log: options.log });
+    const result = await sendNotice(notice, options.destination, { log: options.log, clock: options.clock });
     return result.deliveries.filter((delivery) => delivery.ok).map((delivery) => delivery.target);
   } catch (error) {
     if (error instanceof NotifyError) {

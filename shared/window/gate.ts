@@ -89,7 +89,7 @@ export interface CronSlot {
  * The UTC cron lines that fire at a weekly local time all year round: one per UTC offset the zone uses
  * (two for zones with daylight saving). Every one of them goes into the pipeline's `schedules:`.
  */
-export function cronSlots(notBefore: NotBefore, zone: string, year = new Date().getUTCFullYear()): CronSlot[] {
+export function cronSlots(notBefore: NotBefore, zone: string, year: number): CronSlot[] {
   if (notBefore.kind !== 'weekly') throw new RangeError('cron slots exist only for a weekly time such as Sat 19:00');
   return zoneOffsets(zone, year).map((offsetMinutes) => {
     const localMinutes = (notBefore.weekday % 7) * 1440 + notBefore.hour * 60 + notBefore.minute;

@@ -1,4 +1,5 @@
 import { InputError, messageOf } from '../core/errors';
+import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import type { PreflightFinding } from '../core/preflight';
 import { formatLocal } from '../core/time';
@@ -19,7 +20,8 @@ export interface WindowCheckOptions {
   windowEnd: string;
   graceMinutes: number;
   timeZone: string;
-  now: Date;
+  /** The window clock: `now` is the moment checked, and the Slack check's retries wait on it. */
+  clock: WindowClock;
   windowId: string;
   recordsFolders: string[];
   destination?: Destination;
@@ -27,7 +29,7 @@ export interface WindowCheckOptions {
 }
 
 function planFindings(options: WindowCheckOptions): PreflightFinding[] {
-  const sunday = windowSunday(options.now, options.timeZone);
+  const sunday = windowSunday(options.clock.now(), options.timeZone);
   const resolved = resolvePlanFile(options.planFile, sunday);
   if (!resolved.file)
     return [
@@ -47,7 +49,7 @@ function planFindings(options: WindowCheckOptions): PreflightFinding[] {
       sunday: plan.window.date,
       timeZone: options.timeZone,
       graceMinutes: options.graceMinutes,
-      now: options.now,
+      now: options.clock.now(),
     });
     return [
       {
@@ -77,7 +79,7 @@ function planFindings(options: WindowCheckOptions): PreflightFinding[] {
 /** Undo records of earlier windows with no receipt that do not end by themselves (or not yet). */
 function openRecordFindings(options: WindowCheckOptions): PreflightFinding[] {
   const gathered = gatherRun(options.recordsFolders);
-  const open = assessRecords(gathered, options.now, options.timeZone).filter(
+  const open = assessRecords(gathered, options.clock.now(), options.timeZone).filter(
     (entry) => entry.state === 'left' && entry.record.windowId !== options.windowId,
   );
   if (!open.length) {
@@ -103,6 +105,6 @@ function openRecordFindings(options: WindowCheckOptions): PreflightFinding[] {
 export async function checkWindow(options: WindowCheckOptions): Promise<PreflightFinding[]> {
   const findings = [...planFindings(options), ...openRecordFindings(options)];
   if (options.destination)
-    findings.push(...(await checkNotify(options.destination, { log: options.log, purpose: "the window's announcements" })));
+    findings.push(...(await checkNotify(options.destination, { log: options.log, clock: options.clock, purpose: "the window's announcements" })));
   return findings;
 }

@@ -9,7 +9,6 @@ import {
 } from '../../shared/azure/alert-processing-rules';
 import { checkAzureMonitor } from '../../shared/azure/alert-rules-check';
 import { azureConnection } from '../../shared/azure/credentials';
-import { windowClock } from '../../shared/core/clock';
 import { InputError } from '../../shared/core/errors';
 import { parseUndoRecord } from '../../shared/core/records';
 import { runTask } from '../../shared/core/task';
@@ -28,9 +27,8 @@ import {
 import { checkNewRelic } from '../../shared/services/newrelic-check';
 import { describeSilenceEnd, resolveSilenceEnd } from '../../shared/services/silence';
 
-void runTask('AlertMute', async ({ input, log, records, windowId, variable, publishUndoRecord, attachSummary, reportPreflight }) => {
-  // The window's clock: real, or the simulated one a rehearsal sets (warned about), so end times match the window.
-  const clock = windowClock(variable, log);
+void runTask('AlertMute', async ({ input, log, records, windowId, variable, clock, publishUndoRecord, attachSummary, reportPreflight }) => {
+  // The window's clock (ctx.clock): real, or the simulated one a rehearsal sets, so end times match the window.
   const now = () => clock.now();
   const provider = input.choice('provider', ['newRelic', 'azureMonitor'], 'newRelic');
   const action = input.choice('action', ['mute', 'unmute', 'check'], 'mute');
@@ -54,7 +52,7 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, publ
     if (action === 'unmute') {
       const record = undoText ? parseUndoRecord('undoRecord', undoText, NEWRELIC_RECORD_KIND, validateNewRelicUndoData) : undefined;
       log.section(record ? `Unmuting New Relic: deleting muting rule '${record.data.name}'` : `Unmuting New Relic: the muting rules of window ${windowId}`);
-      const result = await unmuteNewRelic({ client, log, accountId, record, store: records, windowId, now });
+      const result = await unmuteNewRelic({ client, log, accountId, record, store: records, windowId, clock });
       attachSummary('New Relic unmute', unmuteSummary(result));
       return;
     }
@@ -67,7 +65,7 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, publ
     const silence = end();
     if (action === 'check') return reportPreflight(await checkNewRelic({ client, accountId, ruleName, selection, windowId, endsAtText: describeSilenceEnd(silence) }));
     log.section(`Muting New Relic notifications until ${describeSilenceEnd(silence)}`);
-    const result = await muteNewRelic({ client, log, accountId, ruleName, selection, endsAt: silence.endsAt, timeZone, windowId, now, publish: (r) => publishUndoRecord(r) });
+    const result = await muteNewRelic({ client, log, accountId, ruleName, selection, endsAt: silence.endsAt, timeZone, windowId, clock, publish: (r) => publishUndoRecord(r) });
     attachSummary('New Relic mute', muteSummary(result, describeSilenceEnd(silence)));
     return;
   }

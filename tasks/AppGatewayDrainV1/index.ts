@@ -3,12 +3,10 @@ import { POOL_RECORD_KIND, validatePoolUndoData } from '../../shared/azure/appga
 import { azureConnection } from '../../shared/azure/credentials';
 import { pollIntervalInMs } from '../../shared/azure/polling';
 import { runPoolStep } from '../../shared/azure/pool-steps';
-import { windowClock } from '../../shared/core/clock';
 import { parseUndoRecord } from '../../shared/core/records';
 import { runTask } from '../../shared/core/task';
 
-void runTask('AppGatewayDrain', async ({ input, log, records, windowId, variable, publishUndoRecord, setOutput, attachSummary, reportPreflight }) => {
-  const clock = windowClock(variable, log);
+void runTask('AppGatewayDrain', async ({ input, log, records, windowId, variable, clock, publishUndoRecord, setOutput, attachSummary, reportPreflight }) => {
   const endpoint = input.endpoint('azureSubscription', { required: true });
   const target = {
     resourceGroupName: input.string('resourceGroupName', { required: true }),

@@ -1,4 +1,3 @@
-import { windowClock } from '../../shared/core/clock';
 import { ServiceError } from '../../shared/core/errors';
 import { parseUndoRecord, type UndoRecord } from '../../shared/core/records';
 import { runTask } from '../../shared/core/task';
@@ -16,7 +15,7 @@ import {
 import { checkCloudflare } from '../../shared/services/cloudflare-check';
 import { apiBaseUrl, connectionToken } from '../../shared/services/connection';
 
-void runTask('MaintenancePage', async ({ input, log, records, windowId, variable, publishUndoRecord, attachSummary, reportPreflight }) => {
+void runTask('MaintenancePage', async ({ input, log, records, windowId, variable, clock, publishUndoRecord, attachSummary, reportPreflight }) => {
   const connection = input.endpoint('cloudflareConnection', { required: true });
   const action = input.choice('action', ['enable', 'disable', 'check'], 'enable');
   const purge = input.choice('purgeCache', ['none', 'everything', 'hosts'], action === 'disable' ? 'everything' : 'none');
@@ -24,6 +23,7 @@ void runTask('MaintenancePage', async ({ input, log, records, windowId, variable
     baseUrl: apiBaseUrl('cloudflareConnection', connection.url, CLOUDFLARE_PUBLIC_API),
     token: connectionToken('cloudflareConnection', connection),
     log,
+    clock,
   });
 
   if (action === 'disable') {
@@ -32,8 +32,7 @@ void runTask('MaintenancePage', async ({ input, log, records, windowId, variable
     const zoneName = input.string('zoneName');
     const names = input.list('records');
     log.section(`Taking the maintenance page down${record ? ` from undo record ${record.id}` : ` for window ${windowId} (records folder and the window's marks)`}`);
-    const clock = windowClock(variable, log);
-    const result = await disableMaintenancePage({ client, log, record, store: records, windowId, zoneName, names, purge, now: () => clock.now() });
+    const result = await disableMaintenancePage({ client, log, record, store: records, windowId, zoneName, names, purge, clock });
     attachSummary('Maintenance page disable', disableSummary(result));
     if (result.purgeError) {
       throw new ServiceError('Cloudflare', `DNS is restored and verified, but the cache purge failed: ${result.purgeError.message}`, {
@@ -62,6 +61,7 @@ void runTask('MaintenancePage', async ({ input, log, records, windowId, variable
     purge,
     publish: (record) => publishUndoRecord(record),
     earlierRecords,
+    clock,
   });
   attachSummary('Maintenance page enable', enableSummary(result));
 });

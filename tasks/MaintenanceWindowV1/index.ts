@@ -5,7 +5,6 @@ import { pipelineRunLink } from '../../shared/services/messages';
 import { botToken, PROVIDERS, webhookUrl, type Destination } from '../../shared/services/notify';
 import { finishAction, gateAction, startAction } from '../../shared/window/actions';
 import { checkWindow } from '../../shared/window/window-check';
-import { windowClock } from '../../shared/core/clock';
 import { olderActiveRuns, thisRun } from '../../shared/devops/active-runs';
 import { clientForTask } from '../../shared/devops/client';
 
@@ -13,7 +12,7 @@ void runTask('MaintenanceWindow', async (context) => {
   const { input, log, variable } = context;
   const action = input.choice('action', ['gate', 'start', 'finish', 'check'] as const);
   const timeZone = checkTimeZone('timeZone', input.string('timeZone') ?? DEFAULT_TIME_ZONE);
-  const clock = windowClock(variable, log);
+  const { clock } = context;
   const link = pipelineRunLink(variable('System.CollectionUri'), variable('System.TeamProject'), variable('Build.BuildId'));
   const common = { log, clock, timeZone, setOutput: context.setOutput, attachSummary: context.attachSummary };
   const gate = {
@@ -46,7 +45,7 @@ void runTask('MaintenanceWindow', async (context) => {
         windowEnd: input.string('windowEnd') ?? 'Sun 12:00',
         graceMinutes: input.int('graceMinutes', { default: 60, min: 0, max: 1440 }),
         timeZone,
-        now: clock.now(),
+        clock,
         windowId: context.windowId,
         recordsFolders: folders.length ? folders.map((folder) => path.resolve(folder)) : [variable('Pipeline.Workspace') ?? process.cwd()],
         destination: destination(),

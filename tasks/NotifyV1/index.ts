@@ -5,7 +5,7 @@ import { composeNotice, pipelineRunLink, TEMPLATES } from '../../shared/services
 import { checkNotify } from '../../shared/services/notify-check';
 import { botToken, NotifyError, PROVIDERS, sendNotice, webhookUrl, type Destination, type NotifyResult } from '../../shared/services/notify';
 
-void runTask('Notify', async ({ input, log, variable, setOutput, attachSummary, reportPreflight }) => {
+void runTask('Notify', async ({ input, log, variable, clock, setOutput, attachSummary, reportPreflight }) => {
   const action = input.choice('action', ['send', 'check'], 'send');
   const provider = input.choice('provider', PROVIDERS, 'slack');
   const template = input.choice('template', TEMPLATES, 'text');
@@ -31,11 +31,11 @@ void runTask('Notify', async ({ input, log, variable, setOutput, attachSummary, 
     if (channels.length) log.warn(`'channels' is ignored with provider ${provider}: a webhook posts where it was made for.`);
   }
 
-  if (action === 'check') return reportPreflight(await checkNotify(destination, { log, purpose: `the ${template} notice` }));
+  if (action === 'check') return reportPreflight(await checkNotify(destination, { log, clock, purpose: `the ${template} notice` }));
   log.section(`Notify: ${template} via ${provider}`);
   let result: NotifyResult;
   try {
-    result = await sendNotice(notice, destination, { log });
+    result = await sendNotice(notice, destination, { log, clock });
   } catch (error) {
     if (error instanceof NotifyError) report(error.result);
     throw error;

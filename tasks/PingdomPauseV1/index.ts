@@ -1,4 +1,3 @@
-import { windowClock } from '../../shared/core/clock';
 import { parseUndoRecord, type UndoRecord } from '../../shared/core/records';
 import { runTask } from '../../shared/core/task';
 import { checkTimeZone, DEFAULT_TIME_ZONE, formatLocal } from '../../shared/core/time';
@@ -17,10 +16,7 @@ import {
 import { checkPingdom } from '../../shared/services/pingdom-check';
 import { describeSilenceEnd, resolveSilenceEnd } from '../../shared/services/silence';
 
-void runTask('PingdomPause', async ({ input, log, records, windowId, variable, setOutput, publishUndoRecord, attachSummary, reportPreflight }) => {
-  // The window's clock: real, or the simulated one a rehearsal sets (warned about), so end times match the window.
-  const clock = windowClock(variable, log);
-  const now = () => clock.now();
+void runTask('PingdomPause', async ({ input, log, records, windowId, variable, clock, setOutput, publishUndoRecord, attachSummary, reportPreflight }) => {
   const connection = input.endpoint('pingdomConnection', { required: true });
   const action = input.choice('action', ['pause', 'resume', 'check'], 'pause');
   const timeZone = checkTimeZone('timeZone', input.string('timeZone', { default: DEFAULT_TIME_ZONE }) ?? DEFAULT_TIME_ZONE);
@@ -28,13 +24,14 @@ void runTask('PingdomPause', async ({ input, log, records, windowId, variable, s
     baseUrl: apiBaseUrl('pingdomConnection', connection.url, PINGDOM_PUBLIC_API),
     token: connectionToken('pingdomConnection', connection),
     log,
+    clock,
   });
 
   if (action === 'resume') {
     const text = input.text('undoRecord');
     const record = text ? parseUndoRecord('undoRecord', text, PINGDOM_RECORD_KIND, validatePingdomUndoData) : undefined;
     log.section(record ? `Resuming Pingdom monitoring from undo record ${record.id}` : `Resuming Pingdom monitoring of window ${windowId} (records folder and the window's marks)`);
-    const result = await resumeChecks({ client, log, record, store: records, windowId, now });
+    const result = await resumeChecks({ client, log, record, store: records, windowId, clock });
     setOutput('checkIds', [...new Set([...(record?.data.checks.map((c) => c.id) ?? []), ...result.unpaused])].join(','));
     attachSummary('Pingdom resume', resumeSummary(result, (date) => formatLocal(date, timeZone)));
     return;
@@ -66,7 +63,7 @@ void runTask('PingdomPause', async ({ input, log, records, windowId, variable, s
     description: `Maintenance window ${windowId}`,
     publish: (record) => publishUndoRecord(record),
     earlierRecords,
-    now,
+    clock,
   });
   setOutput('checkIds', result.checks.map((c) => c.id).join(','));
   attachSummary('Pingdom pause', pauseSummary(result, describeSilenceEnd(end)));

@@ -1,4 +1,3 @@
-import { windowClock } from '../../shared/core/clock';
 import { InputError, messageOf } from '../../shared/core/errors';
 import { parseUndoRecord } from '../../shared/core/records';
 import { MarkdownSummary } from '../../shared/core/summary';
@@ -11,11 +10,10 @@ import { SCHEDULER_RECORD_KIND, schedulerCall } from '../../shared/devops/schedu
 import { renderJobs } from '../../shared/plan/checklist';
 import { loadPlan, PlanError } from '../../shared/plan/plan';
 
-void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable, setOutput, publishUndoRecord, attachSummary, reportPreflight }) => {
+void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable, clock, setOutput, publishUndoRecord, attachSummary, reportPreflight }) => {
   const action = input.choice('action', ['hold', 'release', 'check'] as const, 'hold');
   const provider = input.choice('provider', ['azureDevOps', 'http'] as const, 'azureDevOps');
   const undoRecordText = input.text('undoRecord');
-  const clock = windowClock(variable, log);
 
   if (provider === 'http') {
     const schedulerName = input.string('schedulerName') ?? 'Automate Schedule';
@@ -43,9 +41,9 @@ void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable,
         { method: 'holdMethod', url: 'holdUrl', body: 'holdBody', headers: 'holdHeaders' },
         placeholders,
       );
-      result = await holdOutsideScheduler({ endpoint, hold, release, schedulerName, windowId, log, publishUndoRecord });
+      result = await holdOutsideScheduler({ endpoint, hold, release, schedulerName, windowId, log, publishUndoRecord, clock });
     } else {
-      result = await releaseOutsideScheduler({ endpoint, release, record, schedulerName, windowId, log, records, now: clock.now });
+      result = await releaseOutsideScheduler({ endpoint, release, record, schedulerName, windowId, log, records, clock });
     }
     attachSummary(`Scheduled jobs (${schedulerName})`, new MarkdownSummary().heading(`Scheduled jobs: ${action}`).paragraph(result.headline));
     log.info(result.headline);
@@ -72,11 +70,11 @@ void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable,
   if (action === 'hold') {
     if (selections.length === 0) throw new InputError('pipelines', 'nothing to hold: give a plan file with `jobs`, or list pipelines, folders or patterns.');
     const mode = input.choice('holdMode', ['paused', 'disabled'] as const, 'paused');
-    result = await holdPipelines({ client, selections, mode, windowId, log, records, publishUndoRecord, selectionInput });
+    result = await holdPipelines({ client, selections, mode, windowId, log, records, publishUndoRecord, selectionInput, clock });
   } else {
     const record = undoRecordText ? parseUndoRecord('undoRecord', undoRecordText, QUEUE_STATUS_RECORD_KIND, validateQueueStatusRecord) : undefined;
     const selection = selections.length ? () => selectDefinitions(client, selections, log, selectionInput) : undefined;
-    result = await releasePipelines({ client, record, windowId, log, records, recordInput: 'undoRecord', selection, now: clock.now });
+    result = await releasePipelines({ client, record, windowId, log, records, recordInput: 'undoRecord', selection, clock });
   }
 
   const jobs = result.outcomes.map((outcome) => ({ name: outcome.name, folder: outcome.path, before: outcome.before, now: outcome.now, action: outcome.action, note: outcome.note }));

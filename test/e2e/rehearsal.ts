@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { simulatedClock, type SimulatedClock } from '../../shared/core/clock';
+import { topologicalOrder } from '../../shared/plan/graph';
 import { bundlePath, parseRun, repoRoot, taskEnvironment, type EndpointSpec, type TaskRun } from '../helpers/task-runner';
 import { evaluateText, toText, truthy, type EvaluationContext, type Value } from './expressions';
 import type { ExpandedPipeline, PipelineJob, PipelineStage, PipelineStep } from './pipeline-expander';
@@ -163,22 +165,6 @@ interface StageState {
   jobs: Map<string, JobState>;
 }
 
-class SimulatedClock {
-  private offset: number;
-  constructor(start: Date) {
-    this.offset = start.getTime() - Date.now();
-  }
-  now(): Date {
-    return new Date(Date.now() + this.offset);
-  }
-  advance(ms: number): void {
-    this.offset += Math.max(0, ms);
-  }
-  advanceTo(at: Date): void {
-    this.advance(at.getTime() - this.now().getTime());
-  }
-}
-
 function variableEnvName(name: string): string {
   return name.replace(/[.\s]/g, '_').toUpperCase();
 }
@@ -227,21 +213,13 @@ function copyDirectory(from: string, to: string): void {
   }
 }
 
+/** The stage's jobs, each after the jobs it depends on (the product's sort: ties keep the YAML's order). */
 function topologicalJobs(stage: PipelineStage): PipelineJob[] {
-  const ordered: PipelineJob[] = [];
-  const done = new Set<string>();
-  const visiting = new Set<string>();
-  const visit = (job: PipelineJob) => {
-    if (done.has(job.name)) return;
-    if (visiting.has(job.name)) throw new Error(`stage ${stage.name}: jobs depend on each other in a cycle through ${job.name}`);
-    visiting.add(job.name);
-    for (const dependency of job.dependsOn) visit(stage.jobs.find((candidate) => candidate.name === dependency)!);
-    visiting.delete(job.name);
-    done.add(job.name);
-    ordered.push(job);
-  };
-  stage.jobs.forEach(visit);
-  return ordered;
+  try {
+    return topologicalOrder(stage.jobs.map((job) => ({ id: job.name, dependsOn: job.dependsOn, job }))).map((item) => item.job);
+  } catch (error) {
+    throw new Error(`stage ${stage.name}: jobs depend on each other: ${(error as Error).message}`);
+  }
 }
 
 /** A `Contents` pattern of CopyFiles@2 as a regular expression over `/`-separated relative paths. */
@@ -297,7 +275,7 @@ export class Rehearsal {
   private readonly artifactsDirectory: string;
 
   constructor(private readonly options: RehearsalOptions) {
-    this.clock = new SimulatedClock(options.clockStart);
+    this.clock = simulatedClock(options.clockStart);
     this.artifactsDirectory = path.join(options.runDirectory, 'artifacts');
     fs.mkdirSync(this.artifactsDirectory, { recursive: true });
   }

@@ -18,6 +18,7 @@ import { type Emulator, emulatorCertificate, HOSTILE_FAULTS, type HostileFault, 
 import { NEWRELIC_ACCOUNT, NEWRELIC_KEY, NewRelicEmulator } from '../emulators/newrelic';
 import { PINGDOM_TOKEN, PingdomEmulator } from '../emulators/pingdom';
 import { SLACK_BOT_TOKEN, SlackEmulator, SlackWebhookEmulator } from '../emulators/slack';
+import { testClock } from '../helpers/clock';
 import { TeamsEmulator } from '../emulators/teams';
 import { WebsiteEmulator } from '../emulators/website';
 import { newWorkDirectory, repoRoot, runBundledTask, type TaskRun } from '../helpers/task-runner';
@@ -98,7 +99,7 @@ function pingdom(name: string, method: string, pathTest: RegExp, writes: Operati
     once,
     async start(log) {
       const emulator = await started(new PingdomEmulator());
-      const client = new PingdomClient({ baseUrl: `${emulator.url}/api/3.1`, token: PINGDOM_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      const client = new PingdomClient({ baseUrl: `${emulator.url}/api/3.1`, token: PINGDOM_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
       // A window not begun yet: Pingdom deletes only those.
       const window = { id: 9001, from: emulator.now() + 3600 };
       emulator.windows.set(window.id, { ...window, description: 'corpus', to: window.from + 3600, uptime: [1001], tms: [] });
@@ -116,7 +117,7 @@ function cloudflare(name: string, method: string, pathTest: RegExp, writes: Oper
     writes,
     async start(log) {
       const emulator = await started(new CloudflareEmulator());
-      const client = new CloudflareClient({ baseUrl: `${emulator.url}/client/v4`, token: CLOUDFLARE_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      const client = new CloudflareClient({ baseUrl: `${emulator.url}/client/v4`, token: CLOUDFLARE_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
       const wwwId = emulator.find('www.invoicecloud.com')!.id;
       return { emulator, run: () => call(client, wwwId), state: () => emulator.dnsState(), stop: () => emulator.stop() };
     },
@@ -191,7 +192,7 @@ const OPERATIONS: Operation[] = [
     writes: 'none',
     async start(log) {
       const emulator = await started(new SlackEmulator());
-      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
       return { emulator, run: () => client.resolveChannels(['#maintenance']), state: () => emulator.messages.length, stop: () => emulator.stop() };
     },
   },
@@ -204,7 +205,7 @@ const OPERATIONS: Operation[] = [
     once: true,
     async start(log) {
       const emulator = await started(new SlackEmulator());
-      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
+      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
       const channel = emulator.channelByName('maintenance')!;
       return { emulator, run: () => client.postMessage({ id: channel.id, name: channel.name }, { text: 'corpus' }), stop: () => emulator.stop() };
     },
@@ -221,7 +222,7 @@ const OPERATIONS: Operation[] = [
     async start(log) {
       const emulator = await started(new SlackWebhookEmulator());
       const url = emulator.addHook('maintenance');
-      return { emulator, run: () => postSlackWebhook(url, { text: 'corpus' }, { log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} }), stop: () => emulator.stop() };
+      return { emulator, run: () => postSlackWebhook(url, { text: 'corpus' }, { log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() }), stop: () => emulator.stop() };
     },
   },
   {
@@ -237,7 +238,7 @@ const OPERATIONS: Operation[] = [
       const emulator = await started(new TeamsEmulator());
       const url = emulator.addWorkflow();
       const card = teamsMessage({ $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body: [{ type: 'TextBlock', text: 'corpus' }] });
-      return { emulator, run: () => postTeamsWorkflow(url, card, { log, retry, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} }), stop: () => emulator.stop() };
+      return { emulator, run: () => postTeamsWorkflow(url, card, { log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() }), stop: () => emulator.stop() };
     },
   },
   // New Relic: every call is a POST to /graphql; reads must leave the rules as they are.

@@ -235,7 +235,7 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       const { dir, stageRecords, postRecords } = workspace();
       const restored = record('pingdom-1');
       stageRecords.write(restored);
-      postRecords.writeReceipt(restored, 'Pingdom maintenance window ended');
+      postRecords.writeReceipt(restored, 'Pingdom maintenance window ended', new Date('2025-04-13T09:00:00Z'));
       stageRecords.write(record('newrelic-1', { kind: 'newrelic-muting', description: 'Muting rule for the window', expiresAt: '2025-04-13T17:00:00.000Z' }));
       const run = await window(
         { action: 'finish', planFile: 'plans/2025-04-13.yml', recordsFolders: dir, stageResults: 'PreMaintenance: Succeeded\nChanges: Failed\nPostMaintenance: Succeeded' },

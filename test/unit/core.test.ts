@@ -133,7 +133,7 @@ describe('shared/core', () => {
       const file = store.write(record);
       assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), record);
       assert.equal(store.list()[0].receipt, undefined);
-      store.writeReceipt(record, 'restored');
+      store.writeReceipt(record, 'restored', new Date('2025-04-13T09:00:00Z'));
       assert.equal(store.list().length, 1);
       assert.equal(store.list()[0].receipt?.recordId, record.id);
     });
@@ -179,10 +179,10 @@ describe('shared/core', () => {
   describe('time', () => {
     const zone = 'America/New_York';
     it('reads local date-times in the window time zone across DST', () => {
-      assert.equal(parseLocalDateTime('until', '2025-03-08 19:00', zone).toISOString(), '2025-03-09T00:00:00.000Z');
-      assert.equal(parseLocalDateTime('until', '2025-03-09 19:00', zone).toISOString(), '2025-03-09T23:00:00.000Z');
-      assert.equal(parseLocalDateTime('until', '2025-11-02T04:45', zone).toISOString(), '2025-11-02T09:45:00.000Z');
-      assert.equal(parseLocalDateTime('until', '2025-04-13T12:00:00Z', zone).toISOString(), '2025-04-13T12:00:00.000Z');
+      assert.equal(parseLocalDateTime('until', '2025-03-08 19:00', zone, new Date('2025-01-01T00:00:00Z')).toISOString(), '2025-03-09T00:00:00.000Z');
+      assert.equal(parseLocalDateTime('until', '2025-03-09 19:00', zone, new Date('2025-01-01T00:00:00Z')).toISOString(), '2025-03-09T23:00:00.000Z');
+      assert.equal(parseLocalDateTime('until', '2025-11-02T04:45', zone, new Date('2025-01-01T00:00:00Z')).toISOString(), '2025-11-02T09:45:00.000Z');
+      assert.equal(parseLocalDateTime('until', '2025-04-13T12:00:00Z', zone, new Date('2025-01-01T00:00:00Z')).toISOString(), '2025-04-13T12:00:00.000Z');
     });
     it('takes a time of day as the next such time', () => {
       const now = new Date('2025-04-13T08:45:00Z'); // 04:45 EDT

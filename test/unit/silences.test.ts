@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { actionRulePlan } from '../../shared/azure/alert-processing-rules';
+import { realClock } from '../../shared/core/clock';
 import { setWriter, type Writer } from '../../shared/core/commands';
 import { InputError } from '../../shared/core/errors';
 import { Log } from '../../shared/core/log';
@@ -32,7 +33,7 @@ describe('silences and the maintenance page: shared pieces', function () {
 
   it('reads the rate-limit headers of Pingdom and Cloudflare', () => {
     assert.deepEqual(parseRequestLimit('Remaining: 394 Time until reset: 3589', 1000), { remaining: 394, resetsAt: 1000 + 3_589_000 });
-    assert.equal(parseRequestLimit(undefined), undefined);
+    assert.equal(parseRequestLimit(undefined, 1000), undefined);
     assert.deepEqual(parseRateLimit('"default";r=50;t=30'), { remaining: 50, resetInSeconds: 30 });
     assert.equal(parseRateLimit('nonsense'), undefined);
   });
@@ -64,7 +65,7 @@ describe('silences and the maintenance page: shared pieces', function () {
     const pingdom = new PingdomEmulator({ https: false });
     await pingdom.start();
     try {
-      const client = new PingdomClient({ baseUrl: `${pingdom.url}/api/3.1`, token: PINGDOM_TOKEN, log: new Log() });
+      const client = new PingdomClient({ baseUrl: `${pingdom.url}/api/3.1`, token: PINGDOM_TOKEN, log: new Log(), clock: realClock() });
       const now = pingdom.now();
       const marker = windowMarker('7', [1001]);
       pingdom.windows.set(1, { id: 1, description: `future ${marker}`, from: now + 600, to: now + 3600, uptime: [1001], tms: [] });
@@ -77,7 +78,7 @@ describe('silences and the maintenance page: shared pieces', function () {
         description: '',
         data: { mode: 'maintenanceWindow' as const, checks: [{ id: 1001, name: 'www' }], marker, windowIds: [], pausedByUs: [], alreadyPaused: [], endsAt: '' },
       };
-      const result = await resumeChecks({ client, log: new Log(), record: { ...record, windowId: '7' }, windowId: '7', now: () => new Date() });
+      const result = await resumeChecks({ client, log: new Log(), record: { ...record, windowId: '7' }, windowId: '7', clock: realClock() });
       assert.deepEqual(result.windows.map((w) => [w.id, w.outcome]), [[1, 'deleted'], [2, 'ending']]);
       assert.equal(pingdom.windows.has(1), false);
       assert.ok(pingdom.windows.get(2)!.to <= pingdom.now() + 61);

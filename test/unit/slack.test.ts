@@ -11,6 +11,7 @@ import { postTeamsWorkflow, teamsMessage } from '../../shared/services/teams';
 import { emulatorCertificate } from '../emulators/kit';
 import { SlackEmulator, SlackWebhookEmulator } from '../emulators/slack';
 import { TeamsEmulator } from '../emulators/teams';
+import { testClock } from '../helpers/clock';
 
 /** The Slack and Teams clients over real HTTPS against the emulators (in this process; the task test runs the bundle). */
 describe('Slack and Teams clients', function () {
@@ -19,7 +20,6 @@ describe('Slack and Teams clients', function () {
   const teams = new TeamsEmulator();
   const lines: string[] = [];
   let restoreWriter: ((line: string) => void) | undefined;
-  const noWait = async () => {};
   let previousCa: typeof https.globalAgent.options.ca;
 
   before(async () => {
@@ -43,7 +43,7 @@ describe('Slack and Teams clients', function () {
   });
 
   const client = (options: { token?: string; pageSize?: number } = {}) =>
-    new SlackClient({ token: options.token ?? slack.token, baseUrl: slack.url, log: new Log(), sleep: noWait, pageSize: options.pageSize });
+    new SlackClient({ token: options.token ?? slack.token, baseUrl: slack.url, log: new Log(), clock: testClock(), pageSize: options.pageSize });
 
   it('reads the API base URL however people type it', () => {
     for (const typed of ['https://slack.com', 'https://slack.com/', 'https://slack.com/api', 'https://slack.com/api/', ' https://slack.com/api// ']) {
@@ -119,8 +119,9 @@ describe('Slack and Teams clients', function () {
   it('waits out a 429 on posting, but never re-sends after a 5xx', async () => {
     const dailyops = slack.channelByName('dailyops')!;
     slack.fault({ kind: 'status', status: 429, retryAfter: 1, path: '/api/chat.postMessage', body: { ok: false, error: 'ratelimited' } });
-    const waits: number[] = [];
-    const c = new SlackClient({ token: slack.token, baseUrl: slack.url, log: new Log(), sleep: async (ms) => void waits.push(ms) });
+    const clock = testClock();
+    const waits = clock.waits;
+    const c = new SlackClient({ token: slack.token, baseUrl: slack.url, log: new Log(), clock });
     await c.postMessage(dailyops, { text: 'once' });
     assert.deepEqual(waits, [1000]);
     assert.equal(slack.postedTo('dailyops').length, 1);
@@ -135,8 +136,9 @@ describe('Slack and Teams clients', function () {
   it('applies the per-channel rate limit when switched on', async () => {
     slack.perChannelRateLimit = true;
     const dailyops = slack.channelByName('dailyops')!;
-    const waits: number[] = [];
-    const c = new SlackClient({ token: slack.token, baseUrl: slack.url, log: new Log(), sleep: async (ms) => void waits.push(ms) });
+    const clock = testClock();
+    const waits = clock.waits;
+    const c = new SlackClient({ token: slack.token, baseUrl: slack.url, log: new Log(), clock });
     await c.postMessage(dailyops, { text: 'one' });
     await c.postMessage(slack.channelByName('maintenance')!, { text: 'other channel, no wait' });
     assert.deepEqual(waits, []);
@@ -177,7 +179,7 @@ describe('Slack and Teams clients', function () {
 
   it('posts to incoming webhooks and maps each plain-text error', async () => {
     const url = hooks.addHook('platform-int');
-    await postSlackWebhook(url, { text: 'hi' }, { sleep: noWait });
+    await postSlackWebhook(url, { text: 'hi' }, { clock: testClock() });
     assert.equal(hooks.posts.length, 1);
     const cases: Array<[Parameters<SlackWebhookEmulator['addHook']>[1], RegExp]> = [
       ['prohibited', /action_prohibited/],
@@ -188,28 +190,28 @@ describe('Slack and Teams clients', function () {
     ];
     for (const [state, message] of cases) {
       const hook = hooks.addHook('x', state);
-      await assert.rejects(postSlackWebhook(hook, { text: 'hi' }, { sleep: noWait }), (error: unknown) => {
+      await assert.rejects(postSlackWebhook(hook, { text: 'hi' }, { clock: testClock() }), (error: unknown) => {
         assert.match((error as Error).message, message);
         assert.ok(!(error as Error).message.includes(hook), 'the URL is never in a message');
         assert.ok(!(error as Error).message.includes(new URL(hook).pathname));
         return true;
       });
     }
-    await assert.rejects(postSlackWebhook(url, { text: '' }, { sleep: noWait }), /no_text/);
+    await assert.rejects(postSlackWebhook(url, { text: '' }, { clock: testClock() }), /no_text/);
     assert.equal(hooks.calls('POST').length, 2 + cases.length, 'one call per post: no error is re-sent');
   });
 
   it('posts an Adaptive Card to a Teams workflow and explains refusals', async () => {
     const url = teams.addWorkflow();
     const card = teamsMessage({ $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body: [{ type: 'TextBlock', text: 'hi', wrap: true }] });
-    await postTeamsWorkflow(url, card, { sleep: noWait });
+    await postTeamsWorkflow(url, card, { clock: testClock() });
     assert.equal(teams.cards.length, 1);
     const broken = { ...card, attachments: [{ ...card.attachments[0], content: { ...card.attachments[0].content, body: [{ type: 'TextBlock' }] } }] };
-    await assert.rejects(postTeamsWorkflow(url, broken as never, { sleep: noWait }), /refused the card \(InvalidRequestContent: .*text must be a non-empty string\)/);
-    await assert.rejects(postTeamsWorkflow(url.replace(/sig=[^&]+/, 'sig=forged'), card, { sleep: noWait }), /signature/);
-    await assert.rejects(postTeamsWorkflow(teams.addWorkflow({ enabled: false }), card, { sleep: noWait }), /turned off/);
+    await assert.rejects(postTeamsWorkflow(url, broken as never, { clock: testClock() }), /refused the card \(InvalidRequestContent: .*text must be a non-empty string\)/);
+    await assert.rejects(postTeamsWorkflow(url.replace(/sig=[^&]+/, 'sig=forged'), card, { clock: testClock() }), /signature/);
+    await assert.rejects(postTeamsWorkflow(teams.addWorkflow({ enabled: false }), card, { clock: testClock() }), /turned off/);
     teams.fault({ kind: 'status', status: 502 });
-    await assert.rejects(postTeamsWorkflow(url, card, { sleep: noWait }), (error: unknown) => {
+    await assert.rejects(postTeamsWorkflow(url, card, { clock: testClock() }), (error: unknown) => {
       assert.match((error as Error).message, /answered 502.*not sent again/);
       assert.ok(!(error as Error).message.includes('sig='));
       return true;

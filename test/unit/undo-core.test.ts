@@ -98,7 +98,7 @@ describe('the undo protocol core (shared/core/undo.ts)', () => {
     const done = record({ zone: 'example.com', items: [{ name: 'already-receipted', verdict: 'restore' }] });
     store.write(ours);
     store.write(done);
-    store.writeReceipt(done, 'back');
+    store.writeReceipt(done, 'back', new Date('2025-04-13T09:00:00Z'));
     store.write(record({ zone: 'example.org', items: [{ name: 'other-zone', verdict: 'restore' }] }));
     store.write(record({ zone: 'example.com', items: [{ name: 'other-window', verdict: 'restore' }] }, 'w9'));
     store.write({ ...record({ zone: 'example.com', items: [] }), data: { zone: 'example.com' } as unknown as Data });
