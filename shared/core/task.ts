@@ -7,6 +7,7 @@ import { InputError, messageOf } from './errors';
 import { pipelineVariable, TaskInputs } from './inputs';
 import { Log } from './log';
 import { RecordStore, type UndoRecord } from './records';
+import { overallVerdict, preflightDirectory, preflightSummary, writePreflightFile, type PreflightFile, type PreflightFinding } from './preflight';
 import type { MarkdownSummary } from './summary';
 
 /**
@@ -37,11 +38,18 @@ export interface TaskContext {
    * only in steps that read the time.
    */
   readonly clock: WindowClock;
+  /**
+   * Reports a `check` action's findings: writes `<work base>/preflight/<Task>-<n>.json`, attaches the table to
+   * the summary and sets `preflightVerdict`. Returns SucceededWithIssues on NO-GO (the step does not fail, so
+   * every check of the night runs and the aggregation step decides), Succeeded otherwise.
+   */
+  reportPreflight(findings: PreflightFinding[]): 'Succeeded' | 'SucceededWithIssues';
 }
 
 export type TaskOutcome = 'Succeeded' | 'SucceededWithIssues' | void;
 
-function workBase(): string {
+/** The folder of the run's records, summaries, files and preflight findings. */
+export function workBase(): string {
   const explicit = pipelineVariable('MaintenanceWindow.Directory');
   if (explicit) return explicit;
   const workspace = pipelineVariable('Pipeline.Workspace') ?? pipelineVariable('Agent.TempDirectory');
@@ -91,6 +99,20 @@ export function createTaskContext(taskName: string): TaskContext {
     get clock() {
       clock ??= windowClock(pipelineVariable, log);
       return clock;
+    },
+    reportPreflight(findings) {
+      const file: PreflightFile = { schemaVersion: 1, task: taskName, step: pipelineVariable('Task.DisplayName') ?? taskName, findings };
+      const verdict = overallVerdict(findings);
+      const written = writePreflightFile(preflightDirectory(base), file);
+      for (const finding of findings) {
+        const line = `${finding.verdict} ${finding.check} ${finding.object}: ${finding.why}${finding.wouldDo ? ` (${finding.wouldDo})` : ''}`;
+        if (finding.verdict === 'NO-GO') log.warn(`${line} Fix: ${finding.fix}`);
+        else log.info(line);
+      }
+      log.info(`Preflight ${verdict}: findings written to ${written}.`);
+      context.attachSummary(`Preflight ${file.step}`, preflightSummary(file));
+      context.setOutput('preflightVerdict', verdict);
+      return verdict === 'NO-GO' ? 'SucceededWithIssues' : 'Succeeded';
     },
   };
   let clock: WindowClock | undefined;
