@@ -1,3 +1,4 @@
+import { checkGateway } from '../../shared/azure/gateway-check';
 import { POOL_RECORD_KIND, validatePoolUndoData } from '../../shared/azure/appgateway';
 import { azureConnection } from '../../shared/azure/credentials';
 import { pollIntervalInMs } from '../../shared/azure/polling';
@@ -6,7 +7,7 @@ import { windowClock } from '../../shared/core/clock';
 import { parseUndoRecord } from '../../shared/core/records';
 import { runTask } from '../../shared/core/task';
 
-void runTask('AppGatewayDrain', async ({ input, log, records, windowId, variable, publishUndoRecord, setOutput, attachSummary }) => {
+void runTask('AppGatewayDrain', async ({ input, log, records, windowId, variable, publishUndoRecord, setOutput, attachSummary, reportPreflight }) => {
   const clock = windowClock(variable, log);
   const endpoint = input.endpoint('azureSubscription', { required: true });
   const target = {
@@ -14,13 +15,17 @@ void runTask('AppGatewayDrain', async ({ input, log, records, windowId, variable
     applicationGatewayName: input.string('applicationGatewayName', { required: true }),
     backendPoolName: input.string('backendPoolName', { required: true }),
   };
-  const action = input.choice('action', ['drain', 'restore', 'status'], 'drain');
+  const action = input.choice('action', ['drain', 'restore', 'status', 'check'], 'drain');
   const servers = input.list('servers');
   const minHealthyServers = input.int('minHealthyServers', { default: 1, min: 0 });
   const drainTimeoutSeconds = input.int('drainTimeoutSeconds', { min: 0, max: 3600 });
   const healthTimeoutSeconds = input.int('healthTimeoutSeconds', { default: 900, min: 0, max: 86_400 });
   const undoRecordText = action === 'restore' ? input.text('undoRecord') : undefined;
   const pollIntervalMs = pollIntervalInMs('pollIntervalSeconds', input.string('pollIntervalSeconds', { default: '10' }));
+  if (action === 'check') {
+    const connection = azureConnection(endpoint, { log, inputName: 'azureSubscription' });
+    return reportPreflight(await checkGateway({ connection, target, servers, minHealthyServers, windowId, pollIntervalMs, log }));
+  }
   const undoRecord = undoRecordText ? parseUndoRecord('undoRecord', undoRecordText, POOL_RECORD_KIND, validatePoolUndoData) : undefined;
 
   const result = await runPoolStep({

@@ -802,6 +802,17 @@ export class ArmEmulator extends Emulator {
     const rg = '/subscriptions/:subscription/resourceGroups/:resourceGroup/providers';
     const gatewayPath = `${rg}/Microsoft.Network/applicationGateways/:name`;
 
+    // The caller's effective permissions on a resource group (Permissions - List For Resource Group,
+    // api-version 2022-04-01): what the granted role allows, or everything when no role is enforced. Any
+    // signed-in caller may read its own permissions, so no action is checked (nor recorded as used).
+    this.route('GET', `${rg}/Microsoft.Authorization/permissions`, (request) => {
+      const auth = this.entra.check(request.headers.authorization as string | undefined, this.audience);
+      if (!auth.ok) return armError(401, 'InvalidAuthenticationToken', auth.reason);
+      if (lower(request.params.subscription) !== lower(this.subscriptionId)) return armError(404, 'SubscriptionNotFound', `The subscription '${request.params.subscription}' could not be found.`);
+      if (request.query.get('api-version') !== '2022-04-01') return armError(400, 'InvalidApiVersionParameter', `The api-version '${request.query.get('api-version')}' is invalid for Microsoft.Authorization/permissions.`);
+      return { body: { value: [{ actions: this.granted ? [...this.granted] : ['*'], notActions: [], dataActions: [], notDataActions: [] }] } };
+    });
+
     this.armRoute('GET', gatewayPath, 'Microsoft.Network/applicationGateways/read', (request) => {
       const state = this.gatewayFromPath(request);
       if (!state) return this.notFound('Microsoft.Network/applicationGateways', request);
