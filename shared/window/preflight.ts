@@ -10,7 +10,7 @@ import type { DevOpsClient, DevOpsConnection } from '../devops/client';
 import { checkApprovalEnvironments } from '../devops/environment-check';
 import { recentSuccessfulRuns } from '../devops/run-history';
 import { FORECAST_DEFAULTS, forecastNight, pipelineKey, successfulRunMinutes, type NightForecast, type SilenceInput } from '../plan/forecast';
-import type { Plan } from '../plan/plan';
+import { loadPlan, type Plan } from '../plan/plan';
 import type { Notice } from '../services/messages';
 import { sendNotice, type Destination } from '../services/notify';
 import { parseNotBefore } from './gate';
@@ -132,9 +132,21 @@ export interface PreflightReport {
 
 /** Every finding file under the folders (downloaded artifacts), in one report. */
 export function gatherPreflight(folders: string[]): PreflightReport {
-  const rows = folders.flatMap((folder) => readPreflightFiles(folder).flatMap((file) => file.findings.map((finding) => ({ ...finding, step: file.step }))));
+  const files = folders.flatMap((folder) => preflightFolders(folder)).flatMap((folder) => readPreflightFiles(folder));
+  const rows = files.flatMap((file) => file.findings.map((finding) => ({ ...finding, step: file.step })));
   const problems = rows.filter((row) => row.verdict === 'NO-GO').map(({ check, object, why, fix }) => ({ check, object, why, fix }));
   return { verdict: overallVerdict(rows), problems, rows };
+}
+
+/** Every `preflight` folder under `root` (one per downloaded job artifact): records and summaries are not findings. */
+function preflightFolders(root: string): string[] {
+  if (!fs.existsSync(root)) return [];
+  if (path.basename(root) === 'preflight') return [root];
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(root, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.isDirectory()) found.push(...preflightFolders(path.join(root, entry.name)));
+  }
+  return found;
 }
 
 /** `Preflight: GO` or `Preflight: NO-GO (<n> problem(s)): <object>: <why>; ...` */
@@ -147,6 +159,8 @@ export interface ReportOptions {
   log: Log;
   folders: string[];
   windowName?: string;
+  /** The plan, for the window's name when `windowName` is not given. */
+  planFile?: string;
   destination?: Destination;
   link?: string;
   setOutput(name: string, value: string): void;
@@ -159,6 +173,7 @@ export async function preflightReportAction(options: ReportOptions): Promise<Pre
   const { log } = options;
   log.section(`Go/no-go from the finding files under ${options.folders.join(', ')}`);
   const report = gatherPreflight(options.folders);
+  options = { ...options, windowName: options.windowName ?? planName(options.planFile) };
   if (report.rows.length === 0) {
     // No finding at all means the checks did not run (or their artifacts were not downloaded): never GO on nothing.
     report.verdict = 'NO-GO';
@@ -178,6 +193,16 @@ export async function preflightReportAction(options: ReportOptions): Promise<Pre
   log.info(verdictLine(report));
   if (options.destination) await post(report, options);
   return report;
+}
+
+/** The plan's window name, when the plan can be read (the checks report a plan that cannot). */
+function planName(planFile: string | undefined): string | undefined {
+  if (!planFile || !fs.existsSync(planFile)) return undefined;
+  try {
+    return loadPlan(planFile).window.name;
+  } catch {
+    return undefined;
+  }
 }
 
 const rank = (verdict: string) => ({ 'NO-GO': 0, WARN: 1, GO: 2 })[verdict] ?? 3;

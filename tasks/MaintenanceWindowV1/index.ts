@@ -88,6 +88,7 @@ void runTask('MaintenanceWindow', async (context) => {
       ...common,
       folders: folders.length ? folders.map((folder) => path.resolve(folder)) : [variable('Pipeline.Workspace') ?? process.cwd()],
       windowName: input.string('windowName'),
+      planFile: input.string('planFile'),
       destination: destination(),
       link,
       outputDirectory: context.outputDirectory,
