@@ -1,0 +1,176 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DateTime } from 'luxon';
+import { Log } from '../../shared/core/log';
+import { EnvironmentSetup, windowEnvironments } from '../../shared/devops/environments';
+import { verdictLine, type PreflightProblem } from '../../shared/window/preflight';
+import { AzureDevOpsEmulator } from '../emulators/azure-devops';
+import type { Emulator, JournalEntry } from '../emulators/kit';
+import { repoRoot } from '../helpers/task-runner';
+import { toText, type Value } from './expressions';
+import { expandPipeline } from './pipeline-expander';
+import { assertRunnable } from './platform-rules';
+import { Rehearsal } from './rehearsal';
+import { readPlanWindow, scheduledStart, timelineLine, DEFAULT_PLAN } from './rehearse';
+import { startWorld, type World } from './world';
+
+/**
+ * `npm run rehearse -- --preflight [--fault <name>]`: pipelines/preflight.yml against the emulators, on the
+ * simulated clock at its scheduled Friday slot before the plan's weekend. The emulated Azure DevOps knows the
+ * approval environments (with their approval and lock checks) and a history of successful runs for every
+ * pipeline the plan and the regression name, with the durations below: the forecast reads them. One fault may
+ * be applied to the world before the run. Ends with one line, `Preflight: GO` or `Preflight: NO-GO (<n>
+ * problem(s)): ...`, writes out/rehearsal/preflight.json, and asserts from the emulators' journals that the run
+ * wrote nothing anywhere.
+ */
+
+export const PREFLIGHT_PIPELINE = 'pipelines/preflight.yml';
+
+/**
+ * How long each pipeline runs in the emulated Azure DevOps history, in minutes: the plan's pipelines and the
+ * regression (the forecast takes the median of these).
+ */
+export const REHEARSAL_HISTORY_MINUTES = { change: [18, 22, 20, 25, 19], regression: [55, 62, 58] } as const;
+
+export interface PreflightRehearsalOptions {
+  plan?: string;
+  /** A fault from test/emulators/faults.ts applied to the world before the run. */
+  fault?: string;
+  /** Applies the fault (test/emulators/faults.ts's applyFault). */
+  applyFault?: (world: World, name: string) => void | Promise<void>;
+  outDirectory?: string;
+  print?: (line: string) => void;
+  verbose?: boolean;
+  /** Seed the durations of the plan's pipelines (minutes each run took; default REHEARSAL_HISTORY_MINUTES.change). */
+  changeHistoryMinutes?: readonly number[];
+}
+
+export interface PreflightRehearsalOutcome {
+  verdict: 'GO' | 'NO-GO';
+  problems: PreflightProblem[];
+  line: string;
+  /** Calls that changed something in an emulator during the run: must be empty. */
+  writes: string[];
+  resultFile: string;
+}
+
+/** POSTs that only read: token requests, Slack's read methods, New Relic GraphQL queries (not mutations). */
+function changesState(emulator: Emulator, entry: JournalEntry): boolean {
+  if (['GET', 'HEAD', 'OPTIONS'].includes(entry.method)) return false;
+  if (/\/oauth2\/v2\.0\/token$|\/oidctoken$/.test(entry.path)) return false;
+  if (/^\/api\/(auth\.test|conversations\.(list|info|members)|users\.conversations|team\.info|bots\.info)$/.test(entry.path)) return false;
+  if (emulator.name.includes('New Relic') && entry.path === '/graphql') return !/^\s*(query\b|\{)/.test(String(entry.body?.query ?? ''));
+  return true;
+}
+
+/** The approval environments as `npm run setup-environments` makes them, through the real client. */
+async function seedEnvironments(devops: AzureDevOpsEmulator): Promise<void> {
+  devops.addIdentity('Release Managers');
+  devops.addIdentity('Platform Approvers');
+  const connection = { collectionUrl: devops.collectionUrl, project: devops.project, token: devops.token, kind: 'pat' as const, source: 'rehearsal' };
+  const log = new Log();
+  log.info = () => undefined;
+  await new EnvironmentSetup({ connection, log }).apply(windowEnvironments({ releaseManager: ['Release Managers'], platformApprover: ['Platform Approvers'] }));
+}
+
+function seedHistory(devops: AzureDevOpsEmulator, pipeline: { parameters: Record<string, Value> }, changeMinutes: readonly number[]): void {
+  const toMs = (minutes: readonly number[]) => minutes.map((value) => value * 60_000);
+  for (const definition of [...devops.definitions.values()]) {
+    if (devops.runsOf(definition.name, definition.path).length === 0) devops.addRunHistory(definition.name, toMs(changeMinutes), { folder: definition.path });
+  }
+  const regression = toText(pipeline.parameters.regressionPipeline ?? 'Full Regression');
+  const existing = devops.pipeline(regression);
+  devops.addRunHistory(regression, toMs(REHEARSAL_HISTORY_MINUTES.regression), { folder: existing?.path });
+}
+
+/** The go/no-go step's preflight.json, wherever the step's job wrote it in the run's directory. */
+function findVerdictFile(root: string): string | undefined {
+  if (!fs.existsSync(root)) return undefined;
+  for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
+    const full = path.join(root, entry.name);
+    if (entry.isDirectory()) {
+      const found = findVerdictFile(full);
+      if (found) return found;
+    } else if (entry.name === 'preflight.json' && path.basename(root) === 'files') return full;
+  }
+  return undefined;
+}
+
+export async function runPreflightRehearsal(options: PreflightRehearsalOptions = {}): Promise<PreflightRehearsalOutcome> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const planPath = path.resolve(repoRoot, options.plan ?? DEFAULT_PLAN);
+  const window = readPlanWindow(planPath);
+  const planRelative = path.relative(repoRoot, planPath).split(path.sep).join('/');
+  const pipelineFile = path.resolve(repoRoot, PREFLIGHT_PIPELINE);
+  const world = await startWorld({ planFile: planPath });
+  try {
+    const declared = expandPipeline(pipelineFile).parameters;
+    const pipeline = expandPipeline(pipelineFile, { ...world.parameterOverrides(declared), planFile: planRelative });
+    assertRunnable(pipeline);
+    await world.seed?.(pipeline);
+    const devops = world.emulators.find((emulator): emulator is AzureDevOpsEmulator => emulator instanceof AzureDevOpsEmulator)!;
+    await seedEnvironments(devops);
+    seedHistory(devops, pipeline, options.changeHistoryMinutes ?? REHEARSAL_HISTORY_MINUTES.change);
+    if (options.fault) {
+      if (!options.applyFault) throw new Error(`--fault ${options.fault}: no fault registry was given`);
+      await options.applyFault(world, options.fault);
+    }
+    // Everything before this mark is the world being set up; nothing after it may change anything.
+    const marks = new Map(world.emulators.map((emulator) => [emulator, emulator.journal.length]));
+    const start = scheduledStart(pipeline, window, false, 'preflightAt');
+    const clockStart = new Date(start.at.getTime() + 60_000);
+    const outDirectory = path.resolve(repoRoot, options.outDirectory ?? path.join('out', 'rehearsal'));
+    fs.mkdirSync(outDirectory, { recursive: true });
+    const runDirectory = path.join(outDirectory, 'preflight-run');
+    fs.rmSync(runDirectory, { recursive: true, force: true });
+    const zone = window.timeZone;
+    print(`Rehearsing ${PREFLIGHT_PIPELINE} for ${window.name} (${planRelative})${options.fault ? ` with fault ${options.fault}` : ''}`);
+    print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled run of cron '${start.cron}' (${start.description})`);
+    const rehearsal = new Rehearsal({
+      pipeline,
+      clockStart,
+      connections: world.connections,
+      systemEndpoints: world.systemEndpoints,
+      variables: {
+        'Build.BuildId': '20250411',
+        'System.BuildId': '20250411',
+        'Build.BuildNumber': `preflight-${window.date}`,
+        'Build.Reason': 'Schedule',
+        'Build.DefinitionName': 'preflight',
+        'Build.SourceBranch': 'refs/heads/main',
+        'System.TeamProject': devops.project,
+        'System.DefinitionId': '43',
+        ...world.variables,
+        'Build.CronSchedule.DisplayName': toText(pipeline.schedules.find((schedule) => toText(schedule.cron) === start.cron)?.displayName ?? ''),
+      },
+      runDirectory,
+      events: {
+        step: (entry) => print(timelineLine(entry, zone)),
+        line: options.verbose ? (line) => print(`      | ${line}`) : undefined,
+      },
+    });
+    world.followClock(() => rehearsal.now());
+    const result = await rehearsal.run();
+    const writes = world.emulators.flatMap((emulator) =>
+      emulator.journal.slice(marks.get(emulator)).filter((entry) => changesState(emulator, entry)).map((entry) => `${emulator.name}: ${entry.method} ${entry.path}`),
+    );
+    const verdictFile = findVerdictFile(runDirectory);
+    const reported = verdictFile ? (JSON.parse(fs.readFileSync(verdictFile, 'utf8')) as { verdict: 'GO' | 'NO-GO'; problems: PreflightProblem[] }) : undefined;
+    // The go/no-go step fails on NO-GO by design, and a publish continues on error; any other failed step is a
+    // check that could not even run.
+    const failedSteps = result.timeline.filter((entry) => entry.result === 'Failed' && entry.job !== 'goNoGo' && entry.what !== 'PublishPipelineArtifact');
+    const problems: PreflightProblem[] = [...(reported?.problems ?? [])];
+    if (!reported) problems.push({ check: 'preflight', object: 'go/no-go step', why: `it wrote no verdict (run ${result.result})`, fix: 'see the timeline above' });
+    // A check step that failed outright (not a NO-GO finding) is a problem too, whatever the report read.
+    for (const entry of failedSteps) problems.push({ check: 'step', object: `${entry.job} › ${entry.step}`, why: entry.did, fix: 'see the step log' });
+    const verdict: 'GO' | 'NO-GO' = problems.length ? 'NO-GO' : 'GO';
+    const resultFile = path.join(outDirectory, 'preflight.json');
+    fs.writeFileSync(resultFile, JSON.stringify({ verdict, problems }, null, 2) + '\n');
+    if (writes.length) print(`✘ The preflight WROTE to the emulators (it must change nothing): ${writes.join('; ')}`);
+    const line = verdictLine({ verdict, problems });
+    print(line);
+    return { verdict, problems, line, writes, resultFile };
+  } finally {
+    await world.stop();
+  }
+}
