@@ -37,7 +37,7 @@ export const MAINTENANCE_ROLE_ACTIONS: readonly string[] = [
 /** What AppGatewayDrain needs: the role's Network and identity actions, and reading VMs to find their NICs. */
 export const GATEWAY_ACTIONS = MAINTENANCE_ROLE_ACTIONS.filter((action) => !/^Microsoft\.Compute\/virtualMachines\/(install|assess)Patches/.test(action));
 /** What PatchVms needs: the role's Compute actions. */
-export const PATCH_ACTIONS = MAINTENANCE_ROLE_ACTIONS.filter((action) => action.startsWith('Microsoft.Compute/'));
+export const PATCHING_ROLE_ACTIONS = MAINTENANCE_ROLE_ACTIONS.filter((action) => action.startsWith('Microsoft.Compute/'));
 
 export const PERMISSIONS_API_VERSION = '2022-04-01';
 

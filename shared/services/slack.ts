@@ -204,6 +204,14 @@ export class SlackClient {
     this.listing.done = next === '';
   }
 
+  /** A channel by id (conversations.info): whether the bot is in it, for a preflight that posts nothing. */
+  async channelInfo(id: string): Promise<SlackChannel> {
+    const answer = await this.call('conversations.info', { http: 'GET', args: { channel: id } }, id);
+    const channel = answer.channel as SlackChannel | undefined;
+    if (!channel || typeof channel.id !== 'string') throw unexpectedShape('Slack', 'conversations.info', 200, 'the answer has no channel');
+    return channel;
+  }
+
   /** Posts a message to one channel (id, or a name already resolved). */
   async postMessage(channel: SlackChannel, message: SlackMessage): Promise<{ channel: string; ts: string }> {
     const label = channel.name && channel.name !== channel.id ? `#${channel.name}` : channel.id;

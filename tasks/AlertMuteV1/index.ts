@@ -7,6 +7,7 @@ import {
   unmuteAzureMonitor,
   validateAzureMonitorUndoData,
 } from '../../shared/azure/alert-processing-rules';
+import { checkAzureMonitor } from '../../shared/azure/alert-rules-check';
 import { azureConnection } from '../../shared/azure/credentials';
 import { windowClock } from '../../shared/core/clock';
 import { InputError } from '../../shared/core/errors';
@@ -24,14 +25,15 @@ import {
   unmuteSummary,
   validateNewRelicUndoData,
 } from '../../shared/services/newrelic';
+import { checkNewRelic } from '../../shared/services/newrelic-check';
 import { describeSilenceEnd, resolveSilenceEnd } from '../../shared/services/silence';
 
-void runTask('AlertMute', async ({ input, log, records, windowId, variable, publishUndoRecord, attachSummary }) => {
+void runTask('AlertMute', async ({ input, log, records, windowId, variable, publishUndoRecord, attachSummary, reportPreflight }) => {
   // The window's clock: real, or the simulated one a rehearsal sets (warned about), so end times match the window.
   const clock = windowClock(variable, log);
   const now = () => clock.now();
   const provider = input.choice('provider', ['newRelic', 'azureMonitor'], 'newRelic');
-  const action = input.choice('action', ['mute', 'unmute'], 'mute');
+  const action = input.choice('action', ['mute', 'unmute', 'check'], 'mute');
   const ruleName = input.string('ruleName', { default: `maintenance-window-${windowId}` })!;
   const timeZone = checkTimeZone('timeZone', input.string('timeZone', { default: DEFAULT_TIME_ZONE }) ?? DEFAULT_TIME_ZONE);
   const undoText = action === 'unmute' ? input.text('undoRecord') : undefined;
@@ -63,6 +65,7 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, publ
       entityTags: input.list('entityTags'),
     };
     const silence = end();
+    if (action === 'check') return reportPreflight(await checkNewRelic({ client, accountId, ruleName, selection, windowId, endsAtText: describeSilenceEnd(silence) }));
     log.section(`Muting New Relic notifications until ${describeSilenceEnd(silence)}`);
     const result = await muteNewRelic({ client, log, accountId, ruleName, selection, endsAt: silence.endsAt, timeZone, windowId, now, publish: (r) => publishUndoRecord(r) });
     attachSummary('New Relic mute', muteSummary(result, describeSilenceEnd(silence)));
@@ -86,6 +89,7 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, publ
     severities: input.list('severities'),
   };
   const silence = end();
+  if (action === 'check') return reportPreflight(await checkAzureMonitor({ connection, selection, windowId, endsAtText: describeSilenceEnd(silence) }));
   log.section(`Muting Azure Monitor notifications until ${describeSilenceEnd(silence)}`);
   const result = await muteAzureMonitor({ rules, log, subscriptionId: connection.subscriptionId, selection, endsAt: silence.endsAt, windowId, now, publish: (r) => publishUndoRecord(r) });
   attachSummary('Azure Monitor mute', azureMuteSummary(result, describeSilenceEnd(silence)));

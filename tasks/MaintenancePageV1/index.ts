@@ -13,11 +13,12 @@ import {
   validateCloudflareUndoData,
   type CloudflareUndoData,
 } from '../../shared/services/cloudflare';
+import { checkCloudflare } from '../../shared/services/cloudflare-check';
 import { apiBaseUrl, connectionToken } from '../../shared/services/connection';
 
-void runTask('MaintenancePage', async ({ input, log, records, windowId, variable, publishUndoRecord, attachSummary }) => {
+void runTask('MaintenancePage', async ({ input, log, records, windowId, variable, publishUndoRecord, attachSummary, reportPreflight }) => {
   const connection = input.endpoint('cloudflareConnection', { required: true });
-  const action = input.choice('action', ['enable', 'disable'], 'enable');
+  const action = input.choice('action', ['enable', 'disable', 'check'], 'enable');
   const purge = input.choice('purgeCache', ['none', 'everything', 'hosts'], action === 'disable' ? 'everything' : 'none');
   const client = new CloudflareClient({
     baseUrl: apiBaseUrl('cloudflareConnection', connection.url, CLOUDFLARE_PUBLIC_API),
@@ -45,6 +46,7 @@ void runTask('MaintenancePage', async ({ input, log, records, windowId, variable
   const zoneName = input.string('zoneName', { required: true });
   const names = input.list('records', { required: true });
   const target = input.string('maintenanceTarget', { required: true });
+  if (action === 'check') return reportPreflight(await checkCloudflare({ client, zoneName, records: names, target, windowId }));
   const earlierRecords = records
     .list()
     .filter(({ record, receipt }) => !receipt && record.kind === CLOUDFLARE_RECORD_KIND && record.windowId === windowId)

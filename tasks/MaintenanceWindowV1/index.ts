@@ -5,13 +5,14 @@ import { pipelineRunLink } from '../../shared/services/messages';
 import { botToken, PROVIDERS, webhookUrl, type Destination } from '../../shared/services/notify';
 import { finishAction, gateAction, startAction } from '../../shared/window/actions';
 import { environmentsAction, forecastTaskAction, preflightReportAction } from '../../shared/window/preflight';
+import { checkWindow } from '../../shared/window/window-check';
 import { windowClock } from '../../shared/core/clock';
 import { olderActiveRuns, thisRun } from '../../shared/devops/active-runs';
 import { clientForTask } from '../../shared/devops/client';
 
 void runTask('MaintenanceWindow', async (context) => {
   const { input, log, variable } = context;
-  const action = input.choice('action', ['gate', 'start', 'finish', 'forecast', 'environments', 'preflight-report'] as const);
+  const action = input.choice('action', ['gate', 'start', 'finish', 'check', 'forecast', 'environments', 'preflight-report'] as const);
   const timeZone = checkTimeZone('timeZone', input.string('timeZone') ?? DEFAULT_TIME_ZONE);
   const clock = windowClock(variable, log);
   const link = pipelineRunLink(variable('System.CollectionUri'), variable('System.TeamProject'), variable('Build.BuildId'));
@@ -38,6 +39,22 @@ void runTask('MaintenanceWindow', async (context) => {
     return { provider, webhookUrl: webhookUrl('teamsConnection', input.endpoint('teamsConnection', { required: true }), provider, log) };
   };
 
+  if (action === 'check') {
+    const folders = input.list('recordsFolders');
+    return context.reportPreflight(
+      await checkWindow({
+        planFile: input.string('planFile', { required: true }),
+        windowEnd: input.string('windowEnd') ?? 'Sun 12:00',
+        graceMinutes: input.int('graceMinutes', { default: 60, min: 0, max: 1440 }),
+        timeZone,
+        now: clock.now(),
+        windowId: context.windowId,
+        recordsFolders: folders.length ? folders.map((folder) => path.resolve(folder)) : [variable('Pipeline.Workspace') ?? process.cwd()],
+        destination: destination(),
+        log,
+      }),
+    );
+  }
   if (action === 'gate') {
     // One run at a time: the variables and the client are read up front, so a missing token fails before any wait.
     let guard: (() => ReturnType<typeof olderActiveRuns>) | undefined;

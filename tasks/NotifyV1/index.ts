@@ -2,9 +2,11 @@ import { InputError } from '../../shared/core/errors';
 import { MarkdownSummary } from '../../shared/core/summary';
 import { runTask } from '../../shared/core/task';
 import { composeNotice, pipelineRunLink, TEMPLATES } from '../../shared/services/messages';
+import { checkNotify } from '../../shared/services/notify-check';
 import { botToken, NotifyError, PROVIDERS, sendNotice, webhookUrl, type Destination, type NotifyResult } from '../../shared/services/notify';
 
-void runTask('Notify', async ({ input, log, variable, setOutput, attachSummary }) => {
+void runTask('Notify', async ({ input, log, variable, setOutput, attachSummary, reportPreflight }) => {
+  const action = input.choice('action', ['send', 'check'], 'send');
   const provider = input.choice('provider', PROVIDERS, 'slack');
   const template = input.choice('template', TEMPLATES, 'text');
   const notice = composeNotice({
@@ -29,6 +31,7 @@ void runTask('Notify', async ({ input, log, variable, setOutput, attachSummary }
     if (channels.length) log.warn(`'channels' is ignored with provider ${provider}: a webhook posts where it was made for.`);
   }
 
+  if (action === 'check') return reportPreflight(await checkNotify(destination, { log, purpose: `the ${template} notice` }));
   log.section(`Notify: ${template} via ${provider}`);
   let result: NotifyResult;
   try {

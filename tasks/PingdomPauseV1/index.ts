@@ -14,14 +14,15 @@ import {
   validatePingdomUndoData,
   type PingdomUndoData,
 } from '../../shared/services/pingdom';
+import { checkPingdom } from '../../shared/services/pingdom-check';
 import { describeSilenceEnd, resolveSilenceEnd } from '../../shared/services/silence';
 
-void runTask('PingdomPause', async ({ input, log, records, windowId, variable, setOutput, publishUndoRecord, attachSummary }) => {
+void runTask('PingdomPause', async ({ input, log, records, windowId, variable, setOutput, publishUndoRecord, attachSummary, reportPreflight }) => {
   // The window's clock: real, or the simulated one a rehearsal sets (warned about), so end times match the window.
   const clock = windowClock(variable, log);
   const now = () => clock.now();
   const connection = input.endpoint('pingdomConnection', { required: true });
-  const action = input.choice('action', ['pause', 'resume'], 'pause');
+  const action = input.choice('action', ['pause', 'resume', 'check'], 'pause');
   const timeZone = checkTimeZone('timeZone', input.string('timeZone', { default: DEFAULT_TIME_ZONE }) ?? DEFAULT_TIME_ZONE);
   const client = new PingdomClient({
     baseUrl: apiBaseUrl('pingdomConnection', connection.url, PINGDOM_PUBLIC_API),
@@ -48,6 +49,7 @@ void runTask('PingdomPause', async ({ input, log, records, windowId, variable, s
     graceMinutes: input.int('graceMinutes', { default: 15 }),
     now: clock.now(),
   });
+  if (action === 'check') return reportPreflight(await checkPingdom({ client, selection, windowId, log, endsAtText: describeSilenceEnd(end) }));
   const earlierRecords = records
     .list()
     .filter(({ record, receipt }) => !receipt && record.kind === PINGDOM_RECORD_KIND && record.windowId === windowId)

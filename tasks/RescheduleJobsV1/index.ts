@@ -5,13 +5,14 @@ import { MarkdownSummary } from '../../shared/core/summary';
 import { runTask } from '../../shared/core/task';
 import { clientForTask } from '../../shared/devops/client';
 import { buildSelections, QUEUE_STATUS_RECORD_KIND, selectDefinitions, validateQueueStatusRecord, type PipelineSelection } from '../../shared/devops/definitions';
+import { checkReschedule } from '../../shared/devops/reschedule-check';
 import { holdOutsideScheduler, holdPipelines, releaseOutsideScheduler, releasePipelines, validateSchedulerRecord, type RescheduleResult } from '../../shared/devops/reschedule';
 import { SCHEDULER_RECORD_KIND, schedulerCall } from '../../shared/devops/scheduler';
 import { renderJobs } from '../../shared/plan/checklist';
 import { loadPlan, PlanError } from '../../shared/plan/plan';
 
-void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable, setOutput, publishUndoRecord, attachSummary }) => {
-  const action = input.choice('action', ['hold', 'release'] as const, 'hold');
+void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable, setOutput, publishUndoRecord, attachSummary, reportPreflight }) => {
+  const action = input.choice('action', ['hold', 'release', 'check'] as const, 'hold');
   const provider = input.choice('provider', ['azureDevOps', 'http'] as const, 'azureDevOps');
   const undoRecordText = input.text('undoRecord');
   const clock = windowClock(variable, log);
@@ -32,6 +33,10 @@ void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable,
       placeholders,
     );
     let result: RescheduleResult;
+    if (action === 'check') {
+      // No call: any call to the scheduler could act. Reading the inputs above already checked the URLs.
+      return reportPreflight([{ check: 'scheduler', object: schedulerName, verdict: 'GO', why: 'the release call is well-formed; the scheduler is not called, since any call could act.', fix: '' }]);
+    }
     if (action === 'hold') {
       const hold = schedulerCall(
         { method: input.choice('holdMethod', ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const, 'POST'), url: input.string('holdUrl'), body: input.text('holdBody'), headers: input.text('holdHeaders') },
@@ -62,6 +67,7 @@ void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable,
   const selections = buildSelections(input.list('pipelines'), planJobs);
   const selectionInput = planFile ? 'planFile' : 'pipelines';
 
+  if (action === 'check') return reportPreflight(await checkReschedule({ client, selections, selectionInput, log }));
   let result: RescheduleResult;
   if (action === 'hold') {
     if (selections.length === 0) throw new InputError('pipelines', 'nothing to hold: give a plan file with `jobs`, or list pipelines, folders or patterns.');

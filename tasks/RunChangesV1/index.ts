@@ -3,13 +3,19 @@ import { InputError } from '../../shared/core/errors';
 import { childProcessEnvironment } from '../../shared/core/inputs';
 import { runTask } from '../../shared/core/task';
 import { clientForTask, rehearsalPollIntervalMs } from '../../shared/devops/client';
+import { checkChanges } from '../../shared/plan/changes-check';
 import { renderChecklist } from '../../shared/plan/checklist';
 import { loadPlan, PlanError } from '../../shared/plan/plan';
 import { runChanges } from '../../shared/plan/runner';
 
-void runTask('RunChanges', async ({ input, log, records, variable, setOutput, attachSummary }) => {
+void runTask('RunChanges', async ({ input, log, records, variable, setOutput, attachSummary, reportPreflight }) => {
+  const action = input.choice('action', ['run', 'check'], 'run');
   const planFile = input.string('planFile', { required: true });
   const scriptRoot = path.resolve(input.string('scriptRoot') ?? variable('Build.SourcesDirectory') ?? '.');
+  if (action === 'check') {
+    const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), project: input.string('project'), log, variable });
+    return reportPreflight(await checkChanges({ planFile, scriptRoot, client }));
+  }
   let plan;
   try {
     plan = loadPlan(planFile, { scriptRoot });

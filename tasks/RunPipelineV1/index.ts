@@ -1,4 +1,5 @@
 import { runTask } from '../../shared/core/task';
+import { checkSinglePipeline } from '../../shared/devops/pipeline-check';
 import { clientForTask, rehearsalPollIntervalMs } from '../../shared/devops/client';
 import {
   failureMessage,
@@ -11,7 +12,8 @@ import {
   runPipeline,
 } from '../../shared/devops/single-run';
 
-void runTask('RunPipeline', async ({ input, log, variable, windowId, setOutput, attachSummary }) => {
+void runTask('RunPipeline', async ({ input, log, variable, windowId, setOutput, attachSummary, reportPreflight }) => {
+  const action = input.choice('action', ['run', 'check'], 'run');
   // Every input is checked before the first call to Azure DevOps.
   const pipeline = parsePipelineSelector('pipeline', input.string('pipeline', { required: true }));
   const branch = parseBranch('branch', input.string('branch'));
@@ -22,6 +24,7 @@ void runTask('RunPipeline', async ({ input, log, variable, windowId, setOutput, 
   const rehearsalPollMs = rehearsalPollIntervalMs(variable, log);
   const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), project: input.string('project'), log, variable });
 
+  if (action === 'check') return reportPreflight(await checkSinglePipeline({ client, pipeline, branch }));
   const result = await runPipeline({
     client,
     log,

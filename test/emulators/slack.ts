@@ -2,7 +2,7 @@ import { Emulator, type EmulatorRequest, type EmulatorResponse } from './kit';
 
 /**
  * Slack's Web API as a bot token sees it (api-facts §3): `chat.postMessage`, `conversations.list` with
- * cursors, `auth.test`. Errors are HTTP 200 with `{ok:false, error}`; rate limits are HTTP 429 with
+ * cursors, `conversations.info`, `auth.test`. Errors are HTTP 200 with `{ok:false, error}`; rate limits are HTTP 429 with
  * `Retry-After` (from the kit's faults, or the built-in ~1 message/s per channel when switched on).
  * Args come as JSON or form bodies or the query string, the token as `Authorization: Bearer` or a `token` arg.
  */
@@ -64,6 +64,7 @@ export class SlackEmulator extends Emulator {
     for (const method of ['GET', 'POST']) {
       this.route(method, '/api/conversations.list', (request) => this.conversationsList(request));
       this.route(method, '/api/auth.test', (request) => this.authTest(request));
+      this.route(method, '/api/conversations.info', (request) => this.conversationsInfo(request));
     }
     this.route('POST', '/api/chat.postMessage', (request) => this.postMessage(request));
   }
@@ -128,6 +129,18 @@ export class SlackEmulator extends Emulator {
     const refused = this.authenticate(request, args);
     if (refused) return refused;
     return { body: { ok: true, url: 'https://emulated.slack.com/', team: 'Emulated', user: this.botName, team_id: 'T0EMULATED', user_id: 'U0BOT', bot_id: 'B0BOT' } };
+  }
+
+  /** conversations.info: one channel by id (`channel_not_found` for a private one the bot is not in). */
+  private conversationsInfo(request: EmulatorRequest): EmulatorResponse {
+    const args = this.args(request);
+    const refused = this.authenticate(request, args);
+    if (refused) return refused;
+    const channel = typeof args.channel === 'string' ? this.channels.get(args.channel) : undefined;
+    if (!channel || (channel.is_private && !channel.is_member)) return fail('channel_not_found');
+    const scopeProblem = this.needScope(channel.is_private ? 'groups:read' : 'channels:read');
+    if (scopeProblem) return scopeProblem;
+    return { body: { ok: true, channel: { id: channel.id, name: channel.name, is_channel: !channel.is_private, is_private: channel.is_private, is_archived: channel.is_archived, is_member: channel.is_member } } };
   }
 
   private conversationsList(request: EmulatorRequest): EmulatorResponse {
