@@ -8,7 +8,7 @@ import { AzureDevOpsEmulator } from '../emulators/azure-devops';
 import type { Emulator, JournalEntry } from '../emulators/kit';
 import { repoRoot } from '../helpers/task-runner';
 import { toText, type Value } from './expressions';
-import { expandPipeline } from './pipeline-expander';
+import { expandPipeline, type ExpandedPipeline } from './pipeline-expander';
 import { assertRunnable } from './platform-rules';
 import { Rehearsal } from './rehearsal';
 import { readPlanWindow, scheduledStart, timelineLine, DEFAULT_PLAN } from './rehearse';
@@ -43,6 +43,11 @@ export interface PreflightRehearsalOptions {
   verbose?: boolean;
   /** Seed the durations of the plan's pipelines (minutes each run took; default REHEARSAL_HISTORY_MINUTES.change). */
   changeHistoryMinutes?: readonly number[];
+  /**
+   * Only these check jobs (besides the gate and the go/no-go), for a fast test: e.g. `['night']` runs the plan
+   * check, the forecast and the environments. Every job when absent.
+   */
+  onlyJobs?: string[];
 }
 
 export interface PreflightRehearsalOutcome {
@@ -51,13 +56,23 @@ export interface PreflightRehearsalOutcome {
   line: string;
   /** Calls that changed something in an emulator during the run: must be empty. */
   writes: string[];
+  /** Slack messages carrying the verdict (exactly one). */
+  posts: number;
   resultFile: string;
 }
 
-/** POSTs that only read: token requests, Slack's read methods, New Relic GraphQL queries (not mutations). */
+/** The one message the preflight sends on purpose: its verdict, from the go/no-go step. */
+export function isVerdictPost(entry: JournalEntry): boolean {
+  return entry.method === 'POST' && entry.path === '/api/chat.postMessage' && /Preflight: (GO|NO-GO)/.test(JSON.stringify(entry.body ?? ''));
+}
+
+/**
+ * POSTs that only read: token requests, Slack's read methods, New Relic GraphQL queries (not mutations), and
+ * Application Gateway's Backend Health (a POST action that reads). The verdict post is counted apart.
+ */
 function changesState(emulator: Emulator, entry: JournalEntry): boolean {
-  if (['GET', 'HEAD', 'OPTIONS'].includes(entry.method)) return false;
-  if (/\/oauth2\/v2\.0\/token$|\/oidctoken$/.test(entry.path)) return false;
+  if (['GET', 'HEAD', 'OPTIONS'].includes(entry.method) || isVerdictPost(entry)) return false;
+  if (/\/oauth2\/v2\.0\/token$|\/oidctoken$|\/backendhealth$/.test(entry.path)) return false;
   if (/^\/api\/(auth\.test|conversations\.(list|info|members)|users\.conversations|team\.info|bots\.info)$/.test(entry.path)) return false;
   if (emulator.name.includes('New Relic') && entry.path === '/graphql') return !/^\s*(query\b|\{)/.test(String(entry.body?.query ?? ''));
   return true;
@@ -75,12 +90,25 @@ async function seedEnvironments(devops: AzureDevOpsEmulator): Promise<void> {
 
 function seedHistory(devops: AzureDevOpsEmulator, pipeline: { parameters: Record<string, Value> }, changeMinutes: readonly number[]): void {
   const toMs = (minutes: readonly number[]) => minutes.map((value) => value * 60_000);
+  const regression = toText(pipeline.parameters.regressionPipeline ?? 'Full Regression');
   for (const definition of [...devops.definitions.values()]) {
+    if (definition.name.toLowerCase() === regression.toLowerCase()) continue;
     if (devops.runsOf(definition.name, definition.path).length === 0) devops.addRunHistory(definition.name, toMs(changeMinutes), { folder: definition.path });
   }
-  const regression = toText(pipeline.parameters.regressionPipeline ?? 'Full Regression');
   const existing = devops.pipeline(regression);
   devops.addRunHistory(regression, toMs(REHEARSAL_HISTORY_MINUTES.regression), { folder: existing?.path });
+}
+
+/** Keeps the gate, the named check jobs and the go/no-go (which then waits for those only). */
+function keepJobs(pipeline: ExpandedPipeline, names: string[]): void {
+  const keep = new Set(['window', ...names, 'goNoGo']);
+  for (const stage of pipeline.stages) {
+    const unknown = names.filter((name) => !stage.jobs.some((job) => job.name === name));
+    if (unknown.length) throw new Error(`no preflight job ${unknown.join(', ')} (jobs: ${stage.jobs.map((job) => job.name).join(', ')})`);
+    stage.jobs = stage.jobs.filter((job) => keep.has(job.name));
+    const report = stage.jobs.find((job) => job.name === 'goNoGo');
+    if (report) report.dependsOn = report.dependsOn.filter((name) => keep.has(name));
+  }
 }
 
 /** The go/no-go step's preflight.json, wherever the step's job wrote it in the run's directory. */
@@ -106,6 +134,7 @@ export async function runPreflightRehearsal(options: PreflightRehearsalOptions =
   try {
     const declared = expandPipeline(pipelineFile).parameters;
     const pipeline = expandPipeline(pipelineFile, { ...world.parameterOverrides(declared), planFile: planRelative });
+    if (options.onlyJobs) keepJobs(pipeline, options.onlyJobs);
     assertRunnable(pipeline);
     await world.seed?.(pipeline);
     const devops = world.emulators.find((emulator): emulator is AzureDevOpsEmulator => emulator instanceof AzureDevOpsEmulator)!;
@@ -154,12 +183,14 @@ export async function runPreflightRehearsal(options: PreflightRehearsalOptions =
     const writes = world.emulators.flatMap((emulator) =>
       emulator.journal.slice(marks.get(emulator)).filter((entry) => changesState(emulator, entry)).map((entry) => `${emulator.name}: ${entry.method} ${entry.path}`),
     );
+    const posts = world.emulators.flatMap((emulator) => emulator.journal.slice(marks.get(emulator)).filter(isVerdictPost));
     const verdictFile = findVerdictFile(runDirectory);
     const reported = verdictFile ? (JSON.parse(fs.readFileSync(verdictFile, 'utf8')) as { verdict: 'GO' | 'NO-GO'; problems: PreflightProblem[] }) : undefined;
     // The go/no-go step fails on NO-GO by design, and a publish continues on error; any other failed step is a
     // check that could not even run.
     const failedSteps = result.timeline.filter((entry) => entry.result === 'Failed' && entry.job !== 'goNoGo' && entry.what !== 'PublishPipelineArtifact');
     const problems: PreflightProblem[] = [...(reported?.problems ?? [])];
+    if (reported && posts.length !== 1) problems.push({ check: 'preflight', object: 'verdict post', why: `${posts.length} verdict message(s) reached Slack, not 1`, fix: 'see the go/no-go step' });
     if (!reported) problems.push({ check: 'preflight', object: 'go/no-go step', why: `it wrote no verdict (run ${result.result})`, fix: 'see the timeline above' });
     // A check step that failed outright (not a NO-GO finding) is a problem too, whatever the report read.
     for (const entry of failedSteps) problems.push({ check: 'step', object: `${entry.job} › ${entry.step}`, why: entry.did, fix: 'see the step log' });
@@ -169,7 +200,7 @@ export async function runPreflightRehearsal(options: PreflightRehearsalOptions =
     if (writes.length) print(`✘ The preflight WROTE to the emulators (it must change nothing): ${writes.join('; ')}`);
     const line = verdictLine({ verdict, problems });
     print(line);
-    return { verdict, problems, line, writes, resultFile };
+    return { verdict, problems, line, writes, posts: posts.length, resultFile };
   } finally {
     await world.stop();
   }
