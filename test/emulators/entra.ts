@@ -79,17 +79,26 @@ export class EntraEmulator extends Emulator {
   /** The OIDC issuer Azure DevOps signs job tokens as (`https://vstoken.dev.azure.com/{organization id}`). */
   readonly oidcIssuer = 'https://vstoken.dev.azure.com/5c3d2a1e-0000-4000-8000-00000000d0e5';
   tokenLifetimeSeconds = 3600;
+  /** Client secrets past their end date: still registered, refused as Entra refuses an expired secret. */
+  private readonly expiredSecrets = new Set<string>();
 
   constructor() {
     super({ name: 'Entra', https: true });
     this.onReset(() => {
       this.tokens.clear();
       this.oidcTokens.length = 0;
+      this.expiredSecrets.clear();
     });
 
     this.route('GET', '/:tenant/v2.0/.well-known/openid-configuration', ({ params }) => ({ body: this.openIdConfiguration(params.tenant) }));
     this.route('POST', '/:tenant/oauth2/v2.0/token', (request) => this.token(request));
     this.route('POST', '/:organization/:project/_apis/distributedtask/hubs/:hub/plans/:plan/jobs/:job/oidctoken', (request) => this.oidcToken(request));
+  }
+
+  /** Lets a registered client secret expire (AADSTS7000222 on its next sign-in) until the next reset. */
+  expireClientSecret(secret: string): this {
+    this.expiredSecrets.add(secret);
+    return this;
   }
 
   /** Registers an application (service principal) that signs in with a client secret. */
@@ -213,6 +222,9 @@ export class EntraEmulator extends Emulator {
     let via: IssuedToken['via'];
     if (form.client_secret !== undefined) {
       if (!app.secrets.has(form.client_secret)) return oauthError(401, 'invalid_client', 7000215, 'Invalid client secret provided.');
+      if (this.expiredSecrets.has(form.client_secret)) {
+        return oauthError(401, 'invalid_client', 7000222, `The provided client secret keys for app '${clientId}' are expired. Create new keys for the app, or consider using certificate credentials.`);
+      }
       via = 'secret';
     } else if (form.client_assertion_type === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' && form.client_assertion) {
       const refusal = this.checkAssertion(app, form.client_assertion, `${this.url}/${tenantId}/oauth2/v2.0/token`);

@@ -29,6 +29,8 @@ export interface RunTaskOptions {
   env?: Record<string, string>;
   /** Folder for records, summaries and files (shared between partner steps of one scenario). */
   workDirectory?: string;
+  /** The step's working directory (the agent's is the checked-out repository); the work directory when absent. */
+  cwd?: string;
   timeoutMs?: number;
   /** SIGKILLs the task this many ms after start (crash tests). */
   killAfterMs?: number;
@@ -112,7 +114,7 @@ export async function runBundledTask(task: string, options: RunTaskOptions = {})
   const workDirectory = options.workDirectory ?? newWorkDirectory();
   const env = await taskEnvironment(options, workDirectory);
   const started = Date.now();
-  const child = spawn(process.execPath, [script], { env, cwd: workDirectory, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script], { env, cwd: options.cwd ?? workDirectory, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let killed = false;

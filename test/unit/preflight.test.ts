@@ -11,6 +11,8 @@ import {
   type PreflightFile,
   type PreflightFinding,
 } from '../../shared/core/preflight';
+import { compactNames } from '../../shared/azure/gateway-check';
+import { GATEWAY_ACTIONS, MAINTENANCE_ROLE_ACTIONS, missingActions, PATCHING_ROLE_ACTIONS } from '../../shared/azure/permissions-check';
 import { newWorkDirectory } from '../helpers/task-runner';
 
 /** The preflight file: written one per step without overwriting, read back validated, summarized as a table. */
@@ -49,5 +51,28 @@ describe('preflight file', () => {
     const text = preflightSummary({ schemaVersion: 1, task: 'Notify', step: 'Notify check', findings: [go, noGo] }).toString();
     assert.match(text, /## Preflight Notify check: NO-GO/);
     assert.match(text, /\| slack-channel \| #maint \| NO-GO \| bot not in channel \| invite the bot \\\| now \|/);
+  });
+});
+
+describe('Azure permissions against the shipped role', () => {
+  it('copies the Actions of extension/azure-role-maintenance-window.json exactly', () => {
+    const role = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'extension', 'azure-role-maintenance-window.json'), 'utf8'));
+    assert.deepEqual([...MAINTENANCE_ROLE_ACTIONS], role.Actions);
+    assert.ok(GATEWAY_ACTIONS.includes('Microsoft.Network/applicationGateways/write'));
+    assert.deepEqual(PATCHING_ROLE_ACTIONS.filter((action) => !action.startsWith('Microsoft.Compute/')), []);
+  });
+
+  it('honours wildcards and notActions, case-insensitively, across role assignments', () => {
+    const needed = ['Microsoft.Network/applicationGateways/read', 'Microsoft.Network/applicationGateways/write', 'Microsoft.Compute/virtualMachines/read'];
+    assert.deepEqual(missingActions([{ actions: ['*'] }], needed), []);
+    assert.deepEqual(missingActions([{ actions: ['*'], notActions: ['Microsoft.Network/*/write'] }], needed), ['Microsoft.Network/applicationGateways/write']);
+    assert.deepEqual(missingActions([{ actions: ['microsoft.network/applicationgateways/*'] }, { actions: ['Microsoft.Compute/*/read'] }], needed), []);
+    assert.deepEqual(missingActions([], needed), needed);
+  });
+
+  it('names a run of servers compactly', () => {
+    assert.equal(compactNames(['IC-Web1', 'IC-Web2', 'IC-Web3', 'IC-Web4', 'IC-Web5']), 'IC-Web1..5');
+    assert.equal(compactNames(['IC-App1', 'IC-App2']), 'IC-App1, IC-App2');
+    assert.equal(compactNames(['IC-Web1', 'IC-Web3', 'IC-Web4']), 'IC-Web1, IC-Web3, IC-Web4');
   });
 });
