@@ -4,7 +4,8 @@ import { DateTime } from 'luxon';
 import { Log } from '../../shared/core/log';
 import { EnvironmentSetup, windowEnvironments } from '../../shared/devops/environments';
 import { verdictLine, type PreflightProblem } from '../../shared/window/preflight';
-import { AzureDevOpsEmulator } from '../emulators/azure-devops';
+import type { AzureDevOpsEmulator } from '../emulators/azure-devops';
+import { applyFault, FAULT_NAMES, isFaultName } from '../emulators/faults';
 import type { Emulator, JournalEntry } from '../emulators/kit';
 import { repoRoot } from '../helpers/task-runner';
 import { toText, type Value } from './expressions';
@@ -12,7 +13,7 @@ import { expandPipeline, type ExpandedPipeline } from './pipeline-expander';
 import { assertRunnable } from './platform-rules';
 import { Rehearsal } from './rehearsal';
 import { readPlanWindow, scheduledStart, timelineLine, DEFAULT_PLAN } from './rehearse';
-import { startWorld, type World } from './world';
+import { startWorld } from './world';
 
 /**
  * `npm run rehearse -- --preflight [--fault <name>]`: pipelines/preflight.yml against the emulators, on the
@@ -30,14 +31,15 @@ export const PREFLIGHT_PIPELINE = 'pipelines/preflight.yml';
  * How long each pipeline runs in the emulated Azure DevOps history, in minutes: the plan's pipelines and the
  * regression (the forecast takes the median of these).
  */
+/** How long the plan's pipelines run with the `overrun` fault: longer than Sun 04:45 to 12:00 plus an hour's grace. */
+export const OVERRUN_MS = 10 * 3_600_000;
+
 export const REHEARSAL_HISTORY_MINUTES = { change: [18, 22, 20, 25, 19], regression: [55, 62, 58] } as const;
 
 export interface PreflightRehearsalOptions {
   plan?: string;
-  /** A fault from test/emulators/faults.ts applied to the world before the run. */
-  fault?: string;
-  /** Applies the fault (test/emulators/faults.ts's applyFault). */
-  applyFault?: (world: World, name: string) => void | Promise<void>;
+  /** Faults of test/emulators/faults.ts applied to the world before the run (the command line gives one). */
+  faults?: string[];
   outDirectory?: string;
   print?: (line: string) => void;
   verbose?: boolean;
@@ -96,7 +98,7 @@ function seedHistory(devops: AzureDevOpsEmulator, pipeline: { parameters: Record
     if (devops.runsOf(definition.name, definition.path).length === 0) devops.addRunHistory(definition.name, toMs(changeMinutes), { folder: definition.path });
   }
   const existing = devops.pipeline(regression);
-  devops.addRunHistory(regression, toMs(REHEARSAL_HISTORY_MINUTES.regression), { folder: existing?.path });
+  if (existing && devops.runsOf(existing.name, existing.path).length === 0) devops.addRunHistory(regression, toMs(REHEARSAL_HISTORY_MINUTES.regression), { folder: existing.path });
 }
 
 /** Keeps the gate, the named check jobs and the go/no-go (which then waits for those only). */
@@ -136,14 +138,16 @@ export async function runPreflightRehearsal(options: PreflightRehearsalOptions =
     const pipeline = expandPipeline(pipelineFile, { ...world.parameterOverrides(declared), planFile: planRelative });
     if (options.onlyJobs) keepJobs(pipeline, options.onlyJobs);
     assertRunnable(pipeline);
-    await world.seed?.(pipeline);
-    const devops = world.emulators.find((emulator): emulator is AzureDevOpsEmulator => emulator instanceof AzureDevOpsEmulator)!;
-    await seedEnvironments(devops);
-    seedHistory(devops, pipeline, options.changeHistoryMinutes ?? REHEARSAL_HISTORY_MINUTES.change);
-    if (options.fault) {
-      if (!options.applyFault) throw new Error(`--fault ${options.fault}: no fault registry was given`);
-      await options.applyFault(world, options.fault);
+    // The order matters: a fault may remove what the set-up made (an approval check), or wait for the seed (a
+    // drained tag on the gateway), and the history goes only to pipelines a fault left without one (overrun).
+    await seedEnvironments(world.devops);
+    for (const fault of options.faults ?? []) {
+      if (!isFaultName(fault)) throw new Error(`--fault ${fault}: no such fault (${FAULT_NAMES.join(', ')})`);
+      // overrun: each pipeline of the plan longer than the whole window from Starting Maintenance to its end plus grace.
+      applyFault(world, fault, { planFile: planPath, overrunMs: OVERRUN_MS });
     }
+    await world.seed?.(pipeline);
+    seedHistory(world.devops, pipeline, options.changeHistoryMinutes ?? REHEARSAL_HISTORY_MINUTES.change);
     // Everything before this mark is the world being set up; nothing after it may change anything.
     const marks = new Map(world.emulators.map((emulator) => [emulator, emulator.journal.length]));
     const start = scheduledStart(pipeline, window, false, 'preflightAt');
@@ -153,7 +157,7 @@ export async function runPreflightRehearsal(options: PreflightRehearsalOptions =
     const runDirectory = path.join(outDirectory, 'preflight-run');
     fs.rmSync(runDirectory, { recursive: true, force: true });
     const zone = window.timeZone;
-    print(`Rehearsing ${PREFLIGHT_PIPELINE} for ${window.name} (${planRelative})${options.fault ? ` with fault ${options.fault}` : ''}`);
+    print(`Rehearsing ${PREFLIGHT_PIPELINE} for ${window.name} (${planRelative})${options.faults?.length ? ` with fault ${options.faults.join(', ')}` : ''}`);
     print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled run of cron '${start.cron}' (${start.description})`);
     const rehearsal = new Rehearsal({
       pipeline,
@@ -167,7 +171,7 @@ export async function runPreflightRehearsal(options: PreflightRehearsalOptions =
         'Build.Reason': 'Schedule',
         'Build.DefinitionName': 'preflight',
         'Build.SourceBranch': 'refs/heads/main',
-        'System.TeamProject': devops.project,
+        'System.TeamProject': world.devops.project,
         'System.DefinitionId': '43',
         ...world.variables,
         'Build.CronSchedule.DisplayName': toText(pipeline.schedules.find((schedule) => toText(schedule.cron) === start.cron)?.displayName ?? ''),

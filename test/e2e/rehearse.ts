@@ -542,7 +542,7 @@ async function main(): Promise<number> {
   try {
     if (options.preflight) {
       const { runPreflightRehearsal } = await import('./preflight-rehearsal');
-      const outcome = await runPreflightRehearsal({ plan: options.plan, fault: options.fault, verbose: options.verbose });
+      const outcome = await runPreflightRehearsal({ plan: options.plan, faults: options.fault ? [options.fault] : [], verbose: options.verbose });
       // NO-GO is a rehearsal that worked; a write to any emulator is not.
       return outcome.writes.length ? 1 : 0;
     }
