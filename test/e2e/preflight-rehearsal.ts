@@ -13,7 +13,7 @@ import { expandPipeline, type ExpandedPipeline } from './pipeline-expander';
 import { assertRunnable } from './platform-rules';
 import { Rehearsal } from './rehearsal';
 import { readPlanWindow, scheduledStart, timelineLine, DEFAULT_PLAN } from './rehearse';
-import { startWorld } from './world';
+import { REHEARSAL_HISTORY_MINUTES, startWorld } from './world';
 
 /**
  * `npm run rehearse -- --preflight [--fault <name>]`: pipelines/preflight.yml against the emulators, on the
@@ -27,14 +27,9 @@ import { startWorld } from './world';
 
 export const PREFLIGHT_PIPELINE = 'pipelines/preflight.yml';
 
-/**
- * How long each pipeline runs in the emulated Azure DevOps history, in minutes: the plan's pipelines and the
- * regression (the forecast takes the median of these).
- */
 /** How long the plan's pipelines run with the `overrun` fault: longer than Sun 04:45 to 12:00 plus an hour's grace. */
 export const OVERRUN_MS = 10 * 3_600_000;
 
-export const REHEARSAL_HISTORY_MINUTES = { change: [18, 22, 20, 25, 19], regression: [55, 62, 58] } as const;
 
 export interface PreflightRehearsalOptions {
   plan?: string;

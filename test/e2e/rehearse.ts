@@ -414,8 +414,9 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
       signalDelaysMs: options.signalDelaysMs,
       events: events(''),
     });
-    // The silence steps time their silences from the simulated clock: the services must agree on what "now" is.
-    world.followClock(() => rehearsal.now());
+    // The silence steps time their silences from the simulated clock: the services must agree on what "now" is;
+    // a pipeline run takes its duration on that clock (the same the preflight's forecast reads).
+    world.followClock(() => rehearsal.now(), (at) => rehearsal.advanceTo(at));
     const result = await rehearsal.run();
     world.observe();
     let recovery: RehearsalResult | undefined;

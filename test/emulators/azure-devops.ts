@@ -160,6 +160,12 @@ export class AzureDevOpsEmulator extends Emulator {
   rateLimit?: RateLimitState;
   /** The clock runs are timed with; a benchmark may replace it with a simulated one. */
   now: () => number = () => Date.now();
+  /**
+   * Called when a poll of given runs (List Builds with `buildIds`, what a step waiting for its runs sends) finds
+   * some still running, with the time the first of them finishes: a simulated clock moves there, so a run takes
+   * its duration in simulated time and no time in real time.
+   */
+  onWaitForRuns?: (finishesAt: number) => void;
 
   readonly definitions = new Map<number, EmulatedDefinition>();
   readonly runs = new Map<number, EmulatedRun>();
@@ -184,6 +190,7 @@ export class AzureDevOpsEmulator extends Emulator {
       this.throttles = [];
       this.pendingEdits.clear();
       this.rateLimit = undefined;
+      this.onWaitForRuns = undefined;
       this.staleRevisionStatus = 409;
       this.defaultDurationMs = 150;
       this.nextDefinitionId = 1;
@@ -583,6 +590,10 @@ export class AzureDevOpsEmulator extends Emulator {
       runs = runs.sort((a, b) => (request.query.get('queryOrder') === 'queueTimeAscending' ? a.id - b.id : b.id - a.id));
       const top = Number(request.query.get('$top') ?? 0);
       if (top > 0) runs = runs.slice(0, top);
+      if (buildIds && this.onWaitForRuns) {
+        const running = runs.filter((run) => run.startedAt !== undefined && this.state(run).status === 'inProgress');
+        if (running.length) this.onWaitForRuns(Math.min(...running.map((run) => run.startedAt! + run.durationMs)));
+      }
       return { body: { count: runs.length, value: runs.map((run) => this.toBuild(run)) } };
     });
     this.api('GET', `${project}/_apis/build/Builds/:id`, (request) => {
