@@ -12,29 +12,62 @@ import { APPROVAL_CHECK_TYPE, EnvironmentSetup, EXCLUSIVE_LOCK_CHECK_TYPE, type 
 
 const FIX = 'npm run setup-environments (puts back the environment and its approval and lock checks)';
 
-const isType = (check: CheckConfiguration, type: { id: string; name: string }) => check.type?.id?.toLowerCase() === type.id || check.type?.name === type.name;
+const isType = (check: CheckConfiguration, type: { id: string; name: string }) =>
+  check.type?.id?.toLowerCase() === type.id || check.type?.name === type.name;
 
-export async function checkApprovalEnvironments(options: { connection: DevOpsConnection; log: Log; names: string[] }): Promise<PreflightFinding[]> {
+export async function checkApprovalEnvironments(options: {
+  connection: DevOpsConnection;
+  log: Log;
+  names: string[];
+}): Promise<PreflightFinding[]> {
   const setup = new EnvironmentSetup({ connection: options.connection, log: options.log });
   const findings: PreflightFinding[] = [];
   for (const name of options.names) {
     const object = `environment ${name}`;
     const found = await setup.inspect(name);
     if (found.id === undefined) {
-      findings.push({ check: 'approval-environment', object, verdict: 'NO-GO', why: `there is no environment '${name}' in project ${options.connection.project}: the night's approval would be created on the fly, without any check`, fix: FIX });
+      findings.push({
+        check: 'approval-environment',
+        object,
+        verdict: 'NO-GO',
+        why:
+          `there is no environment '${name}' in project ${options.connection.project}: ` +
+          "the night's approval would be created on the fly, without any check",
+        fix: FIX,
+      });
       continue;
     }
     const approvals = found.checks.filter((check) => isType(check, APPROVAL_CHECK_TYPE));
     const approvers = approvals.flatMap((check) => check.settings?.approvers ?? []);
     findings.push(
       approvals.length && approvers.length
-        ? { check: 'approval-check', object, verdict: 'GO', why: `approval by ${approvers.map((approver) => approver.displayName ?? approver.id).join(', ')}`, fix: '' }
-        : { check: 'approval-check', object, verdict: 'NO-GO', why: approvals.length ? 'its approval check names no approver' : 'it has no approval check: the stage would run without anyone approving it', fix: FIX },
+        ? {
+            check: 'approval-check',
+            object,
+            verdict: 'GO',
+            why: `approval by ${approvers.map((approver) => approver.displayName ?? approver.id).join(', ')}`,
+            fix: '',
+          }
+        : {
+            check: 'approval-check',
+            object,
+            verdict: 'NO-GO',
+            why: approvals.length
+              ? 'its approval check names no approver'
+              : 'it has no approval check: the stage would run without anyone approving it',
+            fix: FIX,
+          },
     );
     findings.push(
       found.checks.some((check) => isType(check, EXCLUSIVE_LOCK_CHECK_TYPE))
         ? { check: 'exclusive-lock', object, verdict: 'GO', why: 'Exclusive Lock check in place', fix: '' }
-        : { check: 'exclusive-lock', object, verdict: 'NO-GO', why: 'it has no Exclusive Lock check: two runs could hold its stage at once', fix: FIX },
+        : {
+            check: 'exclusive-lock',
+            object,
+            verdict: 'NO-GO',
+            why: 'it has no Exclusive Lock check: two runs could hold its stage at once',
+            fix: FIX,
+          },
     );
   }
   return findings;

@@ -16,7 +16,11 @@ export interface PipelineHistory {
   problem?: string;
 }
 
-export async function recentSuccessfulRuns(client: DevOpsClient, pipelines: Array<{ name: string; folder?: string }>, limit = 10): Promise<PipelineHistory[]> {
+export async function recentSuccessfulRuns(
+  client: DevOpsClient,
+  pipelines: Array<{ name: string; folder?: string }>,
+  limit = 10,
+): Promise<PipelineHistory[]> {
   const lookup = new PipelineRuns(client);
   const build = await client.build();
   const histories: PipelineHistory[] = [];
@@ -27,7 +31,21 @@ export async function recentSuccessfulRuns(client: DevOpsClient, pipelines: Arra
       continue;
     }
     const builds = await client.call(`read the recent successful runs of ${pipeline.name}`, () =>
-      build.getBuilds(client.project, [found.id], undefined, undefined, undefined, undefined, undefined, undefined, BuildStatus.Completed, BuildResult.Succeeded, undefined, undefined, limit),
+      build.getBuilds(
+        client.project,
+        [found.id],
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        BuildStatus.Completed,
+        BuildResult.Succeeded,
+        undefined,
+        undefined,
+        limit,
+      ),
     );
     histories.push({ ...pipeline, runs: (builds ?? []).map(toRunState) });
   }

@@ -125,7 +125,9 @@ export function successfulRunMinutes(
   limit: number = FORECAST_DEFAULTS.historyRuns,
 ): number[] {
   return runs
-    .filter((run) => run.status === 'succeeded' && run.startedAt !== undefined && run.finishedAt !== undefined && run.finishedAt >= run.startedAt)
+    .filter(
+      (run) => run.status === 'succeeded' && run.startedAt !== undefined && run.finishedAt !== undefined && run.finishedAt >= run.startedAt,
+    )
     .sort((a, b) => b.finishedAt! - a.finishedAt!)
     .slice(0, limit)
     .map((run) => (run.finishedAt! - run.startedAt!) / 60_000);
@@ -144,8 +146,13 @@ export function changeDuration(change: Change, history: ReadonlyMap<string, numb
     const known = fromHistory(history.get(pipelineKey(action.name, action.folder)));
     if (known) return known;
   }
-  if (change.estimateMinutes !== undefined) return { minutes: change.estimateMinutes, source: 'estimate', basis: 'estimateMinutes in the plan' };
-  const fallback = { pipeline: FORECAST_DEFAULTS.pipelineMinutes, script: FORECAST_DEFAULTS.scriptMinutes, manual: FORECAST_DEFAULTS.manualMinutes }[action.kind];
+  if (change.estimateMinutes !== undefined)
+    return { minutes: change.estimateMinutes, source: 'estimate', basis: 'estimateMinutes in the plan' };
+  const fallback = {
+    pipeline: FORECAST_DEFAULTS.pipelineMinutes,
+    script: FORECAST_DEFAULTS.scriptMinutes,
+    manual: FORECAST_DEFAULTS.manualMinutes,
+  }[action.kind];
   const why = action.kind === 'pipeline' ? 'no successful run in its history and no estimateMinutes' : 'no estimateMinutes in the plan';
   return { minutes: fallback, source: 'default', basis: `default ${fallback} min (${why})` };
 }
@@ -155,7 +162,8 @@ const NOT_RUN = new Set(['done', 'not-doing', 'deferred']);
 /** Changes that will not run: their own status, or a dependency that will not succeed. */
 function skippedChanges(changes: Change[]): Map<string, string> {
   const skipped = new Map<string, string>();
-  for (const change of changes) if (NOT_RUN.has(change.status)) skipped.set(change.id, change.status === 'done' ? 'done already' : change.status);
+  for (const change of changes)
+    if (NOT_RUN.has(change.status)) skipped.set(change.id, change.status === 'done' ? 'done already' : change.status);
   for (const change of changes) {
     if (change.status === 'done' || !skipped.has(change.id)) continue;
     for (const id of dependentsOf(changes, change.id)) if (!skipped.has(id)) skipped.set(id, `blocked: '${change.id}' is ${change.status}`);
@@ -167,7 +175,10 @@ function skippedChanges(changes: Change[]): Map<string, string> {
  * The changes' timeline: the runner's order (ready when every dependency is done; longest chain first, then
  * plan order; at most `maxParallel` pipelines and scripts at once; manual changes by a person, in parallel).
  */
-export function scheduleChanges(changes: Change[], options: { maxParallel: number; startAt: Date; history: ReadonlyMap<string, number[]> }): ChangeForecast[] {
+export function scheduleChanges(
+  changes: Change[],
+  options: { maxParallel: number; startAt: Date; history: ReadonlyMap<string, number[]> },
+): ChangeForecast[] {
   const skipped = skippedChanges(changes);
   const heights = chainHeights(changes);
   const start = options.startAt.getTime();
@@ -187,7 +198,14 @@ export function scheduleChanges(changes: Change[], options: { maxParallel: numbe
       const duration = changeDuration(change, options.history);
       const end = now + duration.minutes * 60_000;
       running.push({ id: change.id, end, slot });
-      results.set(change.id, { id: change.id, title: change.title, kind: change.action.kind, startsAt: new Date(now), endsAt: new Date(end), duration });
+      results.set(change.id, {
+        id: change.id,
+        title: change.title,
+        kind: change.action.kind,
+        startsAt: new Date(now),
+        endsAt: new Date(end),
+        duration,
+      });
       pending.splice(pending.indexOf(change), 1);
     }
     if (!running.length) break; // only unknown dependencies are left (refused by validation)
@@ -196,7 +214,13 @@ export function scheduleChanges(changes: Change[], options: { maxParallel: numbe
     while (running.length && running[0].end <= now) endOf.set(running.shift()!.id, now);
   }
   return changes.map(
-    (change) => results.get(change.id) ?? { id: change.id, title: change.title, kind: change.action.kind, skipped: skipped.get(change.id) ?? 'its dependencies never finish' },
+    (change) =>
+      results.get(change.id) ?? {
+        id: change.id,
+        title: change.title,
+        kind: change.action.kind,
+        skipped: skipped.get(change.id) ?? 'its dependencies never finish',
+      },
   );
 }
 
@@ -215,7 +239,11 @@ const addMinutes = (date: Date, minutes: number) => new Date(date.getTime() + mi
 
 /** The whole forecast and its findings. */
 export function forecastNight(input: ForecastInput): NightForecast {
-  const changes = scheduleChanges(input.plan.changes, { maxParallel: input.maxParallel, startAt: input.changesStartAt, history: input.history });
+  const changes = scheduleChanges(input.plan.changes, {
+    maxParallel: input.maxParallel,
+    startAt: input.changesStartAt,
+    history: input.history,
+  });
   const changesEnd = new Date(Math.max(input.changesStartAt.getTime(), ...changes.map((change) => change.endsAt?.getTime() ?? 0)));
   // Each server group is its own job, all at once; in a group `patchMaxParallel` servers at a time.
   const patchBatch = patchBatchDuration(input.recentPatchMinutes);
@@ -258,7 +286,9 @@ export function forecastFindings(input: ForecastInput, forecast: Omit<NightForec
       check,
       object: 'changes',
       verdict: 'NO-GO',
-      why: `the changes would end at ${hhmm(forecast.changesEnd)}, ${minutesBetween(silenceEnd, forecast.changesEnd)} min after the window's end plus its ${input.graceMinutes} min grace${longestText}`,
+      why:
+        `the changes would end at ${hhmm(forecast.changesEnd)}, ${minutesBetween(silenceEnd, forecast.changesEnd)} min ` +
+        `after the window's end plus its ${input.graceMinutes} min grace${longestText}`,
       fix: 'move changes to a later window, raise maxParallel, or end the window later (windowEnd)',
     });
   } else if (forecast.regressionEnd > input.windowEnd) {
@@ -270,7 +300,13 @@ export function forecastFindings(input: ForecastInput, forecast: Omit<NightForec
       fix: 'expect to use the grace period, or trim the plan',
     });
   } else {
-    findings.push({ check, object: 'window end', verdict: 'GO', why: `the regression would end at ${hhmm(forecast.regressionEnd)}, before the window's end (${hhmm(input.windowEnd)})`, fix: '' });
+    findings.push({
+      check,
+      object: 'window end',
+      verdict: 'GO',
+      why: `the regression would end at ${hhmm(forecast.regressionEnd)}, before the window's end (${hhmm(input.windowEnd)})`,
+      fix: '',
+    });
   }
   findings.push(
     forecast.verifyEnd > input.regressionAt
@@ -278,10 +314,20 @@ export function forecastFindings(input: ForecastInput, forecast: Omit<NightForec
           check,
           object: 'regression time',
           verdict: 'WARN',
-          why: `the changes, patching and verify would end at ${hhmm(forecast.verifyEnd)}, ${minutesBetween(input.regressionAt, forecast.verifyEnd)} min after the regression time; it starts late${longestText}`,
+          why:
+            `the changes, patching and verify would end at ${hhmm(forecast.verifyEnd)}, ` +
+            `${minutesBetween(input.regressionAt, forecast.verifyEnd)} min after the regression time; it starts late${longestText}`,
           fix: 'tell the regression testers, or trim the plan',
         }
-      : { check, object: 'regression time', verdict: 'GO', why: `the changes, patching and verify would end at ${hhmm(forecast.verifyEnd)}, before the regression time (${hhmm(input.regressionAt)})`, fix: '' },
+      : {
+          check,
+          object: 'regression time',
+          verdict: 'GO',
+          why: `the changes, patching and verify would end at ${hhmm(forecast.verifyEnd)}, before the regression time (${hhmm(
+            input.regressionAt,
+          )})`,
+          fix: '',
+        },
   );
   for (const silence of input.silences) {
     const expires = addMinutes(silence.startsAt, silence.minutes);
@@ -291,10 +337,18 @@ export function forecastFindings(input: ForecastInput, forecast: Omit<NightForec
             check: 'silence',
             object: silence.object,
             verdict: 'NO-GO',
-            why: `the ${silence.name} would expire at ${hhmm(expires)} while work that needs it is forecast to run until ${hhmm(forecast.workEnd)}`,
+            why:
+              `the ${silence.name} would expire at ${hhmm(expires)} ` +
+              `while work that needs it is forecast to run until ${hhmm(forecast.workEnd)}`,
             fix: `make the ${silence.name} last at least ${minutesBetween(silence.startsAt, forecast.workEnd)} min, or trim the plan`,
           }
-        : { check: 'silence', object: silence.object, verdict: 'GO', why: `the ${silence.name} lasts until ${hhmm(expires)}, past the forecast end of the work (${hhmm(forecast.workEnd)})`, fix: '' },
+        : {
+            check: 'silence',
+            object: silence.object,
+            verdict: 'GO',
+            why: `the ${silence.name} lasts until ${hhmm(expires)}, past the forecast end of the work (${hhmm(forecast.workEnd)})`,
+            fix: '',
+          },
     );
   }
   return findings;

@@ -9,7 +9,14 @@ import { formatLocal } from '../core/time';
 import type { DevOpsClient, DevOpsConnection } from '../devops/client';
 import { checkApprovalEnvironments } from '../devops/environment-check';
 import { recentSuccessfulRuns } from '../devops/run-history';
-import { FORECAST_DEFAULTS, forecastNight, pipelineKey, successfulRunMinutes, type NightForecast, type SilenceInput } from '../plan/forecast';
+import {
+  FORECAST_DEFAULTS,
+  forecastNight,
+  pipelineKey,
+  successfulRunMinutes,
+  type NightForecast,
+  type SilenceInput,
+} from '../plan/forecast';
 import { loadPlan, type Plan } from '../plan/plan';
 import type { Notice } from '../services/messages';
 import { sendNotice, type Destination } from '../services/notify';
@@ -44,12 +51,15 @@ export interface ForecastOptions {
 /** A weekday and time (`Sun 10:00`) on the weekend of `sunday`, or a local date-time, as an instant. */
 export function onWeekend(inputName: string, text: string, sunday: string, zone: string): Date {
   const when = parseNotBefore(inputName, text);
-  const day = when.kind === 'weekly' ? DateTime.fromISO(sunday, { zone }).plus({ days: when.weekday - 7 }) : DateTime.fromISO(when.date, { zone });
+  const day =
+    when.kind === 'weekly' ? DateTime.fromISO(sunday, { zone }).plus({ days: when.weekday - 7 }) : DateTime.fromISO(when.date, { zone });
   return day.set({ hour: when.hour, minute: when.minute }).toJSDate();
 }
 
 /** `forecast`: reads the plan and the pipelines' history, forecasts the night, returns its findings. */
-export async function forecastAction(options: ForecastOptions): Promise<{ plan: Plan; forecast: NightForecast; findings: PreflightFinding[] }> {
+export async function forecastAction(
+  options: ForecastOptions,
+): Promise<{ plan: Plan; forecast: NightForecast; findings: PreflightFinding[] }> {
   const { log, timeZone } = options;
   const sunday = windowSunday(options.now, timeZone);
   const resolved = resolvePlanFile(options.planFile, sunday);
@@ -57,17 +67,35 @@ export async function forecastAction(options: ForecastOptions): Promise<{ plan: 
   const plan = checkPlan('planFile', resolved.file, undefined);
   const weekend = plan.window.date;
   log.section(`Forecast of ${plan.window.name} (${resolved.file})`);
-  const pipelines = plan.changes.flatMap((change) => (change.action.kind === 'pipeline' ? [{ name: change.action.name, folder: change.action.folder }] : []));
-  const histories = await recentSuccessfulRuns(options.client, [...pipelines, { name: options.regressionPipeline }], FORECAST_DEFAULTS.historyRuns);
+  const pipelines = plan.changes.flatMap((change) =>
+    change.action.kind === 'pipeline' ? [{ name: change.action.name, folder: change.action.folder }] : [],
+  );
+  const histories = await recentSuccessfulRuns(
+    options.client,
+    [...pipelines, { name: options.regressionPipeline }],
+    FORECAST_DEFAULTS.historyRuns,
+  );
   const history = new Map(histories.map((entry) => [pipelineKey(entry.name, entry.folder), successfulRunMinutes(entry.runs)]));
   const at = (input: string, text: string) => onWeekend(input, text, weekend, timeZone);
   const startsAt = at('startingMaintenanceAt', options.startingMaintenanceAt);
   const windowEnd = at('windowEnd', options.windowEnd);
   const untilEnd = Math.ceil((windowEnd.getTime() + options.graceMinutes * 60_000 - startsAt.getTime()) / 60_000);
-  const silences: SilenceInput[] = [{ name: 'New Relic muting rule', object: 'alerts (New Relic muting rule)', startsAt, minutes: options.silenceMinutes.mute ?? untilEnd }];
+  const silences: SilenceInput[] = [
+    { name: 'New Relic muting rule', object: 'alerts (New Relic muting rule)', startsAt, minutes: options.silenceMinutes.mute ?? untilEnd },
+  ];
   if (plan.window.maintenancePage) {
-    silences.push({ name: 'Pingdom maintenance window', object: 'Pingdom checks (maintenance window)', startsAt, minutes: options.silenceMinutes.pingdom ?? untilEnd });
-    silences.push({ name: 'maintenance page', object: 'maintenance page (Cloudflare DNS)', startsAt, minutes: options.silenceMinutes.page ?? untilEnd });
+    silences.push({
+      name: 'Pingdom maintenance window',
+      object: 'Pingdom checks (maintenance window)',
+      startsAt,
+      minutes: options.silenceMinutes.pingdom ?? untilEnd,
+    });
+    silences.push({
+      name: 'maintenance page',
+      object: 'maintenance page (Cloudflare DNS)',
+      startsAt,
+      minutes: options.silenceMinutes.page ?? untilEnd,
+    });
   }
   const forecast = forecastNight({
     plan,
@@ -88,7 +116,8 @@ export async function forecastAction(options: ForecastOptions): Promise<{ plan: 
     log.info(
       change.skipped
         ? `${change.id}: not run (${change.skipped})`
-        : `${change.id}: ${formatLocal(change.startsAt!, timeZone)} to ${formatLocal(change.endsAt!, timeZone)} (${Math.round(change.duration!.minutes)} min, ${change.duration!.basis})`,
+        : `${change.id}: ${formatLocal(change.startsAt!, timeZone)} to ${formatLocal(change.endsAt!, timeZone)} ` +
+            `(${Math.round(change.duration!.minutes)} min, ${change.duration!.basis})`,
     );
   }
   options.attachSummary('Forecast', forecastSummary(plan, forecast, timeZone));
@@ -102,7 +131,9 @@ function forecastSummary(plan: Plan, forecast: NightForecast, zone: string): Mar
     .table(
       ['Change', 'Starts', 'Ends', 'Minutes', 'Basis'],
       forecast.changes.map((change) =>
-        change.skipped ? [change.id, '', '', '', `not run: ${change.skipped}`] : [change.id, local(change.startsAt!), local(change.endsAt!), Math.round(change.duration!.minutes), change.duration!.basis],
+        change.skipped
+          ? [change.id, '', '', '', `not run: ${change.skipped}`]
+          : [change.id, local(change.startsAt!), local(change.endsAt!), Math.round(change.duration!.minutes), change.duration!.basis],
       ),
     )
     .table(
@@ -152,7 +183,8 @@ function preflightFolders(root: string): string[] {
 /** `Preflight: GO` or `Preflight: NO-GO (<n> problem(s)): <object>: <why>; ...` */
 export function verdictLine(report: Pick<PreflightReport, 'verdict' | 'problems'>): string {
   if (report.verdict === 'GO') return 'Preflight: GO';
-  return `Preflight: NO-GO (${report.problems.length} problem(s)): ${report.problems.map((problem) => `${problem.object}: ${problem.why}`).join('; ')}`;
+  const named = report.problems.map((problem) => `${problem.object}: ${problem.why}`).join('; ');
+  return `Preflight: NO-GO (${report.problems.length} problem(s)): ${named}`;
 }
 
 export interface ReportOptions {
@@ -177,13 +209,20 @@ export async function preflightReportAction(options: ReportOptions): Promise<Pre
   if (report.rows.length === 0) {
     // No finding at all means the checks did not run (or their artifacts were not downloaded): never GO on nothing.
     report.verdict = 'NO-GO';
-    report.problems.push({ check: 'preflight', object: 'finding files', why: `no finding file under ${options.folders.join(', ')}`, fix: 'check that every check job publishes its window files and this job downloads them' });
+    report.problems.push({
+      check: 'preflight',
+      object: 'finding files',
+      why: `no finding file under ${options.folders.join(', ')}`,
+      fix: 'check that every check job publishes its window files and this job downloads them',
+    });
   }
   const summary = new MarkdownSummary()
     .heading(`Preflight${options.windowName ? ` of ${options.windowName}` : ''}: ${report.verdict}`)
     .table(
       ['Check', 'Object', 'Verdict', 'Fix', 'Why', 'Step'],
-      [...report.rows].sort((a, b) => rank(a.verdict) - rank(b.verdict)).map((row) => [row.check, row.object, row.verdict, row.fix, row.why, row.step]),
+      [...report.rows]
+        .sort((a, b) => rank(a.verdict) - rank(b.verdict))
+        .map((row) => [row.check, row.object, row.verdict, row.fix, row.why, row.step]),
     );
   options.attachSummary('Preflight go-no-go', summary);
   const file = path.join(options.outputDirectory(), 'preflight.json');
@@ -210,14 +249,27 @@ const rank = (verdict: string) => ({ 'NO-GO': 0, WARN: 1, GO: 2 })[verdict] ?? 3
 async function post(report: PreflightReport, options: ReportOptions): Promise<void> {
   const go = report.verdict === 'GO';
   const warnings = report.rows.filter((row) => row.verdict === 'WARN');
-  const lines = [...report.problems.map((problem) => ({ ok: false, text: `${problem.object}: ${problem.why}. Fix: ${problem.fix}` })), ...warnings.map((row) => ({ text: `${row.object}: ${row.why}` }))];
+  const lines = [
+    ...report.problems.map((problem) => ({ ok: false, text: `${problem.object}: ${problem.why}. Fix: ${problem.fix}` })),
+    ...warnings.map((row) => ({ text: `${row.object}: ${row.why}` })),
+  ];
   const notice: Notice = {
     template: 'text',
     title: `Preflight: ${go ? 'GO' : 'NO-GO'}${options.windowName ? ` for ${options.windowName}` : ''}`,
     tone: go ? 'good' : 'bad',
-    paragraphs: [go ? `Every check of the night passed (${report.rows.length} finding(s), ${warnings.length} warning(s)).` : `${report.problems.length} problem(s) to fix before the window.`],
+    paragraphs: [
+      go
+        ? `Every check of the night passed (${report.rows.length} finding(s), ${warnings.length} warning(s)).`
+        : `${report.problems.length} problem(s) to fix before the window.`,
+    ],
     facts: [],
-    results: lines.length ? { summary: `${report.problems.length} NO-GO, ${warnings.length} WARN`, lines: lines.slice(0, 30), hidden: Math.max(0, lines.length - 30) } : undefined,
+    results: lines.length
+      ? {
+          summary: `${report.problems.length} NO-GO, ${warnings.length} WARN`,
+          lines: lines.slice(0, 30),
+          hidden: Math.max(0, lines.length - 30),
+        }
+      : undefined,
     link: options.link,
   };
   try {
@@ -246,13 +298,22 @@ export function parseServerGroups(json: string): Array<{ name: string; vms: stri
   } catch (error) {
     throw new InputError('serverGroups', `is not JSON: ${messageOf(error)}`);
   }
-  const valid = Array.isArray(value) && value.every((group) => typeof group?.name === 'string' && Array.isArray(group.vms) && group.vms.every((vm: unknown) => typeof vm === 'string'));
+  const valid =
+    Array.isArray(value) &&
+    value.every(
+      (group) => typeof group?.name === 'string' && Array.isArray(group.vms) && group.vms.every((vm: unknown) => typeof vm === 'string'),
+    );
   if (!valid) throw new InputError('serverGroups', 'must be a JSON list of {"name": "...", "vms": ["..."]}.');
   return value as Array<{ name: string; vms: string[] }>;
 }
 
 /** The task's `environments`: both approval environments with their checks. */
-export async function environmentsAction(options: { connection: DevOpsConnection; log: Log; names: string[]; report: Report }): Promise<'Succeeded' | 'SucceededWithIssues'> {
+export async function environmentsAction(options: {
+  connection: DevOpsConnection;
+  log: Log;
+  names: string[];
+  report: Report;
+}): Promise<'Succeeded' | 'SucceededWithIssues'> {
   if (options.names.length === 0) throw new InputError('environments', 'name at least one environment.');
   options.log.section(`Approval environments: ${options.names.join(', ')}`);
   return options.report(await checkApprovalEnvironments(options));

@@ -53,7 +53,17 @@ async function main(): Promise<number> {
   const rows = results.map(({ entry, outcome, error, seconds }) => {
     const ok = !!outcome && outcome.verdict === entry.expect && outcome.writes.length === 0 && outcome.posts === 1;
     const named = outcome?.problems.map((problem) => `${problem.object}: ${problem.why} Fix: ${problem.fix}`).join('; ') || error || '';
-    return { ok, cells: [entry.name, entry.expect, outcome?.verdict ?? 'ERROR', String(outcome?.writes.length ?? '-'), `${seconds.toFixed(0)} s`, clip(named, 160)] };
+    return {
+      ok,
+      cells: [
+        entry.name,
+        entry.expect,
+        outcome?.verdict ?? 'ERROR',
+        String(outcome?.writes.length ?? '-'),
+        `${seconds.toFixed(0)} s`,
+        clip(named, 160),
+      ],
+    };
   });
   console.log('');
   console.log('| case | expected | verdict | writes | time | problems (object: why. Fix) |');

@@ -11,9 +11,9 @@ import { repoRoot } from '../helpers/task-runner';
 import { toText, type Value } from './expressions';
 import { expandPipeline, type ExpandedPipeline } from './pipeline-expander';
 import { assertRunnable } from './platform-rules';
-import { Rehearsal } from './rehearsal';
+import { Rehearsal, type RehearsalResult } from './rehearsal';
 import { readPlanWindow, scheduledStart, timelineLine, DEFAULT_PLAN } from './rehearse';
-import { REHEARSAL_HISTORY_MINUTES, startWorld } from './world';
+import { REHEARSAL_HISTORY_MINUTES, startWorld, type World } from './world';
 
 /**
  * `npm run rehearse -- --preflight [--fault <name>]`: pipelines/preflight.yml against the emulators, on the
@@ -29,7 +29,6 @@ export const PREFLIGHT_PIPELINE = 'pipelines/preflight.yml';
 
 /** How long the plan's pipelines run with the `overrun` fault: longer than Sun 04:45 to 12:00 plus an hour's grace. */
 export const OVERRUN_MS = 10 * 3_600_000;
-
 
 export interface PreflightRehearsalOptions {
   plan?: string;
@@ -60,7 +59,9 @@ export interface PreflightRehearsalOutcome {
 
 /** The one message the preflight sends on purpose: its verdict, from the go/no-go step. */
 export function isVerdictPost(entry: JournalEntry): boolean {
-  return entry.method === 'POST' && entry.path === '/api/chat.postMessage' && /Preflight: (GO|NO-GO)/.test(JSON.stringify(entry.body ?? ''));
+  return (
+    entry.method === 'POST' && entry.path === '/api/chat.postMessage' && /Preflight: (GO|NO-GO)/.test(JSON.stringify(entry.body ?? ''))
+  );
 }
 
 /**
@@ -79,10 +80,18 @@ function changesState(emulator: Emulator, entry: JournalEntry): boolean {
 async function seedEnvironments(devops: AzureDevOpsEmulator): Promise<void> {
   devops.addIdentity('Release Managers');
   devops.addIdentity('Platform Approvers');
-  const connection = { collectionUrl: devops.collectionUrl, project: devops.project, token: devops.token, kind: 'pat' as const, source: 'rehearsal' };
+  const connection = {
+    collectionUrl: devops.collectionUrl,
+    project: devops.project,
+    token: devops.token,
+    kind: 'pat' as const,
+    source: 'rehearsal',
+  };
   const log = new Log();
   log.info = () => undefined;
-  await new EnvironmentSetup({ connection, log }).apply(windowEnvironments({ releaseManager: ['Release Managers'], platformApprover: ['Platform Approvers'] }));
+  await new EnvironmentSetup({ connection, log }).apply(
+    windowEnvironments({ releaseManager: ['Release Managers'], platformApprover: ['Platform Approvers'] }),
+  );
 }
 
 function seedHistory(devops: AzureDevOpsEmulator, pipeline: { parameters: Record<string, Value> }, changeMinutes: readonly number[]): void {
@@ -90,10 +99,12 @@ function seedHistory(devops: AzureDevOpsEmulator, pipeline: { parameters: Record
   const regression = toText(pipeline.parameters.regressionPipeline ?? 'Full Regression');
   for (const definition of [...devops.definitions.values()]) {
     if (definition.name.toLowerCase() === regression.toLowerCase()) continue;
-    if (devops.runsOf(definition.name, definition.path).length === 0) devops.addRunHistory(definition.name, toMs(changeMinutes), { folder: definition.path });
+    if (devops.runsOf(definition.name, definition.path).length === 0)
+      devops.addRunHistory(definition.name, toMs(changeMinutes), { folder: definition.path });
   }
   const existing = devops.pipeline(regression);
-  if (existing && devops.runsOf(existing.name, existing.path).length === 0) devops.addRunHistory(regression, toMs(REHEARSAL_HISTORY_MINUTES.regression), { folder: existing.path });
+  if (existing && devops.runsOf(existing.name, existing.path).length === 0)
+    devops.addRunHistory(regression, toMs(REHEARSAL_HISTORY_MINUTES.regression), { folder: existing.path });
 }
 
 /** Keeps the gate, the named check jobs and the go/no-go (which then waits for those only). */
@@ -121,6 +132,67 @@ function findVerdictFile(root: string): string | undefined {
   return undefined;
 }
 
+/** The emulated world as Friday finds it: approval environments, the faults, the seed, the run history. */
+async function prepareWorld(world: World, pipeline: ExpandedPipeline, planPath: string, options: PreflightRehearsalOptions): Promise<void> {
+  // The order matters: a fault may remove what the set-up made (an approval check), or wait for the seed (a
+  // drained tag on the gateway), and the history goes only to pipelines a fault left without one (overrun).
+  await seedEnvironments(world.devops);
+  for (const fault of options.faults ?? []) {
+    if (!isFaultName(fault)) throw new Error(`--fault ${fault}: no such fault (${FAULT_NAMES.join(', ')})`);
+    // overrun: each pipeline of the plan longer than the whole window from Starting Maintenance to its end plus grace.
+    applyFault(world, fault, { planFile: planPath, overrunMs: OVERRUN_MS });
+  }
+  await world.seed?.(pipeline);
+  seedHistory(world.devops, pipeline, options.changeHistoryMinutes ?? REHEARSAL_HISTORY_MINUTES.change);
+}
+
+function runVariables(world: World, pipeline: ExpandedPipeline, date: string, cron: string | undefined): Record<string, string> {
+  return {
+    'Build.BuildId': '20250411',
+    'System.BuildId': '20250411',
+    'Build.BuildNumber': `preflight-${date}`,
+    'Build.Reason': 'Schedule',
+    'Build.DefinitionName': 'preflight',
+    'Build.SourceBranch': 'refs/heads/main',
+    'System.TeamProject': world.devops.project,
+    'System.DefinitionId': '43',
+    ...world.variables,
+    'Build.CronSchedule.DisplayName': toText(pipeline.schedules.find((schedule) => toText(schedule.cron) === cron)?.displayName ?? ''),
+  };
+}
+
+/**
+ * The verdict: the go/no-go step's own (its preflight.json), plus anything the report could not see: a check
+ * step that failed outright, no verdict at all, or a verdict post that did not reach Slack exactly once.
+ */
+function collectProblems(result: RehearsalResult, runDirectory: string, posts: number): PreflightProblem[] {
+  const verdictFile = findVerdictFile(runDirectory);
+  const reported = verdictFile ? (JSON.parse(fs.readFileSync(verdictFile, 'utf8')) as { problems: PreflightProblem[] }) : undefined;
+  const problems: PreflightProblem[] = [...(reported?.problems ?? [])];
+  if (!reported) {
+    problems.push({
+      check: 'preflight',
+      object: 'go/no-go step',
+      why: `it wrote no verdict (run ${result.result})`,
+      fix: 'see the timeline',
+    });
+  } else if (posts !== 1) {
+    problems.push({
+      check: 'preflight',
+      object: 'verdict post',
+      why: `${posts} verdict message(s) reached Slack, not 1`,
+      fix: 'see the go/no-go step',
+    });
+  }
+  // The go/no-go step fails on NO-GO by design, and a publish continues on error.
+  const failed = result.timeline.filter(
+    (entry) => entry.result === 'Failed' && entry.job !== 'goNoGo' && entry.what !== 'PublishPipelineArtifact',
+  );
+  for (const entry of failed)
+    problems.push({ check: 'step', object: `${entry.job} › ${entry.step}`, why: entry.did, fix: 'see the step log' });
+  return problems;
+}
+
 export async function runPreflightRehearsal(options: PreflightRehearsalOptions = {}): Promise<PreflightRehearsalOutcome> {
   const print = options.print ?? ((line: string) => console.log(line));
   const planPath = path.resolve(repoRoot, options.plan ?? DEFAULT_PLAN);
@@ -133,73 +205,46 @@ export async function runPreflightRehearsal(options: PreflightRehearsalOptions =
     const pipeline = expandPipeline(pipelineFile, { ...world.parameterOverrides(declared), planFile: planRelative });
     if (options.onlyJobs) keepJobs(pipeline, options.onlyJobs);
     assertRunnable(pipeline);
-    // The order matters: a fault may remove what the set-up made (an approval check), or wait for the seed (a
-    // drained tag on the gateway), and the history goes only to pipelines a fault left without one (overrun).
-    await seedEnvironments(world.devops);
-    for (const fault of options.faults ?? []) {
-      if (!isFaultName(fault)) throw new Error(`--fault ${fault}: no such fault (${FAULT_NAMES.join(', ')})`);
-      // overrun: each pipeline of the plan longer than the whole window from Starting Maintenance to its end plus grace.
-      applyFault(world, fault, { planFile: planPath, overrunMs: OVERRUN_MS });
-    }
-    await world.seed?.(pipeline);
-    seedHistory(world.devops, pipeline, options.changeHistoryMinutes ?? REHEARSAL_HISTORY_MINUTES.change);
+    await prepareWorld(world, pipeline, planPath, options);
     // Everything before this mark is the world being set up; nothing after it may change anything.
     const marks = new Map(world.emulators.map((emulator) => [emulator, emulator.journal.length]));
     const start = scheduledStart(pipeline, window, false, 'preflightAt');
     const clockStart = new Date(start.at.getTime() + 60_000);
     const outDirectory = path.resolve(repoRoot, options.outDirectory ?? path.join('out', 'rehearsal'));
-    fs.mkdirSync(outDirectory, { recursive: true });
     const runDirectory = path.join(outDirectory, 'preflight-run');
     fs.rmSync(runDirectory, { recursive: true, force: true });
+    fs.mkdirSync(outDirectory, { recursive: true });
     const zone = window.timeZone;
-    print(`Rehearsing ${PREFLIGHT_PIPELINE} for ${window.name} (${planRelative})${options.faults?.length ? ` with fault ${options.faults.join(', ')}` : ''}`);
-    print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled run of cron '${start.cron}' (${start.description})`);
+    const faults = options.faults?.length ? ` with fault ${options.faults.join(', ')}` : '';
+    print(`Rehearsing ${PREFLIGHT_PIPELINE} for ${window.name} (${planRelative})${faults}`);
+    const startText = DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ');
+    print(`  Simulated clock starts ${startText}: the scheduled run of cron '${start.cron}' (${start.description})`);
     const rehearsal = new Rehearsal({
       pipeline,
       clockStart,
       connections: world.connections,
       systemEndpoints: world.systemEndpoints,
-      variables: {
-        'Build.BuildId': '20250411',
-        'System.BuildId': '20250411',
-        'Build.BuildNumber': `preflight-${window.date}`,
-        'Build.Reason': 'Schedule',
-        'Build.DefinitionName': 'preflight',
-        'Build.SourceBranch': 'refs/heads/main',
-        'System.TeamProject': world.devops.project,
-        'System.DefinitionId': '43',
-        ...world.variables,
-        'Build.CronSchedule.DisplayName': toText(pipeline.schedules.find((schedule) => toText(schedule.cron) === start.cron)?.displayName ?? ''),
-      },
+      variables: runVariables(world, pipeline, window.date, start.cron),
       runDirectory,
-      events: {
-        step: (entry) => print(timelineLine(entry, zone)),
-        line: options.verbose ? (line) => print(`      | ${line}`) : undefined,
-      },
+      events: { step: (entry) => print(timelineLine(entry, zone)), line: options.verbose ? (line) => print(`      | ${line}`) : undefined },
     });
     world.followClock(() => rehearsal.now());
     const result = await rehearsal.run();
+    const since = (emulator: Emulator) => emulator.journal.slice(marks.get(emulator));
     const writes = world.emulators.flatMap((emulator) =>
-      emulator.journal.slice(marks.get(emulator)).filter((entry) => changesState(emulator, entry)).map((entry) => `${emulator.name}: ${entry.method} ${entry.path}`),
+      since(emulator)
+        .filter((entry) => changesState(emulator, entry))
+        .map((entry) => `${emulator.name}: ${entry.method} ${entry.path}`),
     );
-    const posts = world.emulators.flatMap((emulator) => emulator.journal.slice(marks.get(emulator)).filter(isVerdictPost));
-    const verdictFile = findVerdictFile(runDirectory);
-    const reported = verdictFile ? (JSON.parse(fs.readFileSync(verdictFile, 'utf8')) as { verdict: 'GO' | 'NO-GO'; problems: PreflightProblem[] }) : undefined;
-    // The go/no-go step fails on NO-GO by design, and a publish continues on error; any other failed step is a
-    // check that could not even run.
-    const failedSteps = result.timeline.filter((entry) => entry.result === 'Failed' && entry.job !== 'goNoGo' && entry.what !== 'PublishPipelineArtifact');
-    const problems: PreflightProblem[] = [...(reported?.problems ?? [])];
-    if (reported && posts.length !== 1) problems.push({ check: 'preflight', object: 'verdict post', why: `${posts.length} verdict message(s) reached Slack, not 1`, fix: 'see the go/no-go step' });
-    if (!reported) problems.push({ check: 'preflight', object: 'go/no-go step', why: `it wrote no verdict (run ${result.result})`, fix: 'see the timeline above' });
-    // A check step that failed outright (not a NO-GO finding) is a problem too, whatever the report read.
-    for (const entry of failedSteps) problems.push({ check: 'step', object: `${entry.job} › ${entry.step}`, why: entry.did, fix: 'see the step log' });
+    const posts = world.emulators.flatMap((emulator) => since(emulator).filter(isVerdictPost)).length;
+    const problems = collectProblems(result, runDirectory, posts);
     const verdict: 'GO' | 'NO-GO' = problems.length ? 'NO-GO' : 'GO';
     const resultFile = path.join(outDirectory, 'preflight.json');
     fs.writeFileSync(resultFile, JSON.stringify({ verdict, problems }, null, 2) + '\n');
     if (writes.length) print(`✘ The preflight WROTE to the emulators (it must change nothing): ${writes.join('; ')}`);
     const line = verdictLine({ verdict, problems });
     print(line);
-    return { verdict, problems, line, writes, posts: posts.length, resultFile };
+    return { verdict, problems, line, writes, posts, resultFile };
   } finally {
     await world.stop();
   }

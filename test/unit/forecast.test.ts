@@ -77,7 +77,10 @@ describe('forecast of the night', () => {
   });
 
   it('the plan refuses an estimateMinutes that is not a positive number of minutes', () => {
-    const result = parsePlan('window: { name: t, date: 2025-04-13 }\nchanges:\n  - { id: a, title: A, manual: x, estimateMinutes: 0 }\n', 't.yml');
+    const result = parsePlan(
+      'window: { name: t, date: 2025-04-13 }\nchanges:\n  - { id: a, title: A, manual: x, estimateMinutes: 0 }\n',
+      't.yml',
+    );
     assert.equal(result.plan, undefined);
     assert.match(result.problems[0].field, /estimateMinutes/);
   });
@@ -113,7 +116,16 @@ describe('forecast of the night', () => {
     assert.equal(patchBatchDuration([]).minutes, FORECAST_DEFAULTS.patchBatchMinutes);
     assert.equal(patchBatchDuration([20, 30, 25]).minutes, 25);
     const plan = planOf('  - { id: a, title: A, script: { path: a.sh }, estimateMinutes: 60 }');
-    const night = forecastNight(input(plan, { serverGroups: [{ name: 'app', servers: 3 }, { name: 'mcc', servers: 1 }], patchMaxParallel: 2, recentPatchMinutes: [20] }));
+    const night = forecastNight(
+      input(plan, {
+        serverGroups: [
+          { name: 'app', servers: 3 },
+          { name: 'mcc', servers: 1 },
+        ],
+        patchMaxParallel: 2,
+        recentPatchMinutes: [20],
+      }),
+    );
     // 60 min of changes, then ceil(3/2) = 2 batches of 20 min, then 5 min of smoke tests.
     assert.equal((night.patchingEnd.getTime() - START.getTime()) / 60_000, 100);
     assert.equal((night.verifyEnd.getTime() - START.getTime()) / 60_000, 100 + FORECAST_DEFAULTS.smokeMinutes);
@@ -167,8 +179,19 @@ describe('forecast of the night', () => {
   it('both seed plans fit their night with the defaults', () => {
     for (const file of ['2025-04-13.yml', '2025-03-23.yml']) {
       const plan = loadPlan(path.join(repoRoot, 'plans', file), { scriptRoot: repoRoot });
-      const night = forecastNight(input(plan, { serverGroups: [{ name: 'app', servers: 2 }, { name: 'proxy', servers: 2 }] }));
-      assert.deepEqual(night.findings.filter((finding) => finding.verdict === 'NO-GO'), [], file);
+      const night = forecastNight(
+        input(plan, {
+          serverGroups: [
+            { name: 'app', servers: 2 },
+            { name: 'proxy', servers: 2 },
+          ],
+        }),
+      );
+      assert.deepEqual(
+        night.findings.filter((finding) => finding.verdict === 'NO-GO'),
+        [],
+        file,
+      );
     }
   });
 });

@@ -31,7 +31,8 @@ function tasksWithActions(file: string): Array<{ task: string; action?: string }
     if (Array.isArray(node)) node.forEach(walk);
     else if (node && typeof node === 'object') {
       const value = node as Record<string, unknown>;
-      if (typeof value.task === 'string') found.push({ task: value.task.split('@')[0], action: (value.inputs as Record<string, string> | undefined)?.action });
+      if (typeof value.task === 'string')
+        found.push({ task: value.task.split('@')[0], action: (value.inputs as Record<string, string> | undefined)?.action });
       Object.values(value).forEach(walk);
     }
   };
@@ -44,13 +45,17 @@ describe('the Friday preflight pipeline', () => {
     const own = (preflight.parameters as Array<{ name: string }>).filter((parameter) => !PREFLIGHT_ONLY.has(parameter.name));
     assert.deepEqual(own, night.parameters);
     assert.deepEqual(
-      (preflight.parameters as Array<{ name: string }>).filter((parameter) => PREFLIGHT_ONLY.has(parameter.name)).map((parameter) => parameter.name),
+      (preflight.parameters as Array<{ name: string }>)
+        .filter((parameter) => PREFLIGHT_ONLY.has(parameter.name))
+        .map((parameter) => parameter.name),
       [...PREFLIGHT_ONLY],
     );
   });
 
   it('is scheduled at both UTC slots of preflightAt, each display name naming its offset, and runnable by hand', () => {
-    const at = (preflight.parameters as Array<{ name: string; default: string }>).find((parameter) => parameter.name === 'preflightAt')!.default;
+    const at = (preflight.parameters as Array<{ name: string; default: string }>).find(
+      (parameter) => parameter.name === 'preflightAt',
+    )!.default;
     const slots = cronSlots(parseNotBefore('preflightAt', at), 'America/New_York', 2026);
     assert.deepEqual(
       preflight.schedules.map((schedule: { cron: string }) => schedule.cron),
@@ -63,15 +68,33 @@ describe('the Friday preflight pipeline', () => {
     assert.equal(preflight.trigger, 'none');
   });
 
-  it('checks every task of the night that has a check action, and changes nothing (every task step is a check or a preflight action)', () => {
+  it('checks every task of the night that has a check action; every step is a check or a preflight action', () => {
     const tasksOf = (file: string) => templateFiles(file).flatMap((one) => tasksWithActions(one));
     const nightTasks = new Set(tasksOf('monthly-maintenance.yml').map((step) => step.task));
     const preflightSteps = [...tasksWithActions('preflight.yml'), ...tasksWithActions('templates/preflight-web-batch.yml')];
-    for (const task of ['AppGatewayDrain', 'PatchVms', 'AlertMute', 'PingdomPause', 'MaintenancePage', 'RescheduleJobs', 'RunChanges', 'RunPipeline', 'Notify', 'MaintenanceWindow']) {
+    for (const task of [
+      'AppGatewayDrain',
+      'PatchVms',
+      'AlertMute',
+      'PingdomPause',
+      'MaintenancePage',
+      'RescheduleJobs',
+      'RunChanges',
+      'RunPipeline',
+      'Notify',
+      'MaintenanceWindow',
+    ]) {
       assert.ok(nightTasks.has(task), `the night runs ${task}`);
-      assert.ok(preflightSteps.some((step) => step.task === task && step.action === 'check'), `the preflight checks ${task}`);
+      assert.ok(
+        preflightSteps.some((step) => step.task === task && step.action === 'check'),
+        `the preflight checks ${task}`,
+      );
     }
-    for (const step of preflightSteps) assert.ok(['check', 'gate', 'forecast', 'environments', 'preflight-report'].includes(step.action ?? ''), `${step.task} action ${step.action}`);
+    for (const step of preflightSteps)
+      assert.ok(
+        ['check', 'gate', 'forecast', 'environments', 'preflight-report'].includes(step.action ?? ''),
+        `${step.task} action ${step.action}`,
+      );
   });
 
   it('ends with one go/no-go job after every check job, whatever they did', () => {
@@ -80,7 +103,9 @@ describe('the Friday preflight pipeline', () => {
     assert.equal(last.job, 'goNoGo');
     assert.match(last.condition!, /always\(\)/);
     const named = jobs.filter((job) => job.job && job.job !== 'goNoGo').map((job) => job.job!);
-    const batches = jobs.filter((job) => job.template).map((job) => `WebBatch_${(job as { parameters: { name: string } }).parameters.name}`);
+    const batches = jobs
+      .filter((job) => job.template)
+      .map((job) => `WebBatch_${(job as { parameters: { name: string } }).parameters.name}`);
     assert.deepEqual([...last.dependsOn!].sort(), [...named, ...batches].sort());
   });
 });
@@ -105,13 +130,21 @@ describe('the go/no-go over finding files', () => {
       task: 'RunChanges',
       step: 'Check the plan',
       findings: [
-        { check: 'pipeline-exists', object: 'pipeline Kong_Infrastructure', verdict: 'NO-GO', why: 'no such pipeline', fix: 'rename it in the plan' },
+        {
+          check: 'pipeline-exists',
+          object: 'pipeline Kong_Infrastructure',
+          verdict: 'NO-GO',
+          why: 'no such pipeline',
+          fix: 'rename it in the plan',
+        },
         { check: 'pipeline-exists', object: 'pipeline Payer', verdict: 'WARN', why: 'slow', fix: '' },
       ],
     });
     const report = gatherPreflight([root]);
     assert.equal(report.verdict, 'NO-GO');
-    assert.deepEqual(report.problems, [{ check: 'pipeline-exists', object: 'pipeline Kong_Infrastructure', why: 'no such pipeline', fix: 'rename it in the plan' }]);
+    assert.deepEqual(report.problems, [
+      { check: 'pipeline-exists', object: 'pipeline Kong_Infrastructure', why: 'no such pipeline', fix: 'rename it in the plan' },
+    ]);
     assert.equal(verdictLine(report), 'Preflight: NO-GO (1 problem(s)): pipeline Kong_Infrastructure: no such pipeline');
   });
 });
