@@ -3,7 +3,7 @@ import { FAULT_NAMES } from '../emulators/faults';
 import { runPreflightRehearsal, type PreflightRehearsalOutcome } from './preflight-rehearsal';
 
 /**
- * `npm run rehearse:preflight-faults [-- <name filter>]`: the whole of pipelines/preflight.yml against the
+ * `npm run rehearse:preflight-faults [-- <name filter>...]`: the whole of pipelines/preflight.yml against the
  * emulators, clean for both seed plans (each must say GO) and once with each documented fault (each must say
  * NO-GO), every run writing nothing anywhere and posting its verdict once, in one table. Two rehearsals at a
  * time (each takes a minute or two); too long for the test suite, which keeps a fast few in
@@ -28,7 +28,8 @@ const clip = (text: string, width: number) => (text.length > width ? `${text.sli
 async function runCase(entry: Case): Promise<{ entry: Case; outcome?: PreflightRehearsalOutcome; error?: string; seconds: number }> {
   const started = Date.now();
   try {
-    const outDirectory = path.join('out', 'rehearsal', 'preflight-faults', entry.name.replace(/[^A-Za-z0-9-]+/g, '-'));
+    // Not under out/rehearsal, which every night's rehearsal clears when it starts.
+    const outDirectory = path.join('out', 'preflight-faults', entry.name.replace(/[^A-Za-z0-9-]+/g, '-'));
     const outcome = await runPreflightRehearsal({ plan: entry.plan, faults: entry.faults, outDirectory, print: () => undefined });
     return { entry, outcome, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
@@ -37,8 +38,8 @@ async function runCase(entry: Case): Promise<{ entry: Case; outcome?: PreflightR
 }
 
 async function main(): Promise<number> {
-  const filter = process.argv.slice(2).join(' ');
-  const selected = CASES.filter((entry) => !filter || entry.name.includes(filter));
+  const filters = process.argv.slice(2);
+  const selected = CASES.filter((entry) => !filters.length || filters.some((filter) => entry.name.includes(filter)));
   const results: Array<Awaited<ReturnType<typeof runCase>>> = [];
   const queue = [...selected];
   const worker = async () => {
