@@ -31,7 +31,8 @@ export function compactNames(names: readonly string[]): string {
   const parsed = names.map((name) => /^(.*?)(\d+)$/.exec(name));
   if (names.length > 2 && parsed.every((match) => match && match[1] === parsed[0]![1])) {
     const numbers = parsed.map((match) => Number(match![2]));
-    if (numbers.every((value, index) => index === 0 || value === numbers[index - 1]! + 1)) return `${names[0]}..${numbers[numbers.length - 1]}`;
+    if (numbers.every((value, index) => index === 0 || value === numbers[index - 1]! + 1))
+      return `${names[0]}..${numbers[numbers.length - 1]}`;
   }
   return names.join(', ');
 }
@@ -41,8 +42,18 @@ function sameName(a: string | undefined, b: string | undefined): boolean {
 }
 
 /** The members a server name stands for: by label, address or FQDN, else through its VM's NICs. */
-async function membersOfServer(clients: ArmClients, resourceGroupName: string, server: string, members: PoolMember[]): Promise<PoolMember[]> {
-  const direct = members.filter((member) => sameName(member.label, server) || sameName(memberAddress(member), server) || (member.type === 'fqdn' && sameName(member.fqdn.split('.')[0], server)));
+async function membersOfServer(
+  clients: ArmClients,
+  resourceGroupName: string,
+  server: string,
+  members: PoolMember[],
+): Promise<PoolMember[]> {
+  const direct = members.filter(
+    (member) =>
+      sameName(member.label, server) ||
+      sameName(memberAddress(member), server) ||
+      (member.type === 'fqdn' && sameName(member.fqdn.split('.')[0], server)),
+  );
   if (direct.length) return direct;
   let vm;
   try {
@@ -61,7 +72,9 @@ async function membersOfServer(clients: ArmClients, resourceGroupName: string, s
       if (config.id) configurations.add(config.id.toLowerCase());
     }
   }
-  return members.filter((member) => (member.type === 'ipConfiguration' ? configurations.has(member.id.toLowerCase()) : ips.has(memberAddress(member))));
+  return members.filter((member) =>
+    member.type === 'ipConfiguration' ? configurations.has(member.id.toLowerCase()) : ips.has(memberAddress(member)),
+  );
 }
 
 function gatewayObject(target: PoolTarget): string {
@@ -76,16 +89,27 @@ async function drainPreview(clients: ArmClients, options: GatewayCheckOptions, m
   const batch = new Map<string, MemberHealth>();
   const unknown: string[] = [];
   for (const server of servers) {
-    const found = await membersOfServer(clients, target.resourceGroupName, server, members.map((entry) => entry.member));
+    const found = await membersOfServer(
+      clients,
+      target.resourceGroupName,
+      server,
+      members.map((entry) => entry.member),
+    );
     if (!found.length) unknown.push(server);
-    for (const member of found) batch.set(memberAddress(member), members.find((entry) => memberAddress(entry.member) === memberAddress(member))!);
+    for (const member of found)
+      batch.set(
+        memberAddress(member),
+        members.find((entry) => memberAddress(entry.member) === memberAddress(member))!,
+      );
   }
   if (unknown.length) {
     findings.push({
       check: 'pool-servers',
       object,
       verdict: 'NO-GO',
-      why: `${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not in the pool (members: ${members.map((entry) => describeMember(entry.member)).join(', ') || 'none'}).`,
+      why:
+        `${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not in the pool ` +
+        `(members: ${members.map((entry) => describeMember(entry.member)).join(', ') || 'none'}).`,
       fix: 'Correct the servers of the drain step, or put the server back in the pool (a leftover drain: restore it).',
     });
   }
@@ -97,7 +121,9 @@ async function drainPreview(clients: ArmClients, options: GatewayCheckOptions, m
     check: 'pool-health',
     object,
     verdict: enough ? 'GO' : 'NO-GO',
-    why: enough ? `${stay} healthy server(s) would stay in the pool (at least ${minHealthyServers} needed).` : `only ${stay} healthy server(s) would stay in the pool; at least ${Math.max(1, minHealthyServers)} needed.`,
+    why: enough
+      ? `${stay} healthy server(s) would stay in the pool (at least ${minHealthyServers} needed).`
+      : `only ${stay} healthy server(s) would stay in the pool; at least ${Math.max(1, minHealthyServers)} needed.`,
     fix: enough ? '' : 'Bring the unhealthy servers back to health, or drain a smaller batch.',
     wouldDo,
   });
@@ -108,14 +134,22 @@ async function drainPreview(clients: ArmClients, options: GatewayCheckOptions, m
 async function leftoverDrains(pool: BackendPoolClient, options: GatewayCheckOptions): Promise<PreflightFinding> {
   const object = gatewayObject(options.target);
   const drained = (await pool.drainedMembers()).filter((entry) => entry.windowId !== options.windowId);
-  if (!drained.length) return { check: 'drained-tags', object, verdict: 'GO', why: 'no drained tag of an earlier window on the gateway or its NICs.', fix: '' };
+  if (!drained.length)
+    return {
+      check: 'drained-tags',
+      object,
+      verdict: 'GO',
+      why: 'no drained tag of an earlier window on the gateway or its NICs.',
+      fix: '',
+    };
   const windows = [...new Set(drained.map((entry) => entry.windowId))];
+  const names = drained.map((entry) => describeMember(entry.member)).join(', ');
   return {
     check: 'drained-tags',
     object,
     verdict: 'NO-GO',
-    why: `a drained tag of window ${windows.join(', ')} still names ${drained.map((entry) => describeMember(entry.member)).join(', ')}: out of the pool since then.`,
-    fix: `Run AppGatewayDrain with action restore (no undo record) for window ${windows.join(', ')}, or put the servers back by hand and remove the tag.`,
+    why: `a drained tag of window ${windows.join(', ')} still names ${names}: out of the pool since then.`,
+    fix: `Run AppGatewayDrain with action restore (no undo record) for window ${windows.join(', ')}, or put them back and remove the tag.`,
   };
 }
 
@@ -123,17 +157,38 @@ export async function checkGateway(options: GatewayCheckOptions): Promise<Prefli
   const signIn = await checkSignIn(options.connection);
   if (signIn.verdict === 'NO-GO') return [signIn];
   const clients = armClients(options.connection);
-  const findings = [signIn, await checkPermissions({ clients, resourceGroupName: options.target.resourceGroupName, needed: GATEWAY_ACTIONS, purpose: 'a drain and restore' })];
-  const pool = new BackendPoolClient(clients, options.target, { log: options.log, pollIntervalMs: options.pollIntervalMs, busyTimeoutMs: 0 });
+  const findings = [
+    signIn,
+    await checkPermissions({
+      clients,
+      resourceGroupName: options.target.resourceGroupName,
+      needed: GATEWAY_ACTIONS,
+      purpose: 'a drain and restore',
+    }),
+  ];
+  const pool = new BackendPoolClient(clients, options.target, {
+    log: options.log,
+    pollIntervalMs: options.pollIntervalMs,
+    busyTimeoutMs: 0,
+  });
   const object = gatewayObject(options.target);
   try {
     const status = await pool.status();
     const healthy = status.members.filter((entry) => entry.health === 'Up').length;
-    findings.push({ check: 'gateway', object, verdict: 'GO', why: `found; ${healthy} of ${status.members.length} server(s) healthy, connection draining ${status.drainTimeoutSeconds} s.`, fix: '' });
+    findings.push({
+      check: 'gateway',
+      object,
+      verdict: 'GO',
+      why: `found; ${healthy} of ${status.members.length} server(s) healthy, connection draining ${status.drainTimeoutSeconds} s.`,
+      fix: '',
+    });
     findings.push(...(await drainPreview(clients, options, status.members)));
     findings.push(await leftoverDrains(pool, options));
   } catch (error) {
-    const fix = error instanceof InputError ? "Correct the step's resource group, gateway or pool name (it must exist under that name)." : 'See why; run the check again once Azure answers.';
+    const fix =
+      error instanceof InputError
+        ? "Correct the step's resource group, gateway or pool name (it must exist under that name)."
+        : 'See why; run the check again once Azure answers.';
     findings.push({ check: 'gateway', object, verdict: 'NO-GO', why: messageOf(error), fix });
   }
   return findings;

@@ -25,7 +25,10 @@ export async function checkPatching(options: PatchCheckOptions): Promise<Preflig
   const signIn = await checkSignIn(options.connection);
   if (signIn.verdict === 'NO-GO') return [signIn];
   const clients = armClients(options.connection);
-  const findings = [signIn, await checkPermissions({ clients, resourceGroupName: options.resourceGroupName, needed: PATCHING_ROLE_ACTIONS, purpose: 'patching' })];
+  const findings = [
+    signIn,
+    await checkPermissions({ clients, resourceGroupName: options.resourceGroupName, needed: PATCHING_ROLE_ACTIONS, purpose: 'patching' }),
+  ];
   const found: string[] = [];
   for (const name of options.virtualMachines) {
     const object = `virtual machine ${name} (resource group ${options.resourceGroupName})`;
@@ -33,7 +36,13 @@ export async function checkPatching(options: PatchCheckOptions): Promise<Preflig
       const vm = await clients.compute.virtualMachines.get(options.resourceGroupName, name, { expand: 'instanceView' });
       const power = vm.instanceView?.statuses?.find((status) => status.code?.startsWith('PowerState/'))?.code?.split('/')[1];
       if (power && power !== 'running') {
-        findings.push({ check: 'vm', object, verdict: 'NO-GO', why: `is ${power}: patches install only on a running VM.`, fix: 'Start the VM before the night, or take it out of the server group.' });
+        findings.push({
+          check: 'vm',
+          object,
+          verdict: 'NO-GO',
+          why: `is ${power}: patches install only on a running VM.`,
+          fix: 'Start the VM before the night, or take it out of the server group.',
+        });
       } else found.push(name);
     } catch (error) {
       const notFound = armFailure(error).status === 404;
@@ -42,10 +51,13 @@ export async function checkPatching(options: PatchCheckOptions): Promise<Preflig
         object,
         verdict: 'NO-GO',
         why: notFound ? 'does not exist in the resource group (renamed, moved or deleted?).' : messageOf(error),
-        fix: notFound ? `Correct the server group '${options.serverGroup}' in the pipeline's parameters.` : 'See why; run the check again once Azure answers.',
+        fix: notFound
+          ? `Correct the server group '${options.serverGroup}' in the pipeline's parameters.`
+          : 'See why; run the check again once Azure answers.',
       });
     }
   }
+  const verb = options.action === 'install' ? `install ${options.classifications.join(', ')} patches on` : 'assess patches of';
   if (found.length) {
     findings.push({
       check: 'vm',
@@ -53,7 +65,7 @@ export async function checkPatching(options: PatchCheckOptions): Promise<Preflig
       verdict: 'GO',
       why: `${found.length} of ${options.virtualMachines.length} VM(s) found and running.`,
       fix: '',
-      wouldDo: `would ${options.action === 'install' ? `install ${options.classifications.join(', ')} patches on` : 'assess patches of'} ${compactNames(found)}, ${options.maxParallel} at a time`,
+      wouldDo: `would ${verb} ${compactNames(found)}, ${options.maxParallel} at a time`,
     });
   }
   return findings;

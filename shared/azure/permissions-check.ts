@@ -35,7 +35,9 @@ export const MAINTENANCE_ROLE_ACTIONS: readonly string[] = [
 ];
 
 /** What AppGatewayDrain needs: the role's Network and identity actions, and reading VMs to find their NICs. */
-export const GATEWAY_ACTIONS = MAINTENANCE_ROLE_ACTIONS.filter((action) => !/^Microsoft\.Compute\/virtualMachines\/(install|assess)Patches/.test(action));
+export const GATEWAY_ACTIONS = MAINTENANCE_ROLE_ACTIONS.filter(
+  (action) => !/^Microsoft\.Compute\/virtualMachines\/(install|assess)Patches/.test(action),
+);
 /** What PatchVms needs: the role's Compute actions. */
 export const PATCHING_ROLE_ACTIONS = MAINTENANCE_ROLE_ACTIONS.filter((action) => action.startsWith('Microsoft.Compute/'));
 
@@ -47,14 +49,23 @@ export interface Permission {
 }
 
 function matches(pattern: string, action: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`, 'i');
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
   return regex.test(action);
 }
 
 /** The needed actions no permission entry allows (an entry allows an action its actions match and its notActions do not). */
 export function missingActions(permissions: readonly Permission[], needed: readonly string[]): string[] {
   return needed.filter(
-    (action) => !permissions.some((entry) => (entry.actions ?? []).some((p) => matches(p, action)) && !(entry.notActions ?? []).some((p) => matches(p, action))),
+    (action) =>
+      !permissions.some(
+        (entry) => (entry.actions ?? []).some((p) => matches(p, action)) && !(entry.notActions ?? []).some((p) => matches(p, action)),
+      ),
   );
 }
 
@@ -68,7 +79,9 @@ export async function listResourceGroupPermissions(clients: ArmClients, resource
   for (let page = 0; url && page < 50; page++) {
     const response = await clients.network.sendRequest(createPipelineRequest({ url, method: 'GET' }));
     if (response.status !== 200) {
-      const error = Object.assign(new Error(`HTTP ${response.status}: ${response.bodyAsText?.slice(0, 300) ?? ''}`), { statusCode: response.status });
+      const error = Object.assign(new Error(`HTTP ${response.status}: ${response.bodyAsText?.slice(0, 300) ?? ''}`), {
+        statusCode: response.status,
+      });
       throw describeArmError(error, `reading the permissions on resource group '${resourceGroupName}'`);
     }
     const body = JSON.parse(response.bodyAsText ?? '{}') as { value?: Permission[]; nextLink?: string };
@@ -88,37 +101,60 @@ export async function checkSignIn(connection: AzureConnection, inputName?: strin
   const object = connectionObject(connection, inputName);
   try {
     await connection.credential.getToken(connection.credentialScopes);
-    return { check: 'azure-sign-in', object, verdict: 'GO', why: `signed in (${connection.scheme}) for tenant ${connection.tenantId}.`, fix: '' };
+    return {
+      check: 'azure-sign-in',
+      object,
+      verdict: 'GO',
+      why: `signed in (${connection.scheme}) for tenant ${connection.tenantId}.`,
+      fix: '',
+    };
   } catch (error) {
     return {
       check: 'azure-sign-in',
       object,
       verdict: 'NO-GO',
       why: `Microsoft Entra ID refused the connection's ${connection.scheme}: ${messageOf(error).split('\n')[0]}`,
-      fix: 'Renew the service principal\'s client secret (or certificate / federated credential) and update the service connection with it.',
+      fix: "Renew the service principal's client secret (or certificate / federated credential) and update the service connection with it.",
     };
   }
 }
 
 /** Compares the identity's effective permissions on the resource group with the actions the step needs. */
-export async function checkPermissions(options: { clients: ArmClients; resourceGroupName: string; needed: readonly string[]; purpose: string }): Promise<PreflightFinding> {
+export async function checkPermissions(options: {
+  clients: ArmClients;
+  resourceGroupName: string;
+  needed: readonly string[];
+  purpose: string;
+}): Promise<PreflightFinding> {
   const { clients, resourceGroupName, needed, purpose } = options;
   const object = `resource group ${resourceGroupName} (${connectionObject(clients.connection)})`;
   let permissions: Permission[];
   try {
     permissions = await listResourceGroupPermissions(clients, resourceGroupName);
   } catch (error) {
-    return { check: 'azure-permissions', object, verdict: 'NO-GO', why: `could not read the identity's permissions: ${messageOf(error)}`, fix: `Check the connection and that resource group '${resourceGroupName}' exists.` };
+    return {
+      check: 'azure-permissions',
+      object,
+      verdict: 'NO-GO',
+      why: `could not read the identity's permissions: ${messageOf(error)}`,
+      fix: `Check the connection and that resource group '${resourceGroupName}' exists.`,
+    };
   }
   const missing = missingActions(permissions, needed);
   if (missing.length === 0) {
-    return { check: 'azure-permissions', object, verdict: 'GO', why: `the identity holds all ${needed.length} action(s) ${purpose} needs.`, fix: '' };
+    return {
+      check: 'azure-permissions',
+      object,
+      verdict: 'GO',
+      why: `the identity holds all ${needed.length} action(s) ${purpose} needs.`,
+      fix: '',
+    };
   }
   return {
     check: 'azure-permissions',
     object,
     verdict: 'NO-GO',
     why: `the identity lacks ${missing.length} action(s) ${purpose} needs: ${missing.join(', ')}.`,
-    fix: `Assign the role in ${ROLE_FILE} ("Maintenance Window Operator") to the connection's identity on resource group '${resourceGroupName}'.`,
+    fix: `Assign the role in ${ROLE_FILE} ("Maintenance Window Operator") to the connection's identity on '${resourceGroupName}'.`,
   };
 }

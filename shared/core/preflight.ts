@@ -99,7 +99,10 @@ export function readPreflightFile(file: string): PreflightFile {
     throw new PreflightFileError(file, `is not readable JSON: ${(error as Error).message}`);
   }
   if (parsed?.schemaVersion !== PREFLIGHT_SCHEMA_VERSION) {
-    throw new PreflightFileError(file, `has schemaVersion ${String(parsed?.schemaVersion)} (this version reads ${PREFLIGHT_SCHEMA_VERSION}).`);
+    throw new PreflightFileError(
+      file,
+      `has schemaVersion ${String(parsed?.schemaVersion)} (this version reads ${PREFLIGHT_SCHEMA_VERSION}).`,
+    );
   }
   if (typeof parsed.task !== 'string' || typeof parsed.step !== 'string' || !Array.isArray(parsed.findings)) {
     throw new PreflightFileError(file, "lacks 'task', 'step' or 'findings'.");
@@ -134,10 +137,8 @@ export function readPreflightFiles(directory: string): Array<PreflightFile & { p
 /** The findings as a markdown table for the run summary. */
 export function preflightSummary(file: PreflightFile): MarkdownSummary {
   const verdict = overallVerdict(file.findings);
-  return new MarkdownSummary()
-    .heading(`Preflight ${file.step}: ${verdict}`)
-    .table(
-      ['Check', 'Object', 'Verdict', 'Why', 'Fix', 'Would do'],
-      file.findings.map((finding) => [finding.check, finding.object, finding.verdict, finding.why, finding.fix, finding.wouldDo ?? '']),
-    );
+  return new MarkdownSummary().heading(`Preflight ${file.step}: ${verdict}`).table(
+    ['Check', 'Object', 'Verdict', 'Why', 'Fix', 'Would do'],
+    file.findings.map((finding) => [finding.check, finding.object, finding.verdict, finding.why, finding.fix, finding.wouldDo ?? '']),
+  );
 }

@@ -15,9 +15,25 @@ import { loadPlan, NOT_RUN_STATUSES, PlanError, type Change, type Plan } from '.
 export function checkPlanFile(planFile: string, scriptRoot: string): { plan?: Plan; findings: PreflightFinding[] } {
   try {
     const plan = loadPlan(planFile, { scriptRoot });
-    return { plan, findings: [{ check: 'plan', object: `plan ${planFile}`, verdict: 'GO', why: `valid: ${plan.changes.length} change(s), window ${plan.window.name} (${plan.window.date}).`, fix: '' }] };
+    return {
+      plan,
+      findings: [
+        {
+          check: 'plan',
+          object: `plan ${planFile}`,
+          verdict: 'GO',
+          why: `valid: ${plan.changes.length} change(s), window ${plan.window.name} (${plan.window.date}).`,
+          fix: '',
+        },
+      ],
+    };
   } catch (error) {
-    if (!(error instanceof PlanError)) return { findings: [{ check: 'plan', object: `plan ${planFile}`, verdict: 'NO-GO', why: messageOf(error), fix: 'Correct the plan file path.' }] };
+    if (!(error instanceof PlanError))
+      return {
+        findings: [
+          { check: 'plan', object: `plan ${planFile}`, verdict: 'NO-GO', why: messageOf(error), fix: 'Correct the plan file path.' },
+        ],
+      };
     return {
       findings: error.problems
         .filter((problem) => problem.severity === 'error')
@@ -26,7 +42,9 @@ export function checkPlanFile(planFile: string, scriptRoot: string): { plan?: Pl
           object: `plan ${problem.file}:${problem.line} ${problem.field}`,
           verdict: 'NO-GO' as const,
           why: problem.message,
-          fix: /script\.path$/.test(problem.field) ? 'Commit the script at that path with its executable bit (git update-index --chmod=+x), or correct the path.' : 'Correct the plan (npm run plan:check shows every problem).',
+          fix: /script\.path$/.test(problem.field)
+            ? 'Commit the script at that path with its executable bit (git update-index --chmod=+x), or correct the path.'
+            : 'Correct the plan (npm run plan:check shows every problem).',
         })),
     };
   }
@@ -43,6 +61,7 @@ export async function checkChanges(options: { planFile: string; scriptRoot: stri
     findings.push(await checkPipelineDefinition(options.client, runs, { name, folder, branch, context: `(change ${change.id})` }));
   }
   const count = (kind: string) => toRun.filter((change) => change.action.kind === kind).length;
-  findings[0]!.wouldDo = `would run ${toRun.length} change(s): ${count('pipeline')} pipeline(s), ${count('script')} script(s), ${count('manual')} manual`;
+  const kinds = `${count('pipeline')} pipeline(s), ${count('script')} script(s), ${count('manual')} manual`;
+  findings[0]!.wouldDo = `would run ${toRun.length} change(s): ${kinds}`;
   return findings;
 }

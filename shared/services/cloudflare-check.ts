@@ -26,7 +26,9 @@ function recordFinding(name: string, found: DnsRecord[], windowId: string): Pref
       check: 'dns-record',
       object,
       verdict: 'NO-GO',
-      why: found.length ? `has no A, AAAA or CNAME record (only ${found.map((r) => r.type).join(', ')}).` : 'does not exist in the zone (moved, renamed or deleted?).',
+      why: found.length
+        ? `has no A, AAAA or CNAME record (only ${found.map((r) => r.type).join(', ')}).`
+        : 'does not exist in the zone (moved, renamed or deleted?).',
       fix: "Correct the maintenance page step's records, or recreate the record in Cloudflare.",
     };
   }
@@ -52,12 +54,36 @@ export async function checkCloudflare(options: CloudflareCheckOptions): Promise<
   try {
     zone = await client.findZone(zoneName);
   } catch (error) {
-    return [{ check: 'cloudflare-token', object: 'Cloudflare service connection', verdict: 'NO-GO', why: messageOf(error), fix: 'Put a valid Cloudflare API token (Zone: DNS Edit, Cache Purge) in the service connection.' }];
+    return [
+      {
+        check: 'cloudflare-token',
+        object: 'Cloudflare service connection',
+        verdict: 'NO-GO',
+        why: messageOf(error),
+        fix: 'Put a valid Cloudflare API token (Zone: DNS Edit, Cache Purge) in the service connection.',
+      },
+    ];
   }
-  if (!zone) return [{ check: 'dns-zone', object: `Cloudflare zone ${zoneName}`, verdict: 'NO-GO', why: 'not found, or the token cannot see it.', fix: "Correct zoneName, or give the token access to the zone." }];
+  if (!zone)
+    return [
+      {
+        check: 'dns-zone',
+        object: `Cloudflare zone ${zoneName}`,
+        verdict: 'NO-GO',
+        why: 'not found, or the token cannot see it.',
+        fix: 'Correct zoneName, or give the token access to the zone.',
+      },
+    ];
   const findings: PreflightFinding[] = [];
   for (const name of names) findings.push(recordFinding(name, await client.recordsNamed(zone.id, name), options.windowId));
   const short = names.map((name) => (name === zone.name ? '@' : name.slice(0, -(zone.name.length + 1))));
-  findings.unshift({ check: 'dns-zone', object: `Cloudflare zone ${zone.name}`, verdict: 'GO', why: 'found.', fix: '', wouldDo: `would point ${short.join(' and ')} at ${target.content}` });
+  findings.unshift({
+    check: 'dns-zone',
+    object: `Cloudflare zone ${zone.name}`,
+    verdict: 'GO',
+    why: 'found.',
+    fix: '',
+    wouldDo: `would point ${short.join(' and ')} at ${target.content}`,
+  });
   return findings;
 }

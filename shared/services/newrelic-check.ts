@@ -26,7 +26,15 @@ export async function checkNewRelic(options: NewRelicCheckOptions): Promise<Pref
   try {
     rules = await options.client.listRules();
   } catch (error) {
-    return [{ check: 'newrelic-key', object, verdict: 'NO-GO', why: messageOf(error), fix: 'Put a User key (NRAK-…) of a user who may manage muting rules on this account in the service connection.' }];
+    return [
+      {
+        check: 'newrelic-key',
+        object,
+        verdict: 'NO-GO',
+        why: messageOf(error),
+        fix: 'Put a User key (NRAK-…) of a user who may manage muting rules on this account in the service connection.',
+      },
+    ];
   }
   const findings: PreflightFinding[] = [
     {

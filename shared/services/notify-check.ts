@@ -18,7 +18,14 @@ function channelLabel(channel: string): string {
 async function channelFinding(client: SlackClient, asked: string, resolved: SlackChannel): Promise<PreflightFinding> {
   const object = `Slack channel ${channelLabel(asked)}`;
   const channel = isChannelId(resolved.id) && resolved.is_member === undefined ? await client.channelInfo(resolved.id) : resolved;
-  if (channel.is_archived) return { check: 'slack-channel', object, verdict: 'NO-GO', why: 'the channel is archived.', fix: 'Unarchive the channel, or change the step to a live channel.' };
+  if (channel.is_archived)
+    return {
+      check: 'slack-channel',
+      object,
+      verdict: 'NO-GO',
+      why: 'the channel is archived.',
+      fix: 'Unarchive the channel, or change the step to a live channel.',
+    };
   if (!channel.is_member) {
     return {
       check: 'slack-channel',
@@ -28,13 +35,29 @@ async function channelFinding(client: SlackClient, asked: string, resolved: Slac
       fix: `Invite the app in ${channelLabel(asked)} (/invite @the-app), or change the step's channels.`,
     };
   }
-  return { check: 'slack-channel', object, verdict: 'GO', why: 'the bot is a member.', fix: '', wouldDo: `would post to ${channelLabel(asked)}` };
+  return {
+    check: 'slack-channel',
+    object,
+    verdict: 'GO',
+    why: 'the bot is a member.',
+    fix: '',
+    wouldDo: `would post to ${channelLabel(asked)}`,
+  };
 }
 
 export async function checkNotify(destination: Destination, options: { log: Log; purpose?: string }): Promise<PreflightFinding[]> {
   if (destination.provider !== 'slack') {
     const kind = destination.provider === 'teams' ? 'Teams workflow webhook' : 'Slack incoming webhook';
-    return [{ check: 'webhook', object: `${kind} (URL hidden: it is a secret)`, verdict: 'GO', why: 'the URL is well-formed; not called, since any call would post.', fix: '', wouldDo: `would post ${options.purpose ?? 'the notice'} there` }];
+    return [
+      {
+        check: 'webhook',
+        object: `${kind} (URL hidden: it is a secret)`,
+        verdict: 'GO',
+        why: 'the URL is well-formed; not called, since any call would post.',
+        fix: '',
+        wouldDo: `would post ${options.purpose ?? 'the notice'} there`,
+      },
+    ];
   }
   const client = new SlackClient({ baseUrl: destination.apiUrl, token: destination.token, log: options.log });
   let resolved: Map<string, SlackChannel>;
@@ -49,7 +72,9 @@ export async function checkNotify(destination: Destination, options: { log: Log;
         object: auth ? 'Slack service connection (bot token)' : `Slack channels ${destination.channels.map(channelLabel).join(', ')}`,
         verdict: 'NO-GO',
         why: messageOf(error),
-        fix: auth ? "Put a valid bot token (xoxb-…) of the Slack app in the service connection." : 'Check the channel names; invite the app to private channels (/invite @the-app).',
+        fix: auth
+          ? 'Put a valid bot token (xoxb-…) of the Slack app in the service connection.'
+          : 'Check the channel names; invite the app to private channels (/invite @the-app).',
       },
     ];
   }
@@ -59,7 +84,13 @@ export async function checkNotify(destination: Destination, options: { log: Log;
     try {
       findings.push(await channelFinding(client, asked, resolved.get(key)!));
     } catch (error) {
-      findings.push({ check: 'slack-channel', object: `Slack channel ${channelLabel(asked)}`, verdict: 'NO-GO', why: messageOf(error), fix: 'Check the channel id, and that the app may read it (channels:read, groups:read).' });
+      findings.push({
+        check: 'slack-channel',
+        object: `Slack channel ${channelLabel(asked)}`,
+        verdict: 'NO-GO',
+        why: messageOf(error),
+        fix: 'Check the channel id, and that the app may read it (channels:read, groups:read).',
+      });
     }
   }
   return findings;

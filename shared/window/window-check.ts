@@ -29,11 +29,26 @@ export interface WindowCheckOptions {
 function planFindings(options: WindowCheckOptions): PreflightFinding[] {
   const sunday = windowSunday(options.now, options.timeZone);
   const resolved = resolvePlanFile(options.planFile, sunday);
-  if (!resolved.file) return [{ check: 'plan', object: `plan for the weekend of ${sunday}`, verdict: 'WARN', why: resolved.reason ?? 'no plan.', fix: 'Commit plans/<Sunday>.yml if this is a window weekend.' }];
+  if (!resolved.file)
+    return [
+      {
+        check: 'plan',
+        object: `plan for the weekend of ${sunday}`,
+        verdict: 'WARN',
+        why: resolved.reason ?? 'no plan.',
+        fix: 'Commit plans/<Sunday>.yml if this is a window weekend.',
+      },
+    ];
   const object = `plan ${resolved.file}`;
   try {
     const plan = checkPlan('planFile', resolved.file, sunday);
-    const times = windowTimes({ windowEnd: options.windowEnd, sunday: plan.window.date, timeZone: options.timeZone, graceMinutes: options.graceMinutes, now: options.now });
+    const times = windowTimes({
+      windowEnd: options.windowEnd,
+      sunday: plan.window.date,
+      timeZone: options.timeZone,
+      graceMinutes: options.graceMinutes,
+      now: options.now,
+    });
     return [
       {
         check: 'plan',
@@ -41,32 +56,53 @@ function planFindings(options: WindowCheckOptions): PreflightFinding[] {
         verdict: 'GO',
         why: `the plan of ${plan.window.date} (${plan.window.name}): ${plan.changes.length} change(s).`,
         fix: '',
-        wouldDo: `would open window ${plan.window.name} until ${formatLocal(times.windowEnd, options.timeZone)}; silences until ${formatLocal(times.silenceEnd, options.timeZone)}${plan.window.maintenancePage ? '; maintenance page up' : ''}`,
+        wouldDo:
+          `would open window ${plan.window.name} until ${formatLocal(times.windowEnd, options.timeZone)}; ` +
+          `silences until ${formatLocal(times.silenceEnd, options.timeZone)}${plan.window.maintenancePage ? '; maintenance page up' : ''}`,
       },
     ];
   } catch (error) {
-    return [{ check: 'plan', object, verdict: 'NO-GO', why: messageOf(error), fix: error instanceof InputError ? 'Correct the plan (npm run plan:check) or the window end.' : 'See why.' }];
+    return [
+      {
+        check: 'plan',
+        object,
+        verdict: 'NO-GO',
+        why: messageOf(error),
+        fix: error instanceof InputError ? 'Correct the plan (npm run plan:check) or the window end.' : 'See why.',
+      },
+    ];
   }
 }
 
 /** Undo records of earlier windows with no receipt that do not end by themselves (or not yet). */
 function openRecordFindings(options: WindowCheckOptions): PreflightFinding[] {
   const gathered = gatherRun(options.recordsFolders);
-  const open = assessRecords(gathered, options.now, options.timeZone).filter((entry) => entry.state === 'left' && entry.record.windowId !== options.windowId);
+  const open = assessRecords(gathered, options.now, options.timeZone).filter(
+    (entry) => entry.state === 'left' && entry.record.windowId !== options.windowId,
+  );
   if (!open.length) {
-    return [{ check: 'undo-records', object: `records in ${options.recordsFolders.join(', ')}`, verdict: 'GO', why: `no undo record of an earlier window is still open (${gathered.records.length} record(s) read).`, fix: '' }];
+    return [
+      {
+        check: 'undo-records',
+        object: `records in ${options.recordsFolders.join(', ')}`,
+        verdict: 'GO',
+        why: `no undo record of an earlier window is still open (${gathered.records.length} record(s) read).`,
+        fix: '',
+      },
+    ];
   }
   return open.map((entry) => ({
     check: 'undo-records',
     object: `undo record ${entry.record.id} (${entry.record.kind}, window ${entry.record.windowId ?? 'unknown'})`,
     verdict: 'NO-GO' as const,
     why: `${entry.record.description}: ${entry.how}.`,
-    fix: 'Restore from it: run the partner step (restore, resume, unmute, disable, release) with this record, or put it back by hand and keep the record with a receipt.',
+    fix: 'Restore from it: run the partner step (restore, resume, unmute, disable, release) with this record, or put it back by hand.',
   }));
 }
 
 export async function checkWindow(options: WindowCheckOptions): Promise<PreflightFinding[]> {
   const findings = [...planFindings(options), ...openRecordFindings(options)];
-  if (options.destination) findings.push(...(await checkNotify(options.destination, { log: options.log, purpose: 'the window\'s announcements' })));
+  if (options.destination)
+    findings.push(...(await checkNotify(options.destination, { log: options.log, purpose: "the window's announcements" })));
   return findings;
 }

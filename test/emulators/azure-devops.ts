@@ -142,6 +142,10 @@ function wildcard(pattern: string): RegExp {
   return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
 }
 
+/** The Build security namespace and its Queue builds bit (Security namespace and permission reference). */
+const BUILD_NAMESPACE = '33344d9c-fc72-4d6f-aba5-fa317101a7e9';
+const QUEUE_BUILDS = 128;
+
 function apiError(status: number, message: string, typeKey: string): EmulatorResponse {
   return { status, body: { $id: '1', innerException: null, message, typeName: `Microsoft.TeamFoundation.${typeKey}`, typeKey, errorCode: 0, eventId: 3000 } };
 }
@@ -171,6 +175,8 @@ export class AzureDevOpsEmulator extends Emulator {
   readonly runs = new Map<number, EmulatedRun>();
   readonly environments = new Map<number, EmulatedEnvironment>();
   readonly checks = new Map<number, EmulatedCheck>();
+  /** Pipelines the job's identity (the build service) may not queue: Build namespace, Queue builds denied. */
+  readonly queueDenied = new Set<number>();
   readonly identities = new Map<string, { id: string; displayName: string }>();
   private throttles: Throttle[] = [];
   private readonly pendingEdits = new Map<number, Partial<Pick<EmulatedDefinition, 'queueStatus' | 'name'>>>();
@@ -182,6 +188,7 @@ export class AzureDevOpsEmulator extends Emulator {
   constructor() {
     super({ name: 'Azure DevOps', https: false });
     this.onReset(() => {
+      this.queueDenied.clear();
       this.definitions.clear();
       this.runs.clear();
       this.environments.clear();
@@ -508,6 +515,14 @@ export class AzureDevOpsEmulator extends Emulator {
         },
       };
     });
+    // Permissions - Has Permissions: the caller's permissions on security tokens. Only the Build namespace's Queue
+    // builds bit (128) on `projectId[/folder...]/definitionId` tokens is modelled; everything else is allowed.
+    this.api('GET', `${org}/_apis/permissions/:namespace/:permissions`, (request) => {
+      const tokens = (request.query.get('tokens') ?? '').split(request.query.get('delimiter') ?? ',').filter(Boolean);
+      const queue = request.params.namespace.toLowerCase() === BUILD_NAMESPACE && (Number(request.params.permissions) & QUEUE_BUILDS) !== 0;
+      const value = tokens.map((token) => !(queue && this.queueDenied.has(Number(token.split('/').pop()))));
+      return { body: { count: value.length, value } };
+    });
     this.api('GET', `${org}/_apis/ResourceAreas`, () => ({ body: { count: 0, value: null } }));
     this.api('GET', `${org}/_apis/projects/:project`, (request) =>
       [this.project.toLowerCase(), this.projectId].includes(request.params.project.toLowerCase())
@@ -669,6 +684,9 @@ export class AzureDevOpsEmulator extends Emulator {
     this.api('POST', `${project}/_apis/pipelines/:id/runs`, (request) => {
       const definition = this.findDefinition(request.params.id);
       if (!definition) return apiError(404, `Pipeline ${request.params.id} not found.`, 'PipelineNotFoundException');
+      if (this.queueDenied.has(definition.id)) {
+        return apiError(403, `TF215106: Access denied. The build service needs Queue builds permission for ${definition.name}.`, 'AccessDeniedException');
+      }
       if (definition.queueStatus === 'disabled') {
         return apiError(400, `Could not queue the build because the build definition ${definition.name} is disabled.`, 'DefinitionDisabledException');
       }

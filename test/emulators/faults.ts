@@ -128,7 +128,11 @@ export function applyFault(world: World, name: FaultName, options: FaultOptions 
       const [first] = planPipelines(world, name, options);
       if (!first) throw new Error('pipeline-missing: the plan runs no pipeline the emulated Azure DevOps knows');
       world.devops.definitions.delete(first.definition.id);
-      return { name, description: `pipeline ${first.definition.name} of change ${first.change.id} does not exist`, object: first.definition.name };
+      return {
+        name,
+        description: `pipeline ${first.definition.name} of change ${first.change.id} does not exist`,
+        object: first.definition.name,
+      };
     }
     case 'leftover-drain':
       return deferUntilSeeded(world, name, () => leaveDrain(world, options));
@@ -160,7 +164,11 @@ function overrun(world: World, options: FaultOptions): AppliedFault {
       run.startedAt = run.queuedAt;
     }
   }
-  return { name: 'overrun', description: `${pipelines.length} pipeline(s) of the plan take ${durationMs / 3600_000} h each`, object: 'window end' };
+  return {
+    name: 'overrun',
+    description: `${pipelines.length} pipeline(s) of the plan take ${durationMs / 3600_000} h each`,
+    object: 'window end',
+  };
 }
 
 function deferUntilSeeded(world: World, name: FaultName, apply: () => string): AppliedFault {

@@ -49,24 +49,91 @@ export interface CheckStep {
 export function nightChecks(recordsFolder: string): CheckStep[] {
   const slack = { provider: 'slack', slackConnection: 'maintenance-slack' };
   return [
-    { task: 'MaintenanceWindowV1', inputs: { action: 'check', planFile: PLAN_FILE, windowEnd: 'Sun 12:00', graceMinutes: '60', ...slack, channels: 'dailyops\nmaintenance', recordsFolders: recordsFolder } },
+    {
+      task: 'MaintenanceWindowV1',
+      inputs: {
+        action: 'check',
+        planFile: PLAN_FILE,
+        windowEnd: 'Sun 12:00',
+        graceMinutes: '60',
+        ...slack,
+        channels: 'dailyops\nmaintenance',
+        recordsFolders: recordsFolder,
+      },
+    },
     { task: 'NotifyV1', inputs: { action: 'check', ...slack, channels: 'maintenance', template: 'text', message: 'Preflight' } },
-    { task: 'AppGatewayDrainV1', inputs: { action: 'check', azureSubscription: 'AzureRM', resourceGroupName: 'rg-web-prd', applicationGatewayName: 'agw-pri-appgateway0-prd', backendPoolName: 'web', servers: WEB.slice(0, 5).join('\n'), minHealthyServers: '4', pollIntervalSeconds: '0.05' } },
-    { task: 'PatchVmsV1', inputs: { action: 'check', azureSubscription: 'AzureRM', resourceGroupName: 'rg-web-prd', virtualMachines: 'IC-App1\nIC-App2', serverGroup: 'app' } },
-    { task: 'PingdomPauseV1', inputs: { action: 'check', pingdomConnection: 'maintenance-pingdom', checkNames: 'www.invoicecloud.com\nmy.invoicecloud.com', durationMinutes: '600' } },
-    { task: 'AlertMuteV1', inputs: { action: 'check', provider: 'newRelic', newRelicConnection: 'maintenance-newrelic', policyNames: 'Production', durationMinutes: '600' } },
-    { task: 'MaintenancePageV1', inputs: { action: 'check', cloudflareConnection: 'maintenance-cloudflare', zoneName: 'invoicecloud.com', records: 'www\nmy', maintenanceTarget: 'icmaintenance.azurewebsites.net' } },
+    {
+      task: 'AppGatewayDrainV1',
+      inputs: {
+        action: 'check',
+        azureSubscription: 'AzureRM',
+        resourceGroupName: 'rg-web-prd',
+        applicationGatewayName: 'agw-pri-appgateway0-prd',
+        backendPoolName: 'web',
+        servers: WEB.slice(0, 5).join('\n'),
+        minHealthyServers: '4',
+        pollIntervalSeconds: '0.05',
+      },
+    },
+    {
+      task: 'PatchVmsV1',
+      inputs: {
+        action: 'check',
+        azureSubscription: 'AzureRM',
+        resourceGroupName: 'rg-web-prd',
+        virtualMachines: 'IC-App1\nIC-App2',
+        serverGroup: 'app',
+      },
+    },
+    {
+      task: 'PingdomPauseV1',
+      inputs: {
+        action: 'check',
+        pingdomConnection: 'maintenance-pingdom',
+        checkNames: 'www.invoicecloud.com\nmy.invoicecloud.com',
+        durationMinutes: '600',
+      },
+    },
+    {
+      task: 'AlertMuteV1',
+      inputs: {
+        action: 'check',
+        provider: 'newRelic',
+        newRelicConnection: 'maintenance-newrelic',
+        policyNames: 'Production',
+        durationMinutes: '600',
+      },
+    },
+    {
+      task: 'MaintenancePageV1',
+      inputs: {
+        action: 'check',
+        cloudflareConnection: 'maintenance-cloudflare',
+        zoneName: 'invoicecloud.com',
+        records: 'www\nmy',
+        maintenanceTarget: 'icmaintenance.azurewebsites.net',
+      },
+    },
     { task: 'RescheduleJobsV1', inputs: { action: 'check', planFile: PLAN_FILE } },
     { task: 'RunChangesV1', inputs: { action: 'check', planFile: PLAN_FILE, scriptRoot: REPO_ROOT } },
     { task: 'RunPipelineV1', inputs: { action: 'check', pipeline: 'Full Regression' } },
   ];
 }
 
-export async function runCheck(world: World, step: CheckStep, workDirectory = newWorkDirectory()): Promise<{ run: TaskRun; file: PreflightFile }> {
+export async function runCheck(
+  world: World,
+  step: CheckStep,
+  workDirectory = newWorkDirectory(),
+): Promise<{ run: TaskRun; file: PreflightFile }> {
   const run = await runBundledTask(step.task, {
     inputs: step.inputs,
     endpoints: { ...world.connections, ...world.systemEndpoints },
-    variables: { ...world.variables, 'MaintenanceWindow.Now': FRIDAY, 'MaintenanceWindow.Id': '2025-04-13', 'MaintenanceWindow.Directory': workDirectory },
+    variables: {
+      ...world.variables,
+      'MaintenanceWindow.Now': FRIDAY,
+      'MaintenanceWindow.Id': '2025-04-13',
+      'MaintenanceWindow.Directory': workDirectory,
+    },
     workDirectory,
     cwd: REPO_ROOT,
   });

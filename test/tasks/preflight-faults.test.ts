@@ -16,14 +16,41 @@ describe('preflight faults: the check that must find each one says NO-GO', funct
   });
 
   const cases: Array<{ fault: FaultName; task: string; check: string; object: RegExp; fix: RegExp; why?: RegExp }> = [
-    { fault: 'expired-secret', task: 'AppGatewayDrainV1', check: 'azure-sign-in', object: /Azure service connection/, fix: /client secret/i, why: /expired/ },
-    { fault: 'missing-permission', task: 'AppGatewayDrainV1', check: 'azure-permissions', object: /resource group rg-web-prd/, fix: /azure-role-maintenance-window\.json/, why: /applicationGateways\/write/ },
+    {
+      fault: 'expired-secret',
+      task: 'AppGatewayDrainV1',
+      check: 'azure-sign-in',
+      object: /Azure service connection/,
+      fix: /client secret/i,
+      why: /expired/,
+    },
+    {
+      fault: 'missing-permission',
+      task: 'AppGatewayDrainV1',
+      check: 'azure-permissions',
+      object: /resource group rg-web-prd/,
+      fix: /azure-role-maintenance-window\.json/,
+      why: /applicationGateways\/write/,
+    },
     { fault: 'bot-not-in-channel', task: 'NotifyV1', check: 'slack-channel', object: /#maintenance/, fix: /\/invite/ },
     { fault: 'bot-not-in-channel', task: 'MaintenanceWindowV1', check: 'slack-channel', object: /#maintenance/, fix: /\/invite/ },
     { fault: 'pingdom-check-missing', task: 'PingdomPauseV1', check: 'pingdom-check', object: /my\.invoicecloud\.com/, fix: /checkNames/ },
-    { fault: 'dns-record-missing', task: 'MaintenancePageV1', check: 'dns-record', object: /DNS record my\.invoicecloud\.com/, fix: /records/ },
+    {
+      fault: 'dns-record-missing',
+      task: 'MaintenancePageV1',
+      check: 'dns-record',
+      object: /DNS record my\.invoicecloud\.com/,
+      fix: /records/,
+    },
     { fault: 'pipeline-missing', task: 'RunChangesV1', check: 'pipeline', object: /Kong_Infrastructure/, fix: /name or folder/ },
-    { fault: 'leftover-drain', task: 'AppGatewayDrainV1', check: 'drained-tags', object: /agw-pri-appgateway0-prd/, fix: /restore/, why: /window 2025-02-23/ },
+    {
+      fault: 'leftover-drain',
+      task: 'AppGatewayDrainV1',
+      check: 'drained-tags',
+      object: /agw-pri-appgateway0-prd/,
+      fix: /restore/,
+      why: /window 2025-02-23/,
+    },
   ];
 
   for (const { fault, task, check, object, fix, why } of cases) {
@@ -45,7 +72,20 @@ describe('preflight faults: the check that must find each one says NO-GO', funct
     });
   }
 
-  it('no-approval-check and overrun change the emulated world as documented (their checks are the preflight step\'s)', async () => {
+  it('a pipeline the build service may not queue: RunChangesV1 says NO-GO naming it', async () => {
+    world = await startPreflightWorld();
+    world.devops.queueDenied.add(world.devops.pipeline('Biller_Infrastructure')!.id);
+    const step = nightChecks(emptyRecordsFolder()).find((candidate) => candidate.task === 'RunChangesV1')!;
+    const { run, file } = await runCheck(world, step);
+    assert.equal(run.outputs.preflightVerdict, 'NO-GO', run.stdout);
+    const found = file.findings.filter((finding) => finding.verdict === 'NO-GO');
+    assert.equal(found.length, 1, JSON.stringify(file.findings, null, 2));
+    assert.match(found[0]!.object, /^pipeline Biller_Infrastructure \(change [^)]+\)$/);
+    assert.match(found[0]!.fix, /Queue builds/);
+    assert.deepEqual(writesIn(world), []);
+  });
+
+  it("no-approval-check and overrun change the emulated world as documented (their checks are the preflight step's)", async () => {
     world = await startPreflightWorld();
     world.devops.checks.set(900, {
       id: 900,
@@ -65,6 +105,16 @@ describe('preflight faults: the check that must find each one says NO-GO', funct
     assert.equal(kong.durationMs, 4 * 3600_000);
     assert.equal(world.devops.runsOf('Kong_Infrastructure').length, 3, 'three finished runs of 4 h as history');
     assert.throws(() => applyFault(world!, 'pipeline-missing'), /needs the plan file/);
-    assert.deepEqual([...FAULT_NAMES].sort(), ['bot-not-in-channel', 'dns-record-missing', 'expired-secret', 'leftover-drain', 'missing-permission', 'no-approval-check', 'overrun', 'pingdom-check-missing', 'pipeline-missing']);
+    assert.deepEqual([...FAULT_NAMES].sort(), [
+      'bot-not-in-channel',
+      'dns-record-missing',
+      'expired-secret',
+      'leftover-drain',
+      'missing-permission',
+      'no-approval-check',
+      'overrun',
+      'pingdom-check-missing',
+      'pipeline-missing',
+    ]);
   });
 });

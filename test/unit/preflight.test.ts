@@ -17,8 +17,21 @@ import { newWorkDirectory } from '../helpers/task-runner';
 
 /** The preflight file: written one per step without overwriting, read back validated, summarized as a table. */
 describe('preflight file', () => {
-  const go: PreflightFinding = { check: 'azure-permissions', object: 'gateway agw', verdict: 'GO', why: 'all 4 actions allowed', fix: '', wouldDo: 'would drain IC-Web1' };
-  const noGo: PreflightFinding = { check: 'slack-channel', object: '#maint', verdict: 'NO-GO', why: 'bot not in channel', fix: 'invite the bot | now' };
+  const go: PreflightFinding = {
+    check: 'azure-permissions',
+    object: 'gateway agw',
+    verdict: 'GO',
+    why: 'all 4 actions allowed',
+    fix: '',
+    wouldDo: 'would drain IC-Web1',
+  };
+  const noGo: PreflightFinding = {
+    check: 'slack-channel',
+    object: '#maint',
+    verdict: 'NO-GO',
+    why: 'bot not in channel',
+    fix: 'invite the bot | now',
+  };
 
   it('is NO-GO when one finding is, and a WARN alone is GO', () => {
     assert.equal(overallVerdict([go, noGo]), 'NO-GO');
@@ -36,15 +49,28 @@ describe('preflight file', () => {
     fs.mkdirSync(path.join(dir, 'job2'));
     writePreflightFile(path.join(dir, 'job2'), { ...file, task: 'AppGatewayDrain' });
     const read = readPreflightFiles(dir);
-    assert.deepEqual(read.map((entry) => [entry.task, entry.findings[0]!.verdict]), [['AppGatewayDrain', 'NO-GO'], ['Notify', 'NO-GO'], ['Notify', 'GO']]);
+    assert.deepEqual(
+      read.map((entry) => [entry.task, entry.findings[0]!.verdict]),
+      [
+        ['AppGatewayDrain', 'NO-GO'],
+        ['Notify', 'NO-GO'],
+        ['Notify', 'GO'],
+      ],
+    );
     assert.deepEqual(readPreflightFiles(path.join(dir, 'absent')), []);
   });
 
   it('refuses a file it cannot trust instead of skipping it', () => {
     const dir = preflightDirectory(newWorkDirectory());
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'Bad-1.json'), JSON.stringify({ schemaVersion: 1, task: 'Bad', step: 's', findings: [{ ...go, verdict: 'MAYBE' }] }));
-    assert.throws(() => readPreflightFiles(dir), (error: unknown) => error instanceof PreflightFileError && /verdict 'MAYBE'/.test(error.message));
+    fs.writeFileSync(
+      path.join(dir, 'Bad-1.json'),
+      JSON.stringify({ schemaVersion: 1, task: 'Bad', step: 's', findings: [{ ...go, verdict: 'MAYBE' }] }),
+    );
+    assert.throws(
+      () => readPreflightFiles(dir),
+      (error: unknown) => error instanceof PreflightFileError && /verdict 'MAYBE'/.test(error.message),
+    );
   });
 
   it('summarizes as one escaped table', () => {
@@ -59,14 +85,26 @@ describe('Azure permissions against the shipped role', () => {
     const role = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'extension', 'azure-role-maintenance-window.json'), 'utf8'));
     assert.deepEqual([...MAINTENANCE_ROLE_ACTIONS], role.Actions);
     assert.ok(GATEWAY_ACTIONS.includes('Microsoft.Network/applicationGateways/write'));
-    assert.deepEqual(PATCHING_ROLE_ACTIONS.filter((action) => !action.startsWith('Microsoft.Compute/')), []);
+    assert.deepEqual(
+      PATCHING_ROLE_ACTIONS.filter((action) => !action.startsWith('Microsoft.Compute/')),
+      [],
+    );
   });
 
   it('honours wildcards and notActions, case-insensitively, across role assignments', () => {
-    const needed = ['Microsoft.Network/applicationGateways/read', 'Microsoft.Network/applicationGateways/write', 'Microsoft.Compute/virtualMachines/read'];
+    const needed = [
+      'Microsoft.Network/applicationGateways/read',
+      'Microsoft.Network/applicationGateways/write',
+      'Microsoft.Compute/virtualMachines/read',
+    ];
     assert.deepEqual(missingActions([{ actions: ['*'] }], needed), []);
-    assert.deepEqual(missingActions([{ actions: ['*'], notActions: ['Microsoft.Network/*/write'] }], needed), ['Microsoft.Network/applicationGateways/write']);
-    assert.deepEqual(missingActions([{ actions: ['microsoft.network/applicationgateways/*'] }, { actions: ['Microsoft.Compute/*/read'] }], needed), []);
+    assert.deepEqual(missingActions([{ actions: ['*'], notActions: ['Microsoft.Network/*/write'] }], needed), [
+      'Microsoft.Network/applicationGateways/write',
+    ]);
+    assert.deepEqual(
+      missingActions([{ actions: ['microsoft.network/applicationgateways/*'] }, { actions: ['Microsoft.Compute/*/read'] }], needed),
+      [],
+    );
     assert.deepEqual(missingActions([], needed), needed);
   });
 
