@@ -70,7 +70,7 @@ export function windowEnvironments(options: { releaseManager: string[]; platform
   ];
 }
 
-interface CheckConfiguration {
+export interface CheckConfiguration {
   id: number;
   version?: number;
   type: { id: string; name?: string };
@@ -182,6 +182,18 @@ export class EnvironmentSetup {
 
   private get checksPath(): string {
     return `${encodeURIComponent(this.connection.project)}/_apis/pipelines/checks/configurations`;
+  }
+
+  /**
+   * Read only (the preflight): the environment's id and its checks, or no id when the environment does not
+   * exist. Writes nothing.
+   */
+  async inspect(name: string): Promise<{ id?: number; checks: CheckConfiguration[] }> {
+    const api = await this.client.taskAgent();
+    const found = await this.client.call(`read environment ${name}`, () => api.getEnvironments(this.connection.project, name));
+    const existing = (found ?? []).find((environment) => environment.name?.toLowerCase() === name.toLowerCase());
+    if (existing?.id === undefined) return { checks: [] };
+    return { id: existing.id, checks: await this.listChecks(existing.id, name) };
   }
 
   private async listChecks(environmentId: number, name: string): Promise<CheckConfiguration[]> {

@@ -65,6 +65,8 @@ export interface Change {
   notes?: string;
   dependsOn: string[];
   action: ChangeAction;
+  /** How long the change takes, when its pipeline has no run history to tell (the preflight's forecast). */
+  estimateMinutes?: number;
   /** 1-based line of the change in the plan file, for messages. */
   line: number;
 }
@@ -281,6 +283,7 @@ function toPlan(raw: Record<string, any>, file: string, locate: Locator): Plan {
       notes: change.notes,
       dependsOn: change.dependsOn ?? [],
       action: toAction(change),
+      estimateMinutes: change.estimateMinutes,
       line: locate.line(['changes', index]),
     })),
   };

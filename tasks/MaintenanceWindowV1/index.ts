@@ -4,13 +4,14 @@ import { checkTimeZone, DEFAULT_TIME_ZONE } from '../../shared/core/time';
 import { pipelineRunLink } from '../../shared/services/messages';
 import { botToken, PROVIDERS, webhookUrl, type Destination } from '../../shared/services/notify';
 import { finishAction, gateAction, startAction } from '../../shared/window/actions';
+import { environmentsAction, forecastTaskAction, preflightReportAction } from '../../shared/window/preflight';
 import { checkWindow } from '../../shared/window/window-check';
 import { olderActiveRuns, thisRun } from '../../shared/devops/active-runs';
 import { clientForTask } from '../../shared/devops/client';
 
 void runTask('MaintenanceWindow', async (context) => {
   const { input, log, variable } = context;
-  const action = input.choice('action', ['gate', 'start', 'finish', 'check'] as const);
+  const action = input.choice('action', ['gate', 'start', 'finish', 'check', 'forecast', 'environments', 'preflight-report'] as const);
   const timeZone = checkTimeZone('timeZone', input.string('timeZone') ?? DEFAULT_TIME_ZONE);
   const { clock } = context;
   const link = pipelineRunLink(variable('System.CollectionUri'), variable('System.TeamProject'), variable('Build.BuildId'));
@@ -73,6 +74,43 @@ void runTask('MaintenanceWindow', async (context) => {
       destination: destination(),
       link,
     });
+  } else if (action === 'forecast') {
+    return forecastTaskAction({
+      ...common,
+      now: clock.now(),
+      planFile: input.string('planFile') ?? 'auto',
+      startingMaintenanceAt: input.string('startingMaintenanceAt') ?? 'Sun 04:45',
+      regressionAt: input.string('regressionAt') ?? 'Sun 10:00',
+      windowEnd: input.string('windowEnd') ?? 'Sun 12:00',
+      graceMinutes: input.int('graceMinutes', { default: 60, min: 0, max: 1440 }),
+      maxParallel: input.int('maxParallel', { default: 4, min: 1, max: 50 }),
+      regressionPipeline: input.string('regressionPipeline') ?? 'Full Regression',
+      serverGroupsJson: input.text('serverGroups') ?? '[]',
+      patchMaxParallel: input.int('patchMaxParallel', { default: 5, min: 1, max: 100 }),
+      silenceMinutes: {
+        pingdom: input.int('pingdomMinutes', { min: 1, max: 10080 }),
+        mute: input.int('muteMinutes', { min: 1, max: 10080 }),
+        page: input.int('pageMinutes', { min: 1, max: 10080 }),
+      },
+      client: clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), log, variable }),
+      report: context.reportPreflight,
+    });
+  } else if (action === 'environments') {
+    const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), log, variable });
+    return environmentsAction({ connection: client.connection, log, clock, names: input.list('environments'), report: context.reportPreflight });
+  } else if (action === 'preflight-report') {
+    const folders = input.list('findingsFolders');
+    const report = await preflightReportAction({
+      ...common,
+      clock,
+      folders: folders.length ? folders.map((folder) => path.resolve(folder)) : [variable('Pipeline.Workspace') ?? process.cwd()],
+      windowName: input.string('windowName'),
+      planFile: input.string('planFile'),
+      destination: destination(),
+      link,
+      outputDirectory: context.outputDirectory,
+    });
+    if (report.verdict !== 'GO') throw new Error(`Preflight: NO-GO (${report.problems.length} problem(s)); see the go/no-go table in the run's summary.`);
   } else {
     const folders = input.list('recordsFolders');
     await finishAction({

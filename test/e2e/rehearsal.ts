@@ -285,6 +285,11 @@ export class Rehearsal {
     return this.clock.now();
   }
 
+  /** Moves the simulated clock forward to `at`, never back: an emulated pipeline run ending while a step waits for it. */
+  advanceTo(at: Date): void {
+    if (at.getTime() > this.clock.now().getTime()) this.clock.advanceTo(at);
+  }
+
   async run(): Promise<RehearsalResult> {
     // What the service refuses to start, the rehearsal refuses before running anything.
     assertRunnable(this.options.pipeline);

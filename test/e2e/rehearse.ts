@@ -54,6 +54,10 @@ export interface RehearseOptions {
   slowSteps?: Array<{ step: string; minutes: number }>;
   /** Real delays of the agent's SIGTERM and kill after a SIGINT (tests shorten them; 7.5 s and 2.5 s by default). */
   signalDelaysMs?: { sigterm: number; kill: number };
+  /** Rehearse pipelines/preflight.yml (the Friday go/no-go) instead of the night. */
+  preflight?: boolean;
+  /** With --preflight: a fault of test/emulators/faults.ts applied to the world first. */
+  fault?: string;
 }
 
 export const DEFAULT_RECOVER_PIPELINE = 'pipelines/recover.yml';
@@ -103,6 +107,8 @@ function usage(): string {
     '  --hosted-cap    Microsoft-hosted agents: every agent job\'s timeout is at most this many minutes (360 paid, 60 free)',
     '  --slow-step     <step>=<minutes>: that step takes that many simulated minutes (to meet its job\'s timeout)',
     '  --verbose       also print every line the steps print',
+    '  --preflight     rehearse pipelines/preflight.yml, the Friday go/no-go (ends with one line: Preflight: GO or NO-GO)',
+    '  --fault         with --preflight: apply this fault of test/emulators/faults.ts first (e.g. expired-secret)',
   ].join('\n');
 }
 
@@ -135,11 +141,14 @@ export function parseArguments(argv: string[]): RehearseOptions {
       (options.slowSteps ??= []).push({ step: match[1], minutes: Number(match[2]) });
     }
     else if (arg === '--other-slot') options.otherSlot = true;
+    else if (arg === '--preflight') options.preflight = true;
+    else if (arg === '--fault') options.fault = value();
     else if (arg === '--help' || arg === '-h') throw new Error(usage());
     else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}\n${usage()}`);
     else if (options.plan) throw new Error(`one plan at a time (got ${options.plan} and ${arg})`);
     else options.plan = arg;
   }
+  if (options.fault && !options.preflight) throw new Error('--fault applies to the preflight rehearsal: give --preflight too');
   return options;
 }
 
@@ -155,7 +164,7 @@ export interface PlanWindow {
   name: string;
 }
 
-function readPlanWindow(file: string): PlanWindow {
+export function readPlanWindow(file: string): PlanWindow {
   if (!fs.existsSync(file)) throw new Error(`plan ${file} not found`);
   const body = YAML.parse(fs.readFileSync(file, 'utf8')) as { window?: { date?: unknown; timeZone?: string; name?: string } };
   const rawDate = body?.window?.date;
@@ -165,9 +174,9 @@ function readPlanWindow(file: string): PlanWindow {
 }
 
 /** The scheduled run that opens the window: the pipeline's start time on the Saturday before the plan's Sunday. */
-export function scheduledStart(pipeline: ExpandedPipeline, window: PlanWindow, otherSlot = false): { at: Date; cron?: string; description: string } {
-  const startText = toText(pipeline.parameters.startAt ?? 'Sat 19:00');
-  const notBefore = parseNotBefore('startAt', startText);
+export function scheduledStart(pipeline: ExpandedPipeline, window: PlanWindow, otherSlot = false, startParameter = 'startAt'): { at: Date; cron?: string; description: string } {
+  const startText = toText(pipeline.parameters[startParameter] ?? 'Sat 19:00');
+  const notBefore = parseNotBefore(startParameter, startText);
   const sunday = DateTime.fromISO(window.date, { zone: window.timeZone });
   let day = sunday.minus({ days: 1 });
   if (notBefore.kind === 'weekly') while (day.weekday !== notBefore.weekday) day = day.minus({ days: 1 });
@@ -406,8 +415,9 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
       signalDelaysMs: options.signalDelaysMs,
       events: events(''),
     });
-    // The silence steps time their silences from the simulated clock: the services must agree on what "now" is.
-    world.followClock(() => rehearsal.now());
+    // The silence steps time their silences from the simulated clock: the services must agree on what "now" is;
+    // a pipeline run takes its duration on that clock (the same the preflight's forecast reads).
+    world.followClock(() => rehearsal.now(), (at) => rehearsal.advanceTo(at));
     const result = await rehearsal.run();
     world.observe();
     let recovery: RehearsalResult | undefined;
@@ -534,6 +544,12 @@ async function main(): Promise<number> {
     return 2;
   }
   try {
+    if (options.preflight) {
+      const { runPreflightRehearsal } = await import('./preflight-rehearsal');
+      const outcome = await runPreflightRehearsal({ plan: options.plan, faults: options.fault ? [options.fault] : [], verbose: options.verbose });
+      // NO-GO is a rehearsal that worked; a write to any emulator is not.
+      return outcome.writes.length ? 1 : 0;
+    }
     const outcome = await runRehearsal(options);
     return outcome.ok ? 0 : 1;
   } catch (error) {

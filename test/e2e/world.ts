@@ -12,6 +12,7 @@ import { SlackEmulator } from '../emulators/slack';
 import { WebsiteEmulator } from '../emulators/website';
 import type { Value } from './expressions';
 import type { ExpandedPipeline } from './pipeline-expander';
+import { median } from '../../shared/plan/forecast';
 
 /**
  * Everything the night touches, emulated on loopback: started together, seeded from the pipeline's own
@@ -42,9 +43,12 @@ export interface World {
   seed?(pipeline: ExpandedPipeline): Promise<void>;
   /**
    * Makes the emulators whose answers depend on the time (Pingdom's windows, New Relic's muting schedules) read
-   * the rehearsal's simulated clock, the same one the steps are given as `MaintenanceWindow.Now`.
+   * the rehearsal's simulated clock, the same one the steps are given as `MaintenanceWindow.Now`. With
+   * `advanceTo`, Azure DevOps times its runs on that clock too, and a step waiting for a run moves the clock to
+   * the run's end: each run takes its pipeline's duration (REHEARSAL_HISTORY_MINUTES, what the preflight's
+   * forecast reads) in simulated time, so the rehearsed timeline is the forecast.
    */
-  followClock(now: () => Date): void;
+  followClock(now: () => Date, advanceTo?: (at: Date) => void): void;
   /** What is still silenced or swapped in the emulators: empty when the night left everything as it found it. */
   leftovers(): string[];
   /** Notes what the night has changed so far (called after every step): what must come back. */
@@ -58,12 +62,23 @@ export interface World {
   stop(): Promise<void>;
 }
 
+/**
+ * How long the emulated pipelines run, in minutes, as their history in Azure DevOps shows it: the plan's
+ * pipelines and the regression. A rehearsed run takes the median (on the simulated clock), and the preflight's
+ * forecast takes the median of the same history, so the two agree.
+ */
+export const REHEARSAL_HISTORY_MINUTES = { change: [18, 22, 20, 25, 19], regression: [55, 62, 58] } as const;
+
+function medianMinutesMs(minutes: readonly number[]): number {
+  return (median([...minutes]) ?? 0) * 60_000;
+}
+
 export interface WorldOptions {
   /** The plan rehearsed: the emulated Azure DevOps knows every pipeline it names and the jobs it holds. */
   planFile?: string;
   /** Plan change ids whose pipelines fail in the emulated Azure DevOps. */
   failChanges?: string[];
-  /** How long each of the plan's pipelines (and the regression pipeline) runs in the emulator. */
+  /** How long each of the plan's pipelines (and the regression pipeline) runs in the emulator (default: the median of REHEARSAL_HISTORY_MINUTES). */
   pipelineDurationMs?: number;
   /** Pipelines (by name, `\Folder\Name` or id) whose next run fails: a plan's or the regression pipeline. */
   failPipelines?: string[];
@@ -85,7 +100,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   let poolOf: () => string[] = () => [];
   if (options.planFile) {
     const plan = loadPlan(options.planFile);
-    devops.knowPipelinesOfPlan(plan, { durationMs: options.pipelineDurationMs ?? 300 });
+    devops.knowPipelinesOfPlan(plan, { durationMs: options.pipelineDurationMs ?? medianMinutesMs(REHEARSAL_HISTORY_MINUTES.change) });
     for (const id of options.failChanges ?? []) {
       const change = plan.changes.find((candidate) => candidate.id === id);
       if (!change) throw new Error(`--fail-change ${id}: the plan has no change with that id (${plan.changes.map((c) => c.id).join(', ')})`);
@@ -157,7 +172,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         const given = parameters.regressionParameters;
         const declared = given && typeof given === 'object' && !Array.isArray(given) ? Object.keys(given) : [];
         if (!devops.pipeline(selector.name!, selector.folder)) {
-          devops.addPipeline({ name: selector.name!, folder: selector.folder, parameters: declared, durationMs: options.pipelineDurationMs ?? 300 });
+          devops.addPipeline({ name: selector.name!, folder: selector.folder, parameters: declared, durationMs: options.pipelineDurationMs ?? medianMinutesMs(REHEARSAL_HISTORY_MINUTES.regression) });
           queueBefore = queueStatuses();
         }
       }
@@ -200,9 +215,13 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       if ('azurePollSeconds' in declared) overrides.azurePollSeconds = '0.05';
       return overrides;
     },
-    followClock(now) {
+    followClock(now, advanceTo) {
       pingdom.followClock(now);
       newRelic.followClock(now);
+      if (advanceTo) {
+        devops.now = () => now().getTime();
+        devops.onWaitForRuns = (finishesAt) => advanceTo(new Date(finishesAt));
+      }
     },
     leftovers() {
       const now = differences();

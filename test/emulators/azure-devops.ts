@@ -164,6 +164,12 @@ export class AzureDevOpsEmulator extends Emulator {
   rateLimit?: RateLimitState;
   /** The clock runs are timed with; a benchmark may replace it with a simulated one. */
   now: () => number = () => Date.now();
+  /**
+   * Called when a poll of given runs (List Builds with `buildIds`, what a step waiting for its runs sends) finds
+   * some still running, with the time the first of them finishes: a simulated clock moves there, so a run takes
+   * its duration in simulated time and no time in real time.
+   */
+  onWaitForRuns?: (finishesAt: number) => void;
 
   readonly definitions = new Map<number, EmulatedDefinition>();
   readonly runs = new Map<number, EmulatedRun>();
@@ -191,6 +197,7 @@ export class AzureDevOpsEmulator extends Emulator {
       this.throttles = [];
       this.pendingEdits.clear();
       this.rateLimit = undefined;
+      this.onWaitForRuns = undefined;
       this.staleRevisionStatus = 409;
       this.defaultDurationMs = 150;
       this.nextDefinitionId = 1;
@@ -307,6 +314,24 @@ export class AzureDevOpsEmulator extends Emulator {
     if (options.durationMs !== undefined) run.durationMs = options.durationMs;
     if (options.queued) run.startedAt = undefined;
     return run;
+  }
+
+  /**
+   * Past runs of a pipeline, finished before now, newest last: what its history in Azure DevOps shows (the
+   * preflight's forecast takes the median of the successful ones). One run a day, each lasting `durationsMs[i]`.
+   */
+  addRunHistory(name: string, durationsMs: number[], options: { folder?: string; result?: RunResult } = {}): EmulatedRun[] {
+    const definition = this.pipeline(name, options.folder) ?? this.addPipeline({ name, folder: options.folder });
+    const now = this.now();
+    return durationsMs.map((durationMs, index) => {
+      const startedAt = now - (durationsMs.length - index) * 24 * 3_600_000;
+      // Not createRun: a history must not take a result queued for the night's next run (failNextRuns).
+      const id = this.nextRunId++;
+      const buildNumber = `${new Date(startedAt).toISOString().slice(0, 10).replace(/-/g, '')}.${id}`;
+      const run: EmulatedRun = { id, definitionId: definition.id, buildNumber, queuedAt: startedAt, startedAt, durationMs, result: options.result ?? 'succeeded', templateParameters: {}, branch: 'refs/heads/main', tags: new Set() };
+      this.runs.set(id, run);
+      return run;
+    });
   }
 
   runsOf(name: string, folder?: string): EmulatedRun[] {
@@ -568,16 +593,22 @@ export class AzureDevOpsEmulator extends Emulator {
       const buildIds = request.query.get('buildIds')?.split(',').map(Number);
       const tags = request.query.get('tagFilters')?.split(',').filter(Boolean) ?? [];
       const status = request.query.get('statusFilter');
+      const result = request.query.get('resultFilter');
       let runs = [...this.runs.values()].filter(
         (run) =>
           (!definitions || definitions.includes(run.definitionId)) &&
           (!buildIds || buildIds.includes(run.id)) &&
           tags.every((tag) => [...run.tags].some((own) => own.toLowerCase() === tag.toLowerCase())) &&
-          matchesStatusFilter(status, this.state(run).status),
+          matchesStatusFilter(status, this.state(run).status) &&
+          matchesResultFilter(result, this.state(run).result),
       );
       runs = runs.sort((a, b) => (request.query.get('queryOrder') === 'queueTimeAscending' ? a.id - b.id : b.id - a.id));
       const top = Number(request.query.get('$top') ?? 0);
       if (top > 0) runs = runs.slice(0, top);
+      if (buildIds && this.onWaitForRuns) {
+        const running = runs.filter((run) => run.startedAt !== undefined && this.state(run).status === 'inProgress');
+        if (running.length) this.onWaitForRuns(Math.min(...running.map((run) => run.startedAt! + run.durationMs)));
+      }
       return { body: { count: runs.length, value: runs.map((run) => this.toBuild(run)) } };
     });
     this.api('GET', `${project}/_apis/build/Builds/:id`, (request) => {
@@ -822,6 +853,15 @@ function queueStatusOf(value: unknown): QueueStatus | undefined {
   if (typeof value === 'number') return names[value];
   const text = String(value).toLowerCase();
   return names.find((name) => name === text) ?? (/^\d$/.test(text) ? names[Number(text)] : undefined);
+}
+
+/** `resultFilter` as the service takes it: a name (`succeeded`) or the BuildResult flags (`2` succeeded, `8` failed, `32` canceled). */
+function matchesResultFilter(filter: string | null, result: RunResult | undefined): boolean {
+  if (!filter) return true;
+  if (!result) return false;
+  const flags: Record<RunResult, number> = { succeeded: 2, failed: 8, canceled: 32 };
+  const wanted = /^\d+$/.test(filter) ? Number(filter) : filter.split(',').reduce((sum, name) => sum | (flags[name.trim().toLowerCase() as RunResult] ?? 0), 0);
+  return (wanted & flags[result]) !== 0;
 }
 
 /**
