@@ -77,6 +77,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export type RetryClock = Pick<WindowClock, 'now' | 'wait'>;
 
+/**
+ * A clock that stands still and never waits, for retries that never wait and have no deadline (no backoff,
+ * no Retry-After): re-reading after a conflict, looking for what a lost call made.
+ */
+export const STANDING_CLOCK: RetryClock = {
+  now: () => new Date(0),
+  wait: async () => {},
+};
+
 /** How long to wait before a retry when the failure asks for nothing itself. */
 export type Backoff =
   | { kind: 'none' }
