@@ -2,12 +2,10 @@ import { POOL_RECORD_KIND, validatePoolUndoData } from '../../shared/azure/appga
 import { azureConnection } from '../../shared/azure/credentials';
 import { pollIntervalInMs } from '../../shared/azure/polling';
 import { runPoolStep } from '../../shared/azure/pool-steps';
-import { windowClock } from '../../shared/core/clock';
 import { parseUndoRecord } from '../../shared/core/records';
 import { runTask } from '../../shared/core/task';
 
-void runTask('AppGatewayDrain', async ({ input, log, records, windowId, variable, publishUndoRecord, setOutput, attachSummary }) => {
-  const clock = windowClock(variable, log);
+void runTask('AppGatewayDrain', async ({ input, log, records, windowId, clock, publishUndoRecord, setOutput, attachSummary }) => {
   const endpoint = input.endpoint('azureSubscription', { required: true });
   const target = {
     resourceGroupName: input.string('resourceGroupName', { required: true }),
@@ -37,7 +35,7 @@ void runTask('AppGatewayDrain', async ({ input, log, records, windowId, variable
     log,
     publishUndoRecord: (record) => publishUndoRecord(record),
     receipts: records,
-    now: () => clock.now(),
+    clock,
   });
   for (const [name, value] of Object.entries(result.outputs)) setOutput(name, value);
   attachSummary(result.title, result.summary);
