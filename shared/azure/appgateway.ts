@@ -3,7 +3,16 @@ import { drainServers } from './appgateway/drain';
 import { drainedMembers, judgeRemoved, poolStatus, stillOut, type RemovedVerdict } from './appgateway/inspect';
 import { restoreServers } from './appgateway/restore';
 import { PoolSession } from './appgateway/session';
-import type { DrainedMember, DrainOptions, DrainResult, MemberHealth, PoolClientOptions, PoolTarget, PoolUndoData, RestoreResult } from './appgateway/types';
+import type {
+  DrainedMember,
+  DrainOptions,
+  DrainResult,
+  MemberHealth,
+  PoolClientOptions,
+  PoolTarget,
+  PoolUndoData,
+  RestoreResult,
+} from './appgateway/types';
 import { describeMember, memberAddress, memberKey, type PoolMember } from './pool-members';
 
 export { describeMember, memberAddress, memberKey, type PoolMember };

@@ -158,7 +158,13 @@ export async function retry<T, F = unknown>(work: (attempt: number) => Promise<T
       failure = caught as F;
     }
     const asked = policy.retryAfterMs?.(failure);
-    const event: RetryEvent<F> = { failure, attempt, maxAttempts, delayMs: asked ?? backoffWait(policy.backoff, attempt, run.random), asked: asked !== undefined };
+    const event: RetryEvent<F> = {
+      failure,
+      attempt,
+      maxAttempts,
+      delayMs: asked ?? backoffWait(policy.backoff, attempt, run.random),
+      asked: asked !== undefined,
+    };
     const reason = stopReason(policy, event, run.clock.now().getTime() - started);
     if (reason) throw run.giveUp ? run.giveUp(failure, reason, event) : failure;
     run.onRetry?.(event);

@@ -10,7 +10,8 @@ import { SafetyError } from '../../shared/core/errors';
 
 const ip = (ipAddress: string, label?: string): PoolMember => ({ type: 'ipAddress', ipAddress, label });
 const fqdn = (name: string): PoolMember => ({ type: 'fqdn', fqdn: name });
-const nicId = (nic: string) => `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/${nic}/ipConfigurations/ipconfig1`;
+const nicId = (nic: string) =>
+  `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/${nic}/ipConfigurations/ipconfig1`;
 const nic = (name: string, privateIp: string): PoolMember => ({ type: 'ipConfiguration', id: nicId(name), privateIp, label: name });
 const poolId = '/subscriptions/s/resourcegroups/rg/providers/microsoft.network/applicationgateways/agw/backendaddresspools/web';
 
@@ -27,24 +28,36 @@ describe('shared/azure/appgateway: pure steps', () => {
     assert.deepEqual(matchByVm(members, vm), [members[0], members[2]]);
   });
 
-  it('reads each member\'s worst health over the pool\'s HTTP settings, and Not listed when absent', () => {
+  it("reads each member's worst health over the pool's HTTP settings, and Not listed when absent", () => {
     const raw = {
       backendAddressPools: [
         {
           backendAddressPool: { id: poolId.toUpperCase() },
           backendHttpSettingsCollection: [
-            { servers: [{ address: '10.0.0.4', health: 'Up' }, { ipConfiguration: { id: nicId('web3') }, health: 'Up' }] },
+            {
+              servers: [
+                { address: '10.0.0.4', health: 'Up' },
+                { ipConfiguration: { id: nicId('web3') }, health: 'Up' },
+              ],
+            },
             { servers: [{ address: '10.0.0.4', health: 'Down', healthProbeLog: 'timed out' }] },
           ],
         },
-        { backendAddressPool: { id: `${poolId}-other` }, backendHttpSettingsCollection: [{ servers: [{ address: '10.0.0.5', health: 'Up' }] }] },
+        {
+          backendAddressPool: { id: `${poolId}-other` },
+          backendHttpSettingsCollection: [{ servers: [{ address: '10.0.0.5', health: 'Up' }] }],
+        },
       ],
     };
     const members = [ip('10.0.0.4'), ip('10.0.0.5'), nic('web3', '10.0.0.6')];
     const byMember = healthByMember(raw, poolId, members);
     assert.deepEqual(
       members.map((member) => [byMember.get(memberKey(member))!.health, byMember.get(memberKey(member))!.detail]),
-      [['Down', 'timed out'], ['Not listed', undefined], ['Up', undefined]],
+      [
+        ['Down', 'timed out'],
+        ['Not listed', undefined],
+        ['Up', undefined],
+      ],
     );
   });
 
@@ -57,7 +70,11 @@ describe('shared/azure/appgateway: pure steps', () => {
         { id: 'settings/c', name: 'c', connectionDraining: { enabled: true, drainTimeoutInSec: 600 } },
       ],
     };
-    const raw = { backendAddressPools: [{ backendAddressPool: { id: poolId }, backendHttpSettingsCollection: [{ backendHttpSettings: { id: 'settings/a' } }] }] };
+    const raw = {
+      backendAddressPools: [
+        { backendAddressPool: { id: poolId }, backendHttpSettingsCollection: [{ backendHttpSettings: { id: 'settings/a' } }] },
+      ],
+    };
     assert.deepEqual(drainTimeoutOf(gateway, raw, poolId), { seconds: 90, settings: ['a', 'b'] });
   });
 
@@ -66,12 +83,22 @@ describe('shared/azure/appgateway: pure steps', () => {
     const health = ['Up', 'Up', 'Down'];
     const byMember = new Map(members.map((member, index) => [memberKey(member), { member, health: health[index] }]));
     const check = (minHealthyServers: number) =>
-      checkEnoughHealthy({ after: members, batchKeys: new Set([memberKey(members[0])]), byMember, minHealthyServers, draining: [members[0]], where: "pool 'web'" });
+      checkEnoughHealthy({
+        after: members,
+        batchKeys: new Set([memberKey(members[0])]),
+        byMember,
+        minHealthyServers,
+        draining: [members[0]],
+        where: "pool 'web'",
+      });
     check(1);
     assert.throws(
       () => check(2),
       (error: unknown) =>
-        error instanceof SafetyError && /Refusing to drain 10\.0\.0\.4 from pool 'web': only 1 healthy server\(s\) would remain.*Healthy: 10\.0\.0\.5; not healthy: 10\.0\.0\.6 Down\. Nothing was changed/.test(error.message),
+        error instanceof SafetyError &&
+        /Refusing to drain 10\.0\.0\.4 .*only 1 healthy server.*Healthy: 10\.0\.0\.5; not healthy: 10\.0\.0\.6 Down\./.test(
+          error.message,
+        ),
     );
   });
 
@@ -81,6 +108,9 @@ describe('shared/azure/appgateway: pure steps', () => {
     const present = [ip('10.0.0.4'), ip('10.0.0.9')] as Array<Extract<PoolMember, { type: 'ipAddress' }>>;
     const toAdd = [ip('10.0.0.5'), ip('10.0.0.6')] as Array<Extract<PoolMember, { type: 'ipAddress' }>>;
     const after = addressesAfterRestore(before, present, toAdd);
-    assert.deepEqual(after.map((member) => (member.type === 'ipAddress' ? member.ipAddress : member.fqdn)), ['10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.0.9']);
+    assert.deepEqual(
+      after.map((member) => (member.type === 'ipAddress' ? member.ipAddress : member.fqdn)),
+      ['10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.0.9'],
+    );
   });
 });

@@ -51,7 +51,10 @@ describe('shared/core/retry: the retry helper', () => {
     const clock = testClock();
     const { work, attempts } = failing(new Failure(503), new Failure(429));
     const events: string[] = [];
-    const result = await retry(work, policy(), { clock, onRetry: (event) => events.push(`${event.attempt}/${event.maxAttempts} ${event.delayMs}`) });
+    const result = await retry(work, policy(), {
+      clock,
+      onRetry: (event) => events.push(`${event.attempt}/${event.maxAttempts} ${event.delayMs}`),
+    });
     assert.equal(result, 'ok');
     assert.deepEqual(attempts, [1, 2, 3]);
     assert.deepEqual(clock.waits, [100, 100]);
@@ -123,8 +126,14 @@ describe('shared/core/retry: the retry helper', () => {
   });
 
   it('computes exponential backoff with jitter under its cap', () => {
-    assert.equal(backoffWait({ kind: 'exponential', baseDelayMs: 100, maxDelayMs: 1000 }, 3, () => 1), 400);
-    assert.equal(backoffWait({ kind: 'exponential', baseDelayMs: 100, maxDelayMs: 1000 }, 10, () => 1), 1000);
+    assert.equal(
+      backoffWait({ kind: 'exponential', baseDelayMs: 100, maxDelayMs: 1000 }, 3, () => 1),
+      400,
+    );
+    assert.equal(
+      backoffWait({ kind: 'exponential', baseDelayMs: 100, maxDelayMs: 1000 }, 10, () => 1),
+      1000,
+    );
     assert.equal(backoffWait({ kind: 'fixed', delayMs: 70 }, 5), 70);
     assert.equal(backoffWait({ kind: 'none' }, 5), 0);
   });
@@ -135,10 +144,15 @@ describe('shared/core/retry: the poll helper', () => {
     const clock = testClock();
     const readings = ['Updating', 'Updating', 'Succeeded'];
     const told: number[] = [];
-    const result = await poll(async () => readings.shift()!, (state) => state !== 'Updating', { intervalMs: 10_000, timeoutMs: 60_000 }, {
-      clock,
-      onWait: (_, round) => told.push(round),
-    });
+    const result = await poll(
+      async () => readings.shift()!,
+      (state) => state !== 'Updating',
+      { intervalMs: 10_000, timeoutMs: 60_000 },
+      {
+        clock,
+        onWait: (_, round) => told.push(round),
+      },
+    );
     assert.deepEqual(result, { ok: true, value: 'Succeeded', elapsedMs: 20_000 });
     assert.deepEqual(clock.waits, [10_000, 10_000]);
     assert.deepEqual(told, [0, 1]);
@@ -147,7 +161,12 @@ describe('shared/core/retry: the poll helper', () => {
   it('reads once more at the timeout, then answers the last reading as not ok', async () => {
     const clock = testClock();
     let reads = 0;
-    const result = await poll(async () => ++reads, () => false, { intervalMs: 10_000, timeoutMs: 30_000 }, { clock });
+    const result = await poll(
+      async () => ++reads,
+      () => false,
+      { intervalMs: 10_000, timeoutMs: 30_000 },
+      { clock },
+    );
     assert.equal(result.ok, false);
     assert.equal(result.value, 4, 'reads at 0, 10, 20 and 30 s');
     assert.equal(result.elapsedMs, 30_000);
@@ -155,7 +174,12 @@ describe('shared/core/retry: the poll helper', () => {
 
   it('reads exactly once with no time to wait', async () => {
     const clock = testClock();
-    const result = await poll(async () => 'Down', () => false, { intervalMs: 10_000, timeoutMs: 0 }, { clock });
+    const result = await poll(
+      async () => 'Down',
+      () => false,
+      { intervalMs: 10_000, timeoutMs: 0 },
+      { clock },
+    );
     assert.deepEqual(result, { ok: false, value: 'Down', elapsedMs: 0 });
     assert.deepEqual(clock.waits, []);
   });

@@ -19,19 +19,26 @@ import { updateGateway, updateNicReference } from './writing';
  */
 
 /** Pure: throws the refusal when fewer than `minHealthyServers` healthy members would stay in. */
-export function checkEnoughHealthy(
-  check: { after: PoolMember[]; batchKeys: Set<string>; byMember: Map<string, MemberHealth>; minHealthyServers: number; draining: PoolMember[]; where: string },
-): void {
+export function checkEnoughHealthy(check: {
+  after: PoolMember[];
+  batchKeys: Set<string>;
+  byMember: Map<string, MemberHealth>;
+  minHealthyServers: number;
+  draining: PoolMember[];
+  where: string;
+}): void {
   const { batchKeys, byMember, minHealthyServers } = check;
   const healthyKeys = new Set([...byMember.values()].filter((entry) => entry.health === 'Up').map((entry) => memberKey(entry.member)));
   const left = check.after.filter((member) => !batchKeys.has(memberKey(member)));
   const healthy = left.filter((member) => healthyKeys.has(memberKey(member)));
   if (healthy.length >= minHealthyServers) return;
   const notHealthy = left.filter((member) => !healthyKeys.has(memberKey(member)));
+  const describeUnhealthy = (member: PoolMember) => `${describeMember(member)} ${byMember.get(memberKey(member))?.health ?? 'new'}`;
   throw new SafetyError(
-    `Refusing to drain ${check.draining.map(describeMember).join(', ')} from ${check.where}: only ${healthy.length} healthy server(s) would remain ` +
+    `Refusing to drain ${check.draining.map(describeMember).join(', ')} from ${check.where}: only ${healthy.length} healthy server(s) ` +
+      `would remain ` +
       `(minHealthyServers is ${minHealthyServers}). Healthy: ${healthy.map(describeMember).join(', ') || 'none'}` +
-      `${notHealthy.length ? `; not healthy: ${notHealthy.map((member) => `${describeMember(member)} ${byMember.get(memberKey(member))?.health ?? 'new'}`).join(', ')}` : ''}. Nothing was changed.`,
+      `${notHealthy.length ? `; not healthy: ${notHealthy.map(describeUnhealthy).join(', ')}` : ''}. Nothing was changed.`,
   );
 }
 
@@ -59,21 +66,35 @@ async function planDrain(session: PoolSession, servers: string[], options: Drain
   const pool = findPool(gateway, session.target);
   const members = await membersOf(session, pool);
   let ours: Promise<DrainedMember[]> | undefined;
-  const { resolved, refusals } = await resolveServers(session, { inputName: 'servers', servers, members, drained: () => (ours ??= drainedByUs(session, gateway, members)) });
+  const { resolved, refusals } = await resolveServers(session, {
+    inputName: 'servers',
+    servers,
+    members,
+    drained: () => (ours ??= drainedByUs(session, gateway, members)),
+  });
   const batch = resolved.filter((entry) => entry.carriedFrom === undefined).map((entry) => entry.member);
-  const carried = resolved.flatMap((entry) => (entry.carriedFrom === undefined ? [] : [{ member: entry.member, windowId: entry.carriedFrom }]));
+  const carried = resolved.flatMap((entry) =>
+    entry.carriedFrom === undefined ? [] : [{ member: entry.member, windowId: entry.carriedFrom }],
+  );
   if (carried.length) {
     session.log.info(
-      `Already out of ${session.where}: ${carried.map((entry) => `${describeMember(entry.member)} (taken out by this task in window ${entry.windowId})`).join(', ')}. ` +
-        'The drained tag says an earlier drain of ours took them out (a re-run, or a drain whose record was lost): they join this drain\'s undo record, so its restore puts them back.',
+      `Already out of ${session.where}: ` +
+        `${carried.map((entry) => `${describeMember(entry.member)} (taken out by this task in window ${entry.windowId})`).join(', ')}. ` +
+        'The drained tag says an earlier drain of ours took them out (a re-run, or a drain whose record was lost): they join this ' +
+        "drain's undo record, so its restore puts them back.",
     );
   }
   const named = resolved.map((entry) => entry.member);
   const record = undoRecordFor(session, { gateway, members, removed: named, carried, windowId: options.windowId });
   const refuse = (error: Error): never => {
     if (carried.length) {
-      options.publishUndoRecord(undoRecordFor(session, { gateway, members, removed: carried.map((entry) => entry.member), carried, windowId: options.windowId }));
-      session.log.info(`This drain is refused, but its undo record names ${carried.map((entry) => describeMember(entry.member)).join(', ')}, which an earlier drain took out: restore from it to put them back.`);
+      options.publishUndoRecord(
+        undoRecordFor(session, { gateway, members, removed: carried.map((entry) => entry.member), carried, windowId: options.windowId }),
+      );
+      session.log.info(
+        `This drain is refused, but its undo record names ${carried.map((entry) => describeMember(entry.member)).join(', ')}, which an ` +
+          `earlier drain took out: restore from it to put them back.`,
+      );
     }
     throw error;
   };
@@ -95,19 +116,33 @@ export async function drainServers(session: PoolSession, servers: string[], opti
   const batchKeys = new Set(batch.map(memberKey));
   const remaining = members.filter((member) => !batchKeys.has(memberKey(member))).map((member) => byMember.get(memberKey(member))!);
   const checkRemaining = (after: PoolMember[]) =>
-    checkEnoughHealthy({ after, batchKeys, byMember, minHealthyServers: options.minHealthyServers, draining: plan.named, where: session.where });
+    checkEnoughHealthy({
+      after,
+      batchKeys,
+      byMember,
+      minHealthyServers: options.minHealthyServers,
+      draining: plan.named,
+      where: session.where,
+    });
   try {
     checkRemaining(members);
   } catch (error) {
     plan.refuse(error as Error);
   }
-  if (batch.length) session.log.info(`Taking ${batch.length} server(s) out of ${session.where}: ${batch.map(describeMember).join(', ')}. ${remaining.filter((entry) => entry.health === 'Up').length} healthy server(s) stay in.`);
+  if (batch.length)
+    session.log.info(
+      `Taking ${batch.length} server(s) out of ${session.where}: ${batch.map(describeMember).join(', ')}. ` +
+        `${remaining.filter((entry) => entry.health === 'Up').length} healthy server(s) stay in.`,
+    );
   options.publishUndoRecord(record);
 
   await writeDrain(session, plan, { batchKeys, checkRemaining, windowId: options.windowId ?? 'unknown' });
   await confirmDrained(session, record.data.removed, options.healthTimeoutSeconds);
   if (drainSeconds > 0) {
-    session.log.info(`Waiting ${drainSeconds} s for connection draining (${options.drainTimeoutSeconds !== undefined ? 'drainTimeoutSeconds' : `HTTP settings ${drain.settings.join(', ')}`}).`);
+    session.log.info(
+      `Waiting ${drainSeconds} s for connection draining ` +
+        `(${options.drainTimeoutSeconds !== undefined ? 'drainTimeoutSeconds' : `HTTP settings ${drain.settings.join(', ')}`}).`,
+    );
     session.log.progress(0, `Connection draining: ${drainSeconds} s`);
     await session.clock.wait(drainSeconds * 1000);
   }
@@ -115,7 +150,11 @@ export async function drainServers(session: PoolSession, servers: string[], opti
 }
 
 /** The writes of a drain: the addresses in one gateway write (with the drained tag), then each NIC. */
-async function writeDrain(session: PoolSession, plan: DrainPlan, write: { batchKeys: Set<string>; checkRemaining: (after: PoolMember[]) => void; windowId: string }): Promise<void> {
+async function writeDrain(
+  session: PoolSession,
+  plan: DrainPlan,
+  write: { batchKeys: Set<string>; checkRemaining: (after: PoolMember[]) => void; windowId: string },
+): Promise<void> {
   if (plan.batch.some(isAddress)) {
     const nicMembers = plan.members.filter((member) => member.type === 'ipConfiguration');
     await updateGateway(session, (fresh) => takeOutAddresses(session, fresh, { ...write, nicMembers }), plan.gateway.etag);
@@ -164,16 +203,26 @@ async function confirmDrained(session: PoolSession, removed: PoolMember[], healt
   const after = await readPool(session);
   const afterKeys = new Set(after.members.map(memberKey));
   const still = removed.filter((member) => afterKeys.has(memberKey(member)));
-  if (still.length) throw new ServiceError('Azure', `after the update, ${session.where} still lists ${still.map(describeMember).join(', ')}.`);
+  if (still.length)
+    throw new ServiceError('Azure', `after the update, ${session.where} still lists ${still.map(describeMember).join(', ')}.`);
   const confirmed = await waitForHealth(session, removed, {
     done: (health) => health.every((entry) => entry.health !== 'Up'),
     timeoutSeconds: healthTimeoutSeconds,
-    describeWait: (health) => `Waiting for backend health to stop serving ${health.filter((entry) => entry.health === 'Up').map((entry) => describeMember(entry.member)).join(', ')}`,
+    describeWait: (health) =>
+      `Waiting for backend health to stop serving ${health
+        .filter((entry) => entry.health === 'Up')
+        .map((entry) => describeMember(entry.member))
+        .join(', ')}`,
   });
   if (!confirmed.ok) {
     const serving = confirmed.health.filter((entry) => entry.health === 'Up').map((entry) => describeMember(entry.member));
-    throw new ServiceError('Azure', `backend health still shows ${serving.join(', ')} Up in ${session.where} after ${healthTimeoutSeconds} s, though the pool no longer lists them.`, {
-      advice: 'Do not patch them yet; check the gateway in the portal, then run restore.',
-    });
+    throw new ServiceError(
+      'Azure',
+      `backend health still shows ${serving.join(', ')} Up in ${session.where} after ${healthTimeoutSeconds} s, though the pool no ` +
+        `longer lists them.`,
+      {
+        advice: 'Do not patch them yet; check the gateway in the portal, then run restore.',
+      },
+    );
   }
 }

@@ -44,13 +44,19 @@ export function healthByMember(raw: ApplicationGatewayBackendHealth, poolId: str
 }
 
 /** Pure: the connection draining timeout of the HTTP settings this pool is served with (the longest). */
-export function drainTimeoutOf(gateway: ApplicationGateway, raw: ApplicationGatewayBackendHealth, poolId: string): { seconds: number; settings: string[] } {
+export function drainTimeoutOf(
+  gateway: ApplicationGateway,
+  raw: ApplicationGatewayBackendHealth,
+  poolId: string,
+): { seconds: number; settings: string[] } {
   const ids = new Set<string>();
   for (const entry of entriesOf(raw, poolId)) {
-    for (const settings of entry.backendHttpSettingsCollection ?? []) if (settings.backendHttpSettings?.id) ids.add(settings.backendHttpSettings.id.toLowerCase());
+    for (const settings of entry.backendHttpSettingsCollection ?? [])
+      if (settings.backendHttpSettings?.id) ids.add(settings.backendHttpSettings.id.toLowerCase());
   }
   for (const rule of gateway.requestRoutingRules ?? []) {
-    if ((rule.backendAddressPool?.id ?? '').toLowerCase() === poolId && rule.backendHttpSettings?.id) ids.add(rule.backendHttpSettings.id.toLowerCase());
+    if ((rule.backendAddressPool?.id ?? '').toLowerCase() === poolId && rule.backendHttpSettings?.id)
+      ids.add(rule.backendHttpSettings.id.toLowerCase());
   }
   let seconds = 0;
   const names: string[] = [];
@@ -74,7 +80,9 @@ export async function readHealth(
     raw = await untilDone(
       session,
       `Backend health of '${applicationGatewayName}'`,
-      await session.clients.network.applicationGateways.beginBackendHealth(resourceGroupName, applicationGatewayName, { updateIntervalInMs: session.options.pollIntervalMs }),
+      await session.clients.network.applicationGateways.beginBackendHealth(resourceGroupName, applicationGatewayName, {
+        updateIntervalInMs: session.options.pollIntervalMs,
+      }),
     );
   } catch (error) {
     throw describeArmError(error, `reading backend health of application gateway '${applicationGatewayName}'`);
@@ -91,7 +99,11 @@ export interface HealthWait {
 }
 
 /** Polls backend health until `done` says so or the time is up; returns the last reading. */
-export async function waitForHealth(session: PoolSession, members: PoolMember[], wait: HealthWait): Promise<{ ok: boolean; health: MemberHealth[] }> {
+export async function waitForHealth(
+  session: PoolSession,
+  members: PoolMember[],
+  wait: HealthWait,
+): Promise<{ ok: boolean; health: MemberHealth[] }> {
   const { timeoutSeconds, describeWait } = wait;
   const endActivity = beginActivity({ what: `the health wait of ${session.where} (up to ${timeoutSeconds} s)` });
   const read = async () => {
@@ -100,14 +112,19 @@ export async function waitForHealth(session: PoolSession, members: PoolMember[],
     return members.map((member) => byMember.get(memberKey(member))!);
   };
   try {
-    const result = await poll(read, wait.done, { intervalMs: session.options.pollIntervalMs, timeoutMs: timeoutSeconds * 1000 }, {
-      clock: session.clock,
-      onWait: (health, round, elapsedMs) => {
-        if (round % 10 !== 0) return;
-        session.log.info(`${describeWait(health)} (${Math.round(elapsedMs / 1000)} s of at most ${timeoutSeconds} s).`);
-        session.log.progress(timeoutSeconds ? (100 * elapsedMs) / (timeoutSeconds * 1000) : 100, describeWait(health));
+    const result = await poll(
+      read,
+      wait.done,
+      { intervalMs: session.options.pollIntervalMs, timeoutMs: timeoutSeconds * 1000 },
+      {
+        clock: session.clock,
+        onWait: (health, round, elapsedMs) => {
+          if (round % 10 !== 0) return;
+          session.log.info(`${describeWait(health)} (${Math.round(elapsedMs / 1000)} s of at most ${timeoutSeconds} s).`);
+          session.log.progress(timeoutSeconds ? (100 * elapsedMs) / (timeoutSeconds * 1000) : 100, describeWait(health));
+        },
       },
-    });
+    );
     return { ok: result.ok, health: result.value };
   } finally {
     endActivity();

@@ -10,12 +10,18 @@ import type { DrainedMember, MemberHealth } from './types';
 /** Read-only questions about the pool: its members and health, and how each member an undo record names stands. */
 
 /** The pool's members and their health. */
-export async function poolStatus(session: PoolSession): Promise<{ members: MemberHealth[]; drainTimeoutSeconds: number; settings: string[] }> {
+export async function poolStatus(
+  session: PoolSession,
+): Promise<{ members: MemberHealth[]; drainTimeoutSeconds: number; settings: string[] }> {
   const gateway = await readGateway(session);
   const members = await membersOf(session, findPool(gateway, session.target));
   const { byMember, raw, poolId } = await readHealth(session, gateway, members);
   const drain = drainTimeoutOf(gateway, raw, poolId);
-  return { members: members.map((member) => byMember.get(memberKey(member))!), drainTimeoutSeconds: drain.seconds, settings: drain.settings };
+  return {
+    members: members.map((member) => byMember.get(memberKey(member))!),
+    drainTimeoutSeconds: drain.seconds,
+    settings: drain.settings,
+  };
 }
 
 export type RemovedVerdict = { member: PoolMember; verdict: 'restore' | 'back' | 'refuse'; reason?: string };
@@ -32,7 +38,8 @@ export async function judgeRemoved(session: PoolSession, removed: PoolMember[]):
   const present = new Set(current.map(memberKey));
   const tagged = new Map((await drainedByUs(session, gateway, current)).map((entry) => [memberKey(entry.member), entry.windowId]));
   const untaggable = async (member: PoolMember) => {
-    const tags = member.type === 'ipConfiguration' ? (await readNic(session, nicOf(member.id).nicId).catch(() => undefined))?.tags : gateway.tags;
+    const tags =
+      member.type === 'ipConfiguration' ? (await readNic(session, nicOf(member.id).nicId).catch(() => undefined))?.tags : gateway.tags;
     const name = member.type === 'ipConfiguration' ? session.nicTagName : session.gatewayTagName;
     return tagValue(tags, name) === undefined && 'problem' in withTag(tags, name, '{}');
   };
@@ -40,8 +47,14 @@ export async function judgeRemoved(session: PoolSession, removed: PoolMember[]):
   for (const member of removed) {
     const key = memberKey(member);
     if (present.has(key)) out.push({ member, verdict: 'back' });
-    else if (tagged.has(key)) out.push({ member, verdict: 'restore', reason: `the drained tag says window ${tagged.get(key)} took it out` });
-    else if (await untaggable(member)) out.push({ member, verdict: 'restore', reason: 'the resource cannot carry the drained tag (tag limit); the undo record is all there is' });
+    else if (tagged.has(key))
+      out.push({ member, verdict: 'restore', reason: `the drained tag says window ${tagged.get(key)} took it out` });
+    else if (await untaggable(member))
+      out.push({
+        member,
+        verdict: 'restore',
+        reason: 'the resource cannot carry the drained tag (tag limit); the undo record is all there is',
+      });
     else out.push({ member, verdict: 'refuse', reason: `no drained tag names it: this task did not take it out of ${session.where}` });
   }
   return out;

@@ -19,7 +19,11 @@ export function matchByName(candidates: PoolMember[], server: string): PoolMembe
 
 /** Pure: the members that are one of a VM's NIC IP configurations or private IPs. */
 export function matchByVm(candidates: PoolMember[], vm: VmAddresses): PoolMember[] {
-  return candidates.filter((member) => (member.type === 'ipConfiguration' ? vm.ipConfigurations.has(member.id.toLowerCase()) : member.type === 'ipAddress' && vm.ips.has(member.ipAddress)));
+  return candidates.filter((member) =>
+    member.type === 'ipConfiguration'
+      ? vm.ipConfigurations.has(member.id.toLowerCase())
+      : member.type === 'ipAddress' && vm.ips.has(member.ipAddress),
+  );
 }
 
 export interface ResolvedServer {
@@ -83,18 +87,27 @@ async function resolveServer(
     notVm ??
     new InputError(
       inputName,
-      `'${server}' is not a member of ${session.where} (members: ${members.map(describeMember).join(', ') || 'none'}), and no drained tag of this task names it, so it was taken out by someone else or never was a member.`,
+      `'${server}' is not a member of ${session.where} (members: ${members.map(describeMember).join(', ') || 'none'}), and no drained ` +
+        `tag of this task names it, so it was taken out by someone else or never was a member.`,
     )
   );
 }
 
 /** For a restore without an undo record: what each listed server is as a member of this pool. */
-export async function membersToAddBack(session: PoolSession, servers: string[], pool: ApplicationGatewayBackendAddressPool, current: PoolMember[]): Promise<PoolMember[]> {
+export async function membersToAddBack(
+  session: PoolSession,
+  servers: string[],
+  pool: ApplicationGatewayBackendAddressPool,
+  current: PoolMember[],
+): Promise<PoolMember[]> {
   const nicPool = current.some((member) => member.type === 'ipConfiguration') || (pool.backendIPConfigurations?.length ?? 0) > 0;
   const out: PoolMember[] = [];
   for (const server of servers) {
     const already = current.find(
-      (member) => memberAddress(member) === server || sameName(member.label, server) || (member.type === 'fqdn' && sameName(member.fqdn.split('.')[0], server)),
+      (member) =>
+        memberAddress(member) === server ||
+        sameName(member.label, server) ||
+        (member.type === 'fqdn' && sameName(member.fqdn.split('.')[0], server)),
     );
     if (already) out.push({ ...already, label: already.label ?? server });
     else out.push(await newMemberFor(session, server, nicPool));
@@ -105,7 +118,11 @@ export async function membersToAddBack(session: PoolSession, servers: string[], 
 /** A server that is not in the pool now, as the member it would be: an address, or its VM's NIC or IP. */
 async function newMemberFor(session: PoolSession, server: string, nicPool: boolean): Promise<PoolMember> {
   if (IPV4.test(server)) {
-    if (nicPool) throw new InputError('servers', `'${server}': ${session.where} holds virtual machine (NIC) targets; name the virtual machine, or give the undo record.`);
+    if (nicPool)
+      throw new InputError(
+        'servers',
+        `'${server}': ${session.where} holds virtual machine (NIC) targets; name the virtual machine, or give the undo record.`,
+      );
     return { type: 'ipAddress', ipAddress: server };
   }
   const vm = await vmAddresses(session, 'servers', server).catch((error) => {

@@ -16,18 +16,33 @@ export async function readGateway(session: PoolSession): Promise<ApplicationGate
       return await session.clients.network.applicationGateways.get(resourceGroupName, applicationGatewayName);
     } catch (error) {
       const { status, code } = armFailure(error);
-      if (status === 404 && code === 'ResourceGroupNotFound') throw new InputError('resourceGroupName', `resource group '${resourceGroupName}' was not found in subscription ${session.clients.connection.subscriptionId}.`);
-      if (status === 404) throw new InputError('applicationGatewayName', `no application gateway '${applicationGatewayName}' in resource group '${resourceGroupName}'.`);
+      if (status === 404 && code === 'ResourceGroupNotFound')
+        throw new InputError(
+          'resourceGroupName',
+          `resource group '${resourceGroupName}' was not found in subscription ${session.clients.connection.subscriptionId}.`,
+        );
+      if (status === 404)
+        throw new InputError(
+          'applicationGatewayName',
+          `no application gateway '${applicationGatewayName}' in resource group '${resourceGroupName}'.`,
+        );
       throw describeArmError(error, `reading application gateway '${applicationGatewayName}'`);
     }
   };
   const result = await poll(read, (gateway) => gateway.provisioningState !== 'Updating', notBusyFor(session), {
     clock: session.clock,
     onWait: (_, round) => {
-      if (round === 0) session.log.info(`Application gateway '${applicationGatewayName}' is being updated; waiting for that update to finish before reading it.`);
+      if (round === 0)
+        session.log.info(
+          `Application gateway '${applicationGatewayName}' is being updated; waiting for that update to finish before reading it.`,
+        );
     },
   });
-  if (!result.ok) throw new ServiceError('Azure', `application gateway '${applicationGatewayName}' has been updating for too long; not changing it meanwhile.`);
+  if (!result.ok)
+    throw new ServiceError(
+      'Azure',
+      `application gateway '${applicationGatewayName}' has been updating for too long; not changing it meanwhile.`,
+    );
   return result.value;
 }
 
@@ -46,7 +61,9 @@ export async function readNic(session: PoolSession, nicId: string, fresh = false
     session.nicCache.set(nicId.toLowerCase(), found);
     return found;
   };
-  const result = await poll(read, (found) => !fresh || found.provisioningState !== 'Updating', notBusyFor(session), { clock: session.clock });
+  const result = await poll(read, (found) => !fresh || found.provisioningState !== 'Updating', notBusyFor(session), {
+    clock: session.clock,
+  });
   if (!result.ok) throw new ServiceError('Azure', `network interface '${nic}' has been updating for too long.`);
   return result.value;
 }
@@ -68,7 +85,12 @@ export async function membersOf(session: PoolSession, pool: ApplicationGatewayBa
     const { nicId, nic } = nicOf(config.id);
     const found = await readNic(session, nicId);
     const ipConfig = found.ipConfigurations?.find((candidate) => sameName(candidate.id, config.id!));
-    members.push({ type: 'ipConfiguration', id: config.id, privateIp: ipConfig?.privateIPAddress, label: lastSegment(found.virtualMachine?.id) ?? nic });
+    members.push({
+      type: 'ipConfiguration',
+      id: config.id,
+      privateIp: ipConfig?.privateIPAddress,
+      label: lastSegment(found.virtualMachine?.id) ?? nic,
+    });
   }
   return members;
 }
@@ -95,7 +117,10 @@ export async function vmAddresses(session: PoolSession, inputName: string, vmNam
     vm = await session.clients.compute.virtualMachines.get(resourceGroupName, vmName);
   } catch (error) {
     if (armFailure(error).status === 404) {
-      throw new InputError(inputName, `'${vmName}' is not an IP address, an FQDN of ${session.where}, or a virtual machine in resource group '${resourceGroupName}'.`);
+      throw new InputError(
+        inputName,
+        `'${vmName}' is not an IP address, an FQDN of ${session.where}, or a virtual machine in resource group '${resourceGroupName}'.`,
+      );
     }
     throw describeArmError(error, `reading virtual machine '${vmName}'`);
   }
@@ -108,7 +133,8 @@ export async function vmAddresses(session: PoolSession, inputName: string, vmNam
       if (config.privateIPAddress) found.ips.add(config.privateIPAddress);
       if (config.id) found.ipConfigurations.add(config.id.toLowerCase());
       const isPrimaryNic = reference.primary ?? nics.length === 1;
-      if (config.id && isPrimaryNic && (config.primary ?? true) && !found.primary) found.primary = { id: config.id, ip: config.privateIPAddress };
+      if (config.id && isPrimaryNic && (config.primary ?? true) && !found.primary)
+        found.primary = { id: config.id, ip: config.privateIPAddress };
     }
   }
   return found;

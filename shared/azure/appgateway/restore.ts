@@ -8,7 +8,7 @@ import { membersOf, readGateway, readPool } from './reading';
 import type { PoolSession } from './session';
 import { addressMembersOf, backendAddressesOf, findPool, isAddress } from './shape';
 import { drainedByUs, gatewayTag, nicTagNames, setGatewayTag } from './tags';
-import type { PoolUndoData, RestoreResult, RestoreSource } from './types';
+import type { MemberHealth, PoolUndoData, RestoreResult, RestoreSource } from './types';
 import { updateGateway, updateNicReference } from './writing';
 
 /**
@@ -30,18 +30,25 @@ async function planRestore(
 ): Promise<RestorePlan> {
   const { gateway, pool, current } = now;
   if (source.data) return { source: 'undo record', before: source.data.membersBefore, wanted: source.data.removed };
-  if (source.servers?.length) return { source: 'servers', before: current, wanted: await membersToAddBack(session, source.servers, pool, current) };
+  if (source.servers?.length)
+    return { source: 'servers', before: current, wanted: await membersToAddBack(session, source.servers, pool, current) };
   const tag = gatewayTag(session, gateway);
   if (tag.problem) {
-    throw new ServiceError('Azure', `${tag.problem}; it is not one this task wrote, so it cannot tell what was taken out of ${session.where}.`, {
-      advice: 'Give the undo record of the drain, or list the servers to put back.',
-    });
+    throw new ServiceError(
+      'Azure',
+      `${tag.problem}; it is not one this task wrote, so it cannot tell what was taken out of ${session.where}.`,
+      {
+        advice: 'Give the undo record of the drain, or list the servers to put back.',
+      },
+    );
   }
   const ours = await drainedByUs(session, gateway, current);
   session.log.info(
     ours.length
-      ? `No undo record and no servers given: the drained tags say this task took ${ours.map((entry) => `${describeMember(entry.member)} (window ${entry.windowId})`).join(', ')} out of ${session.where}.`
-      : `No undo record and no servers given, and no drained tag names anything this task took out of ${session.where}: nothing to put back.`,
+      ? `No undo record and no servers given: the drained tags say this task took ` +
+          `${ours.map((entry) => `${describeMember(entry.member)} (window ${entry.windowId})`).join(', ')} out of ${session.where}.`
+      : `No undo record and no servers given, and no drained tag names anything this task took out of ${session.where}: nothing to put ` +
+          `back.`,
   );
   return {
     source: 'drained tags',
@@ -56,7 +63,11 @@ async function planRestore(
  * then waits until every one of them is healthy. The write that puts them back also drops them from the
  * drained tags. Idempotent: members already back (and no longer tagged) are not written again.
  */
-export async function restoreServers(session: PoolSession, source: { data?: PoolUndoData; servers?: string[] }, options: { healthTimeoutSeconds: number }): Promise<RestoreResult> {
+export async function restoreServers(
+  session: PoolSession,
+  source: { data?: PoolUndoData; servers?: string[] },
+  options: { healthTimeoutSeconds: number },
+): Promise<RestoreResult> {
   const gateway = await readGateway(session);
   const pool = findPool(gateway, session.target);
   const current = await membersOf(session, pool);
@@ -72,12 +83,14 @@ export async function restoreServers(session: PoolSession, source: { data?: Pool
   const tag = gatewayTag(session, gateway);
   const wantedKeys = new Set(wanted.map(memberKey));
   // A tag entry for a member that is (or is about to be) back in the pool is dropped in the same write.
-  const tagToClean = !tag.problem && tag.entries.some((entry) => currentKeys.has(memberKey(entry.member)) || wantedKeys.has(memberKey(entry.member)));
+  const tagToClean =
+    !tag.problem && tag.entries.some((entry) => currentKeys.has(memberKey(entry.member)) || wantedKeys.has(memberKey(entry.member)));
   if (addressesToAdd.length || tagToClean) {
     await updateGateway(session, (fresh) => putBackAddresses(session, fresh, { before: plan.before, addressesToAdd }), gateway.etag);
   }
   for (const member of wanted) {
-    if (member.type === 'ipConfiguration' && (!currentKeys.has(memberKey(member)) || nicTagNames(session, member))) await updateNicReference(session, member, pool.id!, true);
+    if (member.type === 'ipConfiguration' && (!currentKeys.has(memberKey(member)) || nicTagNames(session, member)))
+      await updateNicReference(session, member, pool.id!, true);
   }
   const health = await confirmRestored(session, wanted, options.healthTimeoutSeconds);
   return { source: plan.source, restored: missing, alreadyPresent, health, ...session.writes };
@@ -90,13 +103,23 @@ export async function restoreServers(session: PoolSession, source: { data?: Pool
 export function addressesAfterRestore(before: PoolMember[], present: AddressMember[], addressesToAdd: AddressMember[]): AddressMember[] {
   const presentKeys = new Set(present.map(memberKey));
   const addKeys = new Set(addressesToAdd.map(memberKey));
-  const ordered = before.filter((member): member is AddressMember => isAddress(member) && (presentKeys.has(memberKey(member)) || addKeys.has(memberKey(member))));
+  const ordered = before.filter(
+    (member): member is AddressMember => isAddress(member) && (presentKeys.has(memberKey(member)) || addKeys.has(memberKey(member))),
+  );
   const orderedKeys = new Set(ordered.map(memberKey));
-  return [...ordered, ...present.filter((member) => !orderedKeys.has(memberKey(member))), ...addressesToAdd.filter((member) => !orderedKeys.has(memberKey(member)))];
+  return [
+    ...ordered,
+    ...present.filter((member) => !orderedKeys.has(memberKey(member))),
+    ...addressesToAdd.filter((member) => !orderedKeys.has(memberKey(member))),
+  ];
 }
 
 /** The gateway change of a restore: the addresses back in their order, and the drained tag without them. */
-function putBackAddresses(session: PoolSession, fresh: ApplicationGateway, change: { before: PoolMember[]; addressesToAdd: AddressMember[] }): boolean {
+function putBackAddresses(
+  session: PoolSession,
+  fresh: ApplicationGateway,
+  change: { before: PoolMember[]; addressesToAdd: AddressMember[] },
+): boolean {
   const freshPool = findPool(fresh, session.target);
   const present = addressMembersOf(freshPool);
   const presentKeys = new Set(present.map(memberKey));
@@ -119,17 +142,24 @@ async function confirmRestored(session: PoolSession, wanted: PoolMember[], healt
   const after = await readPool(session);
   const afterKeys = new Set(after.members.map(memberKey));
   const absent = wanted.filter((member) => !afterKeys.has(memberKey(member)));
-  if (absent.length) throw new ServiceError('Azure', `after the update, ${session.where} still lacks ${absent.map(describeMember).join(', ')}.`);
+  if (absent.length)
+    throw new ServiceError('Azure', `after the update, ${session.where} still lacks ${absent.map(describeMember).join(', ')}.`);
   const waited = await waitForHealth(session, wanted, {
     done: (health) => health.every((entry) => entry.health === 'Up'),
     timeoutSeconds: healthTimeoutSeconds,
-    describeWait: (health) => `Waiting for ${health.filter((entry) => entry.health !== 'Up').map((entry) => `${describeMember(entry.member)} (${entry.health})`).join(', ')} to be healthy`,
+    describeWait: (health) =>
+      `Waiting for ${health
+        .filter((entry) => entry.health !== 'Up')
+        .map((entry) => `${describeMember(entry.member)} (${entry.health})`)
+        .join(', ')} to be healthy`,
   });
   if (!waited.ok) {
     const unhealthy = waited.health.filter((entry) => entry.health !== 'Up');
+    const describe = (entry: MemberHealth) =>
+      `${describeMember(entry.member)} is ${entry.health}${entry.detail ? ` (${entry.detail})` : ''}`;
     throw new ServiceError(
       'Azure',
-      `${unhealthy.map((entry) => `${describeMember(entry.member)} is ${entry.health}${entry.detail ? ` (${entry.detail})` : ''}`).join('; ')} in ${session.where} ${healthTimeoutSeconds} s after being put back.`,
+      `${unhealthy.map(describe).join('; ')} in ${session.where} ${healthTimeoutSeconds} s after being put back.`,
       { advice: 'They are back in the pool; check the servers themselves.' },
     );
   }

@@ -25,9 +25,14 @@ export function lastSegment(id: string | undefined): string | undefined {
   return id?.split('/').filter(Boolean).pop();
 }
 
+const NIC_IP_CONFIGURATION_ID = new RegExp(
+  '^(/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/Microsoft\\.Network/networkInterfaces/([^/]+))/ipConfigurations/[^/]+$',
+  'i',
+);
+
 /** `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic/ipConfigurations/c` → rg, nic. */
 export function nicOf(ipConfigurationId: string): { resourceGroup: string; nic: string; nicId: string } {
-  const match = /^(\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/networkInterfaces\/([^/]+))\/ipConfigurations\/[^/]+$/i.exec(ipConfigurationId);
+  const match = NIC_IP_CONFIGURATION_ID.exec(ipConfigurationId);
   if (!match) throw new ServiceError('Azure', `'${ipConfigurationId}' is not a network interface IP configuration id.`);
   return { nicId: match[1], resourceGroup: match[2], nic: match[3] };
 }
@@ -42,7 +47,11 @@ export function findPool(gateway: ApplicationGateway, target: PoolTarget): Appli
   const pools = gateway.backendAddressPools ?? [];
   const pool = pools.find((candidate) => sameName(candidate.name, target.backendPoolName));
   if (!pool) {
-    throw new InputError('backendPoolName', `application gateway '${target.applicationGatewayName}' has no backend pool '${target.backendPoolName}'; its pools: ${pools.map((p) => p.name).join(', ') || 'none'}.`);
+    throw new InputError(
+      'backendPoolName',
+      `application gateway '${target.applicationGatewayName}' has no backend pool '${target.backendPoolName}'; its pools: ` +
+        `${pools.map((p) => p.name).join(', ') || 'none'}.`,
+    );
   }
   return pool;
 }

@@ -1,6 +1,15 @@
 import type { ApplicationGateway, NetworkInterface } from '@azure/arm-network';
 import { describeArmError } from '../arm';
-import { DrainedTagError, formatGatewayTag, parseGatewayTag, parseNicTag, tagValue, withTag, type DrainedAddress, type DrainedIpConfiguration } from '../drain-tags';
+import {
+  DrainedTagError,
+  formatGatewayTag,
+  parseGatewayTag,
+  parseNicTag,
+  tagValue,
+  withTag,
+  type DrainedAddress,
+  type DrainedIpConfiguration,
+} from '../drain-tags';
 import { memberKey, type PoolMember } from '../pool-members';
 import type { PoolSession } from './session';
 import { findPool, lastSegment, nicOf, sameName } from './shape';
@@ -9,7 +18,10 @@ import type { DrainedMember, NicMember } from './types';
 /** The drained tags of this pool on the gateway and its NICs (the format is in ../drain-tags.ts). */
 
 /** What the gateway's drained tag of this pool names, or why it cannot be read. */
-export function gatewayTag(session: PoolSession, gateway: ApplicationGateway): { value?: string; entries: DrainedAddress[]; problem?: string } {
+export function gatewayTag(
+  session: PoolSession,
+  gateway: ApplicationGateway,
+): { value?: string; entries: DrainedAddress[]; problem?: string } {
   const value = tagValue(gateway.tags, session.gatewayTagName);
   try {
     return { value, entries: parseGatewayTag(value, session.gatewayTagName) };
@@ -35,7 +47,8 @@ export function setGatewayTag(session: PoolSession, gateway: ApplicationGateway,
   if ('problem' in result) {
     session.warnOnce(
       `Not recording the servers taken out on application gateway '${session.target.applicationGatewayName}': ${result.problem}. ` +
-        'The undo record is the only record of them: a re-run of this drain in a fresh workspace would refuse them as not members, so restore from this step\'s undo record.',
+        'The undo record is the only record of them: a re-run of this drain in a fresh workspace would refuse them as not members, so ' +
+        "restore from this step's undo record.",
     );
     return false;
   }
@@ -52,7 +65,9 @@ export async function drainedByUs(session: PoolSession, gateway: ApplicationGate
   const present = new Set(current.map(memberKey));
   const tag = gatewayTag(session, gateway);
   if (tag.problem) session.warnOnce(`Ignoring the gateway's drained tag: ${tag.problem}.`);
-  const found: DrainedMember[] = tag.entries.filter((entry) => !present.has(memberKey(entry.member))).map(({ member, windowId }) => ({ member, windowId }));
+  const found: DrainedMember[] = tag.entries
+    .filter((entry) => !present.has(memberKey(entry.member)))
+    .map(({ member, windowId }) => ({ member, windowId }));
   const poolId = (findPool(gateway, session.target).id ?? '').toLowerCase();
   try {
     for await (const nic of session.clients.network.networkInterfaces.list(session.target.resourceGroupName)) {
@@ -75,7 +90,12 @@ function drainedOnNic(session: PoolSession, nic: NetworkInterface, poolId: strin
     const config = nic.ipConfigurations?.find((candidate) => sameName(candidate.name, entry.name));
     if (!config?.id) continue;
     if ((config.applicationGatewayBackendAddressPools ?? []).some((reference) => (reference.id ?? '').toLowerCase() === poolId)) continue;
-    const member: PoolMember = { type: 'ipConfiguration', id: config.id, privateIp: config.privateIPAddress, label: lastSegment(nic.virtualMachine?.id) ?? nic.name };
+    const member: PoolMember = {
+      type: 'ipConfiguration',
+      id: config.id,
+      privateIp: config.privateIPAddress,
+      label: lastSegment(nic.virtualMachine?.id) ?? nic.name,
+    };
     found.push({ member, windowId: entry.windowId });
   }
   return found;

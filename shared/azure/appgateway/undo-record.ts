@@ -14,16 +14,26 @@ import { POOL_RECORD_KIND, type DrainedMember, type PoolUndoData } from './types
  */
 export function undoRecordFor(
   session: PoolSession,
-  drain: { gateway: ApplicationGateway; members: PoolMember[]; removed: PoolMember[]; carried: DrainedMember[]; windowId: string | undefined },
+  drain: {
+    gateway: ApplicationGateway;
+    members: PoolMember[];
+    removed: PoolMember[];
+    carried: DrainedMember[];
+    windowId: string | undefined;
+  },
 ): UndoRecord<PoolUndoData> {
   const { gateway, members, removed, carried, windowId } = drain;
   const known = new Map([...members, ...carried.map((entry) => entry.member)].map((member) => [memberKey(member), member]));
   const order = fullOrder(addressMembersOf(findPool(gateway, session.target)), gatewayTag(session, gateway).entries);
   const membersBefore = [
     ...order.flatMap((member) => known.get(memberKey(member)) ?? []),
-    ...[...known.values()].filter((member) => member.type === 'ipConfiguration' || !order.some((candidate) => memberKey(candidate) === memberKey(member))),
+    ...[...known.values()].filter(
+      (member) => member.type === 'ipConfiguration' || !order.some((candidate) => memberKey(candidate) === memberKey(member)),
+    ),
   ];
-  const carriedText = carried.length ? ` (${carried.map((entry) => describeMember(entry.member)).join(', ')} taken out by an earlier drain)` : '';
+  const carriedText = carried.length
+    ? ` (${carried.map((entry) => describeMember(entry.member)).join(', ')} taken out by an earlier drain)`
+    : '';
   return newUndoRecord({
     kind: POOL_RECORD_KIND,
     windowId,

@@ -57,18 +57,27 @@ function giveUp(doing: string) {
  * Applies `change` to a fresh read of the gateway and writes it, conditional on that read's etag; on 412
  * or 409 reads again and re-applies. `change` returns false when the gateway already is as wanted (no write).
  */
-export async function updateGateway(session: PoolSession, change: (gateway: ApplicationGateway) => boolean, plannedEtag?: string): Promise<void> {
+export async function updateGateway(
+  session: PoolSession,
+  change: (gateway: ApplicationGateway) => boolean,
+  plannedEtag?: string,
+): Promise<void> {
   const { resourceGroupName, applicationGatewayName } = session.target;
   const doing = `updating application gateway '${applicationGatewayName}'`;
   const attempt = async (attempt: number) => {
     const gateway = await readGateway(session);
     if (attempt === 1 && plannedEtag && gateway.etag !== plannedEtag) {
-      session.log.info(`Application gateway '${applicationGatewayName}' changed since it was read (someone else wrote to it); applying only our change to its current configuration.`);
+      session.log.info(
+        `Application gateway '${applicationGatewayName}' changed since it was read (someone else wrote to it); applying only our change ` +
+          `to its current configuration.`,
+      );
     }
     if (!change(gateway)) return;
     await conditionalWrite(async () => {
       const poller = await session.clients.conditional.withEtag(gateway.id!, gateway.etag, () =>
-        session.clients.network.applicationGateways.beginCreateOrUpdate(resourceGroupName, applicationGatewayName, gateway, { updateIntervalInMs: session.options.pollIntervalMs }),
+        session.clients.network.applicationGateways.beginCreateOrUpdate(resourceGroupName, applicationGatewayName, gateway, {
+          updateIntervalInMs: session.options.pollIntervalMs,
+        }),
       );
       await untilDone(session, `Update of application gateway '${applicationGatewayName}'`, poller);
       session.gatewayWrites++;
@@ -81,8 +90,10 @@ export async function updateGateway(session: PoolSession, change: (gateway: Appl
       onRetry: ({ failure }) =>
         session.log.info(
           (failure as WriteConflict).status === 412
-            ? `Application gateway '${applicationGatewayName}' was changed by someone else between our read and our write; reading it again and re-applying only our change.`
-            : `Another update of application gateway '${applicationGatewayName}' is running; waiting for it, then applying our change to the result.`,
+            ? `Application gateway '${applicationGatewayName}' was changed by someone else between our read and our write; reading it ` +
+                `again and re-applying only our change.`
+            : `Another update of application gateway '${applicationGatewayName}' is running; waiting for it, then applying our change ` +
+                `to the result.`,
         ),
     }),
   );
@@ -94,7 +105,13 @@ export async function updateGateway(session: PoolSession, change: (gateway: Appl
  * there (put back). Taking out a configuration that is already out writes nothing (we did not take it
  * out); putting back one that is already in only drops a tag that still names it.
  */
-export async function updateNicReference(session: PoolSession, member: NicMember, poolId: string, present: boolean, windowId = 'unknown'): Promise<void> {
+export async function updateNicReference(
+  session: PoolSession,
+  member: NicMember,
+  poolId: string,
+  present: boolean,
+  windowId = 'unknown',
+): Promise<void> {
   const { nicId, resourceGroup, nic: nicName } = nicOf(member.id);
   const doing = `updating network interface '${nicName}'`;
   const attempt = async () => {
@@ -103,7 +120,9 @@ export async function updateNicReference(session: PoolSession, member: NicMember
     if (!changeNicReference(session, { nic, member, poolId, present, windowId })) return;
     await conditionalWrite(async () => {
       const poller = await session.clients.conditional.withEtag(nic.id!, nic.etag, () =>
-        session.clients.network.networkInterfaces.beginCreateOrUpdate(resourceGroup, nicName, nic, { updateIntervalInMs: session.options.pollIntervalMs }),
+        session.clients.network.networkInterfaces.beginCreateOrUpdate(resourceGroup, nicName, nic, {
+          updateIntervalInMs: session.options.pollIntervalMs,
+        }),
       );
       await untilDone(session, `Update of network interface '${nicName}'`, poller);
       session.nicWrites++;
@@ -130,22 +149,36 @@ function changeNicReference(
 ): boolean {
   const { nic, member, poolId, present, windowId } = change;
   const config = nic.ipConfigurations?.find((candidate) => sameName(candidate.id, member.id));
-  if (!config) throw new ServiceError('Azure', `network interface '${nicOf(member.id).nic}' no longer has IP configuration '${lastSegment(member.id)}'.`);
+  if (!config)
+    throw new ServiceError(
+      'Azure',
+      `network interface '${nicOf(member.id).nic}' no longer has IP configuration '${lastSegment(member.id)}'.`,
+    );
   const references = config.applicationGatewayBackendAddressPools ?? [];
   const has = references.some((reference) => sameName(reference.id, poolId));
   const configName = config.name ?? lastSegment(member.id) ?? '';
   const tag = nicTag(session, nic);
   const named = tag.entries.some((entry) => sameName(entry.name, configName));
   if (present ? has && !named : !has) return false;
-  if (has !== present) config.applicationGatewayBackendAddressPools = present ? [...references, { id: poolId }] : references.filter((reference) => !sameName(reference.id, poolId));
+  if (has !== present)
+    config.applicationGatewayBackendAddressPools = present
+      ? [...references, { id: poolId }]
+      : references.filter((reference) => !sameName(reference.id, poolId));
   if (tag.problem) {
     session.warnOnce(`Leaving a drained tag as it is: ${tag.problem}.`);
     return true;
   }
-  const entries = present ? tag.entries.filter((entry) => !sameName(entry.name, configName)) : named ? tag.entries : [...tag.entries, { name: configName, windowId }];
+  const entries = present
+    ? tag.entries.filter((entry) => !sameName(entry.name, configName))
+    : named
+      ? tag.entries
+      : [...tag.entries, { name: configName, windowId }];
   const result = withTag(nic.tags, session.nicTagName, formatNicTag(entries));
   if ('problem' in result) {
-    session.warnOnce(`Not recording on network interface '${nicOf(member.id).nic}' that it was taken out of ${session.where}: ${result.problem}. Restore from this step's undo record.`);
+    session.warnOnce(
+      `Not recording on network interface '${nicOf(member.id).nic}' that it was taken out of ${session.where}: ${result.problem}. ` +
+        `Restore from this step's undo record.`,
+    );
   } else {
     nic.tags = result.tags;
   }
