@@ -140,8 +140,8 @@ export interface AzureMuteOptions {
   endsAt: Date;
   windowId: string;
   publish: (record: UndoRecord<AzureMonitorUndoData>) => void;
-  /** The window's clock (simulated in a rehearsal); the real clock when not given. */
-  now?: () => Date;
+  /** The window's clock (simulated in a rehearsal). */
+  now: () => Date;
 }
 
 export interface AzureMuteResult {
@@ -153,7 +153,7 @@ export interface AzureMuteResult {
 export async function muteAzureMonitor(options: AzureMuteOptions): Promise<AzureMuteResult> {
   const { rules, log } = options;
   const plan = actionRulePlan(options.subscriptionId, options.selection);
-  const now = (options.now ?? (() => new Date()))();
+  const now = options.now();
   const existing = await rules.get(plan.ruleId);
   if (existing && windowOf(existing) !== options.windowId) {
     throw new SafetyError(

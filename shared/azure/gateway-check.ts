@@ -1,5 +1,6 @@
 import type { NetworkInterface } from '@azure/arm-network';
 import { InputError, messageOf } from '../core/errors';
+import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import type { PreflightFinding } from '../core/preflight';
 import { BackendPoolClient, describeMember, memberAddress, type MemberHealth, type PoolMember, type PoolTarget } from './appgateway';
@@ -24,6 +25,7 @@ export interface GatewayCheckOptions {
   windowId?: string;
   pollIntervalMs: number;
   log: Log;
+  clock: WindowClock;
 }
 
 /** `IC-Web1..5` for IC-Web1, IC-Web2, ... IC-Web5; the names joined otherwise. */
@@ -168,6 +170,7 @@ export async function checkGateway(options: GatewayCheckOptions): Promise<Prefli
   ];
   const pool = new BackendPoolClient(clients, options.target, {
     log: options.log,
+    clock: options.clock,
     pollIntervalMs: options.pollIntervalMs,
     busyTimeoutMs: 0,
   });

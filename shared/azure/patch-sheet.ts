@@ -80,10 +80,11 @@ export function toCsv(rows: ServerPatchResult[]): string {
   return lines.join('\r\n') + '\r\n';
 }
 
-async function writeXlsx(file: string, rows: ServerPatchResult[], title: string): Promise<void> {
+async function writeXlsx(file: string, rows: ServerPatchResult[], sheetInfo: SheetInfo): Promise<void> {
+  const { title } = sheetInfo;
   const workbook = new ExcelJS.Workbook();
   workbook.creator = 'Maintenance Window';
-  workbook.created = new Date();
+  workbook.created = sheetInfo.created;
   const sheet = workbook.addWorksheet('Patching', { views: [{ state: 'frozen', ySplit: 2 }] });
   sheet.columns = COLUMNS.map((column) => ({ header: column.header, width: column.width }));
   sheet.insertRow(1, [title]);
@@ -107,13 +108,19 @@ async function writeXlsx(file: string, rows: ServerPatchResult[], title: string)
 }
 
 /** Writes the run's sheet (this step's rows added) as CSV and XLSX; returns their paths and all rows. */
-export async function writeTrackingSheet(directory: string, rows: ServerPatchResult[], title: string): Promise<{ csv: string; xlsx: string; rows: ServerPatchResult[] }> {
+/** The sheet's title, and when it was made (the window clock's now). */
+export interface SheetInfo {
+  title: string;
+  created: Date;
+}
+
+export async function writeTrackingSheet(directory: string, rows: ServerPatchResult[], sheetInfo: SheetInfo): Promise<{ csv: string; xlsx: string; rows: ServerPatchResult[] }> {
   fs.mkdirSync(directory, { recursive: true });
   const all = mergeRows(directory, rows);
   const csv = path.join(directory, `${SHEET_BASENAME}.csv`);
   const xlsx = path.join(directory, `${SHEET_BASENAME}.xlsx`);
   fs.writeFileSync(csv, toCsv(all));
-  await writeXlsx(xlsx, all, title);
+  await writeXlsx(xlsx, all, sheetInfo);
   return { csv, xlsx, rows: all };
 }
 

@@ -32,7 +32,8 @@ export async function runPatchStep(options: PatchStepOptions): Promise<PatchStep
   const verb = options.action === 'install' ? 'Patching' : 'Assessing';
   log.section(`${verb} ${options.virtualMachines.length} ${options.serverGroup} server(s) in '${options.resourceGroupName}' (${options.maxParallel} at a time)`);
   const rows = await patchServers({ ...options, clients: armClients(options.connection) });
-  const sheet = await writeTrackingSheet(options.outputDirectory, rows, `Server patching, ${new Date().toISOString().slice(0, 10)}`);
+  const now = options.clock.now();
+  const sheet = await writeTrackingSheet(options.outputDirectory, rows, { title: `Server patching, ${now.toISOString().slice(0, 10)}`, created: now });
   log.info(`Tracking sheet (${sheet.rows.length} row(s) so far in this run): ${sheet.csv} and ${sheet.xlsx}.`);
 
   const failed = rows.filter((row) => row.outcome === 'failed');

@@ -1,4 +1,5 @@
 import type { VirtualMachineAssessPatchesResult, VirtualMachineInstallPatchesParameters, VirtualMachineInstallPatchesResult } from '@azure/arm-compute';
+import type { WindowClock } from '../core/clock';
 import { InputError, messageOf } from '../core/errors';
 import type { Log } from '../core/log';
 import { armFailure, describeArmError, type ArmClients } from './arm';
@@ -57,6 +58,8 @@ export interface PatchOptions {
   kbNumbersToExclude: string[];
   pollIntervalMs: number;
   log: Log;
+  /** The window clock: each server's start and end times. */
+  clock: WindowClock;
 }
 
 /** An ISO 8601 duration the patch API accepts (up to four hours), e.g. `PT2H` or `PT90M`. */
@@ -174,7 +177,7 @@ export async function patchServers(options: PatchOptions): Promise<ServerPatchRe
   let done = 0;
   log.progress(0, `${options.action === 'install' ? 'Patching' : 'Assessing'} ${vms.length} server(s)`);
   return inParallel(vms, options.maxParallel, async (vm): Promise<ServerPatchResult> => {
-    const started = new Date();
+    const started = options.clock.now();
     const base = { serverGroup: options.serverGroup, server: vm.name, osType: vm.osType, action: options.action, startedAt: started.toISOString() };
     const notes: string[] = [];
     log.info(`${vm.name}: ${options.action === 'install' ? `installing ${options.classifications.join(', ')} patches (reboot ${options.rebootSetting}, at most ${options.maximumDuration})` : 'assessing available patches'}.`);
@@ -196,7 +199,7 @@ export async function patchServers(options: PatchOptions): Promise<ServerPatchRe
           notSelected: result.notSelectedPatchCount,
           rebootStatus: result.rebootStatus,
           maintenanceWindowExceeded: result.maintenanceWindowExceeded,
-          endedAt: new Date().toISOString(),
+          endedAt: options.clock.now().toISOString(),
           outcome,
           notes,
         };
@@ -212,14 +215,14 @@ export async function patchServers(options: PatchOptions): Promise<ServerPatchRe
           available: result.availablePatches?.length ?? (result.criticalAndSecurityPatchCount ?? 0) + (result.otherPatchCount ?? 0),
           criticalAndSecurity: result.criticalAndSecurityPatchCount,
           rebootPending: result.rebootPending,
-          endedAt: new Date().toISOString(),
+          endedAt: options.clock.now().toISOString(),
           outcome: result.status === 'Failed' ? 'failed' : result.status === 'Succeeded' ? 'ok' : 'warning',
           notes,
         };
       }
     } catch (error) {
       notes.push(messageOf(describeArmError(error, `${options.action === 'install' ? 'installing patches on' : 'assessing'} '${vm.name}'`)));
-      row = { ...base, status: 'Error', endedAt: new Date().toISOString(), outcome: 'failed', notes };
+      row = { ...base, status: 'Error', endedAt: options.clock.now().toISOString(), outcome: 'failed', notes };
     }
     done++;
     const counts =

@@ -1,3 +1,4 @@
+import type { WindowClock } from '../core/clock';
 import { InputError } from '../core/errors';
 import type { Log } from '../core/log';
 import type { RecordStore, UndoRecord } from '../core/records';
@@ -30,8 +31,8 @@ export interface PoolStepOptions {
   publishUndoRecord: (record: UndoRecord<PoolUndoData>) => void;
   /** Where the restore's receipt goes (written only once everything reads back in the pool and healthy). */
   receipts: RecordStore;
-  /** The window's clock, for the receipt. */
-  now: () => Date;
+  /** The window's clock: the health waits, connection draining and the receipt's time. */
+  clock: WindowClock;
 }
 
 export interface PoolStepResult {
@@ -110,7 +111,7 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
   if (action === 'drain' && options.servers.length === 0) throw new InputError('servers', 'lists no servers to drain.');
   if (options.undoRecord) checkRecordTarget(options.undoRecord, target, options.connection.subscriptionId);
 
-  const pool = new BackendPoolClient(armClients(options.connection), target, { log, pollIntervalMs: options.pollIntervalMs });
+  const pool = new BackendPoolClient(armClients(options.connection), target, { log, clock: options.clock, pollIntervalMs: options.pollIntervalMs });
   const summary = new MarkdownSummary();
 
   if (action === 'status') {
@@ -189,7 +190,7 @@ async function restorePool(options: PoolStepOptions, pool: BackendPoolClient, wh
       windowId: options.windowId ?? '',
       target: { subscription: options.connection.subscriptionId, ...target },
       log,
-      now: options.now,
+      now: () => options.clock.now(),
       receipts: options.receipts,
       describe: (o) => `Back in ${where} and healthy: ${[...o.restored, ...o.back].join(', ') || 'nothing was out'}.`,
     }));

@@ -1,6 +1,6 @@
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
-import { messageOf, ServiceError } from './errors';
+import { messageOf } from './errors';
 import {
   BodyReadError,
   BodyTooLargeError,
@@ -12,9 +12,11 @@ import {
   readBody,
 } from './http-body';
 import type { Log } from './log';
-import { backoffDelay, DEFAULT_RETRY, parseRetryAfter, sleep, type RetryOptions } from './retry';
+import { realClock } from './clock';
+import { DEFAULT_RETRY, parseRetryAfter, retry, type GiveUpReason, type RetryClock, type RetryEvent, type RetryOptions, type RetryPolicy } from './retry';
 
 export { DEFAULT_MAX_BODY_BYTES, isJsonContentType, shape } from './http-body';
+export { answerFailure, notTheApiAdvice, unexpectedShape, withoutService } from './http-failures';
 
 /**
  * HTTP for services that have no SDK of their own (Slack, Teams, Pingdom, Cloudflare, New Relic, websites).
@@ -47,7 +49,10 @@ export interface HttpClientOptions {
   log?: Log;
   /** Called with every response (rate-limit bookkeeping). */
   onResponse?: (response: HttpResponse<unknown>) => void | Promise<void>;
-  /** Replace how the client waits (tests, simulated clocks). */
+  /**
+   * Replace how the client waits between attempts (tests). The call's budget is real time whatever the
+   * window's clock says: a deadline bounds a real socket, so a simulated clock must not end it early.
+   */
   sleep?: (ms: number) => Promise<void>;
   /** Shown instead of the URL in messages when the URL itself is a secret (webhooks). */
   describeTarget?: string;
@@ -170,17 +175,19 @@ interface CallContext {
   deadline: AbortSignal;
 }
 
-type AttemptOutcome<T> = { response: HttpResponse<T> } | { failure: HttpError; retryable: boolean; retryAfterMs?: number };
+type FailedAttempt = { failure: HttpError; retryable: boolean; retryAfterMs?: number };
+type AttemptOutcome<T> = { response: HttpResponse<T> } | FailedAttempt;
 
 export class HttpClient {
   private readonly axios: AxiosInstance;
   private readonly retry: Required<RetryOptions>;
-  private readonly wait: (ms: number) => Promise<void>;
+  private readonly clock: RetryClock;
   private readonly maxBodyBytes: number;
 
   constructor(private readonly options: HttpClientOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.wait = options.sleep ?? ((ms) => sleep(ms));
+    const real = realClock();
+    this.clock = options.sleep ? { now: real.now, wait: options.sleep } : real;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.axios = axios.create({
       // Our own timers bound the whole attempt; axios's timeout only sees an idle socket.
@@ -230,37 +237,53 @@ export class HttpClient {
       where: this.where(request),
       idempotent: request.idempotent ?? IDEMPOTENT.has(request.method),
       accept: request.accept ?? ((status: number) => status >= 200 && status < 300),
-      started: Date.now(),
+      started: this.clock.now().getTime(),
       deadline: deadline.signal,
     };
     try {
-      for (let attempt = 1; ; attempt++) {
-        const outcome = await this.attempt<T>(context, attempt);
-        if ('response' in outcome) return outcome.response;
-        const { failure, retryable, retryAfterMs } = outcome;
-        if (!retryable || attempt > this.retry.maxRetries) throw failure;
-        const delay = retryAfterMs ?? backoffDelay(attempt, this.retry);
-        const elapsed = Date.now() - context.started;
-        if (elapsed + delay > deadlineMs) {
-          failure.message += `; giving up: waiting ${formatSeconds(delay)} more would pass the ${formatSeconds(deadlineMs)} deadline`;
-          throw failure;
-        }
-        this.options.log?.info(
-          `${failure.message}; ${retryAfterMs !== undefined ? 'the server asked to wait' : 'waiting'} ${formatSeconds(delay)} before attempt ${attempt + 1} of ${this.retry.maxRetries + 1}.`,
-        );
-        await this.wait(delay);
-        if (deadline.signal.aborted) throw failure;
-      }
+      return await retry(
+        async (attempt) => {
+          const outcome = await this.attempt<T>(context, attempt);
+          if ('response' in outcome) return outcome.response;
+          throw outcome;
+        },
+        this.policy,
+        { clock: this.clock, signal: deadline.signal, onRetry: (event) => this.sayRetry(event), giveUp: (outcome, reason, event) => this.giveUp(outcome, reason, event) },
+      );
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The call's retry policy: 429 always, 5xx and dropped connections when idempotent (decided per attempt). */
+  private get policy(): RetryPolicy<FailedAttempt> {
+    return {
+      maxRetries: this.retry.maxRetries,
+      retryable: (outcome) => outcome.retryable,
+      backoff: { kind: 'exponential', baseDelayMs: this.retry.baseDelayMs, maxDelayMs: this.retry.maxDelayMs },
+      retryAfterMs: (outcome) => outcome.retryAfterMs,
+      deadlineMs: this.retry.deadlineMs,
+    };
+  }
+
+  private sayRetry({ failure: outcome, attempt, maxAttempts, delayMs, asked }: RetryEvent<FailedAttempt>): void {
+    this.options.log?.info(
+      `${outcome.failure.message}; ${asked ? 'the server asked to wait' : 'waiting'} ${formatSeconds(delayMs)} before attempt ${attempt + 1} of ${maxAttempts}.`,
+    );
+  }
+
+  private giveUp(outcome: FailedAttempt, reason: GiveUpReason, event: RetryEvent<FailedAttempt>): HttpError {
+    if (reason === 'deadline') {
+      outcome.failure.message += `; giving up: waiting ${formatSeconds(event.delayMs)} more would pass the ${formatSeconds(this.retry.deadlineMs)} deadline`;
+    }
+    return outcome.failure;
   }
 
   /** One attempt, bounded from sending to the last byte by the attempt's timeout and the call's deadline. */
   private async attempt<T>(context: CallContext, attempt: number): Promise<AttemptOutcome<T>> {
     const { request } = context;
     const controller = new AbortController();
-    const remaining = this.retry.deadlineMs - (Date.now() - context.started);
+    const remaining = this.retry.deadlineMs - (this.clock.now().getTime() - context.started);
     const timer = setTimeout(() => controller.abort(new AttemptTimedOut()), Math.max(0, Math.min(this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS, remaining)));
     const sources = [context.deadline, request.signal].filter((signal): signal is AbortSignal => signal !== undefined);
     const forward = (signal: AbortSignal) => () => controller.abort(signal.reason);
@@ -375,42 +398,6 @@ export class HttpClient {
     const retryable = code !== undefined && DROPPED.has(code) && (context.idempotent || NOT_SENT.has(code));
     return { failure: new HttpError({ ...base, message: capitalize(message), failure: 'network', networkCode: code }), retryable };
   }
-}
-
-/** Advice for an answer that is not the service's API: something else answered in its place. */
-export function notTheApiAdvice(service: string): string {
-  return `Something other than ${service}'s API answered (a proxy, a sign-in or error page, a wrong server URL in the service connection); nothing was concluded from that answer. Check the connection's server URL and run the step again.`;
-}
-
-/**
- * The ServiceError for a call whose answer was not the documented one (not JSON, too large) or never ended
- * (timeout, deadline); undefined for an error status or a network failure, which each client maps itself.
- */
-export function answerFailure(error: HttpError, advice?: string): ServiceError | undefined {
-  if (error.failure === 'status' || error.failure === 'network') return undefined;
-  return new ServiceError(error.service, withoutService(error), {
-    status: error.status,
-    code: error.failure,
-    advice: advice ?? (error.unexpectedAnswer ? notTheApiAdvice(error.service) : undefined),
-    cause: error,
-  });
-}
-
-/** The error's message without its leading service name, for a ServiceError (which puts it first). */
-export function withoutService(error: HttpError): string {
-  return error.message.startsWith(`${error.service} `) ? error.message.slice(error.service.length + 1) : error.message;
-}
-
-/**
- * A 2xx whose JSON is not the documented shape (`checks` not an array, no `ok`): a typed error naming the
- * service, the call and what is wrong, never an empty answer.
- */
-export function unexpectedShape(service: string, where: string, status: number, problem: string): ServiceError {
-  return new ServiceError(service, `answered ${status} to ${where} with JSON that is not the documented answer: ${problem}.`, {
-    status,
-    code: 'unexpected-shape',
-    advice: notTheApiAdvice(service),
-  });
 }
 
 /** axios's own `maxContentLength` guard, which may see a growing body before ours does. */

@@ -6,7 +6,8 @@ import { InputError, ServiceError } from '../core/errors';
 import { systemAccessToken, type Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
 import { DEFAULT_MAX_BODY_BYTES, notTheApiAdvice } from '../core/http';
-import { backoffDelay, parseRetryAfter, sleep as realSleep } from '../core/retry';
+import { realClock, type WindowClock } from '../core/clock';
+import { parseRetryAfter, retry, sleep as realSleep, type RetryPolicy } from '../core/retry';
 import { guardRestClient, NotTheApiError, type RestGuardOptions } from './rest-guard';
 
 /**
@@ -187,6 +188,8 @@ export class DevOpsClient {
   private readonly guard: RestGuardOptions;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
+  /** The real clock, which bounds every call whatever `now` says. */
+  private readonly realClock: WindowClock = realClock();
   private buildApi?: Promise<IBuildApi>;
   private pipelinesApi?: Promise<IPipelinesApi>;
   private taskAgentApi?: Promise<ITaskAgentApi>;
@@ -201,7 +204,7 @@ export class DevOpsClient {
     this.maxRetries = options.maxRetries ?? 5;
     this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.sleep = options.sleep ?? ((ms) => realSleep(ms));
-    this.now = options.now ?? (() => Date.now());
+    this.now = options.now ?? (() => this.realClock.now().getTime());
     const handler =
       options.connection.kind === 'pat' ? azdev.getPersonalAccessTokenHandler(options.connection.token) : azdev.getBearerHandler(options.connection.token);
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 60_000;
@@ -258,36 +261,51 @@ export class DevOpsClient {
   async call<T>(what: string, body: () => Promise<T>, options: { idempotent?: boolean; expect?: (result: unknown) => string | undefined } = {}): Promise<T> {
     const idempotent = options.idempotent ?? true;
     // Real time, not `now`: a simulated clock must not make a real call wait forever, nor end it early.
-    const started = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      this.calls++;
-      try {
-        const result = await this.withinAttemptTimeout(what, body, this.deadlineMs - (Date.now() - started));
-        this.noteRateLimit((result as { rateLimit?: ClientFailure['rateLimit'] } | undefined)?.rateLimit);
-        const problem = options.expect?.(result);
-        // The client turns `{}` or a 404 into an empty or null result: the caller says what it must be.
-        if (problem) throw new ServiceError(SERVICE, `could not ${what}: the answer is not the documented answer (${problem}).`, { code: 'unexpected-shape', advice: notTheApiAdvice(SERVICE) });
-        return result;
-      } catch (caught) {
-        const error = caught as ClientFailure;
-        this.noteRateLimit(error.rateLimit);
+    const started = this.realClock.now().getTime();
+    return retry(
+      async () => {
+        this.calls++;
+        try {
+          const result = await this.withinAttemptTimeout(what, body, this.deadlineMs - (this.realClock.now().getTime() - started));
+          this.noteRateLimit((result as { rateLimit?: ClientFailure['rateLimit'] } | undefined)?.rateLimit);
+          const problem = options.expect?.(result);
+          // The client turns `{}` or a 404 into an empty or null result: the caller says what it must be.
+          if (problem) throw new ServiceError(SERVICE, `could not ${what}: the answer is not the documented answer (${problem}).`, { code: 'unexpected-shape', advice: notTheApiAdvice(SERVICE) });
+          return result;
+        } catch (caught) {
+          this.noteRateLimit((caught as ClientFailure).rateLimit);
+          throw caught;
+        }
+      },
+      this.policy(idempotent),
+      {
+        clock: { now: this.realClock.now, wait: this.sleep },
+        onRetry: ({ failure, attempt, maxAttempts, delayMs, asked }) =>
+          this.log.info(
+            `Azure DevOps answered ${failure.statusCode ?? failure.code} to '${what}'; ${asked ? 'it asked to wait' : 'waiting'} ${(delayMs / 1000).toFixed(1)} s before attempt ${attempt + 1} of ${maxAttempts}.`,
+          ),
+        giveUp: (failure, reason, { delayMs }) => {
+          const error = this.describe(what, failure);
+          if (reason === 'deadline') error.message += `; giving up: waiting ${(delayMs / 1000).toFixed(1)} s more would pass the ${(this.deadlineMs / 1000).toFixed(1)} s deadline`;
+          return error;
+        },
+      },
+    );
+  }
+
+  /** Throttling (429) always; server errors and dropped connections only when the call is idempotent. */
+  private policy(idempotent: boolean): RetryPolicy<ClientFailure> {
+    return {
+      maxRetries: this.maxRetries,
+      retryable: (error) => {
         const status = error.statusCode;
         const network = error.code !== undefined && NETWORK_CODES.has(error.code);
-        const retryable = status === 429 || (idempotent && ((status !== undefined && status >= 500) || network));
-        if (!retryable || attempt > this.maxRetries) throw this.describe(what, error);
-        const asked = error.rateLimit?.retryAfter !== undefined ? error.rateLimit.retryAfter * 1000 : parseRetryAfter(error.responseHeaders?.['retry-after']);
-        const delay = asked ?? backoffDelay(attempt, { baseDelayMs: this.baseDelayMs, maxDelayMs: 60_000 });
-        if (Date.now() - started + delay > this.deadlineMs) {
-          const failure = this.describe(what, error);
-          failure.message += `; giving up: waiting ${(delay / 1000).toFixed(1)} s more would pass the ${(this.deadlineMs / 1000).toFixed(1)} s deadline`;
-          throw failure;
-        }
-        this.log.info(
-          `Azure DevOps answered ${status ?? error.code} to '${what}'; ${asked !== undefined ? 'it asked to wait' : 'waiting'} ${(delay / 1000).toFixed(1)} s before attempt ${attempt + 1} of ${this.maxRetries + 1}.`,
-        );
-        await this.sleep(delay);
-      }
-    }
+        return status === 429 || (idempotent && ((status !== undefined && status >= 500) || network));
+      },
+      backoff: { kind: 'exponential', baseDelayMs: this.baseDelayMs, maxDelayMs: 60_000 },
+      retryAfterMs: (error) => (error.rateLimit?.retryAfter !== undefined ? error.rateLimit.retryAfter * 1000 : parseRetryAfter(error.responseHeaders?.['retry-after'])),
+      deadlineMs: this.deadlineMs,
+    };
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { BuildDefinition, BuildDefinitionReference } from 'azure-devops-node-api/interfaces/BuildInterfaces';
 import { InputError, messageOf } from '../core/errors';
 import type { Log } from '../core/log';
+import { retry, STANDING_CLOCK } from '../core/retry';
 import type { UndoRecord } from '../core/records';
 import type { UndoItem, UndoKind } from '../core/undo';
 import { devOpsShape, type DevOpsClient } from './client';
@@ -322,7 +323,13 @@ async function setQueueStatus(
   const build = await client.build();
   let latest = definition;
   let expected = hooks.expected;
-  for (let attempt = 1; ; attempt++) {
+  const attempt = async (attempt: number): Promise<QueueStatusName> => {
+    if (attempt > 1) {
+      const fresh = await readDefinition(client, held);
+      if (!fresh) throw new Error('the definition was deleted meanwhile');
+      hooks.log.info(`${held.name} was edited by someone else meanwhile (now revision ${fresh.revision}, ${queueStatusName(fresh.queueStatus)}); read it again.`);
+      latest = fresh;
+    }
     const status = queueStatusName(latest.queueStatus);
     if (status === target) return status;
     if (status !== expected) {
@@ -338,13 +345,17 @@ async function setQueueStatus(
     }
     // A stale revision is refused with 409, or with 404 on some versions (the client turns 404 into null).
     if (updated) return queueStatusName(updated.queueStatus);
-    if (attempt > MAX_CONFLICT_RETRIES) throw new Error(`the definition kept changing under us (revision conflict ${attempt} times); try again`);
-    const fresh = await readDefinition(client, held);
-    if (!fresh) throw new Error('the definition was deleted meanwhile');
-    hooks.log.info(`${held.name} was edited by someone else meanwhile (now revision ${fresh.revision}, ${queueStatusName(fresh.queueStatus)}); read it again.`);
-    latest = fresh;
-  }
+    throw new RevisionConflict();
+  };
+  return retry(attempt, { maxRetries: MAX_CONFLICT_RETRIES, retryable: (failure) => failure instanceof RevisionConflict, backoff: { kind: 'none' } }, {
+    clock: STANDING_CLOCK,
+    giveUp: (failure, reason, event) =>
+      reason === 'out of attempts' ? new Error(`the definition kept changing under us (revision conflict ${event.attempt} times); try again`) : failure,
+  });
 }
+
+/** The definition's revision moved between our read and our write: read again and re-apply. */
+class RevisionConflict extends Error {}
 
 export interface HeldItem {
   held: HeldDefinition;

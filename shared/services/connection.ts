@@ -2,6 +2,7 @@ import { InputError, ServiceError } from '../core/errors';
 import { HttpError } from '../core/http';
 import type { Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
+import { retry, STANDING_CLOCK } from '../core/retry';
 
 /**
  * What the token-based service connections (Pingdom, Cloudflare, New Relic) have in common: a token in the
@@ -44,16 +45,25 @@ export function answerLost(error: unknown): boolean {
  * for what the call would have made before sending it again, so a lost answer never makes a duplicate.
  */
 export async function createOnce<T>(options: { create: () => Promise<T>; find: () => Promise<T | undefined>; log: Log; attempts?: number }): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await options.create();
-    } catch (error) {
-      if (!answerLost(error) || attempt >= (options.attempts ?? 3)) throw error;
-      const existing = await options.find();
-      if (existing !== undefined) return existing;
-      options.log.info(`${(error as Error).message}; it was not created, trying again.`);
-    }
-  }
+  let lost: unknown;
+  return retry(
+    async (attempt) => {
+      if (attempt > 1) {
+        const existing = await options.find();
+        if (existing !== undefined) return existing;
+        options.log.info(`${(lost as Error).message}; it was not created, trying again.`);
+      }
+      try {
+        return await options.create();
+      } catch (error) {
+        lost = error;
+        throw error;
+      }
+    },
+    // No wait: the look for what the lost call made is the pause before sending it again.
+    { maxRetries: (options.attempts ?? 3) - 1, retryable: answerLost, backoff: { kind: 'none' } },
+    { clock: STANDING_CLOCK },
+  );
 }
 
 /** Query parameters that carry a webhook's secret (Power Automate and Logic Apps sign with `sig`). */

@@ -2,7 +2,7 @@ import * as YAML from 'yaml';
 import { InputError, messageOf } from '../core/errors';
 import { HttpClient, type HttpMethod } from '../core/http';
 import type { Log } from '../core/log';
-import { sleep } from '../core/retry';
+import { retry, sleep, STANDING_CLOCK } from '../core/retry';
 
 /**
  * HTTP smoke checks: a URL, what it must answer (status, body text or pattern) and how fast, retried with a
@@ -181,13 +181,33 @@ export async function runCheck(check: SmokeCheck, options: RunChecksOptions): Pr
     log: options.log,
   });
   const wait = options.wait ?? sleep;
-  for (let attempts = 1; ; attempts++) {
-    const outcome = await attempt(check, client);
-    if (outcome.passed || attempts > check.retries) {
-      return { name: check.name, url: check.url, attempts, ...outcome };
-    }
-    options.log.info(`${check.name}: ${outcome.reasons.join('; ')}; trying again in ${check.retryDelaySeconds} s (attempt ${attempts + 1} of ${check.retries + 1}).`);
-    await wait(check.retryDelaySeconds * 1000);
+  let attempts = 0;
+  try {
+    return await retry<CheckResult, CheckFailed>(
+      async () => {
+        attempts++;
+        const outcome = await attempt(check, client);
+        if (!outcome.passed) throw new CheckFailed(outcome);
+        return { name: check.name, url: check.url, attempts, ...outcome };
+      },
+      { maxRetries: check.retries, retryable: (failure) => failure instanceof CheckFailed, backoff: { kind: 'fixed', delayMs: check.retryDelaySeconds * 1000 } },
+      {
+        // No deadline, so only the wait matters: a real one unless the caller gives its own.
+        clock: { now: STANDING_CLOCK.now, wait: (ms) => wait(ms) },
+        onRetry: ({ failure }) =>
+          options.log.info(`${check.name}: ${failure.outcome.reasons.join('; ')}; trying again in ${check.retryDelaySeconds} s (attempt ${attempts + 1} of ${check.retries + 1}).`),
+      },
+    );
+  } catch (error) {
+    if (error instanceof CheckFailed) return { name: check.name, url: check.url, attempts, ...error.outcome };
+    throw error;
+  }
+}
+
+/** A check's attempt that did not pass: retried, and its outcome is the result once out of retries. */
+class CheckFailed extends Error {
+  constructor(readonly outcome: Omit<CheckResult, 'name' | 'url' | 'attempts'>) {
+    super(outcome.reasons.join('; '));
   }
 }
 

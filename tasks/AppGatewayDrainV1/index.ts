@@ -22,7 +22,7 @@ void runTask('AppGatewayDrain', async ({ input, log, records, windowId, variable
   const pollIntervalMs = pollIntervalInMs('pollIntervalSeconds', input.string('pollIntervalSeconds', { default: '10' }));
   if (action === 'check') {
     const connection = azureConnection(endpoint, { log, inputName: 'azureSubscription' });
-    return reportPreflight(await checkGateway({ connection, target, servers, minHealthyServers, windowId, pollIntervalMs, log }));
+    return reportPreflight(await checkGateway({ connection, target, servers, minHealthyServers, windowId, pollIntervalMs, log, clock }));
   }
   const undoRecord = undoRecordText ? parseUndoRecord('undoRecord', undoRecordText, POOL_RECORD_KIND, validatePoolUndoData) : undefined;
 
@@ -40,7 +40,7 @@ void runTask('AppGatewayDrain', async ({ input, log, records, windowId, variable
     log,
     publishUndoRecord: (record) => publishUndoRecord(record),
     receipts: records,
-    now: () => clock.now(),
+    clock,
   });
   for (const [name, value] of Object.entries(result.outputs)) setOutput(name, value);
   attachSummary(result.title, result.summary);

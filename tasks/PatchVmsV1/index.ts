@@ -6,7 +6,7 @@ import { pollIntervalInMs } from '../../shared/azure/polling';
 import { splitList } from '../../shared/core/inputs';
 import { runTask } from '../../shared/core/task';
 
-void runTask('PatchVms', async ({ input, log, setOutput, attachSummary, outputDirectory, reportPreflight }) => {
+void runTask('PatchVms', async ({ input, log, clock, setOutput, attachSummary, outputDirectory, reportPreflight }) => {
   const endpoint = input.endpoint('azureSubscription', { required: true });
   const resourceGroupName = input.string('resourceGroupName', { required: true });
   const virtualMachines = input.list('virtualMachines', { required: true });
@@ -36,6 +36,7 @@ void runTask('PatchVms', async ({ input, log, setOutput, attachSummary, outputDi
     maxParallel,
     pollIntervalMs,
     log,
+    clock,
     outputDirectory: outputDirectory(),
   });
   for (const [name, value] of Object.entries(result.outputs)) setOutput(name, value);
