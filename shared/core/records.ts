@@ -107,13 +107,10 @@ export function newUndoRecord<T>(fields: {
   description: string;
   data: T;
   expiresAt?: Date;
-  /**
-   * The window clock's time (`ctx.clock.now()`), so a rehearsal's records carry its night. Every caller outside
-   * shared/azure passes it; the agent's clock is only the fallback for those still to move to the clock.
-   */
-  now?: Date;
+  /** The window clock's time (`ctx.clock.now()`), so a rehearsal's records carry its night. */
+  now: Date;
 }): UndoRecord<T> {
-  const now = fields.now ?? new Date();
+  const now = fields.now;
   return {
     kind: fields.kind,
     version: 1,

@@ -145,7 +145,7 @@ describe('shared/core', () => {
       assert.equal(made.version, 1);
       assert.equal(made.createdAt, '2025-04-13T08:45:00.000Z');
       assert.equal(made.expiresAt, '2025-04-13T17:00:00.000Z');
-      assert.ok(!('expiresAt' in newUndoRecord({ kind: 'demo', description: 'd', data: {} })), 'no expiry unless given');
+      assert.ok(!('expiresAt' in newUndoRecord({ kind: 'demo', description: 'd', data: {}, now })), 'no expiry unless given');
     });
 
     it('reads a record given as JSON or as a file path', () => {
