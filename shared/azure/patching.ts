@@ -116,7 +116,7 @@ function outcomeOfInstall(result: VirtualMachineInstallPatchesResult, rebootSett
 
 /** Runs `work` over `items`, at most `limit` at a time, in order of the list. */
 async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+  const results = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {

@@ -2,7 +2,7 @@ import { InputError } from '../core/errors';
 import type { Log } from '../core/log';
 import type { RecordStore, UndoRecord } from '../core/records';
 import { mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind } from '../core/undo';
-import { MarkdownSummary } from '../core/summary';
+import { MarkdownSummary, type TableCell } from '../core/summary';
 import { BackendPoolClient, describeMember, memberAddress, POOL_RECORD_KIND, validatePoolUndoData, type MemberHealth, type PoolMember, type PoolTarget, type PoolUndoData, type RestoreResult } from './appgateway';
 import { armClients } from './arm';
 import type { AzureConnection } from './credentials';
@@ -40,7 +40,7 @@ export interface PoolStepResult {
   outputs: Record<string, string>;
 }
 
-function healthRows(entries: MemberHealth[]): unknown[][] {
+function healthRows(entries: MemberHealth[]): TableCell[][] {
   return entries.map((entry) => [entry.member.label ?? '-', memberAddress(entry.member), entry.health, entry.detail ?? '']);
 }
 

@@ -20,15 +20,16 @@ export interface TaskContext {
   records: RecordStore;
   /** The window this run belongs to (set by MaintenanceWindowV1 start), else the build id. */
   windowId: string;
+  // The functions below are properties, not methods: none uses `this`, so a task may destructure them.
   /** A pipeline variable such as `System.TeamProject`. */
-  variable(name: string): string | undefined;
-  setOutput(name: string, value: string, options?: { secret?: boolean }): void;
+  variable: (name: string) => string | undefined;
+  setOutput: (name: string, value: string, options?: { secret?: boolean }) => void;
   /** Writes an undo record before a change: file in the records folder, plus the `undoRecord` output. */
-  publishUndoRecord(record: UndoRecord, outputName?: string): string;
+  publishUndoRecord: (record: UndoRecord, outputName?: string) => string;
   /** Attaches markdown to the run's summary tab. */
-  attachSummary(title: string, summary: MarkdownSummary | string): string;
+  attachSummary: (title: string, summary: MarkdownSummary | string) => string;
   /** A folder for files the step leaves for the pipeline artifact (sheets, reports). */
-  outputDirectory(): string;
+  outputDirectory: () => string;
   /** Aborted when the agent cancels the step (SIGINT/SIGTERM); every `sleep` already honours it. */
   signal: AbortSignal;
   /**
@@ -147,7 +148,7 @@ export async function runTask(taskName: string, body: (context: TaskContext) => 
     if (error instanceof CanceledError || isCanceled()) {
       // The documented results of task.complete are Succeeded, SucceededWithIssues and Failed; the agent shows
       // the step as canceled either way, since it sent the signal.
-      const reason = cancellationSignal().reason;
+      const reason: unknown = cancellationSignal().reason;
       const canceled = error instanceof CanceledError ? error : reason instanceof CanceledError ? reason : undefined;
       const message = `Canceled (${canceled?.signal ?? 'cancel'}): ${context.log.mask(canceled?.message ?? messageOf(error))}.`;
       context.log.error(message);

@@ -7,6 +7,7 @@ import { systemAccessToken, type Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
 import { DEFAULT_MAX_BODY_BYTES, notTheApiAdvice } from '../core/http';
 import { backoffDelay, parseRetryAfter, sleep as realSleep } from '../core/retry';
+import { textOf } from '../core/text';
 import { guardRestClient, NotTheApiError, type RestGuardOptions } from './rest-guard';
 
 /**
@@ -335,7 +336,7 @@ export class DevOpsClient {
 
   private describe(what: string, error: ClientFailure): ServiceError {
     const status = error.statusCode;
-    const detail = this.log.mask(String(error.message ?? error)).split('\n')[0];
+    const detail = this.log.mask(error.message ?? textOf(error)).split('\n')[0];
     const where = `${this.connection.collectionUrl}${this.connection.project}`;
     let advice: string | undefined;
     if (status === 401) {

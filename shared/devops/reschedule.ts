@@ -1,4 +1,3 @@
-import { InputError } from '../core/errors';
 import type { Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
 import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
@@ -163,18 +162,26 @@ export function schedulerKind(options: { endpoint?: Endpoint; release?: Schedule
     validate: validateSchedulerRecord,
     targetOf: () => ({}),
     urlsOf: (data) => [data.holdUrl, data.releaseUrl].filter(Boolean),
-    async assess(data) {
+    // The scheduler has no readable state, so nothing is awaited: the verdict follows from the record alone.
+    assess(data) {
       const call = options.release ?? (data ? { method: data.releaseMethod, url: data.releaseUrl, body: data.releaseBody, headers: {} } : undefined);
       if (!call) {
         options.log.warn(`No undo record and no releaseUrl: nothing tells how to release ${options.schedulerName}.`);
-        return [];
+        return Promise.resolve([]);
       }
-      return [{ name: `${options.schedulerName}: ${call.method} ${call.url}`, verdict: 'restore', reason: 'the scheduler cannot be read; its release call is idempotent', item: call }];
+      return Promise.resolve([
+        {
+          name: `${options.schedulerName}: ${call.method} ${call.url}`,
+          verdict: 'restore',
+          reason: 'the scheduler cannot be read; its release call is idempotent',
+          item: call,
+        },
+      ]);
     },
     async restore(items) {
       for (const { item } of items) await callScheduler({ endpoint: options.endpoint, call: item, log: options.log, what: `Release ${options.schedulerName}` });
     },
-    readBack: async () => [],
+    readBack: () => Promise.resolve([]),
   };
 }
 

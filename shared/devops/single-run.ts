@@ -2,6 +2,7 @@ import * as YAML from 'yaml';
 import { InputError, messageOf } from '../core/errors';
 import type { Log } from '../core/log';
 import { link, MarkdownSummary } from '../core/summary';
+import { textOf } from '../core/text';
 import type { DevOpsClient } from './client';
 import { PipelineRuns, singleRunTags, tagValue, TAG_PREFIX, type PipelineRef, type RunState } from './runs';
 
@@ -68,7 +69,7 @@ export function parseTemplateParameters(inputName: string, text: string | undefi
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) throw new InputError(inputName, `'${name}' is not a parameter name (letters, digits, '_', '.', '-').`);
     if (value === null || value === undefined) throw new InputError(inputName, `parameter '${name}' has no value; leave it out to take the pipeline's default.`);
-    parameters[name] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    parameters[name] = textOf(value);
   }
   return parameters;
 }
@@ -184,7 +185,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   } else if (earlier && sameAttempt) {
     log.warn(`${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ${earlier.webUrl ?? ''}`.trim());
     options.onRun?.(earlier, pipeline);
-    return result(earlier, earlier.status as RunOutcome, 'failed-in-this-attempt');
+    return result(earlier, earlier.status, 'failed-in-this-attempt');
   } else {
     if (earlier) {
       note = `${runLabel(earlier)} of an earlier attempt ended ${earlier.status}; started it again`;
@@ -199,7 +200,11 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
     } catch (error) {
       const status = (error as { status?: number }).status;
       // The service refuses a run whose parameters or branch the pipeline does not accept with a 400.
-      if (status === 400) throw new Error(`${messageOf(error)} Check the inputs 'parameters' and 'branch' against what ${pipeline.name} declares; nothing was started.`);
+      if (status === 400) {
+        throw new Error(`${messageOf(error)} Check the inputs 'parameters' and 'branch' against what ${pipeline.name} declares; nothing was started.`, {
+          cause: error,
+        });
+      }
       throw error;
     }
     log.info(`Started ${pipeline.name}: ${runLabel(run)} ${run.webUrl ?? ''}`.trim());
@@ -234,7 +239,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
     }
   }
   log.info(`${pipeline.name} ${runLabel(run)} ${run.status}${run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : ''}. ${run.webUrl ?? ''}`.trim());
-  return result(run, run.status as RunOutcome, origin, note);
+  return result(run, run.status, origin, note);
 }
 
 const OUTCOME_WORDS: Record<RunOutcome, string> = {

@@ -1,4 +1,5 @@
 import { InputError } from '../core/errors';
+import { textOf } from '../core/text';
 import type { SlackBlock, SlackMessage } from './slack';
 import { teamsMessage, type AdaptiveElement, type TeamsWorkflowMessage } from './teams';
 
@@ -151,8 +152,7 @@ function outcomeOf(value: unknown): boolean | undefined {
 function scalar(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (Array.isArray(value)) return value.map(scalar).filter(Boolean).join('; ');
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  return textOf(value);
 }
 
 /** One result object (a smoke check, a patched server, a change) as a line. */

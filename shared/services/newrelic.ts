@@ -5,6 +5,7 @@ import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/record
 import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind, type UndoOutcome } from '../core/undo';
 import type { RetryOptions } from '../core/retry';
 import { MarkdownSummary } from '../core/summary';
+import { textOf } from '../core/text';
 import { toNaiveLocal } from '../core/time';
 import { createOnce } from './connection';
 
@@ -90,7 +91,7 @@ export class NewRelicClient {
       // A null account is NerdGraph's way of saying "not visible"; the caller says so in its own words.
       if (node === null && key === 'account') break;
       if (node === null || typeof node !== 'object') {
-        throw unexpectedShape('New Relic', where, response.status, `'data.${path.slice(0, index + 1).join('.')}' is ${node === undefined ? 'missing' : String(node)}`);
+        throw unexpectedShape('New Relic', where, response.status, `'data.${path.slice(0, index + 1).join('.')}' is ${node === undefined ? 'missing' : textOf(node)}`);
       }
     }
     return data.data;

@@ -134,7 +134,7 @@ export function botToken(inputName: string, endpoint: Endpoint): string {
 export function webhookUrl(inputName: string, endpoint: Endpoint, provider: 'slackWebhook' | 'teams', log?: Log): string {
   const expected = provider === 'teams' ? "the workflow trigger's HTTP POST URL" : 'https://hooks.slack.com/services/T…/B…/…';
   const url = endpoint.parameters.apitoken ?? '';
-  let valid = false;
+  let valid: boolean;
   try {
     valid = /^https?:$/.test(new URL(url).protocol);
   } catch {

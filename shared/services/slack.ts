@@ -2,6 +2,7 @@ import { ServiceError } from '../core/errors';
 import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, withoutService, type HttpRequest, type HttpResponse } from '../core/http';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
+import { textOf } from '../core/text';
 import { registerWebhookSecrets } from './connection';
 
 /**
@@ -133,7 +134,7 @@ export class SlackClient {
     const notAnswer = shape.fields(answer, { ok: 'boolean' });
     if (notAnswer) throw unexpectedShape('Slack', where, response.status, `the answer ${notAnswer}`);
     if (!answer.ok) throw slackApiError(method, answer, { channel, botName: channel && answer.error === 'not_in_channel' ? await this.appName() : undefined });
-    const problem = 'array' in fields ? shape.arrayOf(answer, fields.array as string) : shape.fields(answer, fields);
+    const problem = 'array' in fields ? shape.arrayOf(answer, fields.array) : shape.fields(answer, fields);
     // ok:true without a `ts` still posted: say so, so nobody posts it twice.
     if (problem) throw unexpectedShape('Slack', where, response.status, method === 'chat.postMessage' ? `${problem} (the message was probably posted)` : problem);
     return answer;
@@ -208,7 +209,7 @@ export class SlackClient {
   async postMessage(channel: SlackChannel, message: SlackMessage): Promise<{ channel: string; ts: string }> {
     const label = channel.name && channel.name !== channel.id ? `#${channel.name}` : channel.id;
     const answer = await this.call('chat.postMessage', { http: 'POST', args: { channel: channel.id, text: message.text, blocks: message.blocks, unfurl_links: false } }, label, { ts: 'string' });
-    return { channel: String(answer.channel ?? channel.id), ts: String(answer.ts) };
+    return { channel: textOf(answer.channel ?? channel.id), ts: textOf(answer.ts) };
   }
 }
 

@@ -89,7 +89,7 @@ export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkfl
   } catch (error) {
     throw teamsError(error);
   }
-  const found = notTheWorkflowsAnswer(response.status, response.headers['content-type'], response.data);
+  const found = notTheWorkflowsAnswer(response.headers['content-type'], response.data);
   const problem = found && (options.log?.mask(found) ?? found);
   if (problem) {
     throw new ServiceError('Teams', `answered ${response.status} with ${problem} where the workflow's 202 Accepted was expected (POST ${TEAMS_TARGET}).`, {
@@ -104,7 +104,7 @@ export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkfl
  * The workflow trigger answers 202 with an empty body (or a JSON/plain one when the flow has a Response
  * action); a page of HTML, or another body that is neither, is something else answering in its place.
  */
-function notTheWorkflowsAnswer(status: number, contentType: string | undefined, body: string | undefined): string | undefined {
+function notTheWorkflowsAnswer(contentType: string | undefined, body: string | undefined): string | undefined {
   const text = (body ?? '').trim();
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
   if (text === '' || isJsonContentType(type) || type === 'text/plain') return undefined;

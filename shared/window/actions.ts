@@ -24,8 +24,9 @@ export interface CommonOptions {
   log: Log;
   clock: WindowClock;
   timeZone: string;
-  setOutput(name: string, value: string): void;
-  attachSummary(title: string, summary: MarkdownSummary | string): string;
+  // Properties, not methods: a task passes its context's functions, which use no `this`, and actions destructure them.
+  setOutput: (name: string, value: string) => void;
+  attachSummary: (title: string, summary: MarkdownSummary | string) => string;
 }
 
 export interface GateOptions extends CommonOptions {
@@ -207,7 +208,7 @@ export async function finishAction(options: FinishOptions): Promise<FinishResult
   const windowName = options.windowName ?? planName(options.planFile) ?? 'maintenance window';
   const report = { windowName, planFile: options.planFile, timeZone, now, stageResults, assessments, summaries: gathered.summaries, link: options.link, simulatedClock: options.clock.simulated };
   const summary = renderWindowSummary(report);
-  const summaryFile = options.attachSummary(`Maintenance window ${windowName}`, summary);
+  options.attachSummary(`Maintenance window ${windowName}`, summary);
   // A copy under a fixed name, for the pipeline artifact and for the rehearsal.
   const copy = path.join(options.outputDirectory(), 'window-summary.md');
   fs.writeFileSync(copy, log.mask(summary.toString()));
@@ -215,11 +216,11 @@ export async function finishAction(options: FinishOptions): Promise<FinishResult
   setOutput('restored', String(assessments.length - left.length));
   setOutput('leftBehind', String(left.length));
   log.section('Announcing the finish with the results');
-  let announceError: unknown;
+  let announceError: Error | undefined;
   try {
     await announce(composeNotice({ template: 'windowFinish', windowName, results: announcementResults(report), link: options.link }), options);
   } catch (error) {
-    announceError = error;
+    announceError = error instanceof Error ? error : new Error(messageOf(error));
   }
   if (left.length) {
     throw new Error(

@@ -325,7 +325,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     });
     after(() => server.close());
 
-    const attempt = async (url: string, post: (log: Log) => Promise<void>): Promise<string> => {
+    const attempt = async (post: (log: Log) => Promise<void>): Promise<string> => {
       const lines: string[] = [];
       const restore = setWriter((line) => lines.push(line));
       const log = new Log();
@@ -342,7 +342,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
       const token = 'AbCdEfGhIjKlMnOpQrStUvWx';
       const url = `${base}/services/T0123ABCD/B0456EFGH/${token}`;
       assert.deepEqual(webhookSecretParts(url).sort(), [`/services/T0123ABCD/B0456EFGH/${token}`, `T0123ABCD/B0456EFGH/${token}`, token].sort());
-      const visible = await attempt(url, (log) => postSlackWebhook(url, { text: 'hi' }, { log, retry: { attempts: 1 } as never }));
+      const visible = await attempt((log) => postSlackWebhook(url, { text: 'hi' }, { log, retry: { attempts: 1 } as never }));
       assert.ok(!visible.includes(token), visible);
       assert.ok(!visible.includes('B0456EFGH/'), visible);
     });
@@ -350,7 +350,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('masks the sig of a Teams or Power Automate workflow URL that an error echoes alone', async () => {
       for (const sig of ['Zm9vYmFyLXNpZ25hdHVyZS0xMjM0NTY3ODkw', 'abc%2Bdef%2Fghi%3D0123456789']) {
         const url = `${base}/workflows/0a1b/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${sig}`;
-        const visible = await attempt(url, (log) => postTeamsWorkflow(url, { type: 'message', attachments: [] }, { log, retry: { attempts: 1 } as never }));
+        const visible = await attempt((log) => postTeamsWorkflow(url, { type: 'message', attachments: [] }, { log, retry: { attempts: 1 } as never }));
         assert.ok(!visible.includes(sig) && !visible.includes(decodeURIComponent(sig)), visible);
       }
     });

@@ -7,7 +7,7 @@ import { AzureDevOpsEmulator } from '../emulators/azure-devops';
 import { Emulator } from '../emulators/kit';
 import { NEWRELIC_ACCOUNT, NEWRELIC_KEY, NewRelicEmulator } from '../emulators/newrelic';
 import { PINGDOM_TOKEN, PingdomEmulator } from '../emulators/pingdom';
-import { AzureFixture, CONNECTION_ID, RESOURCE_GROUP } from '../helpers/azure-fixture';
+import { AzureFixture, RESOURCE_GROUP } from '../helpers/azure-fixture';
 import { newWorkDirectory, runBundledTask, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
 
 /**
