@@ -206,7 +206,7 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
   /** The 2025-03-23 plan moved to a weekend of standard time (EST), written under out/. */
   function winterPlan(): string {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mw-plan-')), '2025-11-09.yml');
-    const text = fs.readFileSync(path.join(repoRoot, 'plans', '2025-03-23.yml'), 'utf8').replace(/^  date: 2025-03-23$/m, '  date: 2025-11-09').replace(/^  name: .*$/m, '  name: 2025-11-09 Monthly');
+    const text = fs.readFileSync(path.join(repoRoot, 'plans', '2025-03-23.yml'), 'utf8').replace(/^ {2}date: 2025-03-23$/m, '  date: 2025-11-09').replace(/^ {2}name: .*$/m, '  name: 2025-11-09 Monthly');
     fs.writeFileSync(file, text);
     return file;
   }

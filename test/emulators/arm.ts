@@ -434,7 +434,7 @@ export class ArmEmulator extends Emulator {
     if (!found) throw new Error(`no pool ${pool} on ${gateway}`);
     return {
       addresses: (found.properties.backendAddresses ?? []).map((address: any) => address.ipAddress ?? address.fqdn),
-      ipConfigurations: this.nicMembers(found.id).map((member) => member.ipConfigurationId!).sort(),
+      ipConfigurations: this.nicMembers(found.id).map((member) => member.ipConfigurationId).sort(),
     };
   }
 
@@ -570,7 +570,7 @@ export class ArmEmulator extends Emulator {
    */
   armRoute(method: string, pathPattern: string, action: string | ((request: EmulatorRequest) => string), handler: Handler): this {
     return this.route(method, pathPattern, async (request) => {
-      const auth = this.entra.check(request.headers.authorization as string | undefined, this.audience);
+      const auth = this.entra.check(request.headers.authorization, this.audience);
       if (!auth.ok) {
         return armError(401, 'InvalidAuthenticationToken', auth.reason, {
           'WWW-Authenticate': `Bearer authorization_uri="${this.entra.url}/common/oauth2/authorize", error="invalid_token", error_description="${auth.reason}"`,
@@ -787,7 +787,7 @@ export class ArmEmulator extends Emulator {
   }
 
   private checkLinked(body: any, ownId: string, request: EmulatorRequest): EmulatorResponse | undefined {
-    const auth = this.entra.check(request.headers.authorization as string | undefined, this.audience);
+    const auth = this.entra.check(request.headers.authorization, this.audience);
     const clientId = auth.ok ? auth.grant.clientId : 'caller';
     for (const { action, scope } of this.linkedActions(body, ownId)) {
       const refusal = this.authorize(action, scope, clientId);
@@ -920,7 +920,7 @@ export class ArmEmulator extends Emulator {
     next.properties.operationalState = 'Running';
     for (const [collection, items] of Object.entries(next.properties)) {
       if (!Array.isArray(items)) continue;
-      for (const item of items as any[]) {
+      for (const item of items) {
         if (item && typeof item === 'object' && item.name) {
           item.id ??= `${id}/${collection}/${item.name}`;
           item.properties ??= {};

@@ -61,7 +61,6 @@ export interface ValidationResult {
 }
 
 type Json = null | string | number | boolean | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
 type Schema = { [key: string]: unknown };
 
 interface TaskInput {
@@ -302,7 +301,7 @@ class Expander {
       return resolveParameters ? (this.resolveParameter(text)?.value ?? text) : text;
     }
     if (isMap(node)) {
-      const out = this.locate({} as JsonObject, node);
+      const out = this.locate({}, node);
       const located = this.lines.get(out)!;
       for (const pair of node.items) {
         const key = isScalar(pair.key) ? String(pair.key.value ?? '') : String(pair.key ?? '');

@@ -371,7 +371,7 @@ describe('hostile corpus (http): broken answers from every service', function ()
         const check = { name: `home page (${fault})`, method: 'GET' as const, url: `${site.url}/?${fault}`, expectStatus: [200], retries: 0, retryDelaySeconds: 0 };
         site.fault({ kind: fault, path: '/', times: 1, intervalMs: 100 });
         const started = Date.now();
-        const result = await runCheck(check as Parameters<typeof runCheck>[0], { timeoutSeconds: 1, log });
+        const result = await runCheck(check, { timeoutSeconds: 1, log });
         return { fault, elapsedMs: Date.now() - started, result };
       });
       for (const { fault, elapsedMs, result } of outcomes) {

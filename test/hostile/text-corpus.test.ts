@@ -287,6 +287,8 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
 
     it('relays a script that prints forged commands inert, and a NUL argument as an error at once', async () => {
       const root = newWorkDirectory('mw-hostile-script-');
+      // The forged lines carry a BEL (\u0007) on purpose; printf gets them without it.
+      // eslint-disable-next-line no-control-regex
       const printf = FORGED.map((forged) => `printf '%s\\n' ${JSON.stringify(forged.replace(/\u200b|\u00ad|\u0007/g, ''))}`).join('\n');
       fs.writeFileSync(path.join(root, 'forge.sh'), `${printf}\nprintf 'a\\r##vso[task.complete result=Succeeded]\\n' >&2\nprintf '${'z'.repeat(100)}%.0s' $(seq 1 400)\n`);
       const log = new Log();
@@ -373,6 +375,8 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('RunChangesV1 prints forged titles, instructions and script output inert, and sets only its outputs', async () => {
       const root = newWorkDirectory('mw-hostile-run-');
       fs.mkdirSync(path.join(root, 'scripts'));
+      // The forged lines carry a BEL (\u0007) on purpose; echo gets them without it.
+      // eslint-disable-next-line no-control-regex
       fs.writeFileSync(path.join(root, 'scripts', 'forge.sh'), FORGED.map((forged) => `echo ${JSON.stringify(forged.replace(/[\u200b\u00ad\u0007]/g, ''))}`).join('\n') + '\n');
       const plan = [
         HEAD.trimEnd(),

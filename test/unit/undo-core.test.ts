@@ -101,7 +101,7 @@ describe('the undo protocol core (shared/core/undo.ts)', () => {
     store.writeReceipt(done, 'back');
     store.write(record({ zone: 'example.org', items: [{ name: 'other-zone', verdict: 'restore' }] }));
     store.write(record({ zone: 'example.com', items: [{ name: 'other-window', verdict: 'restore' }] }, 'w9'));
-    store.write({ ...record({ zone: 'example.com', items: [] }), data: { zone: 'example.com' } as unknown as Data });
+    store.write({ ...record({ zone: 'example.com', items: [] }), data: { zone: 'example.com' } });
     const { kind, writes } = memoryKind({ marks: [{ name: 'from-marks', verdict: 'restore' }] });
     const outcomes = await restoreRecordOrMarks({ kind, store, windowId: 'w1', target: { zone: 'example.com' }, log: quiet(), now: () => new Date() });
     assert.deepEqual(writes, ['from-record', 'from-marks']);

@@ -185,10 +185,10 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
   };
 
   const azureRun = (task: string, inputs: Inputs, dir: string, extra: Partial<RunTaskOptions> = {}) =>
-    azure.run(task, inputs as RunTaskOptions['inputs'], { variables, workDirectory: dir, ...extra });
+    azure.run(task, inputs, { variables, workDirectory: dir, ...extra });
   const theirActionRule = () => {
     const id = actionRules.ruleId('rg-monitor-prd', 'dba-quiet-hours');
-    actionRules.rules.set(id.toLowerCase(), { id, name: 'dba-quiet-hours', type: 'Microsoft.AlertsManagement/actionRules', location: 'Global', tags: { owner: 'dba-team' }, properties: { enabled: true, scopes: [azure.arm.resourceGroupId('rg-db')], actions: [{ actionType: 'RemoveAllActionGroups' }] } } as never);
+    actionRules.rules.set(id.toLowerCase(), { id, name: 'dba-quiet-hours', type: 'Microsoft.AlertsManagement/actionRules', location: 'Global', tags: { owner: 'dba-team' }, properties: { enabled: true, scopes: [azure.arm.resourceGroupId('rg-db')], actions: [{ actionType: 'RemoveAllActionGroups' }] } });
     return id;
   };
   const alertRule: Row = {
