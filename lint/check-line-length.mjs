@@ -4,14 +4,21 @@
 // what the file will look like after `npm run format`, even before that has run. On a formatted file the
 // line numbers are the file's own.
 //
-//   node lint/check-line-length.mjs            every TypeScript and JavaScript file Prettier covers
+//   node lint/check-line-length.mjs            every TypeScript and JavaScript file (but lint/temporary.mjs's)
 //   node lint/check-line-length.mjs FILE...    only those files
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
+import { TEMPORARY_NOT_LINTED } from './temporary.mjs';
 
 export const MAX_LINE = 140;
+
+/**
+ * A line that is one regular expression literal (an assertion's pattern, which Prettier already put on a line
+ * of its own) is let through: it cannot be wrapped without rewriting it as a string and escaping it again.
+ */
+const REGEX_ALONE = /^\s*\/(?![/*]).*\/[dgimsuvy]*[,;)]*$/;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CODE = /\.(ts|mts|cts|js|mjs|cjs)$/;
@@ -33,16 +40,15 @@ export async function longLines(file) {
   return formatted
     .split('\n')
     .map((text, index) => ({ line: index + 1, length: text.length, text }))
-    .filter((entry) => entry.length > MAX_LINE);
+    .filter((entry) => entry.length > MAX_LINE && !REGEX_ALONE.test(entry.text));
 }
 
 async function main(args) {
-  const ignorePath = path.join(root, '.prettierignore');
   const files = args.length ? args.map((file) => path.resolve(file)) : codeFiles(root);
   let count = 0;
   for (const file of files) {
     const relative = path.relative(root, file).split(path.sep).join('/');
-    if ((await prettier.getFileInfo(file, { ignorePath })).ignored) continue;
+    if (TEMPORARY_NOT_LINTED.includes(relative)) continue;
     for (const entry of await longLines(file)) {
       count++;
       console.log(`${relative}:${entry.line}: ${entry.length} characters (max ${MAX_LINE}) once formatted: ${entry.text.trim().slice(0, 80)}…`);

@@ -74,7 +74,7 @@ export function checkClassifications(inputName: string, names: string[]): string
   const known = new Map([...WINDOWS_CLASSIFICATIONS, ...LINUX_CLASSIFICATIONS].map((name) => [name.toLowerCase(), name]));
   return names.map((name) => {
     const found = known.get(name.toLowerCase());
-    if (!found) throw new InputError(inputName, `'${name}' is not a patch classification; use ${WINDOWS_CLASSIFICATIONS.join(', ')} (Windows) or ${LINUX_CLASSIFICATIONS.join(', ')} (Linux).`);
+    if (!found) throw new InputError(inputName, `'${name}' is not a patch classification; use ${WINDOWS_CLASSIFICATIONS.join(', ')} (Windows) or ` + `${LINUX_CLASSIFICATIONS.join(', ')} (Linux).`);
     return found;
   });
 }
@@ -148,7 +148,7 @@ async function readVms(options: PatchOptions): Promise<VmInfo[]> {
   for (const vm of vms) {
     const allowed = vm.osType === 'Linux' ? LINUX_CLASSIFICATIONS : WINDOWS_CLASSIFICATIONS;
     if (options.action === 'install' && !options.classifications.some((name) => allowed.includes(name))) {
-      throw new InputError('classifications', `none of ${options.classifications.join(', ')} applies to ${vm.osType} virtual machine '${vm.name}'; add one of ${allowed.join(', ')}.`);
+      throw new InputError('classifications', `none of ${options.classifications.join(', ')} applies to ${vm.osType} virtual machine '${vm.name}'; add one of ` + `${allowed.join(', ')}.`);
     }
   }
   return vms;
@@ -177,7 +177,10 @@ export async function patchServers(options: PatchOptions): Promise<ServerPatchRe
     const started = new Date();
     const base = { serverGroup: options.serverGroup, server: vm.name, osType: vm.osType, action: options.action, startedAt: started.toISOString() };
     const notes: string[] = [];
-    log.info(`${vm.name}: ${options.action === 'install' ? `installing ${options.classifications.join(', ')} patches (reboot ${options.rebootSetting}, at most ${options.maximumDuration})` : 'assessing available patches'}.`);
+    const installing =
+      `installing ${options.classifications.join(', ')} patches ` +
+      `(reboot ${options.rebootSetting}, at most ${options.maximumDuration})`;
+    log.info(`${vm.name}: ${options.action === 'install' ? installing : 'assessing available patches'}.`);
     let row: ServerPatchResult;
     try {
       const settle = { updateIntervalInMs: options.pollIntervalMs };
@@ -218,7 +221,8 @@ export async function patchServers(options: PatchOptions): Promise<ServerPatchRe
         };
       }
     } catch (error) {
-      notes.push(messageOf(describeArmError(error, `${options.action === 'install' ? 'installing patches on' : 'assessing'} '${vm.name}'`)));
+      const doing = options.action === 'install' ? 'installing patches on' : 'assessing';
+      notes.push(messageOf(describeArmError(error, `${doing} '${vm.name}'`)));
       row = { ...base, status: 'Error', endedAt: new Date().toISOString(), outcome: 'failed', notes };
     }
     done++;

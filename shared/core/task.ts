@@ -121,7 +121,7 @@ function handleCancelSignals(context: TaskContext): void {
       process.exit(1);
     }
     const interrupted = cancelAll(signal);
-    context.log.warn(`Cancel received (${signal}): interrupting ${describe(interrupted) || 'the step'}. What this step changed is in its undo record; the always() steps after it put it back.`);
+    context.log.warn(`Cancel received (${signal}): interrupting ${describe(interrupted) || 'the step'}. What this step changed is in its undo ` + `record; the always() steps after it put it back.`);
     setTimeout(() => {
       context.log.warn(`Still stopping ${CANCEL_EXIT_MS / 1000} s after the cancel (${describe(runningActivities()) || 'a call in flight'}): exiting now.`);
       report(signal);

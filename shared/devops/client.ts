@@ -83,7 +83,7 @@ export function resolveConnection(options: {
     const parameters = Object.fromEntries(Object.entries(endpoint.parameters).map(([key, value]) => [key.toLowerCase(), value]));
     const token = parameters.apitoken ?? parameters.password ?? parameters.accesstoken ?? parameters.token;
     if (!token) {
-      throw new InputError(options.inputName, `service connection '${endpoint.id}' has no token: use a personal access token (scheme Token, or the password of a user name/password connection).`);
+      throw new InputError(options.inputName, `service connection '${endpoint.id}' has no token: use a personal access token (scheme Token, or the password of a user ` + `name/password connection).`);
     }
     if (!/^https?:\/\//i.test(endpoint.url)) {
       throw new InputError(options.inputName, `service connection '${endpoint.id}' has no server URL; set it to the organization, e.g. https://dev.azure.com/contoso.`);
@@ -99,7 +99,7 @@ export function resolveConnection(options: {
   if (!options.systemAccessToken) {
     throw new InputError(
       options.inputName,
-      "is empty and the job's access token is not available: choose a service connection, or give the job its token (`env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)`, or allow scripts to access the OAuth token).",
+      "is empty and the job's access token is not available: choose a service connection, or give the job its token (`env: " + "SYSTEM_ACCESSTOKEN: $(System.AccessToken)`, or allow scripts to access the OAuth token).",
     );
   }
   if (!options.collectionUri) {
@@ -280,11 +280,11 @@ export class DevOpsClient {
         const delay = asked ?? backoffDelay(attempt, { baseDelayMs: this.baseDelayMs, maxDelayMs: 60_000 });
         if (Date.now() - started + delay > this.deadlineMs) {
           const failure = this.describe(what, error);
-          failure.message += `; giving up: waiting ${(delay / 1000).toFixed(1)} s more would pass the ${(this.deadlineMs / 1000).toFixed(1)} s deadline`;
+          failure.message += (`; giving up: waiting ${(delay / 1000).toFixed(1)} s more would pass the ` + `${(this.deadlineMs / 1000).toFixed(1)} s deadline`);
           throw failure;
         }
         this.log.info(
-          `Azure DevOps answered ${status ?? error.code} to '${what}'; ${asked !== undefined ? 'it asked to wait' : 'waiting'} ${(delay / 1000).toFixed(1)} s before attempt ${attempt + 1} of ${this.maxRetries + 1}.`,
+          `Azure DevOps answered ${status ?? error.code} to '${what}'; ${asked !== undefined ? 'it asked to wait' : 'waiting'} ` + `${(delay / 1000).toFixed(1)} s before attempt ${attempt + 1} of ${this.maxRetries + 1}.`,
         );
         await this.sleep(delay);
       }
@@ -340,11 +340,11 @@ export class DevOpsClient {
     const where = `${this.connection.collectionUrl}${this.connection.project}`;
     let advice: string | undefined;
     if (status === 401) {
-      advice = `The token from ${this.connection.source} was refused: check that it has not expired and that it belongs to ${this.connection.collectionUrl}.`;
+      advice = `The token from ${this.connection.source} was refused: check that it has not expired and that it belongs to ` + `${this.connection.collectionUrl}.`;
     } else if (status === 403) {
       advice =
         this.connection.kind === 'job-token'
-          ? `The job's identity (the project's Build Service account) lacks a permission for this; grant it on the pipelines concerned (e.g. "Edit build pipeline" to hold jobs, "Queue builds" to run them), or use a service connection.`
+          ? `The job's identity (the project's Build Service account) lacks a permission for this; grant it on the pipelines ` + `concerned (e.g. "Edit build pipeline" to hold jobs, "Queue builds" to run them), or use a service connection.`
           : `The PAT from ${this.connection.source} lacks a scope or permission for this (Build: Read & execute).`;
     } else if (error instanceof TypeError) {
       // The library trips over an answer it did not expect (`{}` where a list was): not a fact about the project.

@@ -286,7 +286,7 @@ async function holdOne(options: HoldOptions, data: QueueStatusRecordData, held: 
   const marked = await readDefinition(client, held);
   if (!marked) throw new Error('the definition was deleted meanwhile');
   if (heldMark(marked.tags, windowId)?.previous !== held.previous) {
-    throw new Error(`the window's mark ${heldTag(windowId, held.previous, mode)} does not show on the definition read back, so a release could not trust it; its status was not changed`);
+    throw new Error(`the window's mark ${heldTag(windowId, held.previous, mode)} does not show on the definition read back, so a release could ` + `not trust it; its status was not changed`);
   }
   const now = await setQueueStatus(client, held, marked, mode, {
     log: options.log,
@@ -341,7 +341,7 @@ async function setQueueStatus(
     if (attempt > MAX_CONFLICT_RETRIES) throw new Error(`the definition kept changing under us (revision conflict ${attempt} times); try again`);
     const fresh = await readDefinition(client, held);
     if (!fresh) throw new Error('the definition was deleted meanwhile');
-    hooks.log.info(`${held.name} was edited by someone else meanwhile (now revision ${fresh.revision}, ${queueStatusName(fresh.queueStatus)}); read it again.`);
+    hooks.log.info(`${held.name} was edited by someone else meanwhile (now revision ${fresh.revision}, ${queueStatusName(fresh.queueStatus)}); ` + `read it again.`);
     latest = fresh;
   }
 }

@@ -73,7 +73,7 @@ export async function holdPipelines(options: {
     earlier,
     publishRecord: (data) => {
       record.data = data;
-      record.description = `Queue status of ${data.definitions.length} pipeline(s) in ${data.project} set to ${data.mode}; release sets each back to what it was.`;
+      record.description = `Queue status of ${data.definitions.length} pipeline(s) in ${data.project} set to ${data.mode}; release ` + `sets each back to what it was.`;
       options.publishUndoRecord(record);
     },
   });
@@ -82,7 +82,7 @@ export async function holdPipelines(options: {
     record,
     outcomes,
     failed,
-    headline: `${count(outcomes, 'held')} pipeline(s) held (${options.mode}), ${outcomes.length - count(outcomes, 'held', 'failed')} left as they were, ${failed} failed.`,
+    headline: `${count(outcomes, 'held')} pipeline(s) held (${options.mode}), ${outcomes.length - count(outcomes, 'held', 'failed')} left as ` + `they were, ${failed} failed.`,
   };
 }
 
@@ -119,7 +119,7 @@ export async function releasePipelines(options: {
     record,
     outcomes,
     failed,
-    headline: `${count(outcomes, 'released')} pipeline(s) released, ${count(outcomes, 'already as before', 'deleted')} already as before, ${count(outcomes, 'changed since the hold')} changed by someone since (left alone), ${count(outcomes, 'refused')} refused, ${failed} failed or not back.`,
+    headline: `${count(outcomes, 'released')} pipeline(s) released, ${count(outcomes, 'already as before', 'deleted')} already as before, ` + `${count(outcomes, 'changed since the hold')} changed by someone since (left alone), ${count(outcomes, 'refused')} refused, ` + `${failed} failed or not back.`,
   };
 }
 

@@ -151,7 +151,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   const startedAt = client.now();
   const callsBefore = client.calls;
   const runs = new PipelineRuns(client, (runId, error) =>
-    log.warn(`Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but running this step again will not recognise it and may start another.`),
+    log.warn(`Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but running this step again will not recognise ` + `it and may start another.`),
   );
   const pipeline = await resolvePipeline(runs, options.pipeline);
   const key = options.runKey ?? `pipeline-${pipeline.id}`;
@@ -177,13 +177,13 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   if (earlier?.status === 'running') {
     run = earlier;
     origin = 'resumed';
-    log.info(`${runLabel(earlier)} started earlier in this window is still running; waiting for it instead of starting another. ${earlier.webUrl ?? ''}`.trim());
+    log.info((`${runLabel(earlier)} started earlier in this window is still running; waiting for it instead of starting another. ` + `${earlier.webUrl ?? ''}`).trim());
   } else if (earlier?.status === 'succeeded') {
     log.info(`${runLabel(earlier)} already succeeded in this window; not starting it again. ${earlier.webUrl ?? ''}`.trim());
     options.onRun?.(earlier, pipeline);
     return result(earlier, 'succeeded', 'succeeded-earlier');
   } else if (earlier && sameAttempt) {
-    log.warn(`${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ${earlier.webUrl ?? ''}`.trim());
+    log.warn((`${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ` + `${earlier.webUrl ?? ''}`).trim());
     options.onRun?.(earlier, pipeline);
     return result(earlier, earlier.status, 'failed-in-this-attempt');
   } else {
@@ -193,7 +193,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
     }
     const parameterNames = Object.keys(options.parameters);
     log.info(
-      `Starting ${pipeline.name} on ${options.branch ?? 'its default branch'}${parameterNames.length ? ` with parameters ${parameterNames.join(', ')}` : ''}.`,
+      `Starting ${pipeline.name} on ` + `${options.branch ?? 'its default branch'}${parameterNames.length ? ` with parameters ${parameterNames.join(', ')}` : ''}.`,
     );
     try {
       run = await runs.start(pipeline, { branch: options.branch, parameters: options.parameters, tags: singleRunTags(options.windowId, key, options.attemptId) });
@@ -238,7 +238,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
       log.info(`${pipeline.name} ${runLabel(run)} still running after ${minutes(elapsed)} (the step waits up to ${minutes(options.timeoutMs)}).`);
     }
   }
-  log.info(`${pipeline.name} ${runLabel(run)} ${run.status}${run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : ''}. ${run.webUrl ?? ''}`.trim());
+  log.info((`${pipeline.name} ${runLabel(run)} ` + `${run.status}${run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : ''}. ${run.webUrl ?? ''}`).trim());
   return result(run, run.status, origin, note);
 }
 
@@ -258,7 +258,7 @@ export function failureMessage(result: RunPipelineResult): string | undefined {
     case 'succeeded':
       return undefined;
     case 'timed-out':
-      return `${pipeline.name} ${runLabel(run)} is still running after the step's ${minutes(result.timeoutMs)} timeout; it was left running${where}. Running this step again in the same window waits for it instead of starting another.`;
+      return `${pipeline.name} ${runLabel(run)} is still running after the step's ${minutes(result.timeoutMs)} timeout; it was left ` + `running${where}. Running this step again in the same window waits for it instead of starting another.`;
     default: {
       const how = result.outcome === 'partially-succeeded' ? 'partially succeeded (some of its steps failed)' : result.outcome;
       const earlier = result.origin === 'failed-in-this-attempt' ? ' earlier in this attempt' : '';

@@ -90,7 +90,7 @@ export function composeNotice(fields: NoticeFields): Notice {
         ...base,
         title: `Back in service: ${serverList(servers)}`,
         tone: 'good',
-        paragraphs: [`${servers.length} server${servers.length > 1 ? 's are' : ' is'} patched and back in service${windowName ? ` (${windowName})` : ''}.`],
+        paragraphs: [`${servers.length} server${servers.length > 1 ? 's are' : ' is'} patched and back in ` + `service${windowName ? ` (${windowName})` : ''}.`],
         facts: [...windowFact, { label: 'Servers', value: serverList(servers) }],
       };
     case 'testsRequested':

@@ -172,7 +172,7 @@ export class SlackClient {
       throw new ServiceError('Slack', `channel${notFound.length > 1 ? 's' : ''} ${names} ${notFound.length > 1 ? 'were' : 'was'} not found.`, {
         code: 'channel_not_found',
         advice:
-          'Check the spelling (channel names are lower case, without spaces). A private channel is only visible to the app once the app is a member: invite it there (/invite @app), or give the channel id (C…) instead of the name.',
+          'Check the spelling (channel names are lower case, without spaces). A private channel is only visible to the app once ' + 'the app is a member: invite it there (/invite @app), or give the channel id (C…) instead of the name.',
       });
     }
     for (const name of wanted) resolved.set(name, this.channelsByName.get(name)!);
@@ -229,7 +229,7 @@ export function slackApiError(method: string, answer: SlackAnswer, context: Erro
   if (AUTH_ERRORS.has(code)) {
     return fail(
       `the bot token was refused (${code}).`,
-      "Put a valid bot token (xoxb-…) from the Slack app's OAuth & Permissions page into the service connection; reinstall the app if it was removed from the workspace.",
+      "Put a valid bot token (xoxb-…) from the Slack app's OAuth & Permissions page into the service connection; reinstall the app " + "if it was removed from the workspace.",
     );
   }
   switch (code) {
@@ -324,7 +324,7 @@ const WEBHOOK_ERRORS: Record<string, { message: string; advice: string }> = {
   },
   no_service: {
     message: 'the webhook is disabled, removed or invalid (no_service).',
-    advice: "Check that the whole webhook URL is in the service connection's token; if it is, the app or the webhook was removed: create a new incoming webhook.",
+    advice: "Check that the whole webhook URL is in the service connection's token; if it is, the app or the webhook was removed: create " + "a new incoming webhook.",
   },
   no_team: { message: "the webhook's workspace was not found (no_team).", advice: 'Create a new incoming webhook and put its URL in the service connection.' },
   team_disabled: { message: "the webhook's workspace is disabled (team_disabled).", advice: 'Ask a Slack admin about the workspace.' },
@@ -360,10 +360,10 @@ export async function postSlackWebhook(webhookUrl: string, message: SlackMessage
   if (body !== 'ok') {
     const type = (response.headers['content-type'] ?? 'no content type').split(';')[0];
     const snippet = body.slice(0, 60).replace(/\s+/g, ' ');
-    throw new ServiceError('Slack', `answered ${response.status} with ${type} ('${options.log?.mask(snippet) ?? snippet}') where the webhook's 'ok' was expected (POST ${SLACK_WEBHOOK_TARGET}).`, {
+    throw new ServiceError('Slack', `answered ${response.status} with ${type} ('${options.log?.mask(snippet) ?? snippet}') where the webhook's 'ok' was expected ` + `(POST ${SLACK_WEBHOOK_TARGET}).`, {
       status: response.status,
       code: 'unexpected-answer',
-      advice: 'Something other than Slack may have answered (a proxy, a sign-in page): look in the channel, check the webhook URL, and re-run the step only if the message is missing.',
+      advice: 'Something other than Slack may have answered (a proxy, a sign-in page): look in the channel, check the webhook URL, and ' + 're-run the step only if the message is missing.',
     });
   }
 }

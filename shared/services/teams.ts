@@ -95,7 +95,7 @@ export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkfl
     throw new ServiceError('Teams', `answered ${response.status} with ${problem} where the workflow's 202 Accepted was expected (POST ${TEAMS_TARGET}).`, {
       status: response.status,
       code: 'unexpected-answer',
-      advice: 'Something other than Power Automate may have answered (a proxy, a sign-in page): check the channel, check the webhook URL, and re-run the step if the card is missing.',
+      advice: 'Something other than Power Automate may have answered (a proxy, a sign-in page): check the channel, check the webhook ' + 'URL, and re-run the step if the card is missing.',
     });
   }
 }
@@ -157,14 +157,14 @@ export function teamsError(error: unknown): unknown {
     return new ServiceError('Teams', `the workflow refused the webhook URL's signature${said}.`, {
       status,
       cause: error,
-      advice: "The URL was copied incompletely or regenerated: copy the whole HTTP POST URL from the workflow's trigger into the service connection's token.",
+      advice: "The URL was copied incompletely or regenerated: copy the whole HTTP POST URL from the workflow's trigger into the service " + "connection's token.",
     });
   }
   if (status === 404) {
     return new ServiceError('Teams', `the workflow was not found${said}.`, {
       status,
       cause: error,
-      advice: 'The workflow was deleted or the URL is wrong: create a "When a Teams webhook request is received" workflow and put its URL in the service connection.',
+      advice: 'The workflow was deleted or the URL is wrong: create a "When a Teams webhook request is received" workflow and put its URL ' + 'in the service connection.',
     });
   }
   if (status === 409) {

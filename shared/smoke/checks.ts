@@ -187,7 +187,7 @@ export async function runCheck(check: SmokeCheck, options: RunChecksOptions): Pr
     if (outcome.passed || attempts > check.retries) {
       return { name: check.name, url: check.url, attempts, ...outcome };
     }
-    options.log.info(`${check.name}: ${outcome.reasons.join('; ')}; trying again in ${check.retryDelaySeconds} s (attempt ${attempts + 1} of ${check.retries + 1}).`);
+    options.log.info(`${check.name}: ${outcome.reasons.join('; ')}; trying again in ${check.retryDelaySeconds} s (attempt ${attempts + 1} of ` + `${check.retries + 1}).`);
     await wait(check.retryDelaySeconds * 1000);
   }
 }

@@ -353,7 +353,7 @@ describe('hostile corpus (http): broken answers from every service', function ()
     console.log(`      hostile corpus (http): ${counted.length} cases`);
   });
 
-  it(`every client × every broken answer ends in a clear error within ${DEADLINE_MS} ms + ${MARGIN_MS} ms, with no wrong write`, async () => {
+  it(`every client × every broken answer ends in a clear error within ${DEADLINE_MS} ms + ${MARGIN_MS} ms, ` + 'with no wrong write', async () => {
     const outcomes = await inBatches(CASES, CONCURRENCY, runCase);
     counted.push(...outcomes.map((outcome) => outcome.name));
     const slowest = outcomes.reduce((a, b) => (a.elapsedMs >= b.elapsedMs ? a : b));
@@ -385,7 +385,7 @@ describe('hostile corpus (http): broken answers from every service', function ()
     }
   });
 
-  it('restores that read back through a broken answer fail, write nothing and leave no receipt (bundles, as the agent runs them)', async () => {
+  it('restores that read back through a broken answer fail, write nothing and leave no receipt (bundles, as the agent ' + 'runs them)', async () => {
     const outcomes = (await inBatches(BUNDLE_GROUPS, BUNDLE_CONCURRENCY, runBundleGroup)).flat();
     counted.push(...outcomes.map((outcome) => outcome.name));
     const slowest = outcomes.reduce((a, b) => (a.elapsedMs >= b.elapsedMs ? a : b));

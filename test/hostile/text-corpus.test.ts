@@ -267,15 +267,20 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
           });
         }
       }
-      const plan = parsePlan(`${HEAD}${FORGED.map((forged, i) => change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n    notes: ${JSON.stringify(forged)}\n`)).join('')}`, 'forged.yml').plan!;
+      const changes = FORGED.map((forged, i) => change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n    notes: ${JSON.stringify(forged)}\n`));
+      const plan = parsePlan(`${HEAD}${changes.join('')}`, 'forged.yml').plan!;
       assert.ok(plan, 'forged text is valid plan text');
       log.info(renderChecklist({ plan }).toString());
       // validate-plan prints straight to stdout in a CI step: its own output must be inert too.
       const dir = newWorkDirectory('mw-hostile-cli-');
       const good = path.join(dir, 'forged.yml');
-      fs.writeFileSync(good, `${HEAD}${FORGED.map((forged, i) => change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n`)).join('')}`);
+      const goodChanges = FORGED.map((forged, i) => change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n`));
+      fs.writeFileSync(good, `${HEAD}${goodChanges.join('')}`);
       const bad = path.join(dir, 'forged-bad.yml');
-      fs.writeFileSync(bad, `${HEAD}${FORGED.map((forged, i) => change(`c${i}`, `    manual: m\n    dependsOn: [${JSON.stringify(forged)}]\n    ${JSON.stringify(forged)}: 1\n`)).join('')}`);
+      const badChanges = FORGED.map((forged, i) =>
+        change(`c${i}`, `    manual: m\n    dependsOn: [${JSON.stringify(forged)}]\n    ${JSON.stringify(forged)}: 1\n`),
+      );
+      fs.writeFileSync(bad, `${HEAD}${badChanges.join('')}`);
       const printed: string[] = [];
       assert.equal(timed('validate-plan forged', () => validatePlan([good, '--checklist'], (line) => printed.push(line), (line) => printed.push(line))), 0, printed.join('\n'));
       assert.equal(timed('validate-plan forged errors', () => validatePlan([bad], (line) => printed.push(line), (line) => printed.push(line))), 1);
@@ -351,7 +356,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
 
     it('masks the sig of a Teams or Power Automate workflow URL that an error echoes alone', async () => {
       for (const sig of ['Zm9vYmFyLXNpZ25hdHVyZS0xMjM0NTY3ODkw', 'abc%2Bdef%2Fghi%3D0123456789']) {
-        const url = `${base}/workflows/0a1b/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${sig}`;
+        const url = `${base}/workflows/0a1b/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&` + `sig=${sig}`;
         const visible = await attempt((log) => postTeamsWorkflow(url, { type: 'message', attachments: [] }, { log, retry: { attempts: 1 } as never }));
         assert.ok(!visible.includes(sig) && !visible.includes(decodeURIComponent(sig)), visible);
       }
@@ -418,7 +423,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('RunChangesV1 fails quickly naming planFile and the line for /dev/zero, an alias bomb and deep nesting', async () => {
       const root = newWorkDirectory('mw-hostile-run-');
       const bomb = path.join(root, 'bomb.yml');
-      fs.writeFileSync(bomb, `${HEAD}  []\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`);
+      fs.writeFileSync(bomb, `${HEAD}  []\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: ` + `[*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`);
       const deep = path.join(root, 'deep.yml');
       fs.writeFileSync(deep, `${HEAD}  - id: a\n    title: ${'['.repeat(50_000)}\n`);
       for (const [file, pattern] of [

@@ -120,7 +120,7 @@ describe('plan file', () => {
 
     it('warns (without refusing) about a date that is not a Sunday and a change waiting for a deferred one', () => {
       const { plan, problems } = parsePlan(
-        'window: { name: W, date: 2025-03-22 }\nchanges:\n  - { id: a, title: A, status: deferred, reason: later, manual: x }\n  - { id: b, title: B, dependsOn: [a], manual: y }\n',
+        'window: { name: W, date: 2025-03-22 }\nchanges:\n  - { id: a, title: A, status: deferred, reason: later, manual: x }\n  - ' + '{ id: b, title: B, dependsOn: [a], manual: y }\n',
         'w.yml',
       );
       assert.ok(plan);

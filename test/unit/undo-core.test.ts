@@ -91,7 +91,7 @@ describe('the undo protocol core (shared/core/undo.ts)', () => {
     assert.equal(store.receipts()[0].restoredAt, windowNow.toISOString(), 'the receipt carries the window clock');
   });
 
-  it('with no record: restores every unrestored record of the window in the folder (skipping other targets, refusing malformed ones), then the marks', async () => {
+  it('with no record: restores every unrestored record of the window in the folder (skipping other targets, refusing malformed ones), ' + 'then the marks', async () => {
     const dir = newWorkDirectory();
     const store = new RecordStore(dir);
     const ours = record({ zone: 'example.com', items: [{ name: 'from-record', verdict: 'restore' }] });

@@ -78,7 +78,7 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
   });
   after(async () => {
     await Promise.all([cloudflare.stop(), pingdom.stop(), newRelic.stop(), ado.stop(), scheduler.stop(), elsewhere.stop(), azure.stop()]);
-    console.log(`      undo protocol: ${hostile} hostile (tampered) records and ${stale} stale cases refused or handled, with zero wrong writes and no receipt for what is not back`);
+    console.log(`      undo protocol: ${hostile} hostile (tampered) records and ${stale} stale cases refused or handled, with zero wrong ` + `writes and no receipt for what is not back`);
   });
 
   // ---------------------------------------------------------------------------------------------------- rows
@@ -337,7 +337,7 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
   const rows = [dns, pingdomWindow, pingdomPause, mutingRule, alertRule, addressPool, nicPool, heldPipelines, schedulerRow];
 
   for (const row of rows) {
-    it(`${row.kind}: apply, hostile records refused, restore, restore again, hostile records refused, restore from the marks alone`, async function () {
+    it(`${row.kind}: apply, hostile records refused, restore, restore again, hostile records refused, restore from ` + `the marks alone`, async function () {
       this.timeout(120_000);
       row.setup();
       const start = row.state();
