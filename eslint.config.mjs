@@ -7,7 +7,6 @@ import tseslint from 'typescript-eslint';
 import layering from './lint/layering.mjs';
 import { TEMPORARY_NOT_LINTED } from './lint/temporary.mjs';
 
-
 const TYPESCRIPT = ['shared/**/*.ts', 'tasks/**/*.ts', 'extension/*.ts', 'test/**/*.ts'];
 const SCRIPTS = ['**/*.mjs', '**/*.cjs'];
 
@@ -61,7 +60,10 @@ export default tseslint.config(
   },
   {
     files: ['test/helpers/reporter.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { ...NODE_GLOBALS, require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { ...NODE_GLOBALS, require: 'readonly', module: 'writable', __dirname: 'readonly' },
+    },
   },
   {
     files: [...TYPESCRIPT, ...SCRIPTS],

@@ -51,7 +51,9 @@ async function main(args) {
     if (TEMPORARY_NOT_LINTED.includes(relative)) continue;
     for (const entry of await longLines(file)) {
       count++;
-      console.log(`${relative}:${entry.line}: ${entry.length} characters (max ${MAX_LINE}) once formatted: ${entry.text.trim().slice(0, 80)}…`);
+      console.log(
+        `${relative}:${entry.line}: ${entry.length} characters (max ${MAX_LINE}) once formatted: ${entry.text.trim().slice(0, 80)}…`,
+      );
     }
   }
   if (count) {

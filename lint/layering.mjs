@@ -72,7 +72,7 @@ const layerOrder = importRule(
       "layering/layer-order: shared/{{from}} must not import shared/{{to}} ('{{specifier}}'): " +
       'azure, devops, services and smoke are one layer and import only shared/core, never each other.',
     unknown:
-      "layering/layer-order: shared/{{folder}} is not a known layer: add it to SHARED_RANK in lint/layering.mjs " +
+      'layering/layer-order: shared/{{folder}} is not a known layer: add it to SHARED_RANK in lint/layering.mjs ' +
       'and to ARCHITECTURE.md.',
   },
   (from, to, { specifier }) => {
@@ -174,14 +174,22 @@ const processEnvOnlyInCore = {
     if (from.area === 'shared' && from.folder === 'core') return {};
     const isProcess = (node) =>
       (node.type === 'Identifier' && node.name === 'process') ||
-      (node.type === 'MemberExpression' && node.object.type === 'Identifier' && node.object.name === 'globalThis' && keyName(node) === 'process');
+      (node.type === 'MemberExpression' &&
+        node.object.type === 'Identifier' &&
+        node.object.name === 'globalThis' &&
+        keyName(node) === 'process');
     const report = (node) => context.report({ node, messageId: 'processEnv', data: { from: from.relative } });
     return {
       MemberExpression: (node) => {
         if (isProcess(node.object) && keyName(node) === 'env') report(node);
       },
       VariableDeclarator: (node) => {
-        if (node.id.type === 'ObjectPattern' && node.init && isProcess(node.init) && node.id.properties.some((p) => p.type === 'Property' && propertyKeyName(p) === 'env')) {
+        if (
+          node.id.type === 'ObjectPattern' &&
+          node.init &&
+          isProcess(node.init) &&
+          node.id.properties.some((p) => p.type === 'Property' && propertyKeyName(p) === 'env')
+        ) {
           report(node);
         }
       },

@@ -51,41 +51,111 @@ describe('lint: the layering as rules (eslint.config.mjs, lint/layering.mjs)', f
   });
 
   it('layering/layer-order: a lower layer importing a higher one fails', async () => {
-    await expectBroken('layering/layer-order', 'shared/core/fixture.ts', "import { loadPlan } from '../plan/plan';", /shared\/core must not import shared\/plan/);
-    await expectBroken('layering/layer-order', 'shared/devops/fixture.ts', "export { gateAction } from '../window/actions';", /shared\/devops must not import shared\/window/);
-    await expectBroken('layering/layer-order', 'shared/plan/fixture.ts', "const w = require('../window/window');", /shared\/plan must not import shared\/window/);
+    await expectBroken(
+      'layering/layer-order',
+      'shared/core/fixture.ts',
+      "import { loadPlan } from '../plan/plan';",
+      /shared\/core must not import shared\/plan/,
+    );
+    await expectBroken(
+      'layering/layer-order',
+      'shared/devops/fixture.ts',
+      "export { gateAction } from '../window/actions';",
+      /shared\/devops must not import shared\/window/,
+    );
+    await expectBroken(
+      'layering/layer-order',
+      'shared/plan/fixture.ts',
+      "const w = require('../window/window');",
+      /shared\/plan must not import shared\/window/,
+    );
   });
 
   it('layering/layer-order: the system folders importing each other fails, types included', async () => {
-    await expectBroken('layering/layer-order', 'shared/azure/fixture.ts', "import type { DevOpsClient } from '../devops/client';", /never each other/);
+    await expectBroken(
+      'layering/layer-order',
+      'shared/azure/fixture.ts',
+      "import type { DevOpsClient } from '../devops/client';",
+      /never each other/,
+    );
     await expectBroken('layering/layer-order', 'shared/services/fixture.ts', "const m = import('../smoke/checks');", /never each other/);
   });
 
   it('layering/shared-not-tasks: shared importing a task fails', async () => {
-    await expectBroken('layering/shared-not-tasks', 'shared/window/fixture.ts', "import '../../tasks/NotifyV1/index';", /shared\/window must not import tasks\/NotifyV1/);
+    await expectBroken(
+      'layering/shared-not-tasks',
+      'shared/window/fixture.ts',
+      "import '../../tasks/NotifyV1/index';",
+      /shared\/window must not import tasks\/NotifyV1/,
+    );
   });
 
   it('layering/no-task-to-task: a task importing another task fails', async () => {
-    await expectBroken('layering/no-task-to-task', 'tasks/NotifyV1/index.ts', "import { x } from '../SmokeTestV1/index';", /tasks\/NotifyV1 must not import tasks\/SmokeTestV1/);
+    await expectBroken(
+      'layering/no-task-to-task',
+      'tasks/NotifyV1/index.ts',
+      "import { x } from '../SmokeTestV1/index';",
+      /tasks\/NotifyV1 must not import tasks\/SmokeTestV1/,
+    );
   });
 
   it('layering/product-not-tests: product code importing test code fails', async () => {
-    await expectBroken('layering/product-not-tests', 'shared/plan/fixture.ts', "import { runBundledTask } from '../../test/helpers/task-runner';", /test\/helpers\/task-runner/);
+    await expectBroken(
+      'layering/product-not-tests',
+      'shared/plan/fixture.ts',
+      "import { runBundledTask } from '../../test/helpers/task-runner';",
+      /test\/helpers\/task-runner/,
+    );
   });
 
   it('layering/task-lib-only-in-core: azure-pipelines-task-lib outside shared/core fails', async () => {
-    await expectBroken('layering/task-lib-only-in-core', 'tasks/NotifyV1/index.ts', "import * as tl from 'azure-pipelines-task-lib/task';", /only shared\/core/);
-    await expectBroken('layering/task-lib-only-in-core', 'shared/window/fixture.ts', "import tl = require('azure-pipelines-task-lib');", /only shared\/core/);
+    await expectBroken(
+      'layering/task-lib-only-in-core',
+      'tasks/NotifyV1/index.ts',
+      "import * as tl from 'azure-pipelines-task-lib/task';",
+      /only shared\/core/,
+    );
+    await expectBroken(
+      'layering/task-lib-only-in-core',
+      'shared/window/fixture.ts',
+      "import tl = require('azure-pipelines-task-lib');",
+      /only shared\/core/,
+    );
   });
 
   it('layering/process-env-only-in-core: reading process.env outside shared/core fails', async () => {
-    await expectBroken('layering/process-env-only-in-core', 'shared/services/fixture.ts', 'export const token = process.env.SLACK_TOKEN;', /only shared\/core/);
-    await expectBroken('layering/process-env-only-in-core', 'tasks/NotifyV1/index.ts', "const { env } = process;\nexport const t = env['X'];", /only shared\/core/);
-    await expectBroken('layering/process-env-only-in-core', 'shared/plan/fixture.ts', "export const t = globalThis.process['env'].X;", /only shared\/core/);
+    await expectBroken(
+      'layering/process-env-only-in-core',
+      'shared/services/fixture.ts',
+      'export const token = process.env.SLACK_TOKEN;',
+      /only shared\/core/,
+    );
+    await expectBroken(
+      'layering/process-env-only-in-core',
+      'tasks/NotifyV1/index.ts',
+      "const { env } = process;\nexport const t = env['X'];",
+      /only shared\/core/,
+    );
+    await expectBroken(
+      'layering/process-env-only-in-core',
+      'shared/plan/fixture.ts',
+      "export const t = globalThis.process['env'].X;",
+      /only shared\/core/,
+    );
   });
 
   it('layering/emulators-types-only: an emulator importing product code (not as a type) fails', async () => {
-    await expectBroken('layering/emulators-types-only', 'test/emulators/fixture.ts', "import { runTask } from '../../shared/core/task';", /product code from shared\/core\/task/);
-    await expectBroken('layering/emulators-types-only', 'test/emulators/fixture.ts', "import { runBundledTask } from '../helpers/task-runner';", /test\/helpers\/task-runner/);
+    await expectBroken(
+      'layering/emulators-types-only',
+      'test/emulators/fixture.ts',
+      "import { runTask } from '../../shared/core/task';",
+      /product code from shared\/core\/task/,
+    );
+    await expectBroken(
+      'layering/emulators-types-only',
+      'test/emulators/fixture.ts',
+      "import { runBundledTask } from '../helpers/task-runner';",
+      /test\/helpers\/task-runner/,
+    );
   });
 });
