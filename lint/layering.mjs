@@ -5,7 +5,7 @@
 //   tasks/<Name>V1  →  shared/window  →  shared/plan  →  shared/azure | devops | services | smoke  →  shared/core
 //
 // A layer may import any layer below it, never one above; the four folders of the system layer do not import
-// each other. test/lint-layering.test.ts breaks each rule once and checks the message.
+// each other. test/unit/lint-layering.test.ts breaks each rule once and checks the message.
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
