@@ -38,6 +38,13 @@ const FORGED = [
   '##vso[task.setsecret]not-a-secret',
   '\u0007##vso[task.logissue type=error]bell',
 ];
+
+/**
+ * The invisible characters and the BEL (\u0007) that some forged lines carry: the scripts below print the forged
+ * lines without them. A control character in this pattern is the point, hence the disabled rule.
+ */
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u200b\u00ad\u0007]/g;
 const MAX_CASE_MS = 5000;
 const MAX_ERROR_CHARS = 2000;
 
@@ -292,9 +299,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
 
     it('relays a script that prints forged commands inert, and a NUL argument as an error at once', async () => {
       const root = newWorkDirectory('mw-hostile-script-');
-      // The forged lines carry a BEL (\u0007) on purpose; printf gets them without it.
-      // eslint-disable-next-line no-control-regex
-      const printf = FORGED.map((forged) => `printf '%s\\n' ${JSON.stringify(forged.replace(/\u200b|\u00ad|\u0007/g, ''))}`).join('\n');
+      const printf = FORGED.map((forged) => `printf '%s\\n' ${JSON.stringify(forged.replace(INVISIBLE, ''))}`).join('\n');
       fs.writeFileSync(path.join(root, 'forge.sh'), `${printf}\nprintf 'a\\r##vso[task.complete result=Succeeded]\\n' >&2\nprintf '${'z'.repeat(100)}%.0s' $(seq 1 400)\n`);
       const log = new Log();
       const started = Date.now();
@@ -380,9 +385,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('RunChangesV1 prints forged titles, instructions and script output inert, and sets only its outputs', async () => {
       const root = newWorkDirectory('mw-hostile-run-');
       fs.mkdirSync(path.join(root, 'scripts'));
-      // The forged lines carry a BEL (\u0007) on purpose; echo gets them without it.
-      // eslint-disable-next-line no-control-regex
-      fs.writeFileSync(path.join(root, 'scripts', 'forge.sh'), FORGED.map((forged) => `echo ${JSON.stringify(forged.replace(/[\u200b\u00ad\u0007]/g, ''))}`).join('\n') + '\n');
+      fs.writeFileSync(path.join(root, 'scripts', 'forge.sh'), FORGED.map((forged) => `echo ${JSON.stringify(forged.replace(INVISIBLE, ''))}`).join('\n') + '\n');
       const plan = [
         HEAD.trimEnd(),
         ...FORGED.map((forged, i) => change(`m${i}`, `    manual: ${JSON.stringify(`Check the thing\n${forged}`)}\n`).replace(`title: m${i}`, `title: ${JSON.stringify(`Title ${i}\n${forged}`)}`)),
