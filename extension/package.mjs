@@ -159,6 +159,6 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const report = packageExtension({ dev: devBuildNumber() });
   if (report.problems.length) fail(report.problems.join('\n'));
   const share = ((report.bytes / MARKETPLACE_LIMIT_BYTES) * 100).toFixed(1);
-  console.log(`VSIX ${path.relative(root, report.vsix)}: ${(report.bytes / 1024).toFixed(0)} KB (${report.bytes} bytes, ${share}% of the marketplace's limit), ${report.tasks.length} task(s), ${report.entries.length} files`);
+  console.log(`VSIX ${path.relative(root, report.vsix)}: ${(report.bytes / 1024).toFixed(0)} KB (${report.bytes} bytes, ${share}% of the ` + `marketplace's limit), ${report.tasks.length} task(s), ${report.entries.length} files`);
   if (process.argv.includes('--json')) console.log(JSON.stringify({ vsix: report.vsix, bytes: report.bytes, tasks: report.tasks, entries: report.entries }));
 }

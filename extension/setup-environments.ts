@@ -30,7 +30,7 @@ interface Arguments {
 }
 
 const USAGE =
-  'usage: npm run setup-environments -- --org https://dev.azure.com/<org> --project <project> --release-manager <user or group> --platform-approver <user or group> [--min-approvers N] [--timeout-minutes N]\n' +
+  'usage: npm run setup-environments -- --org https://dev.azure.com/<org> --project <project> --release-manager <user or group> ' + '--platform-approver <user or group> [--min-approvers N] [--timeout-minutes N]\n' +
   `The personal access token is read from ${PAT_VARIABLES.join(' or ')}.`;
 
 export function parseArguments(argv: string[]): Arguments {
@@ -91,7 +91,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const changed = outcomes.filter((outcome) => outcome.environmentAction === 'created' || outcome.checkAction !== 'unchanged' || outcome.lockAction !== 'unchanged');
     for (const outcome of outcomes) {
       log.info(
-        `${outcome.environment}: environment ${outcome.environmentAction} (id ${outcome.environmentId}); approval check ${outcome.checkAction} (id ${outcome.checkId}); exclusive lock check ${outcome.lockAction} (id ${outcome.lockCheckId}); approvers ${outcome.approvers.map((approver) => approver.displayName).join(', ')}`,
+        `${outcome.environment}: environment ${outcome.environmentAction} (id ${outcome.environmentId}); approval check ` + `${outcome.checkAction} (id ${outcome.checkId}); exclusive lock check ${outcome.lockAction} (id ${outcome.lockCheckId}); ` + `approvers ${outcome.approvers.map((approver) => approver.displayName).join(', ')}`,
       );
     }
     log.info(changed.length ? `Done: ${changed.length} environment(s) changed.` : 'Done: everything was already as wanted; nothing changed.');

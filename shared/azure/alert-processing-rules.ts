@@ -83,7 +83,7 @@ export function actionRulePlan(subscriptionId: string, selection: AzureMonitorSe
     return match;
   });
   if (severities.length) conditions.push({ field: 'Severity', operator: 'Equals', values: [...new Set(severities)] });
-  const ruleId = `/subscriptions/${subscriptionId}/resourceGroups/${selection.resourceGroup}/providers/Microsoft.AlertsManagement/actionRules/${selection.ruleName}`;
+  const ruleId = `/subscriptions/${subscriptionId}/resourceGroups/${selection.resourceGroup}/providers/Microsoft.AlertsManagement/` + `actionRules/${selection.ruleName}`;
   return { ruleId, scopes: [...new Set(scopes)], conditions };
 }
 
@@ -157,8 +157,8 @@ export async function muteAzureMonitor(options: AzureMuteOptions): Promise<Azure
   const existing = await rules.get(plan.ruleId);
   if (existing && windowOf(existing) !== options.windowId) {
     throw new SafetyError(
-      `An alert processing rule named '${options.selection.ruleName}' exists already in ${options.selection.resourceGroup} and was not made for this window` +
-        `${windowOf(existing) ? ` (it is tagged for window ${windowOf(existing)})` : ''}; refusing to overwrite it. Choose another ruleName.`,
+      `An alert processing rule named '${options.selection.ruleName}' exists already in ${options.selection.resourceGroup} and was ` + `not made for this window` +
+        `${windowOf(existing) ? ` (it is tagged for window ${windowOf(existing)})` : ''}; refusing to overwrite it. Choose another ` + `ruleName.`,
     );
   }
   const record: UndoRecord<AzureMonitorUndoData> = newUndoRecord({
@@ -166,7 +166,7 @@ export async function muteAzureMonitor(options: AzureMuteOptions): Promise<Azure
     windowId: options.windowId,
     now,
     expiresAt: options.endsAt,
-    description: `Azure Monitor alert processing rule '${options.selection.ruleName}' removing action groups from ${plan.scopes.length} scope(s)`,
+    description: `Azure Monitor alert processing rule '${options.selection.ruleName}' removing action groups from ` + `${plan.scopes.length} scope(s)`,
     data: { ruleId: plan.ruleId, name: options.selection.ruleName, scopes: plan.scopes, conditions: plan.conditions, endsAt: options.endsAt.toISOString() },
   });
   options.publish(record);
@@ -183,7 +183,7 @@ export async function muteAzureMonitor(options: AzureMuteOptions): Promise<Azure
       schedule,
     },
   };
-  log.info(`${existing ? 'Updating the rule an earlier run of this step made' : 'Creating alert processing rule'} ${plan.ruleId} until ${schedule.effectiveUntil} UTC.`);
+  log.info(`${existing ? 'Updating the rule an earlier run of this step made' : 'Creating alert processing rule'} ${plan.ruleId} until ` + `${schedule.effectiveUntil} UTC.`);
   const rule = await rules.put(plan.ruleId, body);
   return { record, rule, adopted: !!existing };
 }
@@ -218,7 +218,7 @@ export function azureMonitorUndoKind(options: { rules: AlertProcessingRules; log
       const existing = await rules.get(ruleId);
       if (!existing) return [{ name, verdict: 'back', reason: 'it is gone', item: { ruleId } }];
       if (windowOf(existing) !== windowId) {
-        return [{ name, verdict: data ? 'refuse' : 'back', reason: `it is not tagged for window ${windowId} (someone replaced it${windowOf(existing) ? `; it is tagged for window ${windowOf(existing)}` : ''}); leaving it alone`, item: { ruleId } }];
+        return [{ name, verdict: data ? 'refuse' : 'back', reason: `it is not tagged for window ${windowId} (someone replaced ` + `it${windowOf(existing) ? `; it is tagged for window ${windowOf(existing)}` : ''}); leaving it alone`, item: { ruleId } }];
       }
       return [{ name, verdict: 'restore', reason: 'delete it', item: { ruleId } }];
     },

@@ -102,7 +102,7 @@ function schemeOf(endpoint: Endpoint, inputName: string): AzureAuthScheme {
   if (scheme === 'managedserviceidentity') return 'ManagedServiceIdentity';
   throw new InputError(
     inputName,
-    `service connection '${endpoint.id}' uses scheme '${endpoint.scheme}', which is not an Azure Resource Manager scheme this task supports (ServicePrincipal, WorkloadIdentityFederation, ManagedServiceIdentity).`,
+    `service connection '${endpoint.id}' uses scheme '${endpoint.scheme}', which is not an Azure Resource Manager scheme this task ` + `supports (ServicePrincipal, WorkloadIdentityFederation, ManagedServiceIdentity).`,
   );
 }
 
@@ -168,7 +168,7 @@ function oidcAssertion(connectionId: string, job: Required<JobIdentity>, log: Lo
       return token;
     } catch (error) {
       if (error instanceof HttpError) {
-        throw new ServiceError('Azure DevOps', `could not get the job's OIDC token for service connection '${connectionId}' (${error.status ?? error.networkCode ?? 'no answer'}).`, {
+        throw new ServiceError('Azure DevOps', `could not get the job's OIDC token for service connection '${connectionId}' ` + `(${error.status ?? error.networkCode ?? 'no answer'}).`, {
           status: error.status,
           advice: 'Check that the connection uses workload identity federation and that this pipeline is allowed to use it.',
           cause: error,
@@ -198,7 +198,7 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
   if (!authorityHost || !audience) {
     throw new InputError(
       inputName,
-      `service connection '${endpoint.id}' (environment '${environment}') gives no environmentAuthorityUrl or activeDirectoryServiceEndpointResourceId; recreate it or fill them in.`,
+      `service connection '${endpoint.id}' (environment '${environment}') gives no environmentAuthorityUrl or ` + `activeDirectoryServiceEndpointResourceId; recreate it or fill them in.`,
     );
   }
   const tenantId = parameter(endpoint, 'tenantid') ?? '';
@@ -232,10 +232,10 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
       const oidcRequestUri = options.job?.oidcRequestUri ?? jobOidcRequestUri();
       const accessToken = options.job?.accessToken ?? systemAccessToken(log);
       if (!oidcRequestUri) {
-        throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, but this agent gives no System.OidcRequestUri (agent 3.232.1 or later is needed).`);
+        throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, but this agent gives no System.OidcRequestUri ` + `(agent 3.232.1 or later is needed).`);
       }
       if (!accessToken) {
-        throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, which needs the job's access token (System.AccessToken), and the job has none.`);
+        throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, which needs the job's access token ` + `(System.AccessToken), and the job has none.`);
       }
       log.addSecret(accessToken);
       credential = new ClientAssertionCredential(tenantId, clientId!, oidcAssertion(endpoint.id, { oidcRequestUri, accessToken }, log), identityOptions);
@@ -248,7 +248,7 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
       break;
     }
   }
-  log.debug(`Azure connection '${endpoint.id}': ${scheme}, ${environment}, ARM ${armUrl}, authority ${authorityHost}, subscription ${subscriptionId}.`);
+  log.debug(`Azure connection '${endpoint.id}': ${scheme}, ${environment}, ARM ${armUrl}, authority ${authorityHost}, subscription ` + `${subscriptionId}.`);
   return {
     credential: new MaskedTokenCredential(credential, log),
     armUrl,

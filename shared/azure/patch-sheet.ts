@@ -101,7 +101,7 @@ async function writeXlsx(file: string, rows: ServerPatchResult[], sheetInfo: She
     }
     const added = sheet.addRow(COLUMNS.map((column) => column.value(row)));
     const result = added.getCell(5);
-    result.fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: fills[String(result.value)] ?? 'FFFFFFFF' } };
+    result.fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: fills[typeof result.value === 'string' ? result.value : ''] ?? 'FFFFFFFF' } };
   }
   sheet.autoFilter = { from: { row: 2, column: 1 }, to: { row: 2, column: COLUMNS.length } };
   await workbook.xlsx.writeFile(file);

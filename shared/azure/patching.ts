@@ -77,7 +77,7 @@ export function checkClassifications(inputName: string, names: string[]): string
   const known = new Map([...WINDOWS_CLASSIFICATIONS, ...LINUX_CLASSIFICATIONS].map((name) => [name.toLowerCase(), name]));
   return names.map((name) => {
     const found = known.get(name.toLowerCase());
-    if (!found) throw new InputError(inputName, `'${name}' is not a patch classification; use ${WINDOWS_CLASSIFICATIONS.join(', ')} (Windows) or ${LINUX_CLASSIFICATIONS.join(', ')} (Linux).`);
+    if (!found) throw new InputError(inputName, `'${name}' is not a patch classification; use ${WINDOWS_CLASSIFICATIONS.join(', ')} (Windows) or ` + `${LINUX_CLASSIFICATIONS.join(', ')} (Linux).`);
     return found;
   });
 }
@@ -119,7 +119,7 @@ function outcomeOfInstall(result: VirtualMachineInstallPatchesResult, rebootSett
 
 /** Runs `work` over `items`, at most `limit` at a time, in order of the list. */
 async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+  const results = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -151,7 +151,7 @@ async function readVms(options: PatchOptions): Promise<VmInfo[]> {
   for (const vm of vms) {
     const allowed = vm.osType === 'Linux' ? LINUX_CLASSIFICATIONS : WINDOWS_CLASSIFICATIONS;
     if (options.action === 'install' && !options.classifications.some((name) => allowed.includes(name))) {
-      throw new InputError('classifications', `none of ${options.classifications.join(', ')} applies to ${vm.osType} virtual machine '${vm.name}'; add one of ${allowed.join(', ')}.`);
+      throw new InputError('classifications', `none of ${options.classifications.join(', ')} applies to ${vm.osType} virtual machine '${vm.name}'; add one of ` + `${allowed.join(', ')}.`);
     }
   }
   return vms;
@@ -180,7 +180,10 @@ export async function patchServers(options: PatchOptions): Promise<ServerPatchRe
     const started = options.clock.now();
     const base = { serverGroup: options.serverGroup, server: vm.name, osType: vm.osType, action: options.action, startedAt: started.toISOString() };
     const notes: string[] = [];
-    log.info(`${vm.name}: ${options.action === 'install' ? `installing ${options.classifications.join(', ')} patches (reboot ${options.rebootSetting}, at most ${options.maximumDuration})` : 'assessing available patches'}.`);
+    const installing =
+      `installing ${options.classifications.join(', ')} patches ` +
+      `(reboot ${options.rebootSetting}, at most ${options.maximumDuration})`;
+    log.info(`${vm.name}: ${options.action === 'install' ? installing : 'assessing available patches'}.`);
     let row: ServerPatchResult;
     try {
       const settle = { updateIntervalInMs: options.pollIntervalMs };

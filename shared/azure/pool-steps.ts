@@ -3,7 +3,7 @@ import { InputError } from '../core/errors';
 import type { Log } from '../core/log';
 import type { RecordStore, UndoRecord } from '../core/records';
 import { mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind } from '../core/undo';
-import { MarkdownSummary } from '../core/summary';
+import { MarkdownSummary, type TableCell } from '../core/summary';
 import { BackendPoolClient, describeMember, memberAddress, POOL_RECORD_KIND, validatePoolUndoData, type MemberHealth, type PoolMember, type PoolTarget, type PoolUndoData, type RestoreResult } from './appgateway';
 import { armClients } from './arm';
 import type { AzureConnection } from './credentials';
@@ -41,7 +41,7 @@ export interface PoolStepResult {
   outputs: Record<string, string>;
 }
 
-function healthRows(entries: MemberHealth[]): unknown[][] {
+function healthRows(entries: MemberHealth[]): TableCell[][] {
   return entries.map((entry) => [entry.member.label ?? '-', memberAddress(entry.member), entry.health, entry.detail ?? '']);
 }
 
@@ -55,7 +55,7 @@ function checkRecordTarget(record: UndoRecord<PoolUndoData>, target: PoolTarget,
   if (mismatch.length) {
     throw new InputError(
       'undoRecord',
-      `is for pool '${record.data.backendPoolName}' of gateway '${record.data.applicationGatewayName}' in '${record.data.resourceGroupName}', but this step names pool '${target.backendPoolName}' of '${target.applicationGatewayName}' in '${target.resourceGroupName}'.`,
+      `is for pool '${record.data.backendPoolName}' of gateway '${record.data.applicationGatewayName}' in ` + `'${record.data.resourceGroupName}', but this step names pool '${target.backendPoolName}' of ` + `'${target.applicationGatewayName}' in '${target.resourceGroupName}'.`,
     );
   }
   if (record.data.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) {
@@ -86,7 +86,7 @@ function poolUndoKind(pool: BackendPoolClient, healthTimeoutSeconds: number, log
       if (!given) {
         log.info(
           judged.length
-            ? `No undo record and no servers given: the drained tags say this task took ${judged.map((item) => `${item.name} (${item.reason?.replace(/^the drained tag says /, '')})`).join(', ')} out of ${where}.`
+            ? `No undo record and no servers given: the drained tags say this task took ` + `${judged.map((item) => `${item.name} (${item.reason?.replace(/^the drained tag says /, '')})`).join(', ')} out of ` + `${where}.`
             : `No undo record and no servers given, and no drained tag names anything this task took out of ${where}: nothing to put back.`,
         );
       }
@@ -119,7 +119,7 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
     const status = await pool.status();
     const healthy = status.members.filter((entry) => entry.health === 'Up').length;
     for (const entry of status.members) log.info(`  ${describeMember(entry.member).padEnd(28)} ${entry.health}`);
-    log.info(`${healthy} of ${status.members.length} server(s) healthy; connection draining ${status.drainTimeoutSeconds} s (${status.settings.join(', ') || 'no HTTP settings'}).`);
+    log.info(`${healthy} of ${status.members.length} server(s) healthy; connection draining ${status.drainTimeoutSeconds} s ` + `(${status.settings.join(', ') || 'no HTTP settings'}).`);
     summary
       .heading(`${target.applicationGatewayName} / ${target.backendPoolName}: ${healthy} of ${status.members.length} healthy`)
       .table(HEALTH_HEADERS, healthRows(status.members))
@@ -143,13 +143,13 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
       .list(drained);
     if (result.carried.length) {
       summary.paragraph(
-        `Already out before this step, taken out by an earlier drain of this task (its drained tag says so), and carried into this undo record: ${result.carried.map((entry) => `${describeMember(entry.member)} (window ${entry.windowId})`).join(', ')}.`,
+        `Already out before this step, taken out by an earlier drain of this task (its drained tag says so), and carried into this ` + `undo record: ${result.carried.map((entry) => `${describeMember(entry.member)} (window ${entry.windowId})`).join(', ')}.`,
       );
     }
     summary
       .paragraph(`Still serving (${result.remaining.filter((entry) => entry.health === 'Up').length} healthy):`)
       .table(HEALTH_HEADERS, healthRows(result.remaining))
-      .paragraph(`Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}; connection draining waited: ${result.drainSeconds} s. Undo record: \`${result.record.id}\`.`);
+      .paragraph(`Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}; connection draining waited: ` + `${result.drainSeconds} s. Undo record: \`${result.record.id}\`.`);
     return { title: `Drain ${target.backendPoolName}`, summary, outputs: { drainedServers: result.removed.map((member) => member.label ?? memberAddress(member)).join(',') } };
   }
 
@@ -163,7 +163,7 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
     .heading(`Restored ${result.health.length} server(s) to ${target.applicationGatewayName} / ${target.backendPoolName}`)
     .table(HEALTH_HEADERS, healthRows(result.health))
     .paragraph(
-      `What to put back came from the ${result.source}. Put back now: ${result.restored.map(describeMember).join(', ') || 'none'}; already in the pool: ${result.alreadyPresent.map(describeMember).join(', ') || 'none'}. ` +
+      `What to put back came from the ${result.source}. Put back now: ${result.restored.map(describeMember).join(', ') || 'none'}; ` + `already in the pool: ${result.alreadyPresent.map(describeMember).join(', ') || 'none'}. ` +
         `Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}.`,
     );
   return {

@@ -18,7 +18,8 @@ export const SIMULATED_NOW_VARIABLE = 'MaintenanceWindow.Now';
 
 export interface WindowClock {
   readonly simulated: boolean;
-  now(): Date;
+  /** A property, not a method: callers pass `clock.now` on as a function. */
+  now: () => Date;
   /** Waits `ms` (simulated: moves the clock forward at once), reporting progress every `progressEveryMs`. */
   wait(ms: number, onProgress?: (remainingMs: number) => void, progressEveryMs?: number): Promise<void>;
 }
@@ -52,6 +53,9 @@ export function simulatedClock(start: Date): SimulatedClock {
   const clock: SimulatedClock = {
     simulated: true,
     now: () => new Date(start.getTime() + (Date.now() - startedAt) + skipped),
+    // Nothing to await when the clock jumps; async all the same, so that a throwing onProgress rejects the
+    // promise exactly as the real clock's wait does.
+    // eslint-disable-next-line @typescript-eslint/require-await
     async wait(ms, onProgress, progressEveryMs = 60_000) {
       for (let remaining = ms; remaining > 0; remaining -= progressEveryMs) {
         onProgress?.(remaining);
@@ -77,10 +81,10 @@ export function windowClock(variable: (name: string) => string | undefined, log:
   if (!value) return realClock();
   const parsed = DateTime.fromISO(value.trim(), { setZone: true });
   if (!parsed.isValid || !/([zZ]|[+-]\d\d:?\d\d)$/.test(value.trim())) {
-    throw new Error(`Pipeline variable ${SIMULATED_NOW_VARIABLE} is '${value}': give an ISO date-time with an offset (2025-04-12T23:00:00Z), or remove the variable to use the real clock.`);
+    throw new Error(`Pipeline variable ${SIMULATED_NOW_VARIABLE} is '${value}': give an ISO date-time with an offset (2025-04-12T23:00:00Z), or ` + `remove the variable to use the real clock.`);
   }
   log.warn(
-    `SIMULATED CLOCK: pipeline variable ${SIMULATED_NOW_VARIABLE}=${value} is set, so this step takes ${parsed.toUTC().toISO()} as now and ` +
+    `SIMULATED CLOCK: pipeline variable ${SIMULATED_NOW_VARIABLE}=${value} is set, so this step takes ${parsed.toUTC().toISO()} as ` + `now and ` +
       'does not wait in real time. This is meant for rehearsals and dry runs only; remove the variable for a real window.',
   );
   return simulatedClock(parsed.toJSDate());

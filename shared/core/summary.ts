@@ -3,7 +3,10 @@
  * or a message with a line break cannot break a table.
  */
 
-export function escapeCell(value: unknown): string {
+/** What a table cell shows: plain values only, so that no object turns into `[object Object]`. */
+export type TableCell = string | number | boolean | null | undefined;
+
+export function escapeCell(value: TableCell): string {
   return String(value ?? '')
     .replace(/\\/g, '\\\\')
     .replace(/\|/g, '\\|')
@@ -28,7 +31,7 @@ export class MarkdownSummary {
     return this;
   }
 
-  table(headers: string[], rows: unknown[][]): this {
+  table(headers: string[], rows: TableCell[][]): this {
     const lines = [
       `| ${headers.map(escapeCell).join(' | ')} |`,
       `| ${headers.map(() => '---').join(' | ')} |`,

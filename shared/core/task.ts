@@ -21,17 +21,18 @@ export interface TaskContext {
   records: RecordStore;
   /** The window this run belongs to (set by MaintenanceWindowV1 start), else the build id. */
   windowId: string;
+  // The functions below are properties, not methods: none uses `this`, so a task may destructure them.
   /** A pipeline variable such as `System.TeamProject`. */
-  variable(name: string): string | undefined;
-  setOutput(name: string, value: string, options?: { secret?: boolean }): void;
+  variable: (name: string) => string | undefined;
+  setOutput: (name: string, value: string, options?: { secret?: boolean }) => void;
   /** Writes an undo record before a change: file in the records folder, plus the `undoRecord` output. */
-  publishUndoRecord(record: UndoRecord, outputName?: string): string;
+  publishUndoRecord: (record: UndoRecord, outputName?: string) => string;
   /** Attaches markdown to the run's summary tab. */
-  attachSummary(title: string, summary: MarkdownSummary | string): string;
+  attachSummary: (title: string, summary: MarkdownSummary | string) => string;
   /** A folder for files the step leaves for the pipeline artifact (sheets, reports). */
-  outputDirectory(): string;
+  outputDirectory: () => string;
   /** Attaches a file to the run under a type (`##vso[task.addattachment]`), read back by type through the Build REST API. */
-  addAttachment(type: string, name: string, file: string): void;
+  addAttachment: (type: string, name: string, file: string) => void;
   /** Aborted when the agent cancels the step (SIGINT/SIGTERM); every `sleep` already honours it. */
   signal: AbortSignal;
   /**
@@ -147,7 +148,7 @@ function handleCancelSignals(context: TaskContext): void {
       process.exit(1);
     }
     const interrupted = cancelAll(signal);
-    context.log.warn(`Cancel received (${signal}): interrupting ${describe(interrupted) || 'the step'}. What this step changed is in its undo record; the always() steps after it put it back.`);
+    context.log.warn(`Cancel received (${signal}): interrupting ${describe(interrupted) || 'the step'}. What this step changed is in its undo ` + `record; the always() steps after it put it back.`);
     setTimeout(() => {
       context.log.warn(`Still stopping ${CANCEL_EXIT_MS / 1000} s after the cancel (${describe(runningActivities()) || 'a call in flight'}): exiting now.`);
       report(signal);
@@ -174,7 +175,7 @@ export async function runTask(taskName: string, body: (context: TaskContext) => 
     if (error instanceof CanceledError || isCanceled()) {
       // The documented results of task.complete are Succeeded, SucceededWithIssues and Failed; the agent shows
       // the step as canceled either way, since it sent the signal.
-      const reason = cancellationSignal().reason;
+      const reason: unknown = cancellationSignal().reason;
       const canceled = error instanceof CanceledError ? error : reason instanceof CanceledError ? reason : undefined;
       const message = `Canceled (${canceled?.signal ?? 'cancel'}): ${context.log.mask(canceled?.message ?? messageOf(error))}.`;
       context.log.error(message);

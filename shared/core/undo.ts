@@ -111,7 +111,7 @@ export function checkRecord<D>(
     const host = hostOf(url);
     if (host === undefined) continue;
     if (!allowed || host !== allowed) {
-      refuse(`names the URL host '${host}', which is not the connection's host${allowed ? ` '${allowed}'` : ''}: the connection's credentials are never sent elsewhere.`);
+      refuse(`names the URL host '${host}', which is not the connection's host${allowed ? ` '${allowed}'` : ''}: the connection's ` + `credentials are never sent elsewhere.`);
     }
   }
 }
@@ -149,7 +149,7 @@ export async function runUndo<D, I>(options: UndoStepOptions<D, I>): Promise<Und
   // A record that asks for anything the marks do not confirm is not trusted at all: nothing of it is written.
   // (Without a record, what the marks name is restored and only the refused items are left.)
   const distrusted = !!record && items.some((item) => item.verdict === 'refuse');
-  if (distrusted) log.error(`Undo record ${record!.id} asks for what the resources' marks do not confirm: nothing of it is restored. Restore without a record to put back what the window's marks name.`);
+  if (distrusted) log.error(`Undo record ${record.id} asks for what the resources' marks do not confirm: nothing of it is restored. Restore without a ` + `record to put back what the window's marks name.`);
   const toRestore = distrusted ? [] : items.filter((item) => item.verdict === 'restore');
   if (toRestore.length) await kind.restore(toRestore);
   const notBack = distrusted ? [] : await kind.readBack(items.filter((item) => item.verdict === 'restore' || item.verdict === 'back'));

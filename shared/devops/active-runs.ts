@@ -48,7 +48,7 @@ export async function olderActiveRuns(options: { client: DevOpsClient; definitio
     if (error instanceof ServiceError && (error.status === 401 || error.status === 403)) {
       throw new ServiceError(
         error.service,
-        `the gate cannot tell whether another run of this pipeline is going on (${error.status} from ${client.connection.source}), and does not open the window blindly. Give the project's Build Service account "View builds" on this pipeline (or choose an Azure DevOps connection whose PAT has Build: Read).`,
+        `the gate cannot tell whether another run of this pipeline is going on (${error.status} from ${client.connection.source}), ` + `and does not open the window blindly. Give the project's Build Service account "View builds" on this pipeline (or choose an ` + `Azure DevOps connection whose PAT has Build: Read).`,
         { status: error.status, code: 'cannot-check-overlap', cause: error },
       );
     }

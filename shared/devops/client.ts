@@ -5,6 +5,7 @@ import type { ITaskAgentApi } from 'azure-devops-node-api/TaskAgentApi';
 import { InputError, ServiceError } from '../core/errors';
 import { systemAccessToken, type Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
+import { textOf } from '../core/text';
 import { DEFAULT_MAX_BODY_BYTES, notTheApiAdvice } from '../core/http';
 import { realClock, type WindowClock } from '../core/clock';
 import { parseRetryAfter, retry, sleep as realSleep, type RetryPolicy } from '../core/retry';
@@ -83,7 +84,7 @@ export function resolveConnection(options: {
     const parameters = Object.fromEntries(Object.entries(endpoint.parameters).map(([key, value]) => [key.toLowerCase(), value]));
     const token = parameters.apitoken ?? parameters.password ?? parameters.accesstoken ?? parameters.token;
     if (!token) {
-      throw new InputError(options.inputName, `service connection '${endpoint.id}' has no token: use a personal access token (scheme Token, or the password of a user name/password connection).`);
+      throw new InputError(options.inputName, `service connection '${endpoint.id}' has no token: use a personal access token (scheme Token, or the password of a user ` + `name/password connection).`);
     }
     if (!/^https?:\/\//i.test(endpoint.url)) {
       throw new InputError(options.inputName, `service connection '${endpoint.id}' has no server URL; set it to the organization, e.g. https://dev.azure.com/contoso.`);
@@ -99,7 +100,7 @@ export function resolveConnection(options: {
   if (!options.systemAccessToken) {
     throw new InputError(
       options.inputName,
-      "is empty and the job's access token is not available: choose a service connection, or give the job its token (`env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)`, or allow scripts to access the OAuth token).",
+      "is empty and the job's access token is not available: choose a service connection, or give the job its token (`env: " + "SYSTEM_ACCESSTOKEN: $(System.AccessToken)`, or allow scripts to access the OAuth token).",
     );
   }
   if (!options.collectionUri) {
@@ -353,15 +354,15 @@ export class DevOpsClient {
 
   private describe(what: string, error: ClientFailure): ServiceError {
     const status = error.statusCode;
-    const detail = this.log.mask(String(error.message ?? error)).split('\n')[0];
+    const detail = this.log.mask(error.message ?? textOf(error)).split('\n')[0];
     const where = `${this.connection.collectionUrl}${this.connection.project}`;
     let advice: string | undefined;
     if (status === 401) {
-      advice = `The token from ${this.connection.source} was refused: check that it has not expired and that it belongs to ${this.connection.collectionUrl}.`;
+      advice = `The token from ${this.connection.source} was refused: check that it has not expired and that it belongs to ` + `${this.connection.collectionUrl}.`;
     } else if (status === 403) {
       advice =
         this.connection.kind === 'job-token'
-          ? `The job's identity (the project's Build Service account) lacks a permission for this; grant it on the pipelines concerned (e.g. "Edit build pipeline" to hold jobs, "Queue builds" to run them), or use a service connection.`
+          ? `The job's identity (the project's Build Service account) lacks a permission for this; grant it on the pipelines ` + `concerned (e.g. "Edit build pipeline" to hold jobs, "Queue builds" to run them), or use a service connection.`
           : `The PAT from ${this.connection.source} lacks a scope or permission for this (Build: Read & execute).`;
     } else if (error instanceof TypeError) {
       // The library trips over an answer it did not expect (`{}` where a list was): not a fact about the project.

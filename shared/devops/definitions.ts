@@ -1,6 +1,7 @@
 import type { BuildDefinition, BuildDefinitionReference } from 'azure-devops-node-api/interfaces/BuildInterfaces';
 import { InputError, messageOf } from '../core/errors';
 import type { Log } from '../core/log';
+import { textOf } from '../core/text';
 import { retry, STANDING_CLOCK } from '../core/retry';
 import type { UndoRecord } from '../core/records';
 import type { UndoItem, UndoKind } from '../core/undo';
@@ -32,7 +33,7 @@ const STATUS_NAMES: QueueStatusName[] = ['enabled', 'paused', 'disabled'];
 
 export function queueStatusName(value: unknown): QueueStatusName {
   if (typeof value === 'number') return STATUS_NAMES[value] ?? 'enabled';
-  const text = String(value ?? 'enabled').toLowerCase();
+  const text = (typeof value === 'string' ? value : 'enabled').toLowerCase();
   return (STATUS_NAMES as string[]).includes(text) ? (text as QueueStatusName) : 'enabled';
 }
 
@@ -63,7 +64,7 @@ export function heldMark(tags: string[] | undefined, windowId: string): { previo
   const tag = (tags ?? []).find((candidate) => candidate.toLowerCase().startsWith(prefix));
   const [previous, mode] = (tag?.slice(prefix.length).toLowerCase() ?? '').split(':');
   if (!previous || !(STATUS_NAMES as string[]).includes(previous)) return undefined;
-  const held = mode === 'paused' || mode === 'disabled' ? (mode as HoldMode) : undefined;
+  const held = mode === 'paused' || mode === 'disabled' ? (mode) : undefined;
   return { previous: previous as QueueStatusName, ...(held ? { mode: held } : {}) };
 }
 
@@ -287,7 +288,7 @@ async function holdOne(options: HoldOptions, data: QueueStatusRecordData, held: 
   const marked = await readDefinition(client, held);
   if (!marked) throw new Error('the definition was deleted meanwhile');
   if (heldMark(marked.tags, windowId)?.previous !== held.previous) {
-    throw new Error(`the window's mark ${heldTag(windowId, held.previous, mode)} does not show on the definition read back, so a release could not trust it; its status was not changed`);
+    throw new Error(`the window's mark ${heldTag(windowId, held.previous, mode)} does not show on the definition read back, so a release could ` + `not trust it; its status was not changed`);
   }
   const now = await setQueueStatus(client, held, marked, mode, {
     log: options.log,
@@ -456,7 +457,7 @@ export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; sel
  */
 async function releaseOne(client: DevOpsClient, log: Log, held: HeldDefinition, definition: BuildDefinition, windowId: string): Promise<QueueStatusName> {
   // Someone changed the status since the hold (to neither the hold's nor the status before): left as they chose.
-  const now = await setQueueStatus(client, held, definition, held.previous, { log, expected: queueStatusName(definition.queueStatus), onStatusChanged: async () => false });
+  const now = await setQueueStatus(client, held, definition, held.previous, { log, expected: queueStatusName(definition.queueStatus), onStatusChanged: () => Promise.resolve(false) });
   if (now !== held.previous) return now;
   const after = await readDefinition(client, held);
   if (after && queueStatusName(after.queueStatus) === held.previous) await dropMarks(client, held, after.tags, windowId);
@@ -482,7 +483,7 @@ export function validateQueueStatusRecord(data: unknown): QueueStatusRecordData 
   const value = data as QueueStatusRecordData;
   if (!value || typeof value !== 'object') throw new Error('data is missing');
   if (typeof value.project !== 'string' || typeof value.collectionUrl !== 'string') throw new Error('project and collectionUrl are required');
-  if (value.mode !== 'paused' && value.mode !== 'disabled') throw new Error(`mode '${value.mode}' is neither paused nor disabled`);
+  if (value.mode !== 'paused' && value.mode !== 'disabled') throw new Error(`mode '${textOf(value.mode)}' is neither paused nor disabled`);
   if (!Array.isArray(value.definitions)) throw new Error('definitions must be a list');
   for (const held of value.definitions) {
     if (typeof held?.id !== 'number' || typeof held.name !== 'string' || !STATUS_NAMES.includes(held.previous)) {

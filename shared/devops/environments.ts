@@ -57,7 +57,7 @@ export function windowEnvironments(options: { releaseManager: string[]; platform
       description: 'Monthly maintenance window: the Release Manager approves Starting Maintenance.',
       approvers: options.releaseManager,
       instructions:
-        'Release Manager: approving starts the maintenance window. It announces the start in dailyops and maintenance, mutes alerts and, when the plan says so, puts Pingdom in maintenance and the maintenance page up on www and my. Check the plan (the run summary of Pre-Maintenance) and the Saturday smoke tests first.',
+        'Release Manager: approving starts the maintenance window. It announces the start in dailyops and maintenance, mutes alerts ' + 'and, when the plan says so, puts Pingdom in maintenance and the maintenance page up on www and my. Check the plan (the run ' + 'summary of Pre-Maintenance) and the Saturday smoke tests first.',
     },
     {
       ...common,
@@ -65,7 +65,7 @@ export function windowEnvironments(options: { releaseManager: string[]; platform
       description: "Monthly maintenance window: the Platform Approver approves the plan's changes.",
       approvers: options.platformApprover,
       instructions:
-        "Platform Approver: approving runs the month's changes from the plan file (pipelines and scripts in dependency order; manual changes are confirmed one by one afterwards). Check the plan's change list in the run summary first.",
+        "Platform Approver: approving runs the month's changes from the plan file (pipelines and scripts in dependency order; " + "manual changes are confirmed one by one afterwards). Check the plan's change list in the run summary first.",
     },
   ];
 }
@@ -171,8 +171,8 @@ export class EnvironmentSetup {
         throw new ServiceError(
           SERVICE,
           candidates.length === 0
-            ? `no user or group named '${approver}' (approver of ${wanted.name}); give the display name, e-mail or id as Azure DevOps knows it.`
-            : `'${approver}' (approver of ${wanted.name}) matches ${candidates.length} identities (${candidates.map((c) => c.displayName).join(', ')}); give the exact name or the id.`,
+            ? `no user or group named '${approver}' (approver of ${wanted.name}); give the display name, e-mail or id as Azure DevOps ` + `knows it.`
+            : `'${approver}' (approver of ${wanted.name}) matches ${candidates.length} identities ` + `(${candidates.map((c) => c.displayName).join(', ')}); give the exact name or the id.`,
         );
       }
       identities.push({ id: chosen.id, displayName: chosen.displayName });

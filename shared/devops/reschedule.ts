@@ -1,4 +1,3 @@
-import { InputError } from '../core/errors';
 import type { Endpoint } from '../core/inputs';
 import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
@@ -78,7 +77,7 @@ export async function holdPipelines(options: {
     earlier,
     publishRecord: (data) => {
       record.data = data;
-      record.description = `Queue status of ${data.definitions.length} pipeline(s) in ${data.project} set to ${data.mode}; release sets each back to what it was.`;
+      record.description = `Queue status of ${data.definitions.length} pipeline(s) in ${data.project} set to ${data.mode}; release ` + `sets each back to what it was.`;
       options.publishUndoRecord(record);
     },
   });
@@ -87,7 +86,7 @@ export async function holdPipelines(options: {
     record,
     outcomes,
     failed,
-    headline: `${count(outcomes, 'held')} pipeline(s) held (${options.mode}), ${outcomes.length - count(outcomes, 'held', 'failed')} left as they were, ${failed} failed.`,
+    headline: `${count(outcomes, 'held')} pipeline(s) held (${options.mode}), ${outcomes.length - count(outcomes, 'held', 'failed')} left as ` + `they were, ${failed} failed.`,
   };
 }
 
@@ -125,7 +124,7 @@ export async function releasePipelines(options: {
     record,
     outcomes,
     failed,
-    headline: `${count(outcomes, 'released')} pipeline(s) released, ${count(outcomes, 'already as before', 'deleted')} already as before, ${count(outcomes, 'changed since the hold')} changed by someone since (left alone), ${count(outcomes, 'refused')} refused, ${failed} failed or not back.`,
+    headline: `${count(outcomes, 'released')} pipeline(s) released, ${count(outcomes, 'already as before', 'deleted')} already as before, ` + `${count(outcomes, 'changed since the hold')} changed by someone since (left alone), ${count(outcomes, 'refused')} refused, ` + `${failed} failed or not back.`,
   };
 }
 
@@ -171,18 +170,26 @@ export function schedulerKind(options: { endpoint?: Endpoint; release?: Schedule
     validate: validateSchedulerRecord,
     targetOf: () => ({}),
     urlsOf: (data) => [data.holdUrl, data.releaseUrl].filter(Boolean),
-    async assess(data) {
+    // The scheduler has no readable state, so nothing is awaited: the verdict follows from the record alone.
+    assess(data) {
       const call = options.release ?? (data ? { method: data.releaseMethod, url: data.releaseUrl, body: data.releaseBody, headers: {} } : undefined);
       if (!call) {
         options.log.warn(`No undo record and no releaseUrl: nothing tells how to release ${options.schedulerName}.`);
-        return [];
+        return Promise.resolve([]);
       }
-      return [{ name: `${options.schedulerName}: ${call.method} ${call.url}`, verdict: 'restore', reason: 'the scheduler cannot be read; its release call is idempotent', item: call }];
+      return Promise.resolve([
+        {
+          name: `${options.schedulerName}: ${call.method} ${call.url}`,
+          verdict: 'restore',
+          reason: 'the scheduler cannot be read; its release call is idempotent',
+          item: call,
+        },
+      ]);
     },
     async restore(items) {
       for (const { item } of items) await callScheduler({ endpoint: options.endpoint, call: item, log: options.log, what: `Release ${options.schedulerName}` });
     },
-    readBack: async () => [],
+    readBack: () => Promise.resolve([]),
   };
 }
 

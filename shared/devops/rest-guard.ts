@@ -51,7 +51,7 @@ export function guardRestClient(rest: unknown, options: RestGuardOptions): void 
     // The client answers a 404 as a null result (callers rely on it: "deleted", "stale revision"); it does
     // so only because its own body read is slower than its caller, so say it outright instead.
     if (status === 404) return { statusCode: status, result: null, headers: res.message.headers };
-    res.readBody = async () => text;
+    res.readBody = () => Promise.resolve(text);
     const method = requestOf(res.message)?.method ?? '';
     const where = `${method} ${pathOf(res.message)}`.trim();
     const answered = `${options.service} answered ${status} with ${describeContentType(res.message.headers['content-type'])}`;

@@ -92,7 +92,7 @@ export async function callScheduler(options: { endpoint?: Endpoint; call: Schedu
   const baseUrl = /^https?:\/\//i.test(call.url) ? call.url : endpoint?.url;
   // The connection's credentials go to the connection's host and nowhere else, whatever a URL (or a record) says.
   if (endpoint?.url && headers.Authorization && baseUrl && hostOf(baseUrl) !== hostOf(endpoint.url)) {
-    throw new InputError('schedulerConnection', `the call URL is on host '${hostOf(baseUrl)}', not the connection's host '${hostOf(endpoint.url)}': the connection's credentials are never sent elsewhere. Nothing was sent.`);
+    throw new InputError('schedulerConnection', `the call URL is on host '${hostOf(baseUrl)}', not the connection's host '${hostOf(endpoint.url)}': the connection's ` + `credentials are never sent elsewhere. Nothing was sent.`);
   }
   if (!baseUrl) throw new InputError('schedulerConnection', `the call URL '${call.url}' is relative, so a connection with the scheduler's URL is needed.`);
   const http = new HttpClient({ baseUrl, service: 'Outside scheduler', log, retry: { maxRetries: 3, deadlineMs: 120_000 } });

@@ -2,6 +2,7 @@ import * as YAML from 'yaml';
 import { InputError, messageOf } from '../core/errors';
 import type { Log } from '../core/log';
 import { link, MarkdownSummary } from '../core/summary';
+import { textOf } from '../core/text';
 import type { DevOpsClient } from './client';
 import { PipelineRuns, singleRunTags, tagValue, TAG_PREFIX, type PipelineRef, type RunState } from './runs';
 
@@ -68,7 +69,7 @@ export function parseTemplateParameters(inputName: string, text: string | undefi
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) throw new InputError(inputName, `'${name}' is not a parameter name (letters, digits, '_', '.', '-').`);
     if (value === null || value === undefined) throw new InputError(inputName, `parameter '${name}' has no value; leave it out to take the pipeline's default.`);
-    parameters[name] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    parameters[name] = textOf(value);
   }
   return parameters;
 }
@@ -150,7 +151,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   const startedAt = client.now();
   const callsBefore = client.calls;
   const runs = new PipelineRuns(client, (runId, error) =>
-    log.warn(`Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but running this step again will not recognise it and may start another.`),
+    log.warn(`Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but running this step again will not recognise ` + `it and may start another.`),
   );
   const pipeline = await resolvePipeline(runs, options.pipeline);
   const key = options.runKey ?? `pipeline-${pipeline.id}`;
@@ -277,7 +278,7 @@ export function failureMessage(result: RunPipelineResult): string | undefined {
     case 'succeeded':
       return undefined;
     case 'timed-out':
-      return `${pipeline.name} ${runLabel(run)} is still running after the step's ${minutes(result.timeoutMs)} timeout; it was left running${where}. Running this step again in the same window waits for it instead of starting another.`;
+      return `${pipeline.name} ${runLabel(run)} is still running after the step's ${minutes(result.timeoutMs)} timeout; it was left ` + `running${where}. Running this step again in the same window waits for it instead of starting another.`;
     default: {
       const how = result.outcome === 'partially-succeeded' ? 'partially succeeded (some of its steps failed)' : result.outcome;
       const earlier = result.origin === 'failed-in-this-attempt' ? ' earlier in this attempt' : '';

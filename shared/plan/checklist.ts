@@ -171,7 +171,7 @@ export function renderChecklist(input: ChecklistInput, summary = new MarkdownSum
       plan.jobs.map((job) => {
         const parts = [job.folder ? `folder ${job.folder}` : '', job.names.length ? `pipelines ${job.names.join(', ')}` : '', job.pattern ? `names like ${job.pattern}` : ''];
         const excluded = job.exclude.length ? ` except ${job.exclude.join(', ')}` : '';
-        return `${job.name ? `**${job.name}**: ` : ''}${parts.filter(Boolean).join('; ')}${excluded} (held before the window, released after it)`;
+        return `${job.name ? `**${job.name}**: ` : ''}${parts.filter(Boolean).join('; ')}${excluded} (held before the window, released ` + `after it)`;
       }),
     );
   }

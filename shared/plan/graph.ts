@@ -91,7 +91,7 @@ function findCycles(nodes: GraphNode[], byId: Map<string, GraphNode>): string[][
   const cycles: string[][] = [];
   const reported = new Set<string>();
   const report = (dependency: string) => {
-    const cycle = [...path.slice(onPath.get(dependency)!), dependency];
+    const cycle = [...path.slice(onPath.get(dependency)), dependency];
     const key = [...new Set(cycle)].sort().join(',');
     if (!reported.has(key)) {
       reported.add(key);

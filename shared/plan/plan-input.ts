@@ -190,7 +190,7 @@ export function scriptPathProblem(root: string, scriptPath: string, platform: No
   if (stat.isDirectory()) return `${shown} is a folder, not a script.`;
   if (!stat.isFile()) return `${shown} is ${kindOf(stat)}, not a script.`;
   if (platform !== 'win32' && !SHELL_EXTENSIONS.has(path.extname(scriptPath).toLowerCase()) && (stat.mode & 0o111) === 0) {
-    return `${shown} is not executable; it is run directly (it is not .sh, .ps1, .cmd or .bat): set its executable bit (git update-index --chmod=+x).`;
+    return `${shown} is not executable; it is run directly (it is not .sh, .ps1, .cmd or .bat): set its executable bit (git ` + `update-index --chmod=+x).`;
   }
   return undefined;
 }

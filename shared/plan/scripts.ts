@@ -48,7 +48,7 @@ export function argumentProblem(scriptPath: string, argument: string): string | 
   if (argument.includes('\0')) return 'contains a NUL byte, which no process can receive';
   if (isCmdScript(scriptPath) && CMD_METACHARACTERS.test(argument)) {
     const found = [...new Set(argument.match(new RegExp(CMD_METACHARACTERS.source, 'g')) ?? [])].map((c) => JSON.stringify(c)).join(' ');
-    return `contains ${found}, which cmd.exe would interpret (a .cmd/.bat script's arguments may not have any of & | < > ^ % ! " ( ) or a line break)`;
+    return `contains ${found}, which cmd.exe would interpret (a .cmd/.bat script's arguments may not have any of & | < > ^ % ! " ( ) ` + `or a line break)`;
   }
   return undefined;
 }
@@ -126,7 +126,7 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
     });
     const timer = setTimeout(() => {
       timedOut = true;
-      options.log.warn(`${options.label} ${options.path} ran past its ${Math.round(options.timeoutMs / 60_000) || options.timeoutMs / 60_000} minute timeout; stopping it.`);
+      options.log.warn(`${options.label} ${options.path} ran past its ${Math.round(options.timeoutMs / 60_000) || options.timeoutMs / 60_000} ` + `minute timeout; stopping it.`);
       stop('SIGTERM');
       killTimer = setTimeout(() => stop('SIGKILL'), options.killGraceMs ?? 5000);
     }, options.timeoutMs);

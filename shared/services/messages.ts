@@ -1,4 +1,5 @@
 import { InputError } from '../core/errors';
+import { textOf } from '../core/text';
 import type { SlackBlock, SlackMessage } from './slack';
 import { teamsMessage, type AdaptiveElement, type TeamsWorkflowMessage } from './teams';
 
@@ -89,7 +90,7 @@ export function composeNotice(fields: NoticeFields): Notice {
         ...base,
         title: `Back in service: ${serverList(servers)}`,
         tone: 'good',
-        paragraphs: [`${servers.length} server${servers.length > 1 ? 's are' : ' is'} patched and back in service${windowName ? ` (${windowName})` : ''}.`],
+        paragraphs: [`${servers.length} server${servers.length > 1 ? 's are' : ' is'} patched and back in ` + `service${windowName ? ` (${windowName})` : ''}.`],
         facts: [...windowFact, { label: 'Servers', value: serverList(servers) }],
       };
     case 'testsRequested':
@@ -151,8 +152,7 @@ function outcomeOf(value: unknown): boolean | undefined {
 function scalar(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (Array.isArray(value)) return value.map(scalar).filter(Boolean).join('; ');
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  return textOf(value);
 }
 
 /** One result object (a smoke check, a patched server, a change) as a line. */

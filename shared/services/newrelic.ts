@@ -6,6 +6,7 @@ import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/record
 import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind, type UndoOutcome } from '../core/undo';
 import type { RetryOptions } from '../core/retry';
 import { MarkdownSummary } from '../core/summary';
+import { textOf } from '../core/text';
 import { toNaiveLocal } from '../core/time';
 import { createOnce } from './connection';
 
@@ -44,7 +45,7 @@ export interface MutingRuleInput {
   actionOnMutingRuleWindowEnded: 'CLOSE_ISSUES_ON_INACTIVE';
 }
 
-const RULE_FIELDS = 'id name description enabled status condition { operator conditions { attribute operator values } } schedule { startTime endTime timeZone }';
+const RULE_FIELDS = 'id name description enabled status condition { operator conditions { attribute operator values } } schedule { startTime endTime ' + 'timeZone }';
 
 export class NewRelicClient {
   private readonly http: HttpClient;
@@ -81,7 +82,7 @@ export class NewRelicClient {
       const denied = classes.some((c) => /UNAUTHORIZED|FORBIDDEN|ACCESS/i.test(c)) || data.errors.some((e) => /api key|not authorized|access denied/i.test(String(e?.message)));
       throw new ServiceError('New Relic', data.errors.map((e) => String(e?.message ?? 'an error without a message')).join('; '), {
         code: classes[0],
-        advice: denied ? 'Check the New Relic service connection: it needs a User key (NRAK-…) of a user who may manage alert muting rules on this account.' : undefined,
+        advice: denied ? 'Check the New Relic service connection: it needs a User key (NRAK-…) of a user who may manage alert muting rules on this ' + 'account.' : undefined,
       });
     }
     if (data.data === null || typeof data.data !== 'object') throw unexpectedShape('New Relic', where, response.status, "neither 'data' nor 'errors'");
@@ -91,7 +92,7 @@ export class NewRelicClient {
       // A null account is NerdGraph's way of saying "not visible"; the caller says so in its own words.
       if (node === null && key === 'account') break;
       if (node === null || typeof node !== 'object') {
-        throw unexpectedShape('New Relic', where, response.status, `'data.${path.slice(0, index + 1).join('.')}' is ${node === undefined ? 'missing' : String(node)}`);
+        throw unexpectedShape('New Relic', where, response.status, `'data.${path.slice(0, index + 1).join('.')}' is ${node === undefined ? 'missing' : textOf(node)}`);
       }
     }
     return data.data;
@@ -107,13 +108,13 @@ export class NewRelicClient {
   }
 
   async createRule(rule: MutingRuleInput): Promise<MutingRule> {
-    const query = `mutation($accountId: Int!, $rule: AlertsMutingRuleInput!) { alertsMutingRuleCreate(accountId: $accountId, rule: $rule) { ${RULE_FIELDS} } }`;
+    const query = `mutation($accountId: Int!, $rule: AlertsMutingRuleInput!) { alertsMutingRuleCreate(accountId: $accountId, rule: $rule) { ` + `${RULE_FIELDS} } }`;
     return (await this.graphql<{ alertsMutingRuleCreate: MutingRule }>(query, { accountId: this.options.accountId, rule }, false, ['alertsMutingRuleCreate'])).alertsMutingRuleCreate;
   }
 
   /** Sets the whole rule to absolute values, so repeating it is harmless. */
   async updateRule(id: string, rule: MutingRuleInput): Promise<MutingRule> {
-    const query = `mutation($accountId: Int!, $id: ID!, $rule: AlertsMutingRuleUpdateInput!) { alertsMutingRuleUpdate(accountId: $accountId, id: $id, rule: $rule) { ${RULE_FIELDS} } }`;
+    const query = `mutation($accountId: Int!, $id: ID!, $rule: AlertsMutingRuleUpdateInput!) { alertsMutingRuleUpdate(accountId: $accountId, id: ` + `$id, rule: $rule) { ${RULE_FIELDS} } }`;
     return (await this.graphql<{ alertsMutingRuleUpdate: MutingRule }>(query, { accountId: this.options.accountId, id, rule }, true, ['alertsMutingRuleUpdate'])).alertsMutingRuleUpdate;
   }
 
@@ -243,7 +244,7 @@ export async function muteNewRelic(options: MuteOptions): Promise<MuteResult> {
   const find = async () => (await client.listRules()).find((rule) => isOurs(rule, record.data));
   const existing = await find();
   if (existing) {
-    log.info(`Muting rule ${existing.id} '${existing.name}' exists already (an earlier run of this step): setting it to this run's condition and end.`);
+    log.info(`Muting rule ${existing.id} '${existing.name}' exists already (an earlier run of this step): setting it to this run's ` + `condition and end.`);
     record.data.ruleId = existing.id;
     options.publish(record);
     return { record, rule: await client.updateRule(existing.id, input), adopted: true };
@@ -359,7 +360,7 @@ export function muteSummary(result: MuteResult, endsAtText: string): MarkdownSum
 export function unmuteSummary(result: UnmuteResult): MarkdownSummary {
   const record = result.outcome.record as UndoRecord<NewRelicUndoData> | undefined;
   return new MarkdownSummary()
-    .heading(`New Relic: notifications back on (${record ? `muting rule '${record.data.name}' removed` : `muting rules of window ${result.outcome.windowId} removed`})`)
+    .heading(`New Relic: notifications back on ` + `(${record ? `muting rule '${record.data.name}' removed` : `muting rules of window ${result.outcome.windowId} removed`})`)
     .paragraph(
       result.deleted.length
         ? `Deleted muting rule ${result.deleted.join(', ')}${record ? ` (${describeCondition(record.data.condition)})` : ''}.`

@@ -109,7 +109,7 @@ async function postToSlackChannels(notice: Notice, destination: Extract<Destinat
   if (failed.length) {
     const delivered = result.deliveries.filter((delivery) => delivery.ok).map((delivery) => delivery.target);
     const heading = delivered.length ? `posted to ${delivered.join(', ')}, but not to ${failed.length} channel(s)` : 'the message was not posted';
-    const rerun = delivered.length ? ` A re-run posts to every listed channel again: list only ${failed.map((delivery) => delivery.target).join(', ')} to avoid duplicates.` : '';
+    const rerun = delivered.length ? ` A re-run posts to every listed channel again: list only ${failed.map((delivery) => delivery.target).join(', ')} to avoid ` + `duplicates.` : '';
     throw new NotifyError('Slack', `${heading}: ${failed.map((delivery) => delivery.error).join(' | ')}${rerun}`, result);
   }
   return result;
@@ -124,7 +124,7 @@ export function botToken(inputName: string, endpoint: Endpoint): string {
   const token = endpoint.parameters.apitoken ?? '';
   if (!token) throw new InputError(inputName, "the service connection has no token: put the Slack app's bot token (xoxb-…) in it.");
   if (/^https?:\/\//i.test(token)) {
-    throw new InputError(inputName, 'the token is a URL (an incoming webhook?): use provider slackWebhook with a Slack webhook connection, or put the bot token (xoxb-…) here.');
+    throw new InputError(inputName, 'the token is a URL (an incoming webhook?): use provider slackWebhook with a Slack webhook connection, or put the bot token ' + '(xoxb-…) here.');
   }
   return token;
 }
@@ -136,7 +136,7 @@ export function botToken(inputName: string, endpoint: Endpoint): string {
 export function webhookUrl(inputName: string, endpoint: Endpoint, provider: 'slackWebhook' | 'teams', log?: Log): string {
   const expected = provider === 'teams' ? "the workflow trigger's HTTP POST URL" : 'https://hooks.slack.com/services/T…/B…/…';
   const url = endpoint.parameters.apitoken ?? '';
-  let valid = false;
+  let valid: boolean;
   try {
     valid = /^https?:$/.test(new URL(url).protocol);
   } catch {

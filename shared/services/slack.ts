@@ -3,6 +3,7 @@ import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, withoutSe
 import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
+import { textOf } from '../core/text';
 import { registerWebhookSecrets } from './connection';
 
 /**
@@ -135,7 +136,7 @@ export class SlackClient {
     const notAnswer = shape.fields(answer, { ok: 'boolean' });
     if (notAnswer) throw unexpectedShape('Slack', where, response.status, `the answer ${notAnswer}`);
     if (!answer.ok) throw slackApiError(method, answer, { channel, botName: channel && answer.error === 'not_in_channel' ? await this.appName() : undefined });
-    const problem = 'array' in fields ? shape.arrayOf(answer, fields.array as string) : shape.fields(answer, fields);
+    const problem = 'array' in fields ? shape.arrayOf(answer, fields.array) : shape.fields(answer, fields);
     // ok:true without a `ts` still posted: say so, so nobody posts it twice.
     if (problem) throw unexpectedShape('Slack', where, response.status, method === 'chat.postMessage' ? `${problem} (the message was probably posted)` : problem);
     return answer;
@@ -173,7 +174,7 @@ export class SlackClient {
       throw new ServiceError('Slack', `channel${notFound.length > 1 ? 's' : ''} ${names} ${notFound.length > 1 ? 'were' : 'was'} not found.`, {
         code: 'channel_not_found',
         advice:
-          'Check the spelling (channel names are lower case, without spaces). A private channel is only visible to the app once the app is a member: invite it there (/invite @app), or give the channel id (C…) instead of the name.',
+          'Check the spelling (channel names are lower case, without spaces). A private channel is only visible to the app once ' + 'the app is a member: invite it there (/invite @app), or give the channel id (C…) instead of the name.',
       });
     }
     for (const name of wanted) resolved.set(name, this.channelsByName.get(name)!);
@@ -218,7 +219,7 @@ export class SlackClient {
   async postMessage(channel: SlackChannel, message: SlackMessage): Promise<{ channel: string; ts: string }> {
     const label = channel.name && channel.name !== channel.id ? `#${channel.name}` : channel.id;
     const answer = await this.call('chat.postMessage', { http: 'POST', args: { channel: channel.id, text: message.text, blocks: message.blocks, unfurl_links: false } }, label, { ts: 'string' });
-    return { channel: String(answer.channel ?? channel.id), ts: String(answer.ts) };
+    return { channel: textOf(answer.channel ?? channel.id), ts: textOf(answer.ts) };
   }
 }
 
@@ -238,7 +239,7 @@ export function slackApiError(method: string, answer: SlackAnswer, context: Erro
   if (AUTH_ERRORS.has(code)) {
     return fail(
       `the bot token was refused (${code}).`,
-      "Put a valid bot token (xoxb-…) from the Slack app's OAuth & Permissions page into the service connection; reinstall the app if it was removed from the workspace.",
+      "Put a valid bot token (xoxb-…) from the Slack app's OAuth & Permissions page into the service connection; reinstall the app " + "if it was removed from the workspace.",
     );
   }
   switch (code) {
@@ -333,7 +334,7 @@ const WEBHOOK_ERRORS: Record<string, { message: string; advice: string }> = {
   },
   no_service: {
     message: 'the webhook is disabled, removed or invalid (no_service).',
-    advice: "Check that the whole webhook URL is in the service connection's token; if it is, the app or the webhook was removed: create a new incoming webhook.",
+    advice: "Check that the whole webhook URL is in the service connection's token; if it is, the app or the webhook was removed: create " + "a new incoming webhook.",
   },
   no_team: { message: "the webhook's workspace was not found (no_team).", advice: 'Create a new incoming webhook and put its URL in the service connection.' },
   team_disabled: { message: "the webhook's workspace is disabled (team_disabled).", advice: 'Ask a Slack admin about the workspace.' },
@@ -370,10 +371,10 @@ export async function postSlackWebhook(webhookUrl: string, message: SlackMessage
   if (body !== 'ok') {
     const type = (response.headers['content-type'] ?? 'no content type').split(';')[0];
     const snippet = body.slice(0, 60).replace(/\s+/g, ' ');
-    throw new ServiceError('Slack', `answered ${response.status} with ${type} ('${options.log?.mask(snippet) ?? snippet}') where the webhook's 'ok' was expected (POST ${SLACK_WEBHOOK_TARGET}).`, {
+    throw new ServiceError('Slack', `answered ${response.status} with ${type} ('${options.log?.mask(snippet) ?? snippet}') where the webhook's 'ok' was expected ` + `(POST ${SLACK_WEBHOOK_TARGET}).`, {
       status: response.status,
       code: 'unexpected-answer',
-      advice: 'Something other than Slack may have answered (a proxy, a sign-in page): look in the channel, check the webhook URL, and re-run the step only if the message is missing.',
+      advice: 'Something other than Slack may have answered (a proxy, a sign-in page): look in the channel, check the webhook URL, and ' + 're-run the step only if the message is missing.',
     });
   }
 }

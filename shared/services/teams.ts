@@ -91,13 +91,13 @@ export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkfl
   } catch (error) {
     throw teamsError(error);
   }
-  const found = notTheWorkflowsAnswer(response.status, response.headers['content-type'], response.data);
+  const found = notTheWorkflowsAnswer(response.headers['content-type'], response.data);
   const problem = found && (options.log?.mask(found) ?? found);
   if (problem) {
     throw new ServiceError('Teams', `answered ${response.status} with ${problem} where the workflow's 202 Accepted was expected (POST ${TEAMS_TARGET}).`, {
       status: response.status,
       code: 'unexpected-answer',
-      advice: 'Something other than Power Automate may have answered (a proxy, a sign-in page): check the channel, check the webhook URL, and re-run the step if the card is missing.',
+      advice: 'Something other than Power Automate may have answered (a proxy, a sign-in page): check the channel, check the webhook ' + 'URL, and re-run the step if the card is missing.',
     });
   }
 }
@@ -106,7 +106,7 @@ export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkfl
  * The workflow trigger answers 202 with an empty body (or a JSON/plain one when the flow has a Response
  * action); a page of HTML, or another body that is neither, is something else answering in its place.
  */
-function notTheWorkflowsAnswer(status: number, contentType: string | undefined, body: string | undefined): string | undefined {
+function notTheWorkflowsAnswer(contentType: string | undefined, body: string | undefined): string | undefined {
   const text = (body ?? '').trim();
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
   if (text === '' || isJsonContentType(type) || type === 'text/plain') return undefined;
@@ -159,14 +159,14 @@ export function teamsError(error: unknown): unknown {
     return new ServiceError('Teams', `the workflow refused the webhook URL's signature${said}.`, {
       status,
       cause: error,
-      advice: "The URL was copied incompletely or regenerated: copy the whole HTTP POST URL from the workflow's trigger into the service connection's token.",
+      advice: "The URL was copied incompletely or regenerated: copy the whole HTTP POST URL from the workflow's trigger into the service " + "connection's token.",
     });
   }
   if (status === 404) {
     return new ServiceError('Teams', `the workflow was not found${said}.`, {
       status,
       cause: error,
-      advice: 'The workflow was deleted or the URL is wrong: create a "When a Teams webhook request is received" workflow and put its URL in the service connection.',
+      advice: 'The workflow was deleted or the URL is wrong: create a "When a Teams webhook request is received" workflow and put its URL ' + 'in the service connection.',
     });
   }
   if (status === 409) {

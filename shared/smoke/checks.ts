@@ -2,6 +2,7 @@ import * as YAML from 'yaml';
 import { InputError, messageOf } from '../core/errors';
 import { HttpClient, type HttpMethod } from '../core/http';
 import type { Log } from '../core/log';
+import { textOf } from '../core/text';
 import { retry, sleep, STANDING_CLOCK } from '../core/retry';
 
 /**
@@ -108,11 +109,11 @@ export function parseChecks(source: string, text: string, defaults: CheckDefault
     }
     if (typeof check.url !== 'string') throw new InputError(source, `check ${index + 1} needs a "url".`);
     const url = resolveUrl(source, check.url, defaults.baseUrl);
-    const method = String(check.method ?? 'GET').toUpperCase() as HttpMethod;
-    if (!METHODS.includes(method)) throw new InputError(source, `check ${index + 1} has method '${check.method}'; use one of ${METHODS.join(', ')}.`);
+    const method = textOf(check.method ?? 'GET').toUpperCase() as HttpMethod;
+    if (!METHODS.includes(method)) throw new InputError(source, `check ${index + 1} has method '${method}'; use one of ${METHODS.join(', ')}.`);
     if (check.bodyMatches !== undefined) {
       try {
-        new RegExp(String(check.bodyMatches));
+        new RegExp(textOf(check.bodyMatches));
       } catch (error) {
         throw new InputError(source, `check ${index + 1} has an invalid bodyMatches pattern: ${messageOf(error)}`);
       }
@@ -129,8 +130,8 @@ export function parseChecks(source: string, text: string, defaults: CheckDefault
       url,
       method,
       expectStatus: check.expectStatus !== undefined ? statusList(source, check.expectStatus) : defaults.expectStatus,
-      bodyContains: check.bodyContains !== undefined ? String(check.bodyContains) : defaults.bodyContains,
-      bodyMatches: check.bodyMatches !== undefined ? String(check.bodyMatches) : undefined,
+      bodyContains: check.bodyContains !== undefined ? textOf(check.bodyContains) : defaults.bodyContains,
+      bodyMatches: check.bodyMatches !== undefined ? textOf(check.bodyMatches) : undefined,
       maxLatencyMs: number('maxLatencyMs', defaults.maxLatencyMs),
       headers: check.headers as Record<string, string> | undefined,
       retries: number('retries', defaults.retries)!,
@@ -213,7 +214,7 @@ class CheckFailed extends Error {
 
 /** Runs every check (a few at a time), logging each result as it comes. */
 export async function runChecks(checks: SmokeCheck[], options: RunChecksOptions): Promise<CheckResult[]> {
-  const results: CheckResult[] = new Array(checks.length);
+  const results = new Array<CheckResult>(checks.length);
   let next = 0;
   let done = 0;
   const worker = async () => {

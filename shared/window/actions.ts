@@ -27,8 +27,9 @@ export interface CommonOptions {
   log: Log;
   clock: WindowClock;
   timeZone: string;
-  setOutput(name: string, value: string): void;
-  attachSummary(title: string, summary: MarkdownSummary | string): string;
+  // Properties, not methods: a task passes its context's functions, which use no `this`, and actions destructure them.
+  setOutput: (name: string, value: string) => void;
+  attachSummary: (title: string, summary: MarkdownSummary | string) => string;
 }
 
 export interface GateOptions extends CommonOptions {
@@ -67,7 +68,7 @@ export async function gateAction(options: GateOptions): Promise<boolean> {
     if (!resolved.file) return closed(options, resolved.reason!);
     const plan = checkPlan('planFile', resolved.file, options.scheduledStart ? sunday : undefined);
     planFile = resolved.file;
-    log.info(`Plan ${planFile}: ${plan.window.name}, ${plan.changes.length} change(s), maintenance page ${plan.window.maintenancePage ? 'yes' : 'no'}.`);
+    log.info(`Plan ${planFile}: ${plan.window.name}, ${plan.changes.length} change(s), maintenance page ` + `${plan.window.maintenancePage ? 'yes' : 'no'}.`);
     setOutput('planFile', planFile);
     setOutput('maintenancePage', String(plan.window.maintenancePage));
   }
@@ -77,7 +78,12 @@ export async function gateAction(options: GateOptions): Promise<boolean> {
   // With the wait handed on, the gate is not open yet: the Delay job after it opens it.
   if (!outcome.waitMinutes) setOutput('openedAt', outcome.openedAt.toISOString());
   const when = outcome.waitMinutes ? `Opens at ${formatLocal(outcome.openedAt, options.timeZone)} after the agentless wait of ${outcome.waitMinutes} min` : `Opened ${formatLocal(outcome.openedAt, options.timeZone)}`;
-  options.attachSummary('Time gate', new MarkdownSummary().heading(`Gate ${options.notBefore ?? ''}: open`).paragraph(`${outcome.message} ${when}.${planFile ? ` Plan: ${planFile}.` : ''}${options.olderActiveRuns ? ' No older run of this pipeline is in progress or queued.' : ''}`));
+  options.attachSummary('Time gate', new MarkdownSummary().heading(`Gate ${options.notBefore ?? ''}: open`).paragraph(
+      `${outcome.message} ${when}.` +
+        (planFile ? ` Plan: ${planFile}.` : '') +
+        (options.olderActiveRuns ? ' No older run of this pipeline is in progress or queued.' : ''),
+    ),
+  );
   return true;
 }
 
@@ -92,7 +98,7 @@ async function overlappingRun(options: GateOptions): Promise<string | undefined>
   }
   // Plain text with the address: the same words go to the log's warning and to the summary.
   const named = older.map((run) => `run ${run.buildNumber} (id ${run.id}, ${run.status}${run.link ? `, ${run.link}` : ''})`).join('; ');
-  return `an older run of this pipeline is still going: ${named}. Two runs must never work on the same gateway at once, so this run changes nothing; the older run keeps the window.`;
+  return `an older run of this pipeline is still going: ${named}. Two runs must never work on the same gateway at once, so this run ` + `changes nothing; the older run keeps the window.`;
 }
 
 function closed(options: CommonOptions, message: string): false {
@@ -126,7 +132,7 @@ export async function startAction(options: StartOptions): Promise<void> {
   const times = windowTimes({ windowEnd: options.windowEnd, sunday: plan.window.date, timeZone, graceMinutes: options.graceMinutes, now });
   log.section(`Window ${plan.window.name} (${options.windowId}) until ${formatLocal(times.windowEnd, timeZone)}`);
   log.info(`Plan ${resolved.file}: ${plan.changes.length} change(s); maintenance page: ${plan.window.maintenancePage ? 'yes' : 'no'}.`);
-  log.info(`Every silence lasts ${times.silenceMinutes} min, until ${formatLocal(times.silenceEnd, timeZone)} (the end plus ${options.graceMinutes} min of grace), so it ends by itself.`);
+  log.info(`Every silence lasts ${times.silenceMinutes} min, until ${formatLocal(times.silenceEnd, timeZone)} (the end plus ` + `${options.graceMinutes} min of grace), so it ends by itself.`);
   // The outputs come before the announcement: a failed post must not leave later steps without the window's times.
   setOutput('windowId', options.windowId);
   setOutput('windowName', plan.window.name);
@@ -139,7 +145,7 @@ export async function startAction(options: StartOptions): Promise<void> {
   const notice = composeNotice({
     template: 'windowStart',
     windowName: plan.window.name,
-    message: `Until ${formatLocal(times.windowEnd, timeZone)}. ${plan.changes.length} change(s) planned${plan.window.maintenancePage ? '; the maintenance page goes up on the site' : ''}.`,
+    message: `Until ${formatLocal(times.windowEnd, timeZone)}. ${plan.changes.length} change(s) ` + `planned${plan.window.maintenancePage ? '; the maintenance page goes up on the site' : ''}.`,
     link: options.link,
   });
   const delivered = await announce(notice, options);
@@ -209,7 +215,7 @@ export async function finishAction(options: FinishOptions): Promise<FinishResult
   log.section('Finishing maintenance: is everything silenced or swapped back?');
   const roots = [...options.recordsFolders, path.dirname(options.records.directory)];
   const gathered = gatherRun(roots);
-  log.info(`Read ${gathered.folders.length} records/summaries folder(s): ${gathered.records.length} undo record(s), ${gathered.receipts.length} receipt(s), ${gathered.summaries.length} step summary(ies).`);
+  log.info(`Read ${gathered.folders.length} records/summaries folder(s): ${gathered.records.length} undo record(s), ` + `${gathered.receipts.length} receipt(s), ${gathered.summaries.length} step summary(ies).`);
   const now = options.clock.now();
   const assessments = assessRecords(gathered, now, timeZone);
   for (const item of assessments) log.info(`${item.state === 'left' ? 'NOT BACK' : 'back'}: ${item.record.description} (${item.record.kind}): ${item.how}`);
@@ -219,7 +225,7 @@ export async function finishAction(options: FinishOptions): Promise<FinishResult
   const windowName = options.windowName ?? plan?.window.name ?? 'maintenance window';
   const report = { windowName, planFile: options.planFile, timeZone, now, stageResults, assessments, summaries: gathered.summaries, link: options.link, simulatedClock: options.clock.simulated };
   const summary = renderWindowSummary(report);
-  const summaryFile = options.attachSummary(`Maintenance window ${windowName}`, summary);
+  options.attachSummary(`Maintenance window ${windowName}`, summary);
   // A copy under a fixed name, for the pipeline artifact and for the rehearsal.
   const copy = path.join(options.outputDirectory(), 'window-summary.md');
   fs.writeFileSync(copy, log.mask(summary.toString()));
@@ -228,15 +234,15 @@ export async function finishAction(options: FinishOptions): Promise<FinishResult
   setOutput('restored', String(assessments.length - left.length));
   setOutput('leftBehind', String(left.length));
   log.section('Announcing the finish with the results');
-  let announceError: unknown;
+  let announceError: Error | undefined;
   try {
     await announce(composeNotice({ template: 'windowFinish', windowName, results: announcementResults(report), link: options.link }), options);
   } catch (error) {
-    announceError = error;
+    announceError = error instanceof Error ? error : new Error(messageOf(error));
   }
   if (left.length) {
     throw new Error(
-      `${left.length} thing(s) the window silenced or swapped are not back: ${left.map((item) => `${item.record.description} [${item.record.kind}, record ${item.record.id}]`).join('; ')}. ` +
+      `${left.length} thing(s) the window silenced or swapped are not back: ` + `${left.map((item) => `${item.record.description} [${item.record.kind}, record ${item.record.id}]`).join('; ')}. ` +
         'Run their restore step again (it is idempotent) with the undo record from the run\'s artifacts.',
     );
   }

@@ -156,7 +156,7 @@ export function decideGate(options: GateOptions): GateDecision {
     return {
       action: 'fail',
       opensAt,
-      message: `Too early: the gate opens at ${at}, ${formatMinutes(early)} from now, more than maxWaitMinutes (${options.maxWaitMinutes}).`,
+      message: `Too early: the gate opens at ${at}, ${formatMinutes(early)} from now, more than maxWaitMinutes ` + `(${options.maxWaitMinutes}).`,
     };
   }
   const late = -early;
@@ -164,7 +164,7 @@ export function decideGate(options: GateOptions): GateDecision {
     return {
       action: 'fail',
       opensAt,
-      message: `Too late: the gate opened at ${at}, ${formatMinutes(late)} ago, more than lateToleranceMinutes (${options.lateToleranceMinutes}). Nothing was changed; start the window again by hand if it should still run.`,
+      message: `Too late: the gate opened at ${at}, ${formatMinutes(late)} ago, more than lateToleranceMinutes ` + `(${options.lateToleranceMinutes}). Nothing was changed; start the window again by hand if it should still run.`,
     };
   }
   return {
@@ -197,7 +197,7 @@ function otherSlot(scheduleName: string | undefined, opensAt: Date, notBefore: N
     return {
       action: 'fail',
       message:
-        `Build.CronSchedule.DisplayName is '${scheduleName ?? ''}', which names no UTC offset, so this scheduled run cannot tell whether it is the right one of the two UTC schedules for ${notBefore.text} ${zone}. ` +
+        `Build.CronSchedule.DisplayName is '${scheduleName ?? ''}', which names no UTC offset, so this scheduled run cannot tell ` + `whether it is the right one of the two UTC schedules for ${notBefore.text} ${zone}. ` +
         `Give each cron entry a displayName with its offset (e.g. "... (EDT, UTC-4)"). Nothing was changed.`,
     };
   }
@@ -205,8 +205,8 @@ function otherSlot(scheduleName: string | undefined, opensAt: Date, notBefore: N
   return {
     action: 'skip',
     message:
-      `This run was started by the schedule '${scheduleName}' (UTC${formatOffset(slotOffset)}), the ${slotOffset > local.offset ? 'early' : 'late'} one of the two UTC schedules for ${notBefore.text} ${zone}: ` +
-      `on ${local.toISODate()} ${notBefore.text} is at UTC${formatOffset(local.offset)}, ${utc} UTC (${formatLocal(opensAt, zone)}), so the other schedule runs the window. Nothing was changed.`,
+      `This run was started by the schedule '${scheduleName}' (UTC${formatOffset(slotOffset)}), the ` + `${slotOffset > local.offset ? 'early' : 'late'} one of the two UTC schedules for ${notBefore.text} ${zone}: ` +
+      `on ${local.toISODate()} ${notBefore.text} is at UTC${formatOffset(local.offset)}, ${utc} UTC ` + `(${formatLocal(opensAt, zone)}), so the other schedule runs the window. Nothing was changed.`,
   };
 }
 

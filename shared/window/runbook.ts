@@ -35,7 +35,7 @@ export const RUNBOOK: RunbookLine[] = [
   { line: 'ClickOps in the portal, APM agent upgrades and other hand steps of the plan', when: 'Sun', stage: 'Changes', doneBy: 'ManualValidation@1 per manual change, with the plan\'s instructions (templates/changes.yml)', manual: true },
   { line: 'Patch the production servers: app, proxy, MCC, gateway, SFTP, PDF extract, Skybot controllers (tracking sheet)', when: 'Sun', stage: 'ServerGroups', doneBy: 'PatchVmsV1 install, one job per server group, tracking sheet as CSV/XLSX artifact and table' },
   { line: 'Run the smoke tests after the web servers are patched', when: 'Sun 07:00-09:00', stage: 'Verify', doneBy: 'SmokeTestV1 (templates/smoke-tests.yml)' },
-  { line: 'Run the full regression tests', when: 'Sun 10:00-11:00', stage: 'Regression', doneBy: 'RunPipelineV1: starts the regression pipeline (parameter regressionPipeline, with its branch and parameters) and waits for its result' },
+  { line: 'Run the full regression tests', when: 'Sun 10:00-11:00', stage: 'Regression', doneBy: 'RunPipelineV1: starts the regression pipeline (parameter regressionPipeline, with its branch and parameters) and waits for ' + 'its result' },
   { line: 'Remove the maintenance page and purge the cache on Cloudflare', when: 'after', stage: 'PostMaintenance', doneBy: 'MaintenancePageV1 disable + purge (templates/unsilence.yml), runs always()' },
   { line: 'Remove the maintenance mode in Pingdom', when: 'after', stage: 'PostMaintenance', doneBy: 'PingdomPauseV1 resume (templates/unsilence.yml); it also ends by itself at the window end plus grace' },
   { line: 'Turn on notifications', when: 'after', stage: 'PostMaintenance', doneBy: 'AlertMuteV1 unmute (templates/unsilence.yml); the muting rule also ends by itself' },

@@ -46,7 +46,7 @@ export async function passGate(settings: GateSettings): Promise<GateOutcome> {
   log.info(`Now ${formatLocal(clock.now(), settings.timeZone)}; the gate is ${notBefore.text} ${settings.timeZone}.`);
   if (decision.action === 'wait' && settings.waitInStep === false) {
     const waitMinutes = Math.ceil(decision.waitMinutes);
-    log.info(`${decision.message} The wait (${waitMinutes} min) is handed on as output waitMinutes, for an agentless Delay job that holds no agent.`);
+    log.info(`${decision.message} The wait (${waitMinutes} min) is handed on as output waitMinutes, for an agentless Delay job that holds ` + `no agent.`);
     return { open: true, openedAt: decision.opensAt, opensAt: decision.opensAt, message: decision.message, waitMinutes };
   }
   if (decision.action === 'wait') {
@@ -106,7 +106,7 @@ export function checkPlan(inputName: string, file: string, sunday: string | unde
     throw error;
   }
   if (sunday && plan.window.date !== sunday) {
-    throw new InputError(inputName, `is the plan of ${plan.window.date} (${plan.window.name}), but this run's window is the weekend of ${sunday}. Use that weekend's plan, or run the pipeline on the plan's weekend.`);
+    throw new InputError(inputName, `is the plan of ${plan.window.date} (${plan.window.name}), but this run's window is the weekend of ${sunday}. Use that ` + `weekend's plan, or run the pipeline on the plan's weekend.`);
   }
   return plan;
 }

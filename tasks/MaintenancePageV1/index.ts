@@ -36,7 +36,7 @@ void runTask('MaintenancePage', async ({ input, log, records, windowId, variable
     attachSummary('Maintenance page disable', disableSummary(result));
     if (result.purgeError) {
       throw new ServiceError('Cloudflare', `DNS is restored and verified, but the cache purge failed: ${result.purgeError.message}`, {
-        advice: 'Purge the cache by hand in the Cloudflare dashboard (Caching → Purge Everything) or run this step again; DNS was not touched again.',
+        advice: 'Purge the cache by hand in the Cloudflare dashboard (Caching → Purge Everything) or run this step again; DNS was not ' + 'touched again.',
       });
     }
     return;

@@ -111,7 +111,7 @@ export async function run(): Promise<BenchSection[]> {
         value: `${(measured.calls / waitingMinutes).toFixed(2)}/min`,
         baseline: `${(measured.naiveCalls / waitingMinutes).toFixed(2)}/min`,
         ratio: measured.calls / measured.naiveCalls,
-        note: `${measured.calls} calls for ${measured.pipelineRuns} runs over ${minutes(measured.elapsedMs)}; baseline: each run polled on its own`,
+        note: `${measured.calls} calls for ${measured.pipelineRuns} runs over ${minutes(measured.elapsedMs)}; baseline: each run ` + `polled on its own`,
       });
     }
     return [

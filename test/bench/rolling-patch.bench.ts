@@ -20,7 +20,7 @@ const BATCHES = [
 
 const POLL = { pollIntervalSeconds: '0.05' };
 
-async function patch(azure: AzureFixture, farm: WebFarm, names: string[]): Promise<void> {
+async function patch(azure: AzureFixture, names: string[]): Promise<void> {
   const run = await azure.run('PatchVmsV1', { ...POLL, virtualMachines: names.join(','), serverGroup: 'web', maxParallel: 5 });
   if (run.result !== 'Succeeded') throw new Error(`patching failed:\n${run.stdout}`);
 }
@@ -31,7 +31,7 @@ async function ours(azure: AzureFixture, farm: WebFarm): Promise<void> {
     const pool = { ...POLL, applicationGatewayName: farm.gateway, backendPoolName: farm.pool, healthTimeoutSeconds: 60 };
     const drain = await azure.run('AppGatewayDrainV1', { ...pool, action: 'drain', servers: names.join(','), minHealthyServers: 4 });
     if (drain.result !== 'Succeeded') throw new Error(`drain failed:\n${drain.stdout}`);
-    await patch(azure, farm, names);
+    await patch(azure, names);
     const restore = await azure.run('AppGatewayDrainV1', { ...pool, action: 'restore', undoRecord: drain.outputs.undoRecord });
     if (restore.result !== 'Succeeded') throw new Error(`restore failed:\n${restore.stdout}`);
   }
@@ -52,7 +52,7 @@ async function baseline(azure: AzureFixture, farm: WebFarm): Promise<void> {
   for (const [from, to] of BATCHES) {
     const servers = farm.servers.slice(from - 1, to);
     await perServer(azure, farm, 'remove', servers.map((server) => server.ip));
-    await patch(azure, farm, servers.map((server) => server.name));
+    await patch(azure, servers.map((server) => server.name));
     await perServer(azure, farm, 'add', servers.map((server) => server.ip));
   }
 }

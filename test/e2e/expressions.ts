@@ -223,7 +223,7 @@ function compare(left: Value, right: Value): number {
     return a < b ? -1 : a > b ? 1 : 0;
   }
   if (left instanceof Version) return other instanceof Version ? left.compare(other) : NaN;
-  return toNumber(left) - toNumber(other as Value);
+  return toNumber(left) - toNumber(other);
 }
 
 const SUCCESS = ['Succeeded', 'SucceededWithIssues'];
@@ -233,7 +233,7 @@ export function evaluate(node: Node, context: EvaluationContext): Value {
     case 'literal':
       return node.value;
     case 'name': {
-      const value = lookup(context.names as Value, node.name);
+      const value = lookup(context.names, node.name);
       return value;
     }
     case 'member': {

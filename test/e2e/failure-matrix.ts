@@ -55,7 +55,7 @@ async function main(): Promise<number> {
       fs.rmSync(outDirectory, { recursive: true, force: true });
     }
     if (!ok) wrong++;
-    const row = `${ok ? 'ok  ' : 'FAIL'} ${entry.args.join(' ').padEnd(58)} ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s  ${line}`;
+    const row = `${ok ? 'ok  ' : 'FAIL'} ${entry.args.join(' ').padEnd(58)} ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} ` + `s  ${line}`;
     rows.push(row);
     console.log(row);
   }

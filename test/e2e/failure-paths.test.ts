@@ -37,7 +37,7 @@ function assertClosing(outcome: RehearseOutcome & { printed: string[]; outDirect
 describe('the rehearsal plays the platform\'s failure paths', function () {
   this.timeout(120_000);
 
-  it('--cancel-at a running drain: the drain gets SIGINT, succeeded() steps are skipped, always() ones run, the run is Canceled', async () => {
+  it('--cancel-at a running drain: the drain gets SIGINT, succeeded() steps are skipped, always() ones run, ' + 'the run is Canceled', async () => {
     const outcome = await rehearse({ cancelAt: 'WebBatch_1.batch.drain' });
     assert.equal(outcome.result.result, 'Canceled');
     assert.equal(outcome.result.canceledAt, 'step WebBatch_1.batch.drain');
@@ -72,7 +72,7 @@ describe('the rehearsal plays the platform\'s failure paths', function () {
     assert.deepEqual(outcome.window.left, [], 'the held jobs are released after a cancel');
   });
 
-  it("a job timeout (Microsoft-hosted cap) while patching: the step is cancelled, the restore runs within the cancel timeout, everything is back", async () => {
+  it('a job timeout (Microsoft-hosted cap) while patching: the step is cancelled, ' + 'the restore runs within the cancel timeout, everything is back', async () => {
     const outcome = await rehearse({ hostedCapMinutes: 60, slowSteps: [{ step: 'WebBatch_1.batch.patch', minutes: 90 }] });
     const batch = outcome.result.timeline.filter((entry) => entry.stage === 'WebBatch_1');
     const patch = batch.find((entry) => entry.what === 'PatchVms@1')!;
@@ -91,7 +91,7 @@ describe('the rehearsal plays the platform\'s failure paths', function () {
     assert.match(outcome.printed[outcome.printed.length - 1], /left: none$/);
   });
 
-  it('--reject-approval maintenance-release-manager: Starting Maintenance fails before its jobs, Post-Maintenance brings everything back', async () => {
+  it('--reject-approval maintenance-release-manager: Starting Maintenance fails before its jobs, Post-Maintenance brings ' + 'everything back', async () => {
     const outcome = await rehearse({ rejectApprovals: ['maintenance-release-manager'] });
     const stages = Object.fromEntries(outcome.result.stages.map((stage) => [stage.name, stage.result]));
     assert.equal(stages.StartingMaintenance, 'Failed');
@@ -118,7 +118,7 @@ describe('the rehearsal plays the platform\'s failure paths', function () {
     assert.ok(outcome.window.left.includes('New Relic muting rule maintenance-20250412-web-batch-1'));
   });
 
-  it('--kill-at a web batch\'s patch --recover: pipelines/recover.yml gets the dead run\'s artifacts by its id and puts everything back', async () => {
+  it("--kill-at a web batch's patch --recover: pipelines/recover.yml gets the dead run's artifacts by its id " + 'and puts everything back', async () => {
     const outcome = await rehearse({ killAt: 'WebBatch_1.batch.patch', recover: true });
     const recovery = outcome.recovery!;
     const download = recovery.timeline.find((entry) => entry.what === 'DownloadPipelineArtifact')!;

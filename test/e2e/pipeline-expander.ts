@@ -452,7 +452,7 @@ export function expandPipeline(pipelineFile: string, parameterValues: Record<str
     file,
     parameters,
     variables,
-    schedules: Array.isArray(body.schedules) ? (body.schedules.filter(isMapping) as Array<Record<string, Value>>) : [],
+    schedules: Array.isArray(body.schedules) ? (body.schedules.filter(isMapping)) : [],
     stages: normalized,
     files: [...files],
   };

@@ -58,12 +58,12 @@ function jobRefusals(pipeline: ExpandedPipeline, stage: PipelineStage, job: Pipe
   const refusals: string[] = [];
   const where = `stage ${stage.name} › job ${job.name}`;
   if (!IDENTIFIER.test(job.name)) {
-    refusals.push(`${locate(pipeline, job.kind === 'deployment' ? 'deployment' : 'job', job.name)}: ${where}: job name '${job.name}' is invalid: valid names contain only letters, digits and '_' and do not start with a digit`);
+    refusals.push(`${locate(pipeline, job.kind === 'deployment' ? 'deployment' : 'job', job.name)}: ${where}: job name '${job.name}' is ` + `invalid: valid names contain only letters, digits and '_' and do not start with a digit`);
   }
   for (const step of job.steps) {
     const at = `${where} › step ${stepLabel(step)}`;
     if (step.name !== undefined && !IDENTIFIER.test(step.name)) {
-      refusals.push(`${locate(pipeline, 'name', step.name)}: ${at}: step name '${step.name}' is invalid: valid names contain only letters, digits and '_' and do not start with a digit`);
+      refusals.push(`${locate(pipeline, 'name', step.name)}: ${at}: step name '${step.name}' is invalid: valid names contain only letters, ` + `digits and '_' and do not start with a digit`);
     }
     if (job.server && needsAgent(step) && !(step.kind === 'checkout' && toText(step.raw.checkout) === 'none')) {
       refusals.push(`${locate(pipeline, 'job', job.name)}: ${at}: needs an agent, but the job is agentless (pool: server)`);
@@ -74,7 +74,7 @@ function jobRefusals(pipeline: ExpandedPipeline, stage: PipelineStage, job: Pipe
     const artifact = artifactName(stage, job, step);
     if (artifact === undefined) continue;
     const first = artifacts.get(artifact.toLowerCase());
-    if (first) refusals.push(`${locate(pipeline, 'job', job.name)}: ${at}: artifact '${artifact}' is also published by ${first}: artifact names must be unique in a run`);
+    if (first) refusals.push(`${locate(pipeline, 'job', job.name)}: ${at}: artifact '${artifact}' is also published by ${first}: artifact names must be ` + `unique in a run`);
     else artifacts.set(artifact.toLowerCase(), at);
   }
   return refusals;
@@ -86,7 +86,7 @@ export function refusals(pipeline: ExpandedPipeline): string[] {
   const artifacts = new Map<string, string>();
   for (const stage of pipeline.stages) {
     if (stage.name !== '__default' && !IDENTIFIER.test(stage.name)) {
-      found.push(`${locate(pipeline, 'stage', stage.name)}: stage name '${stage.name}' is invalid: valid names contain only letters, digits and '_' and do not start with a digit`);
+      found.push(`${locate(pipeline, 'stage', stage.name)}: stage name '${stage.name}' is invalid: valid names contain only letters, digits ` + `and '_' and do not start with a digit`);
     }
     for (const job of stage.jobs) found.push(...jobRefusals(pipeline, stage, job, artifacts));
   }

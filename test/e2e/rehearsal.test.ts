@@ -77,13 +77,14 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
       assert.deepEqual(outcome.result.approvals.map((approval) => `${approval.stage}: ${approval.environment}`), ['StartingMaintenance: maintenance-release-manager', 'Changes: maintenance-platform-approver']);
       const manual = outcome.result.timeline.find((entry) => entry.what === 'ManualValidation@1')!;
       assert.match(manual.did, /manual validation approved \(rehearsal\): "Manual changes of the plan \(server-patching,apm-agent-web/);
-      assert.ok(outcome.printed.some((line) => /Approval on environment .*approved \(rehearsal: granted automatically; in Azure DevOps an approver of 'maintenance-release-manager'/.test(line)));
+      const approved = /Approval on environment .*approved \(rehearsal: granted automatically; in Azure DevOps an approver of 'maintenance-release-manager'/;
+      assert.ok(outcome.printed.some((line) => approved.test(line)));
       const start = outcome.result.timeline.find((entry) => entry.stage === 'StartingMaintenance' && entry.what === 'MaintenanceWindow@1')!;
       assert.match(start.outputs.openedAt, /^2025-04-13T08:45:/, 'Starting Maintenance opened at 04:45 EDT on the simulated clock');
       assert.ok(start.warnings.some((warning) => /SIMULATED CLOCK/.test(warning)));
     });
 
-    it("times every silence on the simulated clock: each ends after it was set and no later than the rehearsed window's end plus the grace", () => {
+    it("times every silence on the simulated clock: each ends after it was set and no later than the rehearsed window's end " + "plus the grace", () => {
       const start = outcome.result.timeline.find((entry) => entry.stage === 'StartingMaintenance' && entry.what === 'MaintenanceWindow@1')!;
       const windowEnd = new Date(start.outputs.windowEnd);
       assert.match(start.outputs.windowEnd, /^2025-04-13T/, 'the rehearsed window ends on Sunday 2025-04-13');
@@ -164,7 +165,7 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
     assert.ok(finished.some((text) => /^Maintenance finished with problems: 2025-04-13 Monthly/.test(text)), finished.join('\n'));
   });
 
-  it('with the regression run failing, the Regression stage fails naming the run, and the finish reports it with everything restored', async () => {
+  it('with the regression run failing, the Regression stage fails naming the run, and the finish reports it with ' + 'everything restored', async () => {
     const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', failPipelines: ['Full Regression'] });
     assert.equal(outcome.ok, true, outcome.printed.join('\n'));
     const stages = Object.fromEntries(outcome.result.stages.map((stage) => [stage.name, stage.result]));
@@ -173,14 +174,14 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
     assert.equal(stages.PostMaintenance, 'Succeeded');
     assert.deepEqual(outcome.world.leftovers(), []);
     const [run] = outcome.world.devops.runsOf('Full Regression');
-    assert.match(outcome.verdict, new RegExp(`Failures reported: Regression\\.regression › Run Full Regression and wait: Full Regression run ${run.buildNumber.replace('.', '\\.')} \\(id ${run.id}\\) failed: http`));
+    assert.match(outcome.verdict, new RegExp(`Failures reported: Regression\\.regression › Run Full Regression and wait: Full Regression run ` + `${run.buildNumber.replace('.', '\\.')} \\(id ${run.id}\\) failed: http`));
     const summary = fs.readFileSync(outcome.summaryFile, 'utf8');
     assert.match(summary, /Regression \| ❌ Failed/);
     assert.match(summary, /Full Regression: ❌ failed/);
     assert.match(summary, /finished with 1 failed stage\(s\); everything silenced or swapped is back/);
   });
 
-  it('with patching failing in the first web batch, the batch goes back in the pool; with the jobs release left out, the finish step fails naming it', async () => {
+  it('with patching failing in the first web batch, the batch goes back in the pool; with the jobs release left out, the finish step ' + 'fails naming it', async () => {
     const outcome = await rehearse({ plan: 'plans/2025-04-13.yml', failSteps: ['WebBatch_1.batch.patch'], skipSteps: ['PostMaintenance.post.releaseJobs'] });
     assert.equal(outcome.ok, true, outcome.printed.join('\n'));
     const stages = Object.fromEntries(outcome.result.stages.map((stage) => [stage.name, stage.result]));
@@ -210,7 +211,7 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
   /** The 2025-03-23 plan moved to a weekend of standard time (EST), written under out/. */
   function winterPlan(): string {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mw-plan-')), '2025-11-09.yml');
-    const text = fs.readFileSync(path.join(repoRoot, 'plans', '2025-03-23.yml'), 'utf8').replace(/^  date: 2025-03-23$/m, '  date: 2025-11-09').replace(/^  name: .*$/m, '  name: 2025-11-09 Monthly');
+    const text = fs.readFileSync(path.join(repoRoot, 'plans', '2025-03-23.yml'), 'utf8').replace(/^ {2}date: 2025-03-23$/m, '  date: 2025-11-09').replace(/^ {2}name: .*$/m, '  name: 2025-11-09 Monthly');
     fs.writeFileSync(file, text);
     return file;
   }

@@ -71,7 +71,7 @@ export interface WindowResult {
 }
 
 export function windowResultLine(window: WindowResult): string {
-  return `Window result: ${window.result}; back: ${window.back}/${window.total}; left: ${window.left.length ? window.left.join(', ') : 'none'}`;
+  return `Window result: ${window.result}; back: ${window.back}/${window.total}; left: ` + `${window.left.length ? window.left.join(', ') : 'none'}`;
 }
 
 export interface RehearseOutcome {
@@ -90,7 +90,7 @@ export interface RehearseOutcome {
 
 function usage(): string {
   return [
-    'usage: npm run rehearse [-- <plan.yml>] [--fail-step <stage.job.step | step name>]... [--fail-change <change id>]... [--fail-pipeline <name>]... [--verbose]',
+    'usage: npm run rehearse [-- <plan.yml>] [--fail-step <stage.job.step | step name>]... [--fail-change <change id>]... ' + '[--fail-pipeline <name>]... [--verbose]',
     `  <plan.yml>      the plan to rehearse (default ${DEFAULT_PLAN})`,
     '  --fail-step     the named step does its work and then fails, to show that Post-Maintenance still undoes everything',
     '  --fail-change   the plan change with this id fails in the emulated Azure DevOps',
@@ -218,14 +218,14 @@ function seconds(ms: number): string {
 export function timelineLine(entry: TimelineEntry, timeZone: string): string {
   const at = DateTime.fromJSDate(entry.at, { zone: timeZone }).toFormat('ccc HH:mm ZZZZ');
   const where = entry.job === '-' ? entry.step : `${entry.job} › ${entry.step}`;
-  return `  ${at}  ${SYMBOL[entry.result]} ${clip(where, 46).padEnd(46)} ${entry.what.padEnd(22)} ${seconds(entry.durationMs).padStart(6)}  ${entry.result === 'Succeeded' ? '' : entry.result + ': '}${clip(entry.did, 110)}`;
+  return `  ${at}  ${SYMBOL[entry.result]} ${clip(where, 46).padEnd(46)} ${entry.what.padEnd(22)} ${seconds(entry.durationMs).padStart(6)} ` + ` ${entry.result === 'Succeeded' ? '' : entry.result + ': '}${clip(entry.did, 110)}`;
 }
 
 function markdownTimeline(result: RehearsalResult, timeZone: string): string {
   const rows = result.timeline.map((entry) => {
     const at = DateTime.fromJSDate(entry.at, { zone: timeZone }).toFormat('ccc HH:mm');
     const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-    return `| ${at} | ${cell(entry.stageDisplayName)} | ${cell(entry.job)} | ${cell(entry.step)} | ${entry.what} | ${seconds(entry.durationMs)} | ${entry.result} | ${cell(clip(entry.did, 300))} |`;
+    return `| ${at} | ${cell(entry.stageDisplayName)} | ${cell(entry.job)} | ${cell(entry.step)} | ${entry.what} | ` + `${seconds(entry.durationMs)} | ${entry.result} | ${cell(clip(entry.did, 300))} |`;
   });
   return ['| Time | Stage | Job | Step | Task | Duration | Result | What it did |', '| --- | --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n');
 }
@@ -252,7 +252,7 @@ export function checkNamedPoints(pipeline: ExpandedPipeline, options: RehearseOp
   }
   for (const name of options.approvalTimeouts ?? []) {
     if (!environments.has(name.toLowerCase()) && name.toLowerCase() !== 'manualvalidation' && !exists(name)) {
-      throw new Error(`--approval-timeout ${name}: neither an environment a stage deploys to (${[...environments].join(', ')}) nor a ManualValidation step`);
+      throw new Error(`--approval-timeout ${name}: neither an environment a stage deploys to (${[...environments].join(', ')}) nor a ` + `ManualValidation step`);
     }
   }
   if (options.recover && !options.killAt) throw new Error('--recover recovers a run whose agent died: give --kill-at too');
@@ -304,8 +304,8 @@ function judge(options: RehearseOptions, result: RehearsalResult, recovery: Rehe
     const changed = result.timeline.filter((entry) => entry.result !== 'Skipped' && entry !== gate && entry.what !== 'PublishPipelineArtifact');
     ok = closed && changed.length === 0 && leftovers.length === 0;
     verdict = ok
-      ? `The run of the other schedule closed at the gate and changed nothing: ${clip(gate!.warnings.filter((warning) => !/SIMULATED CLOCK/.test(warning)).join(' '), 260)}`
-      : `The run of the other schedule did NOT stay closed: ${[...changed.map((entry) => `${entry.stage}.${entry.job} › ${entry.step}`), ...leftovers].join('; ')}`;
+      ? `The run of the other schedule closed at the gate and changed nothing: ` + `${clip(gate!.warnings.filter((warning) => !/SIMULATED CLOCK/.test(warning)).join(' '), 260)}`
+      : `The run of the other schedule did NOT stay closed: ` + `${[...changed.map((entry) => `${entry.stage}.${entry.job} › ${entry.step}`), ...leftovers].join('; ')}`;
   } else if (!injected) {
     ok = result.result !== 'Failed' && leftovers.length === 0 && truthful;
     verdict = ok ? `The window rehearsed cleanly: ${result.result}, and everything it silenced or swapped is back.` : `The window FAILED: ${[...failed, ...leftovers].join('; ')}`;
@@ -338,8 +338,8 @@ function printHeader(context: {
   const zone = window.timeZone;
   const stepCount = pipeline.stages.reduce((sum, stage) => sum + stage.jobs.reduce((jobs, job) => jobs + job.steps.length, 0), 0);
   print(`Rehearsing ${path.relative(repoRoot, pipelineFile)} for ${window.name} (${planRelative})`);
-  print(`  ${pipeline.stages.length} stage(s), ${stepCount} step(s), templates: ${pipeline.files.length - 1}; emulators: ${world.emulators.map((e) => `${e.name} ${e.url}`).join(', ')}`);
-  print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled run${start.cron ? ` of cron '${start.cron}' (${start.description})` : ''}`);
+  print(`  ${pipeline.stages.length} stage(s), ${stepCount} step(s), templates: ${pipeline.files.length - 1}; emulators: ` + `${world.emulators.map((e) => `${e.name} ${e.url}`).join(', ')}`);
+  print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled ` + `run${start.cron ? ` of cron '${start.cron}' (${start.description})` : ''}`);
   if (options.failSteps?.length) print(`  Injected failures: step(s) ${options.failSteps.join(', ')}`);
   if (options.failChanges?.length) print(`  Injected failures: change(s) ${options.failChanges.join(', ')}`);
   if (options.failPipelines?.length) print(`  Injected failures: pipeline(s) ${options.failPipelines.join(', ')}`);
@@ -359,7 +359,7 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
   const pipelineFile = path.resolve(repoRoot, options.pipeline ?? DEFAULT_PIPELINE);
   const recoverFile = path.resolve(repoRoot, options.recoverPipeline ?? DEFAULT_RECOVER_PIPELINE);
   if (options.recover && !fs.existsSync(recoverFile)) {
-    throw new Error(`--recover: ${path.relative(repoRoot, recoverFile)} does not exist: there is no break-glass recovery pipeline to run (give one with --recover-pipeline)`);
+    throw new Error(`--recover: ${path.relative(repoRoot, recoverFile)} does not exist: there is no break-glass recovery pipeline to run (give ` + `one with --recover-pipeline)`);
   }
   const planPath = path.resolve(repoRoot, planFile);
   const window = readPlanWindow(planPath);
@@ -423,7 +423,7 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     let recovery: RehearsalResult | undefined;
     if (result.killedAt) {
       print('');
-      print(`✘ The agent died at ${result.killedAt}: no later step ran, nothing more was published. Left now: ${world.account().left.join(', ') || 'nothing'}`);
+      print(`✘ The agent died at ${result.killedAt}: no later step ran, nothing more was published. Left now: ` + `${world.account().left.join(', ') || 'nothing'}`);
     }
     if (options.recover && result.killedAt) {
       recovery = await runRecovery({ recoverFile, result, world, window, print, events: events('Recovery › '), outDirectory, options });
@@ -480,7 +480,7 @@ async function runRecovery(context: {
   const clockStart = new Date(result.clockEnd.getTime() + 30 * 60_000);
   const recoveryId = String(Number(FIRST_BUILD_ID) + 1);
   print('');
-  print(`Recovering: ${path.relative(repoRoot, recoverFile)} with runId ${FIRST_BUILD_ID}${windowId ? `, windowId ${windowId}` : ''} (run ${recoveryId}, queued by hand ${DateTime.fromJSDate(clockStart, { zone: window.timeZone }).toFormat('ccc HH:mm ZZZZ')})`);
+  print(`Recovering: ${path.relative(repoRoot, recoverFile)} with runId ${FIRST_BUILD_ID}${windowId ? `, windowId ${windowId}` : ''} ` + `(run ${recoveryId}, queued by hand ${DateTime.fromJSDate(clockStart, { zone: window.timeZone }).toFormat('ccc HH:mm ZZZZ')})`);
   const recovery = new Rehearsal({
     pipeline,
     clockStart,
@@ -516,7 +516,7 @@ function writeSummary(context: {
   const summaryFile = path.join(context.outDirectory, 'summary.md');
   const parts = [
     `# Rehearsal: ${window.name}`,
-    `Pipeline \`${path.relative(repoRoot, context.pipelineFile)}\`, plan \`${context.planRelative}\`, simulated from ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')} to ${DateTime.fromJSDate(result.clockEnd, { zone }).toFormat('ccc HH:mm ZZZZ')}; took ${seconds(context.elapsed)} of real time.`,
+    `Pipeline \`${path.relative(repoRoot, context.pipelineFile)}\`, plan \`${context.planRelative}\`, simulated from ` + `${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')} to ` + `${DateTime.fromJSDate(result.clockEnd, { zone }).toFormat('ccc HH:mm ZZZZ')}; took ${seconds(context.elapsed)} of real time.`,
     `**${context.verdict}**`,
     '## Timeline',
     markdownTimeline(result, zone),

@@ -104,7 +104,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     for (const id of options.failChanges ?? []) {
       const change = plan.changes.find((candidate) => candidate.id === id);
       if (!change) throw new Error(`--fail-change ${id}: the plan has no change with that id (${plan.changes.map((c) => c.id).join(', ')})`);
-      if (change.action.kind !== 'pipeline') throw new Error(`--fail-change ${id}: that change is a ${change.action.kind}, not a pipeline the emulated Azure DevOps runs; use --fail-step on the Changes stage's step instead`);
+      if (change.action.kind !== 'pipeline') throw new Error(`--fail-change ${id}: that change is a ${change.action.kind}, not a pipeline the emulated Azure DevOps runs; use ` + `--fail-step on the Changes stage's step instead`);
       devops.failNextRuns(change.action.name, 1, 'failed', change.action.folder);
     }
   }
@@ -179,7 +179,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       for (const name of options.failPipelines ?? []) {
         const selector = parsePipelineSelector('--fail-pipeline', name);
         const definition = selector.id !== undefined ? devops.definitions.get(selector.id) : devops.pipeline(selector.name!, selector.folder);
-        if (!definition) throw new Error(`--fail-pipeline ${name}: the emulated Azure DevOps has no such pipeline (${[...devops.definitions.values()].map((d) => d.name).join(', ')})`);
+        if (!definition) throw new Error(`--fail-pipeline ${name}: the emulated Azure DevOps has no such pipeline ` + `(${[...devops.definitions.values()].map((d) => d.name).join(', ')})`);
         devops.failNextRuns(definition.name, 1, 'failed', definition.path);
       }
       // The gateway, its web pool and every server the pipeline names, as its parameters describe them.

@@ -345,8 +345,8 @@ export class ArmEmulator extends Emulator {
       },
     };
     if (spec.production) {
-      wire.properties.firewallPolicy = { id: `${this.resourceGroupId(spec.resourceGroup)}/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/waf-${spec.name}` };
-      const identity = `${this.resourceGroupId(spec.resourceGroup)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${spec.name}-kv`;
+      wire.properties.firewallPolicy = { id: `${this.resourceGroupId(spec.resourceGroup)}/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/` + `waf-${spec.name}` };
+      const identity = `${this.resourceGroupId(spec.resourceGroup)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/` + `id-${spec.name}-kv`;
       wire.identity = { type: 'UserAssigned', userAssignedIdentities: { [identity]: { principalId: crypto.randomUUID(), clientId: crypto.randomUUID() } } };
     }
     const state: GatewayState = { resourceGroup: spec.resourceGroup, wire, updatingUntil: 0, effective: new Map(), draining: new Map(), reads: 0, readHooks: [] };
@@ -434,7 +434,7 @@ export class ArmEmulator extends Emulator {
     if (!found) throw new Error(`no pool ${pool} on ${gateway}`);
     return {
       addresses: (found.properties.backendAddresses ?? []).map((address: any) => address.ipAddress ?? address.fqdn),
-      ipConfigurations: this.nicMembers(found.id).map((member) => member.ipConfigurationId!).sort(),
+      ipConfigurations: this.nicMembers(found.id).map((member) => member.ipConfigurationId).sort(),
     };
   }
 
@@ -570,10 +570,10 @@ export class ArmEmulator extends Emulator {
    */
   armRoute(method: string, pathPattern: string, action: string | ((request: EmulatorRequest) => string), handler: Handler): this {
     return this.route(method, pathPattern, async (request) => {
-      const auth = this.entra.check(request.headers.authorization as string | undefined, this.audience);
+      const auth = this.entra.check(request.headers.authorization, this.audience);
       if (!auth.ok) {
         return armError(401, 'InvalidAuthenticationToken', auth.reason, {
-          'WWW-Authenticate': `Bearer authorization_uri="${this.entra.url}/common/oauth2/authorize", error="invalid_token", error_description="${auth.reason}"`,
+          'WWW-Authenticate': `Bearer authorization_uri="${this.entra.url}/common/oauth2/authorize", error="invalid_token", ` + `error_description="${auth.reason}"`,
         });
       }
       if (request.params.subscription && lower(request.params.subscription) !== lower(this.subscriptionId)) {
@@ -594,7 +594,7 @@ export class ArmEmulator extends Emulator {
     return armError(
       403,
       code,
-      `The client '${clientId}' with object id '${clientId}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid.`,
+      `The client '${clientId}' with object id '${clientId}' does not have authorization to perform action '${action}' over scope ` + `'${scope}' or the scope is invalid.`,
     );
   }
 
@@ -608,12 +608,12 @@ export class ArmEmulator extends Emulator {
 
   /** `Azure-AsyncOperation` URL of an operation. */
   asyncOperationUrl(operation: Operation): string {
-    return `${this.url}/subscriptions/${this.subscriptionId}/providers/${operation.provider}/locations/${this.location}/operations/${operation.id}?api-version=${operation.provider === 'Microsoft.Network' ? NETWORK_API : COMPUTE_API}`;
+    return `${this.url}/subscriptions/${this.subscriptionId}/providers/${operation.provider}/locations/${this.location}/operations/` + `${operation.id}?api-version=${operation.provider === 'Microsoft.Network' ? NETWORK_API : COMPUTE_API}`;
   }
 
   /** `Location` URL of an operation's result. */
   operationResultUrl(operation: Operation): string {
-    return `${this.url}/subscriptions/${this.subscriptionId}/providers/${operation.provider}/locations/${this.location}/operationResults/${operation.id}?api-version=${operation.provider === 'Microsoft.Network' ? NETWORK_API : COMPUTE_API}`;
+    return `${this.url}/subscriptions/${this.subscriptionId}/providers/${operation.provider}/locations/${this.location}/` + `operationResults/${operation.id}?api-version=${operation.provider === 'Microsoft.Network' ? NETWORK_API : COMPUTE_API}`;
   }
 
   // ---------------------------------------------------------------- time
@@ -758,7 +758,7 @@ export class ArmEmulator extends Emulator {
   }
 
   private notFound(type: string, request: EmulatorRequest): EmulatorResponse {
-    return armError(404, 'ResourceNotFound', `The Resource '${type}/${request.params.name}' under resource group '${request.params.resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+    return armError(404, 'ResourceNotFound', `The Resource '${type}/${request.params.name}' under resource group '${request.params.resourceGroup}' was not found. For more ` + `details please go to https://aka.ms/ARMResourceNotFoundFix`);
   }
 
   /** The join actions a PUT of this body needs (ARM's linked access checks on referenced resources). */
@@ -787,7 +787,7 @@ export class ArmEmulator extends Emulator {
   }
 
   private checkLinked(body: any, ownId: string, request: EmulatorRequest): EmulatorResponse | undefined {
-    const auth = this.entra.check(request.headers.authorization as string | undefined, this.audience);
+    const auth = this.entra.check(request.headers.authorization, this.audience);
     const clientId = auth.ok ? auth.grant.clientId : 'caller';
     for (const { action, scope } of this.linkedActions(body, ownId)) {
       const refusal = this.authorize(action, scope, clientId);
@@ -898,7 +898,7 @@ export class ArmEmulator extends Emulator {
     if (!body || typeof body !== 'object' || !body.properties) return armError(400, 'InvalidRequestFormat', 'Cannot parse the request: the body has no properties.');
     const now = Date.now();
     if (state.updatingUntil > now) {
-      return armError(409, 'AnotherOperationInProgress', `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${this.gatewayId(state.resourceGroup, state.wire.name)}.`);
+      return armError(409, 'AnotherOperationInProgress', `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ` + `${this.gatewayId(state.resourceGroup, state.wire.name)}.`);
     }
     const ifMatch = request.headers['if-match'];
     if (this.options.honourIfMatch && ifMatch && ifMatch !== '*' && ifMatch !== state.wire.etag) {
@@ -931,7 +931,7 @@ export class ArmEmulator extends Emulator {
     next.properties.operationalState = 'Running';
     for (const [collection, items] of Object.entries(next.properties)) {
       if (!Array.isArray(items)) continue;
-      for (const item of items as any[]) {
+      for (const item of items) {
         if (item && typeof item === 'object' && item.name) {
           item.id ??= `${id}/${collection}/${item.name}`;
           item.properties ??= {};

@@ -482,7 +482,7 @@ export class AzureDevOpsEmulator extends Emulator {
       }
       const projectName = request.params.project;
       if (projectName !== undefined && ![this.project.toLowerCase(), this.projectId].includes(projectName.toLowerCase())) {
-        return apiError(404, `TF200016: The following project does not exist: ${projectName}. Verify that the name of the project is correct and that the project exists on the specified Azure DevOps Server.`, 'ProjectDoesNotExistWithNameException');
+        return apiError(404, `TF200016: The following project does not exist: ${projectName}. Verify that the name of the project is correct and that ` + `the project exists on the specified Azure DevOps Server.`, 'ProjectDoesNotExistWithNameException');
       }
       const response = await handler(request);
       return { ...response, headers: { ...this.rateLimitHeaders(), ...(response.headers ?? {}) } };
@@ -572,7 +572,7 @@ export class AzureDevOpsEmulator extends Emulator {
       if (Number(body.revision) !== definition.revision) {
         return this.staleRevisionStatus === 404
           ? apiError(404, `Build pipeline ${definition.id} was not found.`, 'DefinitionNotFoundException')
-          : apiError(409, `The pipeline could not be updated because it was changed by someone else (revision ${body.revision} is not the latest, ${definition.revision}). Get the latest and try again.`, 'DefinitionRevisionMismatchException');
+          : apiError(409, `The pipeline could not be updated because it was changed by someone else (revision ${body.revision} is not the ` + `latest, ${definition.revision}). Get the latest and try again.`, 'DefinitionRevisionMismatchException');
       }
       const status = queueStatusOf(body.queueStatus);
       if (status === undefined) return apiError(400, `'${body.queueStatus}' is not a valid queue status.`, 'ArgumentException');
@@ -764,7 +764,7 @@ export class AzureDevOpsEmulator extends Emulator {
       const version = request.query.get('api-version') ?? /api-version=([^;,\s]+)/.exec(String(request.headers.accept ?? ''))?.[1];
       if (!version) return apiError(400, 'No api-version was supplied for the GET request. An api-version must be supplied.', 'VssVersionNotSpecifiedException');
       if (!/-preview/.test(version)) {
-        return apiError(400, `The requested version "${version}" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: "${version}-preview"`, 'VssInvalidPreviewVersionException');
+        return apiError(400, `The requested version "${version}" of the resource is under preview. The -preview flag must be supplied in the ` + `api-version for such requests. For example: "${version}-preview"`, 'VssInvalidPreviewVersionException');
       }
       return undefined;
     };

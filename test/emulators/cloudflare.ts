@@ -144,10 +144,13 @@ export class CloudflareEmulator extends Emulator {
       if (!token) return this.failure(401, 10000, 'Authentication error');
       const usage = this.budget(tokenText);
       const now = Date.now();
-      const headers = () => ({
-        Ratelimit: `"default";r=${Math.max(0, this.limit.calls - usage.used)};t=${Math.max(0, Math.ceil((usage.windowStart + this.limit.windowMs - now) / 1000))}`,
-        'Ratelimit-Policy': `"default";q=${this.limit.calls};w=${this.limit.windowMs / 1000}`,
-      });
+      const headers = () => {
+        const secondsToReset = Math.max(0, Math.ceil((usage.windowStart + this.limit.windowMs - now) / 1000));
+        return {
+          Ratelimit: `"default";r=${Math.max(0, this.limit.calls - usage.used)};t=${secondsToReset}`,
+          'Ratelimit-Policy': `"default";q=${this.limit.calls};w=${this.limit.windowMs / 1000}`,
+        };
+      };
       if (usage.lockedUntil > now) {
         return { ...this.failure(429, 971, 'Please wait and consider throttling your request speed'), headers: { ...headers(), 'Retry-After': Math.ceil((usage.lockedUntil - now) / 1000) } };
       }

@@ -247,7 +247,7 @@ export class EntraEmulator extends Emulator {
     const thumbprint: string | undefined = jwt.header['x5t#S256'] ?? jwt.header.x5t;
     if (thumbprint) {
       const key = app.certificates.get(thumbprint);
-      if (!key) return `Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '${thumbprint}']`;
+      if (!key) return `Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: ` + `'${thumbprint}']`;
       if (!verifyRsa(jwt.header.alg, key, jwt.signed, jwt.signature)) return 'Client assertion contains an invalid signature.';
       if (jwt.payload.iss !== app.clientId || jwt.payload.sub !== app.clientId) return 'Client assertion issuer and subject must be the client id.';
       if (jwt.payload.aud !== tokenEndpoint) return `Client assertion audience '${jwt.payload.aud}' is not the token endpoint '${tokenEndpoint}'.`;
@@ -259,7 +259,7 @@ export class EntraEmulator extends Emulator {
       (credential) => credential.issuer === jwt.payload.iss && credential.subject === jwt.payload.sub && audiences.includes(credential.audience),
     );
     if (!match) {
-      return `No matching federated identity record found for presented assertion issuer '${jwt.payload.iss}' with subject '${jwt.payload.sub}'.`;
+      return `No matching federated identity record found for presented assertion issuer '${jwt.payload.iss}' with subject ` + `'${jwt.payload.sub}'.`;
     }
     return { via: 'federated' };
   }

@@ -133,7 +133,7 @@ export class PingdomEmulator extends Emulator {
 
   private limitHeaders(): Record<string, string> {
     const now = Math.floor(Date.now() / 1000);
-    const header = (budget: Budget) => `Remaining: ${Math.max(0, budget.limit - budget.used)} Time until reset: ${Math.max(0, budget.startedAt + budget.windowSeconds - now)}`;
+    const header = (budget: Budget) => `Remaining: ${Math.max(0, budget.limit - budget.used)} Time until reset: ` + `${Math.max(0, budget.startedAt + budget.windowSeconds - now)}`;
     return { 'Req-Limit-Short': header(this.budgets.short), 'Req-Limit-Long': header(this.budgets.long) };
   }
 

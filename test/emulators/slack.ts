@@ -328,7 +328,7 @@ export class SlackWebhookEmulator extends Emulator {
   /** Creates a webhook for a channel and returns its full (secret) URL. */
   addHook(channel = 'maintenance', state: WebhookState = 'active'): string {
     const n = ++this.sequence;
-    const path = `/services/T0EMULATED/B${String(n).padStart(8, '0')}/${Buffer.from(`secret-${n}-${Date.now()}`).toString('hex').slice(0, 24)}`;
+    const path = `/services/T0EMULATED/B${String(n).padStart(8, '0')}/` + `${Buffer.from(`secret-${n}-${Date.now()}`).toString('hex').slice(0, 24)}`;
     this.hooks.set(path, { path, channel, state });
     return `${this.url}${path}`;
   }

@@ -52,7 +52,7 @@ export class TeamsEmulator extends Emulator {
     const id = `${n.toString(16).padStart(8, '0')}a1b2c3d4e5f60718293a4b5c6d7e`;
     const sig = Buffer.from(`sig-${n}-${Date.now()}`).toString('base64url');
     this.workflows.set(id, { id, sig, enabled: options.enabled ?? true });
-    return `${this.url}/workflows/${id}/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${sig}`;
+    return `${this.url}/workflows/${id}/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&` + `sig=${sig}`;
   }
 
   private invoke(request: EmulatorRequest): EmulatorResponse {

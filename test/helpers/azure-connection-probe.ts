@@ -19,7 +19,8 @@ async function main(): Promise<void> {
       const connection = azureConnection(inputs.endpoint(inputName, { required: true }), { log, inputName });
       const client = new NetworkManagementClient(connection.credential, connection.subscriptionId, armClientOptions(connection));
       const gateway = await client.applicationGateways.get(resourceGroup, gatewayName);
-      log.info(`PROBE ${JSON.stringify({ inputName, scheme: connection.scheme, scopes: connection.credentialScopes, armUrl: connection.armUrl, gateway: gateway.name, etag: gateway.etag })}`);
+      const { scheme, credentialScopes: scopes, armUrl } = connection;
+      log.info(`PROBE ${JSON.stringify({ inputName, scheme, scopes, armUrl, gateway: gateway.name, etag: gateway.etag })}`);
     } catch (error) {
       log.info(`PROBE ${JSON.stringify({ inputName, error: messageOf(error) })}`);
     }

@@ -98,7 +98,7 @@ function restoreProblems(stage: PipelineStage, job: PipelineJob): string[] {
     const given = job.cancelTimeoutInMinutes ?? DEFAULT_CANCEL_TIMEOUT;
     if (given < needed) {
       const parts = restoring.map((step) => `${step.name ?? step.task} ${restoreMinutes(step)} (${RESTORE_BUDGETS[step.task!].why})`).join(' + ');
-      problems.push(`job ${where}: cancelTimeoutInMinutes ${job.cancelTimeoutInMinutes ?? `unset (${DEFAULT_CANCEL_TIMEOUT})`} is shorter than its restores after a Cancel: ${parts} = ${needed} min`);
+      problems.push(`job ${where}: cancelTimeoutInMinutes ${job.cancelTimeoutInMinutes ?? `unset (${DEFAULT_CANCEL_TIMEOUT})`} is shorter than ` + `its restores after a Cancel: ${parts} = ${needed} min`);
     }
   }
   return problems;
@@ -109,7 +109,7 @@ function timeoutProblems(where: string, job: PipelineJob, cap: number): string[]
   const jobTimeout = job.timeoutInMinutes ?? DEFAULT_JOB_TIMEOUT;
   if (!job.server) {
     if (job.timeoutInMinutes === 0) problems.push(`job ${where}: timeoutInMinutes 0 asks for the agent's maximum; give at most ${cap}`);
-    else if (jobTimeout > cap) problems.push(`job ${where}: timeoutInMinutes ${jobTimeout} is above the agent's cap of ${cap} minutes: the agent stops the job before the task's own timeout`);
+    else if (jobTimeout > cap) problems.push(`job ${where}: timeoutInMinutes ${jobTimeout} is above the agent's cap of ${cap} minutes: the agent stops the job before ` + `the task's own timeout`);
     for (const step of job.steps.filter((s) => s.task === 'RunChanges' || s.task === 'RunPipeline')) {
       const own = Number(step.inputs.timeoutMinutes || (step.task === 'RunChanges' ? 360 : 120));
       if (!(own < jobTimeout)) problems.push(`${where}.${step.name ?? step.task}: the ${step.task} timeoutMinutes ${own} is not below its job's timeout ${jobTimeout}`);
@@ -117,8 +117,8 @@ function timeoutProblems(where: string, job: PipelineJob, cap: number): string[]
   }
   for (const step of job.steps.filter((s) => s.task === 'ManualValidation')) {
     const own = step.raw.timeoutInMinutes === undefined ? undefined : Number(step.raw.timeoutInMinutes);
-    if (own === undefined || !(own > 0)) problems.push(`${where}.${step.displayName}: ManualValidation has no timeoutInMinutes of its own, so its job's timeout fires first and onTimeout never applies`);
-    else if (job.timeoutInMinutes === undefined || !(own < job.timeoutInMinutes)) problems.push(`${where}.${step.displayName}: ManualValidation timeoutInMinutes ${own} is not below its job's ${job.timeoutInMinutes ?? 'default'}, so onTimeout never applies`);
+    if (own === undefined || !(own > 0)) problems.push(`${where}.${step.displayName}: ManualValidation has no timeoutInMinutes of its own, so its job's timeout fires first and ` + `onTimeout never applies`);
+    else if (job.timeoutInMinutes === undefined || !(own < job.timeoutInMinutes)) problems.push(`${where}.${step.displayName}: ManualValidation timeoutInMinutes ${own} is not below its job's ` + `${job.timeoutInMinutes ?? 'default'}, so onTimeout never applies`);
   }
   return problems;
 }
@@ -137,7 +137,7 @@ export function environmentsFromParameters(file: string, values: Record<string, 
       continue; // A parameter with a list of allowed values cannot take the probe: it cannot name an environment either.
     }
     for (const [job, environment] of moved) {
-      if (environment !== baseline.get(job)) problems.push(`job ${job}: environment '${baseline.get(job)}' comes from queue-time parameter '${parameter.name}' (queued as '${probe}' it deploys to '${environment}')`);
+      if (environment !== baseline.get(job)) problems.push(`job ${job}: environment '${baseline.get(job)}' comes from queue-time parameter '${parameter.name}' (queued as '${probe}' ` + `it deploys to '${environment}')`);
     }
   }
   return problems;

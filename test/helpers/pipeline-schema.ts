@@ -150,7 +150,7 @@ function taskDefinition(original: Schema, tasks: TaskManifest[]): Schema {
   properties.task = {
     type: 'string',
     anyOf: [{ pattern: ours.length ? ours.map((entry) => entry.pattern).join('|') : '^$.' }, { enum: builtIn }],
-    'x-message': `is not a known task: ours are ${ours.map((entry) => entry.reference).join(', ')}; Microsoft's are the ${builtIn.length} the schema lists`,
+    'x-message': `is not a known task: ours are ${ours.map((entry) => entry.reference).join(', ')}; Microsoft's are the ` + `${builtIn.length} the schema lists`,
   };
   return {
     type: 'object',
@@ -302,7 +302,7 @@ class Expander {
       return resolveParameters ? (this.resolveParameter(text)?.value ?? text) : text;
     }
     if (isMap(node)) {
-      const out = this.locate({} as JsonObject, node);
+      const out = this.locate<JsonObject>({}, node);
       const located = this.lines.get(out)!;
       for (const pair of node.items) {
         const key = isScalar(pair.key) ? String(pair.key.value ?? '') : String(pair.key ?? '');

@@ -319,7 +319,7 @@ export function checkManifest(task: TaskJson, options: { folderName?: string; en
         problems.push(`${owner}: visibleRule names '${clause.input}', which is not an input`);
       } else if (isPickList(target) && !isEditable(target) && ['=', '==', '!='].includes(clause.operator)) {
         if (!Object.keys(target.options ?? {}).includes(clause.value)) {
-          problems.push(`${owner}: visibleRule compares '${clause.input}' with '${clause.value}', which is not one of its options (${Object.keys(target.options ?? {}).join(', ')})`);
+          problems.push(`${owner}: visibleRule compares '${clause.input}' with '${clause.value}', which is not one of its options ` + `(${Object.keys(target.options ?? {}).join(', ')})`);
         }
       } else if (target.type === 'boolean' && !/^(true|false)$/.test(clause.value)) {
         problems.push(`${owner}: visibleRule compares boolean '${clause.input}' with '${clause.value}'`);
@@ -354,7 +354,7 @@ export function checkManifest(task: TaskJson, options: { folderName?: string; en
       for (const type of service.split(',').map((t) => t.split(':')[0].trim())) {
         if (!BUILT_IN_ENDPOINT_TYPES.includes(type) && !options.endpointTypes.includes(type)) {
           problems.push(
-            `${owner} uses service connection type '${type}', which is neither built in (${BUILT_IN_ENDPOINT_TYPES.join(', ')}) nor declared in vss-extension.json (${options.endpointTypes.join(', ')})`,
+            `${owner} uses service connection type '${type}', which is neither built in (${BUILT_IN_ENDPOINT_TYPES.join(', ')}) nor ` + `declared in vss-extension.json (${options.endpointTypes.join(', ')})`,
           );
         }
       }
@@ -382,7 +382,7 @@ export function checkInputReads(task: TaskJson, reads: InputRead[]): string[] {
     }
     const service = input.type.startsWith('connectedService:');
     if (service !== (read.kind === 'endpoint')) {
-      problems.push(`${where}: reads '${read.name}' (type ${input.type}) with input.${read.kind}; service connections are read with input.endpoint and only they`);
+      problems.push(`${where}: reads '${read.name}' (type ${input.type}) with input.${read.kind}; service connections are read with ` + `input.endpoint and only they`);
     }
     if (input.type === 'boolean' && read.kind !== 'bool') problems.push(`${where}: reads boolean '${read.name}' with input.${read.kind}, not input.bool`);
     if (input.type === 'int' && read.kind !== 'int') problems.push(`${where}: reads int '${read.name}' with input.${read.kind}, not input.int`);
@@ -393,7 +393,7 @@ export function checkInputReads(task: TaskJson, reads: InputRead[]): string[] {
       if (!isPickList(input)) {
         problems.push(`${where}: reads '${read.name}' with input.choice, but it is a ${input.type}, not a pickList`);
       } else if (read.choices === undefined) {
-        problems.push(`${where}: input.choice('${read.name}', ...) needs its allowed values as an array literal, or a const array declared in the task folder or a module it imports`);
+        problems.push(`${where}: input.choice('${read.name}', ...) needs its allowed values as an array literal, or a const array declared in ` + `the task folder or a module it imports`);
       } else {
         const keys = Object.keys(input.options ?? {});
         if (!sameSet(read.choices, keys)) {

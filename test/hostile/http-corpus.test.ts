@@ -354,7 +354,7 @@ describe('hostile corpus (http): broken answers from every service', function ()
     console.log(`      hostile corpus (http): ${counted.length} cases`);
   });
 
-  it(`every client × every broken answer ends in a clear error within ${DEADLINE_MS} ms + ${MARGIN_MS} ms, with no wrong write`, async () => {
+  it(`every client × every broken answer ends in a clear error within ${DEADLINE_MS} ms + ${MARGIN_MS} ms, ` + 'with no wrong write', async () => {
     const outcomes = await inBatches(CASES, CONCURRENCY, runCase);
     counted.push(...outcomes.map((outcome) => outcome.name));
     const slowest = outcomes.reduce((a, b) => (a.elapsedMs >= b.elapsedMs ? a : b));
@@ -372,7 +372,7 @@ describe('hostile corpus (http): broken answers from every service', function ()
         const check = { name: `home page (${fault})`, method: 'GET' as const, url: `${site.url}/?${fault}`, expectStatus: [200], retries: 0, retryDelaySeconds: 0 };
         site.fault({ kind: fault, path: '/', times: 1, intervalMs: 100 });
         const started = Date.now();
-        const result = await runCheck(check as Parameters<typeof runCheck>[0], { timeoutSeconds: 1, log });
+        const result = await runCheck(check, { timeoutSeconds: 1, log });
         return { fault, elapsedMs: Date.now() - started, result };
       });
       for (const { fault, elapsedMs, result } of outcomes) {
@@ -386,7 +386,7 @@ describe('hostile corpus (http): broken answers from every service', function ()
     }
   });
 
-  it('restores that read back through a broken answer fail, write nothing and leave no receipt (bundles, as the agent runs them)', async () => {
+  it('restores that read back through a broken answer fail, write nothing and leave no receipt (bundles, as the agent ' + 'runs them)', async () => {
     const outcomes = (await inBatches(BUNDLE_GROUPS, BUNDLE_CONCURRENCY, runBundleGroup)).flat();
     counted.push(...outcomes.map((outcome) => outcome.name));
     const slowest = outcomes.reduce((a, b) => (a.elapsedMs >= b.elapsedMs ? a : b));

@@ -39,6 +39,13 @@ const FORGED = [
   '##vso[task.setsecret]not-a-secret',
   '\u0007##vso[task.logissue type=error]bell',
 ];
+
+/**
+ * The invisible characters and the BEL (\u0007) that some forged lines carry: the scripts below print the forged
+ * lines without them. A control character in this pattern is the point, hence the disabled rule.
+ */
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u200b\u00ad\u0007]/g;
 const MAX_CASE_MS = 5000;
 const MAX_ERROR_CHARS = 2000;
 
@@ -268,15 +275,20 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
           });
         }
       }
-      const plan = parsePlan(`${HEAD}${FORGED.map((forged, i) => change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n    notes: ${JSON.stringify(forged)}\n`)).join('')}`, 'forged.yml').plan!;
+      const changes = FORGED.map((forged, i) => change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n    notes: ${JSON.stringify(forged)}\n`));
+      const plan = parsePlan(`${HEAD}${changes.join('')}`, 'forged.yml').plan!;
       assert.ok(plan, 'forged text is valid plan text');
       log.info(renderChecklist({ plan }).toString());
       // validate-plan prints straight to stdout in a CI step: its own output must be inert too.
       const dir = newWorkDirectory('mw-hostile-cli-');
       const good = path.join(dir, 'forged.yml');
-      fs.writeFileSync(good, `${HEAD}${FORGED.map((forged, i) => change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n`)).join('')}`);
+      const goodChanges = FORGED.map((forged, i) => change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n`));
+      fs.writeFileSync(good, `${HEAD}${goodChanges.join('')}`);
       const bad = path.join(dir, 'forged-bad.yml');
-      fs.writeFileSync(bad, `${HEAD}${FORGED.map((forged, i) => change(`c${i}`, `    manual: m\n    dependsOn: [${JSON.stringify(forged)}]\n    ${JSON.stringify(forged)}: 1\n`)).join('')}`);
+      const badChanges = FORGED.map((forged, i) =>
+        change(`c${i}`, `    manual: m\n    dependsOn: [${JSON.stringify(forged)}]\n    ${JSON.stringify(forged)}: 1\n`),
+      );
+      fs.writeFileSync(bad, `${HEAD}${badChanges.join('')}`);
       const printed: string[] = [];
       assert.equal(timed('validate-plan forged', () => validatePlan([good, '--checklist'], (line) => printed.push(line), (line) => printed.push(line))), 0, printed.join('\n'));
       assert.equal(timed('validate-plan forged errors', () => validatePlan([bad], (line) => printed.push(line), (line) => printed.push(line))), 1);
@@ -288,7 +300,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
 
     it('relays a script that prints forged commands inert, and a NUL argument as an error at once', async () => {
       const root = newWorkDirectory('mw-hostile-script-');
-      const printf = FORGED.map((forged) => `printf '%s\\n' ${JSON.stringify(forged.replace(/\u200b|\u00ad|\u0007/g, ''))}`).join('\n');
+      const printf = FORGED.map((forged) => `printf '%s\\n' ${JSON.stringify(forged.replace(INVISIBLE, ''))}`).join('\n');
       fs.writeFileSync(path.join(root, 'forge.sh'), `${printf}\nprintf 'a\\r##vso[task.complete result=Succeeded]\\n' >&2\nprintf '${'z'.repeat(100)}%.0s' $(seq 1 400)\n`);
       const log = new Log();
       const started = Date.now();
@@ -326,7 +338,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     });
     after(() => server.close());
 
-    const attempt = async (url: string, post: (log: Log) => Promise<void>): Promise<string> => {
+    const attempt = async (post: (log: Log) => Promise<void>): Promise<string> => {
       const lines: string[] = [];
       const restore = setWriter((line) => lines.push(line));
       const log = new Log();
@@ -343,7 +355,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
       const token = 'AbCdEfGhIjKlMnOpQrStUvWx';
       const url = `${base}/services/T0123ABCD/B0456EFGH/${token}`;
       assert.deepEqual(webhookSecretParts(url).sort(), [`/services/T0123ABCD/B0456EFGH/${token}`, `T0123ABCD/B0456EFGH/${token}`, token].sort());
-      const visible = await attempt(url, (log) => postSlackWebhook(url, { text: 'hi' }, { log, retry: { attempts: 1 } as never, clock: realClock() }));
+      const visible = await attempt((log) => postSlackWebhook(url, { text: 'hi' }, { log, retry: { attempts: 1 } as never, clock: realClock() }));
       assert.ok(!visible.includes(token), visible);
       assert.ok(!visible.includes('B0456EFGH/'), visible);
     });
@@ -351,7 +363,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('masks the sig of a Teams or Power Automate workflow URL that an error echoes alone', async () => {
       for (const sig of ['Zm9vYmFyLXNpZ25hdHVyZS0xMjM0NTY3ODkw', 'abc%2Bdef%2Fghi%3D0123456789']) {
         const url = `${base}/workflows/0a1b/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${sig}`;
-        const visible = await attempt(url, (log) => postTeamsWorkflow(url, { type: 'message', attachments: [] }, { log, retry: { attempts: 1 } as never, clock: realClock() }));
+        const visible = await attempt((log) => postTeamsWorkflow(url, { type: 'message', attachments: [] }, { log, retry: { attempts: 1 } as never, clock: realClock() }));
         assert.ok(!visible.includes(sig) && !visible.includes(decodeURIComponent(sig)), visible);
       }
     });
@@ -374,7 +386,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('RunChangesV1 prints forged titles, instructions and script output inert, and sets only its outputs', async () => {
       const root = newWorkDirectory('mw-hostile-run-');
       fs.mkdirSync(path.join(root, 'scripts'));
-      fs.writeFileSync(path.join(root, 'scripts', 'forge.sh'), FORGED.map((forged) => `echo ${JSON.stringify(forged.replace(/[\u200b\u00ad\u0007]/g, ''))}`).join('\n') + '\n');
+      fs.writeFileSync(path.join(root, 'scripts', 'forge.sh'), FORGED.map((forged) => `echo ${JSON.stringify(forged.replace(INVISIBLE, ''))}`).join('\n') + '\n');
       const plan = [
         HEAD.trimEnd(),
         ...FORGED.map((forged, i) => change(`m${i}`, `    manual: ${JSON.stringify(`Check the thing\n${forged}`)}\n`).replace(`title: m${i}`, `title: ${JSON.stringify(`Title ${i}\n${forged}`)}`)),
@@ -415,7 +427,7 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('RunChangesV1 fails quickly naming planFile and the line for /dev/zero, an alias bomb and deep nesting', async () => {
       const root = newWorkDirectory('mw-hostile-run-');
       const bomb = path.join(root, 'bomb.yml');
-      fs.writeFileSync(bomb, `${HEAD}  []\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`);
+      fs.writeFileSync(bomb, `${HEAD}  []\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: ` + `[*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`);
       const deep = path.join(root, 'deep.yml');
       fs.writeFileSync(deep, `${HEAD}  - id: a\n    title: ${'['.repeat(50_000)}\n`);
       for (const [file, pattern] of [

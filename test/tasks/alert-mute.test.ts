@@ -86,7 +86,7 @@ describe('AlertMuteV1 with New Relic (bundled, against the NerdGraph emulator)',
     assert.deepEqual(newRelic.ruleState(), start);
   });
 
-  it('a mute killed before it recorded the rule id is found again by name and window, by a re-run and by unmute (also killed and run again)', async () => {
+  it('a mute killed before it recorded the rule id is found again by name and window, by a re-run and by unmute (also ' + 'killed and run again)', async () => {
     const start = newRelic.ruleState();
     const dir = newWorkDirectory();
     newRelic.fault({ kind: 'slow', method: 'POST', path: '/graphql', delayMs: 300, times: 2 });

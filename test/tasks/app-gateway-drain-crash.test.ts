@@ -140,7 +140,7 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
       const farm = azure.seedWebFarm({ gateway: `agw-crash-${plan.index}`, prefix: `K${plan.index}-Web`, count: 6, kind: plan.kind, subnet: 10 + plan.index });
       const before = azure.arm.pool(RESOURCE_GROUP, farm.gateway, farm.pool);
       const dir = newWorkDirectory();
-      const label = `run ${plan.index} (${plan.phase} killed by ${plan.by} at ${plan.fraction.toFixed(3)}${plan.phase === 'drain' ? `, then ${plan.then}` : ''}, ${plan.kind} pool)`;
+      const label = `run ${plan.index} (${plan.phase} killed by ${plan.by} at ` + `${plan.fraction.toFixed(3)}${plan.phase === 'drain' ? `, then ${plan.then}` : ''}, ${plan.kind} pool)`;
       const fail = (message: string, detail = ''): void => {
         failures.push(`${label}: ${message}${detail ? `\n${detail.split('\n').slice(-25).join('\n')}` : ''}`);
       };

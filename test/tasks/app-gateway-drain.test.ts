@@ -229,7 +229,7 @@ describe('AppGatewayDrainV1 (bundled, against the ARM and Entra emulators)', fun
     const otherWriterTags = (farm: WebFarm, add: Record<string, string>) => azure.arm.changeGateway(RESOURCE_GROUP, farm.gateway, (wire) => Object.assign(wire.tags, add));
     const recordOf = (run: TaskRun) => JSON.parse(run.outputs.undoRecord);
 
-    it('drain, lose the record, drain again, restore: the pool ends exactly as it began, the tag is gone, others\' tags untouched', async () => {
+    it("drain, lose the record, drain again, restore: the pool ends exactly as it began, " + "the tag is gone, others' tags untouched", async () => {
       const farm = azure.seedWebFarm();
       otherWriterTags(farm, { owner: 'platform' });
       const before = pool(farm);
@@ -260,7 +260,7 @@ describe('AppGatewayDrainV1 (bundled, against the ARM and Entra emulators)', fun
       assert.ok(Object.values(azure.arm.healthOf(RESOURCE_GROUP, farm.gateway, 'web')).every((health) => health === 'Up'));
     });
 
-    it('a server out of the pool that no tag of ours names is still refused, naming it; what the tag names is recorded for the restore', async () => {
+    it('a server out of the pool that no tag of ours names is still refused, naming it; what the tag names is recorded ' + 'for the restore', async () => {
       const farm = azure.seedWebFarm();
       const before = pool(farm);
       const first = await run({ applicationGatewayName: farm.gateway, action: 'drain', servers: names(farm, 1, 2).join(',') });

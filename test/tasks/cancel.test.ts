@@ -100,7 +100,7 @@ describe('a Cancel (SIGINT) reaching a running task', function () {
       const pgid = Number(/script-ready pgid=(\d+)/.exec(taskRun.stdout)?.[1]);
       assert.ok(pgid > 0, taskRun.stdout);
       assert.ok(taskRun.interruptedAtMs !== undefined, 'SIGINT was sent');
-      const stoppedInMs = taskRun.durationMs - taskRun.interruptedAtMs!;
+      const stoppedInMs = taskRun.durationMs - taskRun.interruptedAtMs;
       assert.ok(stoppedInMs < AGENT_CANCEL_WINDOW_MS, `the task exited ${stoppedInMs} ms after SIGINT`);
       assert.equal(taskRun.killed, false, 'the task exited by itself');
       assert.equal(taskRun.exitCode, 1);
@@ -125,7 +125,7 @@ describe('a Cancel (SIGINT) reaching a running task', function () {
         interruptOnLine: (line) => /Early by .*: waiting until/.test(line),
       });
       assert.ok(taskRun.interruptedAtMs !== undefined, taskRun.stdout);
-      const stoppedInMs = taskRun.durationMs - taskRun.interruptedAtMs!;
+      const stoppedInMs = taskRun.durationMs - taskRun.interruptedAtMs;
       assert.ok(stoppedInMs < 3000, `the wait ended ${stoppedInMs} ms after SIGINT`);
       assert.equal(taskRun.killed, false);
       assert.equal(taskRun.result, 'Failed');
@@ -153,7 +153,7 @@ describe('a Cancel (SIGINT) reaching a running task', function () {
         { interruptOnLine: (line) => /of at most 600 s/.test(line), timeoutMs: 60_000 },
       );
       assert.ok(restore.interruptedAtMs !== undefined, restore.stdout);
-      const stoppedInMs = restore.durationMs - restore.interruptedAtMs!;
+      const stoppedInMs = restore.durationMs - restore.interruptedAtMs;
       assert.ok(stoppedInMs < 3000, `the health wait ended ${stoppedInMs} ms after SIGINT`);
       assert.equal(restore.result, 'Failed');
       assert.match(restore.visibleOutput, /Cancel received \(SIGINT\): interrupting the health wait of .*\(up to 600 s\)/);

@@ -33,7 +33,10 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
   after(() => slack.stop());
   beforeEach(() => slack.reset());
 
-  /** The displayName of the pipeline's cron entry that fires nearest before `now`: 23:00 UTC Saturday (UTC-4) or 00:00 UTC Sunday (UTC-5). */
+  /**
+   * The displayName of the pipeline's cron entry that fires nearest before `now`: 23:00 UTC Saturday (UTC-4) or
+   * 00:00 UTC Sunday (UTC-5).
+   */
   function firedBy(now: string | undefined): string | undefined {
     const at = now ? new Date(now) : undefined;
     if (!at || Number.isNaN(at.getTime())) return undefined;
@@ -141,7 +144,7 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       assert.equal(run.outputs.open, 'false');
       assert.equal(run.outputs.planFile, undefined, 'a closed gate hands no plan on');
       const warning = run.warnings.join('\n');
-      assert.match(warning, new RegExp(`older run of this pipeline is still going: run ${older.buildNumber} \\(id ${older.id}, in progress, \\S+/_build/results\\?buildId=${older.id}\\)`));
+      assert.match(warning, new RegExp(`older run of this pipeline is still going: run ${older.buildNumber} \\(id ${older.id}, in progress, ` + `\\S+/_build/results\\?buildId=${older.id}\\)`));
       assert.match(run.summaries.join('\n'), new RegExp(`Gate: this run does not open the window[\\s\\S]*buildId=${older.id}`));
       assert.equal(ado.writes().length, 0, 'nothing was written to Azure DevOps');
       assert.equal(slack.journal.length, 0, 'nothing was posted');

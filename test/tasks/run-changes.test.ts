@@ -45,7 +45,7 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
   const finishedAt = (run: EmulatedRun) => run.startedAt! + run.durationMs;
   const results = (taskRun: TaskRun) => new Map((JSON.parse(taskRun.outputs.results) as Array<{ id: string; outcome: string; reason?: string }>).map((r) => [r.id, r]));
 
-  it('runs the 2025-03-23 plan in dependency order: Hub after Global, the app deployments after Payer_Infrastructure, the rest side by side', async () => {
+  it('runs the 2025-03-23 plan in dependency order: Hub after Global, the app deployments after Payer_Infrastructure, ' + 'the rest side by side', async () => {
     const taskRun = await run({ maxParallel: '4' });
     assert.equal(taskRun.result, 'Succeeded', taskRun.stdout);
     const global = runOf('Global_Infrastructure');
@@ -203,7 +203,7 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
   it('refuses a plan naming a pipeline that does not exist before starting anything', async () => {
     const dir = newWorkDirectory();
     const bad = path.join(dir, 'missing.yml');
-    fs.writeFileSync(bad, 'window: { name: M, date: 2025-03-23 }\nchanges:\n  - { id: a, title: A, pipeline: { name: Global_Infrastructure } }\n  - { id: b, title: B, pipeline: { name: Nope } }\n  - { id: c, title: C, pipeline: { name: Deploy, folder: "\\\\Elsewhere" } }\n');
+    fs.writeFileSync(bad, 'window: { name: M, date: 2025-03-23 }\nchanges:\n  - { id: a, title: A, pipeline: { name: Global_Infrastructure } }\n  - { ' + 'id: b, title: B, pipeline: { name: Nope } }\n  - { id: c, title: C, pipeline: { name: Deploy, folder: "\\\\Elsewhere" } }\n');
     const taskRun = await run({ planFile: bad }, { workDirectory: dir });
     assert.equal(taskRun.result, 'Failed');
     assert.match(taskRun.errors.join('\n'), /nothing was started[\s\S]*b: no pipeline 'Nope'[\s\S]*c: no pipeline 'Deploy' in folder \\Elsewhere in project Platform \(pipelines of that name are in \\Payer\\OneTimePaymentService/);

@@ -60,7 +60,7 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
     noToken(taskRun);
   });
 
-  it('takes a pipeline by id, or by folder when two share a name, and refuses an ambiguous or unknown one before starting anything', async () => {
+  it('takes a pipeline by id, or by folder when two share a name, and refuses an ambiguous or unknown one before ' + 'starting anything', async () => {
     const byId = await run({ pipeline: String(ado.pipeline(REGRESSION)!.id), parameters: '{"suite": "smoke"}' });
     assert.equal(byId.result, 'Succeeded', byId.stdout);
     assert.equal(runsOfRegression()[0].templateParameters.suite, 'smoke');
@@ -91,7 +91,7 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
     assert.equal(taskRun.result, 'Failed');
     const [failed] = runsOfRegression();
     assert.equal(taskRun.errors.length, 1, taskRun.errors.join('\n'));
-    assert.equal(taskRun.errors[0], `Full Regression run ${failed.buildNumber} (id ${failed.id}) failed: ${ado.collectionUrl}${ado.project}/_build/results?buildId=${failed.id}`);
+    assert.equal(taskRun.errors[0], `Full Regression run ${failed.buildNumber} (id ${failed.id}) failed: ` + `${ado.collectionUrl}${ado.project}/_build/results?buildId=${failed.id}`);
     assert.equal(taskRun.outputs.result, 'failed');
     assert.equal(taskRun.outputs.runId, String(failed.id));
     assert.match(taskRun.summaries[0], /## Full Regression: ❌ failed/);
@@ -104,12 +104,12 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
     noToken(canceled);
   });
 
-  it('fails at its timeout naming the run still going, leaves it running, and a re-run of the stage waits for that run instead of starting another', async () => {
+  it('fails at its timeout naming the run still going, leaves it running, and a re-run of the stage waits for that run instead of ' + 'starting another', async () => {
     ado.pipeline(REGRESSION)!.durationMs = 4000;
     const first = await run({ pipeline: REGRESSION, timeoutMinutes: '0.01' });
     assert.equal(first.result, 'Failed');
     const [going] = runsOfRegression();
-    assert.equal(first.errors[0], `Full Regression run ${going.buildNumber} (id ${going.id}) is still running after the step's 0.6 s timeout; it was left running: ${ado.collectionUrl}${ado.project}/_build/results?buildId=${going.id}. Running this step again in the same window waits for it instead of starting another.`);
+    assert.equal(first.errors[0], `Full Regression run ${going.buildNumber} (id ${going.id}) is still running after the step's 0.6 s timeout; it was left ` + `running: ${ado.collectionUrl}${ado.project}/_build/results?buildId=${going.id}. Running this step again in the same window ` + `waits for it instead of starting another.`);
     assert.equal(first.outputs.result, 'timed-out');
     assert.equal(first.outputs.runId, String(going.id));
     assert.ok(!going.canceled && going.startedAt! + going.durationMs > Date.now(), 'the run is left running');

@@ -112,7 +112,7 @@ describe('Azure DevOps emulator', () => {
     const made = await http.request<{ id: number; version: number }>({ method: 'POST', path: 'pipelines/checks/configurations?api-version=7.1-preview.1', body: check });
     const list = await http.request<{ count: number; value: Array<{ settings?: unknown }> }>({
       method: 'GET',
-      path: `pipelines/checks/configurations?api-version=7.1-preview.1&resourceType=environment&resourceId=${created.data.id}&$expand=settings`,
+      path: `pipelines/checks/configurations?api-version=7.1-preview.1&resourceType=environment&resourceId=${created.data.id}&` + `$expand=settings`,
     });
     assert.equal(list.data.count, 1);
     assert.ok(list.data.value[0].settings);

@@ -64,10 +64,10 @@ describe('vss-extension.json service endpoint types', () => {
       assert.ok(properties.url?.displayName && properties.url.helpText, 'url.displayName and url.helpText');
 
       assert.equal(properties.authenticationSchemes?.length, 1, 'one authentication scheme');
-      const [scheme] = properties.authenticationSchemes!;
+      const [scheme] = properties.authenticationSchemes;
       assert.equal(scheme.type, 'ms.vss-endpoint.endpoint-auth-scheme-token');
       assert.equal(scheme.inputDescriptors?.length, 1, 'the token scheme takes one input: apitoken');
-      const [token] = scheme.inputDescriptors!;
+      const [token] = scheme.inputDescriptors;
       assert.equal(token.id, 'apitoken');
       assert.equal(token.inputMode, 'passwordbox');
       assert.equal(token.isConfidential, true);

@@ -63,7 +63,7 @@ describe('pipelines survive a Cancel, a job timeout and a queue-time parameter',
 
   for (const file of files) {
     const name = path.relative(repoRoot, file);
-    it(`${name}: every job that restores runs after a Cancel with time enough, timeouts fit the agent, ManualValidation times out first`, () => {
+    it(`${name}: every job that restores runs after a Cancel with time enough, timeouts fit the agent, ManualValidation times ` + `out first`, () => {
       const pipeline = expandPipeline(file, queueValues(file));
       assert.deepEqual(cancelSafetyProblems(pipeline), []);
     });
@@ -104,7 +104,7 @@ describe('pipelines survive a Cancel, a job timeout and a queue-time parameter',
         '            inputs: { azureSubscription: a, resourceGroupName: r, backendPoolName: p, action: drain, servers: s }',
         '          - task: AppGatewayDrain@1',
         '            name: restore',
-        '            inputs: { azureSubscription: a, resourceGroupName: r, backendPoolName: p, action: restore, undoRecord: $(drain.undoRecord) }',
+        '            inputs: { azureSubscription: a, resourceGroupName: r, backendPoolName: p, action: restore, undoRecord: ' + '$(drain.undoRecord) }',
       ].join('\n');
       const problems = problemsOf(oneJob({ job: '        cancelTimeoutInMinutes: 60', steps }));
       assert.deepEqual(problems.map((p) => p.replace(/:.*/, '')), ['Post.post.restore (AppGatewayDrain restore)'], problems.join('\n'));
@@ -128,7 +128,7 @@ describe('pipelines survive a Cancel, a job timeout and a queue-time parameter',
         '          - task: AppGatewayDrain@1',
         '            name: restore',
         '            condition: always()',
-        '            inputs: { azureSubscription: a, resourceGroupName: r, backendPoolName: p, action: restore, undoRecord: $(drainUndo), healthTimeoutSeconds: 900 }',
+        '            inputs: { azureSubscription: a, resourceGroupName: r, backendPoolName: p, action: restore, undoRecord: ' + '$(drainUndo), healthTimeoutSeconds: 900 }',
         UNMUTE_FROM_EARLIER_STAGE,
       ].join('\n');
       const unset = problemsOf(oneJob({ job: '        condition: always()', steps }));
@@ -182,7 +182,7 @@ describe('pipelines survive a Cancel, a job timeout and a queue-time parameter',
         ].join('\n'),
       );
       assert.deepEqual(environmentsFromParameters(file), [
-        "job Start.start: environment 'maintenance-release-manager' comes from queue-time parameter 'approvalEnvironment' (queued as 'queued-approvalEnvironment' it deploys to 'queued-approvalEnvironment')",
+        "job Start.start: environment 'maintenance-release-manager' comes from queue-time parameter 'approvalEnvironment' (queued " + "as 'queued-approvalEnvironment' it deploys to 'queued-approvalEnvironment')",
       ]);
     });
   });

@@ -94,7 +94,7 @@ steps:
       'missing.yml': 'steps:\n  - template: templates/t.yml\n',
       'type.yml': 'steps:\n  - template: templates/t.yml\n    parameters:\n      mode: a\n      count: many\n',
       'values.yml': 'steps:\n  - template: templates/t.yml\n    parameters:\n      mode: c\n',
-      'dependency.yml': 'stages:\n  - stage: A\n    dependsOn: B\n    jobs:\n      - job: j\n        steps: []\n  - stage: B\n    jobs:\n      - job: j\n        steps: []\n',
+      'dependency.yml': 'stages:\n  - stage: A\n    dependsOn: B\n    jobs:\n      - job: j\n        steps: []\n  - stage: B\n    jobs:\n      - ' + 'job: j\n        steps: []\n',
     });
     assert.throws(() => expandPipeline(path.join(dir, 'unknown.yml')), /unexpected parameter 'colour'/);
     assert.throws(() => expandPipeline(path.join(dir, 'missing.yml')), /parameter 'mode' has no value and no default/);

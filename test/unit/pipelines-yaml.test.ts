@@ -76,7 +76,7 @@ describe('pipeline YAML', function () {
     });
   }
 
-  it("fails a template with a misspelled SmokeTest input ('retrys'), naming the file, the line and the YAML path, suggesting the right one", () => {
+  it("fails a template with a misspelled SmokeTest input ('retrys'), naming the file, the line and the YAML path, suggesting " + "the right one", () => {
     const result = validateTemporary(
       'misspelled.yml',
       ['parameters:', '  - name: url', '    type: string', '    default: https://www.example.com', 'steps:', '  - task: SmokeTest@1', '    inputs:', '      checks: ${{ parameters.url }}', '      retrys: 3', ''].join('\n'),

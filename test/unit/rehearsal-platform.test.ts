@@ -166,7 +166,7 @@ stages:
         steps:
           - task: ManualValidation@1
 `);
-      await assert.rejects(run.run(), /Azure DevOps would refuse .*pipeline\.yml:\n  .*ManualValidation@1 can only be used in an agentless job/);
+      await assert.rejects(run.run(), /Azure DevOps would refuse .*pipeline\.yml:\n {2}.*ManualValidation@1 can only be used in an agentless job/);
     });
   });
 

@@ -32,7 +32,7 @@ describe('npm run setup-environments (against the Azure DevOps emulator)', funct
 
   const args = () => ['--org', ado.collectionUrl, '--project', ado.project, '--release-manager', 'Release Managers', '--platform-approver', 'Platform Approvers'];
 
-  it('creates both environments, their approval checks (the requester cannot approve) and exclusive lock checks, then changes nothing on a second run', async () => {
+  it('creates both environments, their approval checks (the requester cannot approve) and exclusive lock checks, then changes nothing ' + 'on a second run', async () => {
     const first = await setupEnvironments(args(), { AZURE_DEVOPS_PAT: ado.token });
     assert.equal(first.code, 0, first.output);
     assert.ok(!first.output.includes(ado.token), 'the PAT is never printed');

@@ -169,6 +169,6 @@ void runTask('Fixture', async ({ input }) => {
 
   it('asks for the allowed values of a choice when they are not literal', () => {
     const problems = checkInputReads(goodTask(), scanInputReads({ 'index.ts': "input.choice('action', imported); input.endpoint('connection'); input.string('reason'); input.bool('dryRun')" }));
-    assert.deepEqual(problems, ["index.ts:1: input.choice('action', ...) needs its allowed values as an array literal, or a const array declared in the task folder or a module it imports"]);
+    assert.deepEqual(problems, ["index.ts:1: input.choice('action', ...) needs its allowed values as an array literal, or a const array declared in the task " + "folder or a module it imports"]);
   });
 });

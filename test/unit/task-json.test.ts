@@ -41,7 +41,7 @@ describe('task.json files', () => {
       it('matches the published task schema', () => {
         const task = readTask(folder);
         const valid = validate(task);
-        const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
+        const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ` + `${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
         assert.ok(valid, `tasks/${folder}/task.json:\n  ${errors.join('\n  ')}`);
       });
 

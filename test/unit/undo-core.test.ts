@@ -91,7 +91,7 @@ describe('the undo protocol core (shared/core/undo.ts)', () => {
     assert.equal(store.receipts()[0].restoredAt, windowNow.toISOString(), 'the receipt carries the window clock');
   });
 
-  it('with no record: restores every unrestored record of the window in the folder (skipping other targets, refusing malformed ones), then the marks', async () => {
+  it('with no record: restores every unrestored record of the window in the folder (skipping other targets, refusing malformed ones), ' + 'then the marks', async () => {
     const dir = newWorkDirectory();
     const store = new RecordStore(dir);
     const ours = record({ zone: 'example.com', items: [{ name: 'from-record', verdict: 'restore' }] });
@@ -101,7 +101,7 @@ describe('the undo protocol core (shared/core/undo.ts)', () => {
     store.writeReceipt(done, 'back', new Date('2025-04-13T09:00:00Z'));
     store.write(record({ zone: 'example.org', items: [{ name: 'other-zone', verdict: 'restore' }] }));
     store.write(record({ zone: 'example.com', items: [{ name: 'other-window', verdict: 'restore' }] }, 'w9'));
-    store.write({ ...record({ zone: 'example.com', items: [] }), data: { zone: 'example.com' } as unknown as Data });
+    store.write({ ...record({ zone: 'example.com', items: [] }), data: { zone: 'example.com' } });
     const { kind, writes } = memoryKind({ marks: [{ name: 'from-marks', verdict: 'restore' }] });
     const outcomes = await restoreRecordOrMarks({ kind, store, windowId: 'w1', target: { zone: 'example.com' }, log: quiet(), now: () => new Date() });
     assert.deepEqual(writes, ['from-record', 'from-marks']);

@@ -7,7 +7,7 @@ import { AzureDevOpsEmulator } from '../emulators/azure-devops';
 import { Emulator } from '../emulators/kit';
 import { NEWRELIC_ACCOUNT, NEWRELIC_KEY, NewRelicEmulator } from '../emulators/newrelic';
 import { PINGDOM_TOKEN, PingdomEmulator } from '../emulators/pingdom';
-import { AzureFixture, CONNECTION_ID, RESOURCE_GROUP } from '../helpers/azure-fixture';
+import { AzureFixture, RESOURCE_GROUP } from '../helpers/azure-fixture';
 import { newWorkDirectory, runBundledTask, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
 
 /**
@@ -78,7 +78,7 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
   });
   after(async () => {
     await Promise.all([cloudflare.stop(), pingdom.stop(), newRelic.stop(), ado.stop(), scheduler.stop(), elsewhere.stop(), azure.stop()]);
-    console.log(`      undo protocol: ${hostile} hostile (tampered) records and ${stale} stale cases refused or handled, with zero wrong writes and no receipt for what is not back`);
+    console.log(`      undo protocol: ${hostile} hostile (tampered) records and ${stale} stale cases refused or handled, with zero wrong ` + `writes and no receipt for what is not back`);
   });
 
   // ---------------------------------------------------------------------------------------------------- rows
@@ -185,10 +185,10 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
   };
 
   const azureRun = (task: string, inputs: Inputs, dir: string, extra: Partial<RunTaskOptions> = {}) =>
-    azure.run(task, inputs as RunTaskOptions['inputs'], { variables, workDirectory: dir, ...extra });
+    azure.run(task, inputs, { variables, workDirectory: dir, ...extra });
   const theirActionRule = () => {
     const id = actionRules.ruleId('rg-monitor-prd', 'dba-quiet-hours');
-    actionRules.rules.set(id.toLowerCase(), { id, name: 'dba-quiet-hours', type: 'Microsoft.AlertsManagement/actionRules', location: 'Global', tags: { owner: 'dba-team' }, properties: { enabled: true, scopes: [azure.arm.resourceGroupId('rg-db')], actions: [{ actionType: 'RemoveAllActionGroups' }] } } as never);
+    actionRules.rules.set(id.toLowerCase(), { id, name: 'dba-quiet-hours', type: 'Microsoft.AlertsManagement/actionRules', location: 'Global', tags: { owner: 'dba-team' }, properties: { enabled: true, scopes: [azure.arm.resourceGroupId('rg-db')], actions: [{ actionType: 'RemoveAllActionGroups' }] } });
     return id;
   };
   const alertRule: Row = {
@@ -337,7 +337,7 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
   const rows = [dns, pingdomWindow, pingdomPause, mutingRule, alertRule, addressPool, nicPool, heldPipelines, schedulerRow];
 
   for (const row of rows) {
-    it(`${row.kind}: apply, hostile records refused, restore, restore again, hostile records refused, restore from the marks alone`, async function () {
+    it(`${row.kind}: apply, hostile records refused, restore, restore again, hostile records refused, restore from ` + `the marks alone`, async function () {
       this.timeout(120_000);
       row.setup();
       const start = row.state();

@@ -57,7 +57,7 @@ describe('shared/window gate (Eastern time over UTC cron)', () => {
     assert.deepEqual(cronSlots(SAT_1900, 'UTC', 2025).map((slot) => slot.cron), ['0 19 * * 6'], 'one slot where there is no daylight saving');
   });
 
-  it('2025-03-08/09 (DST starts Sunday 2025-03-09): the Saturday is still EST, so the 00:00 UTC run opens and the 23:00 UTC run is skipped', () => {
+  it('2025-03-08/09 (DST starts Sunday 2025-03-09): the Saturday is still EST, so the 00:00 UTC run opens and the 23:00 UTC ' + 'run is skipped', () => {
     const early = gate('2025-03-08T23:00:40Z');
     assert.equal(early.action, 'skip');
     assert.match(early.message, /started by the schedule '.*UTC-4.*' \(UTC-4\), the early one of the two UTC schedules.*on 2025-03-08 Sat 19:00 is at UTC-5/);
@@ -72,7 +72,7 @@ describe('shared/window gate (Eastern time over UTC cron)', () => {
     assert.equal(gateInstant(sunday, NY, new Date('2025-03-09T06:00:00Z')).toISOString(), '2025-03-09T08:45:00.000Z');
   });
 
-  it('2025-11-01/02 (DST ends Sunday 2025-11-02): the Saturday is still EDT, so the 23:00 UTC run opens and the 00:00 UTC run is skipped', () => {
+  it('2025-11-01/02 (DST ends Sunday 2025-11-02): the Saturday is still EDT, so the 23:00 UTC run opens and the 00:00 UTC run ' + 'is skipped', () => {
     assert.equal(gate('2025-11-01T23:00:30Z').action, 'open');
     const late = gate('2025-11-02T00:00:30Z');
     assert.equal(late.action, 'skip');
