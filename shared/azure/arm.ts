@@ -59,7 +59,7 @@ export function armClients(connection: AzureConnection): ArmClients {
   return {
     network: new NetworkManagementClient(connection.credential, connection.subscriptionId, {
       ...options,
-      additionalPolicies: [{ policy: conditional.policy, position: 'perCall' }],
+      additionalPolicies: [...options.additionalPolicies, { policy: conditional.policy, position: 'perCall' }],
     }),
     compute: new ComputeManagementClient(connection.credential, connection.subscriptionId, options),
     conditional,

@@ -11,6 +11,7 @@ import { InputError, ServiceError } from '../core/errors';
 import { HttpClient, HttpError } from '../core/http';
 import { pipelineVariable, systemAccessToken, type Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
+import { agentNetwork, azureSdkProxyPolicy } from '../core/proxy';
 
 /**
  * An AzureRM service connection turned into what the Azure SDK clients need: a credential, the ARM URL,
@@ -208,7 +209,12 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
     throw new InputError(inputName, `service connection '${endpoint.id}' lacks its tenant id or service principal id.`);
   }
   // The authority is our own (the connection's), so MSAL must not ask a public Microsoft URL to validate it.
-  const identityOptions = { authorityHost: withoutTrailingSlash(authorityHost), disableInstanceDiscovery: true };
+  // The agent's proxy for Entra and the OIDC token, per request URL (see shared/core/proxy.ts).
+  const identityOptions = {
+    authorityHost: withoutTrailingSlash(authorityHost),
+    disableInstanceDiscovery: true,
+    additionalPolicies: [{ policy: azureSdkProxyPolicy(agentNetwork(log)), position: 'perRetry' as const }],
+  };
 
   let credential: TokenCredential;
   switch (scheme) {
@@ -272,11 +278,14 @@ export function armClientOptions(connection: AzureConnection): {
   credentialScopes: string[];
   credentials: { scopes: string[] };
   userAgentOptions: { userAgentPrefix: string };
+  additionalPolicies: Array<{ policy: ReturnType<typeof azureSdkProxyPolicy>; position: 'perRetry' }>;
 } {
   return {
     endpoint: connection.armUrl,
     credentialScopes: connection.credentialScopes,
     credentials: { scopes: connection.credentialScopes },
     userAgentOptions: { userAgentPrefix: 'maintenance-window-tasks/1' },
+    // The agent's proxy and CA (shared/core/proxy.ts); callers adding policies of their own keep this one.
+    additionalPolicies: [{ policy: azureSdkProxyPolicy(), position: 'perRetry' }],
   };
 }

@@ -12,6 +12,7 @@ import {
   readBody,
 } from './http-body';
 import type { Log } from './log';
+import { agentNetwork, axiosAgentsFor } from './proxy';
 import { backoffDelay, DEFAULT_RETRY, parseRetryAfter, sleep, type RetryOptions } from './retry';
 
 export { DEFAULT_MAX_BODY_BYTES, isJsonContentType, shape } from './http-body';
@@ -190,7 +191,12 @@ export class HttpClient {
       maxContentLength: this.maxBodyBytes,
       maxBodyLength: this.maxBodyBytes,
       headers: { 'User-Agent': 'maintenance-window-tasks/1', ...options.headers },
+      // The agent's proxy (shared/core/proxy.ts) is chosen per request below; axios's own reads HTTP(S)_PROXY
+      // and cannot tunnel HTTPS.
+      proxy: false,
     });
+    const network = agentNetwork(options.log);
+    this.axios.interceptors.request.use((config) => Object.assign(config, axiosAgentsFor(this.axios.getUri(config), network)));
   }
 
   get service(): string {

@@ -5,6 +5,7 @@ import type { ITaskAgentApi } from 'azure-devops-node-api/TaskAgentApi';
 import { InputError, ServiceError } from '../core/errors';
 import { systemAccessToken, type Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
+import { agentNetwork, devopsRequestOptions } from '../core/proxy';
 import { DEFAULT_MAX_BODY_BYTES, notTheApiAdvice } from '../core/http';
 import { backoffDelay, parseRetryAfter, sleep as realSleep } from '../core/retry';
 import { guardRestClient, NotTheApiError, type RestGuardOptions } from './rest-guard';
@@ -207,7 +208,12 @@ export class DevOpsClient {
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 60_000;
     this.deadlineMs = options.deadlineMs ?? 10 * 60_000;
     this.guard = { service: SERVICE, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, bodyTimeoutMs: this.attemptTimeoutMs };
-    this.webApi = new azdev.WebApi(options.connection.collectionUrl, handler, { socketTimeout: this.attemptTimeoutMs, allowRetries: false });
+    this.webApi = new azdev.WebApi(options.connection.collectionUrl, handler, {
+      socketTimeout: this.attemptTimeoutMs,
+      allowRetries: false,
+      // The library would find task-lib's proxy by itself; given explicitly, it is the same read as every client's.
+      ...devopsRequestOptions(agentNetwork(this.log)),
+    });
     // Every REST client the WebApi makes (its own, the locations API behind each get*Api, each API) reads
     // bodies through the guard: bounded in size and time, and a 2xx that is not JSON is an error.
     guardRestClient(this.webApi.rest, this.guard);
