@@ -1,5 +1,5 @@
 import {
-  ClientAssertionCredential,
+  AzurePipelinesCredential,
   ClientCertificateCredential,
   ClientSecretCredential,
   ManagedIdentityCredential,
@@ -7,8 +7,7 @@ import {
   type GetTokenOptions,
   type TokenCredential,
 } from '@azure/identity';
-import { InputError, ServiceError } from '../core/errors';
-import { HttpClient, HttpError } from '../core/http';
+import { InputError } from '../core/errors';
 import { pipelineVariable, systemAccessToken, type Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
 import { agentNetwork, azureSdkProxyPolicy } from '../core/proxy';
@@ -21,7 +20,8 @@ import { agentNetwork, azureSdkProxyPolicy } from '../core/proxy';
  * Stack work, and so does an emulator: there is no switch for tests.
  *
  * Schemes: `ServicePrincipal` with a secret (`authenticationType: spnKey`) or a certificate
- * (`spnCertificate`), `WorkloadIdentityFederation` (the job's OIDC token exchanged as a client assertion)
+ * (`spnCertificate`), `WorkloadIdentityFederation` (`AzurePipelinesCredential`: the job's OIDC token for the
+ * connection, from `System.OidcRequestUri`, exchanged as a client assertion)
  * and `ManagedServiceIdentity` (the agent machine's identity).
  */
 
@@ -44,11 +44,9 @@ export interface AzureConnection {
   connectionId: string;
 }
 
-/** Where the job's OIDC token comes from; read from the agent when not given. */
+/** What workload identity federation needs of the job; read from the agent when not given. */
 export interface JobIdentity {
-  /** `System.OidcRequestUri`: the `oidctoken` endpoint of this job. */
-  oidcRequestUri?: string;
-  /** The job's access token (`System.AccessToken` / SYSTEMVSSCONNECTION), which authorizes that call. */
+  /** The job's access token (`System.AccessToken` / SYSTEMVSSCONNECTION), which authorizes the OIDC token request. */
   accessToken?: string;
 }
 
@@ -131,55 +129,6 @@ class MaskedTokenCredential implements TokenCredential {
   }
 }
 
-/** The `oidctoken` URL of this job, from `System.OidcRequestUri` or, on older agents, from its parts. */
-function jobOidcRequestUri(): string | undefined {
-  const direct = pipelineVariable('System.OidcRequestUri');
-  if (direct) return direct;
-  const collection = pipelineVariable('System.CollectionUri');
-  const project = pipelineVariable('System.TeamProjectId');
-  const hub = pipelineVariable('System.HostType');
-  const plan = pipelineVariable('System.PlanId');
-  const job = pipelineVariable('System.JobId');
-  if (!collection || !project || !hub || !plan || !job) return undefined;
-  return `${withoutTrailingSlash(collection)}/${project}/_apis/distributedtask/hubs/${hub}/plans/${plan}/jobs/${job}/oidctoken`;
-}
-
-/**
- * Asks Azure DevOps for this job's OIDC token for the connection (a fresh one each time Entra needs an
- * assertion: they live minutes), authorized by the job's own access token.
- */
-function oidcAssertion(connectionId: string, job: Required<JobIdentity>, log: Log): () => Promise<string> {
-  const url = new URL(job.oidcRequestUri);
-  url.searchParams.set('api-version', '7.1');
-  url.searchParams.set('serviceConnectionId', connectionId);
-  const client = new HttpClient({
-    baseUrl: url.toString(),
-    service: 'Azure DevOps (OIDC token)',
-    log,
-    retry: { maxRetries: 3, baseDelayMs: 1000, deadlineMs: 60_000 },
-    headers: { Authorization: `Bearer ${job.accessToken}`, 'X-TFS-FedAuthRedirect': 'Suppress' },
-  });
-  return async () => {
-    try {
-      // Asking for a token twice changes nothing, so the POST may be retried like a GET.
-      const response = await client.request<{ oidcToken?: string }>({ method: 'POST', body: {}, idempotent: true });
-      const token = response.data?.oidcToken;
-      if (!token) throw new ServiceError('Azure DevOps', 'the oidctoken endpoint answered without an oidcToken.');
-      log.addSecret(token);
-      return token;
-    } catch (error) {
-      if (error instanceof HttpError) {
-        throw new ServiceError('Azure DevOps', `could not get the job's OIDC token for service connection '${connectionId}' (${error.status ?? error.networkCode ?? 'no answer'}).`, {
-          status: error.status,
-          advice: 'Check that the connection uses workload identity federation and that this pipeline is allowed to use it.',
-          cause: error,
-        });
-      }
-      throw error;
-    }
-  };
-}
-
 /** Turns a task's AzureRM service connection into a credential, ARM URL, subscription and scope. */
 export function azureConnection(endpoint: Endpoint, options: AzureConnectionOptions): AzureConnection {
   const { log } = options;
@@ -235,16 +184,17 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
       break;
     }
     case 'WorkloadIdentityFederation': {
-      const oidcRequestUri = options.job?.oidcRequestUri ?? jobOidcRequestUri();
+      // AzurePipelinesCredential asks System.OidcRequestUri (the job's `oidctoken` endpoint, agent 3.232.1 or
+      // later) for the connection's OIDC token with the job's access token, and hands it to Entra as the assertion.
       const accessToken = options.job?.accessToken ?? systemAccessToken(log);
-      if (!oidcRequestUri) {
+      if (!pipelineVariable('System.OidcRequestUri')) {
         throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, but this agent gives no System.OidcRequestUri (agent 3.232.1 or later is needed).`);
       }
       if (!accessToken) {
         throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, which needs the job's access token (System.AccessToken), and the job has none.`);
       }
       log.addSecret(accessToken);
-      credential = new ClientAssertionCredential(tenantId, clientId!, oidcAssertion(endpoint.id, { oidcRequestUri, accessToken }, log), identityOptions);
+      credential = new AzurePipelinesCredential(tenantId, clientId!, endpoint.id, accessToken, identityOptions);
       break;
     }
     case 'ManagedServiceIdentity': {
