@@ -56,6 +56,8 @@ export interface AzureConnectionOptions {
   inputName?: string;
   /** Overrides what is read from the agent (the rehearsal passes its own). */
   job?: JobIdentity;
+  /** False for a connection used only for its identity (Azure DevOps), which need not name a subscription. */
+  requireSubscription?: boolean;
 }
 
 /** Authority and ARM audience of the public clouds, for connections that do not carry them (older ones). */
@@ -139,8 +141,8 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
 
   if (!endpoint.url) throw new InputError(inputName, `service connection '${endpoint.id}' has no Azure Resource Manager URL.`);
   const armUrl = withoutTrailingSlash(endpoint.url);
-  const subscriptionId = data(endpoint, 'subscriptionId');
-  if (!subscriptionId) {
+  const subscriptionId = data(endpoint, 'subscriptionId') ?? (options.requireSubscription === false ? '' : undefined);
+  if (subscriptionId === undefined) {
     throw new InputError(inputName, `service connection '${endpoint.id}' is not scoped to a subscription (its endpoint data has no subscriptionId).`);
   }
   const authorityHost = data(endpoint, 'environmentAuthorityUrl') ?? data(endpoint, 'activeDirectoryAuthority') ?? known?.authority;
