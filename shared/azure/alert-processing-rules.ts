@@ -5,7 +5,7 @@ import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/record
 import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoKind, type UndoOutcome } from '../core/undo';
 import { MarkdownSummary } from '../core/summary';
 import { toNaiveLocal } from '../core/time';
-import { armFailure, describeArmError } from './arm';
+import { armFailure, describeArmError } from './arm-errors';
 import { armClientOptions, type AzureConnection } from './credentials';
 
 /**
