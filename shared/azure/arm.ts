@@ -1,5 +1,5 @@
-import { ComputeManagementClient } from '@azure/arm-compute';
-import { NetworkManagementClient, type NetworkManagementClientOptionalParams } from '@azure/arm-network';
+import type { ComputeManagementClient } from '@azure/arm-compute';
+import type { NetworkManagementClient, NetworkManagementClientOptionalParams } from '@azure/arm-network';
 import { armClientOptions, type AzureConnection } from './credentials';
 
 // The error mapping lives in arm-errors.ts so that a step using one SDK client does not bundle the others.
@@ -53,6 +53,11 @@ export interface ArmClients {
 }
 
 export function armClients(connection: AzureConnection): ArmClients {
+  // The SDKs are loaded here, on first use: a step that stops at its inputs starts without them.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { NetworkManagementClient } = require('@azure/arm-network') as typeof import('@azure/arm-network');
+  const { ComputeManagementClient } = require('@azure/arm-compute') as typeof import('@azure/arm-compute');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const conditional = new ConditionalWrites();
   const options = armClientOptions(connection);
   return {

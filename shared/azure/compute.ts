@@ -1,4 +1,4 @@
-import { ComputeManagementClient } from '@azure/arm-compute';
+import type { ComputeManagementClient } from '@azure/arm-compute';
 import { armClientOptions, type AzureConnection } from './credentials';
 
 /**
@@ -10,5 +10,8 @@ export interface ComputeClients {
 }
 
 export function computeClients(connection: AzureConnection): ComputeClients {
+  // Loaded here, on first use: a step that stops at its inputs starts without the SDK.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ComputeManagementClient } = require('@azure/arm-compute') as typeof import('@azure/arm-compute');
   return { compute: new ComputeManagementClient(connection.credential, connection.subscriptionId, armClientOptions(connection)) };
 }

@@ -1,12 +1,5 @@
-import {
-  AzurePipelinesCredential,
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  ManagedIdentityCredential,
-  type AccessToken,
-  type GetTokenOptions,
-  type TokenCredential,
-} from '@azure/identity';
+import type * as Identity from '@azure/identity';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { InputError } from '../core/errors';
 import { pipelineVariable, systemAccessToken, type Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
@@ -107,6 +100,17 @@ function schemeOf(endpoint: Endpoint, inputName: string): AzureAuthScheme {
   );
 }
 
+/**
+ * The identity SDK, loaded when a credential is first made: it is large, and a step that stops at a bad input
+ * (or never signs in) starts without it. A `require` in a function is what keeps it out of the bundle's start.
+ */
+let identitySdk: typeof Identity | undefined;
+function identity(): typeof Identity {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  identitySdk ??= require('@azure/identity') as typeof Identity;
+  return identitySdk;
+}
+
 /** Registers every line of a PEM's private key too, so no part of it can be printed. */
 function maskPem(pem: string, log: Log): void {
   log.addSecret(pem);
@@ -173,7 +177,7 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
       const secret = parameter(endpoint, 'serviceprincipalkey');
       if (!secret) throw new InputError(inputName, `service connection '${endpoint.id}' has no service principal key.`);
       log.addSecret(secret);
-      credential = new ClientSecretCredential(tenantId, clientId!, secret, identityOptions);
+      credential = new (identity().ClientSecretCredential)(tenantId, clientId!, secret, identityOptions);
       break;
     }
     case 'ServicePrincipalCertificate': {
@@ -182,7 +186,7 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
         throw new InputError(inputName, `service connection '${endpoint.id}' needs a PEM certificate with its private key.`);
       }
       maskPem(pem, log);
-      credential = new ClientCertificateCredential(tenantId, clientId!, { certificate: pem }, identityOptions);
+      credential = new (identity().ClientCertificateCredential)(tenantId, clientId!, { certificate: pem }, identityOptions);
       break;
     }
     case 'WorkloadIdentityFederation': {
@@ -196,13 +200,13 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
         throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, which needs the job's access token (System.AccessToken), and the job has none.`);
       }
       log.addSecret(accessToken);
-      credential = new AzurePipelinesCredential(tenantId, clientId!, endpoint.id, accessToken, identityOptions);
+      credential = new (identity().AzurePipelinesCredential)(tenantId, clientId!, endpoint.id, accessToken, identityOptions);
       break;
     }
     case 'ManagedServiceIdentity': {
       // A user-assigned identity is named by its client id; none means the machine's system-assigned one.
       const msiClientId = data(endpoint, 'msiclientId');
-      credential = msiClientId ? new ManagedIdentityCredential({ clientId: msiClientId }) : new ManagedIdentityCredential();
+      credential = msiClientId ? new (identity().ManagedIdentityCredential)({ clientId: msiClientId }) : new (identity().ManagedIdentityCredential)();
       break;
     }
   }

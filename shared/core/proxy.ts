@@ -3,8 +3,8 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { HttpProxyAgent } from 'http-proxy-agent';
-import { HttpsProxyAgent } from 'https-proxy-agent';
+import type { HttpProxyAgent } from 'http-proxy-agent';
+import type { HttpsProxyAgent } from 'https-proxy-agent';
 import { InputError } from './errors';
 import type { Log } from './log';
 
@@ -139,8 +139,13 @@ function agentsOf(network: AgentNetwork): Agents {
       const url = new URL(proxy.url);
       if (proxy.username) url.username = encodeURIComponent(proxy.username);
       if (proxy.password) url.password = encodeURIComponent(proxy.password);
-      agents.tunnel = new TunnelAgent(url, network.ca) as unknown as https.Agent;
-      agents.forward = new HttpProxyAgent(url) as unknown as http.Agent;
+      // The agent libraries are loaded only when a proxy is configured.
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const { HttpsProxyAgent: Tunnel } = require('https-proxy-agent') as typeof import('https-proxy-agent');
+      const { HttpProxyAgent: Forward } = require('http-proxy-agent') as typeof import('http-proxy-agent');
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      agents.tunnel = tunnelAgent(Tunnel, url, network.ca) as unknown as https.Agent;
+      agents.forward = new Forward(url) as unknown as http.Agent;
     }
     if (network.ca) agents.directHttps = new https.Agent({ ca: network.ca });
     agentCache.set(network, agents);
@@ -149,17 +154,13 @@ function agentsOf(network: AgentNetwork): Agents {
 }
 
 /** A CONNECT tunnel whose TLS to the target trusts the agent's CAs too. */
-class TunnelAgent extends HttpsProxyAgent<string> {
-  constructor(
-    proxy: URL,
-    private readonly ca: string[] | undefined,
-  ) {
-    super(proxy);
+function tunnelAgent(Tunnel: typeof HttpsProxyAgent, proxy: URL, ca: string[] | undefined): HttpsProxyAgent<string> {
+  class TunnelTrustingAgentCa extends Tunnel<string> {
+    override connect(request: http.ClientRequest, options: Parameters<HttpsProxyAgent<string>['connect']>[1]): ReturnType<HttpsProxyAgent<string>['connect']> {
+      return super.connect(request, ca ? ({ ...options, ca } as typeof options) : options);
+    }
   }
-
-  override connect(request: http.ClientRequest, options: Parameters<HttpsProxyAgent<string>['connect']>[1]): ReturnType<HttpsProxyAgent<string>['connect']> {
-    return super.connect(request, this.ca ? ({ ...options, ca: this.ca } as typeof options) : options);
-  }
+  return new TunnelTrustingAgentCa(proxy);
 }
 
 /**

@@ -1,6 +1,6 @@
-import * as azdev from 'azure-devops-node-api';
+import type * as azdev from 'azure-devops-node-api';
 import type { IBuildApi } from 'azure-devops-node-api/BuildApi';
-import { BearerCredentialHandler } from 'azure-devops-node-api/handlers/bearertoken';
+import type { BearerCredentialHandler } from 'azure-devops-node-api/handlers/bearertoken';
 import type { IPipelinesApi } from 'azure-devops-node-api/PipelinesApi';
 import type { ITaskAgentApi } from 'azure-devops-node-api/TaskAgentApi';
 import { InputError, ServiceError } from '../core/errors';
@@ -240,12 +240,16 @@ export class DevOpsClient {
     this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.sleep = options.sleep ?? ((ms) => realSleep(ms));
     this.now = options.now ?? (() => Date.now());
-    const handler =
-      options.connection.kind === 'pat' ? azdev.getPersonalAccessTokenHandler(options.connection.token) : (this.bearer = new BearerCredentialHandler(options.connection.token));
+    // The client library is loaded here, on first use: a step that stops at its inputs starts without it.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const api = require('azure-devops-node-api') as typeof azdev;
+    const { BearerCredentialHandler: Bearer } = require('azure-devops-node-api/handlers/bearertoken') as typeof import('azure-devops-node-api/handlers/bearertoken');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const handler = options.connection.kind === 'pat' ? api.getPersonalAccessTokenHandler(options.connection.token) : (this.bearer = new Bearer(options.connection.token));
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 60_000;
     this.deadlineMs = options.deadlineMs ?? 10 * 60_000;
     this.guard = { service: SERVICE, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, bodyTimeoutMs: this.attemptTimeoutMs };
-    this.webApi = new azdev.WebApi(options.connection.collectionUrl, handler, {
+    this.webApi = new api.WebApi(options.connection.collectionUrl, handler, {
       socketTimeout: this.attemptTimeoutMs,
       allowRetries: false,
       // The library would find task-lib's proxy by itself; given explicitly, it is the same read as every client's.
