@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { loadPlan } from '../../shared/plan/plan';
 import { startWorld, type World } from '../e2e/world';
-import { Emulator } from '../emulators/kit';
+import { Emulator, emulatorCertificate } from '../emulators/kit';
 import { ProxyEmulator } from '../emulators/proxy';
 import { repoRoot, runBundledTask, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
 
@@ -153,6 +153,14 @@ describe('behind the agent\'s proxy: every task that calls out goes through it (
     });
     assert.equal(notify.result, 'Succeeded', notify.stdout);
     assert.ok(world.slack.journal.length > 0 && world.slack.journal.every((entry) => proxy.outboundPorts().has(entry.remotePort ?? -1)), 'a host not on the list still goes through the proxy');
+  });
+
+  it("trusts the agent's certificate authorities (Agent.CAInfo) through the tunnel, with NODE_EXTRA_CA_CERTS gone", async () => {
+    const { file } = await emulatorCertificate();
+    const smoke = await run('SmokeTestV1', { checks: `${world.website.url}/`, retries: 0 }, { env: { NODE_EXTRA_CA_CERTS: '' }, variables: { 'Agent.CAInfo': file } });
+    assert.equal(smoke.result, 'Succeeded', smoke.stdout);
+    const untrusted = await run('SmokeTestV1', { checks: `${world.website.url}/`, retries: 0 }, { env: { NODE_EXTRA_CA_CERTS: '' } });
+    assert.equal(untrusted.result, 'Failed', 'without the CA the emulator certificate is refused, so the CA above was what made it pass');
   });
 
   it('a proxy refusing the credentials fails the step with the proxy\'s 407, never the password', async () => {
