@@ -26,6 +26,48 @@ function copyDir(from, to) {
   }
 }
 
+/**
+ * Packages the code loads on first use (a `require` inside the function that needs them): they go into a
+ * second file beside the bundle, `lazy.js`, read only when one of them is first required, so a step that stops
+ * at its inputs parses a small bundle. One file per task keeps one copy of what the SDKs share.
+ */
+const LAZY = /^(@azure\/identity|@azure\/arm-compute|@azure\/arm-network|@azure\/arm-resources|azure-devops-node-api(\/handlers\/bearertoken)?|exceljs|https-proxy-agent|http-proxy-agent|axios)$/;
+
+function lazyPlugin(used) {
+  return {
+    name: 'lazy-packages',
+    setup(build) {
+      build.onResolve({ filter: LAZY }, (args) => {
+        // Only our own lazy requires; a package importing another keeps it inside the lazy file.
+        if (args.kind !== 'require-call' || args.importer.includes('node_modules')) return undefined;
+        used.add(args.path);
+        return { path: args.path, namespace: 'lazy-shim' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'lazy-shim' }, (args) => ({
+        contents: `module.exports = require('./lazy.js')(${JSON.stringify(args.path)});`,
+        loader: 'js',
+      }));
+      build.onResolve({ filter: /^\.\/lazy\.js$/ }, () => ({ path: './lazy.js', external: true }));
+    },
+  };
+}
+
+async function buildLazy(out, used) {
+  if (used.size === 0) return;
+  const table = [...used].sort().map((name) => `  ${JSON.stringify(name)}: () => require(${JSON.stringify(name)}),`).join('\n');
+  await esbuild.build({
+    stdin: { contents: `const table = {\n${table}\n};\nconst loaded = {};\nmodule.exports = (name) => (loaded[name] ??= table[name]());\n`, resolveDir: root, loader: 'js' },
+    outfile: path.join(out, 'lazy.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+}
+
 async function buildTask(name) {
   const source = path.join(root, 'tasks', name);
   const final = path.join(root, 'dist', 'tasks', name);
@@ -34,7 +76,9 @@ async function buildTask(name) {
   const out = `${final}.building-${process.pid}`;
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
+  const used = new Set();
   const result = await esbuild.build({
+    plugins: [lazyPlugin(used)],
     entryPoints: [path.join(source, 'index.ts')],
     outfile: path.join(out, 'index.js'),
     bundle: true,
@@ -47,6 +91,7 @@ async function buildTask(name) {
     logLevel: 'warning',
     metafile: true,
   });
+  await buildLazy(out, used);
   fs.copyFileSync(path.join(source, 'task.json'), path.join(out, 'task.json'));
   for (const extra of ['icon.png', 'icon.svg']) {
     if (fs.existsSync(path.join(source, extra))) fs.copyFileSync(path.join(source, extra), path.join(out, extra));
@@ -56,11 +101,12 @@ async function buildTask(name) {
   fs.copyFileSync(path.join(taskLib, 'lib.json'), path.join(out, 'lib.json'));
   copyDir(path.join(taskLib, 'Strings'), path.join(out, 'Strings'));
   const bytes = fs.statSync(path.join(out, 'index.js')).size;
+  const lazyBytes = used.size ? fs.statSync(path.join(out, 'lazy.js')).size : 0;
   const old = `${final}.old-${process.pid}`;
   if (fs.existsSync(final)) fs.renameSync(final, old);
   fs.renameSync(out, final);
   fs.rmSync(old, { recursive: true, force: true });
-  return { name, bytes, inputs: Object.keys(result.metafile.inputs).length };
+  return { name, bytes, lazyBytes, inputs: Object.keys(result.metafile.inputs).length };
 }
 
 /**
@@ -94,7 +140,7 @@ async function main() {
     if (!quiet) console.log(`bundled the results tab ${(tab.bytes / 1024).toFixed(0).padStart(6)} KB (dist/report-tab/)`);
   }
   if (!quiet) {
-    for (const r of results) console.log(`bundled ${r.name.padEnd(22)} ${(r.bytes / 1024).toFixed(0).padStart(6)} KB from ${r.inputs} modules`);
+    for (const r of results) console.log(`bundled ${r.name.padEnd(22)} ${(r.bytes / 1024).toFixed(0).padStart(6)} KB from ${r.inputs} modules${r.lazyBytes ? `, lazy.js ${(r.lazyBytes / 1024).toFixed(0)} KB` : ''}`);
   }
 }
 

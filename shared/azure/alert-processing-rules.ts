@@ -1,11 +1,11 @@
-import { ResourceManagementClient, type GenericResource } from '@azure/arm-resources';
+import type { GenericResource, ResourceManagementClient } from '@azure/arm-resources';
 import { InputError, SafetyError } from '../core/errors';
 import type { Log } from '../core/log';
 import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
 import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoKind, type UndoOutcome } from '../core/undo';
 import { MarkdownSummary } from '../core/summary';
 import { toNaiveLocal } from '../core/time';
-import { armFailure, describeArmError } from './arm';
+import { armFailure, describeArmError } from './arm-errors';
 import { armClientOptions, type AzureConnection } from './credentials';
 
 /**
@@ -100,7 +100,10 @@ export class AlertProcessingRules {
   private readonly client: ResourceManagementClient;
 
   constructor(connection: AzureConnection) {
-    this.client = new ResourceManagementClient(connection.credential, connection.subscriptionId, armClientOptions(connection));
+    // Loaded here, on first use: a step that stops at its inputs starts without the SDK.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const sdk = require('@azure/arm-resources') as typeof import('@azure/arm-resources');
+    this.client = new sdk.ResourceManagementClient(connection.credential, connection.subscriptionId, armClientOptions(connection));
   }
 
   async get(id: string): Promise<GenericResource | undefined> {

@@ -1,16 +1,9 @@
-import {
-  ClientAssertionCredential,
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  ManagedIdentityCredential,
-  type AccessToken,
-  type GetTokenOptions,
-  type TokenCredential,
-} from '@azure/identity';
-import { InputError, ServiceError } from '../core/errors';
-import { HttpClient, HttpError } from '../core/http';
+import type * as Identity from '@azure/identity';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
+import { InputError } from '../core/errors';
 import { pipelineVariable, systemAccessToken, type Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
+import { agentNetwork, azureSdkProxyPolicy } from '../core/proxy';
 
 /**
  * An AzureRM service connection turned into what the Azure SDK clients need: a credential, the ARM URL,
@@ -20,7 +13,8 @@ import type { Log } from '../core/log';
  * Stack work, and so does an emulator: there is no switch for tests.
  *
  * Schemes: `ServicePrincipal` with a secret (`authenticationType: spnKey`) or a certificate
- * (`spnCertificate`), `WorkloadIdentityFederation` (the job's OIDC token exchanged as a client assertion)
+ * (`spnCertificate`), `WorkloadIdentityFederation` (`AzurePipelinesCredential`: the job's OIDC token for the
+ * connection, from `System.OidcRequestUri`, exchanged as a client assertion)
  * and `ManagedServiceIdentity` (the agent machine's identity).
  */
 
@@ -43,11 +37,9 @@ export interface AzureConnection {
   connectionId: string;
 }
 
-/** Where the job's OIDC token comes from; read from the agent when not given. */
+/** What workload identity federation needs of the job; read from the agent when not given. */
 export interface JobIdentity {
-  /** `System.OidcRequestUri`: the `oidctoken` endpoint of this job. */
-  oidcRequestUri?: string;
-  /** The job's access token (`System.AccessToken` / SYSTEMVSSCONNECTION), which authorizes that call. */
+  /** The job's access token (`System.AccessToken` / SYSTEMVSSCONNECTION), which authorizes the OIDC token request. */
   accessToken?: string;
 }
 
@@ -57,6 +49,8 @@ export interface AzureConnectionOptions {
   inputName?: string;
   /** Overrides what is read from the agent (the rehearsal passes its own). */
   job?: JobIdentity;
+  /** False for a connection used only for its identity (Azure DevOps), which need not name a subscription. */
+  requireSubscription?: boolean;
 }
 
 /** Authority and ARM audience of the public clouds, for connections that do not carry them (older ones). */
@@ -106,6 +100,17 @@ function schemeOf(endpoint: Endpoint, inputName: string): AzureAuthScheme {
   );
 }
 
+/**
+ * The identity SDK, loaded when a credential is first made: it is large, and a step that stops at a bad input
+ * (or never signs in) starts without it. A `require` in a function is what keeps it out of the bundle's start.
+ */
+let identitySdk: typeof Identity | undefined;
+function identity(): typeof Identity {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  identitySdk ??= require('@azure/identity') as typeof Identity;
+  return identitySdk;
+}
+
 /** Registers every line of a PEM's private key too, so no part of it can be printed. */
 function maskPem(pem: string, log: Log): void {
   log.addSecret(pem);
@@ -130,55 +135,6 @@ class MaskedTokenCredential implements TokenCredential {
   }
 }
 
-/** The `oidctoken` URL of this job, from `System.OidcRequestUri` or, on older agents, from its parts. */
-function jobOidcRequestUri(): string | undefined {
-  const direct = pipelineVariable('System.OidcRequestUri');
-  if (direct) return direct;
-  const collection = pipelineVariable('System.CollectionUri');
-  const project = pipelineVariable('System.TeamProjectId');
-  const hub = pipelineVariable('System.HostType');
-  const plan = pipelineVariable('System.PlanId');
-  const job = pipelineVariable('System.JobId');
-  if (!collection || !project || !hub || !plan || !job) return undefined;
-  return `${withoutTrailingSlash(collection)}/${project}/_apis/distributedtask/hubs/${hub}/plans/${plan}/jobs/${job}/oidctoken`;
-}
-
-/**
- * Asks Azure DevOps for this job's OIDC token for the connection (a fresh one each time Entra needs an
- * assertion: they live minutes), authorized by the job's own access token.
- */
-function oidcAssertion(connectionId: string, job: Required<JobIdentity>, log: Log): () => Promise<string> {
-  const url = new URL(job.oidcRequestUri);
-  url.searchParams.set('api-version', '7.1');
-  url.searchParams.set('serviceConnectionId', connectionId);
-  const client = new HttpClient({
-    baseUrl: url.toString(),
-    service: 'Azure DevOps (OIDC token)',
-    log,
-    retry: { maxRetries: 3, baseDelayMs: 1000, deadlineMs: 60_000 },
-    headers: { Authorization: `Bearer ${job.accessToken}`, 'X-TFS-FedAuthRedirect': 'Suppress' },
-  });
-  return async () => {
-    try {
-      // Asking for a token twice changes nothing, so the POST may be retried like a GET.
-      const response = await client.request<{ oidcToken?: string }>({ method: 'POST', body: {}, idempotent: true });
-      const token = response.data?.oidcToken;
-      if (!token) throw new ServiceError('Azure DevOps', 'the oidctoken endpoint answered without an oidcToken.');
-      log.addSecret(token);
-      return token;
-    } catch (error) {
-      if (error instanceof HttpError) {
-        throw new ServiceError('Azure DevOps', `could not get the job's OIDC token for service connection '${connectionId}' ` + `(${error.status ?? error.networkCode ?? 'no answer'}).`, {
-          status: error.status,
-          advice: 'Check that the connection uses workload identity federation and that this pipeline is allowed to use it.',
-          cause: error,
-        });
-      }
-      throw error;
-    }
-  };
-}
-
 /** Turns a task's AzureRM service connection into a credential, ARM URL, subscription and scope. */
 export function azureConnection(endpoint: Endpoint, options: AzureConnectionOptions): AzureConnection {
   const { log } = options;
@@ -189,8 +145,8 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
 
   if (!endpoint.url) throw new InputError(inputName, `service connection '${endpoint.id}' has no Azure Resource Manager URL.`);
   const armUrl = withoutTrailingSlash(endpoint.url);
-  const subscriptionId = data(endpoint, 'subscriptionId');
-  if (!subscriptionId) {
+  const subscriptionId = data(endpoint, 'subscriptionId') ?? (options.requireSubscription === false ? '' : undefined);
+  if (subscriptionId === undefined) {
     throw new InputError(inputName, `service connection '${endpoint.id}' is not scoped to a subscription (its endpoint data has no subscriptionId).`);
   }
   const authorityHost = data(endpoint, 'environmentAuthorityUrl') ?? data(endpoint, 'activeDirectoryAuthority') ?? known?.authority;
@@ -208,7 +164,12 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
     throw new InputError(inputName, `service connection '${endpoint.id}' lacks its tenant id or service principal id.`);
   }
   // The authority is our own (the connection's), so MSAL must not ask a public Microsoft URL to validate it.
-  const identityOptions = { authorityHost: withoutTrailingSlash(authorityHost), disableInstanceDiscovery: true };
+  // The agent's proxy for Entra and the OIDC token, per request URL (see shared/core/proxy.ts).
+  const identityOptions = {
+    authorityHost: withoutTrailingSlash(authorityHost),
+    disableInstanceDiscovery: true,
+    additionalPolicies: [{ policy: azureSdkProxyPolicy(agentNetwork(log)), position: 'perRetry' as const }],
+  };
 
   let credential: TokenCredential;
   switch (scheme) {
@@ -216,7 +177,7 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
       const secret = parameter(endpoint, 'serviceprincipalkey');
       if (!secret) throw new InputError(inputName, `service connection '${endpoint.id}' has no service principal key.`);
       log.addSecret(secret);
-      credential = new ClientSecretCredential(tenantId, clientId!, secret, identityOptions);
+      credential = new (identity().ClientSecretCredential)(tenantId, clientId!, secret, identityOptions);
       break;
     }
     case 'ServicePrincipalCertificate': {
@@ -225,26 +186,27 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
         throw new InputError(inputName, `service connection '${endpoint.id}' needs a PEM certificate with its private key.`);
       }
       maskPem(pem, log);
-      credential = new ClientCertificateCredential(tenantId, clientId!, { certificate: pem }, identityOptions);
+      credential = new (identity().ClientCertificateCredential)(tenantId, clientId!, { certificate: pem }, identityOptions);
       break;
     }
     case 'WorkloadIdentityFederation': {
-      const oidcRequestUri = options.job?.oidcRequestUri ?? jobOidcRequestUri();
+      // AzurePipelinesCredential asks System.OidcRequestUri (the job's `oidctoken` endpoint, agent 3.232.1 or
+      // later) for the connection's OIDC token with the job's access token, and hands it to Entra as the assertion.
       const accessToken = options.job?.accessToken ?? systemAccessToken(log);
-      if (!oidcRequestUri) {
-        throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, but this agent gives no System.OidcRequestUri ` + `(agent 3.232.1 or later is needed).`);
+      if (!pipelineVariable('System.OidcRequestUri')) {
+        throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, but this agent gives no System.OidcRequestUri (agent 3.232.1 or later is needed).`);
       }
       if (!accessToken) {
         throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, which needs the job's access token ` + `(System.AccessToken), and the job has none.`);
       }
       log.addSecret(accessToken);
-      credential = new ClientAssertionCredential(tenantId, clientId!, oidcAssertion(endpoint.id, { oidcRequestUri, accessToken }, log), identityOptions);
+      credential = new (identity().AzurePipelinesCredential)(tenantId, clientId!, endpoint.id, accessToken, identityOptions);
       break;
     }
     case 'ManagedServiceIdentity': {
       // A user-assigned identity is named by its client id; none means the machine's system-assigned one.
       const msiClientId = data(endpoint, 'msiclientId');
-      credential = msiClientId ? new ManagedIdentityCredential({ clientId: msiClientId }) : new ManagedIdentityCredential();
+      credential = msiClientId ? new (identity().ManagedIdentityCredential)({ clientId: msiClientId }) : new (identity().ManagedIdentityCredential)();
       break;
     }
   }
@@ -272,11 +234,14 @@ export function armClientOptions(connection: AzureConnection): {
   credentialScopes: string[];
   credentials: { scopes: string[] };
   userAgentOptions: { userAgentPrefix: string };
+  additionalPolicies: Array<{ policy: ReturnType<typeof azureSdkProxyPolicy>; position: 'perRetry' }>;
 } {
   return {
     endpoint: connection.armUrl,
     credentialScopes: connection.credentialScopes,
     credentials: { scopes: connection.credentialScopes },
     userAgentOptions: { userAgentPrefix: 'maintenance-window-tasks/1' },
+    // The agent's proxy and CA (shared/core/proxy.ts); callers adding policies of their own keep this one.
+    additionalPolicies: [{ policy: azureSdkProxyPolicy(), position: 'perRetry' }],
   };
 }

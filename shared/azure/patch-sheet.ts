@@ -1,4 +1,4 @@
-import ExcelJS from 'exceljs';
+import type ExcelJSModule from 'exceljs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MarkdownSummary } from '../core/summary';
@@ -82,6 +82,9 @@ export function toCsv(rows: ServerPatchResult[]): string {
 
 async function writeXlsx(file: string, rows: ServerPatchResult[], sheetInfo: SheetInfo): Promise<void> {
   const { title } = sheetInfo;
+  // Loaded here, on first use: only the step that writes the sheet pays for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ExcelJS = require('exceljs') as typeof ExcelJSModule;
   const workbook = new ExcelJS.Workbook();
   workbook.creator = 'Maintenance Window';
   workbook.created = sheetInfo.created;

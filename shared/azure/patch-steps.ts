@@ -1,7 +1,7 @@
 import { ServiceError } from '../core/errors';
 import type { TaskOutcome } from '../core/task';
 import type { MarkdownSummary } from '../core/summary';
-import { armClients } from './arm';
+import { computeClients } from './compute';
 import type { AzureConnection } from './credentials';
 import { patchSummary, writeTrackingSheet } from './patch-sheet';
 import { patchServers, type PatchOptions, type ServerPatchResult } from './patching';
@@ -31,7 +31,7 @@ export async function runPatchStep(options: PatchStepOptions): Promise<PatchStep
   const { log } = options;
   const verb = options.action === 'install' ? 'Patching' : 'Assessing';
   log.section(`${verb} ${options.virtualMachines.length} ${options.serverGroup} server(s) in '${options.resourceGroupName}' ` + `(${options.maxParallel} at a time)`);
-  const rows = await patchServers({ ...options, clients: armClients(options.connection) });
+  const rows = await patchServers({ ...options, clients: computeClients(options.connection) });
   const now = options.clock.now();
   const sheet = await writeTrackingSheet(options.outputDirectory, rows, { title: `Server patching, ${now.toISOString().slice(0, 10)}`, created: now });
   log.info(`Tracking sheet (${sheet.rows.length} row(s) so far in this run): ${sheet.csv} and ${sheet.xlsx}.`);

@@ -2,7 +2,8 @@ import type { VirtualMachineAssessPatchesResult, VirtualMachineInstallPatchesPar
 import type { WindowClock } from '../core/clock';
 import { InputError, messageOf } from '../core/errors';
 import type { Log } from '../core/log';
-import { armFailure, describeArmError, type ArmClients } from './arm';
+import { armFailure, describeArmError } from './arm-errors';
+import type { ComputeClients } from './compute';
 
 /**
  * Azure VM guest patching through the compute API (`installPatches` / `assessPatches`; the `begin…` forms are
@@ -45,7 +46,7 @@ export interface ServerPatchResult {
 }
 
 export interface PatchOptions {
-  clients: ArmClients;
+  clients: ComputeClients;
   resourceGroupName: string;
   virtualMachines: string[];
   serverGroup: string;

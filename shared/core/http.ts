@@ -1,4 +1,5 @@
-import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import type * as Axios from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import { messageOf } from './errors';
 import {
@@ -13,6 +14,7 @@ import {
 } from './http-body';
 import type { Log } from './log';
 import { realClock } from './clock';
+import { agentNetwork, axiosAgentsFor } from './proxy';
 import { DEFAULT_RETRY, parseRetryAfter, retry, type GiveUpReason, type RetryClock, type RetryEvent, type RetryOptions, type RetryPolicy } from './retry';
 
 export { DEFAULT_MAX_BODY_BYTES, isJsonContentType, shape } from './http-body';
@@ -137,6 +139,12 @@ export class HttpError extends Error {
   }
 }
 
+/** axios, loaded when the first client is made: a step that stops at its inputs starts without it. */
+function axiosModule(): typeof Axios {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('axios') as typeof Axios;
+}
+
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 /** Network failures that happen before a request reaches the server: safe to retry whatever the method. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'EAI_AGAIN']);
@@ -189,7 +197,7 @@ export class HttpClient {
     const real = realClock();
     this.clock = options.sleep ? { now: real.now, wait: options.sleep } : real;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.axios = axios.create({
+    this.axios = axiosModule().default.create({
       // Our own timers bound the whole attempt; axios's timeout only sees an idle socket.
       timeout: 0,
       validateStatus: () => true,
@@ -197,7 +205,12 @@ export class HttpClient {
       maxContentLength: this.maxBodyBytes,
       maxBodyLength: this.maxBodyBytes,
       headers: { 'User-Agent': 'maintenance-window-tasks/1', ...options.headers },
+      // The agent's proxy (shared/core/proxy.ts) is chosen per request below; axios's own reads HTTP(S)_PROXY
+      // and cannot tunnel HTTPS.
+      proxy: false,
     });
+    const network = agentNetwork(options.log);
+    this.axios.interceptors.request.use((config) => Object.assign(config, axiosAgentsFor(this.axios.getUri(config), network)));
   }
 
   get service(): string {
@@ -390,7 +403,7 @@ export class HttpClient {
     }
     const cause = error instanceof BodyReadError ? error.reason : error;
     const code =
-      cause instanceof AxiosError
+      cause instanceof axiosModule().AxiosError
         ? cause.code ?? (cause.cause as NodeJS.ErrnoException | undefined)?.code
         : (cause as NodeJS.ErrnoException | undefined)?.code ?? (error instanceof BodyReadError ? 'ECONNRESET' : undefined);
     const what = error instanceof BodyReadError ? `the connection broke while ${this.options.service} was answering ${context.where}${midBody}` : `${this.options.service} could not be reached (${request.method} ${context.target})`;
@@ -403,7 +416,7 @@ export class HttpClient {
 /** axios's own `maxContentLength` guard, which may see a growing body before ours does. */
 function isAxiosSizeLimit(error: unknown): boolean {
   const cause = error instanceof BodyReadError ? error.reason : error;
-  return cause instanceof AxiosError && /maxContentLength/i.test(cause.message);
+  return cause instanceof axiosModule().AxiosError && /maxContentLength/i.test(cause.message);
 }
 
 /** An error answer's body: its JSON when it is JSON, otherwise the text. */

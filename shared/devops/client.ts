@@ -1,11 +1,13 @@
-import * as azdev from 'azure-devops-node-api';
+import type * as azdev from 'azure-devops-node-api';
 import type { IBuildApi } from 'azure-devops-node-api/BuildApi';
+import type { BearerCredentialHandler } from 'azure-devops-node-api/handlers/bearertoken';
 import type { IPipelinesApi } from 'azure-devops-node-api/PipelinesApi';
 import type { ITaskAgentApi } from 'azure-devops-node-api/TaskAgentApi';
 import { InputError, ServiceError } from '../core/errors';
 import { systemAccessToken, type Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
 import { textOf } from '../core/text';
+import { agentNetwork, devopsRequestOptions } from '../core/proxy';
 import { DEFAULT_MAX_BODY_BYTES, notTheApiAdvice } from '../core/http';
 import { realClock, type WindowClock } from '../core/clock';
 import { parseRetryAfter, retry, sleep as realSleep, type RetryPolicy } from '../core/retry';
@@ -29,6 +31,19 @@ export interface DevOpsConnection {
   kind: 'pat' | 'job-token';
   /** Where the connection came from, for messages. */
   source: string;
+  /**
+   * A token that expires (Entra, through a workload identity connection): asked before every call, so a run of
+   * hours keeps a valid one (the credential caches it and renews it before it expires). `token` is then unused.
+   */
+  tokenSource?: () => Promise<string>;
+}
+
+/** An Entra token for Azure DevOps from an identity connection (shared/azure/devops-identity.ts). */
+export interface DevOpsIdentity {
+  /** The connection's id and the task input that named it, for messages. */
+  connectionId: string;
+  inputName: string;
+  getToken: () => Promise<string>;
 }
 
 /**
@@ -37,19 +52,40 @@ export interface DevOpsConnection {
  */
 export function clientForTask(options: {
   endpoint?: Endpoint;
+  /** A workload identity connection instead of a PAT (input `azureDevOpsWorkloadIdentity`). */
+  identity?: DevOpsIdentity;
   project?: string;
   log: Log;
   variable: (name: string) => string | undefined;
 }): DevOpsClient {
-  const connection = resolveConnection({
-    inputName: 'azureDevOpsConnection',
-    endpoint: options.endpoint,
-    systemAccessToken: options.endpoint ? undefined : systemAccessToken(options.log),
-    collectionUri: options.variable('System.CollectionUri'),
-    project: options.project ?? options.variable('System.TeamProject'),
-    projectInputName: 'project',
-  });
+  if (options.identity && options.endpoint) {
+    throw new InputError(options.identity.inputName, "choose either this workload identity connection or 'azureDevOpsConnection' (a PAT), not both.");
+  }
+  const connection = options.identity
+    ? identityConnection(options.identity, options.variable('System.CollectionUri'), options.project ?? options.variable('System.TeamProject'))
+    : resolveConnection({
+        inputName: 'azureDevOpsConnection',
+        endpoint: options.endpoint,
+        systemAccessToken: options.endpoint ? undefined : systemAccessToken(options.log),
+        collectionUri: options.variable('System.CollectionUri'),
+        project: options.project ?? options.variable('System.TeamProject'),
+        projectInputName: 'project',
+      });
   return new DevOpsClient({ connection, log: options.log });
+}
+
+/** The job's organization and project, called with the Entra token of a workload identity connection. */
+function identityConnection(identity: DevOpsIdentity, collectionUri: string | undefined, project: string | undefined): DevOpsConnection {
+  if (!project?.trim()) throw new InputError('project', 'no project: give the project name (System.TeamProject is not set outside a pipeline).');
+  if (!collectionUri) throw new InputError(identity.inputName, 'needs System.CollectionUri (the organization the job runs in), which is not set.');
+  return {
+    collectionUrl: withTrailingSlash(collectionUri),
+    project: project.trim(),
+    token: '',
+    kind: 'job-token',
+    source: `workload identity connection '${identity.connectionId}'`,
+    tokenSource: identity.getToken,
+  };
 }
 
 /**
@@ -181,6 +217,8 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE
 export class DevOpsClient {
   readonly connection: DevOpsConnection;
   private readonly webApi: azdev.WebApi;
+  /** The bearer handler, when the token may change (workload identity); PATs never do. */
+  private bearer?: BearerCredentialHandler;
   private readonly log: Log;
   private readonly maxRetries: number;
   private readonly baseDelayMs: number;
@@ -206,17 +244,34 @@ export class DevOpsClient {
     this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.sleep = options.sleep ?? ((ms) => realSleep(ms));
     this.now = options.now ?? (() => this.realClock.now().getTime());
-    const handler =
-      options.connection.kind === 'pat' ? azdev.getPersonalAccessTokenHandler(options.connection.token) : azdev.getBearerHandler(options.connection.token);
+    // The client library is loaded here, on first use: a step that stops at its inputs starts without it.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const api = require('azure-devops-node-api') as typeof azdev;
+    const { BearerCredentialHandler: Bearer } = require('azure-devops-node-api/handlers/bearertoken') as typeof import('azure-devops-node-api/handlers/bearertoken');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const handler = options.connection.kind === 'pat' ? api.getPersonalAccessTokenHandler(options.connection.token) : (this.bearer = new Bearer(options.connection.token));
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 60_000;
     this.deadlineMs = options.deadlineMs ?? 10 * 60_000;
     this.guard = { service: SERVICE, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, bodyTimeoutMs: this.attemptTimeoutMs };
-    this.webApi = new azdev.WebApi(options.connection.collectionUrl, handler, { socketTimeout: this.attemptTimeoutMs, allowRetries: false });
+    this.webApi = new api.WebApi(options.connection.collectionUrl, handler, {
+      socketTimeout: this.attemptTimeoutMs,
+      allowRetries: false,
+      // The library would find task-lib's proxy by itself; given explicitly, it is the same read as every client's.
+      ...devopsRequestOptions(agentNetwork(this.log)),
+    });
     // Every REST client the WebApi makes (its own, the locations API behind each get*Api, each API) reads
     // bodies through the guard: bounded in size and time, and a 2xx that is not JSON is an error.
     guardRestClient(this.webApi.rest, this.guard);
     const getLocationsApi = this.webApi.getLocationsApi.bind(this.webApi);
     this.webApi.getLocationsApi = async (...args: Parameters<azdev.WebApi['getLocationsApi']>) => this.guarded(await getLocationsApi(...args));
+  }
+
+  /** Puts the identity's current token on the handler before the call (a cached one unless about to expire). */
+  private withFreshToken<T>(body: () => Promise<T>): () => Promise<T> {
+    return async () => {
+      this.bearer!.token = await this.connection.tokenSource!();
+      return body();
+    };
   }
 
   private guarded<T extends { rest: unknown }>(api: T): T {
@@ -260,6 +315,7 @@ export class DevOpsClient {
    * twice). `what` says what the call does, for messages ("read pipeline 12").
    */
   async call<T>(what: string, body: () => Promise<T>, options: { idempotent?: boolean; expect?: (result: unknown) => string | undefined } = {}): Promise<T> {
+    if (this.connection.tokenSource) body = this.withFreshToken(body);
     const idempotent = options.idempotent ?? true;
     // Real time, not `now`: a simulated clock must not make a real call wait forever, nor end it early.
     const started = this.realClock.now().getTime();

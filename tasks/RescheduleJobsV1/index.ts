@@ -1,6 +1,7 @@
 import { InputError, messageOf } from '../../shared/core/errors';
 import { parseUndoRecord } from '../../shared/core/records';
 import { MarkdownSummary } from '../../shared/core/summary';
+import { azureDevOpsIdentity } from '../../shared/azure/devops-identity';
 import { runTask } from '../../shared/core/task';
 import { clientForTask } from '../../shared/devops/client';
 import { buildSelections, QUEUE_STATUS_RECORD_KIND, selectDefinitions, validateQueueStatusRecord, type PipelineSelection } from '../../shared/devops/definitions';
@@ -50,7 +51,14 @@ void runTask('RescheduleJobs', async ({ input, log, records, windowId, variable,
     return;
   }
 
-  const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), project: input.string('project'), log, variable });
+  const identity = input.endpoint('azureDevOpsWorkloadIdentity');
+  const client = clientForTask({
+    endpoint: input.endpoint('azureDevOpsConnection'),
+    identity: identity ? azureDevOpsIdentity(identity, { log, inputName: 'azureDevOpsWorkloadIdentity' }) : undefined,
+    project: input.string('project'),
+    log,
+    variable,
+  });
 
   // The pipelines a hold selects, and where a release without a record looks for the window's marks.
   const planFile = input.string('planFile');

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { InputError } from '../../shared/core/errors';
 import { childProcessEnvironment } from '../../shared/core/inputs';
+import { azureDevOpsIdentity } from '../../shared/azure/devops-identity';
 import { runTask } from '../../shared/core/task';
 import { clientForTask, rehearsalPollIntervalMs } from '../../shared/devops/client';
 import { checkChanges } from '../../shared/plan/changes-check';
@@ -37,7 +38,14 @@ void runTask('RunChanges', async (context) => {
   const onlyKeys = input.list('onlyKeys');
   const confirmedManual = input.list('confirmedManualChanges');
   const windowId = input.string('windowId') ?? variable('MaintenanceWindow.Id') ?? plan.window.id;
-  const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), project: input.string('project'), log, variable });
+  const identity = input.endpoint('azureDevOpsWorkloadIdentity');
+  const client = clientForTask({
+    endpoint: input.endpoint('azureDevOpsConnection'),
+    identity: identity ? azureDevOpsIdentity(identity, { log, inputName: 'azureDevOpsWorkloadIdentity' }) : undefined,
+    project: input.string('project'),
+    log,
+    variable,
+  });
 
   const result = await runChanges({
     plan,

@@ -1,3 +1,4 @@
+import { azureDevOpsIdentity } from '../../shared/azure/devops-identity';
 import { runTask } from '../../shared/core/task';
 import { checkSinglePipeline } from '../../shared/devops/pipeline-check';
 import { clientForTask, rehearsalPollIntervalMs } from '../../shared/devops/client';
@@ -22,7 +23,14 @@ void runTask('RunPipeline', async ({ input, log, variable, windowId, setOutput, 
   const pollIntervalSeconds = parseAmount('pollIntervalSeconds', input.string('pollIntervalSeconds'), { fallback: 30, min: 0.01, max: 600, unit: 'seconds' });
   const runKey = parseRunKey('runKey', input.string('runKey'));
   const rehearsalPollMs = rehearsalPollIntervalMs(variable, log);
-  const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), project: input.string('project'), log, variable });
+  const identity = input.endpoint('azureDevOpsWorkloadIdentity');
+  const client = clientForTask({
+    endpoint: input.endpoint('azureDevOpsConnection'),
+    identity: identity ? azureDevOpsIdentity(identity, { log, inputName: 'azureDevOpsWorkloadIdentity' }) : undefined,
+    project: input.string('project'),
+    log,
+    variable,
+  });
 
   if (action === 'check') return reportPreflight(await checkSinglePipeline({ client, pipeline, branch }));
   const result = await runPipeline({

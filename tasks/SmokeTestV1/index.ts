@@ -1,10 +1,14 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { InputError } from '../../shared/core/errors';
 import { MarkdownSummary } from '../../shared/core/summary';
 import { runTask } from '../../shared/core/task';
+import { publishTestResults } from '../../shared/core/test-results';
 import { parseChecks, runChecks, type CheckDefaults } from '../../shared/smoke/checks';
+import { junitXml } from '../../shared/smoke/junit';
 
-void runTask('SmokeTest', async ({ input, log, setOutput, attachSummary }) => {
+void runTask('SmokeTest', async ({ input, log, setOutput, attachSummary, outputDirectory, windowId }) => {
   const inline = input.text('checks');
   const checksFile = input.string('checksFile');
   const defaults: CheckDefaults = {
@@ -28,8 +32,13 @@ void runTask('SmokeTest', async ({ input, log, setOutput, attachSummary }) => {
   if (checks.length === 0) throw new InputError('checks', 'no checks given: list URLs inline or point checksFile at a file.');
 
   log.section(`Running ${checks.length} smoke check(s)`);
+  const startedAt = new Date();
   const results = await runChecks(checks, { log, timeoutSeconds });
   const failed = results.filter((result) => !result.passed);
+  // The Tests tab: one case per check, the same identity every window, so each check has a history.
+  const junitFile = path.join(outputDirectory(), `smoke-tests-${windowId}-${startedAt.getTime()}.xml`);
+  fs.writeFileSync(junitFile, junitXml(results, { suite: 'SmokeTest', startedAt, durationMs: Date.now() - startedAt.getTime(), hostname: os.hostname() }));
+  publishTestResults({ type: 'JUnit', files: [junitFile], runTitle: `Smoke tests (${windowId})` });
 
   setOutput('passed', String(results.length - failed.length));
   setOutput('failed', String(failed.length));

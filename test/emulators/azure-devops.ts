@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Emulator, type EmulatorRequest, type EmulatorResponse } from './kit';
 
+/** Azure DevOps' Entra resource id: the audience of its tokens. */
+const AZURE_DEVOPS_RESOURCE = '499b84ac-1321-427f-aa17-267ca6975798';
+
 /**
  * Azure DevOps Services, as much of it as the maintenance window uses, for the real `azure-devops-node-api`
  * client over plain HTTP (the client allows it) and for raw REST calls:
@@ -435,10 +438,17 @@ export class AzureDevOpsEmulator extends Emulator {
 
   // ---- HTTP ------------------------------------------------------------------------------------------
 
+  /** Also accept Entra tokens issued for Azure DevOps (workload identity connections) by this emulated Entra. */
+  trustEntra(entra: { check(authorization: string | undefined, audience: string): { ok: boolean } }): this {
+    this.entraCheck = (header) => entra.check(header, AZURE_DEVOPS_RESOURCE).ok;
+    return this;
+  }
+  private entraCheck?: (authorization: string) => boolean;
+
   private authorized(request: EmulatorRequest): boolean {
     const header = String(request.headers.authorization ?? '');
     const [scheme, value] = header.split(/\s+/, 2);
-    if (/^bearer$/i.test(scheme)) return value === this.token;
+    if (/^bearer$/i.test(scheme)) return value === this.token || (this.entraCheck?.(header) ?? false);
     if (/^basic$/i.test(scheme) && value) {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       return decoded.slice(decoded.indexOf(':') + 1) === this.token;

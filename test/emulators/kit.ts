@@ -46,6 +46,8 @@ export interface JournalEntry {
   body: any;
   status: number;
   fault?: FaultKind;
+  /** The caller's port: a call that came through the proxy emulator has one of its outbound ports. */
+  remotePort?: number;
 }
 
 /**
@@ -283,6 +285,7 @@ export class Emulator {
       headers: req.headers,
       body: parseBody(rawBody, req.headers['content-type']),
       status: 0,
+      remotePort: req.socket.remotePort,
     };
     this.journal.push(entry);
 
