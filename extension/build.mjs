@@ -31,7 +31,8 @@ function copyDir(from, to) {
  * second file beside the bundle, `lazy.js`, read only when one of them is first required, so a step that stops
  * at its inputs parses a small bundle. One file per task keeps one copy of what the SDKs share.
  */
-const LAZY = /^(@azure\/identity|@azure\/arm-compute|@azure\/arm-network|@azure\/arm-resources|azure-devops-node-api(\/handlers\/bearertoken)?|exceljs|https-proxy-agent|http-proxy-agent|axios)$/;
+const LAZY =
+  /^(@azure\/identity|@azure\/arm-compute|@azure\/arm-network|@azure\/arm-resources|azure-devops-node-api(\/handlers\/bearertoken)?|exceljs|https-proxy-agent|http-proxy-agent|axios)$/;
 
 function lazyPlugin(used) {
   return {
@@ -54,9 +55,16 @@ function lazyPlugin(used) {
 
 async function buildLazy(out, used) {
   if (used.size === 0) return;
-  const table = [...used].sort().map((name) => `  ${JSON.stringify(name)}: () => require(${JSON.stringify(name)}),`).join('\n');
+  const table = [...used]
+    .sort()
+    .map((name) => `  ${JSON.stringify(name)}: () => require(${JSON.stringify(name)}),`)
+    .join('\n');
   await esbuild.build({
-    stdin: { contents: `const table = {\n${table}\n};\nconst loaded = {};\nmodule.exports = (name) => (loaded[name] ??= table[name]());\n`, resolveDir: root, loader: 'js' },
+    stdin: {
+      contents: `const table = {\n${table}\n};\nconst loaded = {};\nmodule.exports = (name) => (loaded[name] ??= table[name]());\n`,
+      resolveDir: root,
+      loader: 'js',
+    },
     outfile: path.join(out, 'lazy.js'),
     bundle: true,
     platform: 'node',
@@ -140,7 +148,10 @@ async function main() {
     if (!quiet) console.log(`bundled the results tab ${(tab.bytes / 1024).toFixed(0).padStart(6)} KB (dist/report-tab/)`);
   }
   if (!quiet) {
-    for (const r of results) console.log(`bundled ${r.name.padEnd(22)} ${(r.bytes / 1024).toFixed(0).padStart(6)} KB from ${r.inputs} modules${r.lazyBytes ? `, lazy.js ${(r.lazyBytes / 1024).toFixed(0)} KB` : ''}`);
+    for (const r of results)
+      console.log(
+        `bundled ${r.name.padEnd(22)} ${(r.bytes / 1024).toFixed(0).padStart(6)} KB from ${r.inputs} modules${r.lazyBytes ? `, lazy.js ${(r.lazyBytes / 1024).toFixed(0)} KB` : ''}`,
+      );
   }
 }
 

@@ -74,7 +74,18 @@ export function zipEntries(file) {
 
 function runTfx(stageDir, outDir) {
   const tfx = path.join(root, 'node_modules', 'tfx-cli', '_build', 'tfx-cli.js');
-  const args = ['extension', 'create', '--root', stageDir, '--manifest-globs', 'vss-extension.json', '--output-path', outDir, '--no-prompt', '--no-color'];
+  const args = [
+    'extension',
+    'create',
+    '--root',
+    stageDir,
+    '--manifest-globs',
+    'vss-extension.json',
+    '--output-path',
+    outDir,
+    '--no-prompt',
+    '--no-color',
+  ];
   const result = spawnSync(process.execPath, [tfx, ...args], { cwd: stageDir, encoding: 'utf8' });
   // eslint-disable-next-line no-control-regex
   const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.replace(/\u001b\[[0-9;]*m/g, '');
@@ -122,7 +133,8 @@ function devBuildNumber() {
   const at = process.argv.indexOf('--dev');
   if (at === -1) return undefined;
   const value = process.argv[at + 1];
-  if (!/^\d{1,9}$/.test(value ?? '')) fail(`--dev needs the build number that becomes every dev version's last part (e.g. --dev $(Build.BuildId)), not '${value ?? ''}'`);
+  if (!/^\d{1,9}$/.test(value ?? ''))
+    fail(`--dev needs the build number that becomes every dev version's last part (e.g. --dev $(Build.BuildId)), not '${value ?? ''}'`);
   return Number(value);
 }
 
@@ -142,16 +154,21 @@ export function packageExtension({ dev } = {}) {
   const problems = [];
   for (const task of taskFolders()) {
     for (const file of ['index.js', 'task.json']) {
-      if (!entries.includes(`tasks/${task}/${file}`)) problems.push(`tasks/${task}/${file} is not in the VSIX (is the task in vss-extension.json, and built?)`);
+      if (!entries.includes(`tasks/${task}/${file}`))
+        problems.push(`tasks/${task}/${file} is not in the VSIX (is the task in vss-extension.json, and built?)`);
     }
   }
   for (const file of ['report-tab/tab.html', 'report-tab/tab.js']) {
-    if (!entries.includes(file)) problems.push(`${file} (the Maintenance window results tab) is not in the VSIX (is dist/report-tab in vss-extension.json, and built?)`);
+    if (!entries.includes(file))
+      problems.push(
+        `${file} (the Maintenance window results tab) is not in the VSIX (is dist/report-tab in vss-extension.json, and built?)`,
+      );
   }
   const bundled = entries.filter((entry) => entry.split('/').includes('node_modules'));
   if (bundled.length) problems.push(`the VSIX carries node_modules: ${bundled.slice(0, 5).join(', ')}${bundled.length > 5 ? ', ...' : ''}`);
   const bytes = fs.statSync(vsix).size;
-  if (bytes > MARKETPLACE_LIMIT_BYTES) problems.push(`the VSIX is ${bytes} bytes; the marketplace refuses more than ${MARKETPLACE_LIMIT_BYTES}`);
+  if (bytes > MARKETPLACE_LIMIT_BYTES)
+    problems.push(`the VSIX is ${bytes} bytes; the marketplace refuses more than ${MARKETPLACE_LIMIT_BYTES}`);
   return { vsix, bytes, entries, tasks: taskFolders(), problems };
 }
 
@@ -159,6 +176,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const report = packageExtension({ dev: devBuildNumber() });
   if (report.problems.length) fail(report.problems.join('\n'));
   const share = ((report.bytes / MARKETPLACE_LIMIT_BYTES) * 100).toFixed(1);
-  console.log(`VSIX ${path.relative(root, report.vsix)}: ${(report.bytes / 1024).toFixed(0)} KB (${report.bytes} bytes, ${share}% of the ` + `marketplace's limit), ${report.tasks.length} task(s), ${report.entries.length} files`);
-  if (process.argv.includes('--json')) console.log(JSON.stringify({ vsix: report.vsix, bytes: report.bytes, tasks: report.tasks, entries: report.entries }));
+  console.log(
+    `VSIX ${path.relative(root, report.vsix)}: ${(report.bytes / 1024).toFixed(0)} KB (${report.bytes} bytes, ${share}% of the ` +
+      `marketplace's limit), ${report.tasks.length} task(s), ${report.entries.length} files`,
+  );
+  if (process.argv.includes('--json'))
+    console.log(JSON.stringify({ vsix: report.vsix, bytes: report.bytes, tasks: report.tasks, entries: report.entries }));
 }

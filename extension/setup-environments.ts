@@ -30,7 +30,8 @@ interface Arguments {
 }
 
 const USAGE =
-  'usage: npm run setup-environments -- --org https://dev.azure.com/<org> --project <project> --release-manager <user or group> ' + '--platform-approver <user or group> [--min-approvers N] [--timeout-minutes N]\n' +
+  'usage: npm run setup-environments -- --org https://dev.azure.com/<org> --project <project> --release-manager <user or group> ' +
+  '--platform-approver <user or group> [--min-approvers N] [--timeout-minutes N]\n' +
   `The personal access token is read from ${PAT_VARIABLES.join(' or ')}.`;
 
 export function parseArguments(argv: string[]): Arguments {
@@ -58,7 +59,8 @@ export function parseArguments(argv: string[]): Arguments {
     return parsed;
   };
   const org = one('org');
-  if (!/^https?:\/\/\S+$/i.test(org)) throw new Error(`--org must be the organization URL, e.g. https://dev.azure.com/contoso (got '${org}')`);
+  if (!/^https?:\/\/\S+$/i.test(org))
+    throw new Error(`--org must be the organization URL, e.g. https://dev.azure.com/contoso (got '${org}')`);
   return {
     org,
     project: one('project'),
@@ -84,17 +86,32 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   }
   log.addSecret(token);
   try {
-    const connection = resolveConnection({ inputName: 'org', endpoint: { id: 'command line', url: args.org, scheme: 'Token', parameters: { apitoken: token }, data: () => undefined }, project: args.project });
+    const connection = resolveConnection({
+      inputName: 'org',
+      endpoint: { id: 'command line', url: args.org, scheme: 'Token', parameters: { apitoken: token }, data: () => undefined },
+      project: args.project,
+    });
     const setup = new EnvironmentSetup({ connection, log, clock: realClock() });
-    const environments = windowEnvironments({ releaseManager: args.releaseManager, platformApprover: args.platformApprover, minRequiredApprovers: args.minApprovers, timeoutMinutes: args.timeoutMinutes });
+    const environments = windowEnvironments({
+      releaseManager: args.releaseManager,
+      platformApprover: args.platformApprover,
+      minRequiredApprovers: args.minApprovers,
+      timeoutMinutes: args.timeoutMinutes,
+    });
     const outcomes = await setup.apply(environments);
-    const changed = outcomes.filter((outcome) => outcome.environmentAction === 'created' || outcome.checkAction !== 'unchanged' || outcome.lockAction !== 'unchanged');
+    const changed = outcomes.filter(
+      (outcome) => outcome.environmentAction === 'created' || outcome.checkAction !== 'unchanged' || outcome.lockAction !== 'unchanged',
+    );
     for (const outcome of outcomes) {
       log.info(
-        `${outcome.environment}: environment ${outcome.environmentAction} (id ${outcome.environmentId}); approval check ` + `${outcome.checkAction} (id ${outcome.checkId}); exclusive lock check ${outcome.lockAction} (id ${outcome.lockCheckId}); ` + `approvers ${outcome.approvers.map((approver) => approver.displayName).join(', ')}`,
+        `${outcome.environment}: environment ${outcome.environmentAction} (id ${outcome.environmentId}); approval check ` +
+          `${outcome.checkAction} (id ${outcome.checkId}); exclusive lock check ${outcome.lockAction} (id ${outcome.lockCheckId}); ` +
+          `approvers ${outcome.approvers.map((approver) => approver.displayName).join(', ')}`,
       );
     }
-    log.info(changed.length ? `Done: ${changed.length} environment(s) changed.` : 'Done: everything was already as wanted; nothing changed.');
+    log.info(
+      changed.length ? `Done: ${changed.length} environment(s) changed.` : 'Done: everything was already as wanted; nothing changed.',
+    );
     return 0;
   } catch (error) {
     console.error(log.mask(`setup-environments failed: ${messageOf(error)}`));

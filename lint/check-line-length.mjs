@@ -4,13 +4,12 @@
 // what the file will look like after `npm run format`, even before that has run. On a formatted file the
 // line numbers are the file's own.
 //
-//   node lint/check-line-length.mjs            every TypeScript and JavaScript file (but lint/temporary.mjs's)
-//   node lint/check-line-length.mjs FILE...    only those files (also one of lint/temporary.mjs's)
+//   node lint/check-line-length.mjs            every TypeScript and JavaScript file
+//   node lint/check-line-length.mjs FILE...    only those files
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
-import { TEMPORARY_NOT_LINTED } from './temporary.mjs';
 
 export const MAX_LINE = 140;
 
@@ -48,7 +47,6 @@ async function main(args) {
   let count = 0;
   for (const file of files) {
     const relative = path.relative(root, file).split(path.sep).join('/');
-    if (!args.length && TEMPORARY_NOT_LINTED.includes(relative)) continue;
     for (const entry of await longLines(file)) {
       count++;
       console.log(

@@ -50,7 +50,17 @@ const SLOWEST_FIRST = [
 function globToRegExp(glob) {
   const source = glob
     .split(/(\*\*\/?|\*|\?)/)
-    .map((part) => (part === '**/' ? '(?:.*/)?' : part === '**' ? '.*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .map((part) =>
+      part === '**/'
+        ? '(?:.*/)?'
+        : part === '**'
+          ? '.*'
+          : part === '*'
+            ? '[^/]*'
+            : part === '?'
+              ? '[^/]'
+              : part.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+    )
     .join('');
   return new RegExp(`^${source}$`);
 }
@@ -59,7 +69,12 @@ function testFilesUnder(directory) {
   return fs
     .readdirSync(path.join(root, directory), { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile() && entry.name.endsWith('.test.ts'))
-    .map((entry) => path.relative(root, path.join(entry.parentPath ?? entry.path, entry.name)).split(path.sep).join('/'));
+    .map((entry) =>
+      path
+        .relative(root, path.join(entry.parentPath ?? entry.path, entry.name))
+        .split(path.sep)
+        .join('/'),
+    );
 }
 
 /** The test files a command-line argument names: a file, a folder, or a glob such as `test/tasks/**`. */
@@ -115,10 +130,14 @@ function mocha(group, jobs) {
     process.execPath,
     [
       path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'),
-      '--require', 'tsx/cjs',
-      '--extension', 'ts',
-      '--reporter', path.join(root, 'test', 'helpers', 'reporter.cjs'),
-      '--timeout', '120000',
+      '--require',
+      'tsx/cjs',
+      '--extension',
+      'ts',
+      '--reporter',
+      path.join(root, 'test', 'helpers', 'reporter.cjs'),
+      '--timeout',
+      '120000',
       '--exit',
       ...mochaOptions,
       ...(jobs > 1 && group.length > 1 ? ['--parallel', '--jobs', String(Math.min(jobs, group.length))] : []),
@@ -134,7 +153,9 @@ function mocha(group, jobs) {
 
 // Workers: one per core by default.
 const jobs = Number(process.env.MW_TEST_JOBS) || Math.max(2, os.availableParallelism());
-const groups = [files.filter((file) => !RUN_ALONE.includes(file)), files.filter((file) => RUN_ALONE.includes(file))].filter((group) => group.length);
+const groups = [files.filter((file) => !RUN_ALONE.includes(file)), files.filter((file) => RUN_ALONE.includes(file))].filter(
+  (group) => group.length,
+);
 const runs = groups.map((group) => mocha(group, jobs));
 const total = (key) => runs.reduce((sum, run) => sum + run.counts[key], 0);
 process.stdout.write(`\n${total('passes')} passed, ${total('failures')} failed, ${total('pending')} skipped\n`);

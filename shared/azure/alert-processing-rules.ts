@@ -52,7 +52,10 @@ export interface AzureMonitorSelection {
 const RESOURCE_GROUP_NAME = /^[-\w._()]{1,90}$/;
 
 /** Checks the inputs and builds the rule's id, scopes and conditions (no call made). */
-export function actionRulePlan(subscriptionId: string, selection: AzureMonitorSelection): { ruleId: string; scopes: string[]; conditions: ActionRuleCondition[] } {
+export function actionRulePlan(
+  subscriptionId: string,
+  selection: AzureMonitorSelection,
+): { ruleId: string; scopes: string[]; conditions: ActionRuleCondition[] } {
   if (!RESOURCE_GROUP_NAME.test(selection.resourceGroup) || selection.resourceGroup.endsWith('.')) {
     throw new InputError('resourceGroup', `'${selection.resourceGroup}' is not a resource group name.`);
   }
@@ -83,7 +86,9 @@ export function actionRulePlan(subscriptionId: string, selection: AzureMonitorSe
     return match;
   });
   if (severities.length) conditions.push({ field: 'Severity', operator: 'Equals', values: [...new Set(severities)] });
-  const ruleId = `/subscriptions/${subscriptionId}/resourceGroups/${selection.resourceGroup}/providers/Microsoft.AlertsManagement/` + `actionRules/${selection.ruleName}`;
+  const ruleId =
+    `/subscriptions/${subscriptionId}/resourceGroups/${selection.resourceGroup}/providers/Microsoft.AlertsManagement/` +
+    `actionRules/${selection.ruleName}`;
   return { ruleId, scopes: [...new Set(scopes)], conditions };
 }
 
@@ -92,7 +97,8 @@ export function validateAzureMonitorUndoData(data: unknown): AzureMonitorUndoDat
   if (!value || typeof value.ruleId !== 'string' || !/\/providers\/Microsoft\.AlertsManagement\/actionRules\/[^/]+$/i.test(value.ruleId)) {
     throw new Error("'ruleId' is not the id of an alert processing rule.");
   }
-  if (typeof value.name !== 'string' || !Array.isArray(value.scopes) || typeof value.endsAt !== 'string') throw new Error("'name', 'scopes' and 'endsAt' are required.");
+  if (typeof value.name !== 'string' || !Array.isArray(value.scopes) || typeof value.endsAt !== 'string')
+    throw new Error("'name', 'scopes' and 'endsAt' are required.");
   return { conditions: [], ...value } as AzureMonitorUndoData;
 }
 
@@ -160,8 +166,10 @@ export async function muteAzureMonitor(options: AzureMuteOptions): Promise<Azure
   const existing = await rules.get(plan.ruleId);
   if (existing && windowOf(existing) !== options.windowId) {
     throw new SafetyError(
-      `An alert processing rule named '${options.selection.ruleName}' exists already in ${options.selection.resourceGroup} and was ` + `not made for this window` +
-        `${windowOf(existing) ? ` (it is tagged for window ${windowOf(existing)})` : ''}; refusing to overwrite it. Choose another ` + `ruleName.`,
+      `An alert processing rule named '${options.selection.ruleName}' exists already in ${options.selection.resourceGroup} and was ` +
+        `not made for this window` +
+        `${windowOf(existing) ? ` (it is tagged for window ${windowOf(existing)})` : ''}; refusing to overwrite it. Choose another ` +
+        `ruleName.`,
     );
   }
   const record: UndoRecord<AzureMonitorUndoData> = newUndoRecord({
@@ -169,8 +177,15 @@ export async function muteAzureMonitor(options: AzureMuteOptions): Promise<Azure
     windowId: options.windowId,
     now,
     expiresAt: options.endsAt,
-    description: `Azure Monitor alert processing rule '${options.selection.ruleName}' removing action groups from ` + `${plan.scopes.length} scope(s)`,
-    data: { ruleId: plan.ruleId, name: options.selection.ruleName, scopes: plan.scopes, conditions: plan.conditions, endsAt: options.endsAt.toISOString() },
+    description:
+      `Azure Monitor alert processing rule '${options.selection.ruleName}' removing action groups from ` + `${plan.scopes.length} scope(s)`,
+    data: {
+      ruleId: plan.ruleId,
+      name: options.selection.ruleName,
+      scopes: plan.scopes,
+      conditions: plan.conditions,
+      endsAt: options.endsAt.toISOString(),
+    },
   });
   options.publish(record);
   const schedule = { effectiveFrom: toNaiveLocal(now, 'UTC'), effectiveUntil: toNaiveLocal(options.endsAt, 'UTC'), timeZone: 'UTC' };
@@ -186,7 +201,10 @@ export async function muteAzureMonitor(options: AzureMuteOptions): Promise<Azure
       schedule,
     },
   };
-  log.info(`${existing ? 'Updating the rule an earlier run of this step made' : 'Creating alert processing rule'} ${plan.ruleId} until ` + `${schedule.effectiveUntil} UTC.`);
+  log.info(
+    `${existing ? 'Updating the rule an earlier run of this step made' : 'Creating alert processing rule'} ${plan.ruleId} until ` +
+      `${schedule.effectiveUntil} UTC.`,
+  );
   const rule = await rules.put(plan.ruleId, body);
   return { record, rule, adopted: !!existing };
 }
@@ -205,7 +223,11 @@ function scopeOf(ruleId: string): { subscription?: string; resourceGroup?: strin
  * The Azure Monitor kind of the undo protocol: the rule is deleted only when it carries this window's tag;
  * without a record, the rule the step names (`resourceGroup`, `ruleName`) is looked up the same way.
  */
-export function azureMonitorUndoKind(options: { rules: AlertProcessingRules; log: Log; stepRuleId?: string }): UndoKind<AzureMonitorUndoData, ActionRuleItem> {
+export function azureMonitorUndoKind(options: {
+  rules: AlertProcessingRules;
+  log: Log;
+  stepRuleId?: string;
+}): UndoKind<AzureMonitorUndoData, ActionRuleItem> {
   const { rules, log } = options;
   return {
     kind: AZURE_MONITOR_RECORD_KIND,
@@ -221,7 +243,16 @@ export function azureMonitorUndoKind(options: { rules: AlertProcessingRules; log
       const existing = await rules.get(ruleId);
       if (!existing) return [{ name, verdict: 'back', reason: 'it is gone', item: { ruleId } }];
       if (windowOf(existing) !== windowId) {
-        return [{ name, verdict: data ? 'refuse' : 'back', reason: `it is not tagged for window ${windowId} (someone replaced ` + `it${windowOf(existing) ? `; it is tagged for window ${windowOf(existing)}` : ''}); leaving it alone`, item: { ruleId } }];
+        return [
+          {
+            name,
+            verdict: data ? 'refuse' : 'back',
+            reason:
+              `it is not tagged for window ${windowId} (someone replaced ` +
+              `it${windowOf(existing) ? `; it is tagged for window ${windowOf(existing)}` : ''}); leaving it alone`,
+            item: { ruleId },
+          },
+        ];
       }
       return [{ name, verdict: 'restore', reason: 'delete it', item: { ruleId } }];
     },
@@ -253,7 +284,16 @@ export async function unmuteAzureMonitor(options: {
   ruleName?: string;
   now: () => Date;
 }): Promise<{ deleted: boolean; outcome: UndoOutcome<ActionRuleItem> }> {
-  const stepRuleId = options.resourceGroup && options.ruleName ? actionRulePlan(options.subscriptionId, { resourceGroup: options.resourceGroup, ruleName: options.ruleName, scopes: [options.resourceGroup], alertRuleIds: [], severities: [] }).ruleId : undefined;
+  const stepRuleId =
+    options.resourceGroup && options.ruleName
+      ? actionRulePlan(options.subscriptionId, {
+          resourceGroup: options.resourceGroup,
+          ruleName: options.ruleName,
+          scopes: [options.resourceGroup],
+          alertRuleIds: [],
+          severities: [],
+        }).ruleId
+      : undefined;
   const outcome = mergeOutcomes(
     await restoreRecordOrMarks({
       kind: azureMonitorUndoKind({ rules: options.rules, log: options.log, stepRuleId }),
@@ -272,7 +312,9 @@ export async function unmuteAzureMonitor(options: {
 
 const describeScope = (data: AzureMonitorUndoData) =>
   `${data.scopes.map((s) => s.replace(/^\/subscriptions\/[^/]+\/resourceGroups\//i, '')).join(', ')}` +
-  (data.conditions.length ? ` where ${data.conditions.map((c) => `${c.field} = ${c.values.map((v) => v.split('/').pop()).join(' or ')}`).join(' and ')}` : '');
+  (data.conditions.length
+    ? ` where ${data.conditions.map((c) => `${c.field} = ${c.values.map((v) => v.split('/').pop()).join(' or ')}`).join(' and ')}`
+    : '');
 
 export function azureMuteSummary(result: AzureMuteResult, endsAtText: string): MarkdownSummary {
   const { data } = result.record;
@@ -280,7 +322,13 @@ export function azureMuteSummary(result: AzureMuteResult, endsAtText: string): M
     .heading(`Azure Monitor: notifications muted until ${endsAtText}`)
     .table(
       ['Alert processing rule', 'Mutes (removes all action groups)', 'Effective until (UTC)'],
-      [[`${data.name}${result.adopted ? ' (kept from an earlier run)' : ''}`, describeScope(data), (result.rule.properties as { schedule?: { effectiveUntil?: string } } | undefined)?.schedule?.effectiveUntil ?? '?']],
+      [
+        [
+          `${data.name}${result.adopted ? ' (kept from an earlier run)' : ''}`,
+          describeScope(data),
+          (result.rule.properties as { schedule?: { effectiveUntil?: string } } | undefined)?.schedule?.effectiveUntil ?? '?',
+        ],
+      ],
     )
     .paragraph(`The rule stops muting by itself at that time; the unmute step deletes it earlier. Undo record \`${result.record.id}\`.`);
 }
@@ -289,7 +337,13 @@ export function azureUnmuteSummary(result: { deleted: boolean; outcome: UndoOutc
   const record = result.outcome.record as UndoRecord<AzureMonitorUndoData> | undefined;
   const ruleIds = [...new Set(result.outcome.items.map((i) => i.item.ruleId))];
   return new MarkdownSummary()
-    .heading(`Azure Monitor: notifications back on (rule '${record?.data.name ?? ruleIds.map((id) => id.split('/').pop()).join(', ')}' removed)`)
-    .paragraph(result.deleted ? `Deleted alert processing rule ${ruleIds.join(', ')}${record ? ` (${describeScope(record.data)})` : ''}.` : 'The rule was already gone; nothing else was touched.')
+    .heading(
+      `Azure Monitor: notifications back on (rule '${record?.data.name ?? ruleIds.map((id) => id.split('/').pop()).join(', ')}' removed)`,
+    )
+    .paragraph(
+      result.deleted
+        ? `Deleted alert processing rule ${ruleIds.join(', ')}${record ? ` (${describeScope(record.data)})` : ''}.`
+        : 'The rule was already gone; nothing else was touched.',
+    )
     .paragraph(record ? `Undone from undo record \`${record.id}\`.` : `Restored from the marks of window ${result.outcome.windowId}.`);
 }

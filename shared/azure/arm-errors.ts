@@ -28,18 +28,29 @@ export function describeArmError(error: unknown, doing: string): ServiceError {
   const rest = error as RestLikeError;
   const { status, code } = armFailure(error);
   const message = messageOf(error).split('\n')[0];
-  if (rest?.name === 'AuthenticationError' || rest?.name === 'CredentialUnavailableError' || rest?.name === 'AggregateAuthenticationError') {
+  if (
+    rest?.name === 'AuthenticationError' ||
+    rest?.name === 'CredentialUnavailableError' ||
+    rest?.name === 'AggregateAuthenticationError'
+  ) {
     return new ServiceError('Microsoft Entra ID', `could not get a token for the Azure service connection while ${doing}: ${message}`, {
       code: rest.name,
-      advice: 'Check the service connection (secret or certificate not expired, federated credential subject, managed identity on the agent).',
+      advice:
+        'Check the service connection (secret or certificate not expired, federated credential subject, managed identity on the agent).',
       cause: error,
     });
   }
   let advice: string | undefined;
-  if (status === 401) advice = 'The token was refused: check the service connection\'s tenant and audience.';
-  else if (status === 403) advice = `Give the service connection's identity the role in ${ROLE_FILE} on the resource group (see the README).`;
+  if (status === 401) advice = "The token was refused: check the service connection's tenant and audience.";
+  else if (status === 403)
+    advice = `Give the service connection's identity the role in ${ROLE_FILE} on the resource group (see the README).`;
   else if (status === 404) advice = 'Check the names and the resource group.';
   else if (status === 409) advice = 'Another change to this resource is running; wait for it to finish and run the step again.';
   else if (status === 429) advice = 'Azure is throttling this subscription; run the step again in a few minutes.';
-  return new ServiceError('Azure', `${doing} failed${status ? ` (${status}${code ? ` ${code}` : ''})` : ''}: ${message}`, { status, code, advice, cause: error });
+  return new ServiceError('Azure', `${doing} failed${status ? ` (${status}${code ? ` ${code}` : ''})` : ''}: ${message}`, {
+    status,
+    code,
+    advice,
+    cause: error,
+  });
 }

@@ -18,7 +18,8 @@ import { agentNetwork, azureSdkProxyPolicy } from '../core/proxy';
  * and `ManagedServiceIdentity` (the agent machine's identity).
  */
 
-export type AzureAuthScheme = 'ServicePrincipalSecret' | 'ServicePrincipalCertificate' | 'WorkloadIdentityFederation' | 'ManagedServiceIdentity';
+export type AzureAuthScheme =
+  'ServicePrincipalSecret' | 'ServicePrincipalCertificate' | 'WorkloadIdentityFederation' | 'ManagedServiceIdentity';
 
 export interface AzureConnection {
   credential: TokenCredential;
@@ -90,13 +91,17 @@ function schemeOf(endpoint: Endpoint, inputName: string): AzureAuthScheme {
     const type = (parameter(endpoint, 'authenticationType') ?? 'spnKey').toLowerCase();
     if (type === 'spnkey') return 'ServicePrincipalSecret';
     if (type === 'spncertificate') return 'ServicePrincipalCertificate';
-    throw new InputError(inputName, `service connection '${endpoint.id}' has authenticationType '${type}'; expected spnKey or spnCertificate.`);
+    throw new InputError(
+      inputName,
+      `service connection '${endpoint.id}' has authenticationType '${type}'; expected spnKey or spnCertificate.`,
+    );
   }
   if (scheme === 'workloadidentityfederation') return 'WorkloadIdentityFederation';
   if (scheme === 'managedserviceidentity') return 'ManagedServiceIdentity';
   throw new InputError(
     inputName,
-    `service connection '${endpoint.id}' uses scheme '${endpoint.scheme}', which is not an Azure Resource Manager scheme this task ` + `supports (ServicePrincipal, WorkloadIdentityFederation, ManagedServiceIdentity).`,
+    `service connection '${endpoint.id}' uses scheme '${endpoint.scheme}', which is not an Azure Resource Manager scheme this task ` +
+      `supports (ServicePrincipal, WorkloadIdentityFederation, ManagedServiceIdentity).`,
   );
 }
 
@@ -147,14 +152,18 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
   const armUrl = withoutTrailingSlash(endpoint.url);
   const subscriptionId = data(endpoint, 'subscriptionId') ?? (options.requireSubscription === false ? '' : undefined);
   if (subscriptionId === undefined) {
-    throw new InputError(inputName, `service connection '${endpoint.id}' is not scoped to a subscription (its endpoint data has no subscriptionId).`);
+    throw new InputError(
+      inputName,
+      `service connection '${endpoint.id}' is not scoped to a subscription (its endpoint data has no subscriptionId).`,
+    );
   }
   const authorityHost = data(endpoint, 'environmentAuthorityUrl') ?? data(endpoint, 'activeDirectoryAuthority') ?? known?.authority;
   const audience = data(endpoint, 'activeDirectoryServiceEndpointResourceId') ?? known?.audience;
   if (!authorityHost || !audience) {
     throw new InputError(
       inputName,
-      `service connection '${endpoint.id}' (environment '${environment}') gives no environmentAuthorityUrl or ` + `activeDirectoryServiceEndpointResourceId; recreate it or fill them in.`,
+      `service connection '${endpoint.id}' (environment '${environment}') gives no environmentAuthorityUrl or ` +
+        `activeDirectoryServiceEndpointResourceId; recreate it or fill them in.`,
     );
   }
   const tenantId = parameter(endpoint, 'tenantid') ?? '';
@@ -194,10 +203,17 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
       // later) for the connection's OIDC token with the job's access token, and hands it to Entra as the assertion.
       const accessToken = options.job?.accessToken ?? systemAccessToken(log);
       if (!pipelineVariable('System.OidcRequestUri')) {
-        throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, but this agent gives no System.OidcRequestUri (agent 3.232.1 or later is needed).`);
+        throw new InputError(
+          inputName,
+          `service connection '${endpoint.id}' uses workload identity federation, but this agent gives no System.OidcRequestUri (agent 3.232.1 or later is needed).`,
+        );
       }
       if (!accessToken) {
-        throw new InputError(inputName, `service connection '${endpoint.id}' uses workload identity federation, which needs the job's access token ` + `(System.AccessToken), and the job has none.`);
+        throw new InputError(
+          inputName,
+          `service connection '${endpoint.id}' uses workload identity federation, which needs the job's access token ` +
+            `(System.AccessToken), and the job has none.`,
+        );
       }
       log.addSecret(accessToken);
       credential = new (identity().AzurePipelinesCredential)(tenantId, clientId!, endpoint.id, accessToken, identityOptions);
@@ -206,11 +222,16 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
     case 'ManagedServiceIdentity': {
       // A user-assigned identity is named by its client id; none means the machine's system-assigned one.
       const msiClientId = data(endpoint, 'msiclientId');
-      credential = msiClientId ? new (identity().ManagedIdentityCredential)({ clientId: msiClientId }) : new (identity().ManagedIdentityCredential)();
+      credential = msiClientId
+        ? new (identity().ManagedIdentityCredential)({ clientId: msiClientId })
+        : new (identity().ManagedIdentityCredential)();
       break;
     }
   }
-  log.debug(`Azure connection '${endpoint.id}': ${scheme}, ${environment}, ARM ${armUrl}, authority ${authorityHost}, subscription ` + `${subscriptionId}.`);
+  log.debug(
+    `Azure connection '${endpoint.id}': ${scheme}, ${environment}, ARM ${armUrl}, authority ${authorityHost}, subscription ` +
+      `${subscriptionId}.`,
+  );
   return {
     credential: new MaskedTokenCredential(credential, log),
     armUrl,

@@ -32,10 +32,15 @@ export function azureDevOpsIdentity(endpoint: Endpoint, options: { log: Log; inp
         if (!token) throw new Error('the credential returned no token');
         return token.token;
       } catch (error) {
-        throw new ServiceError('Microsoft Entra ID', `could not get a token for Azure DevOps with service connection '${endpoint.id}': ${messageOf(error).split('\n')[0]}`, {
-          advice: 'Check the connection (its federated credential subject, or secret) and that its identity is a user of the organization with access to this project.',
-          cause: error,
-        });
+        throw new ServiceError(
+          'Microsoft Entra ID',
+          `could not get a token for Azure DevOps with service connection '${endpoint.id}': ${messageOf(error).split('\n')[0]}`,
+          {
+            advice:
+              'Check the connection (its federated credential subject, or secret) and that its identity is a user of the organization with access to this project.',
+            cause: error,
+          },
+        );
       }
     },
   };

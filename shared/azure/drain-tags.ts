@@ -61,9 +61,14 @@ export function tagValue(tags: Tags | undefined, name: string): string | undefin
 export function withTag(tags: Tags | undefined, name: string, value: string | undefined): { tags: Tags } | { problem: string } {
   const others = Object.fromEntries(Object.entries(tags ?? {}).filter(([key]) => key.toLowerCase() !== name.toLowerCase()));
   if (value === undefined) return { tags: others };
-  if (name.length > TAG_LIMITS.nameLength) return { problem: `the tag name '${name}' is ${name.length} characters long (Azure allows ${TAG_LIMITS.nameLength})` };
-  if (value.length > TAG_LIMITS.valueLength) return { problem: `the tag '${name}' would be ${value.length} characters long (Azure allows ${TAG_LIMITS.valueLength} in a tag value)` };
-  if (Object.keys(others).length + 1 > TAG_LIMITS.perResource) return { problem: `the resource already has ${Object.keys(others).length} other tags (Azure allows ${TAG_LIMITS.perResource})` };
+  if (name.length > TAG_LIMITS.nameLength)
+    return { problem: `the tag name '${name}' is ${name.length} characters long (Azure allows ${TAG_LIMITS.nameLength})` };
+  if (value.length > TAG_LIMITS.valueLength)
+    return {
+      problem: `the tag '${name}' would be ${value.length} characters long (Azure allows ${TAG_LIMITS.valueLength} in a tag value)`,
+    };
+  if (Object.keys(others).length + 1 > TAG_LIMITS.perResource)
+    return { problem: `the resource already has ${Object.keys(others).length} other tags (Azure allows ${TAG_LIMITS.perResource})` };
   return { tags: { ...others, [name]: value } };
 }
 
@@ -86,7 +91,8 @@ function parseObject(value: string, name: string): Record<string, unknown> {
   } catch {
     throw new DrainedTagError(`the tag '${name}' is not JSON: ${value}`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DrainedTagError(`the tag '${name}' is not a JSON object: ${value}`);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new DrainedTagError(`the tag '${name}' is not a JSON object: ${value}`);
   return parsed as Record<string, unknown>;
 }
 
@@ -95,9 +101,11 @@ export function parseGatewayTag(value: string | undefined, name = 'drained'): Dr
   if (value === undefined || value === '') return [];
   const entries: DrainedAddress[] = [];
   for (const [windowId, addresses] of Object.entries(parseObject(value, name))) {
-    if (!addresses || typeof addresses !== 'object' || Array.isArray(addresses)) throw new DrainedTagError(`the tag '${name}' holds '${windowId}' without its addresses: ${value}`);
+    if (!addresses || typeof addresses !== 'object' || Array.isArray(addresses))
+      throw new DrainedTagError(`the tag '${name}' holds '${windowId}' without its addresses: ${value}`);
     for (const [address, position] of Object.entries(addresses as Record<string, unknown>)) {
-      if (!address || !Number.isInteger(position) || (position as number) < 0) throw new DrainedTagError(`the tag '${name}' gives '${address}' no position: ${value}`);
+      if (!address || !Number.isInteger(position) || (position as number) < 0)
+        throw new DrainedTagError(`the tag '${name}' gives '${address}' no position: ${value}`);
       entries.push({ member: addressMember(address), windowId, position: position as number });
     }
   }
@@ -108,7 +116,8 @@ export function parseGatewayTag(value: string | undefined, name = 'drained'): Dr
 export function formatGatewayTag(entries: DrainedAddress[]): string | undefined {
   if (!entries.length) return undefined;
   const byWindow: Record<string, Record<string, number>> = {};
-  for (const entry of [...entries].sort((a, b) => a.position - b.position)) (byWindow[entry.windowId] ??= {})[addressOf(entry.member)] = entry.position;
+  for (const entry of [...entries].sort((a, b) => a.position - b.position))
+    (byWindow[entry.windowId] ??= {})[addressOf(entry.member)] = entry.position;
   return JSON.stringify(byWindow);
 }
 
@@ -117,7 +126,8 @@ export function parseNicTag(value: string | undefined, name = 'drained'): Draine
   if (value === undefined || value === '') return [];
   const entries: DrainedIpConfiguration[] = [];
   for (const [windowId, names] of Object.entries(parseObject(value, name))) {
-    if (!Array.isArray(names) || !names.every((config) => typeof config === 'string' && config)) throw new DrainedTagError(`the tag '${name}' holds '${windowId}' without a list of IP configurations: ${value}`);
+    if (!Array.isArray(names) || !names.every((config) => typeof config === 'string' && config))
+      throw new DrainedTagError(`the tag '${name}' holds '${windowId}' without a list of IP configurations: ${value}`);
     for (const config of names as string[]) entries.push({ name: config, windowId });
   }
   return entries;

@@ -53,7 +53,9 @@ function csvField(value: string | number): string {
 export function orderRows(rows: ServerPatchResult[]): ServerPatchResult[] {
   const groups = [...new Set(rows.map((row) => row.serverGroup))];
   const byName = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
-  return groups.flatMap((group) => rows.filter((row) => row.serverGroup === group).sort((a, b) => byName.compare(a.server, b.server) || a.action.localeCompare(b.action)));
+  return groups.flatMap((group) =>
+    rows.filter((row) => row.serverGroup === group).sort((a, b) => byName.compare(a.server, b.server) || a.action.localeCompare(b.action)),
+  );
 }
 
 /** Adds this step's rows to the run's rows (a server's row for the same action is replaced by the newer one). */
@@ -104,7 +106,11 @@ async function writeXlsx(file: string, rows: ServerPatchResult[], sheetInfo: She
     }
     const added = sheet.addRow(COLUMNS.map((column) => column.value(row)));
     const result = added.getCell(5);
-    result.fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: fills[typeof result.value === 'string' ? result.value : ''] ?? 'FFFFFFFF' } };
+    result.fill = {
+      type: 'pattern',
+      pattern: 'solid',
+      fgColor: { argb: fills[typeof result.value === 'string' ? result.value : ''] ?? 'FFFFFFFF' },
+    };
   }
   sheet.autoFilter = { from: { row: 2, column: 1 }, to: { row: 2, column: COLUMNS.length } };
   await workbook.xlsx.writeFile(file);
@@ -117,7 +123,11 @@ export interface SheetInfo {
   created: Date;
 }
 
-export async function writeTrackingSheet(directory: string, rows: ServerPatchResult[], sheetInfo: SheetInfo): Promise<{ csv: string; xlsx: string; rows: ServerPatchResult[] }> {
+export async function writeTrackingSheet(
+  directory: string,
+  rows: ServerPatchResult[],
+  sheetInfo: SheetInfo,
+): Promise<{ csv: string; xlsx: string; rows: ServerPatchResult[] }> {
   fs.mkdirSync(directory, { recursive: true });
   const all = mergeRows(directory, rows);
   const csv = path.join(directory, `${SHEET_BASENAME}.csv`);
@@ -131,10 +141,10 @@ export async function writeTrackingSheet(directory: string, rows: ServerPatchRes
 export function patchSummary(rows: ServerPatchResult[], heading: string): MarkdownSummary {
   const failed = rows.filter((row) => row.outcome === 'failed').length;
   const warnings = rows.filter((row) => row.outcome === 'warning').length;
-  return new MarkdownSummary()
-    .heading(`${heading}: ${rows.length - failed - warnings} OK, ${warnings} to check, ${failed} failed`)
-    .table(
-      COLUMNS.filter((column) => !['Server group', 'Started (ET)'].includes(column.header)).map((column) => column.header),
-      rows.map((row) => COLUMNS.filter((column) => !['Server group', 'Started (ET)'].includes(column.header)).map((column) => column.value(row))),
-    );
+  return new MarkdownSummary().heading(`${heading}: ${rows.length - failed - warnings} OK, ${warnings} to check, ${failed} failed`).table(
+    COLUMNS.filter((column) => !['Server group', 'Started (ET)'].includes(column.header)).map((column) => column.header),
+    rows.map((row) =>
+      COLUMNS.filter((column) => !['Server group', 'Started (ET)'].includes(column.header)).map((column) => column.value(row)),
+    ),
+  );
 }

@@ -30,10 +30,16 @@ export interface PatchStepResult {
 export async function runPatchStep(options: PatchStepOptions): Promise<PatchStepResult> {
   const { log } = options;
   const verb = options.action === 'install' ? 'Patching' : 'Assessing';
-  log.section(`${verb} ${options.virtualMachines.length} ${options.serverGroup} server(s) in '${options.resourceGroupName}' ` + `(${options.maxParallel} at a time)`);
+  log.section(
+    `${verb} ${options.virtualMachines.length} ${options.serverGroup} server(s) in '${options.resourceGroupName}' ` +
+      `(${options.maxParallel} at a time)`,
+  );
   const rows = await patchServers({ ...options, clients: computeClients(options.connection) });
   const now = options.clock.now();
-  const sheet = await writeTrackingSheet(options.outputDirectory, rows, { title: `Server patching, ${now.toISOString().slice(0, 10)}`, created: now });
+  const sheet = await writeTrackingSheet(options.outputDirectory, rows, {
+    title: `Server patching, ${now.toISOString().slice(0, 10)}`,
+    created: now,
+  });
   log.info(`Tracking sheet (${sheet.rows.length} row(s) so far in this run): ${sheet.csv} and ${sheet.xlsx}.`);
 
   const failed = rows.filter((row) => row.outcome === 'failed');
@@ -51,9 +57,17 @@ export async function runPatchStep(options: PatchStepOptions): Promise<PatchStep
     },
     outcome: warnings.length ? 'SucceededWithIssues' : 'Succeeded',
     failure: failed.length
-      ? new ServiceError('Azure', `${options.action === 'install' ? 'patching' : 'assessment'} failed on ${failed.length} of ${rows.length} ` + `${options.serverGroup} server(s): ` + `${failed.map((row) => `${row.server} (${row.notes.join('; ') || row.status})`).join('; ')}.`, {
-          advice: 'They are still out of the pool if a drain step ran before; the restore step puts them back. Check them before the ' + 'next batch.',
-        })
+      ? new ServiceError(
+          'Azure',
+          `${options.action === 'install' ? 'patching' : 'assessment'} failed on ${failed.length} of ${rows.length} ` +
+            `${options.serverGroup} server(s): ` +
+            `${failed.map((row) => `${row.server} (${row.notes.join('; ') || row.status})`).join('; ')}.`,
+          {
+            advice:
+              'They are still out of the pool if a drain step ran before; the restore step puts them back. Check them before the ' +
+              'next batch.',
+          },
+        )
       : undefined,
   };
 }

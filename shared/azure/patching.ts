@@ -1,4 +1,8 @@
-import type { VirtualMachineAssessPatchesResult, VirtualMachineInstallPatchesParameters, VirtualMachineInstallPatchesResult } from '@azure/arm-compute';
+import type {
+  VirtualMachineAssessPatchesResult,
+  VirtualMachineInstallPatchesParameters,
+  VirtualMachineInstallPatchesResult,
+} from '@azure/arm-compute';
 import type { WindowClock } from '../core/clock';
 import { InputError, messageOf } from '../core/errors';
 import type { Log } from '../core/log';
@@ -15,7 +19,16 @@ export type PatchAction = 'assess' | 'install';
 export const PATCH_ACTIONS = ['assess', 'install'] as const;
 export const REBOOT_SETTINGS = ['IfRequired', 'Never', 'Always'] as const;
 export type RebootSetting = (typeof REBOOT_SETTINGS)[number];
-export const WINDOWS_CLASSIFICATIONS = ['Critical', 'Security', 'UpdateRollUp', 'FeaturePack', 'ServicePack', 'Definition', 'Tools', 'Updates'];
+export const WINDOWS_CLASSIFICATIONS = [
+  'Critical',
+  'Security',
+  'UpdateRollUp',
+  'FeaturePack',
+  'ServicePack',
+  'Definition',
+  'Tools',
+  'Updates',
+];
 export const LINUX_CLASSIFICATIONS = ['Critical', 'Security', 'Other'];
 
 /** How a server's patching went, for people: ok, needs a look (warning), or failed. */
@@ -78,7 +91,12 @@ export function checkClassifications(inputName: string, names: string[]): string
   const known = new Map([...WINDOWS_CLASSIFICATIONS, ...LINUX_CLASSIFICATIONS].map((name) => [name.toLowerCase(), name]));
   return names.map((name) => {
     const found = known.get(name.toLowerCase());
-    if (!found) throw new InputError(inputName, `'${name}' is not a patch classification; use ${WINDOWS_CLASSIFICATIONS.join(', ')} (Windows) or ` + `${LINUX_CLASSIFICATIONS.join(', ')} (Linux).`);
+    if (!found)
+      throw new InputError(
+        inputName,
+        `'${name}' is not a patch classification; use ${WINDOWS_CLASSIFICATIONS.join(', ')} (Windows) or ` +
+          `${LINUX_CLASSIFICATIONS.join(', ')} (Linux).`,
+      );
     return found;
   });
 }
@@ -104,7 +122,12 @@ function outcomeOfInstall(result: VirtualMachineInstallPatchesResult, rebootSett
     outcome = 'warning';
   }
   if ((result.failedPatchCount ?? 0) > 0) {
-    notes.push(`${result.failedPatchCount} patch(es) failed: ${(result.patches ?? []).filter((p) => p.installationState === 'Failed').map((p) => p.kbId ? `KB${p.kbId}` : p.name).join(', ')}`);
+    notes.push(
+      `${result.failedPatchCount} patch(es) failed: ${(result.patches ?? [])
+        .filter((p) => p.installationState === 'Failed')
+        .map((p) => (p.kbId ? `KB${p.kbId}` : p.name))
+        .join(', ')}`,
+    );
     outcome = 'warning';
   }
   if (result.maintenanceWindowExceeded) {
@@ -145,23 +168,33 @@ async function readVms(options: PatchOptions): Promise<VmInfo[]> {
       const vm = await options.clients.compute.virtualMachines.get(options.resourceGroupName, name);
       return { name: vm.name ?? name, osType: vm.storageProfile?.osDisk?.osType ?? 'Windows' };
     } catch (error) {
-      if (armFailure(error).status === 404) throw new InputError('virtualMachines', `'${name}' is not a virtual machine in resource group '${options.resourceGroupName}'.`);
+      if (armFailure(error).status === 404)
+        throw new InputError('virtualMachines', `'${name}' is not a virtual machine in resource group '${options.resourceGroupName}'.`);
       throw describeArmError(error, `reading virtual machine '${name}'`);
     }
   });
   for (const vm of vms) {
     const allowed = vm.osType === 'Linux' ? LINUX_CLASSIFICATIONS : WINDOWS_CLASSIFICATIONS;
     if (options.action === 'install' && !options.classifications.some((name) => allowed.includes(name))) {
-      throw new InputError('classifications', `none of ${options.classifications.join(', ')} applies to ${vm.osType} virtual machine '${vm.name}'; add one of ` + `${allowed.join(', ')}.`);
+      throw new InputError(
+        'classifications',
+        `none of ${options.classifications.join(', ')} applies to ${vm.osType} virtual machine '${vm.name}'; add one of ` +
+          `${allowed.join(', ')}.`,
+      );
     }
   }
   return vms;
 }
 
 function installParameters(vm: VmInfo, options: PatchOptions): VirtualMachineInstallPatchesParameters {
-  const parameters: VirtualMachineInstallPatchesParameters = { maximumDuration: options.maximumDuration, rebootSetting: options.rebootSetting };
+  const parameters: VirtualMachineInstallPatchesParameters = {
+    maximumDuration: options.maximumDuration,
+    rebootSetting: options.rebootSetting,
+  };
   if (vm.osType === 'Linux') {
-    parameters.linuxParameters = { classificationsToInclude: options.classifications.filter((name) => LINUX_CLASSIFICATIONS.includes(name)) };
+    parameters.linuxParameters = {
+      classificationsToInclude: options.classifications.filter((name) => LINUX_CLASSIFICATIONS.includes(name)),
+    };
   } else {
     parameters.windowsParameters = {
       classificationsToInclude: options.classifications.filter((name) => WINDOWS_CLASSIFICATIONS.includes(name)),
@@ -179,11 +212,16 @@ export async function patchServers(options: PatchOptions): Promise<ServerPatchRe
   log.progress(0, `${options.action === 'install' ? 'Patching' : 'Assessing'} ${vms.length} server(s)`);
   return inParallel(vms, options.maxParallel, async (vm): Promise<ServerPatchResult> => {
     const started = options.clock.now();
-    const base = { serverGroup: options.serverGroup, server: vm.name, osType: vm.osType, action: options.action, startedAt: started.toISOString() };
+    const base = {
+      serverGroup: options.serverGroup,
+      server: vm.name,
+      osType: vm.osType,
+      action: options.action,
+      startedAt: started.toISOString(),
+    };
     const notes: string[] = [];
     const installing =
-      `installing ${options.classifications.join(', ')} patches ` +
-      `(reboot ${options.rebootSetting}, at most ${options.maximumDuration})`;
+      `installing ${options.classifications.join(', ')} patches ` + `(reboot ${options.rebootSetting}, at most ${options.maximumDuration})`;
     log.info(`${vm.name}: ${options.action === 'install' ? installing : 'assessing available patches'}.`);
     let row: ServerPatchResult;
     try {
@@ -225,7 +263,9 @@ export async function patchServers(options: PatchOptions): Promise<ServerPatchRe
         };
       }
     } catch (error) {
-      notes.push(messageOf(describeArmError(error, `${options.action === 'install' ? 'installing patches on' : 'assessing'} '${vm.name}'`)));
+      notes.push(
+        messageOf(describeArmError(error, `${options.action === 'install' ? 'installing patches on' : 'assessing'} '${vm.name}'`)),
+      );
       row = { ...base, status: 'Error', endedAt: options.clock.now().toISOString(), outcome: 'failed', notes };
     }
     done++;

@@ -23,7 +23,11 @@ export function memberKey(member: PoolMember): string {
 
 /** The address a member is reached at (what backend health shows). */
 export function memberAddress(member: PoolMember): string {
-  return member.type === 'ipAddress' ? member.ipAddress : member.type === 'fqdn' ? member.fqdn : member.privateIp ?? member.id.split('/').slice(-3).join('/');
+  return member.type === 'ipAddress'
+    ? member.ipAddress
+    : member.type === 'fqdn'
+      ? member.fqdn
+      : (member.privateIp ?? member.id.split('/').slice(-3).join('/'));
 }
 
 /** `IC-Web1 (10.0.2.4)`, or the address alone. */

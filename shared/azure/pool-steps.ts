@@ -4,7 +4,18 @@ import type { Log } from '../core/log';
 import type { RecordStore, UndoRecord } from '../core/records';
 import { mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind } from '../core/undo';
 import { MarkdownSummary, type TableCell } from '../core/summary';
-import { BackendPoolClient, describeMember, memberAddress, POOL_RECORD_KIND, validatePoolUndoData, type MemberHealth, type PoolMember, type PoolTarget, type PoolUndoData, type RestoreResult } from './appgateway';
+import {
+  BackendPoolClient,
+  describeMember,
+  memberAddress,
+  POOL_RECORD_KIND,
+  validatePoolUndoData,
+  type MemberHealth,
+  type PoolMember,
+  type PoolTarget,
+  type PoolUndoData,
+  type RestoreResult,
+} from './appgateway';
 import { armClients } from './arm';
 import type { AzureConnection } from './credentials';
 
@@ -55,11 +66,16 @@ function checkRecordTarget(record: UndoRecord<PoolUndoData>, target: PoolTarget,
   if (mismatch.length) {
     throw new InputError(
       'undoRecord',
-      `is for pool '${record.data.backendPoolName}' of gateway '${record.data.applicationGatewayName}' in ` + `'${record.data.resourceGroupName}', but this step names pool '${target.backendPoolName}' of ` + `'${target.applicationGatewayName}' in '${target.resourceGroupName}'.`,
+      `is for pool '${record.data.backendPoolName}' of gateway '${record.data.applicationGatewayName}' in ` +
+        `'${record.data.resourceGroupName}', but this step names pool '${target.backendPoolName}' of ` +
+        `'${target.applicationGatewayName}' in '${target.resourceGroupName}'.`,
     );
   }
   if (record.data.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) {
-    throw new InputError('undoRecord', `is for subscription ${record.data.subscriptionId}, but the service connection is for ${subscriptionId}.`);
+    throw new InputError(
+      'undoRecord',
+      `is for subscription ${record.data.subscriptionId}, but the service connection is for ${subscriptionId}.`,
+    );
   }
 }
 
@@ -69,24 +85,46 @@ function checkRecordTarget(record: UndoRecord<PoolUndoData>, target: PoolTarget,
  * refused); without a record, what the drained tags name. Read back: every member judged is in the pool and
  * healthy, and no drained tag of this window names a member still out, so no receipt while servers stay out.
  */
-function poolUndoKind(pool: BackendPoolClient, healthTimeoutSeconds: number, log: Log, where: string): UndoKind<PoolUndoData, PoolMember> & { result?: RestoreResult } {
+function poolUndoKind(
+  pool: BackendPoolClient,
+  healthTimeoutSeconds: number,
+  log: Log,
+  where: string,
+): UndoKind<PoolUndoData, PoolMember> & { result?: RestoreResult } {
   let data: PoolUndoData | undefined;
   let windowId = '';
   let judged: Array<UndoItem<PoolMember>> = [];
   const kind: UndoKind<PoolUndoData, PoolMember> & { result?: RestoreResult } = {
     kind: POOL_RECORD_KIND,
     validate: validatePoolUndoData,
-    targetOf: (d) => ({ subscription: d.subscriptionId, resourceGroupName: d.resourceGroupName, applicationGatewayName: d.applicationGatewayName, backendPoolName: d.backendPoolName }),
+    targetOf: (d) => ({
+      subscription: d.subscriptionId,
+      resourceGroupName: d.resourceGroupName,
+      applicationGatewayName: d.applicationGatewayName,
+      backendPoolName: d.backendPoolName,
+    }),
     async assess(given, id) {
       data = given;
       windowId = id;
       judged = given
-        ? (await pool.judgeRemoved(given.removed)).map((j) => ({ name: describeMember(j.member), verdict: j.verdict, reason: j.reason, item: j.member }))
-        : (await pool.drainedMembers()).map((e) => ({ name: describeMember(e.member), verdict: 'restore' as const, reason: `the drained tag says window ${e.windowId} took it out`, item: e.member }));
+        ? (await pool.judgeRemoved(given.removed)).map((j) => ({
+            name: describeMember(j.member),
+            verdict: j.verdict,
+            reason: j.reason,
+            item: j.member,
+          }))
+        : (await pool.drainedMembers()).map((e) => ({
+            name: describeMember(e.member),
+            verdict: 'restore' as const,
+            reason: `the drained tag says window ${e.windowId} took it out`,
+            item: e.member,
+          }));
       if (!given) {
         log.info(
           judged.length
-            ? `No undo record and no servers given: the drained tags say this task took ` + `${judged.map((item) => `${item.name} (${item.reason?.replace(/^the drained tag says /, '')})`).join(', ')} out of ` + `${where}.`
+            ? `No undo record and no servers given: the drained tags say this task took ` +
+                `${judged.map((item) => `${item.name} (${item.reason?.replace(/^the drained tag says /, '')})`).join(', ')} out of ` +
+                `${where}.`
             : `No undo record and no servers given, and no drained tag names anything this task took out of ${where}: nothing to put back.`,
         );
       }
@@ -98,8 +136,14 @@ function poolUndoKind(pool: BackendPoolClient, healthTimeoutSeconds: number, log
     },
     async readBack(items) {
       // Nothing was out: still wait for the members to be healthy (and drop any tag left), as a restore would.
-      if (!kind.result && data && items.length) kind.result = await pool.restore({ data: { ...data, removed: items.map((item) => item.item) } }, { healthTimeoutSeconds });
-      return (await pool.stillOut(items.map((item) => item.item), windowId)).map(describeMember);
+      if (!kind.result && data && items.length)
+        kind.result = await pool.restore({ data: { ...data, removed: items.map((item) => item.item) } }, { healthTimeoutSeconds });
+      return (
+        await pool.stillOut(
+          items.map((item) => item.item),
+          windowId,
+        )
+      ).map(describeMember);
     },
   };
   return kind;
@@ -111,7 +155,11 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
   if (action === 'drain' && options.servers.length === 0) throw new InputError('servers', 'lists no servers to drain.');
   if (options.undoRecord) checkRecordTarget(options.undoRecord, target, options.connection.subscriptionId);
 
-  const pool = new BackendPoolClient(armClients(options.connection), target, { log, clock: options.clock, pollIntervalMs: options.pollIntervalMs });
+  const pool = new BackendPoolClient(armClients(options.connection), target, {
+    log,
+    clock: options.clock,
+    pollIntervalMs: options.pollIntervalMs,
+  });
   const summary = new MarkdownSummary();
 
   if (action === 'status') {
@@ -119,7 +167,10 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
     const status = await pool.status();
     const healthy = status.members.filter((entry) => entry.health === 'Up').length;
     for (const entry of status.members) log.info(`  ${describeMember(entry.member).padEnd(28)} ${entry.health}`);
-    log.info(`${healthy} of ${status.members.length} server(s) healthy; connection draining ${status.drainTimeoutSeconds} s ` + `(${status.settings.join(', ') || 'no HTTP settings'}).`);
+    log.info(
+      `${healthy} of ${status.members.length} server(s) healthy; connection draining ${status.drainTimeoutSeconds} s ` +
+        `(${status.settings.join(', ') || 'no HTTP settings'}).`,
+    );
     summary
       .heading(`${target.applicationGatewayName} / ${target.backendPoolName}: ${healthy} of ${status.members.length} healthy`)
       .table(HEALTH_HEADERS, healthRows(status.members))
@@ -137,20 +188,30 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
       publishUndoRecord: options.publishUndoRecord,
     });
     const drained = result.removed.map(describeMember);
-    log.info(`Drained ${drained.join(', ')} with ${result.gatewayWrites} gateway write(s) and ${result.nicWrites} network interface write(s).`);
+    log.info(
+      `Drained ${drained.join(', ')} with ${result.gatewayWrites} gateway write(s) and ${result.nicWrites} network interface write(s).`,
+    );
     summary
       .heading(`Drained ${result.removed.length} server(s) from ${target.applicationGatewayName} / ${target.backendPoolName}`)
       .list(drained);
     if (result.carried.length) {
       summary.paragraph(
-        `Already out before this step, taken out by an earlier drain of this task (its drained tag says so), and carried into this ` + `undo record: ${result.carried.map((entry) => `${describeMember(entry.member)} (window ${entry.windowId})`).join(', ')}.`,
+        `Already out before this step, taken out by an earlier drain of this task (its drained tag says so), and carried into this ` +
+          `undo record: ${result.carried.map((entry) => `${describeMember(entry.member)} (window ${entry.windowId})`).join(', ')}.`,
       );
     }
     summary
       .paragraph(`Still serving (${result.remaining.filter((entry) => entry.health === 'Up').length} healthy):`)
       .table(HEALTH_HEADERS, healthRows(result.remaining))
-      .paragraph(`Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}; connection draining waited: ` + `${result.drainSeconds} s. Undo record: \`${result.record.id}\`.`);
-    return { title: `Drain ${target.backendPoolName}`, summary, outputs: { drainedServers: result.removed.map((member) => member.label ?? memberAddress(member)).join(',') } };
+      .paragraph(
+        `Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}; connection draining waited: ` +
+          `${result.drainSeconds} s. Undo record: \`${result.record.id}\`.`,
+      );
+    return {
+      title: `Drain ${target.backendPoolName}`,
+      summary,
+      outputs: { drainedServers: result.removed.map((member) => member.label ?? memberAddress(member)).join(',') },
+    };
   }
 
   log.section(`Restoring ${where}`);
@@ -163,7 +224,8 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
     .heading(`Restored ${result.health.length} server(s) to ${target.applicationGatewayName} / ${target.backendPoolName}`)
     .table(HEALTH_HEADERS, healthRows(result.health))
     .paragraph(
-      `What to put back came from the ${result.source}. Put back now: ${result.restored.map(describeMember).join(', ') || 'none'}; ` + `already in the pool: ${result.alreadyPresent.map(describeMember).join(', ') || 'none'}. ` +
+      `What to put back came from the ${result.source}. Put back now: ${result.restored.map(describeMember).join(', ') || 'none'}; ` +
+        `already in the pool: ${result.alreadyPresent.map(describeMember).join(', ') || 'none'}. ` +
         `Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}.`,
     );
   return {
@@ -183,19 +245,28 @@ async function restorePool(options: PoolStepOptions, pool: BackendPoolClient, wh
   } else {
     const kind = poolUndoKind(pool, options.healthTimeoutSeconds, log, where);
     // No record given: the unrestored pool records of this window in the records folder, then the drained tags.
-    const outcome = mergeOutcomes(await restoreRecordOrMarks({
-      kind,
-      record: options.undoRecord,
-      store: options.receipts,
-      windowId: options.windowId ?? '',
-      target: { subscription: options.connection.subscriptionId, ...target },
-      log,
-      now: () => options.clock.now(),
-      receipts: options.receipts,
-      describe: (o) => `Back in ${where} and healthy: ${[...o.restored, ...o.back].join(', ') || 'nothing was out'}.`,
-    }));
+    const outcome = mergeOutcomes(
+      await restoreRecordOrMarks({
+        kind,
+        record: options.undoRecord,
+        store: options.receipts,
+        windowId: options.windowId ?? '',
+        target: { subscription: options.connection.subscriptionId, ...target },
+        log,
+        now: () => options.clock.now(),
+        receipts: options.receipts,
+        describe: (o) => `Back in ${where} and healthy: ${[...o.restored, ...o.back].join(', ') || 'nothing was out'}.`,
+      }),
+    );
     requireBack(outcome, `Not everything is back in ${where}`);
-    result = kind.result ?? { source: options.undoRecord ? 'undo record' : 'drained tags', restored: [], alreadyPresent: [], health: [], gatewayWrites: 0, nicWrites: 0 };
+    result = kind.result ?? {
+      source: options.undoRecord ? 'undo record' : 'drained tags',
+      restored: [],
+      alreadyPresent: [],
+      health: [],
+      gatewayWrites: 0,
+      nicWrites: 0,
+    };
   }
   return result;
 }

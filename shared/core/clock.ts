@@ -81,10 +81,14 @@ export function windowClock(variable: (name: string) => string | undefined, log:
   if (!value) return realClock();
   const parsed = DateTime.fromISO(value.trim(), { setZone: true });
   if (!parsed.isValid || !/([zZ]|[+-]\d\d:?\d\d)$/.test(value.trim())) {
-    throw new Error(`Pipeline variable ${SIMULATED_NOW_VARIABLE} is '${value}': give an ISO date-time with an offset (2025-04-12T23:00:00Z), or ` + `remove the variable to use the real clock.`);
+    throw new Error(
+      `Pipeline variable ${SIMULATED_NOW_VARIABLE} is '${value}': give an ISO date-time with an offset (2025-04-12T23:00:00Z), or ` +
+        `remove the variable to use the real clock.`,
+    );
   }
   log.warn(
-    `SIMULATED CLOCK: pipeline variable ${SIMULATED_NOW_VARIABLE}=${value} is set, so this step takes ${parsed.toUTC().toISO()} as ` + `now and ` +
+    `SIMULATED CLOCK: pipeline variable ${SIMULATED_NOW_VARIABLE}=${value} is set, so this step takes ${parsed.toUTC().toISO()} as ` +
+      `now and ` +
       'does not wait in real time. This is meant for rehearsals and dry runs only; remove the variable for a real window.',
   );
   return simulatedClock(parsed.toJSDate());

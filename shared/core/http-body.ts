@@ -18,7 +18,11 @@ export class BodyTooLargeError extends Error {
     readonly limit: number,
     readonly declared?: number,
   ) {
-    super(declared !== undefined ? `declared ${declared} bytes, more than the ${formatBytes(limit)} limit` : `grew past the ${formatBytes(limit)} limit`);
+    super(
+      declared !== undefined
+        ? `declared ${declared} bytes, more than the ${formatBytes(limit)} limit`
+        : `grew past the ${formatBytes(limit)} limit`,
+    );
   }
 }
 

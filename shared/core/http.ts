@@ -15,7 +15,16 @@ import {
 import type { Log } from './log';
 import { realClock } from './clock';
 import { agentNetwork, axiosAgentsFor } from './proxy';
-import { DEFAULT_RETRY, parseRetryAfter, retry, type GiveUpReason, type RetryClock, type RetryEvent, type RetryOptions, type RetryPolicy } from './retry';
+import {
+  DEFAULT_RETRY,
+  parseRetryAfter,
+  retry,
+  type GiveUpReason,
+  type RetryClock,
+  type RetryEvent,
+  type RetryOptions,
+  type RetryPolicy,
+} from './retry';
 
 export { DEFAULT_MAX_BODY_BYTES, isJsonContentType, shape } from './http-body';
 export { answerFailure, notTheApiAdvice, unexpectedShape, withoutService } from './http-failures';
@@ -261,7 +270,12 @@ export class HttpClient {
           throw outcome;
         },
         this.policy,
-        { clock: this.clock, signal: deadline.signal, onRetry: (event) => this.sayRetry(event), giveUp: (outcome, reason, event) => this.giveUp(outcome, reason, event) },
+        {
+          clock: this.clock,
+          signal: deadline.signal,
+          onRetry: (event) => this.sayRetry(event),
+          giveUp: (outcome, reason, event) => this.giveUp(outcome, reason, event),
+        },
       );
     } finally {
       clearTimeout(timer);
@@ -297,7 +311,10 @@ export class HttpClient {
     const { request } = context;
     const controller = new AbortController();
     const remaining = this.retry.deadlineMs - (this.clock.now().getTime() - context.started);
-    const timer = setTimeout(() => controller.abort(new AttemptTimedOut()), Math.max(0, Math.min(this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS, remaining)));
+    const timer = setTimeout(
+      () => controller.abort(new AttemptTimedOut()),
+      Math.max(0, Math.min(this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS, remaining)),
+    );
     const sources = [context.deadline, request.signal].filter((signal): signal is AbortSignal => signal !== undefined);
     const forward = (signal: AbortSignal) => () => controller.abort(signal.reason);
     const listeners = sources.map((signal) => {
@@ -347,7 +364,15 @@ export class HttpClient {
     const { request } = context;
     const { status, headers } = answer;
     const contentType = headers['content-type'];
-    const base = { service: this.options.service, method: request.method, target: context.target, status, headers, attempts: attempt, contentType };
+    const base = {
+      service: this.options.service,
+      method: request.method,
+      target: context.target,
+      status,
+      headers,
+      attempts: attempt,
+      contentType,
+    };
     let data: unknown = answer.text === '' ? undefined : answer.text;
     let notJson: Error | undefined;
     if (answer.accepted && request.responseType !== 'text') {
@@ -360,9 +385,18 @@ export class HttpClient {
     const result: HttpResponse<T> = { status, headers, data: data as T, attempts: attempt };
     // Every answer counts for the rate-limit bookkeeping, whatever it turns out to be.
     await this.options.onResponse?.(result as HttpResponse<unknown>);
-    if (notJson) return { failure: new HttpError({ ...base, message: notJson.message, failure: 'not-json', data: answer.text.slice(0, 2000) }), retryable: false };
+    if (notJson)
+      return {
+        failure: new HttpError({ ...base, message: notJson.message, failure: 'not-json', data: answer.text.slice(0, 2000) }),
+        retryable: false,
+      };
     if (answer.accepted) return { response: result };
-    const failure = new HttpError({ ...base, message: `${this.options.service} answered ${status} to ${request.method} ${context.target}`, failure: 'status', data });
+    const failure = new HttpError({
+      ...base,
+      message: `${this.options.service} answered ${status} to ${request.method} ${context.target}`,
+      failure: 'status',
+      data,
+    });
     const retryable = status === 429 || (context.idempotent && (status >= 500 || status === 408));
     return { failure, retryable, retryAfterMs: parseRetryAfter(headers['retry-after']) };
   }
@@ -377,7 +411,9 @@ export class HttpClient {
     try {
       return JSON.parse(text);
     } catch {
-      return new Error(`${answered} that is not valid JSON (${formatBytes(Buffer.byteLength(text))}, cut short or malformed) (${context.where})`);
+      return new Error(
+        `${answered} that is not valid JSON (${formatBytes(Buffer.byteLength(text))}, cut short or malformed) (${context.where})`,
+      );
     }
   }
 
@@ -404,9 +440,12 @@ export class HttpClient {
     const cause = error instanceof BodyReadError ? error.reason : error;
     const code =
       cause instanceof axiosModule().AxiosError
-        ? cause.code ?? (cause.cause as NodeJS.ErrnoException | undefined)?.code
-        : (cause as NodeJS.ErrnoException | undefined)?.code ?? (error instanceof BodyReadError ? 'ECONNRESET' : undefined);
-    const what = error instanceof BodyReadError ? `the connection broke while ${this.options.service} was answering ${context.where}${midBody}` : `${this.options.service} could not be reached (${request.method} ${context.target})`;
+        ? (cause.code ?? (cause.cause as NodeJS.ErrnoException | undefined)?.code)
+        : ((cause as NodeJS.ErrnoException | undefined)?.code ?? (error instanceof BodyReadError ? 'ECONNRESET' : undefined));
+    const what =
+      error instanceof BodyReadError
+        ? `the connection broke while ${this.options.service} was answering ${context.where}${midBody}`
+        : `${this.options.service} could not be reached (${request.method} ${context.target})`;
     const message = `${what}: ${code ?? this.mask(messageOf(cause))}`;
     const retryable = code !== undefined && DROPPED.has(code) && (context.idempotent || NOT_SENT.has(code));
     return { failure: new HttpError({ ...base, message: capitalize(message), failure: 'network', networkCode: code }), retryable };

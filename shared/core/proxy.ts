@@ -3,7 +3,6 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
 import * as tl from 'azure-pipelines-task-lib/task';
-import type { HttpProxyAgent } from 'http-proxy-agent';
 import type { HttpsProxyAgent } from 'https-proxy-agent';
 import { InputError } from './errors';
 import type { Log } from './log';
@@ -59,7 +58,12 @@ function readAgentNetwork(): AgentNetwork {
   const network: AgentNetwork = {};
   if (config?.proxyUrl) {
     if (config.proxyPassword) tl.setSecret(config.proxyPassword);
-    network.proxy = { url: proxyUrlWithoutCredentials(config.proxyUrl), username: config.proxyUsername || undefined, password: config.proxyPassword || undefined, bypass: bypassList(config.proxyBypassHosts) };
+    network.proxy = {
+      url: proxyUrlWithoutCredentials(config.proxyUrl),
+      username: config.proxyUsername || undefined,
+      password: config.proxyPassword || undefined,
+      bypass: bypassList(config.proxyBypassHosts),
+    };
   }
   const caFile = tl.getHttpCertConfiguration()?.caFile;
   if (caFile) {
@@ -67,7 +71,10 @@ function readAgentNetwork(): AgentNetwork {
     try {
       pem = fs.readFileSync(caFile, 'utf8');
     } catch (error) {
-      throw new InputError('Agent.CAInfo', `names the certificate file '${caFile}', which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+      throw new InputError(
+        'Agent.CAInfo',
+        `names the certificate file '${caFile}', which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+      );
     }
     network.caFile = caFile;
     network.ca = [...tls.rootCertificates, ...extraCaCertificates(), pem];
@@ -82,7 +89,8 @@ function proxyUrlWithoutCredentials(value: string): string {
   } catch {
     throw new InputError('Agent.ProxyUrl', `'${value}' is not a URL (expected e.g. http://proxy.contoso.com:8080).`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError('Agent.ProxyUrl', `'${url.protocol}' proxies are not supported; use an http:// or https:// proxy.`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InputError('Agent.ProxyUrl', `'${url.protocol}' proxies are not supported; use an http:// or https:// proxy.`);
   url.username = '';
   url.password = '';
   return url.toString();
@@ -156,7 +164,10 @@ function agentsOf(network: AgentNetwork): Agents {
 /** A CONNECT tunnel whose TLS to the target trusts the agent's CAs too. */
 function tunnelAgent(Tunnel: typeof HttpsProxyAgent, proxy: URL, ca: string[] | undefined): HttpsProxyAgent<string> {
   class TunnelTrustingAgentCa extends Tunnel<string> {
-    override connect(request: http.ClientRequest, options: Parameters<HttpsProxyAgent<string>['connect']>[1]): ReturnType<HttpsProxyAgent<string>['connect']> {
+    override connect(
+      request: http.ClientRequest,
+      options: Parameters<HttpsProxyAgent<string>['connect']>[1],
+    ): ReturnType<HttpsProxyAgent<string>['connect']> {
       return super.connect(request, ca ? ({ ...options, ca } as typeof options) : options);
     }
   }
@@ -191,7 +202,10 @@ interface SdkRequest {
  * An Azure SDK pipeline policy (for `additionalPolicies`, position `perRetry`) that sends each request through
  * the agent's proxy or direct by its own URL, trusting `Agent.CAInfo`.
  */
-export function azureSdkProxyPolicy(network: AgentNetwork = agentNetwork()): { name: string; sendRequest<R extends SdkRequest, T>(request: R, next: (request: R) => Promise<T>): Promise<T> } {
+export function azureSdkProxyPolicy(network: AgentNetwork = agentNetwork()): {
+  name: string;
+  sendRequest<R extends SdkRequest, T>(request: R, next: (request: R) => Promise<T>): Promise<T>;
+} {
   return {
     name: 'maintenanceWindowAgentProxy',
     sendRequest(request, next) {
@@ -209,7 +223,16 @@ export function devopsRequestOptions(network: AgentNetwork = agentNetwork()): {
 } {
   const proxy = network.proxy;
   return {
-    ...(proxy ? { proxy: { proxyUrl: proxy.url, proxyUsername: proxy.username, proxyPassword: proxy.password, proxyBypassHosts: proxy.bypass.map((pattern) => pattern.source) } } : {}),
+    ...(proxy
+      ? {
+          proxy: {
+            proxyUrl: proxy.url,
+            proxyUsername: proxy.username,
+            proxyPassword: proxy.password,
+            proxyBypassHosts: proxy.bypass.map((pattern) => pattern.source),
+          },
+        }
+      : {}),
     ...(network.caFile ? { cert: { caFile: network.caFile } } : {}),
   };
 }
@@ -217,6 +240,8 @@ export function devopsRequestOptions(network: AgentNetwork = agentNetwork()): {
 /** One line for the log: where calls go (no credentials). */
 export function describeAgentNetwork(network: AgentNetwork = agentNetwork()): string {
   const proxy = network.proxy;
-  const route = proxy ? `through the agent's proxy ${proxy.url}${proxy.username ? ` as ${proxy.username}` : ''}${proxy.bypass.length ? ` (${proxy.bypass.length} bypass pattern(s))` : ''}` : 'direct (no agent proxy)';
+  const route = proxy
+    ? `through the agent's proxy ${proxy.url}${proxy.username ? ` as ${proxy.username}` : ''}${proxy.bypass.length ? ` (${proxy.bypass.length} bypass pattern(s))` : ''}`
+    : 'direct (no agent proxy)';
   return `Outgoing calls go ${route}${network.caFile ? `, trusting the certificates in ${network.caFile}` : ''}.`;
 }

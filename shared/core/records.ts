@@ -124,7 +124,10 @@ export function newUndoRecord<T>(fields: {
 }
 
 export function newRecordId(kind: string, windowId: string | undefined, now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const random = Math.random().toString(36).slice(2, 8);
   return [kind, windowId, stamp, random].filter(Boolean).join('-');
 }
@@ -133,12 +136,7 @@ export function newRecordId(kind: string, windowId: string | undefined, now: Dat
  * Reads an undo record given to a partner step: the JSON itself (the output variable), or a path to the file.
  * `validate` checks `data` for this kind and returns it typed; every problem names the input.
  */
-export function parseUndoRecord<T>(
-  inputName: string,
-  value: string,
-  kind: string,
-  validate: (data: unknown) => T,
-): UndoRecord<T> {
+export function parseUndoRecord<T>(inputName: string, value: string, kind: string, validate: (data: unknown) => T): UndoRecord<T> {
   let text = value.trim();
   if (!text.startsWith('{')) {
     if (!fs.existsSync(text)) {

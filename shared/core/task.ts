@@ -7,7 +7,14 @@ import { InputError, messageOf } from './errors';
 import { pipelineVariable, TaskInputs } from './inputs';
 import { Log } from './log';
 import { RecordStore, type UndoRecord } from './records';
-import { overallVerdict, preflightDirectory, preflightSummary, writePreflightFile, type PreflightFile, type PreflightFinding } from './preflight';
+import {
+  overallVerdict,
+  preflightDirectory,
+  preflightSummary,
+  writePreflightFile,
+  type PreflightFile,
+  type PreflightFinding,
+} from './preflight';
 import type { MarkdownSummary } from './summary';
 
 /**
@@ -148,9 +155,14 @@ function handleCancelSignals(context: TaskContext): void {
       process.exit(1);
     }
     const interrupted = cancelAll(signal);
-    context.log.warn(`Cancel received (${signal}): interrupting ${describe(interrupted) || 'the step'}. What this step changed is in its undo ` + `record; the always() steps after it put it back.`);
+    context.log.warn(
+      `Cancel received (${signal}): interrupting ${describe(interrupted) || 'the step'}. What this step changed is in its undo ` +
+        `record; the always() steps after it put it back.`,
+    );
     setTimeout(() => {
-      context.log.warn(`Still stopping ${CANCEL_EXIT_MS / 1000} s after the cancel (${describe(runningActivities()) || 'a call in flight'}): exiting now.`);
+      context.log.warn(
+        `Still stopping ${CANCEL_EXIT_MS / 1000} s after the cancel (${describe(runningActivities()) || 'a call in flight'}): exiting now.`,
+      );
       report(signal);
       process.exit(1);
     }, CANCEL_EXIT_MS).unref();

@@ -76,7 +76,12 @@ export class RecordRefusedError extends InputError {
 }
 
 const same = (a: string | number | undefined, b: string | number | undefined) =>
-  String(a ?? '').toLowerCase().replace(/\/+$/, '') === String(b ?? '').toLowerCase().replace(/\/+$/, '');
+  String(a ?? '')
+    .toLowerCase()
+    .replace(/\/+$/, '') ===
+  String(b ?? '')
+    .toLowerCase()
+    .replace(/\/+$/, '');
 
 /** The host (and port) of a URL, or undefined for a relative one. */
 function hostOf(url: string): string | undefined {
@@ -111,7 +116,10 @@ export function checkRecord<D>(
     const host = hostOf(url);
     if (host === undefined) continue;
     if (!allowed || host !== allowed) {
-      refuse(`names the URL host '${host}', which is not the connection's host${allowed ? ` '${allowed}'` : ''}: the connection's ` + `credentials are never sent elsewhere.`);
+      refuse(
+        `names the URL host '${host}', which is not the connection's host${allowed ? ` '${allowed}'` : ''}: the connection's ` +
+          `credentials are never sent elsewhere.`,
+      );
     }
   }
 }
@@ -136,7 +144,13 @@ export interface UndoStepOptions<D, I> {
 /** Checks, judges, restores, reads back and writes the receipt; never throws for a refused item (see `requireBack`). */
 export async function runUndo<D, I>(options: UndoStepOptions<D, I>): Promise<UndoOutcome<I>> {
   const { kind, record, log } = options;
-  if (record) checkRecord(kind, record, { windowId: options.windowId, target: options.target, connectionUrl: options.connectionUrl, inputName: options.inputName ?? 'undoRecord' });
+  if (record)
+    checkRecord(kind, record, {
+      windowId: options.windowId,
+      target: options.target,
+      connectionUrl: options.connectionUrl,
+      inputName: options.inputName ?? 'undoRecord',
+    });
   const items = await kind.assess(record?.data, options.windowId);
   const names = (verdict: Verdict) => items.filter((item) => item.verdict === verdict).map((item) => item.name);
   for (const item of items) {
@@ -149,7 +163,11 @@ export async function runUndo<D, I>(options: UndoStepOptions<D, I>): Promise<Und
   // A record that asks for anything the marks do not confirm is not trusted at all: nothing of it is written.
   // (Without a record, what the marks name is restored and only the refused items are left.)
   const distrusted = !!record && items.some((item) => item.verdict === 'refuse');
-  if (distrusted) log.error(`Undo record ${record.id} asks for what the resources' marks do not confirm: nothing of it is restored. Restore without a ` + `record to put back what the window's marks name.`);
+  if (distrusted)
+    log.error(
+      `Undo record ${record.id} asks for what the resources' marks do not confirm: nothing of it is restored. Restore without a ` +
+        `record to put back what the window's marks name.`,
+    );
   const toRestore = distrusted ? [] : items.filter((item) => item.verdict === 'restore');
   if (toRestore.length) await kind.restore(toRestore);
   const notBack = distrusted ? [] : await kind.readBack(items.filter((item) => item.verdict === 'restore' || item.verdict === 'back'));
@@ -183,11 +201,19 @@ export function describeOutcome(outcome: UndoOutcome<unknown>): string {
 /** Fails the step (after the restore did what it could) when anything was refused or does not read back. */
 export function requireBack(outcome: UndoOutcome<unknown>, what: string): void {
   const problems = [
-    outcome.refused.length ? `refused (the window's marks on the resource do not confirm them): ${outcome.items.filter((i) => i.verdict === 'refuse').map((i) => `${i.name}${i.reason ? ` (${i.reason})` : ''}`).join('; ')}` : '',
+    outcome.refused.length
+      ? `refused (the window's marks on the resource do not confirm them): ${outcome.items
+          .filter((i) => i.verdict === 'refuse')
+          .map((i) => `${i.name}${i.reason ? ` (${i.reason})` : ''}`)
+          .join('; ')}`
+      : '',
     outcome.notBack.length ? `not back after the restore: ${outcome.notBack.join(', ')}` : '',
   ].filter(Boolean);
   if (problems.length) {
-    const hint = outcome.refused.length && outcome.record ? ' Nothing of the record was written; run the restore without a record to put back what the window\'s marks name.' : '';
+    const hint =
+      outcome.refused.length && outcome.record
+        ? " Nothing of the record was written; run the restore without a record to put back what the window's marks name."
+        : '';
     throw new SafetyError(`${what}: ${problems.join('. ')}. No receipt was written.${hint}`);
   }
 }
@@ -256,7 +282,16 @@ export async function restoreRecordOrMarks<D, I>(
 /** All outcomes as one, for a summary. */
 export function mergeOutcomes<I>(outcomes: Array<UndoOutcome<I>>): UndoOutcome<I> {
   const unique = (list: string[]) => [...new Set(list)];
-  const merged: UndoOutcome<I> = { record: outcomes.find((o) => o.record)?.record, windowId: outcomes[0]?.windowId ?? '', items: [], restored: [], back: [], left: [], refused: [], notBack: [] };
+  const merged: UndoOutcome<I> = {
+    record: outcomes.find((o) => o.record)?.record,
+    windowId: outcomes[0]?.windowId ?? '',
+    items: [],
+    restored: [],
+    back: [],
+    left: [],
+    refused: [],
+    notBack: [],
+  };
   for (const outcome of outcomes) {
     merged.items.push(...outcome.items);
     merged.restored.push(...outcome.restored);

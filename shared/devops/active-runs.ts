@@ -41,14 +41,21 @@ export async function olderActiveRuns(options: { client: DevOpsClient; definitio
       );
       for (const run of builds) {
         if (typeof run.id !== 'number' || run.id >= buildId || found.has(run.id)) continue;
-        found.set(run.id, { id: run.id, buildNumber: run.buildNumber ?? String(run.id), status: label, link: (run._links as { web?: { href?: string } } | undefined)?.web?.href });
+        found.set(run.id, {
+          id: run.id,
+          buildNumber: run.buildNumber ?? String(run.id),
+          status: label,
+          link: (run._links as { web?: { href?: string } } | undefined)?.web?.href,
+        });
       }
     }
   } catch (error) {
     if (error instanceof ServiceError && (error.status === 401 || error.status === 403)) {
       throw new ServiceError(
         error.service,
-        `the gate cannot tell whether another run of this pipeline is going on (${error.status} from ${client.connection.source}), ` + `and does not open the window blindly. Give the project's Build Service account "View builds" on this pipeline (or choose an ` + `Azure DevOps connection whose PAT has Build: Read).`,
+        `the gate cannot tell whether another run of this pipeline is going on (${error.status} from ${client.connection.source}), ` +
+          `and does not open the window blindly. Give the project's Build Service account "View builds" on this pipeline (or choose an ` +
+          `Azure DevOps connection whose PAT has Build: Read).`,
         { status: error.status, code: 'cannot-check-overlap', cause: error },
       );
     }
@@ -63,7 +70,10 @@ export function thisRun(variable: (name: string) => string | undefined): { defin
     const text = variable(name)?.trim();
     const value = Number(text);
     if (!text || !Number.isSafeInteger(value) || value < 1) {
-      throw new InputError('oneRunAtATime', `needs the predefined variable ${name} (got '${text ?? ''}'): it only works in a pipeline run.`);
+      throw new InputError(
+        'oneRunAtATime',
+        `needs the predefined variable ${name} (got '${text ?? ''}'): it only works in a pipeline run.`,
+      );
     }
     return value;
   };

@@ -59,10 +59,17 @@ export function clientForTask(options: {
   variable: (name: string) => string | undefined;
 }): DevOpsClient {
   if (options.identity && options.endpoint) {
-    throw new InputError(options.identity.inputName, "choose either this workload identity connection or 'azureDevOpsConnection' (a PAT), not both.");
+    throw new InputError(
+      options.identity.inputName,
+      "choose either this workload identity connection or 'azureDevOpsConnection' (a PAT), not both.",
+    );
   }
   const connection = options.identity
-    ? identityConnection(options.identity, options.variable('System.CollectionUri'), options.project ?? options.variable('System.TeamProject'))
+    ? identityConnection(
+        options.identity,
+        options.variable('System.CollectionUri'),
+        options.project ?? options.variable('System.TeamProject'),
+      )
     : resolveConnection({
         inputName: 'azureDevOpsConnection',
         endpoint: options.endpoint,
@@ -76,8 +83,10 @@ export function clientForTask(options: {
 
 /** The job's organization and project, called with the Entra token of a workload identity connection. */
 function identityConnection(identity: DevOpsIdentity, collectionUri: string | undefined, project: string | undefined): DevOpsConnection {
-  if (!project?.trim()) throw new InputError('project', 'no project: give the project name (System.TeamProject is not set outside a pipeline).');
-  if (!collectionUri) throw new InputError(identity.inputName, 'needs System.CollectionUri (the organization the job runs in), which is not set.');
+  if (!project?.trim())
+    throw new InputError('project', 'no project: give the project name (System.TeamProject is not set outside a pipeline).');
+  if (!collectionUri)
+    throw new InputError(identity.inputName, 'needs System.CollectionUri (the organization the job runs in), which is not set.');
   return {
     collectionUrl: withTrailingSlash(collectionUri),
     project: project.trim(),
@@ -113,17 +122,27 @@ export function resolveConnection(options: {
 }): DevOpsConnection {
   const project = options.project?.trim();
   if (!project) {
-    throw new InputError(options.projectInputName ?? 'project', 'no project: give the project name (System.TeamProject is not set outside a pipeline).');
+    throw new InputError(
+      options.projectInputName ?? 'project',
+      'no project: give the project name (System.TeamProject is not set outside a pipeline).',
+    );
   }
   if (options.endpoint) {
     const endpoint = options.endpoint;
     const parameters = Object.fromEntries(Object.entries(endpoint.parameters).map(([key, value]) => [key.toLowerCase(), value]));
     const token = parameters.apitoken ?? parameters.password ?? parameters.accesstoken ?? parameters.token;
     if (!token) {
-      throw new InputError(options.inputName, `service connection '${endpoint.id}' has no token: use a personal access token (scheme Token, or the password of a user ` + `name/password connection).`);
+      throw new InputError(
+        options.inputName,
+        `service connection '${endpoint.id}' has no token: use a personal access token (scheme Token, or the password of a user ` +
+          `name/password connection).`,
+      );
     }
     if (!/^https?:\/\//i.test(endpoint.url)) {
-      throw new InputError(options.inputName, `service connection '${endpoint.id}' has no server URL; set it to the organization, e.g. https://dev.azure.com/contoso.`);
+      throw new InputError(
+        options.inputName,
+        `service connection '${endpoint.id}' has no server URL; set it to the organization, e.g. https://dev.azure.com/contoso.`,
+      );
     }
     return {
       collectionUrl: withTrailingSlash(endpoint.url),
@@ -136,11 +155,15 @@ export function resolveConnection(options: {
   if (!options.systemAccessToken) {
     throw new InputError(
       options.inputName,
-      "is empty and the job's access token is not available: choose a service connection, or give the job its token (`env: " + "SYSTEM_ACCESSTOKEN: $(System.AccessToken)`, or allow scripts to access the OAuth token).",
+      "is empty and the job's access token is not available: choose a service connection, or give the job its token (`env: " +
+        'SYSTEM_ACCESSTOKEN: $(System.AccessToken)`, or allow scripts to access the OAuth token).',
     );
   }
   if (!options.collectionUri) {
-    throw new InputError(options.inputName, 'is empty and System.CollectionUri is not set: choose a service connection with the organization URL.');
+    throw new InputError(
+      options.inputName,
+      'is empty and System.CollectionUri is not set: choose a service connection with the organization URL.',
+    );
   }
   return {
     collectionUrl: withTrailingSlash(options.collectionUri),
@@ -158,14 +181,21 @@ function withTrailingSlash(url: string): string {
 /** Checks for `call`'s `expect`: what a list and a single resource must look like once the client parsed them. */
 export const devOpsShape = {
   list: (result: unknown): string | undefined =>
-    Array.isArray(result) && result.every((item) => item && typeof item === 'object') ? undefined : `expected a list, got ${describeValue(result)}`,
+    Array.isArray(result) && result.every((item) => item && typeof item === 'object')
+      ? undefined
+      : `expected a list, got ${describeValue(result)}`,
   resource: (result: unknown): string | undefined =>
-    result && typeof result === 'object' && typeof (result as { id?: unknown }).id === 'number' ? undefined : `expected a resource with an id, got ${describeValue(result)}`,
+    result && typeof result === 'object' && typeof (result as { id?: unknown }).id === 'number'
+      ? undefined
+      : `expected a resource with an id, got ${describeValue(result)}`,
   /** A resource, or nothing for a 404 (which the client answers as null). */
-  resourceOrMissing: (result: unknown): string | undefined => (result === null || result === undefined ? undefined : devOpsShape.resource(result)),
+  resourceOrMissing: (result: unknown): string | undefined =>
+    result === null || result === undefined ? undefined : devOpsShape.resource(result),
   /** The definition Tags API's answer: the definition's tags after the call (the client unwraps `{count, value}`). */
   tags: (result: unknown): string | undefined =>
-    Array.isArray(result) && result.every((item) => typeof item === 'string') ? undefined : `expected a list of tags, got ${describeValue(result)}`,
+    Array.isArray(result) && result.every((item) => typeof item === 'string')
+      ? undefined
+      : `expected a list of tags, got ${describeValue(result)}`,
 };
 
 function describeValue(value: unknown): string {
@@ -247,9 +277,13 @@ export class DevOpsClient {
     // The client library is loaded here, on first use: a step that stops at its inputs starts without it.
     /* eslint-disable @typescript-eslint/no-require-imports */
     const api = require('azure-devops-node-api') as typeof azdev;
-    const { BearerCredentialHandler: Bearer } = require('azure-devops-node-api/handlers/bearertoken') as typeof import('azure-devops-node-api/handlers/bearertoken');
+    const { BearerCredentialHandler: Bearer } =
+      require('azure-devops-node-api/handlers/bearertoken') as typeof import('azure-devops-node-api/handlers/bearertoken');
     /* eslint-enable @typescript-eslint/no-require-imports */
-    const handler = options.connection.kind === 'pat' ? api.getPersonalAccessTokenHandler(options.connection.token) : (this.bearer = new Bearer(options.connection.token));
+    const handler =
+      options.connection.kind === 'pat'
+        ? api.getPersonalAccessTokenHandler(options.connection.token)
+        : (this.bearer = new Bearer(options.connection.token));
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 60_000;
     this.deadlineMs = options.deadlineMs ?? 10 * 60_000;
     this.guard = { service: SERVICE, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, bodyTimeoutMs: this.attemptTimeoutMs };
@@ -263,7 +297,8 @@ export class DevOpsClient {
     // bodies through the guard: bounded in size and time, and a 2xx that is not JSON is an error.
     guardRestClient(this.webApi.rest, this.guard);
     const getLocationsApi = this.webApi.getLocationsApi.bind(this.webApi);
-    this.webApi.getLocationsApi = async (...args: Parameters<azdev.WebApi['getLocationsApi']>) => this.guarded(await getLocationsApi(...args));
+    this.webApi.getLocationsApi = async (...args: Parameters<azdev.WebApi['getLocationsApi']>) =>
+      this.guarded(await getLocationsApi(...args));
   }
 
   /** Puts the identity's current token on the handler before the call (a cached one unless about to expire). */
@@ -285,15 +320,19 @@ export class DevOpsClient {
 
   /** The Build API (definitions, builds, tags); the location negotiation happens once, retried like any call. */
   build(): Promise<IBuildApi> {
-    this.buildApi ??= this.call('connect to the build service', async () => this.guarded(await this.webApi.getBuildApi())).catch((error) => {
-      this.buildApi = undefined;
-      throw error;
-    });
+    this.buildApi ??= this.call('connect to the build service', async () => this.guarded(await this.webApi.getBuildApi())).catch(
+      (error) => {
+        this.buildApi = undefined;
+        throw error;
+      },
+    );
     return this.buildApi;
   }
 
   pipelines(): Promise<IPipelinesApi> {
-    this.pipelinesApi ??= this.call('connect to the pipelines service', async () => this.guarded(await this.webApi.getPipelinesApi())).catch((error) => {
+    this.pipelinesApi ??= this.call('connect to the pipelines service', async () =>
+      this.guarded(await this.webApi.getPipelinesApi()),
+    ).catch((error) => {
       this.pipelinesApi = undefined;
       throw error;
     });
@@ -302,7 +341,9 @@ export class DevOpsClient {
 
   /** The Task Agent API (environments). */
   taskAgent(): Promise<ITaskAgentApi> {
-    this.taskAgentApi ??= this.call('connect to the distributed task service', async () => this.guarded(await this.webApi.getTaskAgentApi())).catch((error) => {
+    this.taskAgentApi ??= this.call('connect to the distributed task service', async () =>
+      this.guarded(await this.webApi.getTaskAgentApi()),
+    ).catch((error) => {
       this.taskAgentApi = undefined;
       throw error;
     });
@@ -314,7 +355,11 @@ export class DevOpsClient {
    * errors and dropped connections only when `idempotent` (a POST that may have been applied is not sent
    * twice). `what` says what the call does, for messages ("read pipeline 12").
    */
-  async call<T>(what: string, body: () => Promise<T>, options: { idempotent?: boolean; expect?: (result: unknown) => string | undefined } = {}): Promise<T> {
+  async call<T>(
+    what: string,
+    body: () => Promise<T>,
+    options: { idempotent?: boolean; expect?: (result: unknown) => string | undefined } = {},
+  ): Promise<T> {
     if (this.connection.tokenSource) body = this.withFreshToken(body);
     const idempotent = options.idempotent ?? true;
     // Real time, not `now`: a simulated clock must not make a real call wait forever, nor end it early.
@@ -327,7 +372,11 @@ export class DevOpsClient {
           this.noteRateLimit((result as { rateLimit?: ClientFailure['rateLimit'] } | undefined)?.rateLimit);
           const problem = options.expect?.(result);
           // The client turns `{}` or a 404 into an empty or null result: the caller says what it must be.
-          if (problem) throw new ServiceError(SERVICE, `could not ${what}: the answer is not the documented answer (${problem}).`, { code: 'unexpected-shape', advice: notTheApiAdvice(SERVICE) });
+          if (problem)
+            throw new ServiceError(SERVICE, `could not ${what}: the answer is not the documented answer (${problem}).`, {
+              code: 'unexpected-shape',
+              advice: notTheApiAdvice(SERVICE),
+            });
           return result;
         } catch (caught) {
           this.noteRateLimit((caught as ClientFailure).rateLimit);
@@ -343,7 +392,8 @@ export class DevOpsClient {
           ),
         giveUp: (failure, reason, { delayMs }) => {
           const error = this.describe(what, failure);
-          if (reason === 'deadline') error.message += `; giving up: waiting ${(delayMs / 1000).toFixed(1)} s more would pass the ${(this.deadlineMs / 1000).toFixed(1)} s deadline`;
+          if (reason === 'deadline')
+            error.message += `; giving up: waiting ${(delayMs / 1000).toFixed(1)} s more would pass the ${(this.deadlineMs / 1000).toFixed(1)} s deadline`;
           return error;
         },
       },
@@ -360,7 +410,10 @@ export class DevOpsClient {
         return status === 429 || (idempotent && ((status !== undefined && status >= 500) || network));
       },
       backoff: { kind: 'exponential', baseDelayMs: this.baseDelayMs, maxDelayMs: 60_000 },
-      retryAfterMs: (error) => (error.rateLimit?.retryAfter !== undefined ? error.rateLimit.retryAfter * 1000 : parseRetryAfter(error.responseHeaders?.['retry-after'])),
+      retryAfterMs: (error) =>
+        error.rateLimit?.retryAfter !== undefined
+          ? error.rateLimit.retryAfter * 1000
+          : parseRetryAfter(error.responseHeaders?.['retry-after']),
       deadlineMs: this.deadlineMs,
     };
   }
@@ -375,9 +428,18 @@ export class DevOpsClient {
     const limitMs = Math.max(0, Math.min(this.attemptTimeoutMs, remainingMs));
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const which = limitMs < this.attemptTimeoutMs ? `the call's ${(this.deadlineMs / 1000).toFixed(1)} s deadline` : `${(this.attemptTimeoutMs / 1000).toFixed(1)} s`;
+        const which =
+          limitMs < this.attemptTimeoutMs
+            ? `the call's ${(this.deadlineMs / 1000).toFixed(1)} s deadline`
+            : `${(this.attemptTimeoutMs / 1000).toFixed(1)} s`;
         // Past the call's deadline nothing is retried: the code says "no answer", not a dropped connection.
-        reject(new NotTheApiError(`${SERVICE} did not finish answering '${what}' within ${which}`, undefined, limitMs < this.attemptTimeoutMs ? 'deadline' : 'ETIMEDOUT'));
+        reject(
+          new NotTheApiError(
+            `${SERVICE} did not finish answering '${what}' within ${which}`,
+            undefined,
+            limitMs < this.attemptTimeoutMs ? 'deadline' : 'ETIMEDOUT',
+          ),
+        );
       }, limitMs);
     });
     return Promise.race([body(), timeout]).finally(() => clearTimeout(timer));
@@ -394,7 +456,9 @@ export class DevOpsClient {
     return Math.max(0, Math.min(pause, 5 * 60_000));
   }
 
-  private noteRateLimit(rateLimit: (ClientFailure['rateLimit'] & { limit?: number; remaining?: number; reset?: number }) | undefined): void {
+  private noteRateLimit(
+    rateLimit: (ClientFailure['rateLimit'] & { limit?: number; remaining?: number; reset?: number }) | undefined,
+  ): void {
     if (!rateLimit) {
       this.rateLimit = {};
       return;
@@ -414,20 +478,31 @@ export class DevOpsClient {
     const where = `${this.connection.collectionUrl}${this.connection.project}`;
     let advice: string | undefined;
     if (status === 401) {
-      advice = `The token from ${this.connection.source} was refused: check that it has not expired and that it belongs to ` + `${this.connection.collectionUrl}.`;
+      advice =
+        `The token from ${this.connection.source} was refused: check that it has not expired and that it belongs to ` +
+        `${this.connection.collectionUrl}.`;
     } else if (status === 403) {
       advice =
         this.connection.kind === 'job-token'
-          ? `The job's identity (the project's Build Service account) lacks a permission for this; grant it on the pipelines ` + `concerned (e.g. "Edit build pipeline" to hold jobs, "Queue builds" to run them), or use a service connection.`
+          ? `The job's identity (the project's Build Service account) lacks a permission for this; grant it on the pipelines ` +
+            `concerned (e.g. "Edit build pipeline" to hold jobs, "Queue builds" to run them), or use a service connection.`
           : `The PAT from ${this.connection.source} lacks a scope or permission for this (Build: Read & execute).`;
     } else if (error instanceof TypeError) {
       // The library trips over an answer it did not expect (`{}` where a list was): not a fact about the project.
-      return new ServiceError(SERVICE, `could not ${what} in ${where}: the answer is not the documented answer (${detail}).`, { code: 'unexpected-shape', advice: notTheApiAdvice(SERVICE), cause: error });
+      return new ServiceError(SERVICE, `could not ${what} in ${where}: the answer is not the documented answer (${detail}).`, {
+        code: 'unexpected-shape',
+        advice: notTheApiAdvice(SERVICE),
+        cause: error,
+      });
     } else if (error instanceof NotTheApiError) {
       advice = error.code === 'not-json' || error.code === 'too-large' ? notTheApiAdvice(SERVICE) : undefined;
     } else if (status === 404 && /project/i.test(detail)) {
       advice = `Check the project name '${this.connection.project}'.`;
     }
-    return new ServiceError(SERVICE, `could not ${what} in ${where}: ${status && !(error instanceof NotTheApiError) ? `${status} ` : ''}${detail}`, { status, code: error.code, advice, cause: error });
+    return new ServiceError(
+      SERVICE,
+      `could not ${what} in ${where}: ${status && !(error instanceof NotTheApiError) ? `${status} ` : ''}${detail}`,
+      { status, code: error.code, advice, cause: error },
+    );
   }
 }

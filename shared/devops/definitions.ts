@@ -3,7 +3,6 @@ import { InputError, messageOf } from '../core/errors';
 import type { Log } from '../core/log';
 import { textOf } from '../core/text';
 import { retry, STANDING_CLOCK } from '../core/retry';
-import type { UndoRecord } from '../core/records';
 import type { UndoItem, UndoKind } from '../core/undo';
 import { devOpsShape, type DevOpsClient } from './client';
 
@@ -64,22 +63,33 @@ export function heldMark(tags: string[] | undefined, windowId: string): { previo
   const tag = (tags ?? []).find((candidate) => candidate.toLowerCase().startsWith(prefix));
   const [previous, mode] = (tag?.slice(prefix.length).toLowerCase() ?? '').split(':');
   if (!previous || !(STATUS_NAMES as string[]).includes(previous)) return undefined;
-  const held = mode === 'paused' || mode === 'disabled' ? (mode) : undefined;
+  const held = mode === 'paused' || mode === 'disabled' ? mode : undefined;
   return { previous: previous as QueueStatusName, ...(held ? { mode: held } : {}) };
 }
 
 /** This window's marks among a definition's tags (one, unless something went wrong). */
-const marksOf = (tags: string[] | undefined, windowId: string) => (tags ?? []).filter((tag) => tag.toLowerCase().startsWith(`${HELD_TAG_PREFIX}${windowId}:`.toLowerCase()));
+const marksOf = (tags: string[] | undefined, windowId: string) =>
+  (tags ?? []).filter((tag) => tag.toLowerCase().startsWith(`${HELD_TAG_PREFIX}${windowId}:`.toLowerCase()));
 
 const sameTag = (a: string) => (b: string) => a.toLowerCase() === b.toLowerCase();
 
 type DefinitionName = Pick<HeldDefinition, 'id' | 'name'>;
 
 /** Removes this window's marks from a definition (all but `keep`), each with the Tags API's DELETE. */
-async function dropMarks(client: DevOpsClient, held: DefinitionName, tags: string[] | undefined, windowId: string, keep?: string): Promise<void> {
+async function dropMarks(
+  client: DevOpsClient,
+  held: DefinitionName,
+  tags: string[] | undefined,
+  windowId: string,
+  keep?: string,
+): Promise<void> {
   const build = await client.build();
   for (const tag of marksOf(tags, windowId).filter((mark) => !keep || !sameTag(keep)(mark))) {
-    await client.call(`remove the window's mark from pipeline ${held.name}`, () => build.deleteDefinitionTag(client.project, held.id, tag), { expect: devOpsShape.tags });
+    await client.call(
+      `remove the window's mark from pipeline ${held.name}`,
+      () => build.deleteDefinitionTag(client.project, held.id, tag),
+      { expect: devOpsShape.tags },
+    );
   }
 }
 
@@ -87,18 +97,31 @@ async function dropMarks(client: DevOpsClient, held: DefinitionName, tags: strin
  * Marks a definition with its status before the hold (any other mark of this window goes first), with the
  * Tags API's PUT: the service ignores `tags` in a definition PUT. Throws when the answer lacks the mark.
  */
-async function addMark(client: DevOpsClient, held: HeldDefinition, tags: string[] | undefined, windowId: string, mode: HoldMode): Promise<void> {
+async function addMark(
+  client: DevOpsClient,
+  held: HeldDefinition,
+  tags: string[] | undefined,
+  windowId: string,
+  mode: HoldMode,
+): Promise<void> {
   const wanted = heldTag(windowId, held.previous, mode);
   await dropMarks(client, held, tags, windowId, wanted);
   if (marksOf(tags, windowId).some(sameTag(wanted))) return;
   const build = await client.build();
-  const after = await client.call(`mark pipeline ${held.name} as held (${wanted})`, () => build.addDefinitionTag(client.project, held.id, wanted), { expect: devOpsShape.tags });
-  if (!after.some(sameTag(wanted))) throw new Error(`Azure DevOps did not keep the window's mark ${wanted} on it; its status was not changed`);
+  const after = await client.call(
+    `mark pipeline ${held.name} as held (${wanted})`,
+    () => build.addDefinitionTag(client.project, held.id, wanted),
+    { expect: devOpsShape.tags },
+  );
+  if (!after.some(sameTag(wanted)))
+    throw new Error(`Azure DevOps did not keep the window's mark ${wanted} on it; its status was not changed`);
 }
 
 function readDefinition(client: DevOpsClient, held: DefinitionName): Promise<BuildDefinition | null> {
   return client.build().then((build) =>
-    client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id), { expect: devOpsShape.resourceOrMissing }),
+    client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id), {
+      expect: devOpsShape.resourceOrMissing,
+    }),
   );
 }
 
@@ -190,27 +213,42 @@ export async function selectDefinitions(
     const keep = (definition: BuildDefinitionReference) => !excluded.some((pattern) => pattern.test(definition.name ?? ''));
     const add = (definitions: BuildDefinitionReference[]) => {
       for (const definition of definitions.filter(keep)) {
-        found.set(definition.id!, { id: definition.id!, name: definition.name ?? `#${definition.id}`, path: definition.path ?? '\\', queueStatus: queueStatusName(definition.queueStatus) });
+        found.set(definition.id!, {
+          id: definition.id!,
+          name: definition.name ?? `#${definition.id}`,
+          path: definition.path ?? '\\',
+          queueStatus: queueStatusName(definition.queueStatus),
+        });
       }
     };
     if (selection.folder) {
-      const definitions = (await list(`folder ${selection.folder}`, undefined, selection.folder)).filter((definition) => inFolder(definition.path, selection.folder!));
-      if (definitions.length === 0) log.warn(`No pipelines in folder ${selection.folder}${selection.label ? ` (${selection.label})` : ''}.`);
+      const definitions = (await list(`folder ${selection.folder}`, undefined, selection.folder)).filter((definition) =>
+        inFolder(definition.path, selection.folder!),
+      );
+      if (definitions.length === 0)
+        log.warn(`No pipelines in folder ${selection.folder}${selection.label ? ` (${selection.label})` : ''}.`);
       add(definitions);
     }
     for (const name of selection.names) {
-      const definitions = (await list(`name ${name}`, name)).filter((definition) => (definition.name ?? '').toLowerCase() === name.toLowerCase());
+      const definitions = (await list(`name ${name}`, name)).filter(
+        (definition) => (definition.name ?? '').toLowerCase() === name.toLowerCase(),
+      );
       if (definitions.length === 0) missing.push(name);
       add(definitions);
     }
     if (selection.pattern) {
-      const definitions = (await list(`names like ${selection.pattern}`, selection.pattern)).filter((definition) => wildcard(selection.pattern!).test(definition.name ?? ''));
+      const definitions = (await list(`names like ${selection.pattern}`, selection.pattern)).filter((definition) =>
+        wildcard(selection.pattern!).test(definition.name ?? ''),
+      );
       if (definitions.length === 0) log.warn(`No pipelines named like ${selection.pattern}.`);
       add(definitions);
     }
   }
   if (missing.length) {
-    throw new InputError(inputName, `no pipeline named ${missing.map((name) => `'${name}'`).join(', ')} in project ${client.project}; nothing was changed.`);
+    throw new InputError(
+      inputName,
+      `no pipeline named ${missing.map((name) => `'${name}'`).join(', ')} in project ${client.project}; nothing was changed.`,
+    );
   }
   return [...found.values()].sort((a, b) => a.path.localeCompare(b.path) || a.name.localeCompare(b.name));
 }
@@ -240,37 +278,81 @@ export async function holdDefinitions(options: HoldOptions): Promise<{ data: Que
 
   // Read everything first, so the record is complete before the first change.
   for (const selected of options.definitions) {
-    const definition = await client.call(`read pipeline ${selected.name}`, () => build.getDefinition(client.project, selected.id), { expect: devOpsShape.resourceOrMissing });
+    const definition = await client.call(`read pipeline ${selected.name}`, () => build.getDefinition(client.project, selected.id), {
+      expect: devOpsShape.resourceOrMissing,
+    });
     if (!definition) {
-      outcomes.push({ ...selected, before: selected.queueStatus, now: selected.queueStatus, action: 'deleted', note: 'deleted before the hold' });
+      outcomes.push({
+        ...selected,
+        before: selected.queueStatus,
+        now: selected.queueStatus,
+        action: 'deleted',
+        note: 'deleted before the hold',
+      });
       continue;
     }
     const status = queueStatusName(definition.queueStatus);
     const mark = status === mode ? heldMark(definition.tags, options.windowId) : undefined;
     // The definition's own mark is the truth about its status before the window; an earlier record comes next.
-    const previousHold = mark ? { id: selected.id, name: selected.name, path: selected.path, previous: mark.previous, revisionBefore: 0 } : earlier.get(selected.id);
+    const previousHold = mark
+      ? { id: selected.id, name: selected.name, path: selected.path, previous: mark.previous, revisionBefore: 0 }
+      : earlier.get(selected.id);
     if (previousHold && status === mode && previousHold.previous !== mode) {
       // An earlier, unreleased hold of this window changed it; its true previous status is in that record.
       data.definitions.push({ ...previousHold, revisionBefore: definition.revision ?? 0 });
-      outcomes.push({ ...selected, before: previousHold.previous, now: status, action: 'held', note: 'held by an earlier run of this window' });
+      outcomes.push({
+        ...selected,
+        before: previousHold.previous,
+        now: status,
+        action: 'held',
+        note: 'held by an earlier run of this window',
+      });
       continue;
     }
     if (status === 'disabled' || status === mode) {
-      outcomes.push({ ...selected, before: status, now: status, action: status === 'disabled' ? 'left alone' : `already ${status}`, note: `was ${status} before the window; release leaves it ${status}` });
+      outcomes.push({
+        ...selected,
+        before: status,
+        now: status,
+        action: status === 'disabled' ? 'left alone' : `already ${status}`,
+        note: `was ${status} before the window; release leaves it ${status}`,
+      });
       continue;
     }
     current.set(selected.id, definition);
-    data.definitions.push({ id: selected.id, name: selected.name, path: selected.path, previous: status, revisionBefore: definition.revision ?? 0 });
+    data.definitions.push({
+      id: selected.id,
+      name: selected.name,
+      path: selected.path,
+      previous: status,
+      revisionBefore: definition.revision ?? 0,
+    });
   }
   options.publishRecord(data);
 
   for (const held of data.definitions.filter((entry) => current.has(entry.id))) {
     try {
       const now = await holdOne(options, data, held, current.get(held.id)!);
-      outcomes.push({ id: held.id, name: held.name, path: held.path, before: held.previous, now, action: now === mode ? 'held' : now === 'disabled' ? 'left alone' : `already ${now}` });
+      outcomes.push({
+        id: held.id,
+        name: held.name,
+        path: held.path,
+        before: held.previous,
+        now,
+        action: now === mode ? 'held' : now === 'disabled' ? 'left alone' : `already ${now}`,
+      });
       log.info(`${held.path === '\\' ? '' : held.path + '\\'}${held.name}: ${held.previous} -> ${now}.`);
     } catch (error) {
-      outcomes.push({ id: held.id, name: held.name, path: held.path, before: held.previous, now: held.previous, action: 'failed', note: messageOf(error), failed: true });
+      outcomes.push({
+        id: held.id,
+        name: held.name,
+        path: held.path,
+        before: held.previous,
+        now: held.previous,
+        action: 'failed',
+        note: messageOf(error),
+        failed: true,
+      });
       log.error(`Could not hold ${held.name}: ${messageOf(error)}`);
     }
   }
@@ -282,13 +364,21 @@ export async function holdDefinitions(options: HoldOptions): Promise<{ data: Que
  * way release reads it, before the status PUT; a mark that does not show stops it with the status unchanged.
  * Returns the status it ends with.
  */
-async function holdOne(options: HoldOptions, data: QueueStatusRecordData, held: HeldDefinition, definition: BuildDefinition): Promise<QueueStatusName> {
+async function holdOne(
+  options: HoldOptions,
+  data: QueueStatusRecordData,
+  held: HeldDefinition,
+  definition: BuildDefinition,
+): Promise<QueueStatusName> {
   const { client, mode, windowId } = options;
   await addMark(client, held, definition.tags, windowId, mode);
   const marked = await readDefinition(client, held);
   if (!marked) throw new Error('the definition was deleted meanwhile');
   if (heldMark(marked.tags, windowId)?.previous !== held.previous) {
-    throw new Error(`the window's mark ${heldTag(windowId, held.previous, mode)} does not show on the definition read back, so a release could ` + `not trust it; its status was not changed`);
+    throw new Error(
+      `the window's mark ${heldTag(windowId, held.previous, mode)} does not show on the definition read back, so a release could ` +
+        `not trust it; its status was not changed`,
+    );
   }
   const now = await setQueueStatus(client, held, marked, mode, {
     log: options.log,
@@ -328,7 +418,9 @@ async function setQueueStatus(
     if (attempt > 1) {
       const fresh = await readDefinition(client, held);
       if (!fresh) throw new Error('the definition was deleted meanwhile');
-      hooks.log.info(`${held.name} was edited by someone else meanwhile (now revision ${fresh.revision}, ${queueStatusName(fresh.queueStatus)}); read it again.`);
+      hooks.log.info(
+        `${held.name} was edited by someone else meanwhile (now revision ${fresh.revision}, ${queueStatusName(fresh.queueStatus)}); read it again.`,
+      );
       latest = fresh;
     }
     const status = queueStatusName(latest.queueStatus);
@@ -348,11 +440,17 @@ async function setQueueStatus(
     if (updated) return queueStatusName(updated.queueStatus);
     throw new RevisionConflict();
   };
-  return retry(attempt, { maxRetries: MAX_CONFLICT_RETRIES, retryable: (failure) => failure instanceof RevisionConflict, backoff: { kind: 'none' } }, {
-    clock: STANDING_CLOCK,
-    giveUp: (failure, reason, event) =>
-      reason === 'out of attempts' ? new Error(`the definition kept changing under us (revision conflict ${event.attempt} times); try again`) : failure,
-  });
+  return retry(
+    attempt,
+    { maxRetries: MAX_CONFLICT_RETRIES, retryable: (failure) => failure instanceof RevisionConflict, backoff: { kind: 'none' } },
+    {
+      clock: STANDING_CLOCK,
+      giveUp: (failure, reason, event) =>
+        reason === 'out of attempts'
+          ? new Error(`the definition kept changing under us (revision conflict ${event.attempt} times); try again`)
+          : failure,
+    },
+  );
 }
 
 /** The definition's revision moved between our read and our write: read again and re-apply. */
@@ -370,26 +468,58 @@ export interface HeldItem {
  * mark and still has the status the hold gave it; the status it goes back to is the mark's (a record that
  * says otherwise is refused). Without a record, the definitions `selection` names are read for marks.
  */
-export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; selection?: () => Promise<SelectedDefinition[]> }): UndoKind<QueueStatusRecordData, HeldItem> {
+export function heldPipelinesKind(options: {
+  client: DevOpsClient;
+  log: Log;
+  selection?: () => Promise<SelectedDefinition[]>;
+}): UndoKind<QueueStatusRecordData, HeldItem> {
   const { client, log } = options;
   let windowId = '';
   const label = (held: { name: string; path: string }) => `${held.path === '\\' || !held.path ? '' : held.path + '\\'}${held.name}`;
-  const judge = (held: HeldDefinition, mode: HoldMode, definition: BuildDefinition | null | undefined, claimed: boolean): UndoItem<HeldItem> => {
+  const judge = (
+    held: HeldDefinition,
+    mode: HoldMode,
+    definition: BuildDefinition | null | undefined,
+    claimed: boolean,
+  ): UndoItem<HeldItem> => {
     const name = label(held);
     if (!definition) return { name, verdict: 'left', reason: 'deleted since the hold', item: { held, mode } };
     const status = queueStatusName(definition.queueStatus);
     const mark = heldMark(definition.tags, windowId);
     const item = (previous: QueueStatusName): HeldItem => ({ held: { ...held, previous }, mode, definition });
     if (mark && claimed && mark.previous !== held.previous) {
-      return { name, verdict: 'refuse', reason: `the undo record says it was ${held.previous}, but the window's mark on it says ${mark.previous}`, item: item(held.previous) };
+      return {
+        name,
+        verdict: 'refuse',
+        reason: `the undo record says it was ${held.previous}, but the window's mark on it says ${mark.previous}`,
+        item: item(held.previous),
+      };
     }
     // The status is already the mark's (a crash before the hold's PUT, or after the release's): only the mark goes.
-    if (mark && status === mark.previous) return { name, verdict: 'restore', reason: `already ${status}; the window's mark is left to remove`, item: item(mark.previous) };
+    if (mark && status === mark.previous)
+      return { name, verdict: 'restore', reason: `already ${status}; the window's mark is left to remove`, item: item(mark.previous) };
     if (mark && status === mode) return { name, verdict: 'restore', reason: `${mode} -> ${mark.previous}`, item: item(mark.previous) };
-    if (mark) return { name, verdict: 'left', reason: `${name} is ${status}, not ${mode} as the hold left it: someone changed it since`, item: item(mark.previous) };
+    if (mark)
+      return {
+        name,
+        verdict: 'left',
+        reason: `${name} is ${status}, not ${mode} as the hold left it: someone changed it since`,
+        item: item(mark.previous),
+      };
     if (status === held.previous) return { name, verdict: 'back', item: item(held.previous) };
-    if (status === mode) return { name, verdict: 'refuse', reason: `it is ${status} but carries no mark of window ${windowId}: this window did not hold it (or it was ${status} before)`, item: item(held.previous) };
-    return { name, verdict: 'left', reason: `${name} is ${status}, not ${mode} as the hold left it: someone changed it since`, item: item(held.previous) };
+    if (status === mode)
+      return {
+        name,
+        verdict: 'refuse',
+        reason: `it is ${status} but carries no mark of window ${windowId}: this window did not hold it (or it was ${status} before)`,
+        item: item(held.previous),
+      };
+    return {
+      name,
+      verdict: 'left',
+      reason: `${name} is ${status}, not ${mode} as the hold left it: someone changed it since`,
+      item: item(held.previous),
+    };
   };
   return {
     kind: QUEUE_STATUS_RECORD_KIND,
@@ -399,14 +529,16 @@ export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; sel
       windowId = id;
       const build = await client.build();
       const read = (held: { id: number; name: string }) =>
-        client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id), { expect: devOpsShape.resourceOrMissing });
+        client.call(`read pipeline ${held.name}`, () => build.getDefinition(client.project, held.id), {
+          expect: devOpsShape.resourceOrMissing,
+        });
       if (data) {
         const items: Array<UndoItem<HeldItem>> = [];
         for (const held of data.definitions) items.push(judge(held, data.mode, await read(held), true));
         return items;
       }
       if (!options.selection) {
-        log.warn('No undo record, and no plan file or pipelines to look for the window\'s marks on: nothing to release.');
+        log.warn("No undo record, and no plan file or pipelines to look for the window's marks on: nothing to release.");
         return [];
       }
       const items: Array<UndoItem<HeldItem>> = [];
@@ -417,7 +549,14 @@ export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; sel
         const status = queueStatusName(definition.queueStatus);
         // The mark says what the hold set; an old mark without it falls back to what the status suggests.
         const mode: HoldMode = mark.mode ?? (status === 'disabled' ? 'disabled' : 'paused');
-        items.push(judge({ id: selected.id, name: selected.name, path: selected.path, previous: mark.previous, revisionBefore: 0 }, mode, definition, false));
+        items.push(
+          judge(
+            { id: selected.id, name: selected.name, path: selected.path, previous: mark.previous, revisionBefore: 0 },
+            mode,
+            definition,
+            false,
+          ),
+        );
       }
       return items;
     },
@@ -427,11 +566,28 @@ export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; sel
         try {
           const wasBack = queueStatusName(definition!.queueStatus) === held.previous;
           const now = await releaseOne(client, log, held, definition!, windowId);
-          const note = wasBack ? 'its status was already back; the window\'s mark was removed' : undefined;
-          entry.item.outcome = { id: held.id, name: held.name, path: held.path, before: held.previous, now, action: now === held.previous ? 'released' : 'changed since the hold', ...(note ? { note } : {}) };
+          const note = wasBack ? "its status was already back; the window's mark was removed" : undefined;
+          entry.item.outcome = {
+            id: held.id,
+            name: held.name,
+            path: held.path,
+            before: held.previous,
+            now,
+            action: now === held.previous ? 'released' : 'changed since the hold',
+            ...(note ? { note } : {}),
+          };
           log.info(wasBack ? `${entry.name}: already ${now}; removed the window's mark.` : `${entry.name}: ${mode} -> ${now}.`);
         } catch (error) {
-          entry.item.outcome = { id: held.id, name: held.name, path: held.path, before: held.previous, now: mode, action: 'failed', note: messageOf(error), failed: true };
+          entry.item.outcome = {
+            id: held.id,
+            name: held.name,
+            path: held.path,
+            before: held.previous,
+            now: mode,
+            action: 'failed',
+            note: messageOf(error),
+            failed: true,
+          };
           log.error(`Could not release ${held.name}: ${messageOf(error)}`);
         }
       }
@@ -444,7 +600,8 @@ export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; sel
         const definition = await client.call(`read pipeline ${item.held.name}`, () => build.getDefinition(client.project, item.held.id), {
           expect: devOpsShape.resourceOrMissing,
         });
-        if (definition && (queueStatusName(definition.queueStatus) !== item.held.previous || heldMark(definition.tags, windowId))) notBack.push(name);
+        if (definition && (queueStatusName(definition.queueStatus) !== item.held.previous || heldMark(definition.tags, windowId)))
+          notBack.push(name);
       }
       return notBack;
     },
@@ -455,9 +612,19 @@ export function heldPipelinesKind(options: { client: DevOpsClient; log: Log; sel
  * Puts one definition's status back, then reads it back and only then removes the window's mark (a crash in
  * between leaves a mark on a definition already back, which the next release removes). Returns the status.
  */
-async function releaseOne(client: DevOpsClient, log: Log, held: HeldDefinition, definition: BuildDefinition, windowId: string): Promise<QueueStatusName> {
+async function releaseOne(
+  client: DevOpsClient,
+  log: Log,
+  held: HeldDefinition,
+  definition: BuildDefinition,
+  windowId: string,
+): Promise<QueueStatusName> {
   // Someone changed the status since the hold (to neither the hold's nor the status before): left as they chose.
-  const now = await setQueueStatus(client, held, definition, held.previous, { log, expected: queueStatusName(definition.queueStatus), onStatusChanged: () => Promise.resolve(false) });
+  const now = await setQueueStatus(client, held, definition, held.previous, {
+    log,
+    expected: queueStatusName(definition.queueStatus),
+    onStatusChanged: () => Promise.resolve(false),
+  });
   if (now !== held.previous) return now;
   const after = await readDefinition(client, held);
   if (after && queueStatusName(after.queueStatus) === held.previous) await dropMarks(client, held, after.tags, windowId);
@@ -474,7 +641,12 @@ export function releaseOutcomes(items: Array<UndoItem<HeldItem>>): DefinitionOut
     if (verdict === 'back') return { ...base, now, action: 'already as before' };
     if (verdict === 'refuse') return { ...base, now, action: 'refused', note: reason, failed: true };
     if (!definition) return { ...base, now, action: 'deleted', note: 'deleted since the hold; nothing to restore' };
-    return { ...base, now, action: 'changed since the hold', note: `someone set it to ${now} after the hold (${mode}); left as they chose` };
+    return {
+      ...base,
+      now,
+      action: 'changed since the hold',
+      note: `someone set it to ${now} after the hold (${mode}); left as they chose`,
+    };
   });
 }
 
@@ -482,7 +654,8 @@ export function releaseOutcomes(items: Array<UndoItem<HeldItem>>): DefinitionOut
 export function validateQueueStatusRecord(data: unknown): QueueStatusRecordData {
   const value = data as QueueStatusRecordData;
   if (!value || typeof value !== 'object') throw new Error('data is missing');
-  if (typeof value.project !== 'string' || typeof value.collectionUrl !== 'string') throw new Error('project and collectionUrl are required');
+  if (typeof value.project !== 'string' || typeof value.collectionUrl !== 'string')
+    throw new Error('project and collectionUrl are required');
   if (value.mode !== 'paused' && value.mode !== 'disabled') throw new Error(`mode '${textOf(value.mode)}' is neither paused nor disabled`);
   if (!Array.isArray(value.definitions)) throw new Error('definitions must be a list');
   for (const held of value.definitions) {
@@ -498,7 +671,10 @@ export function validateQueueStatusRecord(data: unknown): QueueStatusRecordData 
  * `*` a name pattern, `!name` leaves a pipeline out (of every selection), anything else is an exact name.
  */
 export function buildSelections(lines: string[], planJobs: PipelineSelection[] = []): PipelineSelection[] {
-  const exclude = lines.filter((line) => line.startsWith('!')).map((line) => line.slice(1).trim()).filter(Boolean);
+  const exclude = lines
+    .filter((line) => line.startsWith('!'))
+    .map((line) => line.slice(1).trim())
+    .filter(Boolean);
   const selections: PipelineSelection[] = [];
   const names: string[] = [];
   for (const line of lines.filter((text) => !text.startsWith('!'))) {

@@ -48,8 +48,17 @@ export interface EnvironmentOutcome {
 }
 
 /** The approval environments the window pipeline deploys to. */
-export function windowEnvironments(options: { releaseManager: string[]; platformApprover: string[]; minRequiredApprovers?: number; timeoutMinutes?: number }): ApprovalEnvironment[] {
-  const common = { minRequiredApprovers: options.minRequiredApprovers ?? 1, requesterCannotBeApprover: true, timeoutMinutes: options.timeoutMinutes ?? 720 };
+export function windowEnvironments(options: {
+  releaseManager: string[];
+  platformApprover: string[];
+  minRequiredApprovers?: number;
+  timeoutMinutes?: number;
+}): ApprovalEnvironment[] {
+  const common = {
+    minRequiredApprovers: options.minRequiredApprovers ?? 1,
+    requesterCannotBeApprover: true,
+    timeoutMinutes: options.timeoutMinutes ?? 720,
+  };
   return [
     {
       ...common,
@@ -57,7 +66,9 @@ export function windowEnvironments(options: { releaseManager: string[]; platform
       description: 'Monthly maintenance window: the Release Manager approves Starting Maintenance.',
       approvers: options.releaseManager,
       instructions:
-        'Release Manager: approving starts the maintenance window. It announces the start in dailyops and maintenance, mutes alerts ' + 'and, when the plan says so, puts Pingdom in maintenance and the maintenance page up on www and my. Check the plan (the run ' + 'summary of Pre-Maintenance) and the Saturday smoke tests first.',
+        'Release Manager: approving starts the maintenance window. It announces the start in dailyops and maintenance, mutes alerts ' +
+        'and, when the plan says so, puts Pingdom in maintenance and the maintenance page up on www and my. Check the plan (the run ' +
+        'summary of Pre-Maintenance) and the Saturday smoke tests first.',
     },
     {
       ...common,
@@ -65,7 +76,8 @@ export function windowEnvironments(options: { releaseManager: string[]; platform
       description: "Monthly maintenance window: the Platform Approver approves the plan's changes.",
       approvers: options.platformApprover,
       instructions:
-        "Platform Approver: approving runs the month's changes from the plan file (pipelines and scripts in dependency order; " + "manual changes are confirmed one by one afterwards). Check the plan's change list in the run summary first.",
+        "Platform Approver: approving runs the month's changes from the plan file (pipelines and scripts in dependency order; " +
+        "manual changes are confirmed one by one afterwards). Check the plan's change list in the run summary first.",
     },
   ];
 }
@@ -103,7 +115,13 @@ export class EnvironmentSetup {
       options.connection.kind === 'pat'
         ? `Basic ${Buffer.from(`:${options.connection.token}`).toString('base64')}`
         : `Bearer ${options.connection.token}`;
-    this.http = new HttpClient({ baseUrl: options.connection.collectionUrl, service: SERVICE, headers: { Authorization: auth, Accept: 'application/json' }, log: options.log, sleep: (ms) => options.clock.wait(ms) });
+    this.http = new HttpClient({
+      baseUrl: options.connection.collectionUrl,
+      service: SERVICE,
+      headers: { Authorization: auth, Accept: 'application/json' },
+      log: options.log,
+      sleep: (ms) => options.clock.wait(ms),
+    });
   }
 
   /** Creates or updates every environment and its approval check; returns what it did for each. */
@@ -135,13 +153,19 @@ export class EnvironmentSetup {
 
   private async ensureEnvironment(wanted: ApprovalEnvironment): Promise<{ id: number; action: 'created' | 'exists' }> {
     const api = await this.client.taskAgent();
-    const found = await this.client.call(`read environment ${wanted.name}`, () => api.getEnvironments(this.connection.project, wanted.name));
+    const found = await this.client.call(`read environment ${wanted.name}`, () =>
+      api.getEnvironments(this.connection.project, wanted.name),
+    );
     const existing = (found ?? []).find((environment) => environment.name?.toLowerCase() === wanted.name.toLowerCase());
     if (existing?.id !== undefined) {
       this.log.info(`Environment ${wanted.name} exists (id ${existing.id}).`);
       return { id: existing.id, action: 'exists' };
     }
-    const created = await this.client.call(`create environment ${wanted.name}`, () => api.addEnvironment({ name: wanted.name, description: wanted.description }, this.connection.project), { idempotent: false });
+    const created = await this.client.call(
+      `create environment ${wanted.name}`,
+      () => api.addEnvironment({ name: wanted.name, description: wanted.description }, this.connection.project),
+      { idempotent: false },
+    );
     if (created?.id === undefined) throw new ServiceError(SERVICE, `creating environment ${wanted.name} returned no id.`);
     this.log.info(`Environment ${wanted.name} created (id ${created.id}).`);
     return { id: created.id, action: 'created' };
@@ -156,23 +180,36 @@ export class EnvironmentSetup {
         identities.push({ id: approver, displayName: approver });
         continue;
       }
-      const response = await this.request<{ value?: Array<{ id: string; providerDisplayName?: string; customDisplayName?: string; properties?: { Mail?: { $value?: string } } }> }>(
-        `find ${approver}`,
-        { method: 'GET', path: '_apis/identities', query: { searchFilter: 'General', filterValue: approver, queryMembership: 'None', 'api-version': '7.1' } },
-      );
+      const response = await this.request<{
+        value?: Array<{
+          id: string;
+          providerDisplayName?: string;
+          customDisplayName?: string;
+          properties?: { Mail?: { $value?: string } };
+        }>;
+      }>(`find ${approver}`, {
+        method: 'GET',
+        path: '_apis/identities',
+        query: { searchFilter: 'General', filterValue: approver, queryMembership: 'None', 'api-version': '7.1' },
+      });
       const candidates = (response.value ?? []).map((identity) => ({
         id: identity.id,
         displayName: identity.customDisplayName ?? identity.providerDisplayName ?? identity.id,
         mail: identity.properties?.Mail?.$value,
       }));
-      const exact = candidates.filter((candidate) => candidate.displayName.toLowerCase() === approver.toLowerCase() || candidate.mail?.toLowerCase() === approver.toLowerCase());
+      const exact = candidates.filter(
+        (candidate) =>
+          candidate.displayName.toLowerCase() === approver.toLowerCase() || candidate.mail?.toLowerCase() === approver.toLowerCase(),
+      );
       const chosen = exact.length === 1 ? exact[0] : candidates.length === 1 ? candidates[0] : undefined;
       if (!chosen) {
         throw new ServiceError(
           SERVICE,
           candidates.length === 0
-            ? `no user or group named '${approver}' (approver of ${wanted.name}); give the display name, e-mail or id as Azure DevOps ` + `knows it.`
-            : `'${approver}' (approver of ${wanted.name}) matches ${candidates.length} identities ` + `(${candidates.map((c) => c.displayName).join(', ')}); give the exact name or the id.`,
+            ? `no user or group named '${approver}' (approver of ${wanted.name}); give the display name, e-mail or id as Azure DevOps ` +
+                `knows it.`
+            : `'${approver}' (approver of ${wanted.name}) matches ${candidates.length} identities ` +
+                `(${candidates.map((c) => c.displayName).join(', ')}); give the exact name or the id.`,
         );
       }
       identities.push({ id: chosen.id, displayName: chosen.displayName });
@@ -206,12 +243,28 @@ export class EnvironmentSetup {
   }
 
   /** One Exclusive Lock check per environment, timing out with the approval (a run waiting for the lock longer gives up). */
-  private async ensureExclusiveLock(environmentId: number, wanted: ApprovalEnvironment, checks: CheckConfiguration[]): Promise<{ id: number; action: 'created' | 'updated' | 'unchanged'; differences: string[] }> {
+  private async ensureExclusiveLock(
+    environmentId: number,
+    wanted: ApprovalEnvironment,
+    checks: CheckConfiguration[],
+  ): Promise<{ id: number; action: 'created' | 'updated' | 'unchanged'; differences: string[] }> {
     const path = this.checksPath;
-    const locks = checks.filter((check) => check.type?.id?.toLowerCase() === EXCLUSIVE_LOCK_CHECK_TYPE.id || check.type?.name === EXCLUSIVE_LOCK_CHECK_TYPE.name);
-    const body = { type: EXCLUSIVE_LOCK_CHECK_TYPE, settings: {}, resource: { type: 'environment', id: String(environmentId), name: wanted.name }, timeout: wanted.timeoutMinutes };
+    const locks = checks.filter(
+      (check) => check.type?.id?.toLowerCase() === EXCLUSIVE_LOCK_CHECK_TYPE.id || check.type?.name === EXCLUSIVE_LOCK_CHECK_TYPE.name,
+    );
+    const body = {
+      type: EXCLUSIVE_LOCK_CHECK_TYPE,
+      settings: {},
+      resource: { type: 'environment', id: String(environmentId), name: wanted.name },
+      timeout: wanted.timeoutMinutes,
+    };
     if (locks.length === 0) {
-      const created = await this.request<CheckConfiguration>(`create the exclusive lock check of ${wanted.name}`, { method: 'POST', path, query: { 'api-version': CHECKS_API_VERSION }, body });
+      const created = await this.request<CheckConfiguration>(`create the exclusive lock check of ${wanted.name}`, {
+        method: 'POST',
+        path,
+        query: { 'api-version': CHECKS_API_VERSION },
+        body,
+      });
       this.log.info(`Exclusive lock check created on ${wanted.name} (id ${created.id}): one run at a time.`);
       return { id: created.id, action: 'created', differences: [] };
     }
@@ -232,7 +285,12 @@ export class EnvironmentSetup {
     return { id: current.id, action: 'updated', differences };
   }
 
-  private async ensureApprovalCheck(environmentId: number, wanted: ApprovalEnvironment, approvers: Identity[], checks: CheckConfiguration[]): Promise<{ id: number; action: 'created' | 'updated' | 'unchanged'; differences: string[] }> {
+  private async ensureApprovalCheck(
+    environmentId: number,
+    wanted: ApprovalEnvironment,
+    approvers: Identity[],
+    checks: CheckConfiguration[],
+  ): Promise<{ id: number; action: 'created' | 'updated' | 'unchanged'; differences: string[] }> {
     const path = this.checksPath;
     const approvals = checks.filter((check) => check.type?.id === APPROVAL_CHECK_TYPE.id || check.type?.name === APPROVAL_CHECK_TYPE.name);
     const settings = {
@@ -243,13 +301,24 @@ export class EnvironmentSetup {
       blockedApprovers: [],
       requesterCannotBeApprover: wanted.requesterCannotBeApprover,
     };
-    const body = { type: APPROVAL_CHECK_TYPE, settings, resource: { type: 'environment', id: String(environmentId), name: wanted.name }, timeout: wanted.timeoutMinutes };
+    const body = {
+      type: APPROVAL_CHECK_TYPE,
+      settings,
+      resource: { type: 'environment', id: String(environmentId), name: wanted.name },
+      timeout: wanted.timeoutMinutes,
+    };
     if (approvals.length === 0) {
-      const created = await this.request<CheckConfiguration>(`create the approval check of ${wanted.name}`, { method: 'POST', path, query: { 'api-version': CHECKS_API_VERSION }, body });
+      const created = await this.request<CheckConfiguration>(`create the approval check of ${wanted.name}`, {
+        method: 'POST',
+        path,
+        query: { 'api-version': CHECKS_API_VERSION },
+        body,
+      });
       this.log.info(`Approval check created on ${wanted.name} (id ${created.id}): ${approvers.map((a) => a.displayName).join(', ')}.`);
       return { id: created.id, action: 'created', differences: [] };
     }
-    if (approvals.length > 1) this.log.warn(`Environment ${wanted.name} has ${approvals.length} approval checks; only check ${approvals[0].id} is kept in line.`);
+    if (approvals.length > 1)
+      this.log.warn(`Environment ${wanted.name} has ${approvals.length} approval checks; only check ${approvals[0].id} is kept in line.`);
     const current = approvals[0];
     const differences = compareCheck(current, settings, wanted.timeoutMinutes);
     if (differences.length === 0) {
@@ -273,7 +342,10 @@ export class EnvironmentSetup {
     } catch (error) {
       if (error instanceof HttpError) {
         const status = error.status;
-        const advice = status === 401 || status === 403 ? ' Check the PAT: it needs the scopes Environment (Read & manage), Identity (Read) and, for checks, Project and Team (Read).' : '';
+        const advice =
+          status === 401 || status === 403
+            ? ' Check the PAT: it needs the scopes Environment (Read & manage), Identity (Read) and, for checks, Project and Team (Read).'
+            : '';
         throw new ServiceError(SERVICE, `could not ${what}: ${messageOf(error)}${advice}`, { status, cause: error });
       }
       throw error;
@@ -281,14 +353,21 @@ export class EnvironmentSetup {
   }
 }
 
-function compareCheck(current: CheckConfiguration, wanted: { approvers: Identity[]; minRequiredApprovers: number; instructions: string; requesterCannotBeApprover: boolean }, timeoutMinutes: number): string[] {
+function compareCheck(
+  current: CheckConfiguration,
+  wanted: { approvers: Identity[]; minRequiredApprovers: number; instructions: string; requesterCannotBeApprover: boolean },
+  timeoutMinutes: number,
+): string[] {
   const differences: string[] = [];
   const have = new Set((current.settings?.approvers ?? []).map((approver) => approver.id.toLowerCase()));
   const want = new Set(wanted.approvers.map((approver) => approver.id.toLowerCase()));
-  if (have.size !== want.size || [...want].some((id) => !have.has(id))) differences.push(`approvers ${[...have].join(', ') || 'none'} → ${wanted.approvers.map((a) => a.displayName).join(', ')}`);
-  if ((current.settings?.minRequiredApprovers ?? 0) !== wanted.minRequiredApprovers) differences.push(`minimum approvers ${current.settings?.minRequiredApprovers ?? 0} → ${wanted.minRequiredApprovers}`);
+  if (have.size !== want.size || [...want].some((id) => !have.has(id)))
+    differences.push(`approvers ${[...have].join(', ') || 'none'} → ${wanted.approvers.map((a) => a.displayName).join(', ')}`);
+  if ((current.settings?.minRequiredApprovers ?? 0) !== wanted.minRequiredApprovers)
+    differences.push(`minimum approvers ${current.settings?.minRequiredApprovers ?? 0} → ${wanted.minRequiredApprovers}`);
   if ((current.settings?.instructions ?? '') !== wanted.instructions) differences.push('instructions');
-  if (!!current.settings?.requesterCannotBeApprover !== wanted.requesterCannotBeApprover) differences.push(`requester cannot approve → ${wanted.requesterCannotBeApprover}`);
+  if (!!current.settings?.requesterCannotBeApprover !== wanted.requesterCannotBeApprover)
+    differences.push(`requester cannot approve → ${wanted.requesterCannotBeApprover}`);
   if (Number(current.timeout) !== timeoutMinutes) differences.push(`timeout ${current.timeout} → ${timeoutMinutes} min`);
   return differences;
 }

@@ -39,7 +39,10 @@ function count(outcomes: DefinitionOutcome[], ...actions: string[]): number {
 export function unreleasedHolds(records: RecordStore, project: string): Array<UndoRecord<QueueStatusRecordData>> {
   return records
     .list()
-    .filter(({ record, receipt }) => record.kind === QUEUE_STATUS_RECORD_KIND && !receipt && (record.data as QueueStatusRecordData)?.project === project)
+    .filter(
+      ({ record, receipt }) =>
+        record.kind === QUEUE_STATUS_RECORD_KIND && !receipt && (record.data as QueueStatusRecordData)?.project === project,
+    )
     .map(({ record }) => record as UndoRecord<QueueStatusRecordData>)
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
@@ -77,7 +80,9 @@ export async function holdPipelines(options: {
     earlier,
     publishRecord: (data) => {
       record.data = data;
-      record.description = `Queue status of ${data.definitions.length} pipeline(s) in ${data.project} set to ${data.mode}; release ` + `sets each back to what it was.`;
+      record.description =
+        `Queue status of ${data.definitions.length} pipeline(s) in ${data.project} set to ${data.mode}; release ` +
+        `sets each back to what it was.`;
       options.publishUndoRecord(record);
     },
   });
@@ -86,7 +91,9 @@ export async function holdPipelines(options: {
     record,
     outcomes,
     failed,
-    headline: `${count(outcomes, 'held')} pipeline(s) held (${options.mode}), ${outcomes.length - count(outcomes, 'held', 'failed')} left as ` + `they were, ${failed} failed.`,
+    headline:
+      `${count(outcomes, 'held')} pipeline(s) held (${options.mode}), ${outcomes.length - count(outcomes, 'held', 'failed')} left as ` +
+      `they were, ${failed} failed.`,
   };
 }
 
@@ -103,7 +110,11 @@ export async function releasePipelines(options: {
   clock: WindowClock;
 }): Promise<RescheduleResult> {
   const { client, record, log } = options;
-  log.section(record ? `Releasing ${record.data.definitions.length} pipeline(s) held by ${record.id}` : `Releasing what window ${options.windowId} held (records folder, then the pipelines' marks)`);
+  log.section(
+    record
+      ? `Releasing ${record.data.definitions.length} pipeline(s) held by ${record.id}`
+      : `Releasing what window ${options.windowId} held (records folder, then the pipelines' marks)`,
+  );
   const outcome = mergeOutcomes(
     await restoreRecordOrMarks({
       kind: heldPipelinesKind({ client, log, selection: options.selection }),
@@ -124,7 +135,10 @@ export async function releasePipelines(options: {
     record,
     outcomes,
     failed,
-    headline: `${count(outcomes, 'released')} pipeline(s) released, ${count(outcomes, 'already as before', 'deleted')} already as before, ` + `${count(outcomes, 'changed since the hold')} changed by someone since (left alone), ${count(outcomes, 'refused')} refused, ` + `${failed} failed or not back.`,
+    headline:
+      `${count(outcomes, 'released')} pipeline(s) released, ${count(outcomes, 'already as before', 'deleted')} already as before, ` +
+      `${count(outcomes, 'changed since the hold')} changed by someone since (left alone), ${count(outcomes, 'refused')} refused, ` +
+      `${failed} failed or not back.`,
   };
 }
 
@@ -164,7 +178,12 @@ export async function holdOutsideScheduler(options: {
  * nowhere else); the release call must be idempotent on the scheduler's side, and its 2xx answer is the
  * only read-back there is.
  */
-export function schedulerKind(options: { endpoint?: Endpoint; release?: SchedulerCall; schedulerName: string; log: Log }): UndoKind<SchedulerRecordData, SchedulerCall> {
+export function schedulerKind(options: {
+  endpoint?: Endpoint;
+  release?: SchedulerCall;
+  schedulerName: string;
+  log: Log;
+}): UndoKind<SchedulerRecordData, SchedulerCall> {
   return {
     kind: SCHEDULER_RECORD_KIND,
     validate: validateSchedulerRecord,
@@ -172,7 +191,8 @@ export function schedulerKind(options: { endpoint?: Endpoint; release?: Schedule
     urlsOf: (data) => [data.holdUrl, data.releaseUrl].filter(Boolean),
     // The scheduler has no readable state, so nothing is awaited: the verdict follows from the record alone.
     assess(data) {
-      const call = options.release ?? (data ? { method: data.releaseMethod, url: data.releaseUrl, body: data.releaseBody, headers: {} } : undefined);
+      const call =
+        options.release ?? (data ? { method: data.releaseMethod, url: data.releaseUrl, body: data.releaseBody, headers: {} } : undefined);
       if (!call) {
         options.log.warn(`No undo record and no releaseUrl: nothing tells how to release ${options.schedulerName}.`);
         return Promise.resolve([]);
@@ -187,7 +207,8 @@ export function schedulerKind(options: { endpoint?: Endpoint; release?: Schedule
       ]);
     },
     async restore(items) {
-      for (const { item } of items) await callScheduler({ endpoint: options.endpoint, call: item, log: options.log, what: `Release ${options.schedulerName}` });
+      for (const { item } of items)
+        await callScheduler({ endpoint: options.endpoint, call: item, log: options.log, what: `Release ${options.schedulerName}` });
     },
     readBack: () => Promise.resolve([]),
   };
@@ -217,7 +238,12 @@ export async function releaseOutsideScheduler(options: {
     describe: () => `${options.schedulerName}: release call answered.`,
   });
   requireBack(outcome, `${options.schedulerName} is not released`);
-  return { record: options.record, outcomes: [], failed: 0, headline: outcome.restored.length ? `${options.schedulerName}: jobs released.` : `${options.schedulerName}: nothing to release.` };
+  return {
+    record: options.record,
+    outcomes: [],
+    failed: 0,
+    headline: outcome.restored.length ? `${options.schedulerName}: jobs released.` : `${options.schedulerName}: nothing to release.`,
+  };
 }
 
 export function validateSchedulerRecord(data: unknown): SchedulerRecordData {

@@ -56,13 +56,19 @@ export function guardRestClient(rest: unknown, options: RestGuardOptions): void 
     const where = `${method} ${pathOf(res.message)}`.trim();
     const answered = `${options.service} answered ${status} with ${describeContentType(res.message.headers['content-type'])}`;
     // An empty 200 to a read would be taken as "not found": a read always has a body.
-    if (status === 200 && text.length === 0 && method === 'GET') throw new NotTheApiError(`${answered} and an empty body where JSON was expected (${where})`, status, 'not-json');
+    if (status === 200 && text.length === 0 && method === 'GET')
+      throw new NotTheApiError(`${answered} and an empty body where JSON was expected (${where})`, status, 'not-json');
     if (status >= 200 && status < 300 && text.length > 0) {
-      if (!isJsonContentType(res.message.headers['content-type'])) throw new NotTheApiError(`${answered} where JSON was expected (${where})`, status, 'not-json');
+      if (!isJsonContentType(res.message.headers['content-type']))
+        throw new NotTheApiError(`${answered} where JSON was expected (${where})`, status, 'not-json');
       try {
         JSON.parse(text);
       } catch {
-        throw new NotTheApiError(`${answered} that is not valid JSON (${formatBytes(Buffer.byteLength(text))}, cut short or malformed) (${where})`, status, 'not-json');
+        throw new NotTheApiError(
+          `${answered} that is not valid JSON (${formatBytes(Buffer.byteLength(text))}, cut short or malformed) (${where})`,
+          status,
+          'not-json',
+        );
       }
     }
     return original(res, requestOptions);
@@ -76,16 +82,28 @@ async function boundedBody(message: IncomingMessage, options: RestGuardOptions):
   const declared = Number(message.headers['content-length']);
   const where = pathOf(message);
   try {
-    const { bytes } = await readBody(message, { limit: options.maxBodyBytes, signal: controller.signal, declaredLength: Number.isFinite(declared) ? declared : undefined });
+    const { bytes } = await readBody(message, {
+      limit: options.maxBodyBytes,
+      signal: controller.signal,
+      declaredLength: Number.isFinite(declared) ? declared : undefined,
+    });
     const gzipped = /\bgzip\b/i.test(String(message.headers['content-encoding'] ?? ''));
     return (gzipped ? gunzipSync(bytes, { maxOutputLength: options.maxBodyBytes }) : bytes).toString('utf8');
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
-      throw new NotTheApiError(`${options.service} answered ${where} with a body that ${error.message}; refused without reading it`, message.statusCode, 'too-large');
+      throw new NotTheApiError(
+        `${options.service} answered ${where} with a body that ${error.message}; refused without reading it`,
+        message.statusCode,
+        'too-large',
+      );
     }
     const received = error instanceof BodyReadError ? ` after ${formatBytes(error.received)} of the body` : '';
     if (controller.signal.aborted) {
-      throw new NotTheApiError(`${options.service} did not finish answering ${where} within ${Math.round(options.bodyTimeoutMs / 100) / 10} s${received}`, undefined, 'ETIMEDOUT');
+      throw new NotTheApiError(
+        `${options.service} did not finish answering ${where} within ${Math.round(options.bodyTimeoutMs / 100) / 10} s${received}`,
+        undefined,
+        'ETIMEDOUT',
+      );
     }
     throw new NotTheApiError(`The connection broke while ${options.service} was answering ${where}${received}`, undefined, 'ECONNRESET');
   } finally {

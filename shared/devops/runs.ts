@@ -112,7 +112,8 @@ export class PipelineRuns {
     const matches = folder ? named.filter((pipeline) => pipeline.folder.toLowerCase() === normalizeFolder(folder).toLowerCase()) : named;
     if (matches.length === 1) return matches[0];
     if (matches.length === 0) {
-      const elsewhere = folder && named.length ? ` (pipelines of that name are in ${named.map((pipeline) => pipeline.folder).join(', ')})` : '';
+      const elsewhere =
+        folder && named.length ? ` (pipelines of that name are in ${named.map((pipeline) => pipeline.folder).join(', ')})` : '';
       return `no pipeline '${name}'${folder ? ` in folder ${folder}` : ''} in project ${this.client.project}${elsewhere}`;
     }
     return `${matches.length} pipelines are named '${name}' (in ${matches.map((pipeline) => pipeline.folder).join(', ')}); give its folder`;
@@ -135,7 +136,19 @@ export class PipelineRuns {
   async runsOfWindow(windowId: string): Promise<RunState[]> {
     const build = await this.client.build();
     const builds = await this.client.call(`find the runs of window ${windowId}`, () =>
-      build.getBuilds(this.client.project, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, [`${TAG_PREFIX.window}${windowId}`]),
+      build.getBuilds(
+        this.client.project,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        [`${TAG_PREFIX.window}${windowId}`],
+      ),
     );
     return (builds ?? []).map(toRunState).sort((a, b) => b.id - a.id);
   }
@@ -150,11 +163,19 @@ export class PipelineRuns {
     const requestedAt = this.client.now();
     const body = {
       templateParameters: options.parameters,
-      ...(options.branch ? { resources: { repositories: { self: { refName: options.branch.startsWith('refs/') ? options.branch : `refs/heads/${options.branch}` } } } } : {}),
+      ...(options.branch
+        ? {
+            resources: {
+              repositories: { self: { refName: options.branch.startsWith('refs/') ? options.branch : `refs/heads/${options.branch}` } },
+            },
+          }
+        : {}),
     };
     let runId: number;
     try {
-      const run = await this.client.call(`start pipeline ${pipeline.name}`, () => api.runPipeline(body, this.client.project, pipeline.id), { idempotent: false });
+      const run = await this.client.call(`start pipeline ${pipeline.name}`, () => api.runPipeline(body, this.client.project, pipeline.id), {
+        idempotent: false,
+      });
       runId = run.id!;
     } catch (error) {
       const status = (error as ServiceError).status;
@@ -194,7 +215,23 @@ export class PipelineRuns {
     const builds = await this.client.call(`read ${runIds.length} run(s)`, () =>
       build.getBuilds(
         this.client.project,
-        undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
         runIds,
       ),
     );

@@ -41,7 +41,10 @@ export function schedulerCall(
   if (!METHODS.includes(method)) throw new InputError(names.method, `'${inputs.method}' is not one of ${METHODS.join(', ')}.`);
   if (!inputs.url) throw new InputError(names.url, 'is required for an outside scheduler: the URL of the call.');
   const headers: Record<string, string> = {};
-  for (const line of (inputs.headers ?? '').split(/\r?\n/).map((text) => text.trim()).filter(Boolean)) {
+  for (const line of (inputs.headers ?? '')
+    .split(/\r?\n/)
+    .map((text) => text.trim())
+    .filter(Boolean)) {
     const colon = line.indexOf(':');
     if (colon <= 0) throw new InputError(names.headers, `'${line}' is not a header; write one per line as Name: value.`);
     headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
@@ -60,7 +63,13 @@ export function schedulerCall(
 /** `{{windowId}}`-style placeholders; unknown ones are refused so a typo is not sent to the scheduler. */
 function substitute(text: string, variables: Record<string, string>, inputName: string): string {
   return text.replace(/\{\{\s*([A-Za-z0-9_.]+)\s*\}\}/g, (whole, name: string) => {
-    if (!(name in variables)) throw new InputError(inputName, `unknown placeholder ${whole}; known: ${Object.keys(variables).map((key) => `{{${key}}}`).join(', ')}.`);
+    if (!(name in variables))
+      throw new InputError(
+        inputName,
+        `unknown placeholder ${whole}; known: ${Object.keys(variables)
+          .map((key) => `{{${key}}}`)
+          .join(', ')}.`,
+      );
     return variables[name];
   });
 }
@@ -74,7 +83,12 @@ function hostOf(url: string): string {
 }
 
 /** Sends one call to the scheduler with the connection's credentials (Basic for user/password, Bearer for a token). */
-export async function callScheduler(options: { endpoint?: Endpoint; call: SchedulerCall; log: Log; what: string }): Promise<{ status: number; body: string }> {
+export async function callScheduler(options: {
+  endpoint?: Endpoint;
+  call: SchedulerCall;
+  log: Log;
+  what: string;
+}): Promise<{ status: number; body: string }> {
   const { endpoint, call, log } = options;
   const headers: Record<string, string> = { ...call.headers };
   if (endpoint) {
@@ -92,9 +106,17 @@ export async function callScheduler(options: { endpoint?: Endpoint; call: Schedu
   const baseUrl = /^https?:\/\//i.test(call.url) ? call.url : endpoint?.url;
   // The connection's credentials go to the connection's host and nowhere else, whatever a URL (or a record) says.
   if (endpoint?.url && headers.Authorization && baseUrl && hostOf(baseUrl) !== hostOf(endpoint.url)) {
-    throw new InputError('schedulerConnection', `the call URL is on host '${hostOf(baseUrl)}', not the connection's host '${hostOf(endpoint.url)}': the connection's ` + `credentials are never sent elsewhere. Nothing was sent.`);
+    throw new InputError(
+      'schedulerConnection',
+      `the call URL is on host '${hostOf(baseUrl)}', not the connection's host '${hostOf(endpoint.url)}': the connection's ` +
+        `credentials are never sent elsewhere. Nothing was sent.`,
+    );
   }
-  if (!baseUrl) throw new InputError('schedulerConnection', `the call URL '${call.url}' is relative, so a connection with the scheduler's URL is needed.`);
+  if (!baseUrl)
+    throw new InputError(
+      'schedulerConnection',
+      `the call URL '${call.url}' is relative, so a connection with the scheduler's URL is needed.`,
+    );
   const http = new HttpClient({ baseUrl, service: 'Outside scheduler', log, retry: { maxRetries: 3, deadlineMs: 120_000 } });
   try {
     const response = await http.request<string>({
@@ -111,7 +133,10 @@ export async function callScheduler(options: { endpoint?: Endpoint; call: Schedu
       const detail = typeof error.data === 'string' ? error.data.slice(0, 300) : '';
       throw new ServiceError('Outside scheduler', `${options.what} failed: ${error.message}${detail ? ` (${log.mask(detail)})` : ''}`, {
         status: error.status,
-        advice: error.status === 401 || error.status === 403 ? "Check the connection's user name and password (or token) and that the scheduler's web service is enabled." : undefined,
+        advice:
+          error.status === 401 || error.status === 403
+            ? "Check the connection's user name and password (or token) and that the scheduler's web service is enabled."
+            : undefined,
         cause: error,
       });
     }

@@ -63,19 +63,28 @@ export function parseTemplateParameters(inputName: string, text: string | undefi
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new InputError(inputName, 'must be a map of parameter names to values, e.g. `environment: production` (one per line) or {"environment": "production"}.');
+    throw new InputError(
+      inputName,
+      'must be a map of parameter names to values, e.g. `environment: production` (one per line) or {"environment": "production"}.',
+    );
   }
   const parameters: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) throw new InputError(inputName, `'${name}' is not a parameter name (letters, digits, '_', '.', '-').`);
-    if (value === null || value === undefined) throw new InputError(inputName, `parameter '${name}' has no value; leave it out to take the pipeline's default.`);
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name))
+      throw new InputError(inputName, `'${name}' is not a parameter name (letters, digits, '_', '.', '-').`);
+    if (value === null || value === undefined)
+      throw new InputError(inputName, `parameter '${name}' has no value; leave it out to take the pipeline's default.`);
     parameters[name] = textOf(value);
   }
   return parameters;
 }
 
 /** A number of minutes or seconds (decimals allowed), within bounds; `fallback` when empty. */
-export function parseAmount(inputName: string, text: string | undefined, bounds: { fallback: number; min: number; max: number; unit: 'minutes' | 'seconds' }): number {
+export function parseAmount(
+  inputName: string,
+  text: string | undefined,
+  bounds: { fallback: number; min: number; max: number; unit: 'minutes' | 'seconds' },
+): number {
   const value = text?.trim() || String(bounds.fallback);
   const amount = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(amount) || amount < bounds.min || amount > bounds.max) {
@@ -88,7 +97,8 @@ export function parseAmount(inputName: string, text: string | undefined, bounds:
 export function parseRunKey(inputName: string, text: string | undefined): string | undefined {
   const key = text?.trim();
   if (!key) return undefined;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(key)) throw new InputError(inputName, `'${key}' is not a key: letters, digits, '.', '_' and '-', up to 100.`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(key))
+    throw new InputError(inputName, `'${key}' is not a key: letters, digits, '.', '_' and '-', up to 100.`);
   return key;
 }
 
@@ -151,7 +161,10 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   const startedAt = client.now();
   const callsBefore = client.calls;
   const runs = new PipelineRuns(client, (runId, error) =>
-    log.warn(`Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but running this step again will not recognise ` + `it and may start another.`),
+    log.warn(
+      `Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but running this step again will not recognise ` +
+        `it and may start another.`,
+    ),
   );
   const pipeline = await resolvePipeline(runs, options.pipeline);
   const key = options.runKey ?? `pipeline-${pipeline.id}`;
@@ -168,13 +181,17 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
     apiCalls: client.calls - callsBefore,
   });
 
-  log.section(`Pipeline ${pipeline.name} (${pipeline.folder === '\\' ? '' : `${pipeline.folder}\\`}id ${pipeline.id}), window ${options.windowId}`);
+  log.section(
+    `Pipeline ${pipeline.name} (${pipeline.folder === '\\' ? '' : `${pipeline.folder}\\`}id ${pipeline.id}), window ${options.windowId}`,
+  );
   const begun = await beginRun(options, runs, pipeline, key);
   options.onRun?.(begun.run, pipeline);
   if (begun.final) return result(begun.run, begun.final, begun.origin);
   const run = await followRun(options, runs, pipeline, begun.run, startedAt);
   if (run.status === 'running') return result(run, 'timed-out', begun.origin, begun.note);
-  log.info(`${pipeline.name} ${runLabel(run)} ${run.status}${run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : ''}. ${run.webUrl ?? ''}`.trim());
+  log.info(
+    `${pipeline.name} ${runLabel(run)} ${run.status}${run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : ''}. ${run.webUrl ?? ''}`.trim(),
+  );
   return result(run, run.status as RunOutcome, begun.origin, begun.note);
 }
 
@@ -192,10 +209,14 @@ interface BegunRun {
  */
 async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipeline: PipelineRef, key: string): Promise<BegunRun> {
   const { log } = options;
-  const earlier = (await runs.runsOfWindow(options.windowId)).find((run) => tagValue(run.tags, TAG_PREFIX.run)?.toLowerCase() === key.toLowerCase());
+  const earlier = (await runs.runsOfWindow(options.windowId)).find(
+    (run) => tagValue(run.tags, TAG_PREFIX.run)?.toLowerCase() === key.toLowerCase(),
+  );
   const sameAttempt = earlier !== undefined && tagValue(earlier.tags, TAG_PREFIX.attempt) === options.attemptId;
   if (earlier?.status === 'running') {
-    log.info(`${runLabel(earlier)} started earlier in this window is still running; waiting for it instead of starting another. ${earlier.webUrl ?? ''}`.trim());
+    log.info(
+      `${runLabel(earlier)} started earlier in this window is still running; waiting for it instead of starting another. ${earlier.webUrl ?? ''}`.trim(),
+    );
     return { run: earlier, origin: 'resumed' };
   }
   if (earlier?.status === 'succeeded') {
@@ -203,7 +224,9 @@ async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipelin
     return { run: earlier, origin: 'succeeded-earlier', final: 'succeeded' };
   }
   if (earlier && sameAttempt) {
-    log.warn(`${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ${earlier.webUrl ?? ''}`.trim());
+    log.warn(
+      `${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ${earlier.webUrl ?? ''}`.trim(),
+    );
     return { run: earlier, origin: 'failed-in-this-attempt', final: earlier.status as RunOutcome };
   }
   let note: string | undefined;
@@ -212,14 +235,23 @@ async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipelin
     log.info(`${note}.`);
   }
   const parameterNames = Object.keys(options.parameters);
-  log.info(`Starting ${pipeline.name} on ${options.branch ?? 'its default branch'}${parameterNames.length ? ` with parameters ${parameterNames.join(', ')}` : ''}.`);
+  log.info(
+    `Starting ${pipeline.name} on ${options.branch ?? 'its default branch'}${parameterNames.length ? ` with parameters ${parameterNames.join(', ')}` : ''}.`,
+  );
   let run: RunState;
   try {
-    run = await runs.start(pipeline, { branch: options.branch, parameters: options.parameters, tags: singleRunTags(options.windowId, key, options.attemptId) });
+    run = await runs.start(pipeline, {
+      branch: options.branch,
+      parameters: options.parameters,
+      tags: singleRunTags(options.windowId, key, options.attemptId),
+    });
   } catch (error) {
     const status = (error as { status?: number }).status;
     // The service refuses a run whose parameters or branch the pipeline does not accept with a 400.
-    if (status === 400) throw new Error(`${messageOf(error)} Check the inputs 'parameters' and 'branch' against what ${pipeline.name} declares; nothing was started.`);
+    if (status === 400)
+      throw new Error(
+        `${messageOf(error)} Check the inputs 'parameters' and 'branch' against what ${pipeline.name} declares; nothing was started.`,
+      );
     throw error;
   }
   log.info(`Started ${pipeline.name}: ${runLabel(run)} ${run.webUrl ?? ''}`.trim());
@@ -230,7 +262,13 @@ async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipelin
  * Waits for the run: one call per poll, backing off while it goes on, longer when the service asks (Retry-After,
  * rate limits). Returns it finished, or still running when the step's time is up.
  */
-async function followRun(options: RunPipelineOptions, runs: PipelineRuns, pipeline: PipelineRef, started: RunState, startedAt: number): Promise<RunState> {
+async function followRun(
+  options: RunPipelineOptions,
+  runs: PipelineRuns,
+  pipeline: PipelineRef,
+  started: RunState,
+  startedAt: number,
+): Promise<RunState> {
   const { client, log } = options;
   const deadline = startedAt + options.timeoutMs;
   const maxPoll = options.maxPollIntervalMs ?? options.pollIntervalMs * 4;
@@ -256,7 +294,9 @@ async function followRun(options: RunPipelineOptions, runs: PipelineRuns, pipeli
     log.progress((elapsed / options.timeoutMs) * 100, `${pipeline.name} ${runLabel(run)}: ${run.status} after ${minutes(elapsed)}`);
     if (run.status === 'running' && client.now() - lastLineAt >= Math.max(60_000, maxPoll)) {
       lastLineAt = client.now();
-      log.info(`${pipeline.name} ${runLabel(run)} still running after ${minutes(elapsed)} (the step waits up to ${minutes(options.timeoutMs)}).`);
+      log.info(
+        `${pipeline.name} ${runLabel(run)} still running after ${minutes(elapsed)} (the step waits up to ${minutes(options.timeoutMs)}).`,
+      );
     }
   }
   return run;
@@ -278,7 +318,10 @@ export function failureMessage(result: RunPipelineResult): string | undefined {
     case 'succeeded':
       return undefined;
     case 'timed-out':
-      return `${pipeline.name} ${runLabel(run)} is still running after the step's ${minutes(result.timeoutMs)} timeout; it was left ` + `running${where}. Running this step again in the same window waits for it instead of starting another.`;
+      return (
+        `${pipeline.name} ${runLabel(run)} is still running after the step's ${minutes(result.timeoutMs)} timeout; it was left ` +
+        `running${where}. Running this step again in the same window waits for it instead of starting another.`
+      );
     default: {
       const how = result.outcome === 'partially-succeeded' ? 'partially succeeded (some of its steps failed)' : result.outcome;
       const earlier = result.origin === 'failed-in-this-attempt' ? ' earlier in this attempt' : '';
@@ -303,13 +346,31 @@ function originWords(result: RunPipelineResult): string {
 /** The step's page in the run summary (and in the window's finish summary). */
 export function renderRunSummary(result: RunPipelineResult): MarkdownSummary {
   const { pipeline, run } = result;
-  const took = run.startedAt && run.finishedAt ? minutes(run.finishedAt - run.startedAt) : result.outcome === 'timed-out' ? `over ${minutes(result.timeoutMs)}` : '-';
+  const took =
+    run.startedAt && run.finishedAt
+      ? minutes(run.finishedAt - run.startedAt)
+      : result.outcome === 'timed-out'
+        ? `over ${minutes(result.timeoutMs)}`
+        : '-';
   const parameters = Object.entries(result.parameters);
   return new MarkdownSummary()
     .heading(`${pipeline.name}: ${OUTCOME_WORDS[result.outcome]}`)
     .table(
       ['Pipeline', 'Run', 'Result', 'Branch', 'Took', 'How'],
-      [[`${pipeline.folder === '\\' ? '' : `${pipeline.folder}\\`}${pipeline.name} (id ${pipeline.id})`, link(String(run.name ?? run.id), run.webUrl), OUTCOME_WORDS[result.outcome], result.branch ?? 'default', took, originWords(result)]],
+      [
+        [
+          `${pipeline.folder === '\\' ? '' : `${pipeline.folder}\\`}${pipeline.name} (id ${pipeline.id})`,
+          link(String(run.name ?? run.id), run.webUrl),
+          OUTCOME_WORDS[result.outcome],
+          result.branch ?? 'default',
+          took,
+          originWords(result),
+        ],
+      ],
     )
-    .paragraph(parameters.length ? `Parameters: ${parameters.map(([name, value]) => `\`${name}\` = \`${value.replace(/`/g, "'")}\``).join(', ')}` : "Parameters: the pipeline's defaults.");
+    .paragraph(
+      parameters.length
+        ? `Parameters: ${parameters.map(([name, value]) => `\`${name}\` = \`${value.replace(/`/g, "'")}\``).join(', ')}`
+        : "Parameters: the pipeline's defaults.",
+    );
 }

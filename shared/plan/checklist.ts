@@ -160,7 +160,12 @@ export function renderChecklist(input: ChecklistInput, summary = new MarkdownSum
   const manual = plan.changes.filter((change) => change.action.kind === 'manual' && !NOT_RUN_STATUSES.has(change.status));
   if (manual.length) {
     summary.heading('Steps by hand', 3);
-    summary.list(manual.map((change) => `**${change.title}** (${change.id}): ${(change.action as { instructions: string }).instructions.replace(/\s*\n\s*/g, ' ')}`));
+    summary.list(
+      manual.map(
+        (change) =>
+          `**${change.title}** (${change.id}): ${(change.action as { instructions: string }).instructions.replace(/\s*\n\s*/g, ' ')}`,
+      ),
+    );
   }
   if (input.jobs?.length) {
     summary.heading('Scheduled jobs', 3);
@@ -169,9 +174,16 @@ export function renderChecklist(input: ChecklistInput, summary = new MarkdownSum
     summary.heading('Scheduled jobs', 3);
     summary.list(
       plan.jobs.map((job) => {
-        const parts = [job.folder ? `folder ${job.folder}` : '', job.names.length ? `pipelines ${job.names.join(', ')}` : '', job.pattern ? `names like ${job.pattern}` : ''];
+        const parts = [
+          job.folder ? `folder ${job.folder}` : '',
+          job.names.length ? `pipelines ${job.names.join(', ')}` : '',
+          job.pattern ? `names like ${job.pattern}` : '',
+        ];
         const excluded = job.exclude.length ? ` except ${job.exclude.join(', ')}` : '';
-        return `${job.name ? `**${job.name}**: ` : ''}${parts.filter(Boolean).join('; ')}${excluded} (held before the window, released ` + `after it)`;
+        return (
+          `${job.name ? `**${job.name}**: ` : ''}${parts.filter(Boolean).join('; ')}${excluded} (held before the window, released ` +
+          `after it)`
+        );
       }),
     );
   }

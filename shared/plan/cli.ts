@@ -13,7 +13,11 @@ import { boundMessage, MAX_LISTED_PROBLEMS, readPlanText } from './plan-input';
 
 const USAGE = 'usage: npm run validate-plan -- <plan.yml> [more plans] [--root <repository root>] [--checklist]';
 
-export function main(argv: string[], write: (line: string) => void = console.log, writeError: (line: string) => void = console.error): number {
+export function main(
+  argv: string[],
+  write: (line: string) => void = console.log,
+  writeError: (line: string) => void = console.error,
+): number {
   // CI runs this in a pipeline step, where the agent would act on a `##vso[` that plan text brought in.
   const out = inert(write);
   const err = inert(writeError);
@@ -47,7 +51,8 @@ export function main(argv: string[], write: (line: string) => void = console.log
         continue;
       }
       const { plan, problems } = parsePlan(read.text, file, { scriptRoot });
-      for (const problem of problems.slice(0, MAX_LISTED_PROBLEMS)) (problem.severity === 'error' ? err : out)(`${formatProblem(problem)}${problem.severity === 'warning' ? ' (warning)' : ''}`);
+      for (const problem of problems.slice(0, MAX_LISTED_PROBLEMS))
+        (problem.severity === 'error' ? err : out)(`${formatProblem(problem)}${problem.severity === 'warning' ? ' (warning)' : ''}`);
       if (problems.length > MAX_LISTED_PROBLEMS) err(`… and ${problems.length - MAX_LISTED_PROBLEMS} more problem(s).`);
       if (!plan) {
         failed = true;

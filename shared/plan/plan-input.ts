@@ -63,7 +63,8 @@ export function readPlanText(file: string): ReadResult {
     // Read at most one byte past the limit, in case the file grows while it is read.
     const buffer = Buffer.alloc(MAX_PLAN_BYTES + 1);
     let length = 0;
-    for (let read = -1; read !== 0 && length < buffer.length; length += read) read = fs.readSync(fd, buffer, length, buffer.length - length, null);
+    for (let read = -1; read !== 0 && length < buffer.length; length += read)
+      read = fs.readSync(fd, buffer, length, buffer.length - length, null);
     if (length > MAX_PLAN_BYTES) return { problem: `is larger than ${MAX_PLAN_BYTES} bytes; a plan file may be at most that.` };
     return { text: buffer.subarray(0, length).toString('utf8') };
   } catch (error) {
@@ -99,7 +100,8 @@ export function nestingProblem(text: string): TextProblem | undefined {
       while (indents.length && indents[indents.length - 1] >= indent) indents.pop();
       indents.push(indent);
       const depth = indents.length + (content[1].match(/-/g)?.length ?? 0);
-      if (depth > MAX_NESTING) return { line: index + 1, column: indent + 1, message: `nests deeper than ${MAX_NESTING} levels; a plan needs far fewer.` };
+      if (depth > MAX_NESTING)
+        return { line: index + 1, column: indent + 1, message: `nests deeper than ${MAX_NESTING} levels; a plan needs far fewer.` };
     }
     let previous = ''; // the last character that is not a space, on this line
     for (let column = 0; column < line.length; previous = /\s/.test(line[column]) ? previous : line[column], column++) {
@@ -114,7 +116,8 @@ export function nestingProblem(text: string): TextProblem | undefined {
         break;
       } else if ((char === '[' || char === '{') && (previous === '' || ':-,[{?'.includes(previous))) {
         // Only where a flow collection can start (a `[` inside plain text such as `Fix [PLAT-1` is text).
-        if (++flow + indents.length > MAX_NESTING) return { line: index + 1, column: column + 1, message: `nests deeper than ${MAX_NESTING} levels; a plan needs far fewer.` };
+        if (++flow + indents.length > MAX_NESTING)
+          return { line: index + 1, column: column + 1, message: `nests deeper than ${MAX_NESTING} levels; a plan needs far fewer.` };
       } else if ((char === ']' || char === '}') && flow > 0) {
         flow--;
       }
@@ -137,7 +140,10 @@ export function toData(document: Document, lines: LineCounter): { data: unknown 
       },
     });
     const { line, col } = lines.linePos(at);
-    const why = error instanceof ReferenceError ? 'its aliases (*name) expand too far (an alias bomb); write the values out' : boundMessage((error as Error).message, 200);
+    const why =
+      error instanceof ReferenceError
+        ? 'its aliases (*name) expand too far (an alias bomb); write the values out'
+        : boundMessage((error as Error).message, 200);
     return { problem: `cannot be read: ${why}.`, line, column: col };
   }
 }
@@ -148,7 +154,8 @@ export type DataPath = Array<string | number>;
 export function stringProblems(data: unknown): Array<{ path: DataPath; message: string }> {
   const problems: Array<{ path: DataPath; message: string }> = [];
   const check = (value: string, where: DataPath, what: string) => {
-    if (value.length > MAX_STRING_LENGTH) problems.push({ path: where, message: `${what} is ${value.length} characters long; at most ${MAX_STRING_LENGTH} are allowed.` });
+    if (value.length > MAX_STRING_LENGTH)
+      problems.push({ path: where, message: `${what} is ${value.length} characters long; at most ${MAX_STRING_LENGTH} are allowed.` });
     else if (value.includes('\0')) problems.push({ path: where, message: `${what} contains a NUL byte.` });
   };
   const stack: Array<{ value: unknown; where: DataPath }> = [{ value: data, where: [] }];
@@ -175,7 +182,8 @@ const SHELL_EXTENSIONS = new Set(['.sh', '.ps1', '.cmd', '.bat']);
  */
 export function scriptPathProblem(root: string, scriptPath: string, platform: NodeJS.Platform = process.platform): string | undefined {
   const shown = quoteValue(scriptPath);
-  if (path.isAbsolute(scriptPath) || scriptPath.split(/[\\/]/).includes('..')) return `${shown} must be a path inside the repository, relative to its root.`;
+  if (path.isAbsolute(scriptPath) || scriptPath.split(/[\\/]/).includes('..'))
+    return `${shown} must be a path inside the repository, relative to its root.`;
   const full = path.join(root, scriptPath);
   let stat: fs.Stats;
   let real: string;
@@ -186,11 +194,15 @@ export function scriptPathProblem(root: string, scriptPath: string, platform: No
     return `${shown} does not exist in the repository (${quoteValue(root, 200)}).`;
   }
   const realRoot = fs.realpathSync(root);
-  if (real !== realRoot && !real.startsWith(realRoot + path.sep)) return `${shown} is a symlink that leads out of the repository (to ${quoteValue(real, 200)}).`;
+  if (real !== realRoot && !real.startsWith(realRoot + path.sep))
+    return `${shown} is a symlink that leads out of the repository (to ${quoteValue(real, 200)}).`;
   if (stat.isDirectory()) return `${shown} is a folder, not a script.`;
   if (!stat.isFile()) return `${shown} is ${kindOf(stat)}, not a script.`;
   if (platform !== 'win32' && !SHELL_EXTENSIONS.has(path.extname(scriptPath).toLowerCase()) && (stat.mode & 0o111) === 0) {
-    return `${shown} is not executable; it is run directly (it is not .sh, .ps1, .cmd or .bat): set its executable bit (git ` + `update-index --chmod=+x).`;
+    return (
+      `${shown} is not executable; it is run directly (it is not .sh, .ps1, .cmd or .bat): set its executable bit (git ` +
+      `update-index --chmod=+x).`
+    );
   }
   return undefined;
 }

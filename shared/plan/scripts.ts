@@ -48,7 +48,10 @@ export function argumentProblem(scriptPath: string, argument: string): string | 
   if (argument.includes('\0')) return 'contains a NUL byte, which no process can receive';
   if (isCmdScript(scriptPath) && CMD_METACHARACTERS.test(argument)) {
     const found = [...new Set(argument.match(new RegExp(CMD_METACHARACTERS.source, 'g')) ?? [])].map((c) => JSON.stringify(c)).join(' ');
-    return `contains ${found}, which cmd.exe would interpret (a .cmd/.bat script's arguments may not have any of & | < > ^ % ! " ( ) ` + `or a line break)`;
+    return (
+      `contains ${found}, which cmd.exe would interpret (a .cmd/.bat script's arguments may not have any of & | < > ^ % ! " ( ) ` +
+      `or a line break)`
+    );
   }
   return undefined;
 }
@@ -67,7 +70,10 @@ export function commandFor(file: string, args: string[], platform: NodeJS.Platfo
     case '.sh':
       return ['bash', ['--noprofile', '--norc', file, ...args]];
     case '.ps1':
-      return [platform === 'win32' ? 'powershell.exe' : 'pwsh', ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', file, ...args]];
+      return [
+        platform === 'win32' ? 'powershell.exe' : 'pwsh',
+        ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', file, ...args],
+      ];
     case '.cmd':
     case '.bat':
       // `/S /C "<line>"`: cmd drops the outer quotes and runs the line; each part is quoted by cmd's rules.
@@ -84,9 +90,18 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
   const file = path.join(options.root, options.path);
   // A real process's real duration, like its timeout timer: not the window clock, whose waits may jump meanwhile.
   const started = Date.now();
-  const refused = options.arguments.map((argument, index) => [index, argumentProblem(file, argument)] as const).find(([, problem]) => problem);
+  const refused = options.arguments
+    .map((argument, index) => [index, argumentProblem(file, argument)] as const)
+    .find(([, problem]) => problem);
   if (refused) {
-    return Promise.resolve({ exitCode: null, signal: null, timedOut: false, canceled: false, durationMs: 0, startError: `${options.label} ${options.path}: argument ${refused[0] + 1} ${refused[1]}; it was not run.` });
+    return Promise.resolve({
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      canceled: false,
+      durationMs: 0,
+      startError: `${options.label} ${options.path}: argument ${refused[0] + 1} ${refused[1]}; it was not run.`,
+    });
   }
   const [command, args] = commandFor(file, options.arguments);
   return new Promise((resolve) => {
@@ -103,7 +118,14 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
     } catch (error) {
       // spawn throws at once on bad arguments (a NUL byte); a rejected promise here would leave the change
       // "running" until the step's timeout, since task-lib swallows unhandled rejections.
-      resolve({ exitCode: null, signal: null, timedOut: false, canceled: false, durationMs: Date.now() - started, startError: `${command} could not be started: ${(error as Error).message}` });
+      resolve({
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        canceled: false,
+        durationMs: Date.now() - started,
+        startError: `${command} could not be started: ${(error as Error).message}`,
+      });
       return;
     }
     let timedOut = false;
@@ -117,7 +139,9 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
       what: `change script ${options.path} ${options.label} (process group ${child.pid ?? '?'})`,
       onCancel: () => {
         canceled = true;
-        options.log.warn(`${options.label} ${options.path}: cancelled, ending its process group ${child.pid ?? ''} (SIGTERM, then SIGKILL).`);
+        options.log.warn(
+          `${options.label} ${options.path}: cancelled, ending its process group ${child.pid ?? ''} (SIGTERM, then SIGKILL).`,
+        );
         stop('SIGTERM');
         if (killTimer) clearTimeout(killTimer);
         killTimer = setTimeout(() => stop('SIGKILL'), options.cancelGraceMs ?? 2000);
@@ -126,7 +150,10 @@ export function runScript(options: ScriptOptions): Promise<ScriptRun> {
     });
     const timer = setTimeout(() => {
       timedOut = true;
-      options.log.warn(`${options.label} ${options.path} ran past its ${Math.round(options.timeoutMs / 60_000) || options.timeoutMs / 60_000} ` + `minute timeout; stopping it.`);
+      options.log.warn(
+        `${options.label} ${options.path} ran past its ${Math.round(options.timeoutMs / 60_000) || options.timeoutMs / 60_000} ` +
+          `minute timeout; stopping it.`,
+      );
       stop('SIGTERM');
       killTimer = setTimeout(() => stop('SIGKILL'), options.killGraceMs ?? 5000);
     }, options.timeoutMs);

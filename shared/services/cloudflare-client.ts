@@ -57,7 +57,7 @@ export class CloudflareClient {
   /** Calls sent, retries included: the budget this step spends. */
   calls = 0;
 
-  constructor(private readonly options: CloudflareClientOptions) {
+  constructor(options: CloudflareClientOptions) {
     this.http = new HttpClient({
       baseUrl: options.baseUrl,
       service: 'Cloudflare',

@@ -37,14 +37,21 @@ export function apiBaseUrl(inputName: string, typed: string | undefined, publicA
 
 /** A call that got no answer, or a 5xx: the server may have done what was asked. */
 export function answerLost(error: unknown): boolean {
-  return error instanceof ServiceError && error.cause instanceof HttpError && (error.cause.failure !== 'status' || (error.status ?? 0) >= 500);
+  return (
+    error instanceof ServiceError && error.cause instanceof HttpError && (error.cause.failure !== 'status' || (error.status ?? 0) >= 500)
+  );
 }
 
 /**
  * Creates something with a call that is not safe to repeat blindly (a POST): when the answer is lost, looks
  * for what the call would have made before sending it again, so a lost answer never makes a duplicate.
  */
-export async function createOnce<T>(options: { create: () => Promise<T>; find: () => Promise<T | undefined>; log: Log; attempts?: number }): Promise<T> {
+export async function createOnce<T>(options: {
+  create: () => Promise<T>;
+  find: () => Promise<T | undefined>;
+  log: Log;
+  attempts?: number;
+}): Promise<T> {
   let lost: unknown;
   return retry(
     async (attempt) => {

@@ -81,16 +81,22 @@ export function composeNotice(fields: NoticeFields): Notice {
         ...base,
         title: windowName ? `Maintenance starting: ${windowName}` : 'Maintenance starting',
         tone: 'warning',
-        paragraphs: [`${capitalize(windowLabel(windowName))} is starting now. Expect planned interruptions until we post that it is finished.`],
+        paragraphs: [
+          `${capitalize(windowLabel(windowName))} is starting now. Expect planned interruptions until we post that it is finished.`,
+        ],
         facts: [...windowFact, ...(servers.length ? [{ label: 'Servers', value: serverList(servers) }] : [])],
       };
     case 'batchBackInService':
-      if (servers.length === 0) throw new InputError('servers', 'is required for the batchBackInService template: list the servers that are back.');
+      if (servers.length === 0)
+        throw new InputError('servers', 'is required for the batchBackInService template: list the servers that are back.');
       return {
         ...base,
         title: `Back in service: ${serverList(servers)}`,
         tone: 'good',
-        paragraphs: [`${servers.length} server${servers.length > 1 ? 's are' : ' is'} patched and back in ` + `service${windowName ? ` (${windowName})` : ''}.`],
+        paragraphs: [
+          `${servers.length} server${servers.length > 1 ? 's are' : ' is'} patched and back in ` +
+            `service${windowName ? ` (${windowName})` : ''}.`,
+        ],
         facts: [...windowFact, { label: 'Servers', value: serverList(servers) }],
       };
     case 'testsRequested':
@@ -114,7 +120,12 @@ export function composeNotice(fields: NoticeFields): Notice {
         tone: failed ? 'bad' : results && results.passed > 0 ? 'good' : 'info',
         paragraphs: [`${capitalize(windowLabel(windowName))} is finished.`],
         facts: windowFact,
-        results: results && { summary: results.summary, lines: results.lines.slice(0, MAX_RESULT_LINES), hidden: Math.max(0, results.lines.length - MAX_RESULT_LINES), freeText: results.freeText },
+        results: results && {
+          summary: results.summary,
+          lines: results.lines.slice(0, MAX_RESULT_LINES),
+          hidden: Math.max(0, results.lines.length - MAX_RESULT_LINES),
+          freeText: results.freeText,
+        },
       };
     }
   }
@@ -134,8 +145,33 @@ export interface ResultSummary {
   freeText?: string;
 }
 
-const PASSED_WORDS = new Set(['passed', 'pass', 'succeeded', 'success', 'successful', 'ok', 'done', 'up', 'healthy', 'installed', 'restored', 'completed']);
-const FAILED_WORDS = new Set(['failed', 'fail', 'failure', 'error', 'errored', 'down', 'unhealthy', 'canceled', 'cancelled', 'timedout', 'timeout']);
+const PASSED_WORDS = new Set([
+  'passed',
+  'pass',
+  'succeeded',
+  'success',
+  'successful',
+  'ok',
+  'done',
+  'up',
+  'healthy',
+  'installed',
+  'restored',
+  'completed',
+]);
+const FAILED_WORDS = new Set([
+  'failed',
+  'fail',
+  'failure',
+  'error',
+  'errored',
+  'down',
+  'unhealthy',
+  'canceled',
+  'cancelled',
+  'timedout',
+  'timeout',
+]);
 const NAME_KEYS = ['name', 'server', 'check', 'title', 'key', 'change', 'id', 'url'];
 const STATUS_KEYS = ['status', 'result', 'state', 'outcome'];
 const DETAIL_KEYS = ['reasons', 'error', 'message', 'detail', 'details'];
@@ -143,7 +179,10 @@ const DETAIL_KEYS = ['reasons', 'error', 'message', 'detail', 'details'];
 function outcomeOf(value: unknown): boolean | undefined {
   if (typeof value === 'boolean') return value;
   if (typeof value !== 'string') return undefined;
-  const word = value.trim().toLowerCase().replace(/[\s_-]+/g, '');
+  const word = value
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
   if (PASSED_WORDS.has(word)) return true;
   if (FAILED_WORDS.has(word)) return false;
   return undefined;
@@ -158,7 +197,7 @@ function scalar(value: unknown): string {
 /** One result object (a smoke check, a patched server, a change) as a line. */
 function resultLine(item: Record<string, unknown>, fallbackName?: string): ResultLine {
   const nameKey = NAME_KEYS.find((key) => item[key] !== undefined && item[key] !== '');
-  const name = nameKey ? scalar(item[nameKey]) : fallbackName ?? '';
+  const name = nameKey ? scalar(item[nameKey]) : (fallbackName ?? '');
   let ok = outcomeOf(item.passed) ?? outcomeOf(item.success) ?? outcomeOf(item.ok);
   const statusKey = STATUS_KEYS.find((key) => item[key] !== undefined && item[key] !== '');
   if (ok === undefined && statusKey) ok = outcomeOf(item[statusKey]);
@@ -182,7 +221,11 @@ export function summarizeResults(text: string): ResultSummary {
   let lines: ResultLine[] = [];
   let counted: { passed: number; failed: number } | undefined;
   if (Array.isArray(parsed)) {
-    lines = parsed.map((item) => (item && typeof item === 'object' && !Array.isArray(item) ? resultLine(item as Record<string, unknown>) : { ok: outcomeOf(item), text: scalar(item) }));
+    lines = parsed.map((item) =>
+      item && typeof item === 'object' && !Array.isArray(item)
+        ? resultLine(item as Record<string, unknown>)
+        : { ok: outcomeOf(item), text: scalar(item) },
+    );
   } else if (parsed && typeof parsed === 'object') {
     const record = parsed as Record<string, unknown>;
     if (typeof record.passed === 'number' || typeof record.failed === 'number') {
@@ -242,7 +285,12 @@ function chunks(text: string, max: number): string[] {
   return out;
 }
 
-const TONE_EMOJI: Record<Tone, string> = { info: ':information_source:', good: ':white_check_mark:', warning: ':construction:', bad: ':x:' };
+const TONE_EMOJI: Record<Tone, string> = {
+  info: ':information_source:',
+  good: ':white_check_mark:',
+  warning: ':construction:',
+  bad: ':x:',
+};
 
 function slackResultLine(line: ResultLine): string {
   const mark = line.ok === true ? ':white_check_mark:' : line.ok === false ? ':x:' : '•';
@@ -267,10 +315,16 @@ export function renderSlack(notice: Notice): SlackMessage {
   const section = (text: string) => {
     for (const piece of chunks(text, SLACK_SECTION_MAX)) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: piece } });
   };
-  if (notice.title) blocks.push({ type: 'header', text: { type: 'plain_text', text: clip(`${notice.title}`, SLACK_HEADER_MAX), emoji: true } });
+  if (notice.title)
+    blocks.push({ type: 'header', text: { type: 'plain_text', text: clip(`${notice.title}`, SLACK_HEADER_MAX), emoji: true } });
   for (const paragraph of notice.paragraphs) section(`${TONE_EMOJI[notice.tone]} ${escapeSlack(paragraph)}`);
   if (notice.facts.length) {
-    blocks.push({ type: 'section', fields: notice.facts.slice(0, 10).map((fact) => ({ type: 'mrkdwn', text: clip(`*${fact.label}*\n${escapeSlack(fact.value)}`, 2000) })) });
+    blocks.push({
+      type: 'section',
+      fields: notice.facts
+        .slice(0, 10)
+        .map((fact) => ({ type: 'mrkdwn', text: clip(`*${fact.label}*\n${escapeSlack(fact.value)}`, 2000) })),
+    });
   }
   if (notice.results) {
     const { summary, lines, hidden, freeText } = notice.results;
@@ -284,7 +338,7 @@ export function renderSlack(notice: Notice): SlackMessage {
   }
   if (notice.message) section(notice.message);
   if (notice.link) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${notice.link}|Open the pipeline run>` }] });
-  const fallback = notice.template === 'text' ? notice.message ?? '' : plainText(notice);
+  const fallback = notice.template === 'text' ? (notice.message ?? '') : plainText(notice);
   return { text: clip(fallback, SLACK_FALLBACK_MAX), blocks };
 }
 
@@ -300,7 +354,15 @@ function teamsResultLine(line: ResultLine): string {
 export function renderTeams(notice: Notice): TeamsWorkflowMessage {
   const body: AdaptiveElement[] = [];
   if (notice.title) {
-    body.push({ type: 'TextBlock', text: notice.title, size: 'Large', weight: 'Bolder', color: TONE_COLOR[notice.tone], style: 'heading', wrap: true });
+    body.push({
+      type: 'TextBlock',
+      text: notice.title,
+      size: 'Large',
+      weight: 'Bolder',
+      color: TONE_COLOR[notice.tone],
+      style: 'heading',
+      wrap: true,
+    });
   }
   for (const paragraph of notice.paragraphs) body.push({ type: 'TextBlock', text: paragraph, wrap: true });
   if (notice.facts.length) body.push({ type: 'FactSet', facts: notice.facts.map((fact) => ({ title: fact.label, value: fact.value })) });

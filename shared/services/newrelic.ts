@@ -3,7 +3,15 @@ import { answerFailure, HttpClient, HttpError, unexpectedShape } from '../core/h
 import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import { newUndoRecord, type RecordStore, type UndoRecord } from '../core/records';
-import { describeOutcome, mergeOutcomes, requireBack, restoreRecordOrMarks, type UndoItem, type UndoKind, type UndoOutcome } from '../core/undo';
+import {
+  describeOutcome,
+  mergeOutcomes,
+  requireBack,
+  restoreRecordOrMarks,
+  type UndoItem,
+  type UndoKind,
+  type UndoOutcome,
+} from '../core/undo';
 import type { RetryOptions } from '../core/retry';
 import { MarkdownSummary } from '../core/summary';
 import { textOf } from '../core/text';
@@ -45,12 +53,16 @@ export interface MutingRuleInput {
   actionOnMutingRuleWindowEnded: 'CLOSE_ISSUES_ON_INACTIVE';
 }
 
-const RULE_FIELDS = 'id name description enabled status condition { operator conditions { attribute operator values } } schedule { startTime endTime ' + 'timeZone }';
+const RULE_FIELDS =
+  'id name description enabled status condition { operator conditions { attribute operator values } } schedule { startTime endTime ' +
+  'timeZone }';
 
 export class NewRelicClient {
   private readonly http: HttpClient;
 
-  constructor(private readonly options: { baseUrl: string; apiKey: string; accountId: number; log: Log; retry?: RetryOptions; maxBodyBytes?: number }) {
+  constructor(
+    private readonly options: { baseUrl: string; apiKey: string; accountId: number; log: Log; retry?: RetryOptions; maxBodyBytes?: number },
+  ) {
     this.http = new HttpClient({
       baseUrl: options.baseUrl,
       service: 'New Relic',
@@ -75,24 +87,37 @@ export class NewRelicClient {
     }
     const data = response.data;
     const where = `POST /graphql (${path.join('.')})`;
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw unexpectedShape('New Relic', where, response.status, 'the answer is not an object');
-    if (data.errors !== undefined && !Array.isArray(data.errors)) throw unexpectedShape('New Relic', where, response.status, "'errors' is not an array");
+    if (data === null || typeof data !== 'object' || Array.isArray(data))
+      throw unexpectedShape('New Relic', where, response.status, 'the answer is not an object');
+    if (data.errors !== undefined && !Array.isArray(data.errors))
+      throw unexpectedShape('New Relic', where, response.status, "'errors' is not an array");
     if (data.errors?.length) {
       const classes = data.errors.map((e) => e?.extensions?.errorClass ?? e?.extensions?.code ?? '').filter(Boolean);
-      const denied = classes.some((c) => /UNAUTHORIZED|FORBIDDEN|ACCESS/i.test(c)) || data.errors.some((e) => /api key|not authorized|access denied/i.test(String(e?.message)));
+      const denied =
+        classes.some((c) => /UNAUTHORIZED|FORBIDDEN|ACCESS/i.test(c)) ||
+        data.errors.some((e) => /api key|not authorized|access denied/i.test(String(e?.message)));
       throw new ServiceError('New Relic', data.errors.map((e) => String(e?.message ?? 'an error without a message')).join('; '), {
         code: classes[0],
-        advice: denied ? 'Check the New Relic service connection: it needs a User key (NRAK-…) of a user who may manage alert muting rules on this ' + 'account.' : undefined,
+        advice: denied
+          ? 'Check the New Relic service connection: it needs a User key (NRAK-…) of a user who may manage alert muting rules on this ' +
+            'account.'
+          : undefined,
       });
     }
-    if (data.data === null || typeof data.data !== 'object') throw unexpectedShape('New Relic', where, response.status, "neither 'data' nor 'errors'");
+    if (data.data === null || typeof data.data !== 'object')
+      throw unexpectedShape('New Relic', where, response.status, "neither 'data' nor 'errors'");
     let node: unknown = data.data;
     for (const [index, key] of path.entries()) {
       node = (node as Record<string, unknown>)[key];
       // A null account is NerdGraph's way of saying "not visible"; the caller says so in its own words.
       if (node === null && key === 'account') break;
       if (node === null || typeof node !== 'object') {
-        throw unexpectedShape('New Relic', where, response.status, `'data.${path.slice(0, index + 1).join('.')}' is ${node === undefined ? 'missing' : textOf(node)}`);
+        throw unexpectedShape(
+          'New Relic',
+          where,
+          response.status,
+          `'data.${path.slice(0, index + 1).join('.')}' is ${node === undefined ? 'missing' : textOf(node)}`,
+        );
       }
     }
     return data.data;
@@ -100,22 +125,41 @@ export class NewRelicClient {
 
   async listRules(): Promise<MutingRule[]> {
     const query = `query($accountId: Int!) { actor { account(id: $accountId) { alerts { mutingRules { ${RULE_FIELDS} } } } } }`;
-    const data = await this.graphql<{ actor: { account: { alerts: { mutingRules: MutingRule[] } } | null } }>(query, { accountId: this.options.accountId }, true, ['actor', 'account']);
-    if (!data.actor.account) throw new ServiceError('New Relic', `account ${this.options.accountId} was not found or the key cannot see it.`);
+    const data = await this.graphql<{ actor: { account: { alerts: { mutingRules: MutingRule[] } } | null } }>(
+      query,
+      { accountId: this.options.accountId },
+      true,
+      ['actor', 'account'],
+    );
+    if (!data.actor.account)
+      throw new ServiceError('New Relic', `account ${this.options.accountId} was not found or the key cannot see it.`);
     const rules = data.actor.account.alerts?.mutingRules;
-    if (!Array.isArray(rules)) throw unexpectedShape('New Relic', 'POST /graphql (actor.account.alerts.mutingRules)', 200, "'mutingRules' is not an array");
+    if (!Array.isArray(rules))
+      throw unexpectedShape('New Relic', 'POST /graphql (actor.account.alerts.mutingRules)', 200, "'mutingRules' is not an array");
     return rules;
   }
 
   async createRule(rule: MutingRuleInput): Promise<MutingRule> {
-    const query = `mutation($accountId: Int!, $rule: AlertsMutingRuleInput!) { alertsMutingRuleCreate(accountId: $accountId, rule: $rule) { ` + `${RULE_FIELDS} } }`;
-    return (await this.graphql<{ alertsMutingRuleCreate: MutingRule }>(query, { accountId: this.options.accountId, rule }, false, ['alertsMutingRuleCreate'])).alertsMutingRuleCreate;
+    const query =
+      `mutation($accountId: Int!, $rule: AlertsMutingRuleInput!) { alertsMutingRuleCreate(accountId: $accountId, rule: $rule) { ` +
+      `${RULE_FIELDS} } }`;
+    return (
+      await this.graphql<{ alertsMutingRuleCreate: MutingRule }>(query, { accountId: this.options.accountId, rule }, false, [
+        'alertsMutingRuleCreate',
+      ])
+    ).alertsMutingRuleCreate;
   }
 
   /** Sets the whole rule to absolute values, so repeating it is harmless. */
   async updateRule(id: string, rule: MutingRuleInput): Promise<MutingRule> {
-    const query = `mutation($accountId: Int!, $id: ID!, $rule: AlertsMutingRuleUpdateInput!) { alertsMutingRuleUpdate(accountId: $accountId, id: ` + `$id, rule: $rule) { ${RULE_FIELDS} } }`;
-    return (await this.graphql<{ alertsMutingRuleUpdate: MutingRule }>(query, { accountId: this.options.accountId, id, rule }, true, ['alertsMutingRuleUpdate'])).alertsMutingRuleUpdate;
+    const query =
+      `mutation($accountId: Int!, $id: ID!, $rule: AlertsMutingRuleUpdateInput!) { alertsMutingRuleUpdate(accountId: $accountId, id: ` +
+      `$id, rule: $rule) { ${RULE_FIELDS} } }`;
+    return (
+      await this.graphql<{ alertsMutingRuleUpdate: MutingRule }>(query, { accountId: this.options.accountId, id, rule }, true, [
+        'alertsMutingRuleUpdate',
+      ])
+    ).alertsMutingRuleUpdate;
   }
 
   /** Deleting twice leaves the same state (the second answers "not found"), so it is retried like a read. */
@@ -164,7 +208,10 @@ export function mutingCondition(selection: NewRelicSelection): MutingRule['condi
   }
   for (const [key, values] of tags) add(`tags.${key}`, values);
   if (conditions.length === 0) {
-    throw new InputError('policyNames', 'give at least one of policyNames, conditionNames, entityNames or entityTags: a muting rule without a condition is refused.');
+    throw new InputError(
+      'policyNames',
+      'give at least one of policyNames, conditionNames, entityNames or entityTags: a muting rule without a condition is refused.',
+    );
   }
   return { operator: 'AND', conditions };
 }
@@ -230,7 +277,11 @@ export async function muteNewRelic(options: MuteOptions): Promise<MuteResult> {
     description: `Muted for the maintenance window ${marker}; ends by itself at ${options.endsAt.toISOString()}.`,
     enabled: true,
     condition,
-    schedule: { startTime: toNaiveLocal(now, options.timeZone), endTime: toNaiveLocal(options.endsAt, options.timeZone), timeZone: options.timeZone },
+    schedule: {
+      startTime: toNaiveLocal(now, options.timeZone),
+      endTime: toNaiveLocal(options.endsAt, options.timeZone),
+      timeZone: options.timeZone,
+    },
     actionOnMutingRuleWindowEnded: 'CLOSE_ISSUES_ON_INACTIVE',
   };
   const record: UndoRecord<NewRelicUndoData> = newUndoRecord({
@@ -239,12 +290,22 @@ export async function muteNewRelic(options: MuteOptions): Promise<MuteResult> {
     now,
     expiresAt: options.endsAt,
     description: `New Relic muting rule '${options.ruleName}' on account ${options.accountId}`,
-    data: { accountId: options.accountId, name: options.ruleName, marker, endsAt: options.endsAt.toISOString(), timeZone: options.timeZone, condition },
+    data: {
+      accountId: options.accountId,
+      name: options.ruleName,
+      marker,
+      endsAt: options.endsAt.toISOString(),
+      timeZone: options.timeZone,
+      condition,
+    },
   });
   const find = async () => (await client.listRules()).find((rule) => isOurs(rule, record.data));
   const existing = await find();
   if (existing) {
-    log.info(`Muting rule ${existing.id} '${existing.name}' exists already (an earlier run of this step): setting it to this run's ` + `condition and end.`);
+    log.info(
+      `Muting rule ${existing.id} '${existing.name}' exists already (an earlier run of this step): setting it to this run's ` +
+        `condition and end.`,
+    );
     record.data.ruleId = existing.id;
     options.publish(record);
     return { record, rule: await client.updateRule(existing.id, input), adopted: true };
@@ -274,7 +335,11 @@ export const mutingRuleMark = (windowId: string) => `[maintenance window ${windo
  * The New Relic kind of the undo protocol: a muting rule is deleted only when its description carries this
  * window's mark; a record naming another rule (another team's, by id or name) is refused, not obeyed.
  */
-export function newRelicUndoKind(options: { client: NewRelicClient; log: Log; accountId: number }): UndoKind<NewRelicUndoData, MutingRuleItem> {
+export function newRelicUndoKind(options: {
+  client: NewRelicClient;
+  log: Log;
+  accountId: number;
+}): UndoKind<NewRelicUndoData, MutingRuleItem> {
   const { client, log } = options;
   return {
     kind: NEWRELIC_RECORD_KIND,
@@ -285,13 +350,25 @@ export function newRelicUndoKind(options: { client: NewRelicClient; log: Log; ac
       const rules = await client.listRules();
       const items: Array<UndoItem<MutingRuleItem>> = [];
       const named = (rule: MutingRule) => `muting rule ${rule.id} '${rule.name}'`;
-      const candidates = data ? rules.filter((rule) => rule.id === data.ruleId || rule.name === data.name || rule.description.includes(mark)) : rules.filter((rule) => rule.description.includes(mark));
+      const candidates = data
+        ? rules.filter((rule) => rule.id === data.ruleId || rule.name === data.name || rule.description.includes(mark))
+        : rules.filter((rule) => rule.description.includes(mark));
       for (const rule of candidates) {
         const ours = rule.description.includes(mark);
-        items.push({ name: named(rule), verdict: ours ? 'restore' : 'refuse', reason: ours ? 'delete it' : `not this window's rule (no '${mark}' in its description)`, item: { id: rule.id, name: rule.name } });
+        items.push({
+          name: named(rule),
+          verdict: ours ? 'restore' : 'refuse',
+          reason: ours ? 'delete it' : `not this window's rule (no '${mark}' in its description)`,
+          item: { id: rule.id, name: rule.name },
+        });
       }
       if (data && !candidates.some((rule) => rule.description.includes(mark))) {
-        items.push({ name: `muting rule '${data.name}'`, verdict: 'back', reason: 'it is gone', item: { id: data.ruleId, name: data.name } });
+        items.push({
+          name: `muting rule '${data.name}'`,
+          verdict: 'back',
+          reason: 'it is gone',
+          item: { id: data.ruleId, name: data.name },
+        });
       }
       return items;
     },
@@ -344,7 +421,9 @@ export async function unmuteNewRelic(options: {
 // What the run summary shows
 
 const describeCondition = (condition: MutingRule['condition']) =>
-  condition.conditions.map((c) => `${c.attribute} ${c.operator === 'IN' ? 'in' : '='} ${c.values.join(', ')}`).join(condition.operator === 'AND' ? ' and ' : ' or ');
+  condition.conditions
+    .map((c) => `${c.attribute} ${c.operator === 'IN' ? 'in' : '='} ${c.values.join(', ')}`)
+    .join(condition.operator === 'AND' ? ' and ' : ' or ');
 
 export function muteSummary(result: MuteResult, endsAtText: string): MarkdownSummary {
   const { data } = result.record;
@@ -352,7 +431,13 @@ export function muteSummary(result: MuteResult, endsAtText: string): MarkdownSum
     .heading(`New Relic: notifications muted until ${endsAtText}`)
     .table(
       ['Muting rule', 'Mutes', 'Ends (New Relic schedule)'],
-      [[`${result.rule.name} (${result.rule.id})${result.adopted ? ', kept from an earlier run' : ''}`, describeCondition(data.condition), `${result.rule.schedule?.endTime ?? '?'} ${data.timeZone}`]],
+      [
+        [
+          `${result.rule.name} (${result.rule.id})${result.adopted ? ', kept from an earlier run' : ''}`,
+          describeCondition(data.condition),
+          `${result.rule.schedule?.endTime ?? '?'} ${data.timeZone}`,
+        ],
+      ],
     )
     .paragraph(`The rule stops muting by itself at that time; the unmute step deletes it earlier. Undo record \`${result.record.id}\`.`);
 }
@@ -360,7 +445,10 @@ export function muteSummary(result: MuteResult, endsAtText: string): MarkdownSum
 export function unmuteSummary(result: UnmuteResult): MarkdownSummary {
   const record = result.outcome.record as UndoRecord<NewRelicUndoData> | undefined;
   return new MarkdownSummary()
-    .heading(`New Relic: notifications back on ` + `(${record ? `muting rule '${record.data.name}' removed` : `muting rules of window ${result.outcome.windowId} removed`})`)
+    .heading(
+      `New Relic: notifications back on ` +
+        `(${record ? `muting rule '${record.data.name}' removed` : `muting rules of window ${result.outcome.windowId} removed`})`,
+    )
     .paragraph(
       result.deleted.length
         ? `Deleted muting rule ${result.deleted.join(', ')}${record ? ` (${describeCondition(record.data.condition)})` : ''}.`

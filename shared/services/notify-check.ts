@@ -46,7 +46,10 @@ async function channelFinding(client: SlackClient, asked: string, resolved: Slac
   };
 }
 
-export async function checkNotify(destination: Destination, options: { log: Log; clock: WindowClock; purpose?: string }): Promise<PreflightFinding[]> {
+export async function checkNotify(
+  destination: Destination,
+  options: { log: Log; clock: WindowClock; purpose?: string },
+): Promise<PreflightFinding[]> {
   if (destination.provider !== 'slack') {
     const kind = destination.provider === 'teams' ? 'Teams workflow webhook' : 'Slack incoming webhook';
     return [

@@ -74,9 +74,19 @@ export async function sendNotice(notice: Notice, destination: Destination, optio
   }
 }
 
-async function postToSlackChannels(notice: Notice, destination: Extract<Destination, { provider: 'slack' }>, options: NotifyOptions): Promise<NotifyResult> {
+async function postToSlackChannels(
+  notice: Notice,
+  destination: Extract<Destination, { provider: 'slack' }>,
+  options: NotifyOptions,
+): Promise<NotifyResult> {
   const { log } = options;
-  const client = new SlackClient({ token: destination.token, baseUrl: destination.apiUrl, log, retry: options.retry, clock: options.clock });
+  const client = new SlackClient({
+    token: destination.token,
+    baseUrl: destination.apiUrl,
+    log,
+    retry: options.retry,
+    clock: options.clock,
+  });
   const requested = [...new Set(destination.channels.map(normalizeChannel))];
   const names = requested.filter((channel) => !isChannelId(channel));
   if (names.length) log.info(`Finding Slack channel${names.length > 1 ? 's' : ''} ${names.map((name) => `#${name}`).join(', ')} by name.`);
@@ -108,15 +118,23 @@ async function postToSlackChannels(notice: Notice, destination: Extract<Destinat
   const failed = result.deliveries.filter((delivery) => !delivery.ok);
   if (failed.length) {
     const delivered = result.deliveries.filter((delivery) => delivery.ok).map((delivery) => delivery.target);
-    const heading = delivered.length ? `posted to ${delivered.join(', ')}, but not to ${failed.length} channel(s)` : 'the message was not posted';
-    const rerun = delivered.length ? ` A re-run posts to every listed channel again: list only ${failed.map((delivery) => delivery.target).join(', ')} to avoid ` + `duplicates.` : '';
+    const heading = delivered.length
+      ? `posted to ${delivered.join(', ')}, but not to ${failed.length} channel(s)`
+      : 'the message was not posted';
+    const rerun = delivered.length
+      ? ` A re-run posts to every listed channel again: list only ${failed.map((delivery) => delivery.target).join(', ')} to avoid ` +
+        `duplicates.`
+      : '';
     throw new NotifyError('Slack', `${heading}: ${failed.map((delivery) => delivery.error).join(' | ')}${rerun}`, result);
   }
   return result;
 }
 
 function isWorkspaceWide(code: string | undefined): boolean {
-  return code !== undefined && ['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive', 'missing_scope'].includes(code);
+  return (
+    code !== undefined &&
+    ['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive', 'missing_scope'].includes(code)
+  );
 }
 
 /** A Slack connection's token must be a token, not a webhook URL pasted into the wrong kind of connection. */
@@ -124,7 +142,11 @@ export function botToken(inputName: string, endpoint: Endpoint): string {
   const token = endpoint.parameters.apitoken ?? '';
   if (!token) throw new InputError(inputName, "the service connection has no token: put the Slack app's bot token (xoxb-…) in it.");
   if (/^https?:\/\//i.test(token)) {
-    throw new InputError(inputName, 'the token is a URL (an incoming webhook?): use provider slackWebhook with a Slack webhook connection, or put the bot token ' + '(xoxb-…) here.');
+    throw new InputError(
+      inputName,
+      'the token is a URL (an incoming webhook?): use provider slackWebhook with a Slack webhook connection, or put the bot token ' +
+        '(xoxb-…) here.',
+    );
   }
   return token;
 }

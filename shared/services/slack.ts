@@ -1,5 +1,14 @@
 import { ServiceError } from '../core/errors';
-import { answerFailure, HttpClient, HttpError, shape, unexpectedShape, withoutService, type HttpRequest, type HttpResponse } from '../core/http';
+import {
+  answerFailure,
+  HttpClient,
+  HttpError,
+  shape,
+  unexpectedShape,
+  withoutService,
+  type HttpRequest,
+  type HttpResponse,
+} from '../core/http';
 import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
@@ -135,10 +144,20 @@ export class SlackClient {
     const where = this.http.where(httpRequest);
     const notAnswer = shape.fields(answer, { ok: 'boolean' });
     if (notAnswer) throw unexpectedShape('Slack', where, response.status, `the answer ${notAnswer}`);
-    if (!answer.ok) throw slackApiError(method, answer, { channel, botName: channel && answer.error === 'not_in_channel' ? await this.appName() : undefined });
+    if (!answer.ok)
+      throw slackApiError(method, answer, {
+        channel,
+        botName: channel && answer.error === 'not_in_channel' ? await this.appName() : undefined,
+      });
     const problem = 'array' in fields ? shape.arrayOf(answer, fields.array) : shape.fields(answer, fields);
     // ok:true without a `ts` still posted: say so, so nobody posts it twice.
-    if (problem) throw unexpectedShape('Slack', where, response.status, method === 'chat.postMessage' ? `${problem} (the message was probably posted)` : problem);
+    if (problem)
+      throw unexpectedShape(
+        'Slack',
+        where,
+        response.status,
+        method === 'chat.postMessage' ? `${problem} (the message was probably posted)` : problem,
+      );
     return answer;
   }
 
@@ -171,11 +190,16 @@ export class SlackClient {
     const notFound = missing();
     if (notFound.length) {
       const names = notFound.map((name) => `#${name}`).join(', ');
-      throw new ServiceError('Slack', `channel${notFound.length > 1 ? 's' : ''} ${names} ${notFound.length > 1 ? 'were' : 'was'} not found.`, {
-        code: 'channel_not_found',
-        advice:
-          'Check the spelling (channel names are lower case, without spaces). A private channel is only visible to the app once ' + 'the app is a member: invite it there (/invite @app), or give the channel id (C…) instead of the name.',
-      });
+      throw new ServiceError(
+        'Slack',
+        `channel${notFound.length > 1 ? 's' : ''} ${names} ${notFound.length > 1 ? 'were' : 'was'} not found.`,
+        {
+          code: 'channel_not_found',
+          advice:
+            'Check the spelling (channel names are lower case, without spaces). A private channel is only visible to the app once ' +
+            'the app is a member: invite it there (/invite @app), or give the channel id (C…) instead of the name.',
+        },
+      );
     }
     for (const name of wanted) resolved.set(name, this.channelsByName.get(name)!);
     return resolved;
@@ -183,14 +207,23 @@ export class SlackClient {
 
   private async nextChannelPage(): Promise<void> {
     this.listing ??= { cursor: '', done: false, types: 'public_channel,private_channel' };
-    const args: Record<string, string> = { types: this.listing.types, exclude_archived: 'false', limit: String(this.options.pageSize ?? 1000) };
+    const args: Record<string, string> = {
+      types: this.listing.types,
+      exclude_archived: 'false',
+      limit: String(this.options.pageSize ?? 1000),
+    };
     if (this.listing.cursor) args.cursor = this.listing.cursor;
     let answer: SlackAnswer;
     try {
       answer = await this.call('conversations.list', { http: 'GET', args }, undefined, { array: 'channels' });
     } catch (error) {
       // Without groups:read the app cannot list private channels; public ones are still worth finding.
-      if (error instanceof ServiceError && error.code === 'missing_scope' && this.listing.types.includes('private_channel') && !this.listing.cursor) {
+      if (
+        error instanceof ServiceError &&
+        error.code === 'missing_scope' &&
+        this.listing.types.includes('private_channel') &&
+        !this.listing.cursor
+      ) {
         this.options.log?.info('The Slack app may not list private channels (no groups:read scope); looking among public channels only.');
         this.listing.types = 'public_channel';
         return;
@@ -218,7 +251,12 @@ export class SlackClient {
   /** Posts a message to one channel (id, or a name already resolved). */
   async postMessage(channel: SlackChannel, message: SlackMessage): Promise<{ channel: string; ts: string }> {
     const label = channel.name && channel.name !== channel.id ? `#${channel.name}` : channel.id;
-    const answer = await this.call('chat.postMessage', { http: 'POST', args: { channel: channel.id, text: message.text, blocks: message.blocks, unfurl_links: false } }, label, { ts: 'string' });
+    const answer = await this.call(
+      'chat.postMessage',
+      { http: 'POST', args: { channel: channel.id, text: message.text, blocks: message.blocks, unfurl_links: false } },
+      label,
+      { ts: 'string' },
+    );
     return { channel: textOf(answer.channel ?? channel.id), ts: textOf(answer.ts) };
   }
 }
@@ -228,7 +266,15 @@ interface ErrorContext {
   botName?: string;
 }
 
-const AUTH_ERRORS = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive', 'no_permission', 'ekm_access_denied']);
+const AUTH_ERRORS = new Set([
+  'invalid_auth',
+  'not_authed',
+  'token_revoked',
+  'token_expired',
+  'account_inactive',
+  'no_permission',
+  'ekm_access_denied',
+]);
 
 /** The advice for each `ok:false` error a person can do something about. */
 export function slackApiError(method: string, answer: SlackAnswer, context: ErrorContext = {}): ServiceError {
@@ -239,12 +285,16 @@ export function slackApiError(method: string, answer: SlackAnswer, context: Erro
   if (AUTH_ERRORS.has(code)) {
     return fail(
       `the bot token was refused (${code}).`,
-      "Put a valid bot token (xoxb-…) from the Slack app's OAuth & Permissions page into the service connection; reinstall the app " + "if it was removed from the workspace.",
+      "Put a valid bot token (xoxb-…) from the Slack app's OAuth & Permissions page into the service connection; reinstall the app " +
+        'if it was removed from the workspace.',
     );
   }
   switch (code) {
     case 'not_in_channel':
-      return fail(`the app is not a member of ${where} (not_in_channel).`, `Invite the app to ${where} (type /invite ${app} in the channel).`);
+      return fail(
+        `the app is not a member of ${where} (not_in_channel).`,
+        `Invite the app to ${where} (type /invite ${app} in the channel).`,
+      );
     case 'channel_not_found':
       return fail(
         `${where} was not found (channel_not_found).`,
@@ -266,10 +316,16 @@ export function slackApiError(method: string, answer: SlackAnswer, context: Erro
       return fail('the message is empty (no_text).', 'Give the step a message.');
     case 'posting_to_general_channel_denied':
     case 'restricted_action':
-      return fail(`the workspace does not let the app post to ${where} (${code}).`, 'Ask a workspace admin to allow it, or post to another channel.');
+      return fail(
+        `the workspace does not let the app post to ${where} (${code}).`,
+        'Ask a workspace admin to allow it, or post to another channel.',
+      );
     case 'invalid_blocks':
     case 'invalid_blocks_format':
-      return fail(`Slack refused the message layout (${code}).`, 'The layout is built by this task, so this is a bug: report it with the step log.');
+      return fail(
+        `Slack refused the message layout (${code}).`,
+        'The layout is built by this task, so this is a bug: report it with the step log.',
+      );
     case 'ratelimited':
       return fail(`Slack rate-limited ${method} (ratelimited).`, 'Re-run the step in a minute.');
     case 'invalid_cursor':
@@ -288,23 +344,37 @@ function slackHttpError(method: string, error: unknown, channel?: string): unkno
   if (error.failure !== 'status' && error.failure !== 'network') {
     // Not Slack's answer, or no end to it: a post may still have reached the channel.
     if (!posting) return answerFailure(error);
-    return new ServiceError('Slack', `${withoutService(error)}. The message to ${channel ?? 'the channel'} may have been posted, so it was not sent again.`, {
-      status: error.status,
-      code: error.failure,
-      advice: 'Look in the channel and re-run the step only if the message is missing.',
-      cause: error,
-    });
+    return new ServiceError(
+      'Slack',
+      `${withoutService(error)}. The message to ${channel ?? 'the channel'} may have been posted, so it was not sent again.`,
+      {
+        status: error.status,
+        code: error.failure,
+        advice: 'Look in the channel and re-run the step only if the message is missing.',
+        cause: error,
+      },
+    );
   }
   if (error.status === 429) {
-    return new ServiceError('Slack', `${error.message}: still rate-limited after waiting.`, { status: 429, cause: error, advice: 'Re-run the step in a minute.' });
-  }
-  const mayHavePosted = posting && (error.status === undefined ? error.networkCode !== 'ECONNREFUSED' && error.networkCode !== 'EAI_AGAIN' : error.status >= 500);
-  if (mayHavePosted) {
-    return new ServiceError('Slack', `${error.message}. The message to ${channel ?? 'the channel'} may have been posted, so it was not sent again.`, {
-      status: error.status,
+    return new ServiceError('Slack', `${error.message}: still rate-limited after waiting.`, {
+      status: 429,
       cause: error,
-      advice: 'Look in the channel and re-run the step only if the message is missing.',
+      advice: 'Re-run the step in a minute.',
     });
+  }
+  const mayHavePosted =
+    posting &&
+    (error.status === undefined ? error.networkCode !== 'ECONNREFUSED' && error.networkCode !== 'EAI_AGAIN' : error.status >= 500);
+  if (mayHavePosted) {
+    return new ServiceError(
+      'Slack',
+      `${error.message}. The message to ${channel ?? 'the channel'} may have been posted, so it was not sent again.`,
+      {
+        status: error.status,
+        cause: error,
+        advice: 'Look in the channel and re-run the step only if the message is missing.',
+      },
+    );
   }
   if (error.status === 404) {
     return new ServiceError('Slack', `${error.message}.`, {
@@ -321,11 +391,17 @@ export const SLACK_WEBHOOK_TARGET = 'the Slack incoming webhook (URL hidden: it 
 
 /** Advice for each plain-text error an incoming webhook answers. */
 const WEBHOOK_ERRORS: Record<string, { message: string; advice: string }> = {
-  invalid_payload: { message: 'Slack could not read the message (invalid_payload).', advice: 'The message is built by this task, so this is a bug: report it with the step log.' },
+  invalid_payload: {
+    message: 'Slack could not read the message (invalid_payload).',
+    advice: 'The message is built by this task, so this is a bug: report it with the step log.',
+  },
   no_text: { message: 'the message is empty (no_text).', advice: 'Give the step a message.' },
-  user_not_found: { message: 'the webhook names a user that does not exist (user_not_found).', advice: 'Create a new incoming webhook and put its URL in the service connection.' },
+  user_not_found: {
+    message: 'the webhook names a user that does not exist (user_not_found).',
+    advice: 'Create a new incoming webhook and put its URL in the service connection.',
+  },
   action_prohibited: {
-    message: 'a workspace admin has restricted posting to the webhook\'s channel (action_prohibited).',
+    message: "a workspace admin has restricted posting to the webhook's channel (action_prohibited).",
     advice: 'Ask a workspace admin to allow the app to post there, or make a webhook for another channel.',
   },
   channel_not_found: {
@@ -334,12 +410,23 @@ const WEBHOOK_ERRORS: Record<string, { message: string; advice: string }> = {
   },
   no_service: {
     message: 'the webhook is disabled, removed or invalid (no_service).',
-    advice: "Check that the whole webhook URL is in the service connection's token; if it is, the app or the webhook was removed: create " + "a new incoming webhook.",
+    advice:
+      "Check that the whole webhook URL is in the service connection's token; if it is, the app or the webhook was removed: create " +
+      'a new incoming webhook.',
   },
-  no_team: { message: "the webhook's workspace was not found (no_team).", advice: 'Create a new incoming webhook and put its URL in the service connection.' },
+  no_team: {
+    message: "the webhook's workspace was not found (no_team).",
+    advice: 'Create a new incoming webhook and put its URL in the service connection.',
+  },
   team_disabled: { message: "the webhook's workspace is disabled (team_disabled).", advice: 'Ask a Slack admin about the workspace.' },
-  invalid_token: { message: 'the webhook URL is not valid (invalid_token).', advice: "Copy the whole webhook URL into the service connection's token." },
-  channel_is_archived: { message: "the webhook's channel is archived (channel_is_archived).", advice: 'Unarchive the channel, or create a webhook for another channel.' },
+  invalid_token: {
+    message: 'the webhook URL is not valid (invalid_token).',
+    advice: "Copy the whole webhook URL into the service connection's token.",
+  },
+  channel_is_archived: {
+    message: "the webhook's channel is archived (channel_is_archived).",
+    advice: 'Unarchive the channel, or create a webhook for another channel.',
+  },
   rollup_error: {
     message: 'the webhook call failed inside Slack (rollup_error); the message may have been posted, so it was not sent again.',
     advice: 'Look in the channel and re-run the step only if the message is missing.',
@@ -359,10 +446,23 @@ export interface SlackWebhookOptions {
 export async function postSlackWebhook(webhookUrl: string, message: SlackMessage, options: SlackWebhookOptions): Promise<void> {
   // Before any request: an error body that echoes only the path or the signature is masked too.
   registerWebhookSecrets(options.log, webhookUrl);
-  const client = new HttpClient({ baseUrl: webhookUrl, service: 'Slack', describeTarget: SLACK_WEBHOOK_TARGET, log: options.log, retry: options.retry, sleep: (ms) => options.clock.wait(ms), maxBodyBytes: options.maxBodyBytes });
+  const client = new HttpClient({
+    baseUrl: webhookUrl,
+    service: 'Slack',
+    describeTarget: SLACK_WEBHOOK_TARGET,
+    log: options.log,
+    retry: options.retry,
+    sleep: (ms) => options.clock.wait(ms),
+    maxBodyBytes: options.maxBodyBytes,
+  });
   let response: HttpResponse<string>;
   try {
-    response = await client.request<string>({ method: 'POST', body: message, headers: { 'Content-Type': 'application/json' }, responseType: 'text' });
+    response = await client.request<string>({
+      method: 'POST',
+      body: message,
+      headers: { 'Content-Type': 'application/json' },
+      responseType: 'text',
+    });
   } catch (error) {
     throw slackWebhookError(error);
   }
@@ -371,11 +471,18 @@ export async function postSlackWebhook(webhookUrl: string, message: SlackMessage
   if (body !== 'ok') {
     const type = (response.headers['content-type'] ?? 'no content type').split(';')[0];
     const snippet = body.slice(0, 60).replace(/\s+/g, ' ');
-    throw new ServiceError('Slack', `answered ${response.status} with ${type} ('${options.log?.mask(snippet) ?? snippet}') where the webhook's 'ok' was expected ` + `(POST ${SLACK_WEBHOOK_TARGET}).`, {
-      status: response.status,
-      code: 'unexpected-answer',
-      advice: 'Something other than Slack may have answered (a proxy, a sign-in page): look in the channel, check the webhook URL, and ' + 're-run the step only if the message is missing.',
-    });
+    throw new ServiceError(
+      'Slack',
+      `answered ${response.status} with ${type} ('${options.log?.mask(snippet) ?? snippet}') where the webhook's 'ok' was expected ` +
+        `(POST ${SLACK_WEBHOOK_TARGET}).`,
+      {
+        status: response.status,
+        code: 'unexpected-answer',
+        advice:
+          'Something other than Slack may have answered (a proxy, a sign-in page): look in the channel, check the webhook URL, and ' +
+          're-run the step only if the message is missing.',
+      },
+    );
   }
 }
 
@@ -392,13 +499,20 @@ export function slackWebhookError(error: unknown): unknown {
   const code = typeof error.data === 'string' ? error.data.trim() : '';
   const known = WEBHOOK_ERRORS[code];
   if (known) return new ServiceError('Slack', known.message, { status: error.status, code, cause: error, advice: known.advice });
-  if (error.status === 429) return new ServiceError('Slack', `${error.message}: still rate-limited after waiting.`, { status: 429, cause: error, advice: 'Re-run the step in a minute.' });
+  if (error.status === 429)
+    return new ServiceError('Slack', `${error.message}: still rate-limited after waiting.`, {
+      status: 429,
+      cause: error,
+      advice: 'Re-run the step in a minute.',
+    });
   if (error.status === undefined || error.status >= 500) {
     const refused = error.networkCode === 'ECONNREFUSED' || error.networkCode === 'EAI_AGAIN';
     return new ServiceError('Slack', `${error.message}${refused ? '.' : '; the message may have been posted, so it was not sent again.'}`, {
       status: error.status,
       cause: error,
-      advice: refused ? 'Check that the agent can reach hooks.slack.com.' : 'Look in the channel and re-run the step only if the message is missing.',
+      advice: refused
+        ? 'Check that the agent can reach hooks.slack.com.'
+        : 'Look in the channel and re-run the step only if the message is missing.',
     });
   }
   return new ServiceError('Slack', `${error.message}${code ? ` (${code.slice(0, 100)})` : ''}.`, { status: error.status, cause: error });

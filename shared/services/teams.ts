@@ -87,18 +87,29 @@ export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkfl
   });
   let response;
   try {
-    response = await client.request<string>({ method: 'POST', body: message, headers: { 'Content-Type': 'application/json' }, responseType: 'text' });
+    response = await client.request<string>({
+      method: 'POST',
+      body: message,
+      headers: { 'Content-Type': 'application/json' },
+      responseType: 'text',
+    });
   } catch (error) {
     throw teamsError(error);
   }
   const found = notTheWorkflowsAnswer(response.headers['content-type'], response.data);
   const problem = found && (options.log?.mask(found) ?? found);
   if (problem) {
-    throw new ServiceError('Teams', `answered ${response.status} with ${problem} where the workflow's 202 Accepted was expected (POST ${TEAMS_TARGET}).`, {
-      status: response.status,
-      code: 'unexpected-answer',
-      advice: 'Something other than Power Automate may have answered (a proxy, a sign-in page): check the channel, check the webhook ' + 'URL, and re-run the step if the card is missing.',
-    });
+    throw new ServiceError(
+      'Teams',
+      `answered ${response.status} with ${problem} where the workflow's 202 Accepted was expected (POST ${TEAMS_TARGET}).`,
+      {
+        status: response.status,
+        code: 'unexpected-answer',
+        advice:
+          'Something other than Power Automate may have answered (a proxy, a sign-in page): check the channel, check the webhook ' +
+          'URL, and re-run the step if the card is missing.',
+      },
+    );
   }
 }
 
@@ -145,7 +156,9 @@ export function teamsError(error: unknown): unknown {
     const maybeSent = error.networkCode === 'ECONNRESET' || error.networkCode === 'ECONNABORTED' || error.networkCode === 'ETIMEDOUT';
     return new ServiceError('Teams', error.message + (maybeSent ? '; the card may have been posted, so it was not sent again.' : '.'), {
       cause: error,
-      advice: maybeSent ? 'Check the channel and re-run the step if the card is missing.' : 'Check that the agent can reach Power Automate.',
+      advice: maybeSent
+        ? 'Check the channel and re-run the step if the card is missing.'
+        : 'Check that the agent can reach Power Automate.',
     });
   }
   if (status === 400) {
@@ -159,14 +172,18 @@ export function teamsError(error: unknown): unknown {
     return new ServiceError('Teams', `the workflow refused the webhook URL's signature${said}.`, {
       status,
       cause: error,
-      advice: "The URL was copied incompletely or regenerated: copy the whole HTTP POST URL from the workflow's trigger into the service " + "connection's token.",
+      advice:
+        "The URL was copied incompletely or regenerated: copy the whole HTTP POST URL from the workflow's trigger into the service " +
+        "connection's token.",
     });
   }
   if (status === 404) {
     return new ServiceError('Teams', `the workflow was not found${said}.`, {
       status,
       cause: error,
-      advice: 'The workflow was deleted or the URL is wrong: create a "When a Teams webhook request is received" workflow and put its URL ' + 'in the service connection.',
+      advice:
+        'The workflow was deleted or the URL is wrong: create a "When a Teams webhook request is received" workflow and put its URL ' +
+        'in the service connection.',
     });
   }
   if (status === 409) {
@@ -177,7 +194,11 @@ export function teamsError(error: unknown): unknown {
     });
   }
   if (status === 429) {
-    return new ServiceError('Teams', `the workflow kept answering 429 (too many requests)${said}.`, { status, cause: error, advice: 'Re-run the step later.' });
+    return new ServiceError('Teams', `the workflow kept answering 429 (too many requests)${said}.`, {
+      status,
+      cause: error,
+      advice: 'Re-run the step later.',
+    });
   }
   if (status >= 500) {
     return new ServiceError('Teams', `the workflow answered ${status}${said}; the card may have been posted, so it was not sent again.`, {

@@ -44,10 +44,25 @@ export interface CheckResult {
 }
 
 const METHODS: HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-const CHECK_FIELDS = new Set(['name', 'url', 'method', 'expectStatus', 'bodyContains', 'bodyMatches', 'maxLatencyMs', 'headers', 'retries', 'retryDelaySeconds']);
+const CHECK_FIELDS = new Set([
+  'name',
+  'url',
+  'method',
+  'expectStatus',
+  'bodyContains',
+  'bodyMatches',
+  'maxLatencyMs',
+  'headers',
+  'retries',
+  'retryDelaySeconds',
+]);
 
 function statusList(inputName: string, value: unknown): number[] {
-  const items = Array.isArray(value) ? value : String(value).split(/[\s,]+/).filter(Boolean);
+  const items = Array.isArray(value)
+    ? value
+    : String(value)
+        .split(/[\s,]+/)
+        .filter(Boolean);
   const statuses = items.map(Number);
   for (const status of statuses) {
     if (!Number.isInteger(status) || status < 100 || status > 599) {
@@ -105,12 +120,16 @@ export function parseChecks(source: string, text: string, defaults: CheckDefault
     const check = item as Record<string, unknown>;
     const unknown = Object.keys(check).filter((key) => !CHECK_FIELDS.has(key));
     if (unknown.length) {
-      throw new InputError(source, `check ${index + 1} has unknown field(s) ${unknown.join(', ')}; allowed: ${[...CHECK_FIELDS].join(', ')}.`);
+      throw new InputError(
+        source,
+        `check ${index + 1} has unknown field(s) ${unknown.join(', ')}; allowed: ${[...CHECK_FIELDS].join(', ')}.`,
+      );
     }
     if (typeof check.url !== 'string') throw new InputError(source, `check ${index + 1} needs a "url".`);
     const url = resolveUrl(source, check.url, defaults.baseUrl);
     const method = textOf(check.method ?? 'GET').toUpperCase() as HttpMethod;
-    if (!METHODS.includes(method)) throw new InputError(source, `check ${index + 1} has method '${method}'; use one of ${METHODS.join(', ')}.`);
+    if (!METHODS.includes(method))
+      throw new InputError(source, `check ${index + 1} has method '${method}'; use one of ${METHODS.join(', ')}.`);
     if (check.bodyMatches !== undefined) {
       try {
         new RegExp(textOf(check.bodyMatches));
@@ -122,7 +141,8 @@ export function parseChecks(source: string, text: string, defaults: CheckDefault
       const value = check[field];
       if (value === undefined) return fallback;
       const parsed = Number(value);
-      if (!Number.isFinite(parsed) || parsed < 0) throw new InputError(source, `check ${index + 1}: ${field} must be a number of 0 or more.`);
+      if (!Number.isFinite(parsed) || parsed < 0)
+        throw new InputError(source, `check ${index + 1}: ${field} must be a number of 0 or more.`);
       return parsed;
     };
     return {
@@ -164,9 +184,12 @@ async function attempt(check: SmokeCheck, client: HttpClient): Promise<Omit<Chec
       reasons.push(`status ${response.status}, expected ${check.expectStatus.join(' or ')}`);
     }
     const body = typeof response.data === 'string' ? response.data : JSON.stringify(response.data ?? '');
-    if (check.bodyContains !== undefined && !body.includes(check.bodyContains)) reasons.push(`body does not contain "${check.bodyContains}"`);
-    if (check.bodyMatches !== undefined && !new RegExp(check.bodyMatches).test(body)) reasons.push(`body does not match /${check.bodyMatches}/`);
-    if (check.maxLatencyMs !== undefined && latencyMs > check.maxLatencyMs) reasons.push(`took ${latencyMs} ms, more than ${check.maxLatencyMs} ms`);
+    if (check.bodyContains !== undefined && !body.includes(check.bodyContains))
+      reasons.push(`body does not contain "${check.bodyContains}"`);
+    if (check.bodyMatches !== undefined && !new RegExp(check.bodyMatches).test(body))
+      reasons.push(`body does not match /${check.bodyMatches}/`);
+    if (check.maxLatencyMs !== undefined && latencyMs > check.maxLatencyMs)
+      reasons.push(`took ${latencyMs} ms, more than ${check.maxLatencyMs} ms`);
     return { passed: reasons.length === 0, status: response.status, latencyMs, reasons };
   } catch (error) {
     return { passed: false, latencyMs: Math.round(performance.now() - started), reasons: [messageOf(error)] };
@@ -191,12 +214,18 @@ export async function runCheck(check: SmokeCheck, options: RunChecksOptions): Pr
         if (!outcome.passed) throw new CheckFailed(outcome);
         return { name: check.name, url: check.url, attempts, ...outcome };
       },
-      { maxRetries: check.retries, retryable: (failure) => failure instanceof CheckFailed, backoff: { kind: 'fixed', delayMs: check.retryDelaySeconds * 1000 } },
+      {
+        maxRetries: check.retries,
+        retryable: (failure) => failure instanceof CheckFailed,
+        backoff: { kind: 'fixed', delayMs: check.retryDelaySeconds * 1000 },
+      },
       {
         // No deadline, so only the wait matters: a real one unless the caller gives its own.
         clock: { now: STANDING_CLOCK.now, wait: (ms) => wait(ms) },
         onRetry: ({ failure }) =>
-          options.log.info(`${check.name}: ${failure.outcome.reasons.join('; ')}; trying again in ${check.retryDelaySeconds} s (attempt ${attempts + 1} of ${check.retries + 1}).`),
+          options.log.info(
+            `${check.name}: ${failure.outcome.reasons.join('; ')}; trying again in ${check.retryDelaySeconds} s (attempt ${attempts + 1} of ${check.retries + 1}).`,
+          ),
       },
     );
   } catch (error) {

@@ -68,7 +68,10 @@ export async function gateAction(options: GateOptions): Promise<boolean> {
     if (!resolved.file) return closed(options, resolved.reason!);
     const plan = checkPlan('planFile', resolved.file, options.scheduledStart ? sunday : undefined);
     planFile = resolved.file;
-    log.info(`Plan ${planFile}: ${plan.window.name}, ${plan.changes.length} change(s), maintenance page ` + `${plan.window.maintenancePage ? 'yes' : 'no'}.`);
+    log.info(
+      `Plan ${planFile}: ${plan.window.name}, ${plan.changes.length} change(s), maintenance page ` +
+        `${plan.window.maintenancePage ? 'yes' : 'no'}.`,
+    );
     setOutput('planFile', planFile);
     setOutput('maintenancePage', String(plan.window.maintenancePage));
   }
@@ -77,12 +80,18 @@ export async function gateAction(options: GateOptions): Promise<boolean> {
   setOutput('opensAt', outcome.opensAt.toISOString());
   // With the wait handed on, the gate is not open yet: the Delay job after it opens it.
   if (!outcome.waitMinutes) setOutput('openedAt', outcome.openedAt.toISOString());
-  const when = outcome.waitMinutes ? `Opens at ${formatLocal(outcome.openedAt, options.timeZone)} after the agentless wait of ${outcome.waitMinutes} min` : `Opened ${formatLocal(outcome.openedAt, options.timeZone)}`;
-  options.attachSummary('Time gate', new MarkdownSummary().heading(`Gate ${options.notBefore ?? ''}: open`).paragraph(
-      `${outcome.message} ${when}.` +
-        (planFile ? ` Plan: ${planFile}.` : '') +
-        (options.olderActiveRuns ? ' No older run of this pipeline is in progress or queued.' : ''),
-    ),
+  const when = outcome.waitMinutes
+    ? `Opens at ${formatLocal(outcome.openedAt, options.timeZone)} after the agentless wait of ${outcome.waitMinutes} min`
+    : `Opened ${formatLocal(outcome.openedAt, options.timeZone)}`;
+  options.attachSummary(
+    'Time gate',
+    new MarkdownSummary()
+      .heading(`Gate ${options.notBefore ?? ''}: open`)
+      .paragraph(
+        `${outcome.message} ${when}.` +
+          (planFile ? ` Plan: ${planFile}.` : '') +
+          (options.olderActiveRuns ? ' No older run of this pipeline is in progress or queued.' : ''),
+      ),
   );
   return true;
 }
@@ -98,7 +107,10 @@ async function overlappingRun(options: GateOptions): Promise<string | undefined>
   }
   // Plain text with the address: the same words go to the log's warning and to the summary.
   const named = older.map((run) => `run ${run.buildNumber} (id ${run.id}, ${run.status}${run.link ? `, ${run.link}` : ''})`).join('; ');
-  return `an older run of this pipeline is still going: ${named}. Two runs must never work on the same gateway at once, so this run ` + `changes nothing; the older run keeps the window.`;
+  return (
+    `an older run of this pipeline is still going: ${named}. Two runs must never work on the same gateway at once, so this run ` +
+    `changes nothing; the older run keeps the window.`
+  );
 }
 
 function closed(options: CommonOptions, message: string): false {
@@ -132,7 +144,10 @@ export async function startAction(options: StartOptions): Promise<void> {
   const times = windowTimes({ windowEnd: options.windowEnd, sunday: plan.window.date, timeZone, graceMinutes: options.graceMinutes, now });
   log.section(`Window ${plan.window.name} (${options.windowId}) until ${formatLocal(times.windowEnd, timeZone)}`);
   log.info(`Plan ${resolved.file}: ${plan.changes.length} change(s); maintenance page: ${plan.window.maintenancePage ? 'yes' : 'no'}.`);
-  log.info(`Every silence lasts ${times.silenceMinutes} min, until ${formatLocal(times.silenceEnd, timeZone)} (the end plus ` + `${options.graceMinutes} min of grace), so it ends by itself.`);
+  log.info(
+    `Every silence lasts ${times.silenceMinutes} min, until ${formatLocal(times.silenceEnd, timeZone)} (the end plus ` +
+      `${options.graceMinutes} min of grace), so it ends by itself.`,
+  );
   // The outputs come before the announcement: a failed post must not leave later steps without the window's times.
   setOutput('windowId', options.windowId);
   setOutput('windowName', plan.window.name);
@@ -145,7 +160,9 @@ export async function startAction(options: StartOptions): Promise<void> {
   const notice = composeNotice({
     template: 'windowStart',
     windowName: plan.window.name,
-    message: `Until ${formatLocal(times.windowEnd, timeZone)}. ${plan.changes.length} change(s) ` + `planned${plan.window.maintenancePage ? '; the maintenance page goes up on the site' : ''}.`,
+    message:
+      `Until ${formatLocal(times.windowEnd, timeZone)}. ${plan.changes.length} change(s) ` +
+      `planned${plan.window.maintenancePage ? '; the maintenance page goes up on the site' : ''}.`,
     link: options.link,
   });
   const delivered = await announce(notice, options);
@@ -155,7 +172,17 @@ export async function startAction(options: StartOptions): Promise<void> {
       .heading(`Starting maintenance: ${plan.window.name}`)
       .table(
         ['Window id', 'Opened', 'Ends', 'Silences end', 'Plan', 'Maintenance page', 'Announced to'],
-        [[options.windowId, formatLocal(outcome.openedAt, timeZone), formatLocal(times.windowEnd, timeZone), formatLocal(times.silenceEnd, timeZone), resolved.file, plan.window.maintenancePage ? 'yes' : 'no', delivered.join(', ')]],
+        [
+          [
+            options.windowId,
+            formatLocal(outcome.openedAt, timeZone),
+            formatLocal(times.windowEnd, timeZone),
+            formatLocal(times.silenceEnd, timeZone),
+            resolved.file,
+            plan.window.maintenancePage ? 'yes' : 'no',
+            delivered.join(', '),
+          ],
+        ],
       ),
   );
 }
@@ -170,7 +197,10 @@ function readPlanQuietly(planFile: string | undefined): Plan | undefined {
   }
 }
 
-async function announce(notice: ReturnType<typeof composeNotice>, options: CommonOptions & { destination: Destination }): Promise<string[]> {
+async function announce(
+  notice: ReturnType<typeof composeNotice>,
+  options: CommonOptions & { destination: Destination },
+): Promise<string[]> {
   try {
     const result = await sendNotice(notice, options.destination, { log: options.log, clock: options.clock });
     return result.deliveries.filter((delivery) => delivery.ok).map((delivery) => delivery.target);
@@ -215,15 +245,29 @@ export async function finishAction(options: FinishOptions): Promise<FinishResult
   log.section('Finishing maintenance: is everything silenced or swapped back?');
   const roots = [...options.recordsFolders, path.dirname(options.records.directory)];
   const gathered = gatherRun(roots);
-  log.info(`Read ${gathered.folders.length} records/summaries folder(s): ${gathered.records.length} undo record(s), ` + `${gathered.receipts.length} receipt(s), ${gathered.summaries.length} step summary(ies).`);
+  log.info(
+    `Read ${gathered.folders.length} records/summaries folder(s): ${gathered.records.length} undo record(s), ` +
+      `${gathered.receipts.length} receipt(s), ${gathered.summaries.length} step summary(ies).`,
+  );
   const now = options.clock.now();
   const assessments = assessRecords(gathered, now, timeZone);
-  for (const item of assessments) log.info(`${item.state === 'left' ? 'NOT BACK' : 'back'}: ${item.record.description} (${item.record.kind}): ${item.how}`);
+  for (const item of assessments)
+    log.info(`${item.state === 'left' ? 'NOT BACK' : 'back'}: ${item.record.description} (${item.record.kind}): ${item.how}`);
   const left = assessments.filter((item) => item.state === 'left');
   const stageResults = parseStageResults(options.stageResults);
   const plan = readPlanQuietly(options.planFile);
   const windowName = options.windowName ?? plan?.window.name ?? 'maintenance window';
-  const report = { windowName, planFile: options.planFile, timeZone, now, stageResults, assessments, summaries: gathered.summaries, link: options.link, simulatedClock: options.clock.simulated };
+  const report = {
+    windowName,
+    planFile: options.planFile,
+    timeZone,
+    now,
+    stageResults,
+    assessments,
+    summaries: gathered.summaries,
+    link: options.link,
+    simulatedClock: options.clock.simulated,
+  };
   const summary = renderWindowSummary(report);
   options.attachSummary(`Maintenance window ${windowName}`, summary);
   // A copy under a fixed name, for the pipeline artifact and for the rehearsal.
@@ -236,14 +280,18 @@ export async function finishAction(options: FinishOptions): Promise<FinishResult
   log.section('Announcing the finish with the results');
   let announceError: Error | undefined;
   try {
-    await announce(composeNotice({ template: 'windowFinish', windowName, results: announcementResults(report), link: options.link }), options);
+    await announce(
+      composeNotice({ template: 'windowFinish', windowName, results: announcementResults(report), link: options.link }),
+      options,
+    );
   } catch (error) {
     announceError = error instanceof Error ? error : new Error(messageOf(error));
   }
   if (left.length) {
     throw new Error(
-      `${left.length} thing(s) the window silenced or swapped are not back: ` + `${left.map((item) => `${item.record.description} [${item.record.kind}, record ${item.record.id}]`).join('; ')}. ` +
-        'Run their restore step again (it is idempotent) with the undo record from the run\'s artifacts.',
+      `${left.length} thing(s) the window silenced or swapped are not back: ` +
+        `${left.map((item) => `${item.record.description} [${item.record.kind}, record ${item.record.id}]`).join('; ')}. ` +
+        "Run their restore step again (it is idempotent) with the undo record from the run's artifacts.",
     );
   }
   if (announceError) throw announceError;

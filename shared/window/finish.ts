@@ -46,7 +46,10 @@ export function gatherRun(roots: string[]): GatheredRun {
       for (const { record } of store.list()) if (!records.has(record.id)) records.set(record.id, { record, folder });
       for (const receipt of store.receipts()) if (!receipts.has(receipt.recordId)) receipts.set(receipt.recordId, receipt);
     } else {
-      for (const name of fs.readdirSync(folder).filter((file) => file.endsWith('.md')).sort()) {
+      for (const name of fs
+        .readdirSync(folder)
+        .filter((file) => file.endsWith('.md'))
+        .sort()) {
         const file = path.join(folder, name);
         const text = fs.readFileSync(file, 'utf8');
         // The same summary downloaded twice (an artifact and the job's own copy) is shown once.
@@ -75,15 +78,27 @@ export function assessRecords(gathered: GatheredRun, now: Date, timeZone: string
   return gathered.records
     .map(({ record }) => {
       const receipt = receipts.get(record.id);
-      if (receipt) return { record, state: 'restored' as const, receipt, how: `restored ${formatLocal(new Date(receipt.restoredAt), timeZone)}: ${receipt.description}` };
+      if (receipt)
+        return {
+          record,
+          state: 'restored' as const,
+          receipt,
+          how: `restored ${formatLocal(new Date(receipt.restoredAt), timeZone)}: ${receipt.description}`,
+        };
       const expires = record.expiresAt ? new Date(record.expiresAt) : undefined;
       if (expires && expires.getTime() <= now.getTime()) {
-        return { record, state: 'expired' as const, how: `not restored by a step, but it ended by itself at ${formatLocal(expires, timeZone)}` };
+        return {
+          record,
+          state: 'expired' as const,
+          how: `not restored by a step, but it ended by itself at ${formatLocal(expires, timeZone)}`,
+        };
       }
       return {
         record,
         state: 'left' as const,
-        how: expires ? `NOT BACK: no receipt; it ends by itself only at ${formatLocal(expires, timeZone)}` : 'NOT BACK: no receipt, and it does not end by itself',
+        how: expires
+          ? `NOT BACK: no receipt; it ends by itself only at ${formatLocal(expires, timeZone)}`
+          : 'NOT BACK: no receipt, and it does not end by itself',
       };
     })
     .sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt));
@@ -141,7 +156,10 @@ export function renderWindowSummary(report: WindowReport): MarkdownSummary {
     [[report.windowName, report.planFile ?? '-', formatLocal(report.now, report.timeZone), report.link ?? '-']],
   );
   if (report.stageResults.length) {
-    summary.heading('Stages', 3).table(['Stage', 'Result'], report.stageResults.map((item) => [item.stage, resultWord(item.result)]));
+    summary.heading('Stages', 3).table(
+      ['Stage', 'Result'],
+      report.stageResults.map((item) => [item.stage, resultWord(item.result)]),
+    );
   }
   summary.heading('Everything silenced or swapped, and whether it is back', 3);
   if (report.assessments.length === 0) summary.paragraph('Nothing was silenced or swapped in this run (no undo records were found).');
@@ -160,16 +178,23 @@ export function renderWindowSummary(report: WindowReport): MarkdownSummary {
   // `Pre-Maintenance: Succeeded` answers for the stage PreMaintenance.
   const key = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
   const stageResult = new Map(report.stageResults.map((item) => [key(item.stage), item.result]));
-  summary
-    .heading('The runbook, line by line', 3)
-    .table(
-      ['When (ET)', 'Runbook step', 'Stage', 'Done by', 'Result'],
-      RUNBOOK.map((line) => [line.when, line.line, line.stage, `${line.manual ? '👤 manual, confirmed in the pipeline: ' : ''}${line.doneBy}`, resultWord(stageResult.get(key(line.stage)))]),
-    );
+  summary.heading('The runbook, line by line', 3).table(
+    ['When (ET)', 'Runbook step', 'Stage', 'Done by', 'Result'],
+    RUNBOOK.map((line) => [
+      line.when,
+      line.line,
+      line.stage,
+      `${line.manual ? '👤 manual, confirmed in the pipeline: ' : ''}${line.doneBy}`,
+      resultWord(stageResult.get(key(line.stage))),
+    ]),
+  );
   if (report.summaries.length) {
     summary.heading('Every step of the night', 3);
     for (const item of report.summaries) {
-      const text = fs.readFileSync(item.file, 'utf8').trim().replace(/^(#{1,4}) /gm, (_, hashes: string) => `${'#'.repeat(Math.min(6, hashes.length + 2))} `);
+      const text = fs
+        .readFileSync(item.file, 'utf8')
+        .trim()
+        .replace(/^(#{1,4}) /gm, (_, hashes: string) => `${'#'.repeat(Math.min(6, hashes.length + 2))} `);
       summary.paragraph(text);
     }
   }
@@ -179,7 +204,10 @@ export function renderWindowSummary(report: WindowReport): MarkdownSummary {
 /** The results JSON the finish announcement lists: each stage, then whether everything is back. */
 export function announcementResults(report: Pick<WindowReport, 'stageResults' | 'assessments'>): string {
   const left = report.assessments.filter((item) => item.state === 'left');
-  const lines: Array<{ name: string; status: string; error?: string }> = report.stageResults.map((item) => ({ name: item.stage, status: item.result }));
+  const lines: Array<{ name: string; status: string; error?: string }> = report.stageResults.map((item) => ({
+    name: item.stage,
+    status: item.result,
+  }));
   lines.push(
     left.length
       ? { name: 'Everything restored', status: 'failed', error: left.map((item) => item.record.description).join('; ') }

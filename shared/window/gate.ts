@@ -156,7 +156,8 @@ export function decideGate(options: GateOptions): GateDecision {
     return {
       action: 'fail',
       opensAt,
-      message: `Too early: the gate opens at ${at}, ${formatMinutes(early)} from now, more than maxWaitMinutes ` + `(${options.maxWaitMinutes}).`,
+      message:
+        `Too early: the gate opens at ${at}, ${formatMinutes(early)} from now, more than maxWaitMinutes ` + `(${options.maxWaitMinutes}).`,
     };
   }
   const late = -early;
@@ -164,14 +165,19 @@ export function decideGate(options: GateOptions): GateDecision {
     return {
       action: 'fail',
       opensAt,
-      message: `Too late: the gate opened at ${at}, ${formatMinutes(late)} ago, more than lateToleranceMinutes ` + `(${options.lateToleranceMinutes}). Nothing was changed; start the window again by hand if it should still run.`,
+      message:
+        `Too late: the gate opened at ${at}, ${formatMinutes(late)} ago, more than lateToleranceMinutes ` +
+        `(${options.lateToleranceMinutes}). Nothing was changed; start the window again by hand if it should still run.`,
     };
   }
   return {
     action: 'open',
     opensAt,
     lateByMinutes: late,
-    message: late < 1 ? `On time for ${at}.` : `Late by ${formatMinutes(late)} for ${at}, within lateToleranceMinutes (${options.lateToleranceMinutes}).`,
+    message:
+      late < 1
+        ? `On time for ${at}.`
+        : `Late by ${formatMinutes(late)} for ${at}, within lateToleranceMinutes (${options.lateToleranceMinutes}).`,
   };
 }
 
@@ -188,7 +194,12 @@ export function scheduleOffset(displayName: string | undefined): number | undefi
  * offset) is not the offset the zone has at this weekend's local time; fail when the name says no offset.
  * Undefined when this run is the right one (or the zone has one slot only).
  */
-function otherSlot(scheduleName: string | undefined, opensAt: Date, notBefore: NotBefore, zone: string): { action: 'skip' | 'fail'; message: string } | undefined {
+function otherSlot(
+  scheduleName: string | undefined,
+  opensAt: Date,
+  notBefore: NotBefore,
+  zone: string,
+): { action: 'skip' | 'fail'; message: string } | undefined {
   const local = DateTime.fromJSDate(opensAt, { zone });
   if (zoneOffsets(zone, local.year).length < 2) return undefined;
   const slotOffset = scheduleOffset(scheduleName);
@@ -197,7 +208,8 @@ function otherSlot(scheduleName: string | undefined, opensAt: Date, notBefore: N
     return {
       action: 'fail',
       message:
-        `Build.CronSchedule.DisplayName is '${scheduleName ?? ''}', which names no UTC offset, so this scheduled run cannot tell ` + `whether it is the right one of the two UTC schedules for ${notBefore.text} ${zone}. ` +
+        `Build.CronSchedule.DisplayName is '${scheduleName ?? ''}', which names no UTC offset, so this scheduled run cannot tell ` +
+        `whether it is the right one of the two UTC schedules for ${notBefore.text} ${zone}. ` +
         `Give each cron entry a displayName with its offset (e.g. "... (EDT, UTC-4)"). Nothing was changed.`,
     };
   }
@@ -205,8 +217,10 @@ function otherSlot(scheduleName: string | undefined, opensAt: Date, notBefore: N
   return {
     action: 'skip',
     message:
-      `This run was started by the schedule '${scheduleName}' (UTC${formatOffset(slotOffset)}), the ` + `${slotOffset > local.offset ? 'early' : 'late'} one of the two UTC schedules for ${notBefore.text} ${zone}: ` +
-      `on ${local.toISODate()} ${notBefore.text} is at UTC${formatOffset(local.offset)}, ${utc} UTC ` + `(${formatLocal(opensAt, zone)}), so the other schedule runs the window. Nothing was changed.`,
+      `This run was started by the schedule '${scheduleName}' (UTC${formatOffset(slotOffset)}), the ` +
+      `${slotOffset > local.offset ? 'early' : 'late'} one of the two UTC schedules for ${notBefore.text} ${zone}: ` +
+      `on ${local.toISODate()} ${notBefore.text} is at UTC${formatOffset(local.offset)}, ${utc} UTC ` +
+      `(${formatLocal(opensAt, zone)}), so the other schedule runs the window. Nothing was changed.`,
   };
 }
 

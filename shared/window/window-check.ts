@@ -105,6 +105,8 @@ function openRecordFindings(options: WindowCheckOptions): PreflightFinding[] {
 export async function checkWindow(options: WindowCheckOptions): Promise<PreflightFinding[]> {
   const findings = [...planFindings(options), ...openRecordFindings(options)];
   if (options.destination)
-    findings.push(...(await checkNotify(options.destination, { log: options.log, clock: options.clock, purpose: "the window's announcements" })));
+    findings.push(
+      ...(await checkNotify(options.destination, { log: options.log, clock: options.clock, purpose: "the window's announcements" })),
+    );
   return findings;
 }

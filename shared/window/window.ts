@@ -31,8 +31,7 @@ export interface GateSettings {
 }
 
 export type GateOutcome =
-  | { open: true; openedAt: Date; opensAt: Date; message: string; waitMinutes: number }
-  | { open: false; opensAt: Date; message: string };
+  { open: true; openedAt: Date; opensAt: Date; message: string; waitMinutes: number } | { open: false; opensAt: Date; message: string };
 
 /** Runs the gate: waits (with progress) when a little early, returns closed for the other cron slot, throws when too early or too late. */
 export async function passGate(settings: GateSettings): Promise<GateOutcome> {
@@ -46,24 +45,38 @@ export async function passGate(settings: GateSettings): Promise<GateOutcome> {
   log.info(`Now ${formatLocal(clock.now(), settings.timeZone)}; the gate is ${notBefore.text} ${settings.timeZone}.`);
   if (decision.action === 'wait' && settings.waitInStep === false) {
     const waitMinutes = Math.ceil(decision.waitMinutes);
-    log.info(`${decision.message} The wait (${waitMinutes} min) is handed on as output waitMinutes, for an agentless Delay job that holds ` + `no agent.`);
+    log.info(
+      `${decision.message} The wait (${waitMinutes} min) is handed on as output waitMinutes, for an agentless Delay job that holds ` +
+        `no agent.`,
+    );
     return { open: true, openedAt: decision.opensAt, opensAt: decision.opensAt, message: decision.message, waitMinutes };
   }
   if (decision.action === 'wait') {
     log.section(decision.message);
     const total = decision.waitMinutes * 60_000;
     // A cancel stops the wait at once (the clock's sleep honours it) and the log names what was interrupted.
-    const endActivity = beginActivity({ what: `the wait for the gate to open at ${formatLocal(decision.opensAt, settings.timeZone)} (nothing changed yet)` });
+    const endActivity = beginActivity({
+      what: `the wait for the gate to open at ${formatLocal(decision.opensAt, settings.timeZone)} (nothing changed yet)`,
+    });
     try {
       await clock.wait(
         total,
-        (remaining) => log.progress(((total - remaining) / total) * 100, `Opens at ${formatLocal(decision.opensAt, settings.timeZone)}: ${formatMinutes(remaining / 60_000)} to go`),
+        (remaining) =>
+          log.progress(
+            ((total - remaining) / total) * 100,
+            `Opens at ${formatLocal(decision.opensAt, settings.timeZone)}: ${formatMinutes(remaining / 60_000)} to go`,
+          ),
         60_000,
       );
     } finally {
       endActivity();
     }
-    decision = { action: 'open', opensAt: decision.opensAt, lateByMinutes: 0, message: `Waited ${formatMinutes(decision.waitMinutes)}; open at ${formatLocal(decision.opensAt, settings.timeZone)}.` };
+    decision = {
+      action: 'open',
+      opensAt: decision.opensAt,
+      lateByMinutes: 0,
+      message: `Waited ${formatMinutes(decision.waitMinutes)}; open at ${formatLocal(decision.opensAt, settings.timeZone)}.`,
+    };
   }
   switch (decision.action) {
     case 'open':
@@ -88,7 +101,11 @@ export const AUTO_PLAN = 'auto';
  * The plan file for this run: as given, or with `auto` the weekend's own `plans/<Sunday>.yml` (so a weekly
  * schedule runs a window only on the weekends that have a plan). Undefined with a reason when `auto` finds none.
  */
-export function resolvePlanFile(planFile: string, sunday: string, exists: (file: string) => boolean = fs.existsSync): { file?: string; reason?: string } {
+export function resolvePlanFile(
+  planFile: string,
+  sunday: string,
+  exists: (file: string) => boolean = fs.existsSync,
+): { file?: string; reason?: string } {
   if (planFile.trim().toLowerCase() !== AUTO_PLAN) return { file: planFile };
   const file = path.posix.join('plans', `${sunday}.yml`);
   if (exists(file)) return { file };
@@ -97,7 +114,11 @@ export function resolvePlanFile(planFile: string, sunday: string, exists: (file:
 
 /** Loads and checks the plan, naming the input; the plan must be for this weekend. */
 export function checkPlan(inputName: string, file: string, sunday: string | undefined): Plan {
-  if (!fs.existsSync(file)) throw new InputError(inputName, `'${file}' does not exist${path.isAbsolute(file) ? '' : ` (relative to ${process.cwd()}; does the job check the repository out?)`}.`);
+  if (!fs.existsSync(file))
+    throw new InputError(
+      inputName,
+      `'${file}' does not exist${path.isAbsolute(file) ? '' : ` (relative to ${process.cwd()}; does the job check the repository out?)`}.`,
+    );
   let plan: Plan;
   try {
     plan = loadPlan(file, { scriptRoot: process.cwd() });
@@ -106,7 +127,11 @@ export function checkPlan(inputName: string, file: string, sunday: string | unde
     throw error;
   }
   if (sunday && plan.window.date !== sunday) {
-    throw new InputError(inputName, `is the plan of ${plan.window.date} (${plan.window.name}), but this run's window is the weekend of ${sunday}. Use that ` + `weekend's plan, or run the pipeline on the plan's weekend.`);
+    throw new InputError(
+      inputName,
+      `is the plan of ${plan.window.date} (${plan.window.name}), but this run's window is the weekend of ${sunday}. Use that ` +
+        `weekend's plan, or run the pipeline on the plan's weekend.`,
+    );
   }
   return plan;
 }
@@ -124,7 +149,13 @@ export interface WindowTimes {
  * ahead, and every silence lasts until it plus `graceMinutes`. A duration rather than an instant is handed on
  * so that a silence measures its end from its own clock.
  */
-export function windowTimes(options: { windowEnd: string; sunday: string; timeZone: string; graceMinutes: number; now: Date }): WindowTimes {
+export function windowTimes(options: {
+  windowEnd: string;
+  sunday: string;
+  timeZone: string;
+  graceMinutes: number;
+  now: Date;
+}): WindowTimes {
   const end = parseNotBefore('windowEnd', options.windowEnd);
   const sunday = DateTime.fromISO(options.sunday, { zone: options.timeZone });
   const local =
@@ -133,7 +164,10 @@ export function windowTimes(options: { windowEnd: string; sunday: string; timeZo
       : DateTime.fromISO(end.date, { zone: options.timeZone }).set({ hour: end.hour, minute: end.minute });
   const windowEnd = local.toJSDate();
   if (windowEnd.getTime() <= options.now.getTime()) {
-    throw new InputError('windowEnd', `${formatLocal(windowEnd, options.timeZone)} is already past (now ${formatLocal(options.now, options.timeZone)}).`);
+    throw new InputError(
+      'windowEnd',
+      `${formatLocal(windowEnd, options.timeZone)} is already past (now ${formatLocal(options.now, options.timeZone)}).`,
+    );
   }
   const silenceEnd = new Date(windowEnd.getTime() + options.graceMinutes * 60_000);
   return { windowEnd, silenceEnd, silenceMinutes: Math.ceil((silenceEnd.getTime() - options.now.getTime()) / 60_000) };

@@ -27,7 +27,7 @@ import {
 import { checkNewRelic } from '../../shared/services/newrelic-check';
 import { describeSilenceEnd, resolveSilenceEnd } from '../../shared/services/silence';
 
-void runTask('AlertMute', async ({ input, log, records, windowId, variable, clock, publishUndoRecord, attachSummary, reportPreflight }) => {
+void runTask('AlertMute', async ({ input, log, records, windowId, clock, publishUndoRecord, attachSummary, reportPreflight }) => {
   // The window's clock (ctx.clock): real, or the simulated one a rehearsal sets, so end times match the window.
   const now = () => clock.now();
   const provider = input.choice('provider', ['newRelic', 'azureMonitor'], 'newRelic');
@@ -36,12 +36,19 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, cloc
   const timeZone = checkTimeZone('timeZone', input.string('timeZone', { default: DEFAULT_TIME_ZONE }) ?? DEFAULT_TIME_ZONE);
   const undoText = action === 'unmute' ? input.text('undoRecord') : undefined;
   const end = () =>
-    resolveSilenceEnd({ durationMinutes: input.int('durationMinutes'), until: input.string('until'), timeZone, graceMinutes: input.int('graceMinutes', { default: 15 }), now: clock.now() });
+    resolveSilenceEnd({
+      durationMinutes: input.int('durationMinutes'),
+      until: input.string('until'),
+      timeZone,
+      graceMinutes: input.int('graceMinutes', { default: 15 }),
+      now: clock.now(),
+    });
 
   if (provider === 'newRelic') {
     const connection = input.endpoint('newRelicConnection', { required: true });
     const accountText = connection.data('accountId') ?? '';
-    if (!/^\d+$/.test(accountText)) throw new InputError('newRelicConnection', `service connection '${connection.id}' has no numeric account id (field accountId).`);
+    if (!/^\d+$/.test(accountText))
+      throw new InputError('newRelicConnection', `service connection '${connection.id}' has no numeric account id (field accountId).`);
     const accountId = Number(accountText);
     const client = new NewRelicClient({
       baseUrl: apiBaseUrl('newRelicConnection', connection.url, NEWRELIC_PUBLIC_API),
@@ -51,7 +58,11 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, cloc
     });
     if (action === 'unmute') {
       const record = undoText ? parseUndoRecord('undoRecord', undoText, NEWRELIC_RECORD_KIND, validateNewRelicUndoData) : undefined;
-      log.section(record ? `Unmuting New Relic: deleting muting rule '${record.data.name}'` : `Unmuting New Relic: the muting rules of window ${windowId}`);
+      log.section(
+        record
+          ? `Unmuting New Relic: deleting muting rule '${record.data.name}'`
+          : `Unmuting New Relic: the muting rules of window ${windowId}`,
+      );
       const result = await unmuteNewRelic({ client, log, accountId, record, store: records, windowId, clock });
       attachSummary('New Relic unmute', unmuteSummary(result));
       return;
@@ -63,9 +74,23 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, cloc
       entityTags: input.list('entityTags'),
     };
     const silence = end();
-    if (action === 'check') return reportPreflight(await checkNewRelic({ client, accountId, ruleName, selection, windowId, endsAtText: describeSilenceEnd(silence) }));
+    if (action === 'check')
+      return reportPreflight(
+        await checkNewRelic({ client, accountId, ruleName, selection, windowId, endsAtText: describeSilenceEnd(silence) }),
+      );
     log.section(`Muting New Relic notifications until ${describeSilenceEnd(silence)}`);
-    const result = await muteNewRelic({ client, log, accountId, ruleName, selection, endsAt: silence.endsAt, timeZone, windowId, clock, publish: (r) => publishUndoRecord(r) });
+    const result = await muteNewRelic({
+      client,
+      log,
+      accountId,
+      ruleName,
+      selection,
+      endsAt: silence.endsAt,
+      timeZone,
+      windowId,
+      clock,
+      publish: (r) => publishUndoRecord(r),
+    });
     attachSummary('New Relic mute', muteSummary(result, describeSilenceEnd(silence)));
     return;
   }
@@ -74,8 +99,22 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, cloc
   const rules = new AlertProcessingRules(connection);
   if (action === 'unmute') {
     const record = undoText ? parseUndoRecord('undoRecord', undoText, AZURE_MONITOR_RECORD_KIND, validateAzureMonitorUndoData) : undefined;
-    log.section(record ? `Unmuting Azure Monitor: deleting alert processing rule '${record.data.name}'` : `Unmuting Azure Monitor: the rule of window ${windowId}`);
-    const result = await unmuteAzureMonitor({ rules, log, record, store: records, windowId, subscriptionId: connection.subscriptionId, resourceGroup: input.string('resourceGroup'), ruleName, now });
+    log.section(
+      record
+        ? `Unmuting Azure Monitor: deleting alert processing rule '${record.data.name}'`
+        : `Unmuting Azure Monitor: the rule of window ${windowId}`,
+    );
+    const result = await unmuteAzureMonitor({
+      rules,
+      log,
+      record,
+      store: records,
+      windowId,
+      subscriptionId: connection.subscriptionId,
+      resourceGroup: input.string('resourceGroup'),
+      ruleName,
+      now,
+    });
     attachSummary('Azure Monitor unmute', azureUnmuteSummary(result));
     return;
   }
@@ -87,8 +126,18 @@ void runTask('AlertMute', async ({ input, log, records, windowId, variable, cloc
     severities: input.list('severities'),
   };
   const silence = end();
-  if (action === 'check') return reportPreflight(await checkAzureMonitor({ connection, selection, windowId, endsAtText: describeSilenceEnd(silence) }));
+  if (action === 'check')
+    return reportPreflight(await checkAzureMonitor({ connection, selection, windowId, endsAtText: describeSilenceEnd(silence) }));
   log.section(`Muting Azure Monitor notifications until ${describeSilenceEnd(silence)}`);
-  const result = await muteAzureMonitor({ rules, log, subscriptionId: connection.subscriptionId, selection, endsAt: silence.endsAt, windowId, now, publish: (r) => publishUndoRecord(r) });
+  const result = await muteAzureMonitor({
+    rules,
+    log,
+    subscriptionId: connection.subscriptionId,
+    selection,
+    endsAt: silence.endsAt,
+    windowId,
+    now,
+    publish: (r) => publishUndoRecord(r),
+  });
   attachSummary('Azure Monitor mute', azureMuteSummary(result, describeSilenceEnd(silence)));
 });

@@ -15,7 +15,7 @@ import {
 import { checkCloudflare } from '../../shared/services/cloudflare-check';
 import { apiBaseUrl, connectionToken } from '../../shared/services/connection';
 
-void runTask('MaintenancePage', async ({ input, log, records, windowId, variable, clock, publishUndoRecord, attachSummary, reportPreflight }) => {
+void runTask('MaintenancePage', async ({ input, log, records, windowId, clock, publishUndoRecord, attachSummary, reportPreflight }) => {
   const connection = input.endpoint('cloudflareConnection', { required: true });
   const action = input.choice('action', ['enable', 'disable', 'check'], 'enable');
   const purge = input.choice('purgeCache', ['none', 'everything', 'hosts'], action === 'disable' ? 'everything' : 'none');
@@ -31,12 +31,16 @@ void runTask('MaintenancePage', async ({ input, log, records, windowId, variable
     const record = text ? parseUndoRecord('undoRecord', text, CLOUDFLARE_RECORD_KIND, validateCloudflareUndoData) : undefined;
     const zoneName = input.string('zoneName');
     const names = input.list('records');
-    log.section(`Taking the maintenance page down${record ? ` from undo record ${record.id}` : ` for window ${windowId} (records folder and the window's marks)`}`);
+    log.section(
+      `Taking the maintenance page down${record ? ` from undo record ${record.id}` : ` for window ${windowId} (records folder and the window's marks)`}`,
+    );
     const result = await disableMaintenancePage({ client, log, record, store: records, windowId, zoneName, names, purge, clock });
     attachSummary('Maintenance page disable', disableSummary(result));
     if (result.purgeError) {
       throw new ServiceError('Cloudflare', `DNS is restored and verified, but the cache purge failed: ${result.purgeError.message}`, {
-        advice: 'Purge the cache by hand in the Cloudflare dashboard (Caching → Purge Everything) or run this step again; DNS was not ' + 'touched again.',
+        advice:
+          'Purge the cache by hand in the Cloudflare dashboard (Caching → Purge Everything) or run this step again; DNS was not ' +
+          'touched again.',
       });
     }
     return;

@@ -34,7 +34,11 @@ void runTask('MaintenanceWindow', async (context) => {
       const endpoint = input.endpoint('slackConnection', { required: true });
       return { provider, token: botToken('slackConnection', endpoint), apiUrl: endpoint.url, channels };
     }
-    if (provider === 'slackWebhook') return { provider, webhookUrl: webhookUrl('slackWebhookConnection', input.endpoint('slackWebhookConnection', { required: true }), provider, log) };
+    if (provider === 'slackWebhook')
+      return {
+        provider,
+        webhookUrl: webhookUrl('slackWebhookConnection', input.endpoint('slackWebhookConnection', { required: true }), provider, log),
+      };
     return { provider, webhookUrl: webhookUrl('teamsConnection', input.endpoint('teamsConnection', { required: true }), provider, log) };
   };
 
@@ -62,7 +66,13 @@ void runTask('MaintenanceWindow', async (context) => {
       const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), log, variable });
       guard = () => olderActiveRuns({ client, ...run });
     }
-    await gateAction({ ...common, ...gate, planFile: input.string('planFile'), waitInStep: input.choice('wait', ['inStep', 'output'] as const, 'inStep') === 'inStep', olderActiveRuns: guard });
+    await gateAction({
+      ...common,
+      ...gate,
+      planFile: input.string('planFile'),
+      waitInStep: input.choice('wait', ['inStep', 'output'] as const, 'inStep') === 'inStep',
+      olderActiveRuns: guard,
+    });
   } else if (action === 'start') {
     await startAction({
       ...common,
@@ -97,7 +107,13 @@ void runTask('MaintenanceWindow', async (context) => {
     });
   } else if (action === 'environments') {
     const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), log, variable });
-    return environmentsAction({ connection: client.connection, log, clock, names: input.list('environments'), report: context.reportPreflight });
+    return environmentsAction({
+      connection: client.connection,
+      log,
+      clock,
+      names: input.list('environments'),
+      report: context.reportPreflight,
+    });
   } else if (action === 'preflight-report') {
     const folders = input.list('findingsFolders');
     const report = await preflightReportAction({
@@ -110,7 +126,8 @@ void runTask('MaintenanceWindow', async (context) => {
       link,
       outputDirectory: context.outputDirectory,
     });
-    if (report.verdict !== 'GO') throw new Error(`Preflight: NO-GO (${report.problems.length} problem(s)); see the go/no-go table in the run's summary.`);
+    if (report.verdict !== 'GO')
+      throw new Error(`Preflight: NO-GO (${report.problems.length} problem(s)); see the go/no-go table in the run's summary.`);
   } else {
     const folders = input.list('recordsFolders');
     await finishAction({

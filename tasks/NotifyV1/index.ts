@@ -3,7 +3,15 @@ import { MarkdownSummary } from '../../shared/core/summary';
 import { runTask } from '../../shared/core/task';
 import { composeNotice, pipelineRunLink, TEMPLATES } from '../../shared/services/messages';
 import { checkNotify } from '../../shared/services/notify-check';
-import { botToken, NotifyError, PROVIDERS, sendNotice, webhookUrl, type Destination, type NotifyResult } from '../../shared/services/notify';
+import {
+  botToken,
+  NotifyError,
+  PROVIDERS,
+  sendNotice,
+  webhookUrl,
+  type Destination,
+  type NotifyResult,
+} from '../../shared/services/notify';
 
 void runTask('Notify', async ({ input, log, variable, clock, setOutput, attachSummary, reportPreflight }) => {
   const action = input.choice('action', ['send', 'check'], 'send');
@@ -15,18 +23,23 @@ void runTask('Notify', async ({ input, log, variable, clock, setOutput, attachSu
     windowName: input.string('windowName'),
     servers: input.list('servers'),
     results: input.text('results'),
-    link: input.string('link') ?? pipelineRunLink(variable('System.CollectionUri'), variable('System.TeamProject'), variable('Build.BuildId')),
+    link:
+      input.string('link') ?? pipelineRunLink(variable('System.CollectionUri'), variable('System.TeamProject'), variable('Build.BuildId')),
   });
 
   const channels = input.list('channels');
   let destination: Destination;
   if (provider === 'slack') {
-    if (channels.length === 0) throw new InputError('channels', 'is required for provider slack: list channel names (#maintenance) or ids (C0123ABCD).');
+    if (channels.length === 0)
+      throw new InputError('channels', 'is required for provider slack: list channel names (#maintenance) or ids (C0123ABCD).');
     const endpoint = input.endpoint('slackConnection', { required: true });
     destination = { provider, token: botToken('slackConnection', endpoint), apiUrl: endpoint.url, channels };
   } else {
     const name = provider === 'slackWebhook' ? 'slackWebhookConnection' : 'teamsConnection';
-    const endpoint = provider === 'slackWebhook' ? input.endpoint('slackWebhookConnection', { required: true }) : input.endpoint('teamsConnection', { required: true });
+    const endpoint =
+      provider === 'slackWebhook'
+        ? input.endpoint('slackWebhookConnection', { required: true })
+        : input.endpoint('teamsConnection', { required: true });
     destination = { provider, webhookUrl: webhookUrl(name, endpoint, provider, log) };
     if (channels.length) log.warn(`'channels' is ignored with provider ${provider}: a webhook posts where it was made for.`);
   }
@@ -46,9 +59,10 @@ void runTask('Notify', async ({ input, log, variable, clock, setOutput, attachSu
     setOutput('messageIds', JSON.stringify(outcome.messageIds));
     attachSummary(
       'Notification',
-      new MarkdownSummary()
-        .heading(`Notification: ${template}`)
-        .table(['Posted to', 'Result', 'Message ts'], outcome.deliveries.map((d) => [d.target, d.ok ? 'posted' : `FAILED: ${d.error}`, d.ts ?? '-'])),
+      new MarkdownSummary().heading(`Notification: ${template}`).table(
+        ['Posted to', 'Result', 'Message ts'],
+        outcome.deliveries.map((d) => [d.target, d.ok ? 'posted' : `FAILED: ${d.error}`, d.ts ?? '-']),
+      ),
     );
   }
 });

@@ -21,7 +21,9 @@ void runTask('PatchVms', async ({ input, log, clock, setOutput, attachSummary, o
 
   if (action === 'check') {
     const connection = azureConnection(endpoint, { log, inputName: 'azureSubscription' });
-    return reportPreflight(await checkPatching({ connection, resourceGroupName, virtualMachines, serverGroup, action: 'install', classifications, maxParallel }));
+    return reportPreflight(
+      await checkPatching({ connection, resourceGroupName, virtualMachines, serverGroup, action: 'install', classifications, maxParallel }),
+    );
   }
   const result = await runPatchStep({
     connection: azureConnection(endpoint, { log, inputName: 'azureSubscription' }),

@@ -72,13 +72,26 @@ void runTask('RunChanges', async (context) => {
   setOutput('failed', String(count('failed', 'canceled', 'timed-out')));
   setOutput('blocked', String(count('blocked')));
   setOutput('manualPending', result.awaitingConfirmation.map((change) => change.id).join(','));
-  setOutput('manualInstructions', result.awaitingConfirmation.map((change) => `${change.title} (${change.id}): ${change.action.kind === 'manual' ? change.action.instructions : ''}`).join('\n'));
+  setOutput(
+    'manualInstructions',
+    result.awaitingConfirmation
+      .map((change) => `${change.title} (${change.id}): ${change.action.kind === 'manual' ? change.action.instructions : ''}`)
+      .join('\n'),
+  );
   setOutput('manualConfirmed', result.confirmedManual.join(','));
   setOutput('finished', String(result.finished));
   attachSummary(`Changes ${plan.window.name}`, renderChecklist({ plan, changes: result.reports, title: `Changes: ${plan.window.name}` }));
-  log.info(`${Object.entries(result.counts).map(([outcome, n]) => `${n} ${outcome}`).join(', ')}; ${result.apiCalls} Azure DevOps call(s).`);
+  log.info(
+    `${Object.entries(result.counts)
+      .map(([outcome, n]) => `${n} ${outcome}`)
+      .join(', ')}; ${result.apiCalls} Azure DevOps call(s).`,
+  );
 
-  const unsuccessful = result.reports.filter((report) => ['failed', 'canceled', 'timed-out', 'blocked'].includes(report.outcome) || (report.outcome === 'pending' && result.awaitingConfirmation.length === 0));
+  const unsuccessful = result.reports.filter(
+    (report) =>
+      ['failed', 'canceled', 'timed-out', 'blocked'].includes(report.outcome) ||
+      (report.outcome === 'pending' && result.awaitingConfirmation.length === 0),
+  );
   if (unsuccessful.length === 0) return 'Succeeded';
   const list = unsuccessful.map((report) => `${report.id} (${report.outcome}${report.reason ? `: ${report.reason}` : ''})`).join('; ');
   if (result.awaitingConfirmation.length) {

@@ -19,8 +19,18 @@ void runTask('RunPipeline', async ({ input, log, variable, windowId, setOutput, 
   const pipeline = parsePipelineSelector('pipeline', input.string('pipeline', { required: true }));
   const branch = parseBranch('branch', input.string('branch'));
   const parameters = parseTemplateParameters('parameters', input.text('parameters'));
-  const timeoutMinutes = parseAmount('timeoutMinutes', input.string('timeoutMinutes'), { fallback: 120, min: 0.01, max: 4320, unit: 'minutes' });
-  const pollIntervalSeconds = parseAmount('pollIntervalSeconds', input.string('pollIntervalSeconds'), { fallback: 30, min: 0.01, max: 600, unit: 'seconds' });
+  const timeoutMinutes = parseAmount('timeoutMinutes', input.string('timeoutMinutes'), {
+    fallback: 120,
+    min: 0.01,
+    max: 4320,
+    unit: 'minutes',
+  });
+  const pollIntervalSeconds = parseAmount('pollIntervalSeconds', input.string('pollIntervalSeconds'), {
+    fallback: 30,
+    min: 0.01,
+    max: 600,
+    unit: 'seconds',
+  });
   const runKey = parseRunKey('runKey', input.string('runKey'));
   const rehearsalPollMs = rehearsalPollIntervalMs(variable, log);
   const identity = input.endpoint('azureDevOpsWorkloadIdentity');

@@ -37,7 +37,10 @@ void runTask('SmokeTest', async ({ input, log, setOutput, attachSummary, outputD
   const failed = results.filter((result) => !result.passed);
   // The Tests tab: one case per check, the same identity every window, so each check has a history.
   const junitFile = path.join(outputDirectory(), `smoke-tests-${windowId}-${startedAt.getTime()}.xml`);
-  fs.writeFileSync(junitFile, junitXml(results, { suite: 'SmokeTest', startedAt, durationMs: Date.now() - startedAt.getTime(), hostname: os.hostname() }));
+  fs.writeFileSync(
+    junitFile,
+    junitXml(results, { suite: 'SmokeTest', startedAt, durationMs: Date.now() - startedAt.getTime(), hostname: os.hostname() }),
+  );
   publishTestResults({ type: 'JUnit', files: [junitFile], runTitle: `Smoke tests (${windowId})` });
 
   setOutput('passed', String(results.length - failed.length));
@@ -45,14 +48,21 @@ void runTask('SmokeTest', async ({ input, log, setOutput, attachSummary, outputD
   setOutput('results', JSON.stringify(results));
   attachSummary(
     'Smoke tests',
-    new MarkdownSummary()
-      .heading(`Smoke tests: ${results.length - failed.length} of ${results.length} passed`)
-      .table(
-        ['Check', 'Result', 'Status', 'Latency', 'Attempts', 'Why it failed'],
-        results.map((r) => [r.name, r.passed ? 'passed' : 'FAILED', r.status ?? '-', r.latencyMs !== undefined ? `${r.latencyMs} ms` : '-', r.attempts, r.reasons.join('; ')]),
-      ),
+    new MarkdownSummary().heading(`Smoke tests: ${results.length - failed.length} of ${results.length} passed`).table(
+      ['Check', 'Result', 'Status', 'Latency', 'Attempts', 'Why it failed'],
+      results.map((r) => [
+        r.name,
+        r.passed ? 'passed' : 'FAILED',
+        r.status ?? '-',
+        r.latencyMs !== undefined ? `${r.latencyMs} ms` : '-',
+        r.attempts,
+        r.reasons.join('; '),
+      ]),
+    ),
   );
   if (failed.length) {
-    throw new Error(`${failed.length} of ${results.length} smoke check(s) failed: ${failed.map((r) => `${r.name} (${r.reasons.join('; ')})`).join('; ')}`);
+    throw new Error(
+      `${failed.length} of ${results.length} smoke check(s) failed: ${failed.map((r) => `${r.name} (${r.reasons.join('; ')})`).join('; ')}`,
+    );
   }
 });

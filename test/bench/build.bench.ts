@@ -55,7 +55,9 @@ function buildUnbundled(tasks: string[]): { outDir: string; seconds: number } {
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(config));
   const started = Date.now();
   // Type errors elsewhere in a tree being worked on still emit; only the JavaScript matters here.
-  spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(dir, 'tsconfig.json')], { encoding: 'utf8' });
+  spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(dir, 'tsconfig.json')], {
+    encoding: 'utf8',
+  });
   return { outDir, seconds: (Date.now() - started) / 1000 };
 }
 
@@ -66,7 +68,10 @@ function reportsResult(script: string, env: NodeJS.ProcessEnv, cwd: string): boo
 }
 
 function packageVsix(): { bytes?: number; note?: string } {
-  const result = spawnSync(process.execPath, [path.join(repoRoot, 'extension', 'package.mjs'), '--json'], { cwd: repoRoot, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [path.join(repoRoot, 'extension', 'package.mjs'), '--json'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
   const report = result.stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))
@@ -88,7 +93,13 @@ export function startupGoal(measured: Array<{ task: string; bundledMs: number; f
   if (measured.length === 0) return { title: 'Start-up goal', rows: [{ label: 'no bundles', value: 'n/a' }] };
   const rows: BenchRow[] = measured.map(({ task, bundledMs, floorMs }) => {
     const ratio = bundledMs / floorMs;
-    return { label: task, value: `${bundledMs.toFixed(0)} ms`, baseline: `node -e 0 ${floorMs.toFixed(0)} ms`, ratio, note: ratio <= GOAL_FLOOR_RATIO ? `meets <= ${GOAL_FLOOR_RATIO}x` : `MISSES ${GOAL_FLOOR_RATIO}x` };
+    return {
+      label: task,
+      value: `${bundledMs.toFixed(0)} ms`,
+      baseline: `node -e 0 ${floorMs.toFixed(0)} ms`,
+      ratio,
+      note: ratio <= GOAL_FLOOR_RATIO ? `meets <= ${GOAL_FLOOR_RATIO}x` : `MISSES ${GOAL_FLOOR_RATIO}x`,
+    };
   });
   const byRatio = [...measured].sort((a, b) => a.bundledMs / a.floorMs - b.bundledMs / b.floorMs);
   const fastest = byRatio[0];
@@ -103,7 +114,10 @@ export function startupGoal(measured: Array<{ task: string; bundledMs: number; f
     note: spread <= GOAL_SPREAD_RATIO ? `meets <= ${GOAL_SPREAD_RATIO}x` : `MISSES ${GOAL_SPREAD_RATIO}x`,
   });
   const all = rows.slice(0, -1).every((row) => (row.ratio ?? Infinity) <= GOAL_FLOOR_RATIO) && spread <= GOAL_SPREAD_RATIO;
-  return { title: `Start-up goal: every task within ${GOAL_FLOOR_RATIO}x of node -e 0, the slowest within ${GOAL_SPREAD_RATIO}x of the fastest: ${all ? 'MET' : 'NOT MET'}`, rows };
+  return {
+    title: `Start-up goal: every task within ${GOAL_FLOOR_RATIO}x of node -e 0, the slowest within ${GOAL_SPREAD_RATIO}x of the fastest: ${all ? 'MET' : 'NOT MET'}`,
+    rows,
+  };
 }
 
 export async function run(): Promise<BenchSection[]> {
@@ -124,7 +138,10 @@ export async function run(): Promise<BenchSection[]> {
     const lazyNote = fs.existsSync(lazy) ? `; plus lazy.js ${kilobytes(fs.statSync(lazy).size)}, read on first use of an SDK` : '';
     sizes.push({ label: task, value: kilobytes(fs.statSync(bundle).size), note: `minified, every dependency inside${lazyNote}` });
 
-    const runnable = { bundled: reportsResult(bundle, env, workDirectory), plain: fs.existsSync(compiled) && reportsResult(compiled, env, workDirectory) };
+    const runnable = {
+      bundled: reportsResult(bundle, env, workDirectory),
+      plain: fs.existsSync(compiled) && reportsResult(compiled, env, workDirectory),
+    };
     const floor: number[] = [];
     const bundled: number[] = [];
     const plain: number[] = [];
@@ -169,7 +186,13 @@ export async function run(): Promise<BenchSection[]> {
       title: 'Extension package',
       rows: [
         vsix.bytes !== undefined
-          ? { label: 'VSIX', value: kilobytes(vsix.bytes), baseline: `limit ${kilobytes(MARKETPLACE_LIMIT_BYTES)}`, ratio: vsix.bytes / MARKETPLACE_LIMIT_BYTES, note: `${tasks.length} task(s)` }
+          ? {
+              label: 'VSIX',
+              value: kilobytes(vsix.bytes),
+              baseline: `limit ${kilobytes(MARKETPLACE_LIMIT_BYTES)}`,
+              ratio: vsix.bytes / MARKETPLACE_LIMIT_BYTES,
+              note: `${tasks.length} task(s)`,
+            }
           : { label: 'VSIX', value: 'n/a', note: vsix.note },
       ],
     },

@@ -73,7 +73,8 @@ async function runOnce(plan: Plan, ado: AzureDevOpsEmulator, options: { maxParal
       scriptEnvironment: () => ({ PATH: process.env.PATH }),
       ledgerFile: path.join(newWorkDirectory('mw-bench-'), 'ledger.json'),
     });
-    if (!result.finished || result.counts.failed || result.counts.blocked) throw new Error(`the bench plan did not finish cleanly: ${JSON.stringify(result.counts)}`);
+    if (!result.finished || result.counts.failed || result.counts.blocked)
+      throw new Error(`the bench plan did not finish cleanly: ${JSON.stringify(result.counts)}`);
     const runs = [...ado.runs.values()];
     const naiveCalls = runs.reduce((sum, run) => sum + Math.ceil(run.durationMs / options.pollIntervalMs) + 2, 0);
     return { elapsedMs: result.elapsedMs, calls: ado.journal.length, pipelineRuns: runs.length, naiveCalls };
@@ -102,8 +103,20 @@ export async function run(): Promise<BenchSection[]> {
     ]) {
       const measured = await runOnce(plan, ado, setting);
       rows.push(
-        { label: `${setting.label}: time vs critical path`, value: minutes(measured.elapsedMs), baseline: minutes(lowerBound.lengthMs), ratio: measured.elapsedMs / lowerBound.lengthMs, note: 'lower bound; 1.00x is ideal' },
-        { label: `${setting.label}: time vs one after another`, value: minutes(measured.elapsedMs), baseline: minutes(serialMs), ratio: measured.elapsedMs / serialMs, note: `${(serialMs / measured.elapsedMs).toFixed(1)}x faster than serial` },
+        {
+          label: `${setting.label}: time vs critical path`,
+          value: minutes(measured.elapsedMs),
+          baseline: minutes(lowerBound.lengthMs),
+          ratio: measured.elapsedMs / lowerBound.lengthMs,
+          note: 'lower bound; 1.00x is ideal',
+        },
+        {
+          label: `${setting.label}: time vs one after another`,
+          value: minutes(measured.elapsedMs),
+          baseline: minutes(serialMs),
+          ratio: measured.elapsedMs / serialMs,
+          note: `${(serialMs / measured.elapsedMs).toFixed(1)}x faster than serial`,
+        },
       );
       const waitingMinutes = measured.elapsedMs / MINUTE;
       callRows.push({
@@ -111,7 +124,9 @@ export async function run(): Promise<BenchSection[]> {
         value: `${(measured.calls / waitingMinutes).toFixed(2)}/min`,
         baseline: `${(measured.naiveCalls / waitingMinutes).toFixed(2)}/min`,
         ratio: measured.calls / measured.naiveCalls,
-        note: `${measured.calls} calls for ${measured.pipelineRuns} runs over ${minutes(measured.elapsedMs)}; baseline: each run ` + `polled on its own`,
+        note:
+          `${measured.calls} calls for ${measured.pipelineRuns} runs over ${minutes(measured.elapsedMs)}; baseline: each run ` +
+          `polled on its own`,
       });
     }
     return [

@@ -39,9 +39,16 @@ async function ours(azure: AzureFixture, farm: WebFarm): Promise<void> {
 
 /** Runs test/helpers/per-server-pool-script.ts as a task would run. */
 async function perServer(azure: AzureFixture, farm: WebFarm, mode: 'remove' | 'add', ips: string[]): Promise<void> {
-  const env = await taskEnvironment({ endpoints: azure.endpoints(), inputs: { azureSubscription: CONNECTION_ID } }, newWorkDirectory('mw-bench-'));
+  const env = await taskEnvironment(
+    { endpoints: azure.endpoints(), inputs: { azureSubscription: CONNECTION_ID } },
+    newWorkDirectory('mw-bench-'),
+  );
   const script = path.join(repoRoot, 'test', 'helpers', 'per-server-pool-script.ts');
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', script, mode, RESOURCE_GROUP, farm.gateway, farm.pool, ...ips], { env, cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', script, mode, RESOURCE_GROUP, farm.gateway, farm.pool, ...ips], {
+    env,
+    cwd: repoRoot,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -51,13 +58,29 @@ async function perServer(azure: AzureFixture, farm: WebFarm, mode: 'remove' | 'a
 async function baseline(azure: AzureFixture, farm: WebFarm): Promise<void> {
   for (const [from, to] of BATCHES) {
     const servers = farm.servers.slice(from - 1, to);
-    await perServer(azure, farm, 'remove', servers.map((server) => server.ip));
-    await patch(azure, servers.map((server) => server.name));
-    await perServer(azure, farm, 'add', servers.map((server) => server.ip));
+    await perServer(
+      azure,
+      farm,
+      'remove',
+      servers.map((server) => server.ip),
+    );
+    await patch(
+      azure,
+      servers.map((server) => server.name),
+    );
+    await perServer(
+      azure,
+      farm,
+      'add',
+      servers.map((server) => server.ip),
+    );
   }
 }
 
-async function measure(azure: AzureFixture, arm: (azure: AzureFixture, farm: WebFarm) => Promise<void>): Promise<{ ms: number; writes: number }> {
+async function measure(
+  azure: AzureFixture,
+  arm: (azure: AzureFixture, farm: WebFarm) => Promise<void>,
+): Promise<{ ms: number; writes: number }> {
   azure.reset();
   const farm = azure.seedWebFarm();
   const before = JSON.stringify(azure.arm.pool(RESOURCE_GROUP, farm.gateway, farm.pool).addresses.slice().sort());
@@ -70,7 +93,14 @@ async function measure(azure: AzureFixture, arm: (azure: AzureFixture, farm: Web
 }
 
 export async function run(): Promise<BenchSection[]> {
-  const azure = new AzureFixture({ gatewayUpdateMs: GATEWAY_UPDATE_MS, probeDelayMs: 150, healthDelayMs: 30, patchMs: 300, rebootMs: 200, retryAfterSeconds: 0 });
+  const azure = new AzureFixture({
+    gatewayUpdateMs: GATEWAY_UPDATE_MS,
+    probeDelayMs: 150,
+    healthDelayMs: 30,
+    patchMs: 300,
+    rebootMs: 200,
+    retryAfterSeconds: 0,
+  });
   await azure.start();
   try {
     const ourRuns: Array<{ ms: number; writes: number }> = [];
@@ -87,8 +117,20 @@ export async function run(): Promise<BenchSection[]> {
       {
         title: `Rolling patch: 10 web servers in 2 batches, gateway update ${GATEWAY_UPDATE_MS} ms (simulated), median of ${ROUNDS}`,
         rows: [
-          { label: 'gateway writes', value: String(ourWrites), baseline: `${baseWrites} (per server)`, ratio: ourWrites / baseWrites, note: 'goal: 1 per batch per direction = 4' },
-          { label: 'wall time', value: `${(ourMs / 1000).toFixed(1)} s`, baseline: `${(baseMs / 1000).toFixed(1)} s`, ratio: ourMs / baseMs, note: 'same patching step in both; each gateway write waits for its update' },
+          {
+            label: 'gateway writes',
+            value: String(ourWrites),
+            baseline: `${baseWrites} (per server)`,
+            ratio: ourWrites / baseWrites,
+            note: 'goal: 1 per batch per direction = 4',
+          },
+          {
+            label: 'wall time',
+            value: `${(ourMs / 1000).toFixed(1)} s`,
+            baseline: `${(baseMs / 1000).toFixed(1)} s`,
+            ratio: ourMs / baseMs,
+            note: 'same patching step in both; each gateway write waits for its update',
+          },
           {
             label: 'gateway update time',
             value: `${((ourWrites * GATEWAY_UPDATE_MS) / 1000).toFixed(1)} s`,

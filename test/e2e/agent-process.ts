@@ -53,7 +53,12 @@ export interface AgentProcessResult {
 
 export async function runAgentProcess(options: AgentProcessOptions): Promise<AgentProcessResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, [options.script], { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [options.script], {
+    env: options.env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let stdout = '';
   let stderr = '';
   let pending = '';

@@ -303,7 +303,9 @@ function call(name: string, args: Node[], context: EvaluationContext): Value {
       return !args.slice(1).some((_, index) => equal(needle, value(index + 1)));
     }
     case 'contains':
-      return toText(value(0)).toLowerCase().includes(toText(value(1)).toLowerCase());
+      return toText(value(0))
+        .toLowerCase()
+        .includes(toText(value(1)).toLowerCase());
     case 'containsvalue': {
       const haystack = value(0);
       const needle = value(1);
@@ -311,15 +313,21 @@ function call(name: string, args: Node[], context: EvaluationContext): Value {
       return items.some((item) => equal(item, needle));
     }
     case 'startswith':
-      return toText(value(0)).toLowerCase().startsWith(toText(value(1)).toLowerCase());
+      return toText(value(0))
+        .toLowerCase()
+        .startsWith(toText(value(1)).toLowerCase());
     case 'endswith':
-      return toText(value(0)).toLowerCase().endsWith(toText(value(1)).toLowerCase());
+      return toText(value(0))
+        .toLowerCase()
+        .endsWith(toText(value(1)).toLowerCase());
     case 'lower':
       return toText(value(0)).toLowerCase();
     case 'upper':
       return toText(value(0)).toUpperCase();
     case 'replace':
-      return toText(value(0)).split(toText(value(1))).join(toText(value(2)));
+      return toText(value(0))
+        .split(toText(value(1)))
+        .join(toText(value(2)));
     case 'split':
       return toText(value(0)).split(toText(value(1)));
     case 'format': {

@@ -25,7 +25,10 @@ function cases(): Case[] {
   const kills = ['WebBatch_1.batch.patch', 'WebBatch_2.batch.patch', 'StartingMaintenance.start.page', 'Changes.changes.run'];
   return [
     ...[...stages, ...steps].map((at): Case => ({ args: ['--cancel-at', at], expectLeft: 'none' })),
-    ...['maintenance-release-manager', 'maintenance-platform-approver'].map((env): Case => ({ args: ['--reject-approval', env], expectLeft: 'none' })),
+    ...['maintenance-release-manager', 'maintenance-platform-approver'].map((env): Case => ({
+      args: ['--reject-approval', env],
+      expectLeft: 'none',
+    })),
     { args: ['--hosted-cap', '360', '--slow-step', 'Changes.changes.run=400'], expectLeft: 'none' },
     ...kills.flatMap((at): Case[] => [
       { args: ['--kill-at', at], expectLeft: 'some' },
@@ -55,7 +58,9 @@ async function main(): Promise<number> {
       fs.rmSync(outDirectory, { recursive: true, force: true });
     }
     if (!ok) wrong++;
-    const row = `${ok ? 'ok  ' : 'FAIL'} ${entry.args.join(' ').padEnd(58)} ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} ` + `s  ${line}`;
+    const row =
+      `${ok ? 'ok  ' : 'FAIL'} ${entry.args.join(' ').padEnd(58)} ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} ` +
+      `s  ${line}`;
     rows.push(row);
     console.log(row);
   }

@@ -265,7 +265,9 @@ function bindParameters(file: string, raw: Value, given: Value): Record<string, 
     if (value === undefined) throw new PipelineError(`${file}: parameter '${declaration.name}' has no value and no default`);
     const converted = convert(file, declaration, value);
     if (declaration.values && !declaration.values.some((allowed) => toText(allowed) === toText(converted))) {
-      throw new PipelineError(`${file}: parameter '${declaration.name}' is '${toText(converted)}', not one of ${declaration.values.map(toText).join(', ')}`);
+      throw new PipelineError(
+        `${file}: parameter '${declaration.name}' is '${toText(converted)}', not one of ${declaration.values.map(toText).join(', ')}`,
+      );
     }
     values[declaration.name] = converted;
   }
@@ -309,7 +311,8 @@ function variableMap(file: string, raw: Value): Record<string, string> {
   if (!Array.isArray(raw)) throw new PipelineError(`${file}: variables must be a mapping or a list`);
   for (const entry of raw) {
     if (isMapping(entry) && typeof entry.name === 'string') out[entry.name] = toText(entry.value);
-    else if (isMapping(entry) && 'group' in entry) throw new PipelineError(`${file}: variable groups cannot be rehearsed (${toText(entry.group)})`);
+    else if (isMapping(entry) && 'group' in entry)
+      throw new PipelineError(`${file}: variable groups cannot be rehearsed (${toText(entry.group)})`);
     else throw new PipelineError(`${file}: cannot read variable entry ${JSON.stringify(entry)}`);
   }
   return out;
@@ -376,11 +379,16 @@ function normalizeJob(file: string, raw: Value): PipelineJob {
   if (deployment) {
     const runOnce = lookup(lookup(raw.strategy, 'runOnce'), 'deploy');
     steps = lookup(runOnce, 'steps');
-    if (!Array.isArray(steps)) throw new PipelineError(`${file}: deployment ${name} needs strategy.runOnce.deploy.steps (the only strategy rehearsed)`);
+    if (!Array.isArray(steps))
+      throw new PipelineError(`${file}: deployment ${name} needs strategy.runOnce.deploy.steps (the only strategy rehearsed)`);
   }
   if (!Array.isArray(steps)) throw new PipelineError(`${file}: job ${name} has no steps`);
   const pool = raw.pool;
-  const environment = isMapping(raw.environment) ? toText(raw.environment.name) : raw.environment === undefined ? undefined : toText(raw.environment);
+  const environment = isMapping(raw.environment)
+    ? toText(raw.environment.name)
+    : raw.environment === undefined
+      ? undefined
+      : toText(raw.environment);
   return {
     name,
     displayName: typeof raw.displayName === 'string' ? raw.displayName : name,
@@ -426,7 +434,8 @@ export function expandPipeline(pipelineFile: string, parameterValues: Record<str
   let stages: Value[];
   if (Array.isArray(body.stages)) stages = expandSequence(body.stages, scope);
   else if (Array.isArray(body.jobs)) stages = [{ stage: '__default', jobs: expandSequence(body.jobs, scope) }];
-  else if (Array.isArray(body.steps)) stages = [{ stage: '__default', jobs: [{ job: '__default', steps: expandSequence(body.steps, scope) }] }];
+  else if (Array.isArray(body.steps))
+    stages = [{ stage: '__default', jobs: [{ job: '__default', steps: expandSequence(body.steps, scope) }] }];
   else throw new PipelineError(`${file}: no stages, jobs or steps`);
   const normalized: PipelineStage[] = [];
   for (const stage of stages) normalized.push(normalizeStage(file, stage, normalized[normalized.length - 1]?.name));
@@ -435,7 +444,8 @@ export function expandPipeline(pipelineFile: string, parameterValues: Record<str
     if (names.has(stage.name)) throw new PipelineError(`${file}: stage ${stage.name} is declared twice`);
     names.add(stage.name);
     for (const dependency of stage.dependsOn) {
-      if (!names.has(dependency)) throw new PipelineError(`${file}: stage ${stage.name} depends on ${dependency}, which is not an earlier stage`);
+      if (!names.has(dependency))
+        throw new PipelineError(`${file}: stage ${stage.name} depends on ${dependency}, which is not an earlier stage`);
     }
     const jobs = new Set<string>();
     for (const job of stage.jobs) {
@@ -444,7 +454,8 @@ export function expandPipeline(pipelineFile: string, parameterValues: Record<str
     }
     for (const job of stage.jobs) {
       for (const dependency of job.dependsOn) {
-        if (!jobs.has(dependency)) throw new PipelineError(`${file}: job ${stage.name}.${job.name} depends on ${dependency}, which is not in the stage`);
+        if (!jobs.has(dependency))
+          throw new PipelineError(`${file}: job ${stage.name}.${job.name} depends on ${dependency}, which is not in the stage`);
       }
     }
   }
@@ -452,7 +463,7 @@ export function expandPipeline(pipelineFile: string, parameterValues: Record<str
     file,
     parameters,
     variables,
-    schedules: Array.isArray(body.schedules) ? (body.schedules.filter(isMapping)) : [],
+    schedules: Array.isArray(body.schedules) ? body.schedules.filter(isMapping) : [],
     stages: normalized,
     files: [...files],
   };

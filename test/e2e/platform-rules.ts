@@ -47,9 +47,15 @@ function needsAgent(step: PipelineStep): boolean {
 function artifactName(stage: PipelineStage, job: PipelineJob, step: PipelineStep): string | undefined {
   let raw: string | undefined;
   if (step.kind === 'publish') raw = toText(step.raw.artifact);
-  else if (step.kind === 'task' && step.task!.toLowerCase() === 'publishpipelineartifact') raw = step.inputs.artifact ?? step.inputs.artifactName;
+  else if (step.kind === 'task' && step.task!.toLowerCase() === 'publishpipelineartifact')
+    raw = step.inputs.artifact ?? step.inputs.artifactName;
   if (raw === undefined) return undefined;
-  const known: Record<string, string> = { 'system.stagename': stage.name, 'system.jobname': job.name, 'system.jobattempt': '1', 'system.stageattempt': '1' };
+  const known: Record<string, string> = {
+    'system.stagename': stage.name,
+    'system.jobname': job.name,
+    'system.jobattempt': '1',
+    'system.stageattempt': '1',
+  };
   const name = expandMacros(raw, (variable) => known[variable.toLowerCase()]);
   return name.includes('$(') ? undefined : name;
 }
@@ -58,23 +64,35 @@ function jobRefusals(pipeline: ExpandedPipeline, stage: PipelineStage, job: Pipe
   const refusals: string[] = [];
   const where = `stage ${stage.name} › job ${job.name}`;
   if (!IDENTIFIER.test(job.name)) {
-    refusals.push(`${locate(pipeline, job.kind === 'deployment' ? 'deployment' : 'job', job.name)}: ${where}: job name '${job.name}' is ` + `invalid: valid names contain only letters, digits and '_' and do not start with a digit`);
+    refusals.push(
+      `${locate(pipeline, job.kind === 'deployment' ? 'deployment' : 'job', job.name)}: ${where}: job name '${job.name}' is ` +
+        `invalid: valid names contain only letters, digits and '_' and do not start with a digit`,
+    );
   }
   for (const step of job.steps) {
     const at = `${where} › step ${stepLabel(step)}`;
     if (step.name !== undefined && !IDENTIFIER.test(step.name)) {
-      refusals.push(`${locate(pipeline, 'name', step.name)}: ${at}: step name '${step.name}' is invalid: valid names contain only letters, ` + `digits and '_' and do not start with a digit`);
+      refusals.push(
+        `${locate(pipeline, 'name', step.name)}: ${at}: step name '${step.name}' is invalid: valid names contain only letters, ` +
+          `digits and '_' and do not start with a digit`,
+      );
     }
     if (job.server && needsAgent(step) && !(step.kind === 'checkout' && toText(step.raw.checkout) === 'none')) {
       refusals.push(`${locate(pipeline, 'job', job.name)}: ${at}: needs an agent, but the job is agentless (pool: server)`);
     }
     if (!job.server && step.kind === 'task' && SERVER_ONLY_TASKS.has(step.task!.toLowerCase())) {
-      refusals.push(`${locate(pipeline, 'job', job.name)}: ${at}: ${step.task}@${step.taskVersion} can only be used in an agentless job (pool: server)`);
+      refusals.push(
+        `${locate(pipeline, 'job', job.name)}: ${at}: ${step.task}@${step.taskVersion} can only be used in an agentless job (pool: server)`,
+      );
     }
     const artifact = artifactName(stage, job, step);
     if (artifact === undefined) continue;
     const first = artifacts.get(artifact.toLowerCase());
-    if (first) refusals.push(`${locate(pipeline, 'job', job.name)}: ${at}: artifact '${artifact}' is also published by ${first}: artifact names must be ` + `unique in a run`);
+    if (first)
+      refusals.push(
+        `${locate(pipeline, 'job', job.name)}: ${at}: artifact '${artifact}' is also published by ${first}: artifact names must be ` +
+          `unique in a run`,
+      );
     else artifacts.set(artifact.toLowerCase(), at);
   }
   return refusals;
@@ -86,7 +104,10 @@ export function refusals(pipeline: ExpandedPipeline): string[] {
   const artifacts = new Map<string, string>();
   for (const stage of pipeline.stages) {
     if (stage.name !== '__default' && !IDENTIFIER.test(stage.name)) {
-      found.push(`${locate(pipeline, 'stage', stage.name)}: stage name '${stage.name}' is invalid: valid names contain only letters, digits ` + `and '_' and do not start with a digit`);
+      found.push(
+        `${locate(pipeline, 'stage', stage.name)}: stage name '${stage.name}' is invalid: valid names contain only letters, digits ` +
+          `and '_' and do not start with a digit`,
+      );
     }
     for (const job of stage.jobs) found.push(...jobRefusals(pipeline, stage, job, artifacts));
   }
@@ -96,5 +117,6 @@ export function refusals(pipeline: ExpandedPipeline): string[] {
 /** Throws, naming every refusal, when Azure DevOps would not run the pipeline. */
 export function assertRunnable(pipeline: ExpandedPipeline): void {
   const found = refusals(pipeline);
-  if (found.length) throw new PipelineRefusedError(`Azure DevOps would refuse ${path.relative(process.cwd(), pipeline.file)}:\n  ${found.join('\n  ')}`);
+  if (found.length)
+    throw new PipelineRefusedError(`Azure DevOps would refuse ${path.relative(process.cwd(), pipeline.file)}:\n  ${found.join('\n  ')}`);
 }

@@ -179,12 +179,9 @@ export function expandMacros(text: string, lookup: (name: string) => string | un
 }
 
 export function matchesFailure(patterns: string[], stage: string, job: string, step: PipelineStep): boolean {
-  const names = [
-    step.name && `${stage}.${job}.${step.name}`,
-    step.name && `${job}.${step.name}`,
-    step.name,
-    step.displayName,
-  ].filter((name): name is string => !!name).map((name) => name.toLowerCase());
+  const names = [step.name && `${stage}.${job}.${step.name}`, step.name && `${job}.${step.name}`, step.name, step.displayName]
+    .filter((name): name is string => !!name)
+    .map((name) => name.toLowerCase());
   return patterns.some((pattern) => names.includes(pattern.toLowerCase()));
 }
 
@@ -239,9 +236,11 @@ function globPattern(pattern: string): RegExp {
 
 function filesUnder(folder: string, prefix = ''): string[] {
   if (!fs.existsSync(folder)) return [];
-  return fs.readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? filesUnder(path.join(folder, entry.name), `${prefix}${entry.name}/`) : [`${prefix}${entry.name}`],
-  );
+  return fs
+    .readdirSync(folder, { withFileTypes: true })
+    .flatMap((entry) =>
+      entry.isDirectory() ? filesUnder(path.join(folder, entry.name), `${prefix}${entry.name}/`) : [`${prefix}${entry.name}`],
+    );
 }
 
 /**
@@ -252,7 +251,10 @@ function copyFiles(inputs: Record<string, string>, defaultRoot: string, referenc
   const source = path.resolve(defaultRoot, inputs.SourceFolder ?? inputs.sourceFolder ?? '.');
   const target = inputs.TargetFolder ?? inputs.targetFolder;
   if (!target) return { what: reference, result: 'Failed', did: 'Input required: TargetFolder' };
-  const patterns = (inputs.Contents ?? inputs.contents ?? '**').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  const patterns = (inputs.Contents ?? inputs.contents ?? '**')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
   const include = patterns.filter((p) => !p.startsWith('!')).map(globPattern);
   const exclude = patterns.filter((p) => p.startsWith('!')).map((p) => globPattern(p.slice(1)));
   const flatten = /^true$/i.test(inputs.flattenFolders ?? '');
@@ -443,13 +445,23 @@ export class Rehearsal {
         stageDependencies: this.stageDependenciesView(stage.dependsOn),
         variables: baseVariables,
       },
-      status: { results: this.allStageDependencies(stage).map((name) => this.stages.get(name)?.result ?? 'Skipped'), byName, canceled: !!this.canceledAt },
+      status: {
+        results: this.allStageDependencies(stage).map((name) => this.stages.get(name)?.result ?? 'Skipped'),
+        byName,
+        canceled: !!this.canceledAt,
+      },
     };
     const state: StageState = { result: 'Skipped', jobs: new Map() };
     this.stages.set(stage.name, state);
     const runs: StageRun = { name: stage.name, displayName: stage.displayName, result: 'Skipped', jobs: [] };
     if (!this.evaluateCondition(stage.condition, context, `stage ${stage.name}`)) {
-      return this.skipStage(stage, state, runs, 'Skipped', `condition ${stage.condition?.trim() || 'succeeded()'} is false${this.canceledAt ? ' (the run is cancelled)' : ''}`);
+      return this.skipStage(
+        stage,
+        state,
+        runs,
+        'Skipped',
+        `condition ${stage.condition?.trim() || 'succeeded()'} is false${this.canceledAt ? ' (the run is cancelled)' : ''}`,
+      );
     }
     if (Rehearsal.names(this.options.killAt, stage.name)) {
       this.kill(`stage ${stage.name}`);
@@ -472,17 +484,22 @@ export class Rehearsal {
       runs.jobs.push({ name: job.name, result: jobState.result });
     }
     const results = [...state.jobs.values()].map((job) => job.result);
-    state.result = this.killedAt || results.includes('Failed')
-      ? 'Failed'
-      : results.includes('Canceled')
-        ? 'Canceled'
-        : results.every((result) => result === 'Skipped')
-          ? 'Skipped'
-          : results.includes('SucceededWithIssues')
-            ? 'SucceededWithIssues'
-            : 'Succeeded';
+    state.result =
+      this.killedAt || results.includes('Failed')
+        ? 'Failed'
+        : results.includes('Canceled')
+          ? 'Canceled'
+          : results.every((result) => result === 'Skipped')
+            ? 'Skipped'
+            : results.includes('SucceededWithIssues')
+              ? 'SucceededWithIssues'
+              : 'Succeeded';
     runs.result = state.result;
-    this.options.events?.stageEnd?.(stage, state.result, state.result === 'Skipped' ? `every job was skipped${this.canceledAt ? ' (the run is cancelled)' : ''}` : undefined);
+    this.options.events?.stageEnd?.(
+      stage,
+      state.result,
+      state.result === 'Skipped' ? `every job was skipped${this.canceledAt ? ' (the run is cancelled)' : ''}` : undefined,
+    );
     return runs;
   }
 
@@ -498,7 +515,7 @@ export class Rehearsal {
     const rejected = matches(this.options.rejectApprovals);
     const timedOut = !rejected && matches(this.options.approvalTimeouts);
     const timeout = this.options.approvalTimeoutMinutes ?? 720;
-    this.clock.advance((timedOut ? timeout : this.options.approvalMinutes ?? 2) * 60_000);
+    this.clock.advance((timedOut ? timeout : (this.options.approvalMinutes ?? 2)) * 60_000);
     this.approvals.push({ stage: stage.name, environment, at });
     const did = rejected
       ? `REJECTED by an approver of '${environment}' (--reject-approval): the stage fails, none of its jobs runs`
@@ -548,7 +565,21 @@ export class Rehearsal {
   }
 
   private jobEntry(stage: PipelineStage, job: PipelineJob, result: Result, did: string, errors: string[] = []): void {
-    this.record({ stage: stage.name, stageDisplayName: stage.displayName, job: job.name, step: job.displayName, what: 'job', at: this.clock.now(), durationMs: 0, result, did, outputs: {}, errors, warnings: [], summaries: [] });
+    this.record({
+      stage: stage.name,
+      stageDisplayName: stage.displayName,
+      job: job.name,
+      step: job.displayName,
+      what: 'job',
+      at: this.clock.now(),
+      durationMs: 0,
+      result,
+      did,
+      outputs: {},
+      errors,
+      warnings: [],
+      summaries: [],
+    });
   }
 
   private async runJob(stage: PipelineStage, job: PipelineJob, stageVariables: Record<string, string>): Promise<JobState> {
@@ -573,12 +604,19 @@ export class Rehearsal {
     };
     const state: JobState = { result: 'Skipped', outputs: {}, kind: job.kind };
     if (!this.evaluateCondition(job.condition, context, `job ${stage.name}.${job.name}`)) {
-      this.jobEntry(stage, job, 'Skipped', `skipped: condition ${job.condition?.trim() || 'succeeded()'} is false${this.canceledAt ? ' (the run is cancelled)' : ''}`);
+      this.jobEntry(
+        stage,
+        job,
+        'Skipped',
+        `skipped: condition ${job.condition?.trim() || 'succeeded()'} is false${this.canceledAt ? ' (the run is cancelled)' : ''}`,
+      );
       return state;
     }
     if (Rehearsal.names(this.options.killAt, stage.name, job.name)) {
       this.kill(`job ${stage.name}.${job.name}`);
-      this.jobEntry(stage, job, 'Failed', 'the agent died as the job started (--kill-at): we stopped hearing from the agent', ['We stopped hearing from the agent (--kill-at)']);
+      this.jobEntry(stage, job, 'Failed', 'the agent died as the job started (--kill-at): we stopped hearing from the agent', [
+        'We stopped hearing from the agent (--kill-at)',
+      ]);
       state.result = 'Failed';
       return state;
     }
@@ -616,7 +654,7 @@ export class Rehearsal {
     };
     const canceledBefore = !!this.canceledAt;
     await this.runSteps(stage, job, { state, control, jobVariables, workspace, checkedOut });
-    state.result = this.jobResult(stage, job, state, control, canceledBefore);
+    state.result = this.jobResult(stage, job, control, canceledBefore);
     return state;
   }
 
@@ -627,24 +665,44 @@ export class Rehearsal {
     }
   }
 
-  private jobResult(stage: PipelineStage, job: PipelineJob, state: JobState, control: JobControl, canceledBefore: boolean): Result {
+  private jobResult(stage: PipelineStage, job: PipelineJob, control: JobControl, canceledBefore: boolean): Result {
     const results = control.stepResults ?? [];
     if (this.killedAt) {
-      this.jobEntry(stage, job, 'Failed', `the agent died (--kill-at ${this.killedAt}): we stopped hearing from the agent; no later step ran, nothing more was published`, ['We stopped hearing from the agent']);
+      this.jobEntry(
+        stage,
+        job,
+        'Failed',
+        `the agent died (--kill-at ${this.killedAt}): we stopped hearing from the agent; no later step ran, nothing more was published`,
+        ['We stopped hearing from the agent'],
+      );
       return 'Failed';
     }
     if (control.timedOut) {
       const message = `The job ran longer than the maximum time of ${control.timeoutMinutes} minutes${this.options.hostedCapMinutes !== undefined && control.timeoutMinutes === this.options.hostedCapMinutes ? ` (Microsoft-hosted cap, --hosted-cap ${this.options.hostedCapMinutes})` : ''}`;
-      this.jobEntry(stage, job, 'Canceled', `timed out: ${message}; steps that run anyway had ${control.cancelTimeoutMinutes} min (cancelTimeoutInMinutes)`, [message]);
+      this.jobEntry(
+        stage,
+        job,
+        'Canceled',
+        `timed out: ${message}; steps that run anyway had ${control.cancelTimeoutMinutes} min (cancelTimeoutInMinutes)`,
+        [message],
+      );
       return 'Canceled';
     }
     if (!canceledBefore && this.canceledAt) return 'Canceled';
     if (results.includes('Canceled')) return 'Canceled';
-    const result: Result = results.includes('Failed') ? 'Failed' : results.includes('SucceededWithIssues') ? 'SucceededWithIssues' : 'Succeeded';
+    const result: Result = results.includes('Failed')
+      ? 'Failed'
+      : results.includes('SucceededWithIssues')
+        ? 'SucceededWithIssues'
+        : 'Succeeded';
     return result === 'Failed' && job.continueOnError ? 'SucceededWithIssues' : result;
   }
 
-  private async runSteps(stage: PipelineStage, job: PipelineJob, run: { state: JobState; control: JobControl; jobVariables: Record<string, string>; workspace: string; checkedOut: boolean }): Promise<void> {
+  private async runSteps(
+    stage: PipelineStage,
+    job: PipelineJob,
+    run: { state: JobState; control: JobControl; jobVariables: Record<string, string>; workspace: string; checkedOut: boolean },
+  ): Promise<void> {
     const { state, control, jobVariables, workspace } = run;
     let checkedOut = run.checkedOut;
     const stepOutputs: Record<string, string> = {};
@@ -670,7 +728,17 @@ export class Rehearsal {
       const base = { stage: stage.name, stageDisplayName: stage.displayName, job: job.name, step: step.displayName, at };
       if (!this.evaluateCondition(step.condition, stepContext, `step ${stage.name}.${job.name}.${step.displayName}`)) {
         const why = this.canceledAt ? ' (the run is cancelled)' : control.timedOut ? ' (the job timed out)' : '';
-        this.record({ ...base, what: step.task ? `${step.task}@${step.taskVersion}` : step.kind, durationMs: 0, result: 'Skipped', did: `skipped: condition ${step.condition?.trim() || 'succeeded()'} is false${why}`, outputs: {}, errors: [], warnings: [], summaries: [] });
+        this.record({
+          ...base,
+          what: step.task ? `${step.task}@${step.taskVersion}` : step.kind,
+          durationMs: 0,
+          result: 'Skipped',
+          did: `skipped: condition ${step.condition?.trim() || 'succeeded()'} is false${why}`,
+          outputs: {},
+          errors: [],
+          warnings: [],
+          summaries: [],
+        });
         continue;
       }
       if (step.kind === 'checkout') {
@@ -679,16 +747,47 @@ export class Rehearsal {
       }
       if (control.cancelDeadline !== undefined && this.clock.now().getTime() >= control.cancelDeadline) {
         // The agent force-stops the job when its cancel timeout runs out: nothing after that starts.
-        this.record({ ...base, what: step.task ? `${step.task}@${step.taskVersion}` : step.kind, durationMs: 0, result: 'Canceled', did: `not run: the job was stopped when its cancel timeout (${control.cancelTimeoutMinutes} min) ran out`, outputs: {}, errors: [], warnings: [], summaries: [] });
+        this.record({
+          ...base,
+          what: step.task ? `${step.task}@${step.taskVersion}` : step.kind,
+          durationMs: 0,
+          result: 'Canceled',
+          did: `not run: the job was stopped when its cancel timeout (${control.cancelTimeoutMinutes} min) ran out`,
+          outputs: {},
+          errors: [],
+          warnings: [],
+          summaries: [],
+        });
         stepResults.push('Canceled');
         continue;
       }
       if (matchesFailure(this.options.skipSteps ?? [], stage.name, job.name, step)) {
-        this.record({ ...base, what: step.task ? `${step.task}@${step.taskVersion}` : step.kind, durationMs: 0, result: 'Skipped', did: 'LEFT OUT by the rehearsal (--skip-step)', injected: true, outputs: {}, errors: [], warnings: [], summaries: [] });
+        this.record({
+          ...base,
+          what: step.task ? `${step.task}@${step.taskVersion}` : step.kind,
+          durationMs: 0,
+          result: 'Skipped',
+          did: 'LEFT OUT by the rehearsal (--skip-step)',
+          injected: true,
+          outputs: {},
+          errors: [],
+          warnings: [],
+          summaries: [],
+        });
         stepResults.push('Skipped');
         continue;
       }
-      const entry = await this.runStep(stage, job, step, base, lookup, { ...jobVariables, ...plainVariables }, workspace, checkedOut, control);
+      const entry = await this.runStep(
+        stage,
+        job,
+        step,
+        base,
+        lookup,
+        { ...jobVariables, ...plainVariables },
+        workspace,
+        checkedOut,
+        control,
+      );
       if (entry.interrupted === 'timeout') control.timedOut = true;
       for (const [name, value] of Object.entries(entry.outputs)) {
         if (step.name) stepOutputs[`${step.name}.${name}`] = value;
@@ -696,7 +795,8 @@ export class Rehearsal {
       }
       if (entry.run) {
         for (const command of entry.run.commands) {
-          if (command.command === 'task.setvariable' && command.properties.isOutput !== 'true') plainVariables[command.properties.variable] = command.message;
+          if (command.command === 'task.setvariable' && command.properties.isOutput !== 'true')
+            plainVariables[command.properties.variable] = command.message;
         }
       }
       if (entry.result === 'Failed' && step.continueOnError) stepResults.push('SucceededWithIssues');
@@ -727,30 +827,69 @@ export class Rehearsal {
       this.record({ ...base, durationMs: Date.now() - started, outputs: {}, errors: [], warnings: [], summaries: [], ...fields });
 
     if (step.kind === 'publish' || (step.kind === 'task' && step.task?.toLowerCase() === 'publishpipelineartifact')) {
-      const target = step.kind === 'publish' ? expandMacros(toText(step.raw.publish), lookup) : inputs.targetPath ?? inputs.path ?? lookup('Pipeline.Workspace')!;
-      const name = step.kind === 'publish' ? expandMacros(toText(step.raw.artifact), lookup) : inputs.artifact ?? inputs.artifactName ?? `${stage.name}.${job.name}`;
+      const target =
+        step.kind === 'publish'
+          ? expandMacros(toText(step.raw.publish), lookup)
+          : (inputs.targetPath ?? inputs.path ?? lookup('Pipeline.Workspace')!);
+      const name =
+        step.kind === 'publish'
+          ? expandMacros(toText(step.raw.artifact), lookup)
+          : (inputs.artifact ?? inputs.artifactName ?? `${stage.name}.${job.name}`);
       const source = path.resolve(checkedOut ? path.join(workspace, 's') : workspace, target);
-      if (!fs.existsSync(source)) return finish({ what: 'PublishPipelineArtifact', result: 'Failed', did: `nothing to publish at ${source}`, errors: [`Path does not exist: ${target}`] });
+      if (!fs.existsSync(source))
+        return finish({
+          what: 'PublishPipelineArtifact',
+          result: 'Failed',
+          did: `nothing to publish at ${source}`,
+          errors: [`Path does not exist: ${target}`],
+        });
       const destination = path.join(this.artifactsDirectory, name);
-      if (fs.existsSync(destination)) return finish({ what: 'PublishPipelineArtifact', result: 'Failed', did: `artifact '${name}' already exists in this run`, errors: [`Artifact ${name} already exists`] });
+      if (fs.existsSync(destination))
+        return finish({
+          what: 'PublishPipelineArtifact',
+          result: 'Failed',
+          did: `artifact '${name}' already exists in this run`,
+          errors: [`Artifact ${name} already exists`],
+        });
       if (fs.statSync(source).isDirectory()) copyDirectory(source, destination);
       else {
         fs.mkdirSync(destination, { recursive: true });
         fs.copyFileSync(source, path.join(destination, path.basename(source)));
       }
-      return finish({ what: 'PublishPipelineArtifact', result: 'Succeeded', did: `published artifact '${name}' (noted; kept in ${path.relative(repoRoot, destination)})` });
+      return finish({
+        what: 'PublishPipelineArtifact',
+        result: 'Succeeded',
+        did: `published artifact '${name}' (noted; kept in ${path.relative(repoRoot, destination)})`,
+      });
     }
     if (step.kind === 'download' || (step.kind === 'task' && step.task?.toLowerCase() === 'downloadpipelineartifact')) {
-      const which = step.kind === 'download' ? toText(step.raw.artifact ?? '') || '*' : inputs.artifact ?? inputs.artifactName ?? '*';
-      if (step.kind === 'download' && toText(step.raw.download) === 'none') return finish({ what: 'download', result: 'Succeeded', did: 'no artifacts downloaded' });
-      const into = step.kind === 'task' && (inputs.targetPath ?? inputs.path) ? path.resolve(workspace, inputs.targetPath ?? inputs.path) : workspace;
+      const which = step.kind === 'download' ? toText(step.raw.artifact ?? '') || '*' : (inputs.artifact ?? inputs.artifactName ?? '*');
+      if (step.kind === 'download' && toText(step.raw.download) === 'none')
+        return finish({ what: 'download', result: 'Succeeded', did: 'no artifacts downloaded' });
+      const into =
+        step.kind === 'task' && (inputs.targetPath ?? inputs.path) ? path.resolve(workspace, inputs.targetPath ?? inputs.path) : workspace;
       // `source: specific` with a run id downloads another run's artifacts (what that run published before it ended).
       const specific = step.kind === 'task' && (inputs.source ?? inputs.buildType ?? '').toLowerCase() === 'specific';
       const runId = specific ? (inputs.runId ?? inputs.pipelineId ?? inputs.buildId ?? '').trim() : undefined;
       const from = runId === undefined ? this.artifactsDirectory : this.options.earlierRuns?.[runId];
-      if (!from) return finish({ what: 'DownloadPipelineArtifact', result: 'Failed', did: `no run with id '${runId}' in this project`, errors: [`Run ${runId} was not found`] });
-      const names = this.downloadArtifacts(into, which, step.kind === 'task' && (inputs.targetPath ?? inputs.path) !== undefined && which !== '*', from);
-      return finish({ what: 'DownloadPipelineArtifact', result: 'Succeeded', did: `downloaded ${names.length} artifact(s)${runId ? ` of run ${runId}` : ''}: ${names.join(', ') || 'none'}` });
+      if (!from)
+        return finish({
+          what: 'DownloadPipelineArtifact',
+          result: 'Failed',
+          did: `no run with id '${runId}' in this project`,
+          errors: [`Run ${runId} was not found`],
+        });
+      const names = this.downloadArtifacts(
+        into,
+        which,
+        step.kind === 'task' && (inputs.targetPath ?? inputs.path) !== undefined && which !== '*',
+        from,
+      );
+      return finish({
+        what: 'DownloadPipelineArtifact',
+        result: 'Succeeded',
+        did: `downloaded ${names.length} artifact(s)${runId ? ` of run ${runId}` : ''}: ${names.join(', ') || 'none'}`,
+      });
     }
     if (step.kind === 'script' || step.kind === 'other') {
       return finish({ what: step.kind, result: 'Succeeded', did: 'script step: printed, not run by the rehearsal' });
@@ -765,17 +904,36 @@ export class Rehearsal {
         const remaining = control.deadline - this.clock.now().getTime();
         if (minutes * 60_000 >= remaining) {
           this.clock.advance(remaining);
-          return finish({ what: reference, result: 'Canceled', interrupted: 'timeout', did: `the job's timeout (${control.timeoutMinutes} min) came before the ${minutes} min wait ended`, errors: [`The job ran longer than the maximum time of ${control.timeoutMinutes} minutes`] });
+          return finish({
+            what: reference,
+            result: 'Canceled',
+            interrupted: 'timeout',
+            did: `the job's timeout (${control.timeoutMinutes} min) came before the ${minutes} min wait ended`,
+            errors: [`The job ran longer than the maximum time of ${control.timeoutMinutes} minutes`],
+          });
         }
         this.clock.advance(minutes * 60_000);
         return finish({ what: reference, result: 'Succeeded', did: `waited ${minutes} min (simulated)` });
       }
     }
     const definition = this.catalog.get(reference.toLowerCase());
-    if (!definition) throw new Error(`step ${stage.name}.${job.name}.${step.displayName}: task ${reference} is neither one of ours (tasks/*/task.json) nor a built-in the rehearsal knows`);
-    const { run, interrupted, signals } = await this.runTask(definition, inputs, step, variables, workspace, checkedOut, lookup, this.stepHooks(stage, job, step, control));
+    if (!definition)
+      throw new Error(
+        `step ${stage.name}.${job.name}.${step.displayName}: task ${reference} is neither one of ours (tasks/*/task.json) nor a built-in the rehearsal knows`,
+      );
+    const { run, interrupted, signals } = await this.runTask(
+      definition,
+      inputs,
+      step,
+      variables,
+      workspace,
+      checkedOut,
+      lookup,
+      this.stepHooks(stage, job, step, control),
+    );
     const injected = matchesFailure(this.options.failSteps ?? [], stage.name, job.name, step);
-    let result: Result = run.result === 'Failed' || run.exitCode !== 0 ? 'Failed' : run.result === 'SucceededWithIssues' ? 'SucceededWithIssues' : 'Succeeded';
+    let result: Result =
+      run.result === 'Failed' || run.exitCode !== 0 ? 'Failed' : run.result === 'SucceededWithIssues' ? 'SucceededWithIssues' : 'Succeeded';
     let did = describeRun(run);
     const errors = [...run.errors];
     if (injected && !interrupted) {
@@ -792,13 +950,32 @@ export class Rehearsal {
     }
     const openedAt = run.outputs.openedAt ? new Date(run.outputs.openedAt) : undefined;
     if (openedAt && !Number.isNaN(openedAt.getTime())) this.clock.advanceTo(openedAt);
-    return finish({ what: reference, result, did, outputs: run.outputs, inputs, errors, warnings: run.warnings, summaries: run.summaries, injected, run, interrupted, signals });
+    return finish({
+      what: reference,
+      result,
+      did,
+      outputs: run.outputs,
+      inputs,
+      errors,
+      warnings: run.warnings,
+      summaries: run.summaries,
+      injected,
+      run,
+      interrupted,
+      signals,
+    });
   }
 
   /** Copies published artifacts into a workspace (each into a folder of its name, as the agent does). */
   private downloadArtifacts(into: string, which: string, flat = false, from = this.artifactsDirectory): string[] {
     const names = fs.existsSync(from) ? fs.readdirSync(from).sort() : [];
-    const pattern = new RegExp(`^${which.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+    const pattern = new RegExp(
+      `^${which
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+      'i',
+    );
     const chosen = names.filter((name) => pattern.test(name));
     for (const name of chosen) copyDirectory(path.join(from, name), flat ? into : path.join(into, name));
     return chosen;
@@ -808,7 +985,9 @@ export class Rehearsal {
     const endpointType = type.slice('connectedService:'.length);
     const endpoint = this.options.connections[connectionName] ?? this.options.connections[endpointType];
     if (!endpoint) {
-      throw new Error(`${definition.reference} input ${inputName}: no emulator stands in for service connection '${connectionName}' (type ${endpointType})`);
+      throw new Error(
+        `${definition.reference} input ${inputName}: no emulator stands in for service connection '${connectionName}' (type ${endpointType})`,
+      );
     }
     return endpoint;
   }
@@ -831,13 +1010,16 @@ export class Rehearsal {
       const names = [input.name, ...input.aliases].map((name) => name.toLowerCase());
       names.forEach((name) => known.add(name));
       // The agent expands macros in default values too (`$(System.TeamProject)`).
-      const value = names.map((name) => givenLower.get(name)).find((candidate) => candidate !== undefined) ?? (input.defaultValue === undefined ? undefined : expandMacros(input.defaultValue, lookup));
+      const value =
+        names.map((name) => givenLower.get(name)).find((candidate) => candidate !== undefined) ??
+        (input.defaultValue === undefined ? undefined : expandMacros(input.defaultValue, lookup));
       if (value === undefined || value === '') continue;
       inputs[input.name] = value;
       if (input.type.startsWith('connectedService:')) endpoints[value] = this.endpointFor(definition, input.name, input.type, value);
     }
     const unknown = [...givenLower.keys()].filter((name) => !known.has(name));
-    if (unknown.length) throw new Error(`${definition.reference} (${step.displayName}): input(s) ${unknown.join(', ')} are not in its task.json`);
+    if (unknown.length)
+      throw new Error(`${definition.reference} (${step.displayName}): input(s) ${unknown.join(', ')} are not in its task.json`);
     const script = bundlePath(definition.folder);
     const cwd = checkedOut ? path.join(workspace, 's') : workspace;
     if (checkedOut && !fs.existsSync(cwd)) fs.symlinkSync(repoRoot, cwd, 'dir');
@@ -861,10 +1043,23 @@ export class Rehearsal {
         onLine: (line) => this.options.events?.line?.(line),
         poll: hooks.poll,
         // Unless told how long to wait, the interruption comes as the step starts its work: its first line of its own.
-        after: { ms: this.options.interruptAfterMs ?? 5_000, atLine: this.options.interruptAfterMs === undefined ? isWorkLine : undefined, action: hooks.after },
+        after: {
+          ms: this.options.interruptAfterMs ?? 5_000,
+          atLine: this.options.interruptAfterMs === undefined ? isWorkLine : undefined,
+          action: hooks.after,
+        },
         signalDelaysMs: this.options.signalDelaysMs,
       });
-      const run = parseRun(definition.reference, child.stdout, child.stderr, child.exitCode, child.signal, child.timedOut, child.durationMs, workspace);
+      const run = parseRun(
+        definition.reference,
+        child.stdout,
+        child.stderr,
+        child.exitCode,
+        child.signal,
+        child.timedOut,
+        child.durationMs,
+        workspace,
+      );
       hooks.ended();
       const notLoaded = !run.killed && !hooks.interrupted() && run.lines.length === 0 && /Cannot find module|SyntaxError/.test(run.stderr);
       if (!notLoaded || attempt >= 3) return { run, interrupted: hooks.interrupted(), signals: child.signalsSent };
@@ -878,7 +1073,11 @@ export class Rehearsal {
    */
   private stepHooks(stage: PipelineStage, job: PipelineJob, step: PipelineStep, control: JobControl): StepHooks {
     const where = `step ${stage.name}.${job.name}.${step.name ?? step.displayName}`;
-    const point = Rehearsal.names(this.options.killAt, stage.name, job.name, step) ? 'kill' : Rehearsal.names(this.options.cancelAt, stage.name, job.name, step) ? 'cancel' : undefined;
+    const point = Rehearsal.names(this.options.killAt, stage.name, job.name, step)
+      ? 'kill'
+      : Rehearsal.names(this.options.cancelAt, stage.name, job.name, step)
+        ? 'cancel'
+        : undefined;
     const slow = (this.options.slowSteps ?? []).find((candidate) => matchesFailure([candidate.step], stage.name, job.name, step))?.minutes;
     let interrupted: Interruption | undefined;
     let fired = false;
@@ -942,12 +1141,25 @@ export class Rehearsal {
    * The task's wins: its `onTimeout` applies (reject fails the step, resume lets the job go on). The job's wins:
    * the job times out and `onTimeout` never applies.
    */
-  private manualValidation(stage: PipelineStage, job: PipelineJob, step: PipelineStep, inputs: Record<string, string>, reference: string, control: JobControl): Partial<TimelineEntry> & Pick<TimelineEntry, 'what' | 'result' | 'did'> {
+  private manualValidation(
+    stage: PipelineStage,
+    job: PipelineJob,
+    step: PipelineStep,
+    inputs: Record<string, string>,
+    reference: string,
+    control: JobControl,
+  ): Partial<TimelineEntry> & Pick<TimelineEntry, 'what' | 'result' | 'did'> {
     const instructions = (inputs.instructions ?? '').replace(/\s+/g, ' ').trim();
-    const unanswered = (this.options.approvalTimeouts ?? []).some((name) => name.toLowerCase() === 'manualvalidation' || matchesFailure([name], stage.name, job.name, step));
+    const unanswered = (this.options.approvalTimeouts ?? []).some(
+      (name) => name.toLowerCase() === 'manualvalidation' || matchesFailure([name], stage.name, job.name, step),
+    );
     if (!unanswered) {
       this.clock.advance((this.options.approvalMinutes ?? 2) * 60_000);
-      return { what: reference, result: 'Succeeded', did: `manual validation approved (rehearsal)${instructions ? `: "${instructions.slice(0, 160)}${instructions.length > 160 ? '…' : ''}"` : ''}` };
+      return {
+        what: reference,
+        result: 'Succeeded',
+        did: `manual validation approved (rehearsal)${instructions ? `: "${instructions.slice(0, 160)}${instructions.length > 160 ? '…' : ''}"` : ''}`,
+      };
     }
     const own = step.timeoutInMinutes && step.timeoutInMinutes > 0 ? step.timeoutInMinutes * 60_000 : Infinity;
     const remaining = control.deadline - this.clock.now().getTime();
@@ -955,16 +1167,29 @@ export class Rehearsal {
       this.clock.advance(own);
       const onTimeout = (inputs.onTimeout ?? 'reject').toLowerCase();
       const did = `no one answered within its ${step.timeoutInMinutes} min (--approval-timeout): onTimeout '${onTimeout}' applies`;
-      return onTimeout === 'resume' ? { what: reference, result: 'Succeeded', did, injected: true } : { what: reference, result: 'Failed', did, injected: true, errors: [`The manual validation timed out and was rejected (onTimeout: ${onTimeout})`] };
+      return onTimeout === 'resume'
+        ? { what: reference, result: 'Succeeded', did, injected: true }
+        : {
+            what: reference,
+            result: 'Failed',
+            did,
+            injected: true,
+            errors: [`The manual validation timed out and was rejected (onTimeout: ${onTimeout})`],
+          };
     }
     this.clock.advance(Number.isFinite(remaining) ? remaining : 0);
     const message = `The job ran longer than the maximum time of ${control.timeoutMinutes} minutes`;
-    return { what: reference, result: 'Canceled', interrupted: 'timeout', injected: true, did: `no one answered; the job's timeout (${control.timeoutMinutes} min) came before the task's own (${step.timeoutInMinutes ?? 'none'}): onTimeout never applied`, errors: [message] };
+    return {
+      what: reference,
+      result: 'Canceled',
+      interrupted: 'timeout',
+      injected: true,
+      did: `no one answered; the job's timeout (${control.timeoutMinutes} min) came before the task's own (${step.timeoutInMinutes ?? 'none'}): onTimeout never applied`,
+      errors: [message],
+    };
   }
-
 }
 
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalResult> {
   return new Rehearsal(options).run();
 }
-

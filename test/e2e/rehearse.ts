@@ -71,7 +71,10 @@ export interface WindowResult {
 }
 
 export function windowResultLine(window: WindowResult): string {
-  return `Window result: ${window.result}; back: ${window.back}/${window.total}; left: ` + `${window.left.length ? window.left.join(', ') : 'none'}`;
+  return (
+    `Window result: ${window.result}; back: ${window.back}/${window.total}; left: ` +
+    `${window.left.length ? window.left.join(', ') : 'none'}`
+  );
 }
 
 export interface RehearseOutcome {
@@ -90,7 +93,8 @@ export interface RehearseOutcome {
 
 function usage(): string {
   return [
-    'usage: npm run rehearse [-- <plan.yml>] [--fail-step <stage.job.step | step name>]... [--fail-change <change id>]... ' + '[--fail-pipeline <name>]... [--verbose]',
+    'usage: npm run rehearse [-- <plan.yml>] [--fail-step <stage.job.step | step name>]... [--fail-change <change id>]... ' +
+      '[--fail-pipeline <name>]... [--verbose]',
     `  <plan.yml>      the plan to rehearse (default ${DEFAULT_PLAN})`,
     '  --fail-step     the named step does its work and then fails, to show that Post-Maintenance still undoes everything',
     '  --fail-change   the plan change with this id fails in the emulated Azure DevOps',
@@ -104,8 +108,8 @@ function usage(): string {
     '  --recover-pipeline  another recovery pipeline file',
     '  --reject-approval   the approval on this environment is rejected',
     '  --approval-timeout  the approval on this environment times out (or: a ManualValidation step, or "ManualValidation")',
-    '  --hosted-cap    Microsoft-hosted agents: every agent job\'s timeout is at most this many minutes (360 paid, 60 free)',
-    '  --slow-step     <step>=<minutes>: that step takes that many simulated minutes (to meet its job\'s timeout)',
+    "  --hosted-cap    Microsoft-hosted agents: every agent job's timeout is at most this many minutes (360 paid, 60 free)",
+    "  --slow-step     <step>=<minutes>: that step takes that many simulated minutes (to meet its job's timeout)",
     '  --verbose       also print every line the steps print',
     '  --preflight     rehearse pipelines/preflight.yml, the Friday go/no-go (ends with one line: Preflight: GO or NO-GO)',
     '  --fault         with --preflight: apply this fault of test/emulators/faults.ts first (e.g. expired-secret)',
@@ -139,8 +143,7 @@ export function parseArguments(argv: string[]): RehearseOptions {
       const match = /^(.+)=(\d+(\.\d+)?)$/.exec(given);
       if (!match) throw new Error(`--slow-step ${given}: expected <step>=<minutes>, e.g. Changes.changes_1.run=400`);
       (options.slowSteps ??= []).push({ step: match[1], minutes: Number(match[2]) });
-    }
-    else if (arg === '--other-slot') options.otherSlot = true;
+    } else if (arg === '--other-slot') options.otherSlot = true;
     else if (arg === '--preflight') options.preflight = true;
     else if (arg === '--fault') options.fault = value();
     else if (arg === '--help' || arg === '-h') throw new Error(usage());
@@ -174,13 +177,21 @@ export function readPlanWindow(file: string): PlanWindow {
 }
 
 /** The scheduled run that opens the window: the pipeline's start time on the Saturday before the plan's Sunday. */
-export function scheduledStart(pipeline: ExpandedPipeline, window: PlanWindow, otherSlot = false, startParameter = 'startAt'): { at: Date; cron?: string; description: string } {
+export function scheduledStart(
+  pipeline: ExpandedPipeline,
+  window: PlanWindow,
+  otherSlot = false,
+  startParameter = 'startAt',
+): { at: Date; cron?: string; description: string } {
   const startText = toText(pipeline.parameters[startParameter] ?? 'Sat 19:00');
   const notBefore = parseNotBefore(startParameter, startText);
   const sunday = DateTime.fromISO(window.date, { zone: window.timeZone });
   let day = sunday.minus({ days: 1 });
   if (notBefore.kind === 'weekly') while (day.weekday !== notBefore.weekday) day = day.minus({ days: 1 });
-  const local = notBefore.kind === 'weekly' ? day.set({ hour: notBefore.hour, minute: notBefore.minute }) : DateTime.fromISO(notBefore.date, { zone: window.timeZone }).set({ hour: notBefore.hour, minute: notBefore.minute });
+  const local =
+    notBefore.kind === 'weekly'
+      ? day.set({ hour: notBefore.hour, minute: notBefore.minute })
+      : DateTime.fromISO(notBefore.date, { zone: window.timeZone }).set({ hour: notBefore.hour, minute: notBefore.minute });
   const at = local.toJSDate();
   const slots = notBefore.kind === 'weekly' ? cronSlots(notBefore, window.timeZone, local.year) : [];
   const slot = slots.find((candidate) => candidate.offsetMinutes === local.offset);
@@ -193,7 +204,9 @@ export function scheduledStart(pipeline: ExpandedPipeline, window: PlanWindow, o
     return { at, cron: other.cron, description: `${other.description}, the other of the two schedules` };
   }
   if (slot && declared.length && !declared.includes(slot.cron)) {
-    throw new Error(`${pipeline.file}: schedules has no cron '${slot.cron}' (${slot.description}); the window would never start at this time of year`);
+    throw new Error(
+      `${pipeline.file}: schedules has no cron '${slot.cron}' (${slot.description}); the window would never start at this time of year`,
+    );
   }
   return { at, cron: slot?.cron, description: slot?.description ?? local.toFormat('ccc yyyy-LL-dd HH:mm ZZZZ') };
 }
@@ -218,16 +231,26 @@ function seconds(ms: number): string {
 export function timelineLine(entry: TimelineEntry, timeZone: string): string {
   const at = DateTime.fromJSDate(entry.at, { zone: timeZone }).toFormat('ccc HH:mm ZZZZ');
   const where = entry.job === '-' ? entry.step : `${entry.job} › ${entry.step}`;
-  return `  ${at}  ${SYMBOL[entry.result]} ${clip(where, 46).padEnd(46)} ${entry.what.padEnd(22)} ${seconds(entry.durationMs).padStart(6)} ` + ` ${entry.result === 'Succeeded' ? '' : entry.result + ': '}${clip(entry.did, 110)}`;
+  return (
+    `  ${at}  ${SYMBOL[entry.result]} ${clip(where, 46).padEnd(46)} ${entry.what.padEnd(22)} ${seconds(entry.durationMs).padStart(6)} ` +
+    ` ${entry.result === 'Succeeded' ? '' : entry.result + ': '}${clip(entry.did, 110)}`
+  );
 }
 
 function markdownTimeline(result: RehearsalResult, timeZone: string): string {
   const rows = result.timeline.map((entry) => {
     const at = DateTime.fromJSDate(entry.at, { zone: timeZone }).toFormat('ccc HH:mm');
     const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-    return `| ${at} | ${cell(entry.stageDisplayName)} | ${cell(entry.job)} | ${cell(entry.step)} | ${entry.what} | ` + `${seconds(entry.durationMs)} | ${entry.result} | ${cell(clip(entry.did, 300))} |`;
+    return (
+      `| ${at} | ${cell(entry.stageDisplayName)} | ${cell(entry.job)} | ${cell(entry.step)} | ${entry.what} | ` +
+      `${seconds(entry.durationMs)} | ${entry.result} | ${cell(clip(entry.did, 300))} |`
+    );
   });
-  return ['| Time | Stage | Job | Step | Task | Duration | Result | What it did |', '| --- | --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n');
+  return [
+    '| Time | Stage | Job | Step | Task | Duration | Result | What it did |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 /** Throws naming the option when a --cancel-at/--kill-at/--slow-step/--approval-timeout names nothing in the pipeline. */
@@ -236,7 +259,11 @@ export function checkNamedPoints(pipeline: ExpandedPipeline, options: RehearseOp
     pipeline.stages.some(
       (stage) =>
         stage.name.toLowerCase() === pattern.toLowerCase() ||
-        stage.jobs.some((job) => `${stage.name}.${job.name}`.toLowerCase() === pattern.toLowerCase() || job.steps.some((step) => matchesFailure([pattern], stage.name, job.name, step))),
+        stage.jobs.some(
+          (job) =>
+            `${stage.name}.${job.name}`.toLowerCase() === pattern.toLowerCase() ||
+            job.steps.some((step) => matchesFailure([pattern], stage.name, job.name, step)),
+        ),
     );
   const named: Array<[string, string | undefined]> = [
     ['--cancel-at', options.cancelAt],
@@ -244,15 +271,20 @@ export function checkNamedPoints(pipeline: ExpandedPipeline, options: RehearseOp
     ...(options.slowSteps ?? []).map((slow): [string, string] => ['--slow-step', slow.step]),
   ];
   for (const [flag, pattern] of named) {
-    if (pattern !== undefined && !exists(pattern)) throw new Error(`${flag} ${pattern}: no stage, stage.job or step of ${path.relative(repoRoot, pipeline.file)} has that name`);
+    if (pattern !== undefined && !exists(pattern))
+      throw new Error(`${flag} ${pattern}: no stage, stage.job or step of ${path.relative(repoRoot, pipeline.file)} has that name`);
   }
   const environments = new Set(pipeline.stages.flatMap((stage) => stage.jobs.map((job) => job.environment?.toLowerCase()).filter(Boolean)));
   for (const name of options.rejectApprovals ?? []) {
-    if (!environments.has(name.toLowerCase())) throw new Error(`--reject-approval ${name}: no stage deploys to that environment (${[...environments].join(', ')})`);
+    if (!environments.has(name.toLowerCase()))
+      throw new Error(`--reject-approval ${name}: no stage deploys to that environment (${[...environments].join(', ')})`);
   }
   for (const name of options.approvalTimeouts ?? []) {
     if (!environments.has(name.toLowerCase()) && name.toLowerCase() !== 'manualvalidation' && !exists(name)) {
-      throw new Error(`--approval-timeout ${name}: neither an environment a stage deploys to (${[...environments].join(', ')}) nor a ` + `ManualValidation step`);
+      throw new Error(
+        `--approval-timeout ${name}: neither an environment a stage deploys to (${[...environments].join(', ')}) nor a ` +
+          `ManualValidation step`,
+      );
     }
   }
   if (options.recover && !options.killAt) throw new Error('--recover recovers a run whose agent died: give --kill-at too');
@@ -286,13 +318,33 @@ function windowResult(result: RehearsalResult, world: World): WindowResult {
  * Whether the rehearsal went as it must, in one sentence. The emulators are the ground truth of what the night
  * left behind; the finish step, when it ran, must agree with them.
  */
-function judge(options: RehearseOptions, result: RehearsalResult, recovery: RehearsalResult | undefined, world: World): { ok: boolean; verdict: string } {
+function judge(
+  options: RehearseOptions,
+  result: RehearsalResult,
+  recovery: RehearsalResult | undefined,
+  world: World,
+): { ok: boolean; verdict: string } {
   const failures = result.timeline.filter((entry) => entry.result === 'Failed');
-  const pathFlags = !!(options.cancelAt || options.killAt || options.rejectApprovals?.length || options.approvalTimeouts?.length || options.slowSteps?.length || options.hostedCapMinutes !== undefined);
-  const injected = pathFlags || (options.failSteps?.length ?? 0) + (options.failChanges?.length ?? 0) + (options.failPipelines?.length ?? 0) + (options.skipSteps?.length ?? 0) > 0;
+  const pathFlags = !!(
+    options.cancelAt ||
+    options.killAt ||
+    options.rejectApprovals?.length ||
+    options.approvalTimeouts?.length ||
+    options.slowSteps?.length ||
+    options.hostedCapMinutes !== undefined
+  );
+  const injected =
+    pathFlags ||
+    (options.failSteps?.length ?? 0) +
+      (options.failChanges?.length ?? 0) +
+      (options.failPipelines?.length ?? 0) +
+      (options.skipSteps?.length ?? 0) >
+      0;
   // The emulators are the ground truth of what the night left behind; the finish step must agree with them.
   const leftovers = world.leftovers();
-  const finish = [...result.timeline, ...(recovery?.timeline ?? [])].filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.leftBehind !== undefined).pop();
+  const finish = [...result.timeline, ...(recovery?.timeline ?? [])]
+    .filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.leftBehind !== undefined)
+    .pop();
   const finishSaysBack = finish ? finish.outputs.leftBehind === '0' : undefined;
   const truthful = finishSaysBack === undefined || finishSaysBack === (leftovers.length === 0);
   const failed = failures.map((f) => `${f.stage}.${f.job} › ${f.step}: ${clip(f.did, 160)}`);
@@ -301,19 +353,29 @@ function judge(options: RehearseOptions, result: RehearsalResult, recovery: Rehe
   if (options.otherSlot) {
     const gate = result.timeline.find((entry) => entry.what.startsWith('MaintenanceWindow@'));
     const closed = gate?.outputs.open === 'false';
-    const changed = result.timeline.filter((entry) => entry.result !== 'Skipped' && entry !== gate && entry.what !== 'PublishPipelineArtifact');
+    const changed = result.timeline.filter(
+      (entry) => entry.result !== 'Skipped' && entry !== gate && entry.what !== 'PublishPipelineArtifact',
+    );
     ok = closed && changed.length === 0 && leftovers.length === 0;
     verdict = ok
-      ? `The run of the other schedule closed at the gate and changed nothing: ` + `${clip(gate!.warnings.filter((warning) => !/SIMULATED CLOCK/.test(warning)).join(' '), 260)}`
-      : `The run of the other schedule did NOT stay closed: ` + `${[...changed.map((entry) => `${entry.stage}.${entry.job} › ${entry.step}`), ...leftovers].join('; ')}`;
+      ? `The run of the other schedule closed at the gate and changed nothing: ` +
+        `${clip(gate!.warnings.filter((warning) => !/SIMULATED CLOCK/.test(warning)).join(' '), 260)}`
+      : `The run of the other schedule did NOT stay closed: ` +
+        `${[...changed.map((entry) => `${entry.stage}.${entry.job} › ${entry.step}`), ...leftovers].join('; ')}`;
   } else if (!injected) {
     ok = result.result !== 'Failed' && leftovers.length === 0 && truthful;
-    verdict = ok ? `The window rehearsed cleanly: ${result.result}, and everything it silenced or swapped is back.` : `The window FAILED: ${[...failed, ...leftovers].join('; ')}`;
+    verdict = ok
+      ? `The window rehearsed cleanly: ${result.result}, and everything it silenced or swapped is back.`
+      : `The window FAILED: ${[...failed, ...leftovers].join('; ')}`;
   } else {
     // A failure path went as it must when everything came back; an injected step failure must also be reported by the finish.
     ok = truthful && (pathFlags ? leftovers.length === 0 : !!finish);
     const back = leftovers.length === 0 ? 'everything it silenced or swapped is back' : `NOT everything is back (${leftovers.join('; ')})`;
-    const told = finish ? (finishSaysBack ? 'the finish step reported everything back' : `the finish step failed, naming ${finish.outputs.leftBehind} thing(s) not back`) : 'no finish step ran';
+    const told = finish
+      ? finishSaysBack
+        ? 'the finish step reported everything back'
+        : `the finish step failed, naming ${finish.outputs.leftBehind} thing(s) not back`
+      : 'no finish step ran';
     verdict = `With the injected failure(s) the window ended ${result.result}; ${back}; ${told}${truthful ? '' : ' — WHICH IS WRONG'}.`;
     if (failed.length) verdict += ` Failures reported: ${failed.join('; ')}.`;
   }
@@ -338,18 +400,26 @@ function printHeader(context: {
   const zone = window.timeZone;
   const stepCount = pipeline.stages.reduce((sum, stage) => sum + stage.jobs.reduce((jobs, job) => jobs + job.steps.length, 0), 0);
   print(`Rehearsing ${path.relative(repoRoot, pipelineFile)} for ${window.name} (${planRelative})`);
-  print(`  ${pipeline.stages.length} stage(s), ${stepCount} step(s), templates: ${pipeline.files.length - 1}; emulators: ` + `${world.emulators.map((e) => `${e.name} ${e.url}`).join(', ')}`);
-  print(`  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled ` + `run${start.cron ? ` of cron '${start.cron}' (${start.description})` : ''}`);
+  print(
+    `  ${pipeline.stages.length} stage(s), ${stepCount} step(s), templates: ${pipeline.files.length - 1}; emulators: ` +
+      `${world.emulators.map((e) => `${e.name} ${e.url}`).join(', ')}`,
+  );
+  print(
+    `  Simulated clock starts ${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')}: the scheduled ` +
+      `run${start.cron ? ` of cron '${start.cron}' (${start.description})` : ''}`,
+  );
   if (options.failSteps?.length) print(`  Injected failures: step(s) ${options.failSteps.join(', ')}`);
   if (options.failChanges?.length) print(`  Injected failures: change(s) ${options.failChanges.join(', ')}`);
   if (options.failPipelines?.length) print(`  Injected failures: pipeline(s) ${options.failPipelines.join(', ')}`);
   if (options.skipSteps?.length) print(`  Left out: step(s) ${options.skipSteps.join(', ')}`);
   if (options.cancelAt) print(`  Cancelled at: ${options.cancelAt}`);
-  if (options.killAt) print(`  Agent dies at: ${options.killAt}${options.recover ? `; then ${path.relative(repoRoot, recoverFile)} recovers` : ''}`);
+  if (options.killAt)
+    print(`  Agent dies at: ${options.killAt}${options.recover ? `; then ${path.relative(repoRoot, recoverFile)} recovers` : ''}`);
   if (options.rejectApprovals?.length) print(`  Approval rejected: ${options.rejectApprovals.join(', ')}`);
   if (options.approvalTimeouts?.length) print(`  Approval times out: ${options.approvalTimeouts.join(', ')}`);
   if (options.hostedCapMinutes !== undefined) print(`  Microsoft-hosted agents: job timeouts capped at ${options.hostedCapMinutes} min`);
-  if (options.slowSteps?.length) print(`  Slow step(s): ${options.slowSteps.map((slow) => `${slow.step} takes ${slow.minutes} min`).join(', ')}`);
+  if (options.slowSteps?.length)
+    print(`  Slow step(s): ${options.slowSteps.map((slow) => `${slow.step} takes ${slow.minutes} min`).join(', ')}`);
 }
 
 /** Runs one rehearsal; the caller owns printing and the exit code. */
@@ -359,14 +429,21 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
   const pipelineFile = path.resolve(repoRoot, options.pipeline ?? DEFAULT_PIPELINE);
   const recoverFile = path.resolve(repoRoot, options.recoverPipeline ?? DEFAULT_RECOVER_PIPELINE);
   if (options.recover && !fs.existsSync(recoverFile)) {
-    throw new Error(`--recover: ${path.relative(repoRoot, recoverFile)} does not exist: there is no break-glass recovery pipeline to run (give ` + `one with --recover-pipeline)`);
+    throw new Error(
+      `--recover: ${path.relative(repoRoot, recoverFile)} does not exist: there is no break-glass recovery pipeline to run (give ` +
+        `one with --recover-pipeline)`,
+    );
   }
   const planPath = path.resolve(repoRoot, planFile);
   const window = readPlanWindow(planPath);
   const inRepository = !path.relative(repoRoot, planPath).startsWith('..');
   // As the pipeline would name it: relative to the checked-out repository (a plan elsewhere by its full path).
   const planRelative = inRepository ? path.relative(repoRoot, planPath).split(path.sep).join('/') : planPath;
-  const world = await startWorld({ planFile: planPath, failChanges: options.failChanges ?? [], failPipelines: options.failPipelines ?? [] });
+  const world = await startWorld({
+    planFile: planPath,
+    failChanges: options.failChanges ?? [],
+    failPipelines: options.failPipelines ?? [],
+  });
   try {
     const declared = expandPipeline(pipelineFile).parameters;
     const overrides: Record<string, Value> = { ...world.parameterOverrides(declared) };
@@ -385,8 +462,14 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     printHeader({ print, pipeline, pipelineFile, planRelative, window, world, clockStart, start, recoverFile, options });
     const started = Date.now();
     const events = (label: string): RehearsalOptions['events'] => ({
-      stageStart: (stage, at) => print(`\n▶ ${label}${stage.displayName}  [${stage.name}]  ${DateTime.fromJSDate(at, { zone }).toFormat('ccc HH:mm ZZZZ')}`),
-      stageEnd: (stage, result, why) => print(result === 'Skipped' ? `\n· ${label}${stage.displayName}  [${stage.name}]  skipped: ${why ?? ''}` : `■ ${stage.name}: ${result}${why ? `: ${why}` : ''}`),
+      stageStart: (stage, at) =>
+        print(`\n▶ ${label}${stage.displayName}  [${stage.name}]  ${DateTime.fromJSDate(at, { zone }).toFormat('ccc HH:mm ZZZZ')}`),
+      stageEnd: (stage, result, why) =>
+        print(
+          result === 'Skipped'
+            ? `\n· ${label}${stage.displayName}  [${stage.name}]  skipped: ${why ?? ''}`
+            : `■ ${stage.name}: ${result}${why ? `: ${why}` : ''}`,
+        ),
       step: (entry) => {
         world.observe();
         print(timelineLine(entry, zone));
@@ -401,7 +484,9 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
       variables: {
         ...runVariables(window, world, FIRST_BUILD_ID, 'Schedule'),
         // Which cron entry fired: the gate names its slot from this displayName, as on a real scheduled run.
-        'Build.CronSchedule.DisplayName': toText(pipeline.schedules.find((schedule) => toText(schedule.cron) === start.cron)?.displayName ?? ''),
+        'Build.CronSchedule.DisplayName': toText(
+          pipeline.schedules.find((schedule) => toText(schedule.cron) === start.cron)?.displayName ?? '',
+        ),
       },
       runDirectory: path.join(outDirectory, 'run'),
       failSteps: options.failSteps,
@@ -417,13 +502,19 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     });
     // The silence steps time their silences from the simulated clock: the services must agree on what "now" is;
     // a pipeline run takes its duration on that clock (the same the preflight's forecast reads).
-    world.followClock(() => rehearsal.now(), (at) => rehearsal.advanceTo(at));
+    world.followClock(
+      () => rehearsal.now(),
+      (at) => rehearsal.advanceTo(at),
+    );
     const result = await rehearsal.run();
     world.observe();
     let recovery: RehearsalResult | undefined;
     if (result.killedAt) {
       print('');
-      print(`✘ The agent died at ${result.killedAt}: no later step ran, nothing more was published. Left now: ` + `${world.account().left.join(', ') || 'nothing'}`);
+      print(
+        `✘ The agent died at ${result.killedAt}: no later step ran, nothing more was published. Left now: ` +
+          `${world.account().left.join(', ') || 'nothing'}`,
+      );
     }
     if (options.recover && result.killedAt) {
       recovery = await runRecovery({ recoverFile, result, world, window, print, events: events('Recovery › '), outDirectory, options });
@@ -434,16 +525,28 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     const timelineFile = path.join(outDirectory, 'timeline.json');
     fs.writeFileSync(
       timelineFile,
-      JSON.stringify([...result.timeline, ...(recovery?.timeline ?? [])].map(({ run: _run, ...entry }) => entry), null, 2) + '\n',
+      JSON.stringify(
+        [...result.timeline, ...(recovery?.timeline ?? [])].map(({ run: _run, ...entry }) => entry),
+        null,
+        2,
+      ) + '\n',
     );
     const closing = windowResult(result, world);
     fs.writeFileSync(path.join(outDirectory, 'result.json'), JSON.stringify(closing, null, 2) + '\n');
     print('');
     print(`${ok ? '✔' : '✘'} ${verdict}`);
-    print(`  ${result.timeline.length} timeline entries, ${result.approvals.length} approval(s), simulated ${formatMinutes((result.clockEnd.getTime() - clockStart.getTime()) / 60_000)} in ${seconds(elapsed)}.`);
-    print(`  Summary: ${path.relative(process.cwd(), summaryFile)}   Timeline: ${path.relative(process.cwd(), timelineFile)}   Result: ${path.relative(process.cwd(), path.join(outDirectory, 'result.json'))}`);
+    print(
+      `  ${result.timeline.length} timeline entries, ${result.approvals.length} approval(s), simulated ${formatMinutes((result.clockEnd.getTime() - clockStart.getTime()) / 60_000)} in ${seconds(elapsed)}.`,
+    );
+    print(
+      `  Summary: ${path.relative(process.cwd(), summaryFile)}   Timeline: ${path.relative(process.cwd(), timelineFile)}   Result: ${path.relative(process.cwd(), path.join(outDirectory, 'result.json'))}`,
+    );
     const reportPage = writeReportPage(outDirectory, result, recovery);
-    print(reportPage ? `  Page of the night: ${path.relative(process.cwd(), reportPage)}` : '  No page of the night: no finish step wrote its report.');
+    print(
+      reportPage
+        ? `  Page of the night: ${path.relative(process.cwd(), reportPage)}`
+        : '  No page of the night: no finish step wrote its report.',
+    );
     print(windowResultLine(closing));
     return { result, pipeline, summaryFile, timelineFile, ok, verdict, world, window: closing, recovery };
   } finally {
@@ -470,8 +573,11 @@ async function runRecovery(context: {
   const { recoverFile, result, world, window, print } = context;
   // Declared parameter names, read from the file: runId has no default, so the file cannot expand without it.
   const body = readYaml(recoverFile) as { parameters?: Array<{ name?: string; default?: Value }> };
-  const declared: Record<string, Value> = Object.fromEntries((body.parameters ?? []).filter((parameter) => parameter.name).map((parameter) => [parameter.name!, parameter.default ?? '']));
-  if (!('runId' in declared)) throw new Error(`${path.relative(repoRoot, recoverFile)}: has no runId parameter: it cannot be told which run to recover`);
+  const declared: Record<string, Value> = Object.fromEntries(
+    (body.parameters ?? []).filter((parameter) => parameter.name).map((parameter) => [parameter.name!, parameter.default ?? '']),
+  );
+  if (!('runId' in declared))
+    throw new Error(`${path.relative(repoRoot, recoverFile)}: has no runId parameter: it cannot be told which run to recover`);
   const windowId = result.timeline.map((entry) => entry.outputs.windowId).find(Boolean);
   const values: Record<string, Value> = { ...world.parameterOverrides(declared), runId: FIRST_BUILD_ID };
   if ('windowId' in declared && windowId) values.windowId = windowId;
@@ -480,7 +586,10 @@ async function runRecovery(context: {
   const clockStart = new Date(result.clockEnd.getTime() + 30 * 60_000);
   const recoveryId = String(Number(FIRST_BUILD_ID) + 1);
   print('');
-  print(`Recovering: ${path.relative(repoRoot, recoverFile)} with runId ${FIRST_BUILD_ID}${windowId ? `, windowId ${windowId}` : ''} ` + `(run ${recoveryId}, queued by hand ${DateTime.fromJSDate(clockStart, { zone: window.timeZone }).toFormat('ccc HH:mm ZZZZ')})`);
+  print(
+    `Recovering: ${path.relative(repoRoot, recoverFile)} with runId ${FIRST_BUILD_ID}${windowId ? `, windowId ${windowId}` : ''} ` +
+      `(run ${recoveryId}, queued by hand ${DateTime.fromJSDate(clockStart, { zone: window.timeZone }).toFormat('ccc HH:mm ZZZZ')})`,
+  );
   const recovery = new Rehearsal({
     pipeline,
     clockStart,
@@ -512,11 +621,15 @@ function writeSummary(context: {
 }): string {
   const { result, recovery, window, clockStart } = context;
   const zone = window.timeZone;
-  const windowSummary = [...result.timeline, ...(recovery?.timeline ?? [])].filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.summaryFile).map((entry) => entry.outputs.summaryFile)[0];
+  const windowSummary = [...result.timeline, ...(recovery?.timeline ?? [])]
+    .filter((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.summaryFile)
+    .map((entry) => entry.outputs.summaryFile)[0];
   const summaryFile = path.join(context.outDirectory, 'summary.md');
   const parts = [
     `# Rehearsal: ${window.name}`,
-    `Pipeline \`${path.relative(repoRoot, context.pipelineFile)}\`, plan \`${context.planRelative}\`, simulated from ` + `${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')} to ` + `${DateTime.fromJSDate(result.clockEnd, { zone }).toFormat('ccc HH:mm ZZZZ')}; took ${seconds(context.elapsed)} of real time.`,
+    `Pipeline \`${path.relative(repoRoot, context.pipelineFile)}\`, plan \`${context.planRelative}\`, simulated from ` +
+      `${DateTime.fromJSDate(clockStart, { zone }).toFormat('ccc yyyy-LL-dd HH:mm ZZZZ')} to ` +
+      `${DateTime.fromJSDate(result.clockEnd, { zone }).toFormat('ccc HH:mm ZZZZ')}; took ${seconds(context.elapsed)} of real time.`,
     `**${context.verdict}**`,
     '## Timeline',
     markdownTimeline(result, zone),
@@ -526,9 +639,10 @@ function writeSummary(context: {
     // The finish step's page already holds every step's summary it found in the run's artifacts.
     parts.push(fs.readFileSync(windowSummary, 'utf8'));
   } else {
-    parts.push('## Every step\'s own summary (no finish step ran)');
+    parts.push("## Every step's own summary (no finish step ran)");
     for (const entry of [...result.timeline, ...(recovery?.timeline ?? [])]) {
-      for (const summary of entry.summaries) parts.push(`### ${entry.stageDisplayName} › ${entry.step}\n\n${summary.replace(/^(#+)/gm, '$1##')}`);
+      for (const summary of entry.summaries)
+        parts.push(`### ${entry.stageDisplayName} › ${entry.step}\n\n${summary.replace(/^(#+)/gm, '$1##')}`);
     }
   }
   fs.writeFileSync(summaryFile, parts.join('\n\n') + '\n');
@@ -546,7 +660,11 @@ async function main(): Promise<number> {
   try {
     if (options.preflight) {
       const { runPreflightRehearsal } = await import('./preflight-rehearsal');
-      const outcome = await runPreflightRehearsal({ plan: options.plan, faults: options.fault ? [options.fault] : [], verbose: options.verbose });
+      const outcome = await runPreflightRehearsal({
+        plan: options.plan,
+        faults: options.fault ? [options.fault] : [],
+        verbose: options.verbose,
+      });
       // NO-GO is a rehearsal that worked; a write to any emulator is not.
       return outcome.writes.length ? 1 : 0;
     }

@@ -92,7 +92,15 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const devops = new AzureDevOpsEmulator();
   const newRelic = new NewRelicEmulator();
   // Gateway updates, probes and patching take tens of milliseconds here, minutes in Azure.
-  const azure = new AzureFixture({ gatewayUpdateMs: [40, 120], probeDelayMs: 40, healthDelayMs: 10, retryAfterSeconds: 0, patchMs: 80, rebootMs: 40, assessMs: 20 });
+  const azure = new AzureFixture({
+    gatewayUpdateMs: [40, 120],
+    probeDelayMs: 40,
+    healthDelayMs: 10,
+    retryAfterSeconds: 0,
+    patchMs: 80,
+    rebootMs: 40,
+    assessMs: 20,
+  });
   const emulators: Emulator[] = [website, slack, pingdom, cloudflare, devops, newRelic, azure.entra, azure.arm];
   await Promise.all(emulators.filter((emulator) => emulator !== azure.entra && emulator !== azure.arm).map((emulator) => emulator.start()));
   await azure.start();
@@ -103,12 +111,18 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     devops.knowPipelinesOfPlan(plan, { durationMs: options.pipelineDurationMs ?? medianMinutesMs(REHEARSAL_HISTORY_MINUTES.change) });
     for (const id of options.failChanges ?? []) {
       const change = plan.changes.find((candidate) => candidate.id === id);
-      if (!change) throw new Error(`--fail-change ${id}: the plan has no change with that id (${plan.changes.map((c) => c.id).join(', ')})`);
-      if (change.action.kind !== 'pipeline') throw new Error(`--fail-change ${id}: that change is a ${change.action.kind}, not a pipeline the emulated Azure DevOps runs; use ` + `--fail-step on the Changes stage's step instead`);
+      if (!change)
+        throw new Error(`--fail-change ${id}: the plan has no change with that id (${plan.changes.map((c) => c.id).join(', ')})`);
+      if (change.action.kind !== 'pipeline')
+        throw new Error(
+          `--fail-change ${id}: that change is a ${change.action.kind}, not a pipeline the emulated Azure DevOps runs; use ` +
+            `--fail-step on the Changes stage's step instead`,
+        );
       devops.failNextRuns(change.action.name, 1, 'failed', change.action.folder);
     }
   }
-  const queueStatuses = () => [...devops.definitions.values()].map((definition) => `${definition.path}\\${definition.name}: ${definition.queueStatus}`).sort();
+  const queueStatuses = () =>
+    [...devops.definitions.values()].map((definition) => `${definition.path}\\${definition.name}: ${definition.queueStatus}`).sort();
   let queueBefore = queueStatuses();
   const dnsBefore = cloudflare.dnsState();
   const silencedBefore = new Set(pingdom.silencedChecks());
@@ -123,10 +137,15 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const differences = (lookAheadSeconds = 120) => {
     pingdom.advance(lookAheadSeconds);
     const checks = pingdom.silencedChecks().filter((id) => !silencedBefore.has(id));
-    const windows = [...pingdom.windows.values()].filter((window) => !windowsBefore.has(window.id) && window.to > pingdom.now()).map((window) => window.id);
+    const windows = [...pingdom.windows.values()]
+      .filter((window) => !windowsBefore.has(window.id) && window.to > pingdom.now())
+      .map((window) => window.id);
     pingdom.advance(-lookAheadSeconds);
     const dnsNow = cloudflare.dnsState();
-    const dns = [...dnsNow.filter((line) => !dnsBefore.includes(line)), ...dnsBefore.filter((line) => !dnsNow.includes(line)).map((line) => `${line} (gone)`)];
+    const dns = [
+      ...dnsNow.filter((line) => !dnsBefore.includes(line)),
+      ...dnsBefore.filter((line) => !dnsNow.includes(line)).map((line) => `${line} (gone)`),
+    ];
     const rules = newRelic.ruleState().filter((rule) => !rulesBefore.includes(rule));
     const held = queueStatuses().filter((line) => !queueBefore.includes(line));
     const poolNow = poolOf();
@@ -142,7 +161,12 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     ...found.held.map((line): [string] => [`held pipeline ${line.split(':')[0]}`]),
     ...found.pool.map((address): [string] => [`pool member ${nameOfAddress.get(address) ?? address}`]),
   ];
-  const token = (url: string, apitoken: string, data?: Record<string, string>): EndpointSpec => ({ url, scheme: 'Token', parameters: { apitoken }, data });
+  const token = (url: string, apitoken: string, data?: Record<string, string>): EndpointSpec => ({
+    url,
+    scheme: 'Token',
+    parameters: { apitoken },
+    data,
+  });
   return {
     website,
     slack,
@@ -172,14 +196,24 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         const given = parameters.regressionParameters;
         const declared = given && typeof given === 'object' && !Array.isArray(given) ? Object.keys(given) : [];
         if (!devops.pipeline(selector.name!, selector.folder)) {
-          devops.addPipeline({ name: selector.name!, folder: selector.folder, parameters: declared, durationMs: options.pipelineDurationMs ?? medianMinutesMs(REHEARSAL_HISTORY_MINUTES.regression) });
+          devops.addPipeline({
+            name: selector.name!,
+            folder: selector.folder,
+            parameters: declared,
+            durationMs: options.pipelineDurationMs ?? medianMinutesMs(REHEARSAL_HISTORY_MINUTES.regression),
+          });
           queueBefore = queueStatuses();
         }
       }
       for (const name of options.failPipelines ?? []) {
         const selector = parsePipelineSelector('--fail-pipeline', name);
-        const definition = selector.id !== undefined ? devops.definitions.get(selector.id) : devops.pipeline(selector.name!, selector.folder);
-        if (!definition) throw new Error(`--fail-pipeline ${name}: the emulated Azure DevOps has no such pipeline ` + `(${[...devops.definitions.values()].map((d) => d.name).join(', ')})`);
+        const definition =
+          selector.id !== undefined ? devops.definitions.get(selector.id) : devops.pipeline(selector.name!, selector.folder);
+        if (!definition)
+          throw new Error(
+            `--fail-pipeline ${name}: the emulated Azure DevOps has no such pipeline ` +
+              `(${[...devops.definitions.values()].map((d) => d.name).join(', ')})`,
+          );
         devops.failNextRuns(definition.name, 1, 'failed', definition.path);
       }
       // The gateway, its web pool and every server the pipeline names, as its parameters describe them.
@@ -187,13 +221,24 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       const gateway = toText(parameters.applicationGatewayName);
       const pool = toText(parameters.backendPoolName);
       if (!resourceGroup || !gateway || !pool) return;
-      const web = [...(Array.isArray(parameters.webBatch1) ? parameters.webBatch1 : []), ...(Array.isArray(parameters.webBatch2) ? parameters.webBatch2 : [])].map(toText);
+      const web = [
+        ...(Array.isArray(parameters.webBatch1) ? parameters.webBatch1 : []),
+        ...(Array.isArray(parameters.webBatch2) ? parameters.webBatch2 : []),
+      ].map(toText);
       const webServers = web.map((name, index) => ({ name, ip: `10.0.2.${index + 4}` }));
-      azure.arm.addGateway({ resourceGroup, name: gateway, pools: [{ name: pool, addresses: webServers.map((server) => server.ip) }], drainTimeoutInSec: 0 });
+      azure.arm.addGateway({
+        resourceGroup,
+        name: gateway,
+        pools: [{ name: pool, addresses: webServers.map((server) => server.ip) }],
+        drainTimeoutInSec: 0,
+      });
       for (const server of webServers) azure.arm.addVm({ resourceGroup, name: server.name, privateIp: server.ip });
       const groups = Array.isArray(parameters.serverGroups) ? parameters.serverGroups : [];
       groups.forEach((group, groupIndex) => {
-        const vms = group && typeof group === 'object' && !Array.isArray(group) && !(group instanceof Version) && Array.isArray(group.vms) ? group.vms.map(toText) : [];
+        const vms =
+          group && typeof group === 'object' && !Array.isArray(group) && !(group instanceof Version) && Array.isArray(group.vms)
+            ? group.vms.map(toText)
+            : [];
         vms.forEach((name, index) => azure.arm.addVm({ resourceGroup, name, privateIp: `10.0.${10 + groupIndex}.${index + 4}` }));
       });
       poolOf = () => azure.arm.pool(resourceGroup, gateway, pool).addresses.slice().sort();
@@ -244,7 +289,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       return { changed: [...changed].sort(), left: left.sort() };
     },
     async stop() {
-      await Promise.all(emulators.filter((emulator) => emulator !== azure.entra && emulator !== azure.arm).map((emulator) => emulator.stop()));
+      await Promise.all(
+        emulators.filter((emulator) => emulator !== azure.entra && emulator !== azure.arm).map((emulator) => emulator.stop()),
+      );
       await azure.stop();
     },
   };

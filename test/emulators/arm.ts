@@ -160,18 +160,27 @@ function armError(status: number, code: string, message: string, headers?: Recor
 function tagProblem(body: any): EmulatorResponse | undefined {
   const tags = body?.tags;
   if (tags === undefined || tags === null) return undefined;
-  if (typeof tags !== 'object' || Array.isArray(tags)) return armError(400, 'InvalidRequestFormat', 'The tags are not an object of names and values.');
+  if (typeof tags !== 'object' || Array.isArray(tags))
+    return armError(400, 'InvalidRequestFormat', 'The tags are not an object of names and values.');
   const entries = Object.entries(tags);
   if (entries.length > 50) return armError(400, 'InvalidTagCount', `The resource has ${entries.length} tags; at most 50 are allowed.`);
   for (const [name, value] of entries) {
-    if (name.length > 512 || /[<>%&\\?/]/.test(name)) return armError(400, 'InvalidTagName', `The tag name '${name}' is too long or has a character that is not allowed.`);
-    if (typeof value !== 'string' || value.length > 256) return armError(400, 'InvalidTagValueLength', `The value of tag '${name}' is longer than 256 characters.`);
+    if (name.length > 512 || /[<>%&\\?/]/.test(name))
+      return armError(400, 'InvalidTagName', `The tag name '${name}' is too long or has a character that is not allowed.`);
+    if (typeof value !== 'string' || value.length > 256)
+      return armError(400, 'InvalidTagValueLength', `The value of tag '${name}' is longer than 256 characters.`);
   }
   return undefined;
 }
 
 function allows(pattern: string, action: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`, 'i');
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
   return regex.test(action);
 }
 
@@ -278,28 +287,57 @@ export class ArmEmulator extends Emulator {
         operationalState: 'Running',
         sku: spec.production ? { name: 'WAF_v2', tier: 'WAF_v2', capacity: 2 } : { name: 'Standard_v2', tier: 'Standard_v2', capacity: 2 },
         gatewayIPConfigurations: [
-          { id: sub('gatewayIPConfigurations', 'appGatewayIpConfig'), name: 'appGatewayIpConfig', etag, properties: { provisioningState: 'Succeeded', subnet: { id: this.subnetId(spec.resourceGroup, 'snet-appgw') } } },
+          {
+            id: sub('gatewayIPConfigurations', 'appGatewayIpConfig'),
+            name: 'appGatewayIpConfig',
+            etag,
+            properties: { provisioningState: 'Succeeded', subnet: { id: this.subnetId(spec.resourceGroup, 'snet-appgw') } },
+          },
         ],
         frontendIPConfigurations: [
           {
             id: sub('frontendIPConfigurations', 'appGwPublicFrontendIp'),
             name: 'appGwPublicFrontendIp',
             etag,
-            properties: { provisioningState: 'Succeeded', privateIPAllocationMethod: 'Dynamic', publicIPAddress: { id: `${this.resourceGroupId(spec.resourceGroup)}/providers/Microsoft.Network/publicIPAddresses/pip-${spec.name}` } },
+            properties: {
+              provisioningState: 'Succeeded',
+              privateIPAllocationMethod: 'Dynamic',
+              publicIPAddress: {
+                id: `${this.resourceGroupId(spec.resourceGroup)}/providers/Microsoft.Network/publicIPAddresses/pip-${spec.name}`,
+              },
+            },
           },
         ],
-        frontendPorts: [{ id: sub('frontendPorts', 'port_80'), name: 'port_80', etag, properties: { provisioningState: 'Succeeded', port: 80 } }],
+        frontendPorts: [
+          { id: sub('frontendPorts', 'port_80'), name: 'port_80', etag, properties: { provisioningState: 'Succeeded', port: 80 } },
+        ],
         backendAddressPools: spec.pools.map((pool) => ({
           id: sub('backendAddressPools', pool.name),
           name: pool.name,
           etag,
-          properties: { provisioningState: 'Succeeded', backendAddresses: (pool.addresses ?? []).map((address) => (/^[\d.]+$/.test(address) ? { ipAddress: address } : { fqdn: address })) },
+          properties: {
+            provisioningState: 'Succeeded',
+            backendAddresses: (pool.addresses ?? []).map((address) =>
+              /^[\d.]+$/.test(address) ? { ipAddress: address } : { fqdn: address },
+            ),
+          },
         })),
         probes: spec.pools.map((pool) => ({
           id: sub('probes', `${pool.name}-probe`),
           name: `${pool.name}-probe`,
           etag,
-          properties: { provisioningState: 'Succeeded', protocol: 'Http', host: '127.0.0.1', path: '/health', interval: 30, timeout: 30, unhealthyThreshold: 3, pickHostNameFromBackendHttpSettings: false, minServers: 0, match: { statusCodes: ['200-399'] } },
+          properties: {
+            provisioningState: 'Succeeded',
+            protocol: 'Http',
+            host: '127.0.0.1',
+            path: '/health',
+            interval: 30,
+            timeout: 30,
+            unhealthyThreshold: 3,
+            pickHostNameFromBackendHttpSettings: false,
+            minServers: 0,
+            match: { statusCodes: ['200-399'] },
+          },
         })),
         backendHttpSettingsCollection: spec.pools.map((pool) => ({
           id: sub('backendHttpSettingsCollection', `${pool.name}-http`),
@@ -345,11 +383,27 @@ export class ArmEmulator extends Emulator {
       },
     };
     if (spec.production) {
-      wire.properties.firewallPolicy = { id: `${this.resourceGroupId(spec.resourceGroup)}/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/` + `waf-${spec.name}` };
-      const identity = `${this.resourceGroupId(spec.resourceGroup)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/` + `id-${spec.name}-kv`;
-      wire.identity = { type: 'UserAssigned', userAssignedIdentities: { [identity]: { principalId: crypto.randomUUID(), clientId: crypto.randomUUID() } } };
+      wire.properties.firewallPolicy = {
+        id:
+          `${this.resourceGroupId(spec.resourceGroup)}/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/` +
+          `waf-${spec.name}`,
+      };
+      const identity =
+        `${this.resourceGroupId(spec.resourceGroup)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/` + `id-${spec.name}-kv`;
+      wire.identity = {
+        type: 'UserAssigned',
+        userAssignedIdentities: { [identity]: { principalId: crypto.randomUUID(), clientId: crypto.randomUUID() } },
+      };
     }
-    const state: GatewayState = { resourceGroup: spec.resourceGroup, wire, updatingUntil: 0, effective: new Map(), draining: new Map(), reads: 0, readHooks: [] };
+    const state: GatewayState = {
+      resourceGroup: spec.resourceGroup,
+      wire,
+      updatingUntil: 0,
+      effective: new Map(),
+      draining: new Map(),
+      reads: 0,
+      readHooks: [],
+    };
     this.gateways.set(lower(id), state);
     this.applyEffective(state, 0);
     return this;
@@ -360,7 +414,9 @@ export class ArmEmulator extends Emulator {
     const nicName = `${spec.name.toLowerCase()}-nic`;
     const nicId = this.nicId(spec.resourceGroup, nicName);
     const etag = newEtag();
-    const pools = spec.memberOf ? [{ id: `${this.gatewayId(spec.resourceGroup, spec.memberOf.gateway)}/backendAddressPools/${spec.memberOf.pool}` }] : [];
+    const pools = spec.memberOf
+      ? [{ id: `${this.gatewayId(spec.resourceGroup, spec.memberOf.gateway)}/backendAddressPools/${spec.memberOf.pool}` }]
+      : [];
     const nic = {
       id: nicId,
       name: nicName,
@@ -410,8 +466,23 @@ export class ArmEmulator extends Emulator {
         storageProfile: { osDisk: { osType, name: `${spec.name}-osdisk`, createOption: 'FromImage', caching: 'ReadWrite' } },
         osProfile:
           osType === 'Windows'
-            ? { computerName: spec.name, adminUsername: 'azureadmin', windowsConfiguration: { provisionVMAgent: true, enableAutomaticUpdates: false, patchSettings: { patchMode: 'Manual', assessmentMode: 'ImageDefault' } } }
-            : { computerName: spec.name, adminUsername: 'azureadmin', linuxConfiguration: { disablePasswordAuthentication: true, patchSettings: { patchMode: 'ImageDefault', assessmentMode: 'ImageDefault' } } },
+            ? {
+                computerName: spec.name,
+                adminUsername: 'azureadmin',
+                windowsConfiguration: {
+                  provisionVMAgent: true,
+                  enableAutomaticUpdates: false,
+                  patchSettings: { patchMode: 'Manual', assessmentMode: 'ImageDefault' },
+                },
+              }
+            : {
+                computerName: spec.name,
+                adminUsername: 'azureadmin',
+                linuxConfiguration: {
+                  disablePasswordAuthentication: true,
+                  patchSettings: { patchMode: 'ImageDefault', assessmentMode: 'ImageDefault' },
+                },
+              },
         networkProfile: { networkInterfaces: [{ id: nicId, properties: { primary: true } }] },
       },
     };
@@ -421,7 +492,14 @@ export class ArmEmulator extends Emulator {
       version: osType === 'Windows' ? '' : `1.${index}.0`,
       publishedDate: '2025-04-08T17:00:00Z',
     }));
-    this.vms.set(lower(vmId), { resourceGroup: spec.resourceGroup, wire: vm, patches, failingPatches: new Set(), rebootFails: false, busyUntil: 0 });
+    this.vms.set(lower(vmId), {
+      resourceGroup: spec.resourceGroup,
+      wire: vm,
+      patches,
+      failingPatches: new Set(),
+      rebootFails: false,
+      busyUntil: 0,
+    });
     for (const gateway of this.gateways.values()) this.applyEffective(gateway, 0);
     return this;
   }
@@ -434,7 +512,9 @@ export class ArmEmulator extends Emulator {
     if (!found) throw new Error(`no pool ${pool} on ${gateway}`);
     return {
       addresses: (found.properties.backendAddresses ?? []).map((address: any) => address.ipAddress ?? address.fqdn),
-      ipConfigurations: this.nicMembers(found.id).map((member) => member.ipConfigurationId).sort(),
+      ipConfigurations: this.nicMembers(found.id)
+        .map((member) => member.ipConfigurationId)
+        .sort(),
     };
   }
 
@@ -475,7 +555,9 @@ export class ArmEmulator extends Emulator {
     if (!nic) throw new Error(`no NIC ${nicName}`);
     const poolId = lower(`${this.gatewayId(resourceGroup, gateway)}/backendAddressPools/${pool}`);
     const config = nic.wire.properties.ipConfigurations[0].properties;
-    config.applicationGatewayBackendAddressPools = config.applicationGatewayBackendAddressPools.filter((ref: any) => lower(ref.id) !== poolId);
+    config.applicationGatewayBackendAddressPools = config.applicationGatewayBackendAddressPools.filter(
+      (ref: any) => lower(ref.id) !== poolId,
+    );
     this.stampWrite(nic.wire);
     nic.effectiveWire = clone(nic.wire);
     for (const state of this.gateways.values()) this.applyEffective(state, Date.now());
@@ -491,7 +573,9 @@ export class ArmEmulator extends Emulator {
   addNicPoolReference(resourceGroup: string, nicName: string, gateway: string, pool: string): void {
     const nic = this.nics.get(lower(this.nicId(resourceGroup, nicName)));
     if (!nic) throw new Error(`no NIC ${nicName}`);
-    nic.wire.properties.ipConfigurations[0].properties.applicationGatewayBackendAddressPools.push({ id: `${this.gatewayId(resourceGroup, gateway)}/backendAddressPools/${pool}` });
+    nic.wire.properties.ipConfigurations[0].properties.applicationGatewayBackendAddressPools.push({
+      id: `${this.gatewayId(resourceGroup, gateway)}/backendAddressPools/${pool}`,
+    });
     this.stampWrite(nic.wire);
     nic.effectiveWire = clone(nic.wire);
     for (const state of this.gateways.values()) this.applyEffective(state, Date.now());
@@ -527,14 +611,20 @@ export class ArmEmulator extends Emulator {
   /** Calls that change something (PUT, PATCH, DELETE, and POST actions other than read-only queries). */
   changes(): JournalEntry[] {
     return this.journal.filter(
-      (entry) => ['PUT', 'PATCH', 'DELETE'].includes(entry.method) || (entry.method === 'POST' && !/\/(backendhealth|assessPatches)$/i.test(entry.path)),
+      (entry) =>
+        ['PUT', 'PATCH', 'DELETE'].includes(entry.method) ||
+        (entry.method === 'POST' && !/\/(backendhealth|assessPatches)$/i.test(entry.path)),
     );
   }
 
   /** Writes (PUTs) answered with success on a gateway: what the gateway actually had to apply. */
   gatewayWrites(name?: string): number {
     return this.journal.filter(
-      (entry) => entry.method === 'PUT' && /\/applicationGateways\/[^/]+$/i.test(entry.path) && entry.status < 300 && (!name || entry.path.toLowerCase().endsWith(`/${name.toLowerCase()}`)),
+      (entry) =>
+        entry.method === 'PUT' &&
+        /\/applicationGateways\/[^/]+$/i.test(entry.path) &&
+        entry.status < 300 &&
+        (!name || entry.path.toLowerCase().endsWith(`/${name.toLowerCase()}`)),
     ).length;
   }
 
@@ -573,7 +663,9 @@ export class ArmEmulator extends Emulator {
       const auth = this.entra.check(request.headers.authorization, this.audience);
       if (!auth.ok) {
         return armError(401, 'InvalidAuthenticationToken', auth.reason, {
-          'WWW-Authenticate': `Bearer authorization_uri="${this.entra.url}/common/oauth2/authorize", error="invalid_token", ` + `error_description="${auth.reason}"`,
+          'WWW-Authenticate':
+            `Bearer authorization_uri="${this.entra.url}/common/oauth2/authorize", error="invalid_token", ` +
+            `error_description="${auth.reason}"`,
         });
       }
       if (request.params.subscription && lower(request.params.subscription) !== lower(this.subscriptionId)) {
@@ -594,33 +686,53 @@ export class ArmEmulator extends Emulator {
     return armError(
       403,
       code,
-      `The client '${clientId}' with object id '${clientId}' does not have authorization to perform action '${action}' over scope ` + `'${scope}' or the scope is invalid.`,
+      `The client '${clientId}' with object id '${clientId}' does not have authorization to perform action '${action}' over scope ` +
+        `'${scope}' or the scope is invalid.`,
     );
   }
 
   /** Starts a long-running operation that completes after `durationMs`. */
-  startOperation(provider: Operation['provider'], durationMs: number, hooks: Pick<Operation, 'onComplete' | 'result' | 'error'> = {}): Operation {
+  startOperation(
+    provider: Operation['provider'],
+    durationMs: number,
+    hooks: Pick<Operation, 'onComplete' | 'result' | 'error'> = {},
+  ): Operation {
     const now = Date.now();
-    const operation: Operation = { id: crypto.randomUUID(), provider, startedAt: now, completesAt: now + durationMs, completed: false, ...hooks };
+    const operation: Operation = {
+      id: crypto.randomUUID(),
+      provider,
+      startedAt: now,
+      completesAt: now + durationMs,
+      completed: false,
+      ...hooks,
+    };
     this.operations.set(operation.id, operation);
     return operation;
   }
 
   /** `Azure-AsyncOperation` URL of an operation. */
   asyncOperationUrl(operation: Operation): string {
-    return `${this.url}/subscriptions/${this.subscriptionId}/providers/${operation.provider}/locations/${this.location}/operations/` + `${operation.id}?api-version=${operation.provider === 'Microsoft.Network' ? NETWORK_API : COMPUTE_API}`;
+    return (
+      `${this.url}/subscriptions/${this.subscriptionId}/providers/${operation.provider}/locations/${this.location}/operations/` +
+      `${operation.id}?api-version=${operation.provider === 'Microsoft.Network' ? NETWORK_API : COMPUTE_API}`
+    );
   }
 
   /** `Location` URL of an operation's result. */
   operationResultUrl(operation: Operation): string {
-    return `${this.url}/subscriptions/${this.subscriptionId}/providers/${operation.provider}/locations/${this.location}/` + `operationResults/${operation.id}?api-version=${operation.provider === 'Microsoft.Network' ? NETWORK_API : COMPUTE_API}`;
+    return (
+      `${this.url}/subscriptions/${this.subscriptionId}/providers/${operation.provider}/locations/${this.location}/` +
+      `operationResults/${operation.id}?api-version=${operation.provider === 'Microsoft.Network' ? NETWORK_API : COMPUTE_API}`
+    );
   }
 
   // ---------------------------------------------------------------- time
 
   private advance(): void {
     const now = Date.now();
-    const due = [...this.operations.values()].filter((op) => !op.completed && op.completesAt <= now).sort((a, b) => a.completesAt - b.completesAt);
+    const due = [...this.operations.values()]
+      .filter((op) => !op.completed && op.completesAt <= now)
+      .sort((a, b) => a.completesAt - b.completesAt);
     for (const operation of due) {
       operation.completed = true;
       operation.onComplete?.();
@@ -726,16 +838,30 @@ export class ArmEmulator extends Emulator {
           .map((rule: any) => rule.properties.backendHttpSettings.id);
         const servers = [...(state.effective.get(key)?.values() ?? [])].map((member) => {
           const { health, log } = this.healthOfServer(member.address, member.since);
-          return { address: member.address, ...(member.ipConfigurationId ? { ipConfiguration: { id: member.ipConfigurationId } } : {}), health, healthProbeLog: log };
+          return {
+            address: member.address,
+            ...(member.ipConfigurationId ? { ipConfiguration: { id: member.ipConfigurationId } } : {}),
+            health,
+            healthProbeLog: log,
+          };
         });
         for (const [memberKey, member] of state.draining) {
           if (member.pool !== key) continue;
           if (member.until <= now) state.draining.delete(memberKey);
-          else servers.push({ address: member.address, ...(member.ipConfigurationId ? { ipConfiguration: { id: member.ipConfigurationId } } : {}), health: 'Draining', healthProbeLog: 'Connection draining is in progress.' });
+          else
+            servers.push({
+              address: member.address,
+              ...(member.ipConfigurationId ? { ipConfiguration: { id: member.ipConfigurationId } } : {}),
+              health: 'Draining',
+              healthProbeLog: 'Connection draining is in progress.',
+            });
         }
         return {
           backendAddressPool: { id: pool.id },
-          backendHttpSettingsCollection: [...new Set<string>(settings)].map((id) => ({ backendHttpSettings: { id }, servers: clone(servers) })),
+          backendHttpSettingsCollection: [...new Set<string>(settings)].map((id) => ({
+            backendHttpSettings: { id },
+            servers: clone(servers),
+          })),
         };
       }),
     };
@@ -758,7 +884,12 @@ export class ArmEmulator extends Emulator {
   }
 
   private notFound(type: string, request: EmulatorRequest): EmulatorResponse {
-    return armError(404, 'ResourceNotFound', `The Resource '${type}/${request.params.name}' under resource group '${request.params.resourceGroup}' was not found. For more ` + `details please go to https://aka.ms/ARMResourceNotFoundFix`);
+    return armError(
+      404,
+      'ResourceNotFound',
+      `The Resource '${type}/${request.params.name}' under resource group '${request.params.resourceGroup}' was not found. For more ` +
+        `details please go to https://aka.ms/ARMResourceNotFoundFix`,
+    );
   }
 
   /** The join actions a PUT of this body needs (ARM's linked access checks on referenced resources). */
@@ -771,14 +902,18 @@ export class ArmEmulator extends Emulator {
         if (key === 'id' && typeof inner === 'string') {
           const id = lower(inner);
           if (id.startsWith(lower(ownId))) continue;
-          if (/\/virtualnetworks\/[^/]+\/subnets\/[^/]+$/.test(id)) found.push({ action: 'Microsoft.Network/virtualNetworks/subnets/join/action', scope: inner });
-          else if (/\/publicipaddresses\/[^/]+$/.test(id)) found.push({ action: 'Microsoft.Network/publicIPAddresses/join/action', scope: inner });
-          else if (/\/applicationgatewaywebapplicationfirewallpolicies\/[^/]+$/.test(id)) found.push({ action: 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action', scope: inner });
+          if (/\/virtualnetworks\/[^/]+\/subnets\/[^/]+$/.test(id))
+            found.push({ action: 'Microsoft.Network/virtualNetworks/subnets/join/action', scope: inner });
+          else if (/\/publicipaddresses\/[^/]+$/.test(id))
+            found.push({ action: 'Microsoft.Network/publicIPAddresses/join/action', scope: inner });
+          else if (/\/applicationgatewaywebapplicationfirewallpolicies\/[^/]+$/.test(id))
+            found.push({ action: 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action', scope: inner });
           else if (/\/applicationgateways\/[^/]+\/backendaddresspools\/[^/]+$/.test(id)) {
             found.push({ action: 'Microsoft.Network/applicationGateways/backendAddressPools/join/action', scope: inner });
           }
         } else if (key === 'userAssignedIdentities' && inner && typeof inner === 'object') {
-          for (const identity of Object.keys(inner)) found.push({ action: 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action', scope: identity });
+          for (const identity of Object.keys(inner))
+            found.push({ action: 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action', scope: identity });
         } else visit(inner);
       }
     };
@@ -808,9 +943,17 @@ export class ArmEmulator extends Emulator {
     this.route('GET', `${rg}/Microsoft.Authorization/permissions`, (request) => {
       const auth = this.entra.check(request.headers.authorization as string | undefined, this.audience);
       if (!auth.ok) return armError(401, 'InvalidAuthenticationToken', auth.reason);
-      if (lower(request.params.subscription) !== lower(this.subscriptionId)) return armError(404, 'SubscriptionNotFound', `The subscription '${request.params.subscription}' could not be found.`);
-      if (request.query.get('api-version') !== '2022-04-01') return armError(400, 'InvalidApiVersionParameter', `The api-version '${request.query.get('api-version')}' is invalid for Microsoft.Authorization/permissions.`);
-      return { body: { value: [{ actions: this.granted ? [...this.granted] : ['*'], notActions: [], dataActions: [], notDataActions: [] }] } };
+      if (lower(request.params.subscription) !== lower(this.subscriptionId))
+        return armError(404, 'SubscriptionNotFound', `The subscription '${request.params.subscription}' could not be found.`);
+      if (request.query.get('api-version') !== '2022-04-01')
+        return armError(
+          400,
+          'InvalidApiVersionParameter',
+          `The api-version '${request.query.get('api-version')}' is invalid for Microsoft.Authorization/permissions.`,
+        );
+      return {
+        body: { value: [{ actions: this.granted ? [...this.granted] : ['*'], notActions: [], dataActions: [], notDataActions: [] }] },
+      };
     });
 
     this.armRoute('GET', gatewayPath, 'Microsoft.Network/applicationGateways/read', (request) => {
@@ -866,28 +1009,55 @@ export class ArmEmulator extends Emulator {
       if (!vm) return this.notFound('Microsoft.Compute/virtualMachines', request);
       return { body: clone(vm.wire) };
     });
-    this.armRoute('POST', `${vmPath}/installPatches`, 'Microsoft.Compute/virtualMachines/installPatches/action', (request) => this.installPatches(request));
-    this.armRoute('POST', `${vmPath}/assessPatches`, 'Microsoft.Compute/virtualMachines/assessPatches/action', (request) => this.assessPatches(request));
+    this.armRoute('POST', `${vmPath}/installPatches`, 'Microsoft.Compute/virtualMachines/installPatches/action', (request) =>
+      this.installPatches(request),
+    );
+    this.armRoute('POST', `${vmPath}/assessPatches`, 'Microsoft.Compute/virtualMachines/assessPatches/action', (request) =>
+      this.assessPatches(request),
+    );
 
     for (const provider of ['Microsoft.Network', 'Microsoft.Compute']) {
-      this.armRoute('GET', `/subscriptions/:subscription/providers/${provider}/locations/:location/operations/:id`, `${provider}/locations/operations/read`, (request) => {
-        const operation = this.operations.get(request.params.id);
-        if (!operation) return armError(404, 'OperationNotFound', `Operation ${request.params.id} was not found.`);
-        const common = { name: operation.id, startTime: new Date(operation.startedAt).toISOString() };
-        if (!operation.completed) return { body: { ...common, status: 'InProgress' }, headers: this.retryAfter() };
-        if (operation.error) return { body: { ...common, status: 'Failed', endTime: new Date(operation.completesAt).toISOString(), error: operation.error } };
-        const output = operation.result?.();
-        return { body: { ...common, status: 'Succeeded', endTime: new Date(operation.completesAt).toISOString(), ...(output !== undefined ? { properties: { output } } : {}) } };
-      });
-      const resultsAction = provider === 'Microsoft.Network' ? 'Microsoft.Network/locations/operationResults/read' : 'Microsoft.Compute/locations/operations/read';
-      this.armRoute('GET', `/subscriptions/:subscription/providers/${provider}/locations/:location/operationResults/:id`, resultsAction, (request) => {
-        const operation = this.operations.get(request.params.id);
-        if (!operation) return armError(404, 'OperationNotFound', `Operation ${request.params.id} was not found.`);
-        if (!operation.completed) return { status: 202, headers: { Location: this.operationResultUrl(operation), ...this.retryAfter() } };
-        if (operation.error) return armError(500, operation.error.code, operation.error.message);
-        const output = operation.result?.();
-        return output === undefined ? { status: 204 } : { body: output };
-      });
+      this.armRoute(
+        'GET',
+        `/subscriptions/:subscription/providers/${provider}/locations/:location/operations/:id`,
+        `${provider}/locations/operations/read`,
+        (request) => {
+          const operation = this.operations.get(request.params.id);
+          if (!operation) return armError(404, 'OperationNotFound', `Operation ${request.params.id} was not found.`);
+          const common = { name: operation.id, startTime: new Date(operation.startedAt).toISOString() };
+          if (!operation.completed) return { body: { ...common, status: 'InProgress' }, headers: this.retryAfter() };
+          if (operation.error)
+            return {
+              body: { ...common, status: 'Failed', endTime: new Date(operation.completesAt).toISOString(), error: operation.error },
+            };
+          const output = operation.result?.();
+          return {
+            body: {
+              ...common,
+              status: 'Succeeded',
+              endTime: new Date(operation.completesAt).toISOString(),
+              ...(output !== undefined ? { properties: { output } } : {}),
+            },
+          };
+        },
+      );
+      const resultsAction =
+        provider === 'Microsoft.Network'
+          ? 'Microsoft.Network/locations/operationResults/read'
+          : 'Microsoft.Compute/locations/operations/read';
+      this.armRoute(
+        'GET',
+        `/subscriptions/:subscription/providers/${provider}/locations/:location/operationResults/:id`,
+        resultsAction,
+        (request) => {
+          const operation = this.operations.get(request.params.id);
+          if (!operation) return armError(404, 'OperationNotFound', `Operation ${request.params.id} was not found.`);
+          if (!operation.completed) return { status: 202, headers: { Location: this.operationResultUrl(operation), ...this.retryAfter() } };
+          if (operation.error) return armError(500, operation.error.code, operation.error.message);
+          const output = operation.result?.();
+          return output === undefined ? { status: 204 } : { body: output };
+        },
+      );
     }
   }
 
@@ -895,27 +1065,42 @@ export class ArmEmulator extends Emulator {
     const state = this.gatewayFromPath(request);
     if (!state) return armError(403, 'AuthorizationFailed', 'Creating application gateways is not part of this emulator.');
     const body = request.body;
-    if (!body || typeof body !== 'object' || !body.properties) return armError(400, 'InvalidRequestFormat', 'Cannot parse the request: the body has no properties.');
+    if (!body || typeof body !== 'object' || !body.properties)
+      return armError(400, 'InvalidRequestFormat', 'Cannot parse the request: the body has no properties.');
     const now = Date.now();
     if (state.updatingUntil > now) {
-      return armError(409, 'AnotherOperationInProgress', `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ` + `${this.gatewayId(state.resourceGroup, state.wire.name)}.`);
+      return armError(
+        409,
+        'AnotherOperationInProgress',
+        `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ` +
+          `${this.gatewayId(state.resourceGroup, state.wire.name)}.`,
+      );
     }
     const ifMatch = request.headers['if-match'];
     if (this.options.honourIfMatch && ifMatch && ifMatch !== '*' && ifMatch !== state.wire.etag) {
-      return armError(412, 'PreconditionFailed', `The condition '${ifMatch}' in the If-Match header does not match the current etag '${state.wire.etag}' of the resource.`);
+      return armError(
+        412,
+        'PreconditionFailed',
+        `The condition '${ifMatch}' in the If-Match header does not match the current etag '${state.wire.etag}' of the resource.`,
+      );
     }
     const tags = tagProblem(body);
     if (tags) return tags;
     const pools: any[] = body.properties.backendAddressPools ?? [];
     for (const pool of pools) {
       for (const address of pool.properties?.backendAddresses ?? []) {
-        if (!address.ipAddress && !address.fqdn) return armError(400, 'InvalidBackendAddress', `A backend address in pool '${pool.name}' has neither ipAddress nor fqdn.`);
+        if (!address.ipAddress && !address.fqdn)
+          return armError(400, 'InvalidBackendAddress', `A backend address in pool '${pool.name}' has neither ipAddress nor fqdn.`);
       }
     }
     // A pool that NICs still reference cannot disappear.
     for (const old of state.wire.properties.backendAddressPools) {
       if (!pools.some((pool) => lower(pool.name) === lower(old.name)) && this.nicMembers(old.id).length) {
-        return armError(400, 'ApplicationGatewayBackendAddressPoolCannotBeDeleted', `Backend address pool ${old.id} is in use by network interface IP configurations and cannot be deleted.`);
+        return armError(
+          400,
+          'ApplicationGatewayBackendAddressPoolCannotBeDeleted',
+          `Backend address pool ${old.id} is in use by network interface IP configurations and cannot be deleted.`,
+        );
       }
     }
     const id = this.gatewayId(state.resourceGroup, state.wire.name);
@@ -944,7 +1129,9 @@ export class ArmEmulator extends Emulator {
     this.stampWrite(state.wire);
     const duration = this.updateDuration();
     state.updatingUntil = now + duration;
-    const operation = this.startOperation('Microsoft.Network', duration, { onComplete: () => this.applyEffective(state, state.updatingUntil) });
+    const operation = this.startOperation('Microsoft.Network', duration, {
+      onComplete: () => this.applyEffective(state, state.updatingUntil),
+    });
     const rendered = this.render(state);
     return { status: 200, body: rendered, headers: { 'Azure-AsyncOperation': this.asyncOperationUrl(operation), ...this.retryAfter() } };
   }
@@ -957,13 +1144,22 @@ export class ArmEmulator extends Emulator {
     const now = Date.now();
     const ifMatch = request.headers['if-match'];
     if (this.options.honourIfMatch && ifMatch && ifMatch !== '*' && ifMatch !== nic.wire.etag) {
-      return armError(412, 'PreconditionFailed', `The condition '${ifMatch}' in the If-Match header does not match the current etag '${nic.wire.etag}' of the resource.`);
+      return armError(
+        412,
+        'PreconditionFailed',
+        `The condition '${ifMatch}' in the If-Match header does not match the current etag '${nic.wire.etag}' of the resource.`,
+      );
     }
-    if (nic.updatingUntil > now) return armError(409, 'AnotherOperationInProgress', 'Another operation on this or dependent resource is in progress.');
+    if (nic.updatingUntil > now)
+      return armError(409, 'AnotherOperationInProgress', 'Another operation on this or dependent resource is in progress.');
     const tags = tagProblem(body);
     if (tags) return tags;
     const poolRefs = (wire: any) =>
-      new Set<string>((wire.properties.ipConfigurations ?? []).flatMap((config: any) => (config.properties?.applicationGatewayBackendAddressPools ?? []).map((ref: any) => lower(ref.id))));
+      new Set<string>(
+        (wire.properties.ipConfigurations ?? []).flatMap((config: any) =>
+          (config.properties?.applicationGatewayBackendAddressPools ?? []).map((ref: any) => lower(ref.id)),
+        ),
+      );
     const before = poolRefs(nic.wire);
     const after = poolRefs(body);
     const touched = new Set([...before, ...after].filter((ref) => before.has(ref) !== after.has(ref)));
@@ -972,12 +1168,17 @@ export class ArmEmulator extends Emulator {
     for (const ref of touched) {
       const gatewayId = ref.replace(/\/backendaddresspools\/[^/]+$/, '');
       const gateway = this.gateways.get(gatewayId);
-      if (!gateway) return armError(400, 'InvalidResourceReference', `Resource ${ref} referenced by network interface ${nic.wire.id} was not found.`);
+      if (!gateway)
+        return armError(400, 'InvalidResourceReference', `Resource ${ref} referenced by network interface ${nic.wire.id} was not found.`);
       if (!gateway.wire.properties.backendAddressPools.some((pool: any) => lower(pool.id) === ref)) {
         return armError(400, 'InvalidResourceReference', `Resource ${ref} referenced by network interface ${nic.wire.id} was not found.`);
       }
       if (gateway.updatingUntil > now) {
-        return armError(409, 'AnotherOperationInProgress', `Another operation on this or dependent resource is in progress (application gateway ${gateway.wire.name}).`);
+        return armError(
+          409,
+          'AnotherOperationInProgress',
+          `Another operation on this or dependent resource is in progress (application gateway ${gateway.wire.name}).`,
+        );
       }
       gateways.add(gateway);
     }
@@ -1028,7 +1229,11 @@ export class ArmEmulator extends Emulator {
     }
     const body = request.body ?? {};
     if (!/^P(T(\d+H)?(\d+M)?)$/.test(body.maximumDuration ?? '')) {
-      return armError(400, 'InvalidParameter', `The value '${body.maximumDuration}' of parameter 'maximumDuration' is not a valid ISO 8601 duration between PT1H and PT4H.`);
+      return armError(
+        400,
+        'InvalidParameter',
+        `The value '${body.maximumDuration}' of parameter 'maximumDuration' is not a valid ISO 8601 duration between PT1H and PT4H.`,
+      );
     }
     if (!['IfRequired', 'Never', 'Always'].includes(body.rebootSetting)) {
       return armError(400, 'InvalidParameter', `The value '${body.rebootSetting}' of parameter 'rebootSetting' is not valid.`);
@@ -1037,14 +1242,25 @@ export class ArmEmulator extends Emulator {
     const parameters = (windows ? body.windowsParameters : body.linuxParameters) ?? {};
     const classifications: string[] = parameters.classificationsToInclude ?? [];
     const excluded = new Set<string>((parameters.kbNumbersToExclude ?? []).map((kb: string) => kb.replace(/^KB/i, '')));
-    const selected = vm.patches.filter((patch) => (classifications.length === 0 || classifications.includes(patch.classification)) && !excluded.has((patch.kbId ?? '').replace(/^KB/i, '')));
+    const selected = vm.patches.filter(
+      (patch) =>
+        (classifications.length === 0 || classifications.includes(patch.classification)) &&
+        !excluded.has((patch.kbId ?? '').replace(/^KB/i, '')),
+    );
     const failed = selected.filter((patch) => vm.failingPatches.has(patch.name));
     const installed = selected.filter((patch) => !vm.failingPatches.has(patch.name));
     const excludedPatches = vm.patches.filter((patch) => excluded.has((patch.kbId ?? '').replace(/^KB/i, '')));
     const needsReboot = installed.some((patch) => patch.rebootBehavior !== 'NeverReboots');
     const rebooting = body.rebootSetting === 'Always' || (body.rebootSetting === 'IfRequired' && needsReboot);
     const rebootStatus = rebooting ? (vm.rebootFails ? 'Failed' : 'Completed') : needsReboot ? 'Required' : 'NotNeeded';
-    const status = vm.rebootFails && rebooting ? 'Failed' : failed.length && !installed.length ? 'Failed' : failed.length ? 'CompletedWithWarnings' : 'Succeeded';
+    const status =
+      vm.rebootFails && rebooting
+        ? 'Failed'
+        : failed.length && !installed.length
+          ? 'Failed'
+          : failed.length
+            ? 'CompletedWithWarnings'
+            : 'Succeeded';
     const duration = this.options.patchMs + (rebooting ? this.options.rebootMs : 0);
     vm.busyUntil = now + duration;
     this.maxPatchingAtOnce = Math.max(this.maxPatchingAtOnce, [...this.vms.values()].filter((other) => other.busyUntil > now).length);
@@ -1067,9 +1283,23 @@ export class ArmEmulator extends Emulator {
       pendingPatchCount: 0,
       installedPatchCount: installed.length,
       failedPatchCount: failed.length,
-      patches: [...installed.map((patch) => patchRow(patch, 'Installed')), ...failed.map((patch) => patchRow(patch, 'Failed')), ...excludedPatches.map((patch) => patchRow(patch, 'Excluded'))],
+      patches: [
+        ...installed.map((patch) => patchRow(patch, 'Installed')),
+        ...failed.map((patch) => patchRow(patch, 'Failed')),
+        ...excludedPatches.map((patch) => patchRow(patch, 'Excluded')),
+      ],
       startDateTime: new Date(now).toISOString(),
-      ...(status === 'Failed' ? { error: { code: rebootStatus === 'Failed' ? 'VMRebootFailed' : 'PatchInstallationFailed', message: rebootStatus === 'Failed' ? 'The virtual machine did not come back after the reboot.' : `${failed.length} patch(es) failed to install.` } } : {}),
+      ...(status === 'Failed'
+        ? {
+            error: {
+              code: rebootStatus === 'Failed' ? 'VMRebootFailed' : 'PatchInstallationFailed',
+              message:
+                rebootStatus === 'Failed'
+                  ? 'The virtual machine did not come back after the reboot.'
+                  : `${failed.length} patch(es) failed to install.`,
+            },
+          }
+        : {}),
     };
     const operation = this.startOperation('Microsoft.Compute', duration, {
       onComplete: () => {
@@ -1078,7 +1308,14 @@ export class ArmEmulator extends Emulator {
       },
       result: () => result,
     });
-    return { status: 202, headers: { Location: `${this.operationResultUrl(operation)}&monitor=true`, 'Azure-AsyncOperation': this.asyncOperationUrl(operation), ...this.retryAfter() } };
+    return {
+      status: 202,
+      headers: {
+        Location: `${this.operationResultUrl(operation)}&monitor=true`,
+        'Azure-AsyncOperation': this.asyncOperationUrl(operation),
+        ...this.retryAfter(),
+      },
+    };
   }
 
   private assessPatches(request: EmulatorRequest): EmulatorResponse {
@@ -1112,7 +1349,14 @@ export class ArmEmulator extends Emulator {
       },
       result: () => answer,
     });
-    return { status: 202, headers: { Location: `${this.operationResultUrl(operation)}&monitor=true`, 'Azure-AsyncOperation': this.asyncOperationUrl(operation), ...this.retryAfter() } };
+    return {
+      status: 202,
+      headers: {
+        Location: `${this.operationResultUrl(operation)}&monitor=true`,
+        'Azure-AsyncOperation': this.asyncOperationUrl(operation),
+        ...this.retryAfter(),
+      },
+    };
   }
 }
 
@@ -1125,9 +1369,29 @@ function defaultPatches(osType: 'Windows' | 'Linux'): PatchSpec[] {
     ];
   }
   return [
-    { name: '2025-04 Cumulative Update for Microsoft server operating system version 21H2 for x64-based Systems (KB5055526)', kbId: '5055526', classification: 'Security', rebootBehavior: 'CanRequestReboot' },
-    { name: '2025-04 Cumulative Update for .NET Framework 3.5, 4.8 and 4.8.1 (KB5054979)', kbId: '5054979', classification: 'Critical', rebootBehavior: 'CanRequestReboot' },
-    { name: 'Security Intelligence Update for Microsoft Defender Antivirus - KB2267602 (Version 1.427.155.0)', kbId: '2267602', classification: 'Definition', rebootBehavior: 'NeverReboots' },
-    { name: 'Windows Malicious Software Removal Tool x64 - v5.133 (KB890830)', kbId: '890830', classification: 'UpdateRollUp', rebootBehavior: 'NeverReboots' },
+    {
+      name: '2025-04 Cumulative Update for Microsoft server operating system version 21H2 for x64-based Systems (KB5055526)',
+      kbId: '5055526',
+      classification: 'Security',
+      rebootBehavior: 'CanRequestReboot',
+    },
+    {
+      name: '2025-04 Cumulative Update for .NET Framework 3.5, 4.8 and 4.8.1 (KB5054979)',
+      kbId: '5054979',
+      classification: 'Critical',
+      rebootBehavior: 'CanRequestReboot',
+    },
+    {
+      name: 'Security Intelligence Update for Microsoft Defender Antivirus - KB2267602 (Version 1.427.155.0)',
+      kbId: '2267602',
+      classification: 'Definition',
+      rebootBehavior: 'NeverReboots',
+    },
+    {
+      name: 'Windows Malicious Software Removal Tool x64 - v5.133 (KB890830)',
+      kbId: '890830',
+      classification: 'UpdateRollUp',
+      rebootBehavior: 'NeverReboots',
+    },
   ];
 }

@@ -115,25 +115,70 @@ interface Throttle {
 
 const LOCATIONS: Record<string, Array<{ id: string; resourceName: string; routeTemplate: string; resourceVersion: number }>> = {
   location: [
-    { id: 'e81700f7-3be2-46de-8624-2eb35882fcaa', resourceName: 'ResourceAreas', routeTemplate: '_apis/{resource}/{areaId}', resourceVersion: 1 },
+    {
+      id: 'e81700f7-3be2-46de-8624-2eb35882fcaa',
+      resourceName: 'ResourceAreas',
+      routeTemplate: '_apis/{resource}/{areaId}',
+      resourceVersion: 1,
+    },
     { id: '00d9565f-ed9c-4a06-9a50-00e7896ccab4', resourceName: 'ConnectionData', routeTemplate: '_apis/{resource}', resourceVersion: 1 },
   ],
   build: [
-    { id: 'dbeaf647-6167-421a-bda9-c9327b25e2e6', resourceName: 'Definitions', routeTemplate: '{project}/_apis/build/{resource}/{definitionId}', resourceVersion: 7 },
-    { id: '0cd358e1-9217-4d94-8269-1c1ee6f93dcf', resourceName: 'Builds', routeTemplate: '{project}/_apis/build/{resource}/{buildId}', resourceVersion: 7 },
-    { id: '6e6114b2-8161-44c8-8f6c-c5505782427f', resourceName: 'Tags', routeTemplate: '{project}/_apis/build/builds/{buildId}/{resource}/{*tag}', resourceVersion: 3 },
-    { id: 'cb894432-134a-4d31-a839-83beceaace4b', resourceName: 'Tags', routeTemplate: '{project}/_apis/build/definitions/{definitionId}/{resource}/{*tag}', resourceVersion: 3 },
+    {
+      id: 'dbeaf647-6167-421a-bda9-c9327b25e2e6',
+      resourceName: 'Definitions',
+      routeTemplate: '{project}/_apis/build/{resource}/{definitionId}',
+      resourceVersion: 7,
+    },
+    {
+      id: '0cd358e1-9217-4d94-8269-1c1ee6f93dcf',
+      resourceName: 'Builds',
+      routeTemplate: '{project}/_apis/build/{resource}/{buildId}',
+      resourceVersion: 7,
+    },
+    {
+      id: '6e6114b2-8161-44c8-8f6c-c5505782427f',
+      resourceName: 'Tags',
+      routeTemplate: '{project}/_apis/build/builds/{buildId}/{resource}/{*tag}',
+      resourceVersion: 3,
+    },
+    {
+      id: 'cb894432-134a-4d31-a839-83beceaace4b',
+      resourceName: 'Tags',
+      routeTemplate: '{project}/_apis/build/definitions/{definitionId}/{resource}/{*tag}',
+      resourceVersion: 3,
+    },
   ],
   pipelines: [
-    { id: '28e1305e-2afe-47bf-abaf-cbb0e6a91988', resourceName: 'pipelines', routeTemplate: '{project}/_apis/{area}/{pipelineId}', resourceVersion: 1 },
-    { id: '7859261e-d2e9-4a68-b820-a5d84cc5bb3d', resourceName: 'runs', routeTemplate: '{project}/_apis/{area}/{pipelineId}/{resource}/{runId}', resourceVersion: 1 },
+    {
+      id: '28e1305e-2afe-47bf-abaf-cbb0e6a91988',
+      resourceName: 'pipelines',
+      routeTemplate: '{project}/_apis/{area}/{pipelineId}',
+      resourceVersion: 1,
+    },
+    {
+      id: '7859261e-d2e9-4a68-b820-a5d84cc5bb3d',
+      resourceName: 'runs',
+      routeTemplate: '{project}/_apis/{area}/{pipelineId}/{resource}/{runId}',
+      resourceVersion: 1,
+    },
   ],
   distributedtask: [
-    { id: '8572b1fc-2482-47fa-8f74-7e3ed53ee54b', resourceName: 'environments', routeTemplate: '{project}/_apis/{area}/{resource}/{environmentId}', resourceVersion: 1 },
+    {
+      id: '8572b1fc-2482-47fa-8f74-7e3ed53ee54b',
+      resourceName: 'environments',
+      routeTemplate: '{project}/_apis/{area}/{resource}/{environmentId}',
+      resourceVersion: 1,
+    },
   ],
 };
 
-const AREA_NAMES: Record<string, string> = { location: 'Location', build: 'build', pipelines: 'pipelines', distributedtask: 'distributedtask' };
+const AREA_NAMES: Record<string, string> = {
+  location: 'Location',
+  build: 'build',
+  pipelines: 'pipelines',
+  distributedtask: 'distributedtask',
+};
 
 function normalizeFolder(folder: string | undefined): string {
   if (!folder) return '\\';
@@ -150,7 +195,18 @@ const BUILD_NAMESPACE = '33344d9c-fc72-4d6f-aba5-fa317101a7e9';
 const QUEUE_BUILDS = 128;
 
 function apiError(status: number, message: string, typeKey: string): EmulatorResponse {
-  return { status, body: { $id: '1', innerException: null, message, typeName: `Microsoft.TeamFoundation.${typeKey}`, typeKey, errorCode: 0, eventId: 3000 } };
+  return {
+    status,
+    body: {
+      $id: '1',
+      innerException: null,
+      message,
+      typeName: `Microsoft.TeamFoundation.${typeKey}`,
+      typeKey,
+      errorCode: 0,
+      eventId: 3000,
+    },
+  };
 }
 
 export class AzureDevOpsEmulator extends Emulator {
@@ -235,7 +291,12 @@ export class AzureDevOpsEmulator extends Emulator {
         quality: 'definition',
         process: { type: 2, yamlFilename: `/pipelines/${options.name.replace(/\s+/g, '-').toLowerCase()}.yml` },
         repository: { id: randomUUID(), type: 'TfsGit', name: 'platform', defaultBranch: 'refs/heads/main' },
-        triggers: [{ triggerType: 'schedule', schedules: [{ branchFilters: ['+refs/heads/main'], startHours: 2, startMinutes: 0, daysToBuild: 127 }] }],
+        triggers: [
+          {
+            triggerType: 'schedule',
+            schedules: [{ branchFilters: ['+refs/heads/main'], startHours: 2, startMinutes: 0, daysToBuild: 127 }],
+          },
+        ],
         variables: {},
       },
     };
@@ -246,7 +307,9 @@ export class AzureDevOpsEmulator extends Emulator {
   /** The pipeline with this name (and folder, when given). */
   pipeline(name: string, folder?: string): EmulatedDefinition | undefined {
     return [...this.definitions.values()].find(
-      (definition) => definition.name.toLowerCase() === name.toLowerCase() && (folder === undefined || definition.path.toLowerCase() === normalizeFolder(folder).toLowerCase()),
+      (definition) =>
+        definition.name.toLowerCase() === name.toLowerCase() &&
+        (folder === undefined || definition.path.toLowerCase() === normalizeFolder(folder).toLowerCase()),
     );
   }
 
@@ -255,13 +318,17 @@ export class AzureDevOpsEmulator extends Emulator {
    * scheduled pipelines in each folder its `jobs` select, so any plan can be rehearsed.
    */
   knowPipelinesOfPlan(
-    plan: { changes: Array<{ action: { kind: string; name?: string; folder?: string } }>; jobs?: Array<{ folder?: string; names?: string[] }> },
+    plan: {
+      changes: Array<{ action: { kind: string; name?: string; folder?: string } }>;
+      jobs?: Array<{ folder?: string; names?: string[] }>;
+    },
     options: { durationMs?: number | ((name: string, folder?: string) => number); jobsPerFolder?: number } = {},
   ): void {
     for (const change of plan.changes) {
       if (change.action.kind !== 'pipeline' || !change.action.name) continue;
       if (this.pipeline(change.action.name, change.action.folder)) continue;
-      const duration = typeof options.durationMs === 'function' ? options.durationMs(change.action.name, change.action.folder) : options.durationMs;
+      const duration =
+        typeof options.durationMs === 'function' ? options.durationMs(change.action.name, change.action.folder) : options.durationMs;
       this.addPipeline({ name: change.action.name, folder: change.action.folder, durationMs: duration });
     }
     for (const job of plan.jobs ?? []) {
@@ -269,7 +336,8 @@ export class AzureDevOpsEmulator extends Emulator {
       if (job.folder) {
         const label = normalizeFolder(job.folder).split('\\').pop() || 'Jobs';
         for (let n = 1; n <= (options.jobsPerFolder ?? 2); n++) {
-          if (!this.pipeline(`${label} scheduled job ${n}`, job.folder)) this.addPipeline({ name: `${label} scheduled job ${n}`, folder: job.folder });
+          if (!this.pipeline(`${label} scheduled job ${n}`, job.folder))
+            this.addPipeline({ name: `${label} scheduled job ${n}`, folder: job.folder });
         }
       }
     }
@@ -331,7 +399,18 @@ export class AzureDevOpsEmulator extends Emulator {
       // Not createRun: a history must not take a result queued for the night's next run (failNextRuns).
       const id = this.nextRunId++;
       const buildNumber = `${new Date(startedAt).toISOString().slice(0, 10).replace(/-/g, '')}.${id}`;
-      const run: EmulatedRun = { id, definitionId: definition.id, buildNumber, queuedAt: startedAt, startedAt, durationMs, result: options.result ?? 'succeeded', templateParameters: {}, branch: 'refs/heads/main', tags: new Set() };
+      const run: EmulatedRun = {
+        id,
+        definitionId: definition.id,
+        buildNumber,
+        queuedAt: startedAt,
+        startedAt,
+        durationMs,
+        result: options.result ?? 'succeeded',
+        templateParameters: {},
+        branch: 'refs/heads/main',
+        tags: new Set(),
+      };
       this.runs.set(id, run);
       return run;
     });
@@ -369,11 +448,20 @@ export class AzureDevOpsEmulator extends Emulator {
       ...(state.result ? { result: state.result } : {}),
       createdDate: new Date(run.queuedAt).toISOString(),
       ...(state.finishedAt !== undefined ? { finishedDate: new Date(state.finishedAt).toISOString() } : {}),
-      pipeline: { id: definition.id, name: definition.name, folder: definition.path, revision: definition.revision, url: `${this.collectionUrl}${this.projectId}/_apis/pipelines/${definition.id}?revision=${definition.revision}` },
+      pipeline: {
+        id: definition.id,
+        name: definition.name,
+        folder: definition.path,
+        revision: definition.revision,
+        url: `${this.collectionUrl}${this.projectId}/_apis/pipelines/${definition.id}?revision=${definition.revision}`,
+      },
       templateParameters: run.templateParameters,
       resources: { repositories: { self: { refName: run.branch, version: 'a1b2c3d4e5f6' } } },
       url: `${this.collectionUrl}${this.projectId}/_apis/pipelines/${definition.id}/runs/${run.id}`,
-      _links: { web: { href: this.webUrl(run) }, self: { href: `${this.collectionUrl}${this.projectId}/_apis/pipelines/${definition.id}/runs/${run.id}` } },
+      _links: {
+        web: { href: this.webUrl(run) },
+        self: { href: `${this.collectionUrl}${this.projectId}/_apis/pipelines/${definition.id}/runs/${run.id}` },
+      },
     };
   }
 
@@ -388,7 +476,14 @@ export class AzureDevOpsEmulator extends Emulator {
       queueTime: new Date(run.queuedAt).toISOString(),
       ...(run.startedAt !== undefined ? { startTime: new Date(run.startedAt).toISOString() } : {}),
       ...(state.finishedAt !== undefined ? { finishTime: new Date(state.finishedAt).toISOString() } : {}),
-      definition: { id: definition.id, name: definition.name, path: definition.path, revision: definition.revision, type: 'build', queueStatus: definition.queueStatus },
+      definition: {
+        id: definition.id,
+        name: definition.name,
+        path: definition.path,
+        revision: definition.revision,
+        type: 'build',
+        queueStatus: definition.queueStatus,
+      },
       project: { id: this.projectId, name: this.project },
       sourceBranch: run.branch,
       templateParameters: run.templateParameters,
@@ -471,7 +566,9 @@ export class AzureDevOpsEmulator extends Emulator {
   /** Every route goes through here: throttling, authentication, rate-limit headers. */
   private api(method: string, path: string, handler: (request: EmulatorRequest) => EmulatorResponse | Promise<EmulatorResponse>): void {
     this.route(method, path, async (request) => {
-      const throttle = this.throttles.find((t) => t.remaining > 0 && (!t.path || (typeof t.path === 'string' ? request.path.includes(t.path) : t.path.test(request.path))));
+      const throttle = this.throttles.find(
+        (t) => t.remaining > 0 && (!t.path || (typeof t.path === 'string' ? request.path.includes(t.path) : t.path.test(request.path))),
+      );
       if (throttle) {
         throttle.remaining--;
         return {
@@ -484,15 +581,27 @@ export class AzureDevOpsEmulator extends Emulator {
             'X-RateLimit-Remaining': 0,
             'X-RateLimit-Reset': Math.ceil(Date.now() / 1000 + throttle.retryAfterSeconds),
           },
-          body: { message: 'Request was blocked due to exceeding usage of resource Core in namespace User.', typeKey: 'RequestBlockedException' },
+          body: {
+            message: 'Request was blocked due to exceeding usage of resource Core in namespace User.',
+            typeKey: 'RequestBlockedException',
+          },
         };
       }
       if (!this.authorized(request)) {
-        return { status: 401, headers: { 'WWW-Authenticate': 'Bearer, Basic realm="https://tfsprodcus.visualstudio.com/"' }, body: { message: 'TF400813: The user is not authorized to access this resource.', typeKey: 'UnauthorizedRequestException' } };
+        return {
+          status: 401,
+          headers: { 'WWW-Authenticate': 'Bearer, Basic realm="https://tfsprodcus.visualstudio.com/"' },
+          body: { message: 'TF400813: The user is not authorized to access this resource.', typeKey: 'UnauthorizedRequestException' },
+        };
       }
       const projectName = request.params.project;
       if (projectName !== undefined && ![this.project.toLowerCase(), this.projectId].includes(projectName.toLowerCase())) {
-        return apiError(404, `TF200016: The following project does not exist: ${projectName}. Verify that the name of the project is correct and that ` + `the project exists on the specified Azure DevOps Server.`, 'ProjectDoesNotExistWithNameException');
+        return apiError(
+          404,
+          `TF200016: The following project does not exist: ${projectName}. Verify that the name of the project is correct and that ` +
+            `the project exists on the specified Azure DevOps Server.`,
+          'ProjectDoesNotExistWithNameException',
+        );
       }
       const response = await handler(request);
       return { ...response, headers: { ...this.rateLimitHeaders(), ...(response.headers ?? {}) } };
@@ -537,12 +646,21 @@ export class AzureDevOpsEmulator extends Emulator {
     this.api('GET', `${org}/_apis/projects/:project`, (request) =>
       [this.project.toLowerCase(), this.projectId].includes(request.params.project.toLowerCase())
         ? { body: { id: this.projectId, name: this.project, state: 'wellFormed', visibility: 'private' } }
-        : apiError(404, `TF200016: The following project does not exist: ${request.params.project}.`, 'ProjectDoesNotExistWithNameException'),
+        : apiError(
+            404,
+            `TF200016: The following project does not exist: ${request.params.project}.`,
+            'ProjectDoesNotExistWithNameException',
+          ),
     );
     this.api('GET', `${org}/_apis/identities`, (request) => {
       const filter = (request.query.get('filterValue') ?? '').toLowerCase();
       const found = [...this.identities.values()].filter((identity) => identity.displayName.toLowerCase().includes(filter));
-      return { body: { count: found.length, value: found.map((identity) => ({ id: identity.id, providerDisplayName: identity.displayName, isActive: true })) } };
+      return {
+        body: {
+          count: found.length,
+          value: found.map((identity) => ({ id: identity.id, providerDisplayName: identity.displayName, isActive: true })),
+        },
+      };
     });
 
     // Build definitions.
@@ -577,17 +695,37 @@ export class AzureDevOpsEmulator extends Emulator {
       const body = request.body as Record<string, any>;
       if (!body || typeof body !== 'object') return apiError(400, 'A definition is required in the body.', 'ArgumentNullException');
       if (Number(body.id) !== definition.id) {
-        return apiError(400, `The request specifies pipeline ID ${definition.id} but the supplied pipeline has ID ${body.id ?? 0}.`, 'RouteIdConflictException');
+        return apiError(
+          400,
+          `The request specifies pipeline ID ${definition.id} but the supplied pipeline has ID ${body.id ?? 0}.`,
+          'RouteIdConflictException',
+        );
       }
       if (Number(body.revision) !== definition.revision) {
         return this.staleRevisionStatus === 404
           ? apiError(404, `Build pipeline ${definition.id} was not found.`, 'DefinitionNotFoundException')
-          : apiError(409, `The pipeline could not be updated because it was changed by someone else (revision ${body.revision} is not the ` + `latest, ${definition.revision}). Get the latest and try again.`, 'DefinitionRevisionMismatchException');
+          : apiError(
+              409,
+              `The pipeline could not be updated because it was changed by someone else (revision ${body.revision} is not the ` +
+                `latest, ${definition.revision}). Get the latest and try again.`,
+              'DefinitionRevisionMismatchException',
+            );
       }
       const status = queueStatusOf(body.queueStatus);
       if (status === undefined) return apiError(400, `'${body.queueStatus}' is not a valid queue status.`, 'ArgumentException');
       // `tags` in the body is ignored, as the service does: only the definition Tags API changes them.
-      const { id: _id, revision: _revision, queueStatus: _queueStatus, name, path, _links, url, project: _project, tags: _tags, ...rest } = body;
+      const {
+        id: _id,
+        revision: _revision,
+        queueStatus: _queueStatus,
+        name,
+        path,
+        _links,
+        url,
+        project: _project,
+        tags: _tags,
+        ...rest
+      } = body;
       definition.extra = { ...definition.extra, ...rest };
       if (typeof name === 'string') definition.name = name;
       if (typeof path === 'string') definition.path = normalizeFolder(path);
@@ -623,11 +761,15 @@ export class AzureDevOpsEmulator extends Emulator {
     });
     this.api('GET', `${project}/_apis/build/Builds/:id`, (request) => {
       const run = this.runs.get(Number(request.params.id));
-      return run ? { body: this.toBuild(run) } : apiError(404, `The requested build ${request.params.id} could not be found.`, 'BuildNotFoundException');
+      return run
+        ? { body: this.toBuild(run) }
+        : apiError(404, `The requested build ${request.params.id} could not be found.`, 'BuildNotFoundException');
     });
     this.api('GET', `${project}/_apis/build/builds/:id/tags`, (request) => {
       const run = this.runs.get(Number(request.params.id));
-      return run ? { body: { count: run.tags.size, value: [...run.tags] } } : apiError(404, `The requested build ${request.params.id} could not be found.`, 'BuildNotFoundException');
+      return run
+        ? { body: { count: run.tags.size, value: [...run.tags] } }
+        : apiError(404, `The requested build ${request.params.id} could not be found.`, 'BuildNotFoundException');
     });
     const addTags = (request: EmulatorRequest, tags: string[]): EmulatorResponse => {
       const run = this.runs.get(Number(request.params.id));
@@ -636,14 +778,19 @@ export class AzureDevOpsEmulator extends Emulator {
       return { body: { count: run.tags.size, value: [...run.tags] } };
     };
     this.api('POST', `${project}/_apis/build/builds/:id/tags`, (request) =>
-      Array.isArray(request.body) ? addTags(request, request.body.map(String)) : apiError(400, 'A list of tags is required.', 'ArgumentException'),
+      Array.isArray(request.body)
+        ? addTags(request, request.body.map(String))
+        : apiError(400, 'A list of tags is required.', 'ArgumentException'),
     );
     this.api('PUT', `${project}/_apis/build/builds/:id/tags/:tag*`, (request) => addTags(request, [request.params.tag]));
 
     // Definition tags: the only way to change them (a definition PUT ignores `tags`). Case-insensitive like the
     // service; every answer is the definition's tags after the call, `{count, value}`. Whether the service also
     // counts a tag change as a new revision is not documented; here it does not.
-    const definitionTags = (request: EmulatorRequest, change: (definition: EmulatedDefinition) => EmulatorResponse | void): EmulatorResponse => {
+    const definitionTags = (
+      request: EmulatorRequest,
+      change: (definition: EmulatedDefinition) => EmulatorResponse | void,
+    ): EmulatorResponse => {
       const definition = this.findDefinition(request.params.id);
       if (!definition) return apiError(404, `The pipeline with ID ${request.params.id} does not exist.`, 'DefinitionNotFoundException');
       const refused = change(definition);
@@ -657,16 +804,25 @@ export class AzureDevOpsEmulator extends Emulator {
       definition.tags = definition.tags.filter((own) => !tags.some(sameTag(own)));
     };
     this.api('GET', `${project}/_apis/build/definitions/:id/tags`, (request) => definitionTags(request, () => undefined));
-    this.api('PUT', `${project}/_apis/build/definitions/:id/tags/:tag*`, (request) => definitionTags(request, (definition) => addDefinitionTags(definition, [request.params.tag])));
-    this.api('DELETE', `${project}/_apis/build/definitions/:id/tags/:tag*`, (request) => definitionTags(request, (definition) => removeDefinitionTags(definition, [request.params.tag])));
+    this.api('PUT', `${project}/_apis/build/definitions/:id/tags/:tag*`, (request) =>
+      definitionTags(request, (definition) => addDefinitionTags(definition, [request.params.tag])),
+    );
+    this.api('DELETE', `${project}/_apis/build/definitions/:id/tags/:tag*`, (request) =>
+      definitionTags(request, (definition) => removeDefinitionTags(definition, [request.params.tag])),
+    );
     this.api('POST', `${project}/_apis/build/definitions/:id/tags`, (request) =>
-      definitionTags(request, (definition) => (Array.isArray(request.body) ? addDefinitionTags(definition, request.body.map(String)) : apiError(400, 'A list of tags is required.', 'ArgumentException'))),
+      definitionTags(request, (definition) =>
+        Array.isArray(request.body)
+          ? addDefinitionTags(definition, request.body.map(String))
+          : apiError(400, 'A list of tags is required.', 'ArgumentException'),
+      ),
     );
     this.api('PATCH', `${project}/_apis/build/definitions/:id/tags`, (request) =>
       definitionTags(request, (definition) => {
         const body = (request.body ?? {}) as { tagsToAdd?: unknown; tagsToRemove?: unknown };
         const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
-        if (!Array.isArray(body.tagsToAdd) && !Array.isArray(body.tagsToRemove)) return apiError(400, 'tagsToAdd or tagsToRemove is required.', 'ArgumentException');
+        if (!Array.isArray(body.tagsToAdd) && !Array.isArray(body.tagsToRemove))
+          return apiError(400, 'tagsToAdd or tagsToRemove is required.', 'ArgumentException');
         removeDefinitionTags(definition, list(body.tagsToRemove));
         addDefinitionTags(definition, list(body.tagsToAdd));
       }),
@@ -675,12 +831,31 @@ export class AzureDevOpsEmulator extends Emulator {
     // Pipelines and runs.
     this.api('GET', `${project}/_apis/pipelines`, () => {
       const all = [...this.definitions.values()];
-      return { body: { count: all.length, value: all.map((definition) => ({ id: definition.id, name: definition.name, folder: definition.path, revision: definition.revision, url: `${this.collectionUrl}${this.projectId}/_apis/pipelines/${definition.id}` })) } };
+      return {
+        body: {
+          count: all.length,
+          value: all.map((definition) => ({
+            id: definition.id,
+            name: definition.name,
+            folder: definition.path,
+            revision: definition.revision,
+            url: `${this.collectionUrl}${this.projectId}/_apis/pipelines/${definition.id}`,
+          })),
+        },
+      };
     });
     this.api('GET', `${project}/_apis/pipelines/:id`, (request) => {
       const definition = this.findDefinition(request.params.id);
       return definition
-        ? { body: { id: definition.id, name: definition.name, folder: definition.path, revision: definition.revision, configuration: { type: 'yaml', path: (definition.extra.process as { yamlFilename: string }).yamlFilename } } }
+        ? {
+            body: {
+              id: definition.id,
+              name: definition.name,
+              folder: definition.path,
+              revision: definition.revision,
+              configuration: { type: 'yaml', path: (definition.extra.process as { yamlFilename: string }).yamlFilename },
+            },
+          }
         : apiError(404, `Pipeline ${request.params.id} not found.`, 'PipelineNotFoundException');
     });
     this.api('GET', `${project}/_apis/pipelines/:id/runs`, (request) => {
@@ -689,18 +864,32 @@ export class AzureDevOpsEmulator extends Emulator {
     });
     this.api('GET', `${project}/_apis/pipelines/:id/runs/:runId`, (request) => {
       const run = this.runs.get(Number(request.params.runId));
-      return run && run.definitionId === Number(request.params.id) ? { body: this.toRun(run) } : apiError(404, `Run ${request.params.runId} not found.`, 'PipelineRunNotFoundException');
+      return run && run.definitionId === Number(request.params.id)
+        ? { body: this.toRun(run) }
+        : apiError(404, `Run ${request.params.runId} not found.`, 'PipelineRunNotFoundException');
     });
     this.api('POST', `${project}/_apis/pipelines/:id/runs`, (request) => {
       const definition = this.findDefinition(request.params.id);
       if (!definition) return apiError(404, `Pipeline ${request.params.id} not found.`, 'PipelineNotFoundException');
       if (this.queueDenied.has(definition.id)) {
-        return apiError(403, `TF215106: Access denied. The build service needs Queue builds permission for ${definition.name}.`, 'AccessDeniedException');
+        return apiError(
+          403,
+          `TF215106: Access denied. The build service needs Queue builds permission for ${definition.name}.`,
+          'AccessDeniedException',
+        );
       }
       if (definition.queueStatus === 'disabled') {
-        return apiError(400, `Could not queue the build because the build definition ${definition.name} is disabled.`, 'DefinitionDisabledException');
+        return apiError(
+          400,
+          `Could not queue the build because the build definition ${definition.name} is disabled.`,
+          'DefinitionDisabledException',
+        );
       }
-      const body = (request.body ?? {}) as { templateParameters?: Record<string, unknown>; resources?: { repositories?: { self?: { refName?: string } } }; previewRun?: boolean };
+      const body = (request.body ?? {}) as {
+        templateParameters?: Record<string, unknown>;
+        resources?: { repositories?: { self?: { refName?: string } } };
+        previewRun?: boolean;
+      };
       const parameters = Object.fromEntries(Object.entries(body.templateParameters ?? {}).map(([key, value]) => [key, String(value)]));
       if (definition.parameters) {
         const unknown = Object.keys(parameters).filter((key) => !definition.parameters!.includes(key));
@@ -729,7 +918,9 @@ export class AzureDevOpsEmulator extends Emulator {
     });
     this.api('GET', `${project}/_apis/distributedtask/environments/:id`, (request) => {
       const environment = this.environments.get(Number(request.params.id));
-      return environment ? { body: toEnvironment(environment) } : apiError(404, `Environment ${request.params.id} not found.`, 'EnvironmentNotFoundException');
+      return environment
+        ? { body: toEnvironment(environment) }
+        : apiError(404, `Environment ${request.params.id} not found.`, 'EnvironmentNotFoundException');
     });
     this.api('POST', `${project}/_apis/distributedtask/environments`, (request) => {
       const body = (request.body ?? {}) as { name?: string; description?: string };
@@ -738,7 +929,13 @@ export class AzureDevOpsEmulator extends Emulator {
         return apiError(409, `Environment '${body.name}' already exists in the project.`, 'EnvironmentExistsException');
       }
       const at = new Date(this.now()).toISOString();
-      const environment: EmulatedEnvironment = { id: this.nextEnvironmentId++, name: String(body.name), description: String(body.description ?? ''), createdOn: at, lastModifiedOn: at };
+      const environment: EmulatedEnvironment = {
+        id: this.nextEnvironmentId++,
+        name: String(body.name),
+        description: String(body.description ?? ''),
+        createdOn: at,
+        lastModifiedOn: at,
+      };
       this.environments.set(environment.id, environment);
       return { body: toEnvironment(environment) };
     });
@@ -752,7 +949,9 @@ export class AzureDevOpsEmulator extends Emulator {
       return { body: toEnvironment(environment) };
     });
     this.api('DELETE', `${project}/_apis/distributedtask/environments/:id`, (request) =>
-      this.environments.delete(Number(request.params.id)) ? { status: 204 } : apiError(404, `Environment ${request.params.id} not found.`, 'EnvironmentNotFoundException'),
+      this.environments.delete(Number(request.params.id))
+        ? { status: 204 }
+        : apiError(404, `Environment ${request.params.id} not found.`, 'EnvironmentNotFoundException'),
     );
 
     // Check configurations (approvals): raw REST only, and only with a -preview api-version.
@@ -772,9 +971,19 @@ export class AzureDevOpsEmulator extends Emulator {
     });
     const previewRequired = (request: EmulatorRequest): EmulatorResponse | undefined => {
       const version = request.query.get('api-version') ?? /api-version=([^;,\s]+)/.exec(String(request.headers.accept ?? ''))?.[1];
-      if (!version) return apiError(400, 'No api-version was supplied for the GET request. An api-version must be supplied.', 'VssVersionNotSpecifiedException');
+      if (!version)
+        return apiError(
+          400,
+          'No api-version was supplied for the GET request. An api-version must be supplied.',
+          'VssVersionNotSpecifiedException',
+        );
       if (!/-preview/.test(version)) {
-        return apiError(400, `The requested version "${version}" of the resource is under preview. The -preview flag must be supplied in the ` + `api-version for such requests. For example: "${version}-preview"`, 'VssInvalidPreviewVersionException');
+        return apiError(
+          400,
+          `The requested version "${version}" of the resource is under preview. The -preview flag must be supplied in the ` +
+            `api-version for such requests. For example: "${version}-preview"`,
+          'VssInvalidPreviewVersionException',
+        );
       }
       return undefined;
     };
@@ -782,11 +991,13 @@ export class AzureDevOpsEmulator extends Emulator {
       if (!body || typeof body !== 'object') return 'A check configuration is required in the body.';
       if (!body.type?.id && !body.type?.name) return 'type.id or type.name is required.';
       if (!body.resource?.type || body.resource?.id === undefined) return 'resource.type and resource.id are required.';
-      if (body.resource.type === 'environment' && !this.environments.has(Number(body.resource.id))) return `Environment ${body.resource.id} not found.`;
+      if (body.resource.type === 'environment' && !this.environments.has(Number(body.resource.id)))
+        return `Environment ${body.resource.id} not found.`;
       const known = CHECK_TYPES.find((type) => type.id === String(body.type?.id ?? '').toLowerCase() || type.name === body.type?.name);
       if (!known) return `Check type ${body.type?.id ?? body.type?.name} is not a known check type.`;
       if (known.name === 'Approval') {
-        if (!Array.isArray(body.settings?.approvers) || body.settings.approvers.length === 0) return 'An approval check needs at least one approver.';
+        if (!Array.isArray(body.settings?.approvers) || body.settings.approvers.length === 0)
+          return 'An approval check needs at least one approver.';
       }
       return undefined;
     };
@@ -795,7 +1006,9 @@ export class AzureDevOpsEmulator extends Emulator {
       if (refused) return refused;
       const type = request.query.get('resourceType');
       const id = request.query.get('resourceId');
-      const found = [...this.checks.values()].filter((check) => (!type || check.resource.type === type) && (!id || String(check.resource.id) === id));
+      const found = [...this.checks.values()].filter(
+        (check) => (!type || check.resource.type === type) && (!id || String(check.resource.id) === id),
+      );
       const expand = (request.query.get('$expand') ?? '').toLowerCase() === 'settings';
       return { body: { count: found.length, value: found.map((check) => toCheck(check, expand)) } };
     });
@@ -803,7 +1016,9 @@ export class AzureDevOpsEmulator extends Emulator {
       const refused = previewRequired(request);
       if (refused) return refused;
       const check = this.checks.get(Number(request.params.id));
-      return check ? { body: toCheck(check, true) } : apiError(404, `Check configuration ${request.params.id} not found.`, 'CheckConfigurationNotFoundException');
+      return check
+        ? { body: toCheck(check, true) }
+        : apiError(404, `Check configuration ${request.params.id} not found.`, 'CheckConfigurationNotFoundException');
     });
     this.api('POST', `${project}/_apis/pipelines/checks/configurations`, (request) => {
       const refused = previewRequired(request);
@@ -845,7 +1060,9 @@ export class AzureDevOpsEmulator extends Emulator {
     this.api('DELETE', `${project}/_apis/pipelines/checks/configurations/:id`, (request) => {
       const refused = previewRequired(request);
       if (refused) return refused;
-      return this.checks.delete(Number(request.params.id)) ? { status: 204 } : apiError(404, `Check configuration ${request.params.id} not found.`, 'CheckConfigurationNotFoundException');
+      return this.checks.delete(Number(request.params.id))
+        ? { status: 204 }
+        : apiError(404, `Check configuration ${request.params.id} not found.`, 'CheckConfigurationNotFoundException');
     });
   }
 }
@@ -870,7 +1087,9 @@ function matchesResultFilter(filter: string | null, result: RunResult | undefine
   if (!filter) return true;
   if (!result) return false;
   const flags: Record<RunResult, number> = { succeeded: 2, failed: 8, canceled: 32 };
-  const wanted = /^\d+$/.test(filter) ? Number(filter) : filter.split(',').reduce((sum, name) => sum | (flags[name.trim().toLowerCase() as RunResult] ?? 0), 0);
+  const wanted = /^\d+$/.test(filter)
+    ? Number(filter)
+    : filter.split(',').reduce((sum, name) => sum | (flags[name.trim().toLowerCase() as RunResult] ?? 0), 0);
   return (wanted & flags[result]) !== 0;
 }
 
@@ -881,7 +1100,17 @@ function matchesResultFilter(filter: string | null, result: RunResult | undefine
 function matchesStatusFilter(filter: string | null, status: 'notStarted' | 'inProgress' | 'completed'): boolean {
   if (!filter) return true;
   const flag = { inprogress: 1, completed: 2, notstarted: 32 }[status.toLowerCase() as 'inprogress' | 'completed' | 'notstarted'];
-  const names: Record<string, number> = { inprogress: 1, completed: 2, cancelling: 4, postponed: 8, abandoned: 16, notstarted: 32, all: 63 };
-  const wanted = filter.split(',').reduce((bits, part) => bits | (/^\d+$/.test(part.trim()) ? Number(part) : (names[part.trim().toLowerCase()] ?? 0)), 0);
+  const names: Record<string, number> = {
+    inprogress: 1,
+    completed: 2,
+    cancelling: 4,
+    postponed: 8,
+    abandoned: 16,
+    notstarted: 32,
+    all: 63,
+  };
+  const wanted = filter
+    .split(',')
+    .reduce((bits, part) => bits | (/^\d+$/.test(part.trim()) ? Number(part) : (names[part.trim().toLowerCase()] ?? 0)), 0);
   return (wanted & flag) !== 0;
 }

@@ -60,11 +60,36 @@ export class CloudflareEmulator extends Emulator {
     this.onReset(() => this.seed());
     this.seed();
     const api = '/client/v4';
-    this.guarded('GET', `${api}/zones`, () => true, (req) => this.listZones(req));
-    this.guarded('GET', `${api}/zones/:zone/dns_records`, () => true, (req) => this.listRecords(req));
-    this.guarded('GET', `${api}/zones/:zone/dns_records/:id`, () => true, (req) => this.getRecord(req));
-    this.guarded('PATCH', `${api}/zones/:zone/dns_records/:id`, (t) => t.dnsEdit, (req) => this.patchRecord(req));
-    this.guarded('POST', `${api}/zones/:zone/purge_cache`, (t) => t.purge, (req) => this.purge(req));
+    this.guarded(
+      'GET',
+      `${api}/zones`,
+      () => true,
+      (req) => this.listZones(req),
+    );
+    this.guarded(
+      'GET',
+      `${api}/zones/:zone/dns_records`,
+      () => true,
+      (req) => this.listRecords(req),
+    );
+    this.guarded(
+      'GET',
+      `${api}/zones/:zone/dns_records/:id`,
+      () => true,
+      (req) => this.getRecord(req),
+    );
+    this.guarded(
+      'PATCH',
+      `${api}/zones/:zone/dns_records/:id`,
+      (t) => t.dnsEdit,
+      (req) => this.patchRecord(req),
+    );
+    this.guarded(
+      'POST',
+      `${api}/zones/:zone/purge_cache`,
+      (t) => t.purge,
+      (req) => this.purge(req),
+    );
   }
 
   private seed(): void {
@@ -87,7 +112,14 @@ export class CloudflareEmulator extends Emulator {
     const zone = this.zones.get(zoneId)!;
     // Ids are stable across resets, so a test can compare the DNS before and after one.
     const id = createHash('md5').update(`${zoneId}/${++this.recordCount}`).digest('hex');
-    const record: EmulatedDnsRecord = { id, zone_id: zoneId, zone_name: zone.name, comment: null, modified_on: new Date().toISOString(), ...seed };
+    const record: EmulatedDnsRecord = {
+      id,
+      zone_id: zoneId,
+      zone_name: zone.name,
+      comment: null,
+      modified_on: new Date().toISOString(),
+      ...seed,
+    };
     this.records.set(record.id, record);
     return record;
   }
@@ -136,7 +168,12 @@ export class CloudflareEmulator extends Emulator {
     return { status, body: { success: false, errors: [{ code, message }], messages: [], result: null } };
   }
 
-  private guarded(method: string, path: string, allowed: (token: EmulatedToken) => boolean, handler: (req: EmulatorRequest) => EmulatorResponse): void {
+  private guarded(
+    method: string,
+    path: string,
+    allowed: (token: EmulatedToken) => boolean,
+    handler: (req: EmulatorRequest) => EmulatorResponse,
+  ): void {
     this.route(method, path, (req) => {
       const auth = String(req.headers.authorization ?? '');
       const tokenText = auth.startsWith('Bearer ') ? auth.slice(7) : '';
@@ -152,17 +189,25 @@ export class CloudflareEmulator extends Emulator {
         };
       };
       if (usage.lockedUntil > now) {
-        return { ...this.failure(429, 971, 'Please wait and consider throttling your request speed'), headers: { ...headers(), 'Retry-After': Math.ceil((usage.lockedUntil - now) / 1000) } };
+        return {
+          ...this.failure(429, 971, 'Please wait and consider throttling your request speed'),
+          headers: { ...headers(), 'Retry-After': Math.ceil((usage.lockedUntil - now) / 1000) },
+        };
       }
       usage.used++;
       if (usage.used > this.limit.calls) {
         usage.lockedUntil = now + this.limit.lockoutMs;
-        return { ...this.failure(429, 971, 'Please wait and consider throttling your request speed'), headers: { ...headers(), 'Retry-After': this.limit.lockoutMs / 1000 } };
+        return {
+          ...this.failure(429, 971, 'Please wait and consider throttling your request speed'),
+          headers: { ...headers(), 'Retry-After': this.limit.lockoutMs / 1000 },
+        };
       }
       const zone = req.params.zone;
-      if (zone !== undefined && token.zones !== '*' && !token.zones.includes(zone)) return { ...this.failure(403, 10000, 'Authentication error'), headers: headers() };
+      if (zone !== undefined && token.zones !== '*' && !token.zones.includes(zone))
+        return { ...this.failure(403, 10000, 'Authentication error'), headers: headers() };
       if (!allowed(token)) return { ...this.failure(403, 10000, 'Authentication error'), headers: headers() };
-      if (zone !== undefined && !this.zones.has(zone)) return { ...this.failure(404, 7003, 'Could not route to /zones, perhaps your object identifier is invalid?'), headers: headers() };
+      if (zone !== undefined && !this.zones.has(zone))
+        return { ...this.failure(404, 7003, 'Could not route to /zones, perhaps your object identifier is invalid?'), headers: headers() };
       const response = handler(req);
       return { ...response, headers: { ...headers(), ...response.headers } };
     });
@@ -172,7 +217,13 @@ export class CloudflareEmulator extends Emulator {
     const page = Math.max(1, Number(req.query.get('page') ?? 1));
     const perPage = Math.max(1, Number(req.query.get('per_page') ?? defaultPerPage));
     const slice = items.slice((page - 1) * perPage, page * perPage);
-    return this.envelope(slice, { page, per_page: perPage, count: slice.length, total_count: items.length, total_pages: Math.max(1, Math.ceil(items.length / perPage)) });
+    return this.envelope(slice, {
+      page,
+      per_page: perPage,
+      count: slice.length,
+      total_count: items.length,
+      total_pages: Math.max(1, Math.ceil(items.length / perPage)),
+    });
   }
 
   private listZones(req: EmulatorRequest): EmulatorResponse {
@@ -192,7 +243,11 @@ export class CloudflareEmulator extends Emulator {
     const records = [...this.records.values()]
       .filter((r) => r.zone_id === req.params.zone && (!exact || r.name === exact) && (!type || r.type === type))
       .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-    return this.page(records.map((r) => this.json(r)), req, 100);
+    return this.page(
+      records.map((r) => this.json(r)),
+      req,
+      100,
+    );
   }
 
   private json(record: EmulatedDnsRecord) {
@@ -215,8 +270,10 @@ export class CloudflareEmulator extends Emulator {
     }
     if (!['A', 'AAAA', 'CNAME', 'TXT', 'MX'].includes(next.type)) return this.failure(400, 9004, 'This record type is not supported.');
     if (next.type === 'A' && isIP(next.content) !== 4) return this.failure(400, 9005, 'Content for A record must be a valid IPv4 address.');
-    if (next.type === 'AAAA' && isIP(next.content) !== 6) return this.failure(400, 9006, 'Content for AAAA record must be a valid IPv6 address.');
-    if (next.type === 'CNAME' && !/^[a-z0-9.-]+$/i.test(next.content)) return this.failure(400, 9007, 'Content for CNAME record is invalid.');
+    if (next.type === 'AAAA' && isIP(next.content) !== 6)
+      return this.failure(400, 9006, 'Content for AAAA record must be a valid IPv6 address.');
+    if (next.type === 'CNAME' && !/^[a-z0-9.-]+$/i.test(next.content))
+      return this.failure(400, 9007, 'Content for CNAME record is invalid.');
     if (!(next.ttl === 1 || (Number.isInteger(next.ttl) && next.ttl >= 60 && next.ttl <= 86_400))) {
       return this.failure(400, 9021, 'TTL must be between 30 and 86400 seconds, or 1 for Automatic.');
     }
@@ -232,8 +289,10 @@ export class CloudflareEmulator extends Emulator {
   private purge(req: EmulatorRequest): EmulatorResponse {
     const body = req.body ?? {};
     const kinds = ['purge_everything', 'files', 'hosts', 'tags', 'prefixes'].filter((key) => body[key] !== undefined);
-    if (kinds.length !== 1) return this.failure(400, 1012, 'Request must contain one of "purge_everything", "files", "tags", "hosts" or "prefixes".');
-    if (Array.isArray(body.hosts) && body.hosts.length > 100) return this.failure(400, 1015, 'Too many hosts in one request (100 at most).');
+    if (kinds.length !== 1)
+      return this.failure(400, 1012, 'Request must contain one of "purge_everything", "files", "tags", "hosts" or "prefixes".');
+    if (Array.isArray(body.hosts) && body.hosts.length > 100)
+      return this.failure(400, 1015, 'Too many hosts in one request (100 at most).');
     this.purges.push({ zoneId: req.params.zone, body });
     return this.envelope({ id: req.params.zone });
   }

@@ -56,7 +56,12 @@ function decodeJwt(token: string): { header: any; payload: any; signed: string; 
 function verifyRsa(alg: string, key: crypto.KeyObject, signed: string, signature: Buffer): boolean {
   if (alg === 'RS256') return crypto.verify('sha256', Buffer.from(signed), key, signature);
   if (alg === 'PS256') {
-    return crypto.verify('sha256', Buffer.from(signed), { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, signature);
+    return crypto.verify(
+      'sha256',
+      Buffer.from(signed),
+      { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+      signature,
+    );
   }
   return false;
 }
@@ -90,9 +95,13 @@ export class EntraEmulator extends Emulator {
       this.expiredSecrets.clear();
     });
 
-    this.route('GET', '/:tenant/v2.0/.well-known/openid-configuration', ({ params }) => ({ body: this.openIdConfiguration(params.tenant) }));
+    this.route('GET', '/:tenant/v2.0/.well-known/openid-configuration', ({ params }) => ({
+      body: this.openIdConfiguration(params.tenant),
+    }));
     this.route('POST', '/:tenant/oauth2/v2.0/token', (request) => this.token(request));
-    this.route('POST', '/:organization/:project/_apis/distributedtask/hubs/:hub/plans/:plan/jobs/:job/oidctoken', (request) => this.oidcToken(request));
+    this.route('POST', '/:organization/:project/_apis/distributedtask/hubs/:hub/plans/:plan/jobs/:job/oidctoken', (request) =>
+      this.oidcToken(request),
+    );
   }
 
   /** Lets a registered client secret expire (AADSTS7000222 on its next sign-in) until the next reset. */
@@ -135,7 +144,12 @@ export class EntraEmulator extends Emulator {
 
   /** The `System.OidcRequestUri` of a job of this emulated organization. */
   oidcRequestUri(ids: { organization?: string; projectId?: string; planId?: string; jobId?: string } = {}): string {
-    const { organization = 'contoso', projectId = '0f3b2c8e-1111-4a2b-9c3d-5e6f7a8b9c0d', planId = '4a1b2c3d-2222-4e5f-8a9b-0c1d2e3f4a5b', jobId = '9e8d7c6b-3333-4a5b-9c8d-7e6f5a4b3c2d' } = ids;
+    const {
+      organization = 'contoso',
+      projectId = '0f3b2c8e-1111-4a2b-9c3d-5e6f7a8b9c0d',
+      planId = '4a1b2c3d-2222-4e5f-8a9b-0c1d2e3f4a5b',
+      jobId = '9e8d7c6b-3333-4a5b-9c8d-7e6f5a4b3c2d',
+    } = ids;
     return `${this.url}/${organization}/${projectId}/_apis/distributedtask/hubs/build/plans/${planId}/jobs/${jobId}/oidctoken`;
   }
 
@@ -211,19 +225,37 @@ export class EntraEmulator extends Emulator {
     const form = (typeof request.body === 'object' && request.body) || {};
     const tenantId: string = request.params.tenant;
     const clientId: string | undefined = form.client_id;
-    if (form.grant_type !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 70003, `The grant type '${form.grant_type}' is not supported.`);
+    if (form.grant_type !== 'client_credentials')
+      return oauthError(400, 'unsupported_grant_type', 70003, `The grant type '${form.grant_type}' is not supported.`);
     if (!clientId) return oauthError(400, 'invalid_request', 900144, "The request body must contain the parameter 'client_id'.");
     const scope: string = form.scope ?? '';
     const resource = scope.split(' ').find((item) => item.endsWith('/.default'));
-    if (!resource) return oauthError(400, 'invalid_scope', 1002012, `The provided value for scope '${scope}' is not valid; client credentials need a '/.default' scope.`);
+    if (!resource)
+      return oauthError(
+        400,
+        'invalid_scope',
+        1002012,
+        `The provided value for scope '${scope}' is not valid; client credentials need a '/.default' scope.`,
+      );
     const app = this.applications.get(`${tenantId}/${clientId}`.toLowerCase());
-    if (!app) return oauthError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
+    if (!app)
+      return oauthError(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`,
+      );
 
     let via: IssuedToken['via'];
     if (form.client_secret !== undefined) {
       if (!app.secrets.has(form.client_secret)) return oauthError(401, 'invalid_client', 7000215, 'Invalid client secret provided.');
       if (this.expiredSecrets.has(form.client_secret)) {
-        return oauthError(401, 'invalid_client', 7000222, `The provided client secret keys for app '${clientId}' are expired. Create new keys for the app, or consider using certificate credentials.`);
+        return oauthError(
+          401,
+          'invalid_client',
+          7000222,
+          `The provided client secret keys for app '${clientId}' are expired. Create new keys for the app, or consider using certificate credentials.`,
+        );
       }
       via = 'secret';
     } else if (form.client_assertion_type === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' && form.client_assertion) {
@@ -247,19 +279,30 @@ export class EntraEmulator extends Emulator {
     const thumbprint: string | undefined = jwt.header['x5t#S256'] ?? jwt.header.x5t;
     if (thumbprint) {
       const key = app.certificates.get(thumbprint);
-      if (!key) return `Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: ` + `'${thumbprint}']`;
+      if (!key)
+        return (
+          `Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: ` +
+          `'${thumbprint}']`
+        );
       if (!verifyRsa(jwt.header.alg, key, jwt.signed, jwt.signature)) return 'Client assertion contains an invalid signature.';
-      if (jwt.payload.iss !== app.clientId || jwt.payload.sub !== app.clientId) return 'Client assertion issuer and subject must be the client id.';
-      if (jwt.payload.aud !== tokenEndpoint) return `Client assertion audience '${jwt.payload.aud}' is not the token endpoint '${tokenEndpoint}'.`;
+      if (jwt.payload.iss !== app.clientId || jwt.payload.sub !== app.clientId)
+        return 'Client assertion issuer and subject must be the client id.';
+      if (jwt.payload.aud !== tokenEndpoint)
+        return `Client assertion audience '${jwt.payload.aud}' is not the token endpoint '${tokenEndpoint}'.`;
       return { via: 'certificate' };
     }
-    if (!verifyRsa(jwt.header.alg, this.issuerKey.publicKey, jwt.signed, jwt.signature)) return 'Federated assertion has an invalid signature for its issuer.';
+    if (!verifyRsa(jwt.header.alg, this.issuerKey.publicKey, jwt.signed, jwt.signature))
+      return 'Federated assertion has an invalid signature for its issuer.';
     const audiences: string[] = Array.isArray(jwt.payload.aud) ? jwt.payload.aud : [jwt.payload.aud];
     const match = app.federated.find(
-      (credential) => credential.issuer === jwt.payload.iss && credential.subject === jwt.payload.sub && audiences.includes(credential.audience),
+      (credential) =>
+        credential.issuer === jwt.payload.iss && credential.subject === jwt.payload.sub && audiences.includes(credential.audience),
     );
     if (!match) {
-      return `No matching federated identity record found for presented assertion issuer '${jwt.payload.iss}' with subject ` + `'${jwt.payload.sub}'.`;
+      return (
+        `No matching federated identity record found for presented assertion issuer '${jwt.payload.iss}' with subject ` +
+        `'${jwt.payload.sub}'.`
+      );
     }
     return { via: 'federated' };
   }
@@ -267,16 +310,35 @@ export class EntraEmulator extends Emulator {
   private oidcToken(request: EmulatorRequest): EmulatorResponse {
     const job = /^Bearer\s+(\S+)$/i.exec(String(request.headers.authorization ?? ''));
     if (!job || !this.jobTokens.has(job[1])) {
-      return { status: 401, body: { message: 'TF400813: The user is not authorized to access this resource.', typeKey: 'UnauthorizedRequestException' } };
+      return {
+        status: 401,
+        body: { message: 'TF400813: The user is not authorized to access this resource.', typeKey: 'UnauthorizedRequestException' },
+      };
     }
     const connectionId = request.query.get('serviceConnectionId') ?? '';
     const subject = this.connectionSubjects.get(connectionId);
     if (!subject) {
-      return { status: 400, body: { message: `Service connection ${connectionId} does not use workload identity federation.`, typeKey: 'InvalidServiceEndpointException' } };
+      return {
+        status: 400,
+        body: {
+          message: `Service connection ${connectionId} does not use workload identity federation.`,
+          typeKey: 'InvalidServiceEndpointException',
+        },
+      };
     }
     const now = Math.floor(Date.now() / 1000);
     const header = base64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', kid: 'emulator-issuer' }));
-    const payload = base64url(JSON.stringify({ jti: crypto.randomUUID(), sub: subject, aud: FEDERATION_AUDIENCE, iss: this.oidcIssuer, nbf: now, iat: now, exp: now + 600 }));
+    const payload = base64url(
+      JSON.stringify({
+        jti: crypto.randomUUID(),
+        sub: subject,
+        aud: FEDERATION_AUDIENCE,
+        iss: this.oidcIssuer,
+        nbf: now,
+        iat: now,
+        exp: now + 600,
+      }),
+    );
     const signature = base64url(crypto.sign('sha256', Buffer.from(`${header}.${payload}`), this.issuerKey.privateKey));
     const oidcToken = `${header}.${payload}.${signature}`;
     this.oidcTokens.push(oidcToken);
@@ -299,13 +361,20 @@ export class ImdsEmulator extends Emulator {
   constructor(private readonly entra: EntraEmulator) {
     super({ name: 'IMDS', https: false });
     this.route('GET', '/metadata/identity/oauth2/token', (request) => {
-      if (request.headers.metadata !== 'true') return { status: 400, body: { error: 'invalid_request', error_description: 'Required metadata header not specified' } };
+      if (request.headers.metadata !== 'true')
+        return { status: 400, body: { error: 'invalid_request', error_description: 'Required metadata header not specified' } };
       const resource = request.query.get('resource');
-      if (!resource) return { status: 400, body: { error: 'invalid_request', error_description: 'Required query variable resource is missing' } };
+      if (!resource)
+        return { status: 400, body: { error: 'invalid_request', error_description: 'Required query variable resource is missing' } };
       const wanted = request.query.get('client_id');
       const identity = wanted ? this.identities.find((candidate) => candidate.clientId === wanted) : this.identities[0];
       if (!identity) return { status: 400, body: { error: 'invalid_request', error_description: 'Identity not found' } };
-      const { token, expiresIn } = this.entra.issue({ tenantId: identity.tenantId, clientId: identity.clientId, audience: resource, via: 'managedIdentity' });
+      const { token, expiresIn } = this.entra.issue({
+        tenantId: identity.tenantId,
+        clientId: identity.clientId,
+        audience: resource,
+        via: 'managedIdentity',
+      });
       return {
         body: {
           access_token: token,

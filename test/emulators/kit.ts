@@ -119,7 +119,13 @@ export function emulatorCertificate(): Promise<Certificate> {
         { name: 'basicConstraints', cA: true },
         { name: 'keyUsage', keyCertSign: true, digitalSignature: true, keyEncipherment: true },
         { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
       ],
     });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-emulators-'));
@@ -372,7 +378,11 @@ export class Emulator {
       case 'truncated':
         return this.send(res, { status: response.status, headers: { ...response.headers, ...json }, body: half });
       case 'content-type':
-        return this.send(res, { status: response.status, headers: { ...response.headers, 'Content-Type': fault.contentType ?? 'text/plain; charset=utf-8' }, body: payload });
+        return this.send(res, {
+          status: response.status,
+          headers: { ...response.headers, 'Content-Type': fault.contentType ?? 'text/plain; charset=utf-8' },
+          body: payload,
+        });
       case 'reset-mid-body':
         res.writeHead(response.status ?? 200, { ...json, 'Content-Length': Buffer.byteLength(payload) });
         res.write(half, () => setTimeout(() => res.socket?.destroy(), 20));

@@ -27,8 +27,20 @@ export interface EmulatedMutingRule {
 }
 
 const NAIVE = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/;
-const OPERATORS = ['EQUALS', 'NOT_EQUALS', 'IN', 'NOT_IN', 'CONTAINS', 'NOT_CONTAINS', 'STARTS_WITH', 'ENDS_WITH', 'IS_BLANK', 'IS_NOT_BLANK'];
-const ATTRIBUTE = /^(accountId|conditionId|conditionName|conditionType|entity\.guid|nrqlEventType|nrqlQuery|policyId|policyName|product|conditionRunbookUrl|targetId|targetName|tags\.[\w.-]+)$/;
+const OPERATORS = [
+  'EQUALS',
+  'NOT_EQUALS',
+  'IN',
+  'NOT_IN',
+  'CONTAINS',
+  'NOT_CONTAINS',
+  'STARTS_WITH',
+  'ENDS_WITH',
+  'IS_BLANK',
+  'IS_NOT_BLANK',
+];
+const ATTRIBUTE =
+  /^(accountId|conditionId|conditionName|conditionType|entity\.guid|nrqlEventType|nrqlQuery|policyId|policyName|product|conditionRunbookUrl|targetId|targetName|tags\.[\w.-]+)$/;
 
 export type Operation = 'create' | 'update' | 'delete' | 'list';
 
@@ -109,7 +121,12 @@ export class NewRelicEmulator extends Emulator {
   }
 
   private errors(...messages: Array<[string, string?]>): EmulatorResponse {
-    return { body: { data: null, errors: messages.map(([message, errorClass]) => ({ message, ...(errorClass ? { extensions: { errorClass } } : {}) })) } };
+    return {
+      body: {
+        data: null,
+        errors: messages.map(([message, errorClass]) => ({ message, ...(errorClass ? { extensions: { errorClass } } : {}) })),
+      },
+    };
   }
 
   private graphql(req: EmulatorRequest): EmulatorResponse {
@@ -120,12 +137,18 @@ export class NewRelicEmulator extends Emulator {
     const variables = (req.body?.variables ?? {}) as Record<string, any>;
     if (!query) return { status: 400, body: { errors: [{ message: 'Must provide query string.' }] } };
     for (const name of Object.keys(variables)) {
-      if (!new RegExp(`\\$${name}\\s*:`).test(query)) return this.errors([`Variable $${name} is not declared by the operation.`, 'GRAPHQL_VALIDATION_FAILED']);
+      if (!new RegExp(`\\$${name}\\s*:`).test(query))
+        return this.errors([`Variable $${name} is not declared by the operation.`, 'GRAPHQL_VALIDATION_FAILED']);
     }
     const accountId = Number(variables.accountId);
     if (!accounts.includes(accountId)) {
       return /^\s*query/.test(query)
-        ? { body: { data: { actor: { account: null } }, errors: [{ message: `Account ${accountId} not found or not accessible`, extensions: { errorClass: 'FORBIDDEN' } }] } }
+        ? {
+            body: {
+              data: { actor: { account: null } },
+              errors: [{ message: `Account ${accountId} not found or not accessible`, extensions: { errorClass: 'FORBIDDEN' } }],
+            },
+          }
         : this.errors([`Access denied to account ${accountId}`, 'FORBIDDEN']);
     }
     const operation = operationOf(query);
@@ -133,7 +156,11 @@ export class NewRelicEmulator extends Emulator {
     const index = this.operationFaults.findIndex((fault) => fault.operation === operation);
     const fault = index >= 0 ? this.operationFaults.splice(index, 1)[0] : undefined;
     if (fault?.kind === 'status') {
-      return { status: fault.status ?? 503, headers: fault.retryAfter !== undefined ? { 'Retry-After': fault.retryAfter } : {}, body: { errors: [{ message: 'Service unavailable' }] } };
+      return {
+        status: fault.status ?? 503,
+        headers: fault.retryAfter !== undefined ? { 'Retry-After': fault.retryAfter } : {},
+        body: { errors: [{ message: 'Service unavailable' }] },
+      };
     }
     const response = this.run(operation, accountId, variables);
     return fault?.kind === 'lost' ? { status: 502, body: '<html>502 Bad Gateway</html>' } : response;
@@ -169,7 +196,12 @@ export class NewRelicEmulator extends Emulator {
     if (!partial || rule.name !== undefined) if (typeof rule.name !== 'string' || !rule.name.trim()) return 'name must not be blank';
     if (!partial || rule.condition !== undefined) {
       const condition = rule.condition;
-      if (!condition || !['AND', 'OR'].includes(condition.operator) || !Array.isArray(condition.conditions) || condition.conditions.length === 0) {
+      if (
+        !condition ||
+        !['AND', 'OR'].includes(condition.operator) ||
+        !Array.isArray(condition.conditions) ||
+        condition.conditions.length === 0
+      ) {
         return 'condition must have an operator (AND, OR) and at least one condition';
       }
       for (const c of condition.conditions) {
@@ -182,7 +214,8 @@ export class NewRelicEmulator extends Emulator {
       const { startTime, endTime, timeZone } = rule.schedule;
       if (!IANAZone.isValidZone(timeZone ?? '')) return `Invalid time zone: ${timeZone}`;
       for (const time of [startTime, endTime]) {
-        if (time !== undefined && !NAIVE.test(time)) return `Invalid schedule time '${time}': use a local date-time without an offset (yyyy-MM-ddTHH:mm:ss)`;
+        if (time !== undefined && !NAIVE.test(time))
+          return `Invalid schedule time '${time}': use a local date-time without an offset (yyyy-MM-ddTHH:mm:ss)`;
       }
       if (!endTime) return 'A schedule without repeat needs an endTime';
       const end = DateTime.fromISO(endTime, { zone: timeZone });
@@ -200,7 +233,15 @@ export class NewRelicEmulator extends Emulator {
       description: input.description ?? '',
       enabled: input.enabled !== false,
       condition: input.condition,
-      schedule: input.schedule ? { startTime: input.schedule.startTime ?? DateTime.fromMillis(this.clock(), { zone: input.schedule.timeZone }).toFormat("yyyy-LL-dd'T'HH:mm:ss"), endTime: input.schedule.endTime, timeZone: input.schedule.timeZone } : null,
+      schedule: input.schedule
+        ? {
+            startTime:
+              input.schedule.startTime ??
+              DateTime.fromMillis(this.clock(), { zone: input.schedule.timeZone }).toFormat("yyyy-LL-dd'T'HH:mm:ss"),
+            endTime: input.schedule.endTime,
+            timeZone: input.schedule.timeZone,
+          }
+        : null,
       actionOnMutingRuleWindowEnded: input.actionOnMutingRuleWindowEnded ?? 'CLOSE_ISSUES_ON_INACTIVE',
     });
     rule.accountId = accountId;
@@ -209,7 +250,13 @@ export class NewRelicEmulator extends Emulator {
 
   private update(accountId: number, id: string, input: any): EmulatorResponse {
     const rule = this.rules.get(id);
-    if (!rule || rule.accountId !== accountId) return { body: { data: { alertsMutingRuleUpdate: null }, errors: [{ message: `Muting rule ${id} not found`, extensions: { errorClass: 'NOT_FOUND' } }] } };
+    if (!rule || rule.accountId !== accountId)
+      return {
+        body: {
+          data: { alertsMutingRuleUpdate: null },
+          errors: [{ message: `Muting rule ${id} not found`, extensions: { errorClass: 'NOT_FOUND' } }],
+        },
+      };
     const problem = this.invalid(input, true);
     if (problem) return this.errors([problem, 'BAD_USER_INPUT']);
     for (const key of ['name', 'description', 'enabled', 'condition', 'schedule', 'actionOnMutingRuleWindowEnded'] as const) {
@@ -220,7 +267,13 @@ export class NewRelicEmulator extends Emulator {
 
   private remove(accountId: number, id: string): EmulatorResponse {
     const rule = this.rules.get(id);
-    if (!rule || rule.accountId !== accountId) return { body: { data: { alertsMutingRuleDelete: null }, errors: [{ message: `Muting rule ${id} not found`, extensions: { errorClass: 'NOT_FOUND' } }] } };
+    if (!rule || rule.accountId !== accountId)
+      return {
+        body: {
+          data: { alertsMutingRuleDelete: null },
+          errors: [{ message: `Muting rule ${id} not found`, extensions: { errorClass: 'NOT_FOUND' } }],
+        },
+      };
     this.rules.delete(id);
     return { body: { data: { alertsMutingRuleDelete: { id } } } };
   }

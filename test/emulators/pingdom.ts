@@ -133,7 +133,9 @@ export class PingdomEmulator extends Emulator {
 
   private limitHeaders(): Record<string, string> {
     const now = Math.floor(Date.now() / 1000);
-    const header = (budget: Budget) => `Remaining: ${Math.max(0, budget.limit - budget.used)} Time until reset: ` + `${Math.max(0, budget.startedAt + budget.windowSeconds - now)}`;
+    const header = (budget: Budget) =>
+      `Remaining: ${Math.max(0, budget.limit - budget.used)} Time until reset: ` +
+      `${Math.max(0, budget.startedAt + budget.windowSeconds - now)}`;
     return { 'Req-Limit-Short': header(this.budgets.short), 'Req-Limit-Long': header(this.budgets.long) };
   }
 
@@ -169,7 +171,9 @@ export class PingdomEmulator extends Emulator {
       }
       for (const budget of Object.values(this.budgets)) budget.used++;
       const response = handler(req);
-      const lost = this.lostAnswers.findIndex((rule) => rule.method === req.method && (typeof rule.path === 'string' ? req.path.includes(rule.path) : rule.path.test(req.path)));
+      const lost = this.lostAnswers.findIndex(
+        (rule) => rule.method === req.method && (typeof rule.path === 'string' ? req.path.includes(rule.path) : rule.path.test(req.path)),
+      );
       if (lost >= 0) {
         this.lostAnswers.splice(lost, 1);
         return { status: 502, headers: this.limitHeaders(), body: '<html><body>502 Bad Gateway</body></html>' };
@@ -234,10 +238,21 @@ export class PingdomEmulator extends Emulator {
   private pauseOne(req: EmulatorRequest): EmulatorResponse {
     const check = this.checks.get(Number(req.params.id));
     if (!check) return this.error(404, 'Not Found', 'Check not found');
-    const tagList = (value: unknown) => String(value).split(',').map((tag) => tag.trim()).filter(Boolean);
-    if (req.body?.tags !== undefined && req.body?.addtags !== undefined) return this.error(400, 'Bad Request', 'Give tags or addtags, not both');
-    const tags = req.body?.tags !== undefined ? tagList(req.body.tags) : req.body?.addtags !== undefined ? [...check.tags, ...tagList(req.body.addtags)] : undefined;
-    if (tags?.some((tag) => tag.length > 64)) return this.error(400, 'Bad Request', 'Invalid parameter value: tags (a tag is at most 64 characters)');
+    const tagList = (value: unknown) =>
+      String(value)
+        .split(',')
+        .map((tag) => tag.trim())
+        .filter(Boolean);
+    if (req.body?.tags !== undefined && req.body?.addtags !== undefined)
+      return this.error(400, 'Bad Request', 'Give tags or addtags, not both');
+    const tags =
+      req.body?.tags !== undefined
+        ? tagList(req.body.tags)
+        : req.body?.addtags !== undefined
+          ? [...check.tags, ...tagList(req.body.addtags)]
+          : undefined;
+    if (tags?.some((tag) => tag.length > 64))
+      return this.error(400, 'Bad Request', 'Invalid parameter value: tags (a tag is at most 64 characters)');
     let paused: boolean | undefined;
     if (req.body?.paused !== undefined || tags === undefined) {
       const flag = this.pausedFlag(req.body);
@@ -287,9 +302,17 @@ export class PingdomEmulator extends Emulator {
     if (!body.description) return this.error(400, 'Bad Request', 'Missing parameter: description');
     const from = Number(body.from) === 1 ? now : Number(body.from);
     const to = Number(body.to);
-    if (!Number.isInteger(from) || from < now) return this.error(400, 'Bad Request', "Invalid parameter value: from (must be in the future, or 1 for now)");
+    if (!Number.isInteger(from) || from < now)
+      return this.error(400, 'Bad Request', 'Invalid parameter value: from (must be in the future, or 1 for now)');
     if (!Number.isInteger(to) || to <= from) return this.error(400, 'Bad Request', 'Invalid parameter value: to (must be after from)');
-    const window: EmulatedWindow = { id: this.nextWindowId++, description: String(body.description), from, to, uptime: this.ids(body.uptimeids), tms: this.ids(body.tmsids) };
+    const window: EmulatedWindow = {
+      id: this.nextWindowId++,
+      description: String(body.description),
+      from,
+      to,
+      uptime: this.ids(body.uptimeids),
+      tms: this.ids(body.tmsids),
+    };
     this.windows.set(window.id, window);
     return { body: { maintenance: { id: window.id } } };
   }
@@ -307,7 +330,8 @@ export class PingdomEmulator extends Emulator {
     const from = body.from === undefined ? window.from : Number(body.from) === 1 ? now : Number(body.from);
     const to = body.to === undefined ? window.to : Number(body.to);
     if (!running && from < now) return this.error(400, 'Bad Request', 'Invalid parameter value: from (must be in the future)');
-    if (!Number.isInteger(to) || to <= from || to <= now) return this.error(400, 'Bad Request', 'Invalid parameter value: to (must be in the future and after from)');
+    if (!Number.isInteger(to) || to <= from || to <= now)
+      return this.error(400, 'Bad Request', 'Invalid parameter value: to (must be in the future and after from)');
     window.from = from;
     window.to = to;
     if (body.description !== undefined) window.description = String(body.description);

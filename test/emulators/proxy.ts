@@ -49,7 +49,9 @@ export class ProxyEmulator {
 
   /** `host:port` of every target reached through a tunnel or a forward. */
   targets(): string[] {
-    return this.journal.filter((entry) => entry.status === 200).map((entry) => (entry.kind === 'tunnel' ? entry.target : new URL(entry.target).host));
+    return this.journal
+      .filter((entry) => entry.status === 200)
+      .map((entry) => (entry.kind === 'tunnel' ? entry.target : new URL(entry.target).host));
   }
 
   reset(): void {
@@ -77,7 +79,8 @@ export class ProxyEmulator {
   /** The user when the credentials are right (or none are required); undefined when refused. */
   private authorize(request: http.IncomingMessage): { ok: boolean; user?: string } {
     const header = request.headers['proxy-authorization'];
-    const decoded = typeof header === 'string' && /^Basic /i.test(header) ? Buffer.from(header.slice(6), 'base64').toString('utf8') : undefined;
+    const decoded =
+      typeof header === 'string' && /^Basic /i.test(header) ? Buffer.from(header.slice(6), 'base64').toString('utf8') : undefined;
     const user = decoded?.split(':')[0];
     const expected = this.options.credentials;
     if (!expected) return { ok: true, user };
@@ -119,7 +122,13 @@ export class ProxyEmulator {
   }
 
   private forward(request: http.IncomingMessage, response: http.ServerResponse): void {
-    const entry: ProxyJournalEntry = { at: Date.now(), kind: 'forward', target: request.url ?? '', method: request.method ?? 'GET', status: 0 };
+    const entry: ProxyJournalEntry = {
+      at: Date.now(),
+      kind: 'forward',
+      target: request.url ?? '',
+      method: request.method ?? 'GET',
+      status: 0,
+    };
     this.journal.push(entry);
     if (!/^http:\/\//i.test(entry.target)) {
       entry.status = 400;

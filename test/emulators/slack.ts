@@ -113,7 +113,11 @@ export class SlackEmulator extends Emulator {
   /** `undefined` when the caller is the bot; otherwise the error answer. */
   private authenticate(request: EmulatorRequest, args: Record<string, unknown>): EmulatorResponse | undefined {
     const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : typeof args.token === 'string' ? args.token : undefined;
+    const token = header?.startsWith('Bearer ')
+      ? header.slice('Bearer '.length).trim()
+      : typeof args.token === 'string'
+        ? args.token
+        : undefined;
     if (!token) return fail('not_authed');
     if (token !== this.token) return fail('invalid_auth');
     return undefined;
@@ -128,7 +132,17 @@ export class SlackEmulator extends Emulator {
     const args = this.args(request);
     const refused = this.authenticate(request, args);
     if (refused) return refused;
-    return { body: { ok: true, url: 'https://emulated.slack.com/', team: 'Emulated', user: this.botName, team_id: 'T0EMULATED', user_id: 'U0BOT', bot_id: 'B0BOT' } };
+    return {
+      body: {
+        ok: true,
+        url: 'https://emulated.slack.com/',
+        team: 'Emulated',
+        user: this.botName,
+        team_id: 'T0EMULATED',
+        user_id: 'U0BOT',
+        bot_id: 'B0BOT',
+      },
+    };
   }
 
   /** conversations.info: one channel by id (`channel_not_found` for a private one the bot is not in). */
@@ -140,14 +154,29 @@ export class SlackEmulator extends Emulator {
     if (!channel || (channel.is_private && !channel.is_member)) return fail('channel_not_found');
     const scopeProblem = this.needScope(channel.is_private ? 'groups:read' : 'channels:read');
     if (scopeProblem) return scopeProblem;
-    return { body: { ok: true, channel: { id: channel.id, name: channel.name, is_channel: !channel.is_private, is_private: channel.is_private, is_archived: channel.is_archived, is_member: channel.is_member } } };
+    return {
+      body: {
+        ok: true,
+        channel: {
+          id: channel.id,
+          name: channel.name,
+          is_channel: !channel.is_private,
+          is_private: channel.is_private,
+          is_archived: channel.is_archived,
+          is_member: channel.is_member,
+        },
+      },
+    };
   }
 
   private conversationsList(request: EmulatorRequest): EmulatorResponse {
     const args = this.args(request);
     const refused = this.authenticate(request, args);
     if (refused) return refused;
-    const types = String(args.types ?? 'public_channel').split(',').map((type) => type.trim()).filter(Boolean);
+    const types = String(args.types ?? 'public_channel')
+      .split(',')
+      .map((type) => type.trim())
+      .filter(Boolean);
     if (types.some((type) => !['public_channel', 'private_channel', 'mpim', 'im'].includes(type))) return fail('invalid_types');
     const scopeProblem = this.needScope('channels:read') ?? (types.includes('private_channel') ? this.needScope('groups:read') : undefined);
     if (scopeProblem) return scopeProblem;
@@ -237,7 +266,15 @@ export class SlackEmulator extends Emulator {
         ok: true,
         channel: channel.id,
         ts,
-        message: { type: 'message', subtype: 'bot_message', text: text ?? '', user: 'U0BOT', bot_id: 'B0BOT', ts, ...(hasBlocks ? { blocks } : {}) },
+        message: {
+          type: 'message',
+          subtype: 'bot_message',
+          text: text ?? '',
+          user: 'U0BOT',
+          bot_id: 'B0BOT',
+          ts,
+          ...(hasBlocks ? { blocks } : {}),
+        },
       },
     };
   }
@@ -274,14 +311,16 @@ export function blockProblem(blocks: unknown): string | undefined {
         const texts = [b.text, ...(b.fields ?? [])].filter(Boolean);
         if (b.fields && (!Array.isArray(b.fields) || b.fields.length > 10)) return `${where}.fields must be at most 10`;
         for (const text of texts) {
-          if (!['mrkdwn', 'plain_text'].includes(text.type) || typeof text.text !== 'string' || text.text === '') return `${where} has an invalid text object`;
+          if (!['mrkdwn', 'plain_text'].includes(text.type) || typeof text.text !== 'string' || text.text === '')
+            return `${where} has an invalid text object`;
         }
         if (b.text && b.text.text.length > SECTION_TEXT_MAX) return `${where}.text is longer than ${SECTION_TEXT_MAX}`;
         if ((b.fields ?? []).some((field: any) => field.text.length > 2000)) return `${where}.fields has a text longer than 2000`;
         break;
       }
       case 'context':
-        if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 10) return `${where}.elements must hold 1 to 10 items`;
+        if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 10)
+          return `${where}.elements must hold 1 to 10 items`;
         break;
       case 'divider':
         break;
@@ -328,7 +367,8 @@ export class SlackWebhookEmulator extends Emulator {
   /** Creates a webhook for a channel and returns its full (secret) URL. */
   addHook(channel = 'maintenance', state: WebhookState = 'active'): string {
     const n = ++this.sequence;
-    const path = `/services/T0EMULATED/B${String(n).padStart(8, '0')}/` + `${Buffer.from(`secret-${n}-${Date.now()}`).toString('hex').slice(0, 24)}`;
+    const path =
+      `/services/T0EMULATED/B${String(n).padStart(8, '0')}/` + `${Buffer.from(`secret-${n}-${Date.now()}`).toString('hex').slice(0, 24)}`;
     this.hooks.set(path, { path, channel, state });
     return `${this.url}${path}`;
   }

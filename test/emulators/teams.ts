@@ -25,7 +25,16 @@ export interface ReceivedCard {
 
 /** Element types Teams renders in Adaptive Cards up to 1.5. */
 const ELEMENT_TYPES = new Set([
-  'TextBlock', 'RichTextBlock', 'Image', 'Media', 'FactSet', 'ImageSet', 'Container', 'ColumnSet', 'ActionSet', 'Table',
+  'TextBlock',
+  'RichTextBlock',
+  'Image',
+  'Media',
+  'FactSet',
+  'ImageSet',
+  'Container',
+  'ColumnSet',
+  'ActionSet',
+  'Table',
 ]);
 const ACTION_TYPES = new Set(['Action.OpenUrl', 'Action.Submit', 'Action.ShowCard', 'Action.ToggleVisibility', 'Action.Execute']);
 const MAX_VERSION = 1.5;
@@ -52,7 +61,9 @@ export class TeamsEmulator extends Emulator {
     const id = `${n.toString(16).padStart(8, '0')}a1b2c3d4e5f60718293a4b5c6d7e`;
     const sig = Buffer.from(`sig-${n}-${Date.now()}`).toString('base64url');
     this.workflows.set(id, { id, sig, enabled: options.enabled ?? true });
-    return `${this.url}/workflows/${id}/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&` + `sig=${sig}`;
+    return (
+      `${this.url}/workflows/${id}/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&` + `sig=${sig}`
+    );
   }
 
   private invoke(request: EmulatorRequest): EmulatorResponse {
@@ -79,10 +90,12 @@ export function messageProblems(body: unknown): string[] {
   if (!body || typeof body !== 'object') return ['the body is not a JSON object'];
   const message = body as Record<string, any>;
   if (message.type !== 'message') problems.push("type must be 'message'");
-  if (!Array.isArray(message.attachments) || message.attachments.length === 0) return [...problems, 'attachments must be a non-empty array'];
+  if (!Array.isArray(message.attachments) || message.attachments.length === 0)
+    return [...problems, 'attachments must be a non-empty array'];
   for (const [index, attachment] of message.attachments.entries()) {
     const where = `attachments[${index}]`;
-    if (attachment?.contentType !== 'application/vnd.microsoft.card.adaptive') problems.push(`${where}.contentType must be application/vnd.microsoft.card.adaptive`);
+    if (attachment?.contentType !== 'application/vnd.microsoft.card.adaptive')
+      problems.push(`${where}.contentType must be application/vnd.microsoft.card.adaptive`);
     problems.push(...cardProblems(attachment?.content, `${where}.content`));
   }
   return problems;
@@ -115,9 +128,13 @@ function elementProblems(element: unknown, where: string): string[] {
       return typeof e.text === 'string' && e.text !== '' ? [] : [`${where}.text must be a non-empty string`];
     case 'FactSet':
       if (!Array.isArray(e.facts) || e.facts.length === 0) return [`${where}.facts must be a non-empty array`];
-      return e.facts.some((fact: any) => typeof fact?.title !== 'string' || typeof fact?.value !== 'string') ? [`${where}.facts need string title and value`] : [];
+      return e.facts.some((fact: any) => typeof fact?.title !== 'string' || typeof fact?.value !== 'string')
+        ? [`${where}.facts need string title and value`]
+        : [];
     case 'Container':
-      return Array.isArray(e.items) ? e.items.flatMap((item: unknown, index: number) => elementProblems(item, `${where}.items[${index}]`)) : [`${where}.items must be an array`];
+      return Array.isArray(e.items)
+        ? e.items.flatMap((item: unknown, index: number) => elementProblems(item, `${where}.items[${index}]`))
+        : [`${where}.items must be an array`];
     default:
       return [];
   }
@@ -127,6 +144,7 @@ function actionProblems(action: unknown, where: string): string[] {
   if (!action || typeof action !== 'object') return [`${where} is not an object`];
   const a = action as Record<string, any>;
   if (!ACTION_TYPES.has(a.type)) return [`${where}.type '${String(a.type)}' is not an Adaptive Card action`];
-  if (a.type === 'Action.OpenUrl' && (typeof a.url !== 'string' || !/^https?:\/\//.test(a.url))) return [`${where}.url must be an http(s) URL`];
+  if (a.type === 'Action.OpenUrl' && (typeof a.url !== 'string' || !/^https?:\/\//.test(a.url)))
+    return [`${where}.url must be an http(s) URL`];
   return [];
 }

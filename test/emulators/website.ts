@@ -21,7 +21,11 @@ export class WebsiteEmulator extends Emulator {
     const serve = (path: string, title: string, body: string) =>
       this.route('GET', path, (): EmulatorResponse => {
         if (this.maintenance) {
-          return { status: 503, headers: { 'Content-Type': 'text/html', 'Retry-After': 600 }, body: page('Maintenance', '<h1>We are down for scheduled maintenance</h1>') };
+          return {
+            status: 503,
+            headers: { 'Content-Type': 'text/html', 'Retry-After': 600 },
+            body: page('Maintenance', '<h1>We are down for scheduled maintenance</h1>'),
+          };
         }
         const broken = this.brokenPaths.get(path);
         if (broken) return { status: broken, headers: { 'Content-Type': 'text/html' }, body: page('Error', '<h1>Server Error</h1>') };

@@ -41,14 +41,33 @@ export function agentCommands(output: string): AgentCommand[] {
       }
       found.push({ line, at: vso, command, properties, data: visible.slice(close + 1) });
     } else if (formatting) {
-      found.push({ line, at: formatting.index, command: `[${formatting[1]}]`, properties: {}, data: visible.slice(formatting.index + formatting[0].length) });
+      found.push({
+        line,
+        at: formatting.index,
+        command: `[${formatting[1]}]`,
+        properties: {},
+        data: visible.slice(formatting.index + formatting[0].length),
+      });
     }
   }
   return found;
 }
 
 /** The commands our own code (and task-lib's debug lines) issue; anything else in a task's output came from outside text. */
-export const OWN_COMMANDS = new Set(['task.debug', 'task.setvariable', 'task.setsecret', 'task.uploadsummary', 'task.addattachment', 'task.complete', 'task.logissue', 'task.setprogress', '[section]', '[group]', '[endgroup]', '[debug]']);
+export const OWN_COMMANDS = new Set([
+  'task.debug',
+  'task.setvariable',
+  'task.setsecret',
+  'task.uploadsummary',
+  'task.addattachment',
+  'task.complete',
+  'task.logissue',
+  'task.setprogress',
+  '[section]',
+  '[group]',
+  '[endgroup]',
+  '[debug]',
+]);
 
 /**
  * Problems with a task's output: a command not at the start of its line, one we never issue, a variable that
@@ -61,9 +80,14 @@ export function unexpectedCommands(output: string, outputVariables: string[]): s
     const where = JSON.stringify(command.line.slice(0, 200));
     if (command.at !== 0) problems.push(`command inside a line: ${where}`);
     else if (!OWN_COMMANDS.has(command.command)) problems.push(`unexpected command ${command.command}: ${where}`);
-    else if (command.command === 'task.setvariable' && !outputVariables.includes(command.properties.variable)) problems.push(`sets variable '${command.properties.variable}': ${where}`);
+    else if (command.command === 'task.setvariable' && !outputVariables.includes(command.properties.variable))
+      problems.push(`sets variable '${command.properties.variable}': ${where}`);
     if (command.command === 'task.complete') completes++;
-    if (command.command !== 'task.setvariable' && command.command !== 'task.setsecret' && /##vso\[|##\[/i.test(command.data.replace(IGNORED, ''))) {
+    if (
+      command.command !== 'task.setvariable' &&
+      command.command !== 'task.setsecret' &&
+      /##vso\[|##\[/i.test(command.data.replace(IGNORED, ''))
+    ) {
       problems.push(`a command's text quotes a working command: ${where}`);
     }
   }

@@ -69,7 +69,18 @@ export class AzureFixture {
    * Seeds a gateway with `count` web servers (VMs IC-Web1.. with their NICs). `kind: 'addresses'` puts their
    * IPs in the pool; `kind: 'nics'` makes their NIC IP configurations the pool's members.
    */
-  seedWebFarm(options: { gateway?: string; pool?: string; count?: number; kind?: 'addresses' | 'nics'; drainTimeoutInSec?: number; production?: boolean; prefix?: string; subnet?: number } = {}): WebFarm {
+  seedWebFarm(
+    options: {
+      gateway?: string;
+      pool?: string;
+      count?: number;
+      kind?: 'addresses' | 'nics';
+      drainTimeoutInSec?: number;
+      production?: boolean;
+      prefix?: string;
+      subnet?: number;
+    } = {},
+  ): WebFarm {
     const gateway = options.gateway ?? GATEWAY;
     const pool = options.pool ?? 'web';
     const count = options.count ?? 10;
@@ -80,12 +91,20 @@ export class AzureFixture {
     this.arm.addGateway({
       resourceGroup: RESOURCE_GROUP,
       name: gateway,
-      pools: [{ name: pool, addresses: kind === 'addresses' ? servers.map((server) => server.ip) : [] }, { name: 'api', addresses: ['10.0.3.4', '10.0.3.5'] }],
+      pools: [
+        { name: pool, addresses: kind === 'addresses' ? servers.map((server) => server.ip) : [] },
+        { name: 'api', addresses: ['10.0.3.4', '10.0.3.5'] },
+      ],
       drainTimeoutInSec: options.drainTimeoutInSec ?? 0,
       production: options.production,
     });
     for (const server of servers) {
-      this.arm.addVm({ resourceGroup: RESOURCE_GROUP, name: server.name, privateIp: server.ip, memberOf: kind === 'nics' ? { gateway, pool } : undefined });
+      this.arm.addVm({
+        resourceGroup: RESOURCE_GROUP,
+        name: server.name,
+        privateIp: server.ip,
+        memberOf: kind === 'nics' ? { gateway, pool } : undefined,
+      });
     }
     return { gateway, pool, servers };
   }

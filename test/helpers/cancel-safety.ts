@@ -1,6 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expandPipeline, readYaml, type ExpandedPipeline, type PipelineJob, type PipelineStage, type PipelineStep } from '../e2e/pipeline-expander';
+import {
+  expandPipeline,
+  readYaml,
+  type ExpandedPipeline,
+  type PipelineJob,
+  type PipelineStage,
+  type PipelineStep,
+} from '../e2e/pipeline-expander';
 import type { Value } from '../e2e/expressions';
 
 /**
@@ -61,12 +68,15 @@ export interface CheckOptions {
 export function cancelSafetyProblems(pipeline: ExpandedPipeline, options: CheckOptions = {}): string[] {
   const cap = options.capMinutes ?? Number(pipeline.parameters.agentJobTimeoutMinutes ?? HOSTED_CAP_MINUTES);
   const problems: string[] = [];
-  if (cap > HOSTED_CAP_MINUTES) problems.push(`agentJobTimeoutMinutes ${cap} is above the Microsoft-hosted cap of ${HOSTED_CAP_MINUTES} minutes`);
+  if (cap > HOSTED_CAP_MINUTES)
+    problems.push(`agentJobTimeoutMinutes ${cap} is above the Microsoft-hosted cap of ${HOSTED_CAP_MINUTES} minutes`);
   for (const stage of pipeline.stages) {
-    if (stage.condition && !STATUS_FUNCTION.test(stage.condition)) problems.push(`stage ${stage.name}: condition '${stage.condition}' has no status function, so it can run after a Cancel`);
+    if (stage.condition && !STATUS_FUNCTION.test(stage.condition))
+      problems.push(`stage ${stage.name}: condition '${stage.condition}' has no status function, so it can run after a Cancel`);
     for (const job of stage.jobs) {
       const where = `${stage.name}.${job.name}`;
-      if (job.condition && !STATUS_FUNCTION.test(job.condition)) problems.push(`job ${where}: condition '${job.condition}' has no status function, so it can start after a Cancel`);
+      if (job.condition && !STATUS_FUNCTION.test(job.condition))
+        problems.push(`job ${where}: condition '${job.condition}' has no status function, so it can start after a Cancel`);
       problems.push(...restoreProblems(stage, job), ...timeoutProblems(where, job, cap));
     }
   }
@@ -79,17 +89,24 @@ function restoreProblems(stage: PipelineStage, job: PipelineJob): string[] {
   const restoring = job.steps.filter(isRestoringStep);
   for (const step of restoring) {
     const label = `${where}.${step.name ?? step.displayName} (${step.task} ${step.inputs.action})`;
-    if (!RUNS_AFTER_CANCEL.test(step.condition ?? '')) problems.push(`${label}: the step's condition '${step.condition ?? 'succeeded()'}' is false after a Cancel`);
+    if (!RUNS_AFTER_CANCEL.test(step.condition ?? ''))
+      problems.push(`${label}: the step's condition '${step.condition ?? 'succeeded()'}' is false after a Cancel`);
     if (recordFromSameJob(step, job)) continue;
     // Its record comes from an earlier job or stage: this job must start even after a Cancel.
-    if (!RUNS_AFTER_CANCEL.test(job.condition ?? '')) problems.push(`${label}: job ${where} has condition '${job.condition ?? 'succeeded()'}', so a Cancel skips it and what it restores stays changed`);
-    if (!RUNS_AFTER_CANCEL.test(stage.condition ?? '')) problems.push(`${label}: stage ${stage.name} has condition '${stage.condition ?? 'succeeded()'}', so a Cancel skips it`);
+    if (!RUNS_AFTER_CANCEL.test(job.condition ?? ''))
+      problems.push(
+        `${label}: job ${where} has condition '${job.condition ?? 'succeeded()'}', so a Cancel skips it and what it restores stays changed`,
+      );
+    if (!RUNS_AFTER_CANCEL.test(stage.condition ?? ''))
+      problems.push(`${label}: stage ${stage.name} has condition '${stage.condition ?? 'succeeded()'}', so a Cancel skips it`);
   }
   // The records a restore reads often arrive by a download step: it must run after a Cancel too.
   if (restoring.length) {
     for (const step of job.steps.filter((candidate) => candidate.kind === 'download')) {
       if (!RUNS_AFTER_CANCEL.test(step.condition ?? '')) {
-        problems.push(`${where}.${step.displayName ?? 'download'} (download): the step's condition '${step.condition ?? 'succeeded()'}' is false after a Cancel, so the restores and the report miss the records it brings`);
+        problems.push(
+          `${where}.${step.displayName ?? 'download'} (download): the step's condition '${step.condition ?? 'succeeded()'}' is false after a Cancel, so the restores and the report miss the records it brings`,
+        );
       }
     }
   }
@@ -97,8 +114,13 @@ function restoreProblems(stage: PipelineStage, job: PipelineJob): string[] {
     const needed = restoring.reduce((sum, step) => sum + restoreMinutes(step), 0);
     const given = job.cancelTimeoutInMinutes ?? DEFAULT_CANCEL_TIMEOUT;
     if (given < needed) {
-      const parts = restoring.map((step) => `${step.name ?? step.task} ${restoreMinutes(step)} (${RESTORE_BUDGETS[step.task!].why})`).join(' + ');
-      problems.push(`job ${where}: cancelTimeoutInMinutes ${job.cancelTimeoutInMinutes ?? `unset (${DEFAULT_CANCEL_TIMEOUT})`} is shorter than ` + `its restores after a Cancel: ${parts} = ${needed} min`);
+      const parts = restoring
+        .map((step) => `${step.name ?? step.task} ${restoreMinutes(step)} (${RESTORE_BUDGETS[step.task!].why})`)
+        .join(' + ');
+      problems.push(
+        `job ${where}: cancelTimeoutInMinutes ${job.cancelTimeoutInMinutes ?? `unset (${DEFAULT_CANCEL_TIMEOUT})`} is shorter than ` +
+          `its restores after a Cancel: ${parts} = ${needed} min`,
+      );
     }
   }
   return problems;
@@ -109,16 +131,31 @@ function timeoutProblems(where: string, job: PipelineJob, cap: number): string[]
   const jobTimeout = job.timeoutInMinutes ?? DEFAULT_JOB_TIMEOUT;
   if (!job.server) {
     if (job.timeoutInMinutes === 0) problems.push(`job ${where}: timeoutInMinutes 0 asks for the agent's maximum; give at most ${cap}`);
-    else if (jobTimeout > cap) problems.push(`job ${where}: timeoutInMinutes ${jobTimeout} is above the agent's cap of ${cap} minutes: the agent stops the job before ` + `the task's own timeout`);
+    else if (jobTimeout > cap)
+      problems.push(
+        `job ${where}: timeoutInMinutes ${jobTimeout} is above the agent's cap of ${cap} minutes: the agent stops the job before ` +
+          `the task's own timeout`,
+      );
     for (const step of job.steps.filter((s) => s.task === 'RunChanges' || s.task === 'RunPipeline')) {
       const own = Number(step.inputs.timeoutMinutes || (step.task === 'RunChanges' ? 360 : 120));
-      if (!(own < jobTimeout)) problems.push(`${where}.${step.name ?? step.task}: the ${step.task} timeoutMinutes ${own} is not below its job's timeout ${jobTimeout}`);
+      if (!(own < jobTimeout))
+        problems.push(
+          `${where}.${step.name ?? step.task}: the ${step.task} timeoutMinutes ${own} is not below its job's timeout ${jobTimeout}`,
+        );
     }
   }
   for (const step of job.steps.filter((s) => s.task === 'ManualValidation')) {
     const own = step.raw.timeoutInMinutes === undefined ? undefined : Number(step.raw.timeoutInMinutes);
-    if (own === undefined || !(own > 0)) problems.push(`${where}.${step.displayName}: ManualValidation has no timeoutInMinutes of its own, so its job's timeout fires first and ` + `onTimeout never applies`);
-    else if (job.timeoutInMinutes === undefined || !(own < job.timeoutInMinutes)) problems.push(`${where}.${step.displayName}: ManualValidation timeoutInMinutes ${own} is not below its job's ` + `${job.timeoutInMinutes ?? 'default'}, so onTimeout never applies`);
+    if (own === undefined || !(own > 0))
+      problems.push(
+        `${where}.${step.displayName}: ManualValidation has no timeoutInMinutes of its own, so its job's timeout fires first and ` +
+          `onTimeout never applies`,
+      );
+    else if (job.timeoutInMinutes === undefined || !(own < job.timeoutInMinutes))
+      problems.push(
+        `${where}.${step.displayName}: ManualValidation timeoutInMinutes ${own} is not below its job's ` +
+          `${job.timeoutInMinutes ?? 'default'}, so onTimeout never applies`,
+      );
   }
   return problems;
 }
@@ -137,7 +174,11 @@ export function environmentsFromParameters(file: string, values: Record<string, 
       continue; // A parameter with a list of allowed values cannot take the probe: it cannot name an environment either.
     }
     for (const [job, environment] of moved) {
-      if (environment !== baseline.get(job)) problems.push(`job ${job}: environment '${baseline.get(job)}' comes from queue-time parameter '${parameter.name}' (queued as '${probe}' ` + `it deploys to '${environment}')`);
+      if (environment !== baseline.get(job))
+        problems.push(
+          `job ${job}: environment '${baseline.get(job)}' comes from queue-time parameter '${parameter.name}' (queued as '${probe}' ` +
+            `it deploys to '${environment}')`,
+        );
     }
   }
   return problems;
@@ -145,7 +186,8 @@ export function environmentsFromParameters(file: string, values: Record<string, 
 
 function environmentsOf(pipeline: ExpandedPipeline): Map<string, string> {
   const found = new Map<string, string>();
-  for (const stage of pipeline.stages) for (const job of stage.jobs) if (job.environment !== undefined) found.set(`${stage.name}.${job.name}`, job.environment);
+  for (const stage of pipeline.stages)
+    for (const job of stage.jobs) if (job.environment !== undefined) found.set(`${stage.name}.${job.name}`, job.environment);
   return found;
 }
 

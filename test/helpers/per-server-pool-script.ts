@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   if (mode === 'add') {
     for (;;) {
       const health = await network.applicationGateways.beginBackendHealthAndWait(resourceGroup, gatewayName, interval);
-      const servers = (health.backendAddressPools ?? []).flatMap((entry) => (entry.backendHttpSettingsCollection ?? []).flatMap((settings) => settings.servers ?? []));
+      const servers = (health.backendAddressPools ?? []).flatMap((entry) =>
+        (entry.backendHttpSettingsCollection ?? []).flatMap((settings) => settings.servers ?? []),
+      );
       if (ips.every((ip) => servers.some((server) => server.address === ip && server.health === 'Up'))) break;
       await sleep(50);
     }

@@ -99,7 +99,8 @@ function inputValueSchema(input: TaskInput): Schema {
     const keys = Object.keys(input.options);
     return { type: 'string', pattern: `^(?:${[...keys.map(anyCase), LATE_VALUE].join('|')})$`, 'x-expected': `one of: ${keys.join(', ')}` };
   }
-  if (input.type === 'boolean') return { type: 'string', pattern: `^(?:${anyCase('true')}|${anyCase('false')}|${LATE_VALUE})$`, 'x-expected': 'true or false' };
+  if (input.type === 'boolean')
+    return { type: 'string', pattern: `^(?:${anyCase('true')}|${anyCase('false')}|${LATE_VALUE})$`, 'x-expected': 'true or false' };
   if (input.type === 'int') return { type: 'string', pattern: `^(?:[-+]?[0-9]+|${LATE_VALUE})$`, 'x-expected': 'a whole number' };
   return { type: 'string' };
 }
@@ -145,12 +146,17 @@ function taskDefinition(original: Schema, tasks: TaskManifest[]): Schema {
   const ours = tasks.map(taskEntry);
   const properties = { ...(original.properties as Record<string, Schema>) };
   properties.continueOnError = { $ref: '#/definitions/boolean', description: properties.continueOnError?.description };
-  properties.retryCountOnTaskFailure = { $ref: '#/definitions/integerString', description: properties.retryCountOnTaskFailure?.description };
+  properties.retryCountOnTaskFailure = {
+    $ref: '#/definitions/integerString',
+    description: properties.retryCountOnTaskFailure?.description,
+  };
   properties.timeoutInMinutes = { $ref: '#/definitions/integerString', description: properties.timeoutInMinutes?.description };
   properties.task = {
     type: 'string',
     anyOf: [{ pattern: ours.length ? ours.map((entry) => entry.pattern).join('|') : '^$.' }, { enum: builtIn }],
-    'x-message': `is not a known task: ours are ${ours.map((entry) => entry.reference).join(', ')}; Microsoft's are the ` + `${builtIn.length} the schema lists`,
+    'x-message':
+      `is not a known task: ours are ${ours.map((entry) => entry.reference).join(', ')}; Microsoft's are the ` +
+      `${builtIn.length} the schema lists`,
   };
   return {
     type: 'object',
@@ -330,7 +336,11 @@ class Expander {
       };
       for (const item of node.items) {
         const line = this.lineOf(item as Node);
-        if (isMap(item) && item.items.length > 0 && item.items.every((pair) => isScalar(pair.key) && INSERTION.test(String(pair.key.value).trim()))) {
+        if (
+          isMap(item) &&
+          item.items.length > 0 &&
+          item.items.every((pair) => isScalar(pair.key) && INSERTION.test(String(pair.key.value).trim()))
+        ) {
           for (const pair of item.items) {
             const body = this.convert(pair.value, resolveParameters);
             if (Array.isArray(body)) body.forEach((value, index) => push(value, this.lines.get(body)?.keys.get(index) ?? line));
@@ -359,7 +369,10 @@ class Expander {
     if (Array.isArray(declared)) {
       for (const item of declared) {
         if (item && typeof item === 'object' && !Array.isArray(item) && typeof item.name === 'string') {
-          this.parameters.set(item.name, { type: typeof item.type === 'string' ? item.type : undefined, default: 'default' in item ? item.default : undefined });
+          this.parameters.set(item.name, {
+            type: typeof item.type === 'string' ? item.type : undefined,
+            default: 'default' in item ? item.default : undefined,
+          });
         }
       }
     } else if (declared && typeof declared === 'object') {
@@ -427,7 +440,9 @@ export function explainErrors(errors: ErrorObject[], data: Json, lines: WeakMap<
   const schemaOf = (error: ErrorObject) => (error.parentSchema ?? {}) as Schema;
   const under = (error: ErrorObject, parent: ErrorObject) =>
     error !== parent && error.instancePath === parent.instancePath && error.schemaPath.startsWith(`${parent.schemaPath}/`);
-  const summarized = errors.filter((error) => error.keyword === 'anyOf' && (schemaOf(error)['x-message'] || schemaOf(error)['x-discriminator']));
+  const summarized = errors.filter(
+    (error) => error.keyword === 'anyOf' && (schemaOf(error)['x-message'] || schemaOf(error)['x-discriminator']),
+  );
   const kept = errors.filter((error) => {
     const schema = schemaOf(error);
     if (schema['x-expression'] || error.keyword === 'if') return false;
@@ -472,7 +487,14 @@ export function explainErrors(errors: ErrorObject[], data: Json, lines: WeakMap<
     } else if (error.data !== undefined && typeof error.data !== 'object') {
       message = `'${preview(error.data)}' ${message}`;
     }
-    return { file, line: lineFor(data, lines, error.instancePath, extraKey), path: yamlPath(error.instancePath), keyword, message, detail: extraKey ?? String(params.missingProperty ?? message) };
+    return {
+      file,
+      line: lineFor(data, lines, error.instancePath, extraKey),
+      path: yamlPath(error.instancePath),
+      keyword,
+      message,
+      detail: extraKey ?? String(params.missingProperty ?? message),
+    };
   });
   const rank = (problem: SchemaProblem) => (problem.keyword === 'additionalProperties' ? 0 : problem.keyword === 'required' ? 1 : 2);
   // The same unknown key is often reported by several shapes; keep one report, the one with a suggestion.
@@ -551,7 +573,8 @@ export class PipelineValidator {
     expander.readParameters(document.contents);
     const data = expander.convert(document.contents);
     const detected = kind ?? documentKind(data, file);
-    const candidates: DocumentKind[] = detected === 'template' ? ['stepsTemplate', 'jobsTemplate', 'stagesTemplate', 'variablesTemplate'] : [detected];
+    const candidates: DocumentKind[] =
+      detected === 'template' ? ['stepsTemplate', 'jobsTemplate', 'stagesTemplate', 'variablesTemplate'] : [detected];
     const results = candidates.map((candidate): ValidationResult => {
       const validate = this.validator(candidate);
       const problems = validate(data) ? [] : explainErrors(validate.errors ?? [], data, expander.lines, file);

@@ -45,7 +45,13 @@ export interface TaskJson {
   groups?: Array<{ name: string; displayName: string; visibleRule?: string }>;
   inputs?: TaskInputDefinition[];
   outputVariables?: Array<{ name: string; description?: string }>;
-  dataSourceBindings?: Array<{ target?: string; endpointId?: string; dataSourceName?: string; endpointUrl?: string; parameters?: Record<string, string> }>;
+  dataSourceBindings?: Array<{
+    target?: string;
+    endpointId?: string;
+    dataSourceName?: string;
+    endpointUrl?: string;
+    parameters?: Record<string, string>;
+  }>;
   restrictions?: { commands?: { mode?: string }; settableVariables?: { allowed?: string[] } };
   execution?: Record<string, { target?: string }>;
 }
@@ -173,7 +179,10 @@ function lineAt(text: string, index: number): number {
 function importedFrom(text: string, identifier: string, load: ModuleLoader): { text: string; name: string } | undefined {
   for (const match of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/g)) {
     for (const part of match[1].split(',')) {
-      const [original, local] = part.replace(/^\s*type\s+/, '').split(/\s+as\s+/).map((s) => s.trim());
+      const [original, local] = part
+        .replace(/^\s*type\s+/, '')
+        .split(/\s+as\s+/)
+        .map((s) => s.trim());
       if ((local ?? original) === identifier) {
         const module = load(match[2]);
         return module === undefined ? undefined : { text: stripComments(module), name: original };
@@ -292,7 +301,9 @@ export function checkManifest(task: TaskJson, options: { folderName?: string; en
   }
   if (!task.minimumAgentVersion) problems.push('minimumAgentVersion is missing');
   else if (compareVersions(task.minimumAgentVersion, MINIMUM_AGENT_VERSION) < 0) {
-    problems.push(`minimumAgentVersion ${task.minimumAgentVersion} is older than ${MINIMUM_AGENT_VERSION}, the first agent with the Node20_1 handler`);
+    problems.push(
+      `minimumAgentVersion ${task.minimumAgentVersion} is older than ${MINIMUM_AGENT_VERSION}, the first agent with the Node20_1 handler`,
+    );
   }
   if (!task.instanceNameFormat?.trim()) problems.push('instanceNameFormat is missing');
   for (const [, variable] of (task.instanceNameFormat ?? '').matchAll(/\$\(([^)]+)\)/g)) {
@@ -319,7 +330,10 @@ export function checkManifest(task: TaskJson, options: { folderName?: string; en
         problems.push(`${owner}: visibleRule names '${clause.input}', which is not an input`);
       } else if (isPickList(target) && !isEditable(target) && ['=', '==', '!='].includes(clause.operator)) {
         if (!Object.keys(target.options ?? {}).includes(clause.value)) {
-          problems.push(`${owner}: visibleRule compares '${clause.input}' with '${clause.value}', which is not one of its options ` + `(${Object.keys(target.options ?? {}).join(', ')})`);
+          problems.push(
+            `${owner}: visibleRule compares '${clause.input}' with '${clause.value}', which is not one of its options ` +
+              `(${Object.keys(target.options ?? {}).join(', ')})`,
+          );
         }
       } else if (target.type === 'boolean' && !/^(true|false)$/.test(clause.value)) {
         problems.push(`${owner}: visibleRule compares boolean '${clause.input}' with '${clause.value}'`);
@@ -335,7 +349,8 @@ export function checkManifest(task: TaskJson, options: { folderName?: string; en
     const owner = `input '${input.name}'`;
     if (!input.helpMarkDown?.trim()) problems.push(`${owner} has no helpMarkDown`);
     // An input with no group shows above the groups (the usual place for the action and the connection).
-    if (input.groupName !== undefined && !groups.has(input.groupName)) problems.push(`${owner} is in group '${input.groupName}', which is not declared in groups`);
+    if (input.groupName !== undefined && !groups.has(input.groupName))
+      problems.push(`${owner} is in group '${input.groupName}', which is not declared in groups`);
     checkRule(owner, input.visibleRule);
     if (input.visibleRule && parseVisibleRule(input.visibleRule).some((clause) => 'input' in clause && clause.input === input.name)) {
       problems.push(`${owner}: visibleRule depends on itself`);
@@ -345,7 +360,12 @@ export function checkManifest(task: TaskJson, options: { folderName?: string; en
       // An editable picker filled by a data source binding (the task assistant asks the service) has no fixed options.
       const bound = isEditable(input) && (task.dataSourceBindings ?? []).some((binding) => binding.target === input.name);
       if (keys.length === 0 && !bound) problems.push(`${owner} is a ${input.type} with no options`);
-      if (input.defaultValue !== undefined && input.defaultValue !== '' && !isEditable(input) && !keys.includes(String(input.defaultValue))) {
+      if (
+        input.defaultValue !== undefined &&
+        input.defaultValue !== '' &&
+        !isEditable(input) &&
+        !keys.includes(String(input.defaultValue))
+      ) {
         problems.push(`${owner} defaults to '${input.defaultValue}', which is not one of its options (${keys.join(', ')})`);
       }
     }
@@ -354,7 +374,8 @@ export function checkManifest(task: TaskJson, options: { folderName?: string; en
       for (const type of service.split(',').map((t) => t.split(':')[0].trim())) {
         if (!BUILT_IN_ENDPOINT_TYPES.includes(type) && !options.endpointTypes.includes(type)) {
           problems.push(
-            `${owner} uses service connection type '${type}', which is neither built in (${BUILT_IN_ENDPOINT_TYPES.join(', ')}) nor ` + `declared in vss-extension.json (${options.endpointTypes.join(', ')})`,
+            `${owner} uses service connection type '${type}', which is neither built in (${BUILT_IN_ENDPOINT_TYPES.join(', ')}) nor ` +
+              `declared in vss-extension.json (${options.endpointTypes.join(', ')})`,
           );
         }
       }
@@ -382,18 +403,28 @@ export function checkInputReads(task: TaskJson, reads: InputRead[]): string[] {
     }
     const service = input.type.startsWith('connectedService:');
     if (service !== (read.kind === 'endpoint')) {
-      problems.push(`${where}: reads '${read.name}' (type ${input.type}) with input.${read.kind}; service connections are read with ` + `input.endpoint and only they`);
+      problems.push(
+        `${where}: reads '${read.name}' (type ${input.type}) with input.${read.kind}; service connections are read with ` +
+          `input.endpoint and only they`,
+      );
     }
-    if (input.type === 'boolean' && read.kind !== 'bool') problems.push(`${where}: reads boolean '${read.name}' with input.${read.kind}, not input.bool`);
-    if (input.type === 'int' && read.kind !== 'int') problems.push(`${where}: reads int '${read.name}' with input.${read.kind}, not input.int`);
+    if (input.type === 'boolean' && read.kind !== 'bool')
+      problems.push(`${where}: reads boolean '${read.name}' with input.${read.kind}, not input.bool`);
+    if (input.type === 'int' && read.kind !== 'int')
+      problems.push(`${where}: reads int '${read.name}' with input.${read.kind}, not input.int`);
     if (isPickList(input) && !isEditable(input) && read.kind !== 'choice') {
-      problems.push(`${where}: reads ${input.type} '${read.name}' with input.${read.kind}; use input.choice so the code accepts exactly its options`);
+      problems.push(
+        `${where}: reads ${input.type} '${read.name}' with input.${read.kind}; use input.choice so the code accepts exactly its options`,
+      );
     }
     if (read.kind === 'choice') {
       if (!isPickList(input)) {
         problems.push(`${where}: reads '${read.name}' with input.choice, but it is a ${input.type}, not a pickList`);
       } else if (read.choices === undefined) {
-        problems.push(`${where}: input.choice('${read.name}', ...) needs its allowed values as an array literal, or a const array declared in ` + `the task folder or a module it imports`);
+        problems.push(
+          `${where}: input.choice('${read.name}', ...) needs its allowed values as an array literal, or a const array declared in ` +
+            `the task folder or a module it imports`,
+        );
       } else {
         const keys = Object.keys(input.options ?? {});
         if (!sameSet(read.choices, keys)) {
@@ -422,7 +453,8 @@ export function checkInputReads(task: TaskJson, reads: InputRead[]): string[] {
  */
 export function restrictionProblems(task: TaskJson): string[] {
   const allowed = task.restrictions?.settableVariables?.allowed;
-  if (!Array.isArray(allowed)) return ['restrictions.settableVariables.allowed is missing: list the output variables (the task may set nothing else)'];
+  if (!Array.isArray(allowed))
+    return ['restrictions.settableVariables.allowed is missing: list the output variables (the task may set nothing else)'];
   const outputs = (task.outputVariables ?? []).map((output) => output.name);
   const problems: string[] = [];
   const extra = allowed.filter((name) => !outputs.includes(name));
@@ -430,7 +462,8 @@ export function restrictionProblems(task: TaskJson): string[] {
   if (extra.length) problems.push(`restrictions.settableVariables.allowed lists ${extra.join(', ')}, which is not an output variable`);
   if (missing.length) problems.push(`restrictions.settableVariables.allowed lacks output variable(s) ${missing.join(', ')}`);
   if (new Set(allowed).size !== allowed.length) problems.push('restrictions.settableVariables.allowed lists a name twice');
-  if (task.restrictions?.commands?.mode === 'restricted') problems.push("restrictions.commands.mode 'restricted' would refuse task.uploadsummary; leave commands as they are");
+  if (task.restrictions?.commands?.mode === 'restricted')
+    problems.push("restrictions.commands.mode 'restricted' would refuse task.uploadsummary; leave commands as they are");
   return problems;
 }
 
@@ -442,7 +475,12 @@ export function checkTaskFolder(taskDirectory: string, options: { endpointTypes:
   problems.push(...checkInputReads(task, scanInputReads(sources, relativeModuleLoader(taskDirectory))));
   const icon = path.join(taskDirectory, 'icon.png');
   if (!fs.existsSync(icon)) problems.push('icon.png is missing');
-  else if (!fs.readFileSync(icon).subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+  else if (
+    !fs
+      .readFileSync(icon)
+      .subarray(0, 8)
+      .equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+  ) {
     problems.push('icon.png is not a PNG file');
   }
   return problems;

@@ -159,7 +159,8 @@ export async function runBundledTask(task: string, options: RunTaskOptions = {})
 function settableVariables(task: string): string[] | undefined {
   const file = path.join(repoRoot, 'tasks', task, 'task.json');
   if (!fs.existsSync(file)) return undefined;
-  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { restrictions?: { settableVariables?: { allowed?: string[] } } }).restrictions?.settableVariables?.allowed;
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { restrictions?: { settableVariables?: { allowed?: string[] } } }).restrictions
+    ?.settableVariables?.allowed;
 }
 
 export function parseRun(

@@ -89,7 +89,14 @@ async function started<E extends Emulator>(emulator: E): Promise<E> {
 // ---------------------------------------------------------------------------------------------------------
 // Each client's calls that matter
 
-function pingdom(name: string, method: string, pathTest: RegExp, writes: Operation['writes'], call: (client: PingdomClient, window: { id: number; from: number }) => Promise<unknown>, once = false): Operation {
+function pingdom(
+  name: string,
+  method: string,
+  pathTest: RegExp,
+  writes: Operation['writes'],
+  call: (client: PingdomClient, window: { id: number; from: number }) => Promise<unknown>,
+  once = false,
+): Operation {
   return {
     service: /Pingdom/,
     name: `Pingdom ${name}`,
@@ -99,7 +106,14 @@ function pingdom(name: string, method: string, pathTest: RegExp, writes: Operati
     once,
     async start(log) {
       const emulator = await started(new PingdomEmulator());
-      const client = new PingdomClient({ baseUrl: `${emulator.url}/api/3.1`, token: PINGDOM_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
+      const client = new PingdomClient({
+        baseUrl: `${emulator.url}/api/3.1`,
+        token: PINGDOM_TOKEN,
+        log,
+        retry,
+        maxBodyBytes: MAX_BODY_BYTES,
+        clock: testClock(),
+      });
       // A window not begun yet: Pingdom deletes only those.
       const window = { id: 9001, from: emulator.now() + 3600 };
       emulator.windows.set(window.id, { ...window, description: 'corpus', to: window.from + 3600, uptime: [1001], tms: [] });
@@ -108,7 +122,13 @@ function pingdom(name: string, method: string, pathTest: RegExp, writes: Operati
   };
 }
 
-function cloudflare(name: string, method: string, pathTest: RegExp, writes: Operation['writes'], call: (client: CloudflareClient, wwwId: string) => Promise<unknown>): Operation {
+function cloudflare(
+  name: string,
+  method: string,
+  pathTest: RegExp,
+  writes: Operation['writes'],
+  call: (client: CloudflareClient, wwwId: string) => Promise<unknown>,
+): Operation {
   return {
     service: /Cloudflare/,
     name: `Cloudflare ${name}`,
@@ -117,14 +137,26 @@ function cloudflare(name: string, method: string, pathTest: RegExp, writes: Oper
     writes,
     async start(log) {
       const emulator = await started(new CloudflareEmulator());
-      const client = new CloudflareClient({ baseUrl: `${emulator.url}/client/v4`, token: CLOUDFLARE_TOKEN, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
+      const client = new CloudflareClient({
+        baseUrl: `${emulator.url}/client/v4`,
+        token: CLOUDFLARE_TOKEN,
+        log,
+        retry,
+        maxBodyBytes: MAX_BODY_BYTES,
+        clock: testClock(),
+      });
       const wwwId = emulator.find('www.invoicecloud.com')!.id;
       return { emulator, run: () => call(client, wwwId), state: () => emulator.dnsState(), stop: () => emulator.stop() };
     },
   };
 }
 
-function newRelic(name: string, writes: Operation['writes'], call: (client: NewRelicClient, ruleId: string) => Promise<unknown>, once = false): Operation {
+function newRelic(
+  name: string,
+  writes: Operation['writes'],
+  call: (client: NewRelicClient, ruleId: string) => Promise<unknown>,
+  once = false,
+): Operation {
   return {
     service: /New Relic/,
     name: `New Relic ${name}`,
@@ -134,7 +166,14 @@ function newRelic(name: string, writes: Operation['writes'], call: (client: NewR
     once,
     async start(log) {
       const emulator = await started(new NewRelicEmulator());
-      const client = new NewRelicClient({ baseUrl: `${emulator.url}/graphql`, apiKey: NEWRELIC_KEY, accountId: NEWRELIC_ACCOUNT, log, retry, maxBodyBytes: MAX_BODY_BYTES });
+      const client = new NewRelicClient({
+        baseUrl: `${emulator.url}/graphql`,
+        apiKey: NEWRELIC_KEY,
+        accountId: NEWRELIC_ACCOUNT,
+        log,
+        retry,
+        maxBodyBytes: MAX_BODY_BYTES,
+      });
       const ruleId = String([...emulator.rules.keys()][0]);
       return { emulator, run: () => call(client, ruleId), state: () => emulator.ruleState(), stop: () => emulator.stop() };
     },
@@ -150,7 +189,14 @@ const RULE = {
   actionOnMutingRuleWindowEnded: 'CLOSE_ISSUES_ON_INACTIVE' as const,
 };
 
-function devOps(name: string, method: string, pathTest: RegExp, writes: Operation['writes'], call: (client: DevOpsClient, emulator: AzureDevOpsEmulator, id: number) => Promise<unknown>, options: { once?: boolean; skip?: HostileFault[] } = {}): Operation {
+function devOps(
+  name: string,
+  method: string,
+  pathTest: RegExp,
+  writes: Operation['writes'],
+  call: (client: DevOpsClient, emulator: AzureDevOpsEmulator, id: number) => Promise<unknown>,
+  options: { once?: boolean; skip?: HostileFault[] } = {},
+): Operation {
   return {
     service: /Azure DevOps/,
     name: `Azure DevOps ${name}`,
@@ -161,9 +207,26 @@ function devOps(name: string, method: string, pathTest: RegExp, writes: Operatio
     async start(log) {
       const emulator = await started(new AzureDevOpsEmulator());
       const { id } = emulator.addPipeline({ name: 'Nightly export', folder: '\\Product Integrations' });
-      const connection = { collectionUrl: emulator.collectionUrl, project: emulator.project, token: emulator.token, kind: 'job-token' as const, source: 'the corpus' };
-      const client = new DevOpsClient({ connection, log, maxRetries: 2, baseDelayMs: 10, deadlineMs: DEADLINE_MS, maxBodyBytes: MAX_BODY_BYTES, sleep: async () => {} });
-      const state = () => [...emulator.definitions.values()].map((definition) => `${definition.name} ${definition.queueStatus} r${definition.revision}`).concat(`${emulator.runs.size} runs`);
+      const connection = {
+        collectionUrl: emulator.collectionUrl,
+        project: emulator.project,
+        token: emulator.token,
+        kind: 'job-token' as const,
+        source: 'the corpus',
+      };
+      const client = new DevOpsClient({
+        connection,
+        log,
+        maxRetries: 2,
+        baseDelayMs: 10,
+        deadlineMs: DEADLINE_MS,
+        maxBodyBytes: MAX_BODY_BYTES,
+        sleep: async () => {},
+      });
+      const state = () =>
+        [...emulator.definitions.values()]
+          .map((definition) => `${definition.name} ${definition.queueStatus} r${definition.revision}`)
+          .concat(`${emulator.runs.size} runs`);
       return { emulator, run: () => call(client, emulator, id), state, stop: () => emulator.stop() };
     },
   };
@@ -174,14 +237,31 @@ const OPERATIONS: Operation[] = [
   pingdom('GET /checks (pause selects, resume reads back)', 'GET', /\/checks$/, 'none', (client) => client.listChecks()),
   pingdom('GET /maintenance (resume finds its window)', 'GET', /\/maintenance$/, 'none', (client) => client.listWindows()),
   pingdom('PUT /checks (pause, unpause)', 'PUT', /\/checks$/, 'target', (client) => client.setPaused([1001], false)),
-  pingdom('POST /maintenance (open the window)', 'POST', /\/maintenance$/, 'target', (client) => client.createWindow({ description: 'x', to: Math.floor(Date.now() / 1000) + 600, checkIds: [1002] }), true),
-  pingdom('PUT /maintenance/{id} (end the window)', 'PUT', /\/maintenance\/\d+$/, 'target', (client, window) => client.setWindowEnd(window.id, window.from + 3700)),
-  pingdom('DELETE /maintenance/{id} (end a window not begun)', 'DELETE', /\/maintenance\/\d+$/, 'target', (client, window) => client.deleteWindow(window.id)),
+  pingdom(
+    'POST /maintenance (open the window)',
+    'POST',
+    /\/maintenance$/,
+    'target',
+    (client) => client.createWindow({ description: 'x', to: Math.floor(Date.now() / 1000) + 600, checkIds: [1002] }),
+    true,
+  ),
+  pingdom('PUT /maintenance/{id} (end the window)', 'PUT', /\/maintenance\/\d+$/, 'target', (client, window) =>
+    client.setWindowEnd(window.id, window.from + 3700),
+  ),
+  pingdom('DELETE /maintenance/{id} (end a window not begun)', 'DELETE', /\/maintenance\/\d+$/, 'target', (client, window) =>
+    client.deleteWindow(window.id),
+  ),
   // Cloudflare: the zone and record reads are what restore compares against.
   cloudflare('GET /zones (find the zone)', 'GET', /\/zones$/, 'none', (client) => client.findZone('invoicecloud.com')),
-  cloudflare('GET dns_records?name.exact (enable reads the originals)', 'GET', /\/dns_records$/, 'none', (client) => client.recordsNamed(ZONE_ID, 'www.invoicecloud.com')),
-  cloudflare('GET dns_records/{id} (restore reads back)', 'GET', /\/dns_records\/[0-9a-f]+$/, 'none', (client, id) => client.getRecord(ZONE_ID, id)),
-  cloudflare('PATCH dns_records/{id} (swap, restore)', 'PATCH', /\/dns_records\/[0-9a-f]+$/, 'target', (client, id) => client.patchRecord(ZONE_ID, id, { content: 'pal.invoicecloud.com' })),
+  cloudflare('GET dns_records?name.exact (enable reads the originals)', 'GET', /\/dns_records$/, 'none', (client) =>
+    client.recordsNamed(ZONE_ID, 'www.invoicecloud.com'),
+  ),
+  cloudflare('GET dns_records/{id} (restore reads back)', 'GET', /\/dns_records\/[0-9a-f]+$/, 'none', (client, id) =>
+    client.getRecord(ZONE_ID, id),
+  ),
+  cloudflare('PATCH dns_records/{id} (swap, restore)', 'PATCH', /\/dns_records\/[0-9a-f]+$/, 'target', (client, id) =>
+    client.patchRecord(ZONE_ID, id, { content: 'pal.invoicecloud.com' }),
+  ),
   cloudflare('POST purge_cache', 'POST', /\/purge_cache$/, 'target', (client) => client.purge(ZONE_ID, { everything: true })),
   // Slack Web API and webhooks.
   {
@@ -192,8 +272,20 @@ const OPERATIONS: Operation[] = [
     writes: 'none',
     async start(log) {
       const emulator = await started(new SlackEmulator());
-      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
-      return { emulator, run: () => client.resolveChannels(['#maintenance']), state: () => emulator.messages.length, stop: () => emulator.stop() };
+      const client = new SlackClient({
+        token: SLACK_BOT_TOKEN,
+        baseUrl: emulator.url,
+        log,
+        retry,
+        maxBodyBytes: MAX_BODY_BYTES,
+        clock: testClock(),
+      });
+      return {
+        emulator,
+        run: () => client.resolveChannels(['#maintenance']),
+        state: () => emulator.messages.length,
+        stop: () => emulator.stop(),
+      };
     },
   },
   {
@@ -205,9 +297,20 @@ const OPERATIONS: Operation[] = [
     once: true,
     async start(log) {
       const emulator = await started(new SlackEmulator());
-      const client = new SlackClient({ token: SLACK_BOT_TOKEN, baseUrl: emulator.url, log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() });
+      const client = new SlackClient({
+        token: SLACK_BOT_TOKEN,
+        baseUrl: emulator.url,
+        log,
+        retry,
+        maxBodyBytes: MAX_BODY_BYTES,
+        clock: testClock(),
+      });
       const channel = emulator.channelByName('maintenance')!;
-      return { emulator, run: () => client.postMessage({ id: channel.id, name: channel.name }, { text: 'corpus' }), stop: () => emulator.stop() };
+      return {
+        emulator,
+        run: () => client.postMessage({ id: channel.id, name: channel.name }, { text: 'corpus' }),
+        stop: () => emulator.stop(),
+      };
     },
   },
   {
@@ -222,7 +325,11 @@ const OPERATIONS: Operation[] = [
     async start(log) {
       const emulator = await started(new SlackWebhookEmulator());
       const url = emulator.addHook('maintenance');
-      return { emulator, run: () => postSlackWebhook(url, { text: 'corpus' }, { log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() }), stop: () => emulator.stop() };
+      return {
+        emulator,
+        run: () => postSlackWebhook(url, { text: 'corpus' }, { log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() }),
+        stop: () => emulator.stop(),
+      };
     },
   },
   {
@@ -237,8 +344,17 @@ const OPERATIONS: Operation[] = [
     async start(log) {
       const emulator = await started(new TeamsEmulator());
       const url = emulator.addWorkflow();
-      const card = teamsMessage({ $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body: [{ type: 'TextBlock', text: 'corpus' }] });
-      return { emulator, run: () => postTeamsWorkflow(url, card, { log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() }), stop: () => emulator.stop() };
+      const card = teamsMessage({
+        $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+        type: 'AdaptiveCard',
+        version: '1.4',
+        body: [{ type: 'TextBlock', text: 'corpus' }],
+      });
+      return {
+        emulator,
+        run: () => postTeamsWorkflow(url, card, { log, retry, maxBodyBytes: MAX_BODY_BYTES, clock: testClock() }),
+        stop: () => emulator.stop(),
+      };
     },
   },
   // New Relic: every call is a POST to /graphql; reads must leave the rules as they are.
@@ -247,15 +363,31 @@ const OPERATIONS: Operation[] = [
   newRelic('alertsMutingRuleDelete', 'target', (client, id) => client.deleteRule(id)),
   // Azure DevOps through azure-devops-node-api: connecting, listing, reading back, queueing.
   devOps('GET _apis/ResourceAreas (connect)', 'GET', /\/_apis\/ResourceAreas$/i, 'none', (client) => client.build()),
-  devOps('GET build/Definitions (hold selects)', 'GET', /\/_apis\/build\/Definitions$/i, 'none', (client) => selectDefinitions(client, buildSelections(['Nightly export']), new Log(), 'pipelines')),
-  devOps('GET build/Definitions/{id} (release reads back)', 'GET', /\/_apis\/build\/Definitions\/\d+$/i, 'none', async (client, emulator, id) => {
-    const build = await client.build();
-    return client.call('read pipeline Nightly export', () => build.getDefinition(emulator.project, id), { expect: devOpsShape.resourceOrMissing });
-  }),
-  devOps('GET pipelines/{id}/runs (a run started earlier)', 'GET', /\/_apis\/pipelines\/\d+\/runs$/i, 'none', async (client, emulator, id) => {
-    const pipelines = await client.pipelines();
-    return client.call('list runs of Nightly export', () => pipelines.listRuns(emulator.project, id), { expect: devOpsShape.list });
-  }),
+  devOps('GET build/Definitions (hold selects)', 'GET', /\/_apis\/build\/Definitions$/i, 'none', (client) =>
+    selectDefinitions(client, buildSelections(['Nightly export']), new Log(), 'pipelines'),
+  ),
+  devOps(
+    'GET build/Definitions/{id} (release reads back)',
+    'GET',
+    /\/_apis\/build\/Definitions\/\d+$/i,
+    'none',
+    async (client, emulator, id) => {
+      const build = await client.build();
+      return client.call('read pipeline Nightly export', () => build.getDefinition(emulator.project, id), {
+        expect: devOpsShape.resourceOrMissing,
+      });
+    },
+  ),
+  devOps(
+    'GET pipelines/{id}/runs (a run started earlier)',
+    'GET',
+    /\/_apis\/pipelines\/\d+\/runs$/i,
+    'none',
+    async (client, emulator, id) => {
+      const pipelines = await client.pipelines();
+      return client.call('list runs of Nightly export', () => pipelines.listRuns(emulator.project, id), { expect: devOpsShape.list });
+    },
+  ),
   devOps(
     'POST pipelines/{id}/runs (queue a run)',
     'POST',
@@ -278,7 +410,9 @@ interface Case {
   fault: HostileFault;
 }
 
-const CASES: Case[] = OPERATIONS.flatMap((operation) => HOSTILE_FAULTS.filter((fault) => !operation.skip?.includes(fault)).map((fault) => ({ operation, fault })));
+const CASES: Case[] = OPERATIONS.flatMap((operation) =>
+  HOSTILE_FAULTS.filter((fault) => !operation.skip?.includes(fault)).map((fault) => ({ operation, fault })),
+);
 
 interface Outcome {
   name: string;
@@ -311,12 +445,17 @@ async function runCase({ operation, fault }: Case): Promise<Outcome> {
       if (MISREAD.test(message)) problems.push(`the error misreads the answer as a fact: ${message}`);
       if (/TypeError|Cannot read prop|undefined/.test(message)) problems.push(`a crash, not a clear error: ${message}`);
     }
-    if (elapsedMs > DEADLINE_MS + MARGIN_MS) problems.push(`took ${elapsedMs} ms, more than the ${DEADLINE_MS} ms deadline plus ${MARGIN_MS} ms`);
+    if (elapsedMs > DEADLINE_MS + MARGIN_MS)
+      problems.push(`took ${elapsedMs} ms, more than the ${DEADLINE_MS} ms deadline plus ${MARGIN_MS} ms`);
     const applied = harness.emulator.appliedWrites();
-    const wrong = applied.filter((entry) => operation.writes === 'none' || entry.method !== operation.method || !operation.path.test(entry.path));
+    const wrong = applied.filter(
+      (entry) => operation.writes === 'none' || entry.method !== operation.method || !operation.path.test(entry.path),
+    );
     if (wrong.length) problems.push(`wrong writes: ${wrong.map((entry) => `${entry.method} ${entry.path}`).join(', ')}`);
-    if (operation.once && applied.length > 1) problems.push(`a call that is not safe to repeat reached the service ${applied.length} times`);
-    if (operation.writes === 'none' && harness.state && JSON.stringify(harness.state()) !== before) problems.push('the emulator state changed');
+    if (operation.once && applied.length > 1)
+      problems.push(`a call that is not safe to repeat reached the service ${applied.length} times`);
+    if (operation.writes === 'none' && harness.state && JSON.stringify(harness.state()) !== before)
+      problems.push('the emulator state changed');
   } finally {
     await harness.stop();
   }
@@ -354,22 +493,35 @@ describe('hostile corpus (http): broken answers from every service', function ()
     console.log(`      hostile corpus (http): ${counted.length} cases`);
   });
 
-  it(`every client × every broken answer ends in a clear error within ${DEADLINE_MS} ms + ${MARGIN_MS} ms, ` + 'with no wrong write', async () => {
-    const outcomes = await inBatches(CASES, CONCURRENCY, runCase);
-    counted.push(...outcomes.map((outcome) => outcome.name));
-    const slowest = outcomes.reduce((a, b) => (a.elapsedMs >= b.elapsedMs ? a : b));
-    console.log(`      ${outcomes.length} client cases; slowest ${slowest.elapsedMs} ms (${slowest.name}); deadline ${DEADLINE_MS} ms`);
-    const failed = outcomes.filter((outcome) => outcome.problems.length);
-    assert.deepEqual(failed.map((outcome) => `${outcome.name}: ${outcome.problems.join('; ')}`), []);
-    assert.ok(outcomes.length >= 80, `${outcomes.length} cases`);
-  });
+  it(
+    `every client × every broken answer ends in a clear error within ${DEADLINE_MS} ms + ${MARGIN_MS} ms, ` + 'with no wrong write',
+    async () => {
+      const outcomes = await inBatches(CASES, CONCURRENCY, runCase);
+      counted.push(...outcomes.map((outcome) => outcome.name));
+      const slowest = outcomes.reduce((a, b) => (a.elapsedMs >= b.elapsedMs ? a : b));
+      console.log(`      ${outcomes.length} client cases; slowest ${slowest.elapsedMs} ms (${slowest.name}); deadline ${DEADLINE_MS} ms`);
+      const failed = outcomes.filter((outcome) => outcome.problems.length);
+      assert.deepEqual(
+        failed.map((outcome) => `${outcome.name}: ${outcome.problems.join('; ')}`),
+        [],
+      );
+      assert.ok(outcomes.length >= 80, `${outcomes.length} cases`);
+    },
+  );
 
   it('a smoke check against a website that drips, floods or breaks off fails within its own timeout', async () => {
     const site = await started(new WebsiteEmulator());
     try {
       const outcomes = await inBatches(SMOKE_FAULTS, 3, async (fault) => {
         const log = new Log();
-        const check = { name: `home page (${fault})`, method: 'GET' as const, url: `${site.url}/?${fault}`, expectStatus: [200], retries: 0, retryDelaySeconds: 0 };
+        const check = {
+          name: `home page (${fault})`,
+          method: 'GET' as const,
+          url: `${site.url}/?${fault}`,
+          expectStatus: [200],
+          retries: 0,
+          retryDelaySeconds: 0,
+        };
         site.fault({ kind: fault, path: '/', times: 1, intervalMs: 100 });
         const started = Date.now();
         const result = await runCheck(check, { timeoutSeconds: 1, log });
@@ -386,16 +538,19 @@ describe('hostile corpus (http): broken answers from every service', function ()
     }
   });
 
-  it('restores that read back through a broken answer fail, write nothing and leave no receipt (bundles, as the agent ' + 'runs them)', async () => {
-    const outcomes = (await inBatches(BUNDLE_GROUPS, BUNDLE_CONCURRENCY, runBundleGroup)).flat();
-    counted.push(...outcomes.map((outcome) => outcome.name));
-    const slowest = outcomes.reduce((a, b) => (a.elapsedMs >= b.elapsedMs ? a : b));
-    console.log(`      ${outcomes.length} bundle cases; slowest restore ${slowest.elapsedMs} ms (${slowest.name})`);
-    assert.deepEqual(
-      outcomes.filter((outcome) => outcome.problems.length).map((outcome) => `${outcome.name}: ${outcome.problems.join('; ')}`),
-      [],
-    );
-  });
+  it(
+    'restores that read back through a broken answer fail, write nothing and leave no receipt (bundles, as the agent ' + 'runs them)',
+    async () => {
+      const outcomes = (await inBatches(BUNDLE_GROUPS, BUNDLE_CONCURRENCY, runBundleGroup)).flat();
+      counted.push(...outcomes.map((outcome) => outcome.name));
+      const slowest = outcomes.reduce((a, b) => (a.elapsedMs >= b.elapsedMs ? a : b));
+      console.log(`      ${outcomes.length} bundle cases; slowest restore ${slowest.elapsedMs} ms (${slowest.name})`);
+      assert.deepEqual(
+        outcomes.filter((outcome) => outcome.problems.length).map((outcome) => `${outcome.name}: ${outcome.problems.join('; ')}`),
+        [],
+      );
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -445,7 +600,14 @@ function cloudflareTask(emulator: Emulator, inputs: Record<string, string>, dir:
 function newRelicTask(emulator: Emulator, inputs: Record<string, string | number>, dir: string): Promise<TaskRun> {
   return runBundledTask('AlertMuteV1', {
     inputs: { provider: 'newRelic', newRelicConnection: 'nr', ...inputs },
-    endpoints: { nr: { url: `${emulator.url}/graphql`, scheme: 'Token', parameters: { apitoken: NEWRELIC_KEY }, data: { accountId: String(NEWRELIC_ACCOUNT) } } },
+    endpoints: {
+      nr: {
+        url: `${emulator.url}/graphql`,
+        scheme: 'Token',
+        parameters: { apitoken: NEWRELIC_KEY },
+        data: { accountId: String(NEWRELIC_ACCOUNT) },
+      },
+    },
     variables: BUILD_ID,
     workDirectory: dir,
   });
@@ -488,9 +650,15 @@ const BUNDLE_GROUPS: BundleGroup[] = [
     service: /Cloudflare/,
     faults: (['html', 'shape', 'content-type', 'truncated'] as const).map((kind) => ({ kind, method: 'GET', path: /\/dns_records/ })),
     emulator: () => new CloudflareEmulator(),
-    apply: (emulator, dir) => cloudflareTask(emulator, { action: 'enable', zoneName: 'invoicecloud.com', records: 'www\nmy', maintenanceTarget: 'icmaintenance.azurewebsites.net' }, dir),
+    apply: (emulator, dir) =>
+      cloudflareTask(
+        emulator,
+        { action: 'enable', zoneName: 'invoicecloud.com', records: 'www\nmy', maintenanceTarget: 'icmaintenance.azurewebsites.net' },
+        dir,
+      ),
     restore: (emulator, record, dir) => cloudflareTask(emulator, { action: 'disable', undoRecord: record }, dir),
-    stillApplied: (emulator) => (emulator as CloudflareEmulator).find('www.invoicecloud.com')?.content === 'icmaintenance.azurewebsites.net',
+    stillApplied: (emulator) =>
+      (emulator as CloudflareEmulator).find('www.invoicecloud.com')?.content === 'icmaintenance.azurewebsites.net',
   },
   {
     name: 'Azure DevOps release of held pipelines',
@@ -509,14 +677,16 @@ const BUNDLE_GROUPS: BundleGroup[] = [
     },
     apply: (emulator, dir) => rescheduleTask(emulator, { action: 'hold', planFile: PLAN }, dir),
     restore: (emulator, record, dir) => rescheduleTask(emulator, { action: 'release', undoRecord: record }, dir),
-    stillApplied: (emulator) => [...(emulator as AzureDevOpsEmulator).definitions.values()].some((definition) => definition.queueStatus === 'paused'),
+    stillApplied: (emulator) =>
+      [...(emulator as AzureDevOpsEmulator).definitions.values()].some((definition) => definition.queueStatus === 'paused'),
   },
   {
     name: 'New Relic unmute',
     service: /New Relic/,
     faults: (['html', 'shape', 'truncated'] as const).map((kind) => ({ kind, method: 'POST', path: /\/graphql$/ })),
     emulator: () => new NewRelicEmulator(),
-    apply: (emulator, dir) => newRelicTask(emulator, { action: 'mute', policyNames: 'Web servers', durationMinutes: 60, graceMinutes: 5 }, dir),
+    apply: (emulator, dir) =>
+      newRelicTask(emulator, { action: 'mute', policyNames: 'Web servers', durationMinutes: 60, graceMinutes: 5 }, dir),
     restore: (emulator, record, dir) => newRelicTask(emulator, { action: 'unmute', undoRecord: record }, dir),
     harmless: (entry) => /^\s*query\b/.test(String(entry.body?.query ?? '')),
     stillApplied: (emulator) => (emulator as NewRelicEmulator).rules.size === 2,
@@ -536,13 +706,18 @@ async function runBundleGroup(group: BundleGroup): Promise<Outcome[]> {
   try {
     const dir = newWorkDirectory();
     const applied = await group.apply(emulator, dir);
-    if (applied.result !== 'Succeeded') return [{ name: group.name, elapsedMs: 0, problems: [`the apply failed: ${applied.errors.join('; ')}`] }];
+    if (applied.result !== 'Succeeded')
+      return [{ name: group.name, elapsedMs: 0, problems: [`the apply failed: ${applied.errors.join('; ')}`] }];
     for (const fault of group.faults) {
       emulator.journal.length = 0;
       emulator.clearFaults();
       emulator.fault({ ...fault, times: 100 });
       const restored = await group.restore(emulator, applied.outputs.undoRecord, dir);
-      outcomes.push({ name: `bundle: ${group.name} × ${fault.kind} on ${fault.method} ${fault.path}`, elapsedMs: restored.durationMs, problems: judgeRestore(group, fault.says ?? SAYS[fault.kind], restored, emulator, dir) });
+      outcomes.push({
+        name: `bundle: ${group.name} × ${fault.kind} on ${fault.method} ${fault.path}`,
+        elapsedMs: restored.durationMs,
+        problems: judgeRestore(group, fault.says ?? SAYS[fault.kind], restored, emulator, dir),
+      });
     }
   } finally {
     await emulator.stop();

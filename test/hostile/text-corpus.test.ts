@@ -67,12 +67,19 @@ function expectRefused(name: string, text: string, pattern: RegExp, options: { s
   const errors = result.problems.filter((problem) => problem.severity === 'error');
   assert.ok(errors.length > 0, name);
   const formatted = errors.map(formatProblem);
-  assert.ok(formatted.some((line) => pattern.test(line)), `${name}: expected ${pattern} in\n${formatted.join('\n').slice(0, 3000)}`);
+  assert.ok(
+    formatted.some((line) => pattern.test(line)),
+    `${name}: expected ${pattern} in\n${formatted.join('\n').slice(0, 3000)}`,
+  );
   for (const line of formatted) {
     assert.ok(line.startsWith(`${file}:`), `${name}: names the file: ${line.slice(0, 200)}`);
     assert.ok(line.length < MAX_ERROR_CHARS, `${name}: a ${line.length}-character message`);
   }
-  if (options.line !== undefined) assert.ok(errors.some((problem) => problem.line === options.line && pattern.test(formatProblem(problem))), `${name}: at line ${options.line}: ${formatted.join('\n').slice(0, 500)}`);
+  if (options.line !== undefined)
+    assert.ok(
+      errors.some((problem) => problem.line === options.line && pattern.test(formatProblem(problem))),
+      `${name}: at line ${options.line}: ${formatted.join('\n').slice(0, 500)}`,
+    );
   assert.ok(new PlanError(result.problems).message.length < 60 * MAX_ERROR_CHARS);
   return result;
 }
@@ -98,49 +105,123 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('refuses alias bombs at the line of their first alias', () => {
       const levels = (depth: number, width: number) => {
         const lines = ['window: { name: W, date: 2025-03-23 }', 'changes: []', `l0: &l0 [${Array(width).fill('"lol"').join(', ')}]`];
-        for (let level = 1; level < depth; level++) lines.push(`l${level}: &l${level} [${Array(width).fill(`*l${level - 1}`).join(', ')}]`);
+        for (let level = 1; level < depth; level++)
+          lines.push(
+            `l${level}: &l${level} [${Array(width)
+              .fill(`*l${level - 1}`)
+              .join(', ')}]`,
+          );
         return lines.join('\n');
       };
-      for (const [depth, width] of [[4, 10], [6, 9], [9, 9], [3, 60]]) expectRefused(`alias bomb ${depth}x${width}`, levels(depth, width), /aliases \(\*name\) expand too far \(an alias bomb\)/, { line: 4 });
-      const merge = ['window: &w { name: W, date: 2025-03-23 }', 'a: &a { <<: *w, x: 1 }', ...Array.from({ length: 12 }, (_, i) => `m${i}: &m${i} [${Array(10).fill(i ? `*m${i - 1}` : '*a').join(', ')}]`), 'changes: []'].join('\n');
+      for (const [depth, width] of [
+        [4, 10],
+        [6, 9],
+        [9, 9],
+        [3, 60],
+      ])
+        expectRefused(`alias bomb ${depth}x${width}`, levels(depth, width), /aliases \(\*name\) expand too far \(an alias bomb\)/, {
+          line: 4,
+        });
+      const merge = [
+        'window: &w { name: W, date: 2025-03-23 }',
+        'a: &a { <<: *w, x: 1 }',
+        ...Array.from(
+          { length: 12 },
+          (_, i) =>
+            `m${i}: &m${i} [${Array(10)
+              .fill(i ? `*m${i - 1}` : '*a')
+              .join(', ')}]`,
+        ),
+        'changes: []',
+      ].join('\n');
       expectRefused('alias bomb through merge keys', merge, /alias bomb|unknown field/);
     });
 
     it('refuses deep nesting before the YAML parser recurses, with the line', () => {
-      for (const [name, open, close] of [['lists', '[', ']'], ['maps', '{a: ', '}'], ['mixed', '[{a: ', '}]']] as const) {
+      for (const [name, open, close] of [
+        ['lists', '[', ']'],
+        ['maps', '{a: ', '}'],
+        ['mixed', '[{a: ', '}]'],
+      ] as const) {
         for (const depth of [40, 5000, 30_000]) {
-          expectRefused(`flow ${name} ${depth}`, `${HEAD}  - id: a\n    title: ${open.repeat(depth)}x${close.repeat(depth)}\n`, /nests deeper than 32 levels/, { line: 4 });
+          expectRefused(
+            `flow ${name} ${depth}`,
+            `${HEAD}  - id: a\n    title: ${open.repeat(depth)}x${close.repeat(depth)}\n`,
+            /nests deeper than 32 levels/,
+            { line: 4 },
+          );
         }
       }
-      const block = ['window: { name: W, date: 2025-03-23 }', 'changes: []', 'deep:', ...Array.from({ length: 200 }, (_, i) => `${' '.repeat(2 * (i + 1))}k${i}:`)].join('\n');
+      const block = [
+        'window: { name: W, date: 2025-03-23 }',
+        'changes: []',
+        'deep:',
+        ...Array.from({ length: 200 }, (_, i) => `${' '.repeat(2 * (i + 1))}k${i}:`),
+      ].join('\n');
       expectRefused('block mappings 200 deep', block, /nests deeper than 32 levels/);
-      const brackets = HEAD + Array.from({ length: 60 }, (_, i) => `  - id: c${i}\n    title: Fix [PLAT-${i} {x\n    manual: |\n      see [1 and {2\n      - [ ] tick`).join('\n');
-      assert.ok(timed('unbalanced brackets in text', () => parsePlan(brackets, 'brackets.yml')).plan, 'brackets inside text are not nesting');
+      const brackets =
+        HEAD +
+        Array.from(
+          { length: 60 },
+          (_, i) => `  - id: c${i}\n    title: Fix [PLAT-${i} {x\n    manual: |\n      see [1 and {2\n      - [ ] tick`,
+        ).join('\n');
+      assert.ok(
+        timed('unbalanced brackets in text', () => parsePlan(brackets, 'brackets.yml')).plan,
+        'brackets inside text are not nesting',
+      );
       expectRefused('block sequences 200 deep', `${HEAD}  - ${'- '.repeat(200)}x\n`, /nests deeper than 32 levels/, { line: 3 });
     });
 
     it('refuses huge plan text and long strings without echoing them', () => {
       const fifty = 'x'.repeat(50 * 1024 * 1024);
       expectRefused('50 MB string', `${HEAD}${change('a', `    manual: "${fifty}"\n`)}`, /a plan may be at most/, { line: 1 });
-      for (const [field, at] of [['title', 4], ['manual', 5], ['notes', 5]] as const) {
+      for (const [field, at] of [
+        ['title', 4],
+        ['manual', 5],
+        ['notes', 5],
+      ] as const) {
         const long = 'y'.repeat(20_000);
-        const text = field === 'title' ? `${HEAD}  - id: a\n    title: ${long}\n    manual: m\n` : `${HEAD}  - id: a\n    title: t\n    ${field}: ${long}\n${field === 'notes' ? '    manual: m\n' : ''}`;
+        const text =
+          field === 'title'
+            ? `${HEAD}  - id: a\n    title: ${long}\n    manual: m\n`
+            : `${HEAD}  - id: a\n    title: t\n    ${field}: ${long}\n${field === 'notes' ? '    manual: m\n' : ''}`;
         expectRefused(`long ${field}`, text, /is 20000 characters long; at most 10000/, { line: at });
       }
-      expectRefused('long field name', `${HEAD}  - id: a\n    title: t\n    manual: m\n    ? ${'k'.repeat(30_000)}\n    : 1\n`, /field name 'k{30}…'.*30000 characters long/);
+      expectRefused(
+        'long field name',
+        `${HEAD}  - id: a\n    title: t\n    manual: m\n    ? ${'k'.repeat(30_000)}\n    : 1\n`,
+        /field name 'k{30}…'.*30000 characters long/,
+      );
       expectRefused('long implicit key', `${HEAD}  - id: a\n    ${'k'.repeat(30_000)}: 1\n`, /is not valid YAML/);
-      expectRefused('long unknown dependency', `${HEAD}${change('a', `    manual: m\n    dependsOn: [${'d'.repeat(9000)}]\n`)}`, /unknown change/, { line: 6 });
+      expectRefused(
+        'long unknown dependency',
+        `${HEAD}${change('a', `    manual: m\n    dependsOn: [${'d'.repeat(9000)}]\n`)}`,
+        /unknown change/,
+        { line: 6 },
+      );
       const many = HEAD + Array.from({ length: 1001 }, (_, i) => `  - { id: c${i}, title: t, manual: m }`).join('\n');
       expectRefused('1001 changes', many, /lists 1001 changes; a plan may have at most 1000/, { line: 2 });
     });
 
     it('refuses NUL bytes in any string, and cmd metacharacters in a .cmd/.bat argument', () => {
       expectRefused('NUL in a title', `${HEAD}  - id: a\n    title: "bad\\0title"\n    manual: m\n`, /contains a NUL byte/, { line: 4 });
-      expectRefused('NUL in a script argument', `${HEAD}${change('a', '    script: { path: run.sh, arguments: ["x\\0y"] }\n')}`, /contains a NUL byte/, { line: 5 });
-      expectRefused('NUL in a script path', `${HEAD}${change('a', '    script: { path: "run\\0.sh" }\n')}`, /contains a NUL byte/, { line: 5 });
+      expectRefused(
+        'NUL in a script argument',
+        `${HEAD}${change('a', '    script: { path: run.sh, arguments: ["x\\0y"] }\n')}`,
+        /contains a NUL byte/,
+        { line: 5 },
+      );
+      expectRefused('NUL in a script path', `${HEAD}${change('a', '    script: { path: "run\\0.sh" }\n')}`, /contains a NUL byte/, {
+        line: 5,
+      });
       for (const bad of ['a&b', 'a|b', 'a<b', 'a>b', 'a^b', '%PATH%', '!x!', 'say \\"hi\\"', '(x)', 'two\\nlines', 'a\\rb']) {
         for (const ext of ['cmd', 'BAT']) {
-          expectRefused(`cmd argument ${bad} (.${ext})`, `${HEAD}${change('fix', `    script: { path: scripts/fix.${ext}, arguments: [ok, "${bad}"] }\n`)}`, /changes\[0\]\.script\.arguments\[1\]: argument .* cmd\.exe would interpret/, { line: 5 });
+          expectRefused(
+            `cmd argument ${bad} (.${ext})`,
+            `${HEAD}${change('fix', `    script: { path: scripts/fix.${ext}, arguments: [ok, "${bad}"] }\n`)}`,
+            /changes\[0\]\.script\.arguments\[1\]: argument .* cmd\.exe would interpret/,
+            { line: 5 },
+          );
         }
       }
     });
@@ -158,7 +239,8 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
       fs.writeFileSync(path.join(root, 'scripts', 'exe'), '#!/bin/sh\necho ok\n', { mode: 0o755 });
       const fifo = spawnSync('mkfifo', [path.join(root, 'scripts', 'pipe.sh')]).status === 0;
       const plan = (scriptPath: string) => `${HEAD}${change('s', `    script: { path: ${scriptPath} }\n`)}`;
-      const refuse = (name: string, scriptPath: string, pattern: RegExp) => expectRefused(name, plan(scriptPath), pattern, { scriptRoot: root, line: 5 });
+      const refuse = (name: string, scriptPath: string, pattern: RegExp) =>
+        expectRefused(name, plan(scriptPath), pattern, { scriptRoot: root, line: 5 });
       refuse('script symlink out of the repository', 'scripts/link.sh', /is a symlink that leads out of the repository/);
       refuse('script through a symlinked folder', 'scripts/linkdir/evil.sh', /is a symlink that leads out of the repository/);
       refuse('script that is a folder', 'scripts/folder.sh', /is a folder, not a script/);
@@ -167,17 +249,24 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
       refuse('script outside by ..', '../evil.sh', /must be a path inside the repository/);
       refuse('script that does not exist', 'scripts/none.sh', /does not exist in the repository/);
       if (fifo) refuse('script that is a FIFO', 'scripts/pipe.sh', /is a FIFO \(named pipe\), not a script/);
-      for (const good of ['scripts/ok.sh', 'scripts/exe']) assert.ok(timed(good, () => parsePlan(plan(good), 'good.yml', { scriptRoot: root })).plan, `${good} is fine`);
+      for (const good of ['scripts/ok.sh', 'scripts/exe'])
+        assert.ok(timed(good, () => parsePlan(plan(good), 'good.yml', { scriptRoot: root })).plan, `${good} is fine`);
     });
 
     it('handles a dependsOn chain thousands deep without overflowing, and finds a cycle through it', () => {
       const chain = (length: number, cycle: boolean) =>
-        HEAD + Array.from({ length }, (_, i) => `  - { id: c${i}, title: t, manual: m, dependsOn: [${i ? `c${i - 1}` : cycle ? `c${length - 1}` : ''}] }`).join('\n');
+        HEAD +
+        Array.from(
+          { length },
+          (_, i) => `  - { id: c${i}, title: t, manual: m, dependsOn: [${i ? `c${i - 1}` : cycle ? `c${length - 1}` : ''}] }`,
+        ).join('\n');
       const plan = timed('chain of 600', () => parsePlan(chain(600, false), 'chain.yml')).plan!;
       assert.ok(plan, 'a long chain is a valid plan');
       assert.equal(timed('heights of the chain', () => chainHeights(plan.changes)).get('c0'), 600);
       expectRefused('cycle through 600 changes', chain(600, true), /dependency cycle: c0 -> c599 -> c598/);
-      const wide = timed('heights of 100,000', () => chainHeights(Array.from({ length: 100_000 }, (_, i) => ({ id: `n${i}`, dependsOn: i ? [`n${i - 1}`] : [] }))));
+      const wide = timed('heights of 100,000', () =>
+        chainHeights(Array.from({ length: 100_000 }, (_, i) => ({ id: `n${i}`, dependsOn: i ? [`n${i - 1}`] : [] }))),
+      );
       assert.equal(wide.get('n0'), 100_000);
     });
 
@@ -229,9 +318,20 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
       ];
       if (haveFifo) files.push([fifo, /is a FIFO \(named pipe\), not a plan file/]);
       for (const [file, pattern] of files) {
-        timed(`loadPlan ${file}`, () => assert.throws(() => loadPlan(file), (error: unknown) => error instanceof PlanError && error.message.includes(`${file}:1:1`) && pattern.test(error.message)));
+        timed(`loadPlan ${file}`, () =>
+          assert.throws(
+            () => loadPlan(file),
+            (error: unknown) => error instanceof PlanError && error.message.includes(`${file}:1:1`) && pattern.test(error.message),
+          ),
+        );
         const err: string[] = [];
-        const code = timed(`validate-plan ${file}`, () => validatePlan([file], () => undefined, (line) => err.push(line)));
+        const code = timed(`validate-plan ${file}`, () =>
+          validatePlan(
+            [file],
+            () => undefined,
+            (line) => err.push(line),
+          ),
+        );
         assert.equal(code, 1, file);
         assert.match(err.join('\n'), pattern);
         assert.ok(err.join('\n').includes(file));
@@ -240,9 +340,22 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
 
     it('validate-plan lists at most 50 problems, each bounded, for a file full of them', () => {
       const file = path.join(dir, 'many.yml');
-      fs.writeFileSync(file, HEAD + Array.from({ length: 400 }, (_, i) => `  - { id: c${i}, title: t, manual: m, dependsOn: [${'x'.repeat(400)}${i}] }`).join('\n'));
+      fs.writeFileSync(
+        file,
+        HEAD +
+          Array.from({ length: 400 }, (_, i) => `  - { id: c${i}, title: t, manual: m, dependsOn: [${'x'.repeat(400)}${i}] }`).join('\n'),
+      );
       const err: string[] = [];
-      assert.equal(timed('validate-plan many problems', () => validatePlan([file], () => undefined, (line) => err.push(line))), 1);
+      assert.equal(
+        timed('validate-plan many problems', () =>
+          validatePlan(
+            [file],
+            () => undefined,
+            (line) => err.push(line),
+          ),
+        ),
+        1,
+      );
       assert.ok(err.length <= 53, `${err.length} lines`);
       assert.match(err.join('\n'), /… and 350 more problem\(s\)/);
       assert.ok(err.every((line) => line.length < MAX_ERROR_CHARS));
@@ -275,7 +388,9 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
           });
         }
       }
-      const changes = FORGED.map((forged, i) => change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n    notes: ${JSON.stringify(forged)}\n`));
+      const changes = FORGED.map((forged, i) =>
+        change(`c${i}`, `    manual: ${JSON.stringify(`Do it\n${forged}`)}\n    notes: ${JSON.stringify(forged)}\n`),
+      );
       const plan = parsePlan(`${HEAD}${changes.join('')}`, 'forged.yml').plan!;
       assert.ok(plan, 'forged text is valid plan text');
       log.info(renderChecklist({ plan }).toString());
@@ -290,26 +405,68 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
       );
       fs.writeFileSync(bad, `${HEAD}${badChanges.join('')}`);
       const printed: string[] = [];
-      assert.equal(timed('validate-plan forged', () => validatePlan([good, '--checklist'], (line) => printed.push(line), (line) => printed.push(line))), 0, printed.join('\n'));
-      assert.equal(timed('validate-plan forged errors', () => validatePlan([bad], (line) => printed.push(line), (line) => printed.push(line))), 1);
+      assert.equal(
+        timed('validate-plan forged', () =>
+          validatePlan(
+            [good, '--checklist'],
+            (line) => printed.push(line),
+            (line) => printed.push(line),
+          ),
+        ),
+        0,
+        printed.join('\n'),
+      );
+      assert.equal(
+        timed('validate-plan forged errors', () =>
+          validatePlan(
+            [bad],
+            (line) => printed.push(line),
+            (line) => printed.push(line),
+          ),
+        ),
+        1,
+      );
       assert.match(printed.join('\n'), /unknown change '\*\*vso\[task\.setvariable/);
       lines.push(...printed);
       assert.deepEqual(unexpectedCommands(lines.join('\n'), []), []);
-      assert.equal(agentCommands(lines.join('\n')).filter((command) => command.command === 'task.setsecret').length, 0, 'a forged setsecret is not one');
+      assert.equal(
+        agentCommands(lines.join('\n')).filter((command) => command.command === 'task.setsecret').length,
+        0,
+        'a forged setsecret is not one',
+      );
     });
 
     it('relays a script that prints forged commands inert, and a NUL argument as an error at once', async () => {
       const root = newWorkDirectory('mw-hostile-script-');
       const printf = FORGED.map((forged) => `printf '%s\\n' ${JSON.stringify(forged.replace(INVISIBLE, ''))}`).join('\n');
-      fs.writeFileSync(path.join(root, 'forge.sh'), `${printf}\nprintf 'a\\r##vso[task.complete result=Succeeded]\\n' >&2\nprintf '${'z'.repeat(100)}%.0s' $(seq 1 400)\n`);
+      fs.writeFileSync(
+        path.join(root, 'forge.sh'),
+        `${printf}\nprintf 'a\\r##vso[task.complete result=Succeeded]\\n' >&2\nprintf '${'z'.repeat(100)}%.0s' $(seq 1 400)\n`,
+      );
       const log = new Log();
       const started = Date.now();
-      const run = await runScript({ path: 'forge.sh', arguments: [], root, timeoutMs: 20_000, log, label: '[forge]', env: { PATH: process.env.PATH } });
+      const run = await runScript({
+        path: 'forge.sh',
+        arguments: [],
+        root,
+        timeoutMs: 20_000,
+        log,
+        label: '[forge]',
+        env: { PATH: process.env.PATH },
+      });
       cases++;
       assert.equal(run.exitCode, 0);
       assert.ok(lines.length >= FORGED.length, lines.join('\n'));
       assert.deepEqual(unexpectedCommands(lines.join('\n'), []), []);
-      const nul = await runScript({ path: 'forge.sh', arguments: ['a\0b'], root, timeoutMs: 60_000, log, label: '[nul]', env: { PATH: process.env.PATH } });
+      const nul = await runScript({
+        path: 'forge.sh',
+        arguments: ['a\0b'],
+        root,
+        timeoutMs: 60_000,
+        log,
+        label: '[nul]',
+        env: { PATH: process.env.PATH },
+      });
       cases++;
       assert.match(nul.startError ?? '', /contains a NUL byte/);
       assert.ok(Date.now() - started < 5000, 'no hang');
@@ -326,10 +483,14 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
         request.on('end', () => {
           const echoed = decodeURIComponent(request.url ?? '');
           if (request.url!.includes('/services/')) {
-            response.writeHead(400, { 'Content-Type': 'text/plain' }).end(`invalid_payload for POST ${echoed} (token ${echoed.split('/').pop()})`);
+            response
+              .writeHead(400, { 'Content-Type': 'text/plain' })
+              .end(`invalid_payload for POST ${echoed} (token ${echoed.split('/').pop()})`);
           } else {
             const sig = new URL(request.url!, 'http://x').searchParams.get('sig');
-            response.writeHead(400, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'BadRequest', message: `no flow for ${echoed}; sig ${sig} rejected` } }));
+            response
+              .writeHead(400, { 'Content-Type': 'application/json' })
+              .end(JSON.stringify({ error: { code: 'BadRequest', message: `no flow for ${echoed}; sig ${sig} rejected` } }));
           }
         });
       });
@@ -354,8 +515,13 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('masks a Slack webhook path and token that an error echoes alone', async () => {
       const token = 'AbCdEfGhIjKlMnOpQrStUvWx';
       const url = `${base}/services/T0123ABCD/B0456EFGH/${token}`;
-      assert.deepEqual(webhookSecretParts(url).sort(), [`/services/T0123ABCD/B0456EFGH/${token}`, `T0123ABCD/B0456EFGH/${token}`, token].sort());
-      const visible = await attempt((log) => postSlackWebhook(url, { text: 'hi' }, { log, retry: { attempts: 1 } as never, clock: realClock() }));
+      assert.deepEqual(
+        webhookSecretParts(url).sort(),
+        [`/services/T0123ABCD/B0456EFGH/${token}`, `T0123ABCD/B0456EFGH/${token}`, token].sort(),
+      );
+      const visible = await attempt((log) =>
+        postSlackWebhook(url, { text: 'hi' }, { log, retry: { attempts: 1 } as never, clock: realClock() }),
+      );
       assert.ok(!visible.includes(token), visible);
       assert.ok(!visible.includes('B0456EFGH/'), visible);
     });
@@ -363,7 +529,9 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('masks the sig of a Teams or Power Automate workflow URL that an error echoes alone', async () => {
       for (const sig of ['Zm9vYmFyLXNpZ25hdHVyZS0xMjM0NTY3ODkw', 'abc%2Bdef%2Fghi%3D0123456789']) {
         const url = `${base}/workflows/0a1b/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${sig}`;
-        const visible = await attempt((log) => postTeamsWorkflow(url, { type: 'message', attachments: [] }, { log, retry: { attempts: 1 } as never, clock: realClock() }));
+        const visible = await attempt((log) =>
+          postTeamsWorkflow(url, { type: 'message', attachments: [] }, { log, retry: { attempts: 1 } as never, clock: realClock() }),
+        );
         assert.ok(!visible.includes(sig) && !visible.includes(decodeURIComponent(sig)), visible);
       }
     });
@@ -373,12 +541,27 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     const ado = new AzureDevOpsEmulator();
     before(() => ado.start());
     after(() => ado.stop());
-    const runChangesOutputs = ['results', 'succeeded', 'failed', 'blocked', 'manualPending', 'manualInstructions', 'manualConfirmed', 'finished'];
+    const runChangesOutputs = [
+      'results',
+      'succeeded',
+      'failed',
+      'blocked',
+      'manualPending',
+      'manualInstructions',
+      'manualConfirmed',
+      'finished',
+    ];
 
     const runChanges = (planFile: string, scriptRoot: string) =>
       runBundledTask('RunChangesV1', {
         endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: ado.token } } },
-        variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'System.BuildId': '77', 'System.StageAttempt': '1', 'MaintenanceWindow.PollIntervalMs': '40' },
+        variables: {
+          'System.CollectionUri': ado.collectionUrl,
+          'System.TeamProject': ado.project,
+          'System.BuildId': '77',
+          'System.StageAttempt': '1',
+          'MaintenanceWindow.PollIntervalMs': '40',
+        },
         inputs: { planFile, scriptRoot },
         timeoutMs: 30_000,
       });
@@ -386,10 +569,18 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('RunChangesV1 prints forged titles, instructions and script output inert, and sets only its outputs', async () => {
       const root = newWorkDirectory('mw-hostile-run-');
       fs.mkdirSync(path.join(root, 'scripts'));
-      fs.writeFileSync(path.join(root, 'scripts', 'forge.sh'), FORGED.map((forged) => `echo ${JSON.stringify(forged.replace(INVISIBLE, ''))}`).join('\n') + '\n');
+      fs.writeFileSync(
+        path.join(root, 'scripts', 'forge.sh'),
+        FORGED.map((forged) => `echo ${JSON.stringify(forged.replace(INVISIBLE, ''))}`).join('\n') + '\n',
+      );
       const plan = [
         HEAD.trimEnd(),
-        ...FORGED.map((forged, i) => change(`m${i}`, `    manual: ${JSON.stringify(`Check the thing\n${forged}`)}\n`).replace(`title: m${i}`, `title: ${JSON.stringify(`Title ${i}\n${forged}`)}`)),
+        ...FORGED.map((forged, i) =>
+          change(`m${i}`, `    manual: ${JSON.stringify(`Check the thing\n${forged}`)}\n`).replace(
+            `title: m${i}`,
+            `title: ${JSON.stringify(`Title ${i}\n${forged}`)}`,
+          ),
+        ),
         change('s', `    script: { path: scripts/forge.sh, arguments: [${JSON.stringify(FORGED[1])}] }\n`),
       ].join('\n');
       const planFile = path.join(root, 'forged.yml');
@@ -413,7 +604,12 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
       fs.mkdirSync(path.join(workDirectory, 'records', 'changes-2025-03-23.json.tmp'), { recursive: true });
       const run = await runBundledTask('RunChangesV1', {
         endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: ado.token } } },
-        variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'System.BuildId': '78', 'MaintenanceWindow.PollIntervalMs': '40' },
+        variables: {
+          'System.CollectionUri': ado.collectionUrl,
+          'System.TeamProject': ado.project,
+          'System.BuildId': '78',
+          'MaintenanceWindow.PollIntervalMs': '40',
+        },
         inputs: { planFile, scriptRoot: root },
         workDirectory,
         timeoutMs: 20_000,
@@ -427,7 +623,11 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
     it('RunChangesV1 fails quickly naming planFile and the line for /dev/zero, an alias bomb and deep nesting', async () => {
       const root = newWorkDirectory('mw-hostile-run-');
       const bomb = path.join(root, 'bomb.yml');
-      fs.writeFileSync(bomb, `${HEAD}  []\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: ` + `[*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`);
+      fs.writeFileSync(
+        bomb,
+        `${HEAD}  []\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: ` +
+          `[*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`,
+      );
       const deep = path.join(root, 'deep.yml');
       fs.writeFileSync(deep, `${HEAD}  - id: a\n    title: ${'['.repeat(50_000)}\n`);
       for (const [file, pattern] of [

@@ -28,12 +28,28 @@ describe('AlertMuteV1 with New Relic (bundled, against the NerdGraph emulator)',
     nr: { url, scheme: 'Token', parameters: { apitoken: key }, data: { accountId } },
   });
   async function run(inputs: Inputs, options: Partial<RunTaskOptions> = {}): Promise<TaskRun> {
-    const result = await runBundledTask('AlertMuteV1', { inputs: { provider: 'newRelic', newRelicConnection: 'nr', ...inputs }, endpoints: endpoints(), variables, ...options });
+    const result = await runBundledTask('AlertMuteV1', {
+      inputs: { provider: 'newRelic', newRelicConnection: 'nr', ...inputs },
+      endpoints: endpoints(),
+      variables,
+      ...options,
+    });
     assert.ok(!result.visibleOutput.includes(NEWRELIC_KEY), 'the key never reaches the output');
     return result;
   }
   const mute = (inputs: Inputs = {}, options: Partial<RunTaskOptions> = {}) =>
-    run({ action: 'mute', policyNames: 'Web servers', entityNames: 'IC-Web1\nIC-Web2', entityTags: 'env=prd\nenv=production', durationMinutes: 90, graceMinutes: 15, ...inputs }, options);
+    run(
+      {
+        action: 'mute',
+        policyNames: 'Web servers',
+        entityNames: 'IC-Web1\nIC-Web2',
+        entityTags: 'env=prd\nenv=production',
+        durationMinutes: 90,
+        graceMinutes: 15,
+        ...inputs,
+      },
+      options,
+    );
   const unmute = (undoRecord: string, options: Partial<RunTaskOptions> = {}) => run({ action: 'unmute', undoRecord }, options);
 
   it('creates one muting rule ending at the window end plus grace (naive local time), and unmute deletes only it', async () => {
@@ -86,31 +102,43 @@ describe('AlertMuteV1 with New Relic (bundled, against the NerdGraph emulator)',
     assert.deepEqual(newRelic.ruleState(), start);
   });
 
-  it('a mute killed before it recorded the rule id is found again by name and window, by a re-run and by unmute (also ' + 'killed and run again)', async () => {
-    const start = newRelic.ruleState();
-    const dir = newWorkDirectory();
-    newRelic.fault({ kind: 'slow', method: 'POST', path: '/graphql', delayMs: 300, times: 2 });
-    const killed = await mute({}, { workDirectory: dir, killOnLine: (line) => /Undo record .* written/.test(line) });
-    assert.equal(killed.killed, true);
-    const file = path.join(dir, 'records', fs.readdirSync(path.join(dir, 'records'))[0]);
-    const record = JSON.parse(fs.readFileSync(file, 'utf8'));
-    assert.equal(record.data.ruleId, undefined, 'the record on disk has no rule id yet');
-    // Whether the create got out before the kill is a race: let a create in flight land, else make one as if it had.
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    const end = DateTime.now().setZone('America/New_York').plus({ minutes: 60 }).toFormat("yyyy-LL-dd'T'HH:mm:ss");
-    const created = newRelic.operations('create');
-    newRelic.journal.length = 0;
-    if (!created) newRelic.addRule({ name: 'maintenance-window-4242', description: `Muted for the maintenance window ${record.data.marker}`, enabled: true, condition: record.data.condition, schedule: { startTime: '2025-01-01T00:00:00', endTime: end, timeZone: 'America/New_York' }, actionOnMutingRuleWindowEnded: 'CLOSE_ISSUES_ON_INACTIVE' });
-    const again = await mute({}, { workDirectory: dir });
-    assert.equal(again.result, 'Succeeded', again.stdout);
-    assert.equal(newRelic.operations('create'), 0, 'the re-run adopted the rule');
-    newRelic.fault({ kind: 'slow', method: 'POST', path: '/graphql', delayMs: 300, times: 2 });
-    const half = await unmute(file, { killOnLine: (line) => /^Deleting muting rule/.test(line) });
-    assert.equal(half.killed, true);
-    const unmuted = await unmute(file, { workDirectory: newWorkDirectory() });
-    assert.equal(unmuted.result, 'Succeeded', unmuted.stdout);
-    assert.deepEqual(newRelic.ruleState(), start);
-  });
+  it(
+    'a mute killed before it recorded the rule id is found again by name and window, by a re-run and by unmute (also ' +
+      'killed and run again)',
+    async () => {
+      const start = newRelic.ruleState();
+      const dir = newWorkDirectory();
+      newRelic.fault({ kind: 'slow', method: 'POST', path: '/graphql', delayMs: 300, times: 2 });
+      const killed = await mute({}, { workDirectory: dir, killOnLine: (line) => /Undo record .* written/.test(line) });
+      assert.equal(killed.killed, true);
+      const file = path.join(dir, 'records', fs.readdirSync(path.join(dir, 'records'))[0]);
+      const record = JSON.parse(fs.readFileSync(file, 'utf8'));
+      assert.equal(record.data.ruleId, undefined, 'the record on disk has no rule id yet');
+      // Whether the create got out before the kill is a race: let a create in flight land, else make one as if it had.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const end = DateTime.now().setZone('America/New_York').plus({ minutes: 60 }).toFormat("yyyy-LL-dd'T'HH:mm:ss");
+      const created = newRelic.operations('create');
+      newRelic.journal.length = 0;
+      if (!created)
+        newRelic.addRule({
+          name: 'maintenance-window-4242',
+          description: `Muted for the maintenance window ${record.data.marker}`,
+          enabled: true,
+          condition: record.data.condition,
+          schedule: { startTime: '2025-01-01T00:00:00', endTime: end, timeZone: 'America/New_York' },
+          actionOnMutingRuleWindowEnded: 'CLOSE_ISSUES_ON_INACTIVE',
+        });
+      const again = await mute({}, { workDirectory: dir });
+      assert.equal(again.result, 'Succeeded', again.stdout);
+      assert.equal(newRelic.operations('create'), 0, 'the re-run adopted the rule');
+      newRelic.fault({ kind: 'slow', method: 'POST', path: '/graphql', delayMs: 300, times: 2 });
+      const half = await unmute(file, { killOnLine: (line) => /^Deleting muting rule/.test(line) });
+      assert.equal(half.killed, true);
+      const unmuted = await unmute(file, { workDirectory: newWorkDirectory() });
+      assert.equal(unmuted.result, 'Succeeded', unmuted.stdout);
+      assert.deepEqual(newRelic.ruleState(), start);
+    },
+  );
 
   it('survives a 429 and a 5xx on every call, and a lost answer to the create, without a duplicate rule', async () => {
     const start = newRelic.ruleState();
@@ -131,14 +159,20 @@ describe('AlertMuteV1 with New Relic (bundled, against the NerdGraph emulator)',
 
   it('refuses bad inputs before any change, naming the input', async () => {
     const cases: Array<[Inputs, RegExp]> = [
-      [{ policyNames: undefined, entityNames: undefined, entityTags: undefined }, /Input 'policyNames': give at least one of policyNames, conditionNames, entityNames or entityTags/],
+      [
+        { policyNames: undefined, entityNames: undefined, entityTags: undefined },
+        /Input 'policyNames': give at least one of policyNames, conditionNames, entityNames or entityTags/,
+      ],
       [{ entityTags: 'env' }, /Input 'entityTags': 'env' is not a tag as key=value/],
       [{ durationMinutes: undefined }, /Input 'durationMinutes': give 'durationMinutes' or 'until'/],
       [{ until: '10:00' }, /Input 'until': give either/],
       [{ graceMinutes: -1 }, /Input 'graceMinutes'/],
       [{ timeZone: 'EST5' }, /Input 'timeZone'/],
       [{ provider: 'datadog' }, /Input 'provider': 'datadog' is not allowed/],
-      [{ action: 'unmute', undoRecord: '{"kind":"pingdom","id":"x","data":{}}' }, /Input 'undoRecord': is an undo record of kind 'pingdom'/],
+      [
+        { action: 'unmute', undoRecord: '{"kind":"pingdom","id":"x","data":{}}' },
+        /Input 'undoRecord': is an undo record of kind 'pingdom'/,
+      ],
       [{ newRelicConnection: undefined }, /Input 'newRelicConnection': is required/],
     ];
     for (const [inputs, message] of cases) {
@@ -173,7 +207,11 @@ describe('AlertMuteV1 with Azure Monitor (bundled, real @azure/arm-resources aga
   const entra = new EntraEmulator();
   const arm = new ArmEmulator(entra, { audience: AUDIENCE });
   const actionRules = addActionRules(arm, ['rg-monitor-prd', 'rg-web-prd']);
-  const LEAST_ACTIONS = ['Microsoft.AlertsManagement/actionRules/read', 'Microsoft.AlertsManagement/actionRules/write', 'Microsoft.AlertsManagement/actionRules/delete'];
+  const LEAST_ACTIONS = [
+    'Microsoft.AlertsManagement/actionRules/read',
+    'Microsoft.AlertsManagement/actionRules/write',
+    'Microsoft.AlertsManagement/actionRules/delete',
+  ];
 
   before(async () => {
     await Promise.all([entra.start(), arm.start()]);
@@ -191,17 +229,39 @@ describe('AlertMuteV1 with Azure Monitor (bundled, real @azure/arm-resources aga
       url: `${arm.url}/`,
       scheme: 'ServicePrincipal',
       parameters: { tenantid: TENANT, serviceprincipalid: CLIENT, serviceprincipalkey: SECRET, authenticationType: 'spnKey' },
-      data: { subscriptionId: arm.subscriptionId, environment: 'AzureCloud', environmentAuthorityUrl: `${entra.url}/`, activeDirectoryServiceEndpointResourceId: AUDIENCE },
+      data: {
+        subscriptionId: arm.subscriptionId,
+        environment: 'AzureCloud',
+        environmentAuthorityUrl: `${entra.url}/`,
+        activeDirectoryServiceEndpointResourceId: AUDIENCE,
+      },
     },
   });
   async function run(inputs: Inputs, options: Partial<RunTaskOptions> = {}): Promise<TaskRun> {
-    const result = await runBundledTask('AlertMuteV1', { inputs: { provider: 'azureMonitor', azureSubscription: 'azure', ...inputs }, endpoints: endpoints(), variables, ...options });
-    for (const secret of [SECRET, ...entra.issuedTokens()]) assert.ok(!result.visibleOutput.includes(secret), 'no secret or token reaches the output');
+    const result = await runBundledTask('AlertMuteV1', {
+      inputs: { provider: 'azureMonitor', azureSubscription: 'azure', ...inputs },
+      endpoints: endpoints(),
+      variables,
+      ...options,
+    });
+    for (const secret of [SECRET, ...entra.issuedTokens()])
+      assert.ok(!result.visibleOutput.includes(secret), 'no secret or token reaches the output');
     return result;
   }
   const vm = () => `${arm.resourceGroupId('rg-web-prd')}/providers/Microsoft.Compute/virtualMachines/IC-Web1`;
   const mute = (inputs: Inputs = {}, options: Partial<RunTaskOptions> = {}) =>
-    run({ action: 'mute', resourceGroup: 'rg-monitor-prd', scopes: `rg-web-prd\n${vm()}`, severities: 'Sev1, 2', durationMinutes: 120, graceMinutes: 10, ...inputs }, options);
+    run(
+      {
+        action: 'mute',
+        resourceGroup: 'rg-monitor-prd',
+        scopes: `rg-web-prd\n${vm()}`,
+        severities: 'Sev1, 2',
+        durationMinutes: 120,
+        graceMinutes: 10,
+        ...inputs,
+      },
+      options,
+    );
   const unmute = (undoRecord: string, options: Partial<RunTaskOptions> = {}) => run({ action: 'unmute', undoRecord }, options);
   const ruleKey = () => actionRules.ruleId('rg-monitor-prd', 'maintenance-window-4242').toLowerCase();
 
@@ -221,7 +281,10 @@ describe('AlertMuteV1 with Azure Monitor (bundled, real @azure/arm-resources aga
     assert.equal(rule.tags['maintenance-window'], '4242');
     assert.equal(actionRules.activeRules().length, 1);
     assert.match(muted.summaries[0], /Azure Monitor: notifications muted until .* \+ 10 min grace/);
-    assert.match(muted.summaries[0], /rg-web-prd, rg-web-prd\/providers\/Microsoft\.Compute\/virtualMachines\/IC-Web1 where Severity = Sev1 or Sev2/);
+    assert.match(
+      muted.summaries[0],
+      /rg-web-prd, rg-web-prd\/providers\/Microsoft\.Compute\/virtualMachines\/IC-Web1 where Severity = Sev1 or Sev2/,
+    );
 
     const unmuted = await unmute(muted.outputs.undoRecord, { workDirectory: dir });
     assert.equal(unmuted.result, 'Succeeded', unmuted.stdout);
@@ -251,7 +314,10 @@ describe('AlertMuteV1 with Azure Monitor (bundled, real @azure/arm-resources aga
     const again = await mute({}, { workDirectory: dir });
     assert.equal(again.result, 'Succeeded', again.stdout);
     arm.fault({ kind: 'slow', method: 'DELETE', path: /actionRules/, delayMs: 300 });
-    const half = await unmute(again.outputs.undoRecord, { workDirectory: dir, killOnLine: (line) => /^Deleting alert processing rule/.test(line) });
+    const half = await unmute(again.outputs.undoRecord, {
+      workDirectory: dir,
+      killOnLine: (line) => /^Deleting alert processing rule/.test(line),
+    });
     assert.equal(half.killed, true);
     const done = await unmute(again.outputs.undoRecord, { workDirectory: dir });
     assert.equal(done.result, 'Succeeded', done.stdout);
@@ -260,8 +326,21 @@ describe('AlertMuteV1 with Azure Monitor (bundled, real @azure/arm-resources aga
 
   it('survives a 429 and a 5xx on every ARM call', async () => {
     for (const method of ['GET', 'PUT', 'DELETE']) {
-      arm.fault({ kind: 'status', status: 429, retryAfter: 0, method, path: /actionRules/, body: { error: { code: 'TooManyRequests', message: 'throttled' } } });
-      arm.fault({ kind: 'status', status: 503, method, path: /actionRules/, body: { error: { code: 'ServiceUnavailable', message: 'try again' } } });
+      arm.fault({
+        kind: 'status',
+        status: 429,
+        retryAfter: 0,
+        method,
+        path: /actionRules/,
+        body: { error: { code: 'TooManyRequests', message: 'throttled' } },
+      });
+      arm.fault({
+        kind: 'status',
+        status: 503,
+        method,
+        path: /actionRules/,
+        body: { error: { code: 'ServiceUnavailable', message: 'try again' } },
+      });
     }
     const muted = await mute();
     assert.equal(muted.result, 'Succeeded', muted.stdout);
@@ -274,14 +353,29 @@ describe('AlertMuteV1 with Azure Monitor (bundled, real @azure/arm-resources aga
     }
   });
 
-  it('never overwrites or deletes a rule of the same name that is not this window\'s', async () => {
+  it("never overwrites or deletes a rule of the same name that is not this window's", async () => {
     const id = actionRules.ruleId('rg-monitor-prd', 'maintenance-window-4242');
-    const theirs = { id, name: 'maintenance-window-4242', type: 'Microsoft.AlertsManagement/actionRules', location: 'Global', tags: { owner: 'dba-team' }, properties: { enabled: true, scopes: [arm.resourceGroupId('rg-db')], actions: [{ actionType: 'RemoveAllActionGroups' }] } };
+    const theirs = {
+      id,
+      name: 'maintenance-window-4242',
+      type: 'Microsoft.AlertsManagement/actionRules',
+      location: 'Global',
+      tags: { owner: 'dba-team' },
+      properties: { enabled: true, scopes: [arm.resourceGroupId('rg-db')], actions: [{ actionType: 'RemoveAllActionGroups' }] },
+    };
     actionRules.rules.set(id.toLowerCase(), theirs);
     const refused = await mute();
     assert.equal(refused.result, 'Failed');
     assert.match(refused.errors.join('\n'), /exists already in rg-monitor-prd and was not made for this window; refusing to overwrite it/);
-    const record = { kind: 'azure-alert-processing-rule', version: 1, id: 'r1', windowId: '4242', createdAt: '', description: '', data: { ruleId: id, name: 'maintenance-window-4242', scopes: [], conditions: [], endsAt: new Date().toISOString() } };
+    const record = {
+      kind: 'azure-alert-processing-rule',
+      version: 1,
+      id: 'r1',
+      windowId: '4242',
+      createdAt: '',
+      description: '',
+      data: { ruleId: id, name: 'maintenance-window-4242', scopes: [], conditions: [], endsAt: new Date().toISOString() },
+    };
     const notOurs = await unmute(JSON.stringify(record));
     assert.equal(notOurs.result, 'Failed');
     assert.match(notOurs.errors.join('\n'), /is not tagged for window 4242 \(someone replaced it\); leaving it alone/);
@@ -293,14 +387,20 @@ describe('AlertMuteV1 with Azure Monitor (bundled, real @azure/arm-resources aga
     const cases: Array<[Inputs, RegExp]> = [
       [{ resourceGroup: undefined }, /Input 'resourceGroup': is required/],
       [{ scopes: undefined }, /Input 'scopes': give at least one resource group or resource id/],
-      [{ scopes: '/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/rg-x' }, /Input 'scopes': .* is not a resource id in the connection's subscription/],
+      [
+        { scopes: '/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/rg-x' },
+        /Input 'scopes': .* is not a resource id in the connection's subscription/,
+      ],
       [{ scopes: 'rg web' }, /Input 'scopes': 'rg web' is neither a resource group name nor a resource id/],
       [{ severities: 'Sev7' }, /Input 'severities': 'Sev7' is not a severity/],
       [{ alertRuleIds: 'cpu-alert' }, /Input 'alertRuleIds': 'cpu-alert' is not the resource id of an alert rule/],
       [{ ruleName: 'bad/name' }, /Input 'ruleName'/],
       [{ durationMinutes: undefined }, /Input 'durationMinutes'/],
       [{ azureSubscription: undefined }, /Input 'azureSubscription': is required/],
-      [{ action: 'unmute', undoRecord: '{"kind":"azure-alert-processing-rule","id":"x","data":{"ruleId":"/x"}}' }, /Input 'undoRecord': is a malformed/],
+      [
+        { action: 'unmute', undoRecord: '{"kind":"azure-alert-processing-rule","id":"x","data":{"ruleId":"/x"}}' },
+        /Input 'undoRecord': is a malformed/,
+      ],
     ];
     for (const [inputs, message] of cases) {
       const result = await mute(inputs);

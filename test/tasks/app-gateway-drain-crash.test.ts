@@ -31,15 +31,24 @@ interface Plan {
   fraction: number;
 }
 
-type KillPoint = 'before the undo record' | 'after the record, before any write' | 'after a write was accepted' | 'not killed (finished first)';
+type KillPoint =
+  'before the undo record' | 'after the record, before any write' | 'after a write was accepted' | 'not killed (finished first)';
 
 describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function () {
   const azure = new AzureFixture({ gatewayUpdateMs: [50, 200], probeDelayMs: 50, healthDelayMs: 20, retryAfterSeconds: 0 });
   before(() => azure.start());
   after(() => azure.stop());
 
-  const run = (farm: WebFarm, inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> =>
-    azure.run(TASK, { applicationGatewayName: farm.gateway, backendPoolName: farm.pool, healthTimeoutSeconds: 30, ...inputs }, { timeoutMs: 60_000, ...options });
+  const run = (
+    farm: WebFarm,
+    inputs: RunTaskOptions['inputs'],
+    options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {},
+  ): Promise<TaskRun> =>
+    azure.run(
+      TASK,
+      { applicationGatewayName: farm.gateway, backendPoolName: farm.pool, healthTimeoutSeconds: 30, ...inputs },
+      { timeoutMs: 60_000, ...options },
+    );
 
   function recordFile(dir: string): string | undefined {
     const folder = path.join(dir, 'records');
@@ -56,7 +65,8 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
         entry.at >= since &&
         entry.method === 'PUT' &&
         entry.status === 200 &&
-        (entry.path.toLowerCase().endsWith(`/applicationgateways/${farm.gateway.toLowerCase()}`) || [...nics].some((nic) => entry.path.toLowerCase().endsWith(nic))),
+        (entry.path.toLowerCase().endsWith(`/applicationgateways/${farm.gateway.toLowerCase()}`) ||
+          [...nics].some((nic) => entry.path.toLowerCase().endsWith(nic))),
     ).length;
   }
 
@@ -90,7 +100,12 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
     // The task's own lines, its debug lines included (one per poll of a long-running operation, so a kill
     // by line can land while an update runs); task-lib's start-up debug lines are left out.
     const ownLine = (line: string) => !line.startsWith('##vso[task.debug]');
-    async function timed(phase: 'drain' | 'restore', farm: WebFarm, inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> {
+    async function timed(
+      phase: 'drain' | 'restore',
+      farm: WebFarm,
+      inputs: RunTaskOptions['inputs'],
+      options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {},
+    ): Promise<TaskRun> {
       const started = Date.now();
       let section: number | undefined;
       const kill = options.killOnLine;
@@ -114,7 +129,11 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
     }
 
     const calibration = azure.seedWebFarm({ gateway: 'agw-crash-calibration', prefix: 'CAL-Web', count: 6, subnet: 9 });
-    const servers = (farm: WebFarm) => farm.servers.slice(0, 3).map((server) => server.name).join(',');
+    const servers = (farm: WebFarm) =>
+      farm.servers
+        .slice(0, 3)
+        .map((server) => server.name)
+        .join(',');
     const fullDrain = await timed('drain', calibration, { action: 'drain', servers: servers(calibration) });
     assert.equal(fullDrain.result, 'Succeeded', fullDrain.stdout);
     const fullRestore = await timed('restore', calibration, { action: 'restore', undoRecord: fullDrain.outputs.undoRecord });
@@ -129,7 +148,10 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
     async function killIn(farm: WebFarm, plan: Plan, inputs: RunTaskOptions['inputs'], dir: string): Promise<TaskRun> {
       const usual = span[plan.phase];
       if (plan.by === 'time') {
-        return timed(plan.phase, farm, inputs, { workDirectory: dir, killAfterMs: Math.round(usual.section + plan.fraction * (usual.end - usual.section) * 1.15) });
+        return timed(plan.phase, farm, inputs, {
+          workDirectory: dir,
+          killAfterMs: Math.round(usual.section + plan.fraction * (usual.end - usual.section) * 1.15),
+        });
       }
       const stopAt = Math.max(1, Math.round(plan.fraction * usual.lines));
       let seen = 0;
@@ -137,10 +159,18 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
     }
 
     async function scenario(plan: Plan): Promise<void> {
-      const farm = azure.seedWebFarm({ gateway: `agw-crash-${plan.index}`, prefix: `K${plan.index}-Web`, count: 6, kind: plan.kind, subnet: 10 + plan.index });
+      const farm = azure.seedWebFarm({
+        gateway: `agw-crash-${plan.index}`,
+        prefix: `K${plan.index}-Web`,
+        count: 6,
+        kind: plan.kind,
+        subnet: 10 + plan.index,
+      });
       const before = azure.arm.pool(RESOURCE_GROUP, farm.gateway, farm.pool);
       const dir = newWorkDirectory();
-      const label = `run ${plan.index} (${plan.phase} killed by ${plan.by} at ` + `${plan.fraction.toFixed(3)}${plan.phase === 'drain' ? `, then ${plan.then}` : ''}, ${plan.kind} pool)`;
+      const label =
+        `run ${plan.index} (${plan.phase} killed by ${plan.by} at ` +
+        `${plan.fraction.toFixed(3)}${plan.phase === 'drain' ? `, then ${plan.then}` : ''}, ${plan.kind} pool)`;
       const fail = (message: string, detail = ''): void => {
         failures.push(`${label}: ${message}${detail ? `\n${detail.split('\n').slice(-25).join('\n')}` : ''}`);
       };
@@ -169,7 +199,14 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
         const file = recordFile(dir)!;
         const since = Date.now();
         const killed = await killIn(farm, plan, { action: 'restore', undoRecord: file }, dir);
-        note(killed.result ? 'not killed (finished first)' : acceptedWrites(farm, since) ? 'after a write was accepted' : 'after the record, before any write', 'restore');
+        note(
+          killed.result
+            ? 'not killed (finished first)'
+            : acceptedWrites(farm, since)
+              ? 'after a write was accepted'
+              : 'after the record, before any write',
+          'restore',
+        );
         const again = await timed('restore', farm, { action: 'restore', undoRecord: file });
         if (again.result !== 'Succeeded') return fail('the second restore failed', again.stdout + again.stderr);
       }
@@ -197,12 +234,22 @@ describe('AppGatewayDrainV1 killed at random points (SIGKILL, seeded)', function
     );
 
     const distribution = [...points.entries()].map(([point, count]) => `${point}: ${count}`).join('; ');
-    assert.deepEqual(failures, [], `seed ${SEED} (replay with MW_CRASH_SEED=${SEED}); kill points: ${distribution}\n${failures.join('\n\n')}`);
+    assert.deepEqual(
+      failures,
+      [],
+      `seed ${SEED} (replay with MW_CRASH_SEED=${SEED}); kill points: ${distribution}\n${failures.join('\n\n')}`,
+    );
     // The kills must have hit the interesting places, or the test proves little.
     assert.ok((points.get('drain: after a write was accepted') ?? 0) >= 3, `too few drains killed after their write: ${distribution}`);
-    assert.ok((points.get('drain: after the record, before any write') ?? 0) + (points.get('drain: before the undo record') ?? 0) >= 3, `too few drains killed before writing: ${distribution}`);
+    assert.ok(
+      (points.get('drain: after the record, before any write') ?? 0) + (points.get('drain: before the undo record') ?? 0) >= 3,
+      `too few drains killed before writing: ${distribution}`,
+    );
     assert.ok((points.get('restore: after a write was accepted') ?? 0) >= 3, `too few restores killed after their write: ${distribution}`);
-    assert.ok((points.get('drained again: after a write was accepted') ?? 0) >= 3, `too few drains killed after their write and then drained again: ${distribution}`);
+    assert.ok(
+      (points.get('drained again: after a write was accepted') ?? 0) >= 3,
+      `too few drains killed after their write and then drained again: ${distribution}`,
+    );
     console.log(`      ${RUNS} kills, seed ${SEED}: ${distribution}`);
   });
 });

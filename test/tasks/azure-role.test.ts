@@ -20,7 +20,8 @@ describe('Least-privilege Azure role (extension/azure-role-maintenance-window.js
   after(() => azure.stop());
   beforeEach(() => azure.reset());
 
-  const run = (task: string, inputs: RunTaskOptions['inputs']): Promise<TaskRun> => azure.run(task, { healthTimeoutSeconds: 20, ...inputs });
+  const run = (task: string, inputs: RunTaskOptions['inputs']): Promise<TaskRun> =>
+    azure.run(task, { healthTimeoutSeconds: 20, ...inputs });
 
   it('is a custom role definition Azure CLI can create: explicit actions, no data actions, no wildcards', () => {
     assert.equal(role.IsCustom, true);
@@ -39,20 +40,43 @@ describe('Least-privilege Azure role (extension/azure-role-maintenance-window.js
 
     const status = await run('AppGatewayDrainV1', { applicationGatewayName: production.gateway, backendPoolName: 'web', action: 'status' });
     assert.equal(status.result, 'Succeeded', status.stdout);
-    const drain = await run('AppGatewayDrainV1', { applicationGatewayName: production.gateway, backendPoolName: 'web', action: 'drain', servers: 'IC-Web1, IC-Web2' });
+    const drain = await run('AppGatewayDrainV1', {
+      applicationGatewayName: production.gateway,
+      backendPoolName: 'web',
+      action: 'drain',
+      servers: 'IC-Web1, IC-Web2',
+    });
     assert.equal(drain.result, 'Succeeded', drain.stdout);
-    const restore = await run('AppGatewayDrainV1', { applicationGatewayName: production.gateway, backendPoolName: 'web', action: 'restore', undoRecord: drain.outputs.undoRecord });
+    const restore = await run('AppGatewayDrainV1', {
+      applicationGatewayName: production.gateway,
+      backendPoolName: 'web',
+      action: 'restore',
+      undoRecord: drain.outputs.undoRecord,
+    });
     assert.equal(restore.result, 'Succeeded', restore.stdout);
-    const nicDrain = await run('AppGatewayDrainV1', { applicationGatewayName: nics.gateway, backendPoolName: 'web', action: 'drain', servers: 'IC-Vm1' });
+    const nicDrain = await run('AppGatewayDrainV1', {
+      applicationGatewayName: nics.gateway,
+      backendPoolName: 'web',
+      action: 'drain',
+      servers: 'IC-Vm1',
+    });
     assert.equal(nicDrain.result, 'Succeeded', nicDrain.stdout);
-    const nicRestore = await run('AppGatewayDrainV1', { applicationGatewayName: nics.gateway, backendPoolName: 'web', action: 'restore', undoRecord: nicDrain.outputs.undoRecord });
+    const nicRestore = await run('AppGatewayDrainV1', {
+      applicationGatewayName: nics.gateway,
+      backendPoolName: 'web',
+      action: 'restore',
+      undoRecord: nicDrain.outputs.undoRecord,
+    });
     assert.equal(nicRestore.result, 'Succeeded', nicRestore.stdout);
     const install = await run('PatchVmsV1', { virtualMachines: 'IC-Web1, IC-Web2', serverGroup: 'web', action: 'install' });
     assert.equal(install.result, 'Succeeded', install.stdout);
     const assess = await run('PatchVmsV1', { virtualMachines: 'IC-Web3', serverGroup: 'web', action: 'assess' });
     assert.equal(assess.result, 'Succeeded', assess.stdout);
 
-    assert.ok(azure.arm.journal.every((entry) => entry.status !== 403), 'nothing was refused');
+    assert.ok(
+      azure.arm.journal.every((entry) => entry.status !== 403),
+      'nothing was refused',
+    );
     assert.deepEqual([...azure.arm.actionsUsed].sort(), [...role.Actions].sort(), 'the role holds exactly the actions the tasks needed');
   });
 
@@ -60,9 +84,17 @@ describe('Least-privilege Azure role (extension/azure-role-maintenance-window.js
     azure.arm.grant(role.Actions.filter((action: string) => action !== 'Microsoft.Network/virtualNetworks/subnets/join/action'));
     const farm = azure.seedWebFarm({ count: 3 });
     const before = azure.arm.pool(RESOURCE_GROUP, farm.gateway, 'web');
-    const drain = await run('AppGatewayDrainV1', { applicationGatewayName: farm.gateway, backendPoolName: 'web', action: 'drain', servers: 'IC-Web1' });
+    const drain = await run('AppGatewayDrainV1', {
+      applicationGatewayName: farm.gateway,
+      backendPoolName: 'web',
+      action: 'drain',
+      servers: 'IC-Web1',
+    });
     assert.equal(drain.result, 'Failed');
-    assert.match(drain.errors.join('\n'), /403 LinkedAuthorizationFailed.*subnets\/join\/action.*extension\/azure-role-maintenance-window\.json/);
+    assert.match(
+      drain.errors.join('\n'),
+      /403 LinkedAuthorizationFailed.*subnets\/join\/action.*extension\/azure-role-maintenance-window\.json/,
+    );
     assert.deepEqual(azure.arm.pool(RESOURCE_GROUP, farm.gateway, 'web'), before);
   });
 });

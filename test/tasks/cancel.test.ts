@@ -36,7 +36,8 @@ function liveMembers(pgid: number): string[] {
     }
     // pid (comm) state ppid pgrp ...: comm may hold spaces, so read after its closing parenthesis.
     const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') live.push(`${pid} (${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}, ${state})`);
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X')
+      live.push(`${pid} (${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}, ${state})`);
   }
   return live;
 }
@@ -53,7 +54,11 @@ describe('a Cancel (SIGINT) reaching a running task', function () {
       const waiting = sleep(60_000);
       const started = Date.now();
       assert.deepEqual(cancelAll('SIGINT'), ['the health wait of agw/web']);
-      await assert.rejects(waiting, (error: unknown) => error instanceof CanceledError && error.signal === 'SIGINT' && /interrupted the health wait of agw\/web/.test(error.message));
+      await assert.rejects(
+        waiting,
+        (error: unknown) =>
+          error instanceof CanceledError && error.signal === 'SIGINT' && /interrupted the health wait of agw\/web/.test(error.message),
+      );
       assert.ok(Date.now() - started < 1000);
       assert.equal(stopped, 1);
       await assert.rejects(sleep(10), CanceledError, 'a wait started after the cancel ends at once too');
@@ -91,7 +96,12 @@ describe('a Cancel (SIGINT) reaching a running task', function () {
       const workDirectory = newWorkDirectory();
       const taskRun = await runBundledTask('RunChangesV1', {
         endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: ado.token } } },
-        variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'System.BuildId': '901', 'System.StageAttempt': '1' },
+        variables: {
+          'System.CollectionUri': ado.collectionUrl,
+          'System.TeamProject': ado.project,
+          'System.BuildId': '901',
+          'System.StageAttempt': '1',
+        },
         inputs: { planFile, scriptRoot: root },
         workDirectory,
         timeoutMs: 60_000,
@@ -106,7 +116,10 @@ describe('a Cancel (SIGINT) reaching a running task', function () {
       assert.equal(taskRun.exitCode, 1);
       assert.equal(taskRun.result, 'Failed');
       assert.deepEqual(liveMembers(pgid), [], `process group ${pgid} of the script is gone`);
-      assert.match(taskRun.visibleOutput, /Cancel received \(SIGINT\): interrupting change script scripts\/long-change\.sh \[long-change\] \(process group \d+\)/);
+      assert.match(
+        taskRun.visibleOutput,
+        /Cancel received \(SIGINT\): interrupting change script scripts\/long-change\.sh \[long-change\] \(process group \d+\)/,
+      );
       assert.match(taskRun.visibleOutput, /Canceled \(SIGINT\): interrupted change script scripts\/long-change\.sh/);
       // The change ledger says the script was interrupted, so a later attempt runs it again.
       const ledger = fs.readdirSync(path.join(workDirectory, 'records')).find((name) => name.startsWith('changes-'));
@@ -129,7 +142,10 @@ describe('a Cancel (SIGINT) reaching a running task', function () {
       assert.ok(stoppedInMs < 3000, `the wait ended ${stoppedInMs} ms after SIGINT`);
       assert.equal(taskRun.killed, false);
       assert.equal(taskRun.result, 'Failed');
-      assert.match(taskRun.visibleOutput, /Cancel received \(SIGINT\): interrupting the wait for the gate to open at .* \(nothing changed yet\)/);
+      assert.match(
+        taskRun.visibleOutput,
+        /Cancel received \(SIGINT\): interrupting the wait for the gate to open at .* \(nothing changed yet\)/,
+      );
       assert.match(taskRun.errors.join('\n'), /Canceled \(SIGINT\): interrupted the wait for the gate to open/);
       assert.equal(taskRun.outputs.open, undefined, 'no gate output: the window did not open');
     });
@@ -143,13 +159,29 @@ describe('a Cancel (SIGINT) reaching a running task', function () {
 
     it('a restore waiting for a server that stays Down stops at once on SIGINT, the servers already back in the pool', async () => {
       const farm = azure.seedWebFarm();
-      const servers = farm.servers.slice(0, 2).map((server) => server.name).join(',');
-      const drain = await azure.run('AppGatewayDrainV1', { backendPoolName: 'web', applicationGatewayName: farm.gateway, action: 'drain', servers, healthTimeoutSeconds: 20 });
+      const servers = farm.servers
+        .slice(0, 2)
+        .map((server) => server.name)
+        .join(',');
+      const drain = await azure.run('AppGatewayDrainV1', {
+        backendPoolName: 'web',
+        applicationGatewayName: farm.gateway,
+        action: 'drain',
+        servers,
+        healthTimeoutSeconds: 20,
+      });
       assert.equal(drain.result, 'Succeeded', drain.stdout);
       azure.arm.setHealth(farm.servers[1].ip, 'Down');
       const restore = await azure.run(
         'AppGatewayDrainV1',
-        { backendPoolName: 'web', applicationGatewayName: farm.gateway, action: 'restore', undoRecord: drain.outputs.undoRecord, healthTimeoutSeconds: 600, pollIntervalSeconds: 0.2 },
+        {
+          backendPoolName: 'web',
+          applicationGatewayName: farm.gateway,
+          action: 'restore',
+          undoRecord: drain.outputs.undoRecord,
+          healthTimeoutSeconds: 600,
+          pollIntervalSeconds: 0.2,
+        },
         { interruptOnLine: (line) => /of at most 600 s/.test(line), timeoutMs: 60_000 },
       );
       assert.ok(restore.interruptedAtMs !== undefined, restore.stdout);
@@ -159,7 +191,8 @@ describe('a Cancel (SIGINT) reaching a running task', function () {
       assert.match(restore.visibleOutput, /Cancel received \(SIGINT\): interrupting the health wait of .*\(up to 600 s\)/);
       assert.match(restore.errors.join('\n'), /Canceled \(SIGINT\): interrupted the health wait/);
       const addresses = azure.arm.pool(RESOURCE_GROUP, farm.gateway, farm.pool).addresses;
-      for (const server of farm.servers.slice(0, 2)) assert.ok(addresses.includes(server.ip), `${server.name} is back in the pool: the write came before the wait`);
+      for (const server of farm.servers.slice(0, 2))
+        assert.ok(addresses.includes(server.ip), `${server.name} is back in the pool: the write came before the wait`);
     });
   });
 });

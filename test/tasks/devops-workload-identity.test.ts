@@ -30,8 +30,17 @@ describe('the Azure DevOps tasks on a workload identity connection (bundled, Ent
   const identityConnection = (): EndpointSpec => ({
     url: 'https://management.azure.com/',
     scheme: 'WorkloadIdentityFederation',
-    parameters: { tenantid: TENANT, serviceprincipalid: CLIENT, workloadIdentityFederationSubject: 'sc://contoso/Platform/azure-devops-identity' },
-    data: { environment: 'AzureCloud', scopeLevel: 'ManagementGroup', environmentAuthorityUrl: `${entra.url}/`, activeDirectoryServiceEndpointResourceId: 'https://management.core.windows.net/' },
+    parameters: {
+      tenantid: TENANT,
+      serviceprincipalid: CLIENT,
+      workloadIdentityFederationSubject: 'sc://contoso/Platform/azure-devops-identity',
+    },
+    data: {
+      environment: 'AzureCloud',
+      scopeLevel: 'ManagementGroup',
+      environmentAuthorityUrl: `${entra.url}/`,
+      activeDirectoryServiceEndpointResourceId: 'https://management.core.windows.net/',
+    },
   });
 
   async function run(task: string, inputs: RunTaskOptions['inputs'], variables: Record<string, string> = {}): Promise<TaskRun> {
@@ -39,7 +48,10 @@ describe('the Azure DevOps tasks on a workload identity connection (bundled, Ent
       timeoutMs: 60_000,
       inputs: { azureDevOpsWorkloadIdentity: CONNECTION, ...inputs },
       // The job's own token authorizes only the OIDC token request; Azure DevOps would refuse it (it is not ado.token).
-      endpoints: { [CONNECTION]: identityConnection(), SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: JOB_TOKEN } } },
+      endpoints: {
+        [CONNECTION]: identityConnection(),
+        SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: JOB_TOKEN } },
+      },
       variables: {
         'System.CollectionUri': ado.collectionUrl,
         'System.TeamProject': ado.project,
@@ -50,7 +62,8 @@ describe('the Azure DevOps tasks on a workload identity connection (bundled, Ent
         ...variables,
       },
     });
-    for (const secret of [JOB_TOKEN, ...entra.issuedTokens()]) assert.ok(!result.visibleOutput.includes(secret), `${task}: a token reached the output`);
+    for (const secret of [JOB_TOKEN, ...entra.issuedTokens()])
+      assert.ok(!result.visibleOutput.includes(secret), `${task}: a token reached the output`);
     return result;
   }
 
@@ -58,12 +71,20 @@ describe('the Azure DevOps tasks on a workload identity connection (bundled, Ent
     ado.addPipeline({ name: 'Nightly export', folder: '\\Product Integrations' });
     ado.addPipeline({ name: 'Full Regression', folder: '\\Tests', durationMs: 100 });
     ado.knowPipelinesOfPlan(loadPlan(path.join(repoRoot, 'plans', '2025-03-23.yml')), { durationMs: 60 });
-    const hold = await run('RescheduleJobsV1', { action: 'hold', project: ado.project, pipelines: 'Nightly export' }, { 'MaintenanceWindow.Id': 'mw-5150' });
+    const hold = await run(
+      'RescheduleJobsV1',
+      { action: 'hold', project: ado.project, pipelines: 'Nightly export' },
+      { 'MaintenanceWindow.Id': 'mw-5150' },
+    );
     assert.equal(hold.result, 'Succeeded', hold.stdout);
     assert.equal(ado.pipeline('Nightly export', '\\Product Integrations')!.queueStatus, 'paused');
     const pipeline = await run('RunPipelineV1', { pipeline: 'Full Regression', pollIntervalSeconds: '0.04' });
     assert.equal(pipeline.result, 'Succeeded', pipeline.stdout);
-    const changes = await run('RunChangesV1', { planFile: path.join(repoRoot, 'plans', '2025-03-23.yml'), scriptRoot: repoRoot, maxParallel: '4' }, { 'MaintenanceWindow.PollIntervalMs': '40' });
+    const changes = await run(
+      'RunChangesV1',
+      { planFile: path.join(repoRoot, 'plans', '2025-03-23.yml'), scriptRoot: repoRoot, maxParallel: '4' },
+      { 'MaintenanceWindow.PollIntervalMs': '40' },
+    );
     assert.equal(changes.result, 'Succeeded', changes.stdout);
 
     const calls = ado.journal.filter((entry) => entry.method !== 'OPTIONS' || entry.headers.authorization);
@@ -73,8 +94,14 @@ describe('the Azure DevOps tasks on a workload identity connection (bundled, Ent
       'Azure DevOps accepted every call',
     );
     const bearers = new Set(ado.journal.map((entry) => String(entry.headers.authorization ?? '')).filter(Boolean));
-    assert.ok(![...bearers].some((header) => header.includes(JOB_TOKEN) || header.includes(ado.token)), 'no call carried the job token or a PAT');
-    assert.ok(entra.grants().some((grant) => grant.via === 'federated' && grant.audience.replace(/\/$/, '') === AZURE_DEVOPS_RESOURCE), 'Entra issued a federated token for Azure DevOps');
+    assert.ok(
+      ![...bearers].some((header) => header.includes(JOB_TOKEN) || header.includes(ado.token)),
+      'no call carried the job token or a PAT',
+    );
+    assert.ok(
+      entra.grants().some((grant) => grant.via === 'federated' && grant.audience.replace(/\/$/, '') === AZURE_DEVOPS_RESOURCE),
+      'Entra issued a federated token for Azure DevOps',
+    );
     assert.ok(entra.calls('POST', /oidctoken$/).every((call) => call.query.serviceConnectionId === CONNECTION));
   });
 
@@ -87,10 +114,17 @@ describe('the Azure DevOps tasks on a workload identity connection (bundled, Ent
         pat: { url: ado.collectionUrl, scheme: 'Token', parameters: { apitoken: ado.token } },
         SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: JOB_TOKEN } },
       },
-      variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'System.OidcRequestUri': entra.oidcRequestUri() },
+      variables: {
+        'System.CollectionUri': ado.collectionUrl,
+        'System.TeamProject': ado.project,
+        'System.OidcRequestUri': entra.oidcRequestUri(),
+      },
     });
     assert.equal(result.result, 'Failed');
-    assert.match(result.errors.join('\n'), /Input 'azureDevOpsWorkloadIdentity': choose either this workload identity connection or 'azureDevOpsConnection'/);
+    assert.match(
+      result.errors.join('\n'),
+      /Input 'azureDevOpsWorkloadIdentity': choose either this workload identity connection or 'azureDevOpsConnection'/,
+    );
     assert.equal(ado.journal.length, 0);
   });
 });

@@ -40,15 +40,28 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
   function firedBy(now: string | undefined): string | undefined {
     const at = now ? new Date(now) : undefined;
     if (!at || Number.isNaN(at.getTime())) return undefined;
-    return at.getUTCDay() === 6 ? 'Saturday 19:00 New York time while daylight saving time (EDT, UTC-4) is in force' : 'Saturday 19:00 New York time while standard time (EST, UTC-5) is in force';
+    return at.getUTCDay() === 6
+      ? 'Saturday 19:00 New York time while daylight saving time (EDT, UTC-4) is in force'
+      : 'Saturday 19:00 New York time while standard time (EST, UTC-5) is in force';
   }
 
-  async function window(inputs: RunTaskOptions['inputs'], now: string | undefined, options: Omit<RunTaskOptions, 'inputs'> = {}): Promise<TaskRun> {
+  async function window(
+    inputs: RunTaskOptions['inputs'],
+    now: string | undefined,
+    options: Omit<RunTaskOptions, 'inputs'> = {},
+  ): Promise<TaskRun> {
     const run = await runBundledTask('MaintenanceWindowV1', {
       ...options,
       inputs: { provider: 'slack', slackConnection: 'slack-conn', ...inputs },
       endpoints: { 'slack-conn': { url: slack.url, scheme: 'Token', parameters: { apitoken: slack.token } }, ...options.endpoints },
-      variables: { 'Build.Reason': 'Schedule', 'Build.CronSchedule.DisplayName': firedBy(now), 'Build.BuildId': '77', 'MaintenanceWindow.Now': now, 'MaintenanceWindow.Id': 'mw-77', ...options.variables },
+      variables: {
+        'Build.Reason': 'Schedule',
+        'Build.CronSchedule.DisplayName': firedBy(now),
+        'Build.BuildId': '77',
+        'MaintenanceWindow.Now': now,
+        'MaintenanceWindow.Id': 'mw-77',
+        ...options.variables,
+      },
     });
     assert.ok(!run.visibleOutput.includes(slack.token), 'the Slack token is never visible');
     return run;
@@ -58,7 +71,9 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
     it('lets the matching UTC slot through and finds the weekend plan with planFile: auto', async () => {
       const dir = checkout();
       // 2025-04-12 is EDT: Sat 19:00 New York is 23:00 UTC.
-      const run = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto' }, '2025-04-12T23:02:00Z', { workDirectory: dir });
+      const run = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto' }, '2025-04-12T23:02:00Z', {
+        workDirectory: dir,
+      });
       assert.equal(run.result, 'Succeeded', run.stdout);
       assert.equal(run.outputs.open, 'true');
       assert.equal(run.outputs.planFile, 'plans/2025-04-13.yml');
@@ -67,7 +82,9 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
     });
 
     it('skips the other UTC slot cleanly (output open=false, the step succeeds, nothing posted)', async () => {
-      const run = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto' }, '2025-04-13T00:01:00Z', { workDirectory: checkout() });
+      const run = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto' }, '2025-04-13T00:01:00Z', {
+        workDirectory: checkout(),
+      });
       assert.equal(run.result, 'Succeeded', run.stdout);
       assert.equal(run.outputs.open, 'false');
       assert.match(run.warnings.join('\n'), /late one of the two UTC schedules/);
@@ -75,17 +92,25 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
     });
 
     it('closes cleanly on a weekend without a plan, and is never skipped on a manual run', async () => {
-      const noPlan = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto' }, '2025-05-03T23:00:30Z', { workDirectory: checkout() });
+      const noPlan = await window(
+        { action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto' },
+        '2025-05-03T23:00:30Z',
+        { workDirectory: checkout() },
+      );
       assert.equal(noPlan.outputs.open, 'false');
       assert.match(noPlan.warnings.join('\n'), /no plan for the weekend of 2025-05-04 \(plans\/2025-05-04.yml\)/);
-      const manual = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, lateToleranceMinutes: 90 }, '2025-04-13T00:01:00Z', { variables: { 'Build.Reason': 'Manual' } });
+      const manual = await window(
+        { action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, lateToleranceMinutes: 90 },
+        '2025-04-13T00:01:00Z',
+        { variables: { 'Build.Reason': 'Manual' } },
+      );
       assert.equal(manual.outputs.open, 'true', manual.stdout);
     });
 
     it('waits with progress when early (the simulated clock jumps), and reports when it opened', async () => {
       const run = await window({ action: 'gate', notBefore: 'Sun 04:30', maxWaitMinutes: 600 }, '2025-04-12T23:40:00Z');
       assert.equal(run.result, 'Succeeded', run.stdout);
-      assert.match(run.outputs.openedAt, /^2025-04-13T08:30:0\d\.\d{3}Z$/, 'opened at 04:30 EDT (plus the step\'s own real seconds)');
+      assert.match(run.outputs.openedAt, /^2025-04-13T08:30:0\d\.\d{3}Z$/, "opened at 04:30 EDT (plus the step's own real seconds)");
       const progress = run.commands.filter((command) => command.command === 'task.setprogress');
       assert.ok(progress.length >= 10, `progress reported while waiting (${progress.length})`);
       assert.match(progress[0].message, /Opens at 2025-04-13 04:30 EDT: 8 h 50 min to go/);
@@ -130,11 +155,20 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
 
     /** The first gate of a run of pipeline `definitionId` with build id `buildId`, on the job's own token. */
     function firstGate(buildId: number, definitionId: number, accessToken = ado.token): Promise<TaskRun> {
-      return window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto', oneRunAtATime: true }, '2025-04-12T23:02:00Z', {
-        workDirectory: checkout(),
-        endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: accessToken } } },
-        variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'System.DefinitionId': String(definitionId), 'Build.BuildId': String(buildId) },
-      });
+      return window(
+        { action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, planFile: 'auto', oneRunAtATime: true },
+        '2025-04-12T23:02:00Z',
+        {
+          workDirectory: checkout(),
+          endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: accessToken } } },
+          variables: {
+            'System.CollectionUri': ado.collectionUrl,
+            'System.TeamProject': ado.project,
+            'System.DefinitionId': String(definitionId),
+            'Build.BuildId': String(buildId),
+          },
+        },
+      );
     }
 
     it('closes the gate for this run while an older run of the same pipeline is in progress, naming it, with zero writes', async () => {
@@ -144,7 +178,13 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       assert.equal(run.outputs.open, 'false');
       assert.equal(run.outputs.planFile, undefined, 'a closed gate hands no plan on');
       const warning = run.warnings.join('\n');
-      assert.match(warning, new RegExp(`older run of this pipeline is still going: run ${older.buildNumber} \\(id ${older.id}, in progress, ` + `\\S+/_build/results\\?buildId=${older.id}\\)`));
+      assert.match(
+        warning,
+        new RegExp(
+          `older run of this pipeline is still going: run ${older.buildNumber} \\(id ${older.id}, in progress, ` +
+            `\\S+/_build/results\\?buildId=${older.id}\\)`,
+        ),
+      );
       assert.match(run.summaries.join('\n'), new RegExp(`Gate: this run does not open the window[\\s\\S]*buildId=${older.id}`));
       assert.equal(ado.writes().length, 0, 'nothing was written to Azure DevOps');
       assert.equal(slack.journal.length, 0, 'nothing was posted');
@@ -178,14 +218,31 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       const refused = await firstGate(older.id + 1, older.definitionId, 'not-the-token');
       assert.equal(refused.result, 'Failed');
       assert.equal(refused.outputs.open, undefined, 'no open output at all');
-      assert.match(refused.errors.join('\n'), /cannot tell whether another run of this pipeline is going on \(401 from the job's access token\)[\s\S]*"View builds"/);
-      ado.fault({ kind: 'status', status: 403, path: /_apis\/build\/builds/i, body: { message: 'TF215106: Access denied. Project Collection Build Service needs View builds permissions.' } });
+      assert.match(
+        refused.errors.join('\n'),
+        /cannot tell whether another run of this pipeline is going on \(401 from the job's access token\)[\s\S]*"View builds"/,
+      );
+      ado.fault({
+        kind: 'status',
+        status: 403,
+        path: /_apis\/build\/builds/i,
+        body: { message: 'TF215106: Access denied. Project Collection Build Service needs View builds permissions.' },
+      });
       const forbidden = await firstGate(older.id + 1, older.definitionId);
       assert.equal(forbidden.result, 'Failed');
       assert.match(forbidden.errors.join('\n'), /\(403 from the job's access token\)[\s\S]*Build Service account "View builds"/);
-      const noToken = await window({ action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, oneRunAtATime: true }, '2025-04-12T23:02:00Z', {
-        variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'System.DefinitionId': '1', 'Build.BuildId': '1001' },
-      });
+      const noToken = await window(
+        { action: 'gate', notBefore: 'Sat 19:00', scheduledStart: true, oneRunAtATime: true },
+        '2025-04-12T23:02:00Z',
+        {
+          variables: {
+            'System.CollectionUri': ado.collectionUrl,
+            'System.TeamProject': ado.project,
+            'System.DefinitionId': '1',
+            'Build.BuildId': '1001',
+          },
+        },
+      );
       assert.equal(noToken.result, 'Failed');
       assert.match(noToken.errors.join('\n'), /Input 'azureDevOpsConnection': is empty and the job's access token is not available/);
       const noDefinition = await firstGate(1001, 0);
@@ -218,9 +275,14 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
     });
 
     it("refuses another weekend's plan before announcing anything", async () => {
-      const run = await window({ action: 'start', notBefore: 'Sun 04:45', planFile: 'plans/2025-03-23.yml' }, '2025-04-13T08:45:00Z', { workDirectory: checkout() });
+      const run = await window({ action: 'start', notBefore: 'Sun 04:45', planFile: 'plans/2025-03-23.yml' }, '2025-04-13T08:45:00Z', {
+        workDirectory: checkout(),
+      });
       assert.equal(run.result, 'Failed');
-      assert.match(run.errors.join('\n'), /Input 'planFile': is the plan of 2025-03-23 .* but this run's window is the weekend of 2025-04-13/);
+      assert.match(
+        run.errors.join('\n'),
+        /Input 'planFile': is the plan of 2025-03-23 .* but this run's window is the weekend of 2025-04-13/,
+      );
       assert.equal(slack.messages.length, 0);
     });
   });
@@ -239,9 +301,16 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       const restored = record('pingdom-1');
       stageRecords.write(restored);
       postRecords.writeReceipt(restored, 'Pingdom maintenance window ended', new Date('2025-04-13T09:00:00Z'));
-      stageRecords.write(record('newrelic-1', { kind: 'newrelic-muting', description: 'Muting rule for the window', expiresAt: '2025-04-13T17:00:00.000Z' }));
+      stageRecords.write(
+        record('newrelic-1', { kind: 'newrelic-muting', description: 'Muting rule for the window', expiresAt: '2025-04-13T17:00:00.000Z' }),
+      );
       const run = await window(
-        { action: 'finish', planFile: 'plans/2025-04-13.yml', recordsFolders: dir, stageResults: 'PreMaintenance: Succeeded\nChanges: Failed\nPostMaintenance: Succeeded' },
+        {
+          action: 'finish',
+          planFile: 'plans/2025-04-13.yml',
+          recordsFolders: dir,
+          stageResults: 'PreMaintenance: Succeeded\nChanges: Failed\nPostMaintenance: Succeeded',
+        },
         '2025-04-13T17:30:00Z',
         { workDirectory: dir, variables: { 'Pipeline.Workspace': dir } },
       );
@@ -249,7 +318,10 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       assert.equal(run.outputs.restored, '2');
       assert.equal(run.outputs.leftBehind, '0');
       const summary = fs.readFileSync(run.outputs.summaryFile, 'utf8');
-      assert.match(summary, /Maintenance window 2025-04-13 Monthly: finished with 1 failed stage\(s\); everything silenced or swapped is back/);
+      assert.match(
+        summary,
+        /Maintenance window 2025-04-13 Monthly: finished with 1 failed stage\(s\); everything silenced or swapped is back/,
+      );
       assert.match(summary, /✅ ended by itself/);
       assert.match(summary, /The runbook, line by line/);
       const posted = slack.postedTo('maintenance');
@@ -265,8 +337,12 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       const { dir, stageRecords } = workspace();
       stageRecords.write(record('pingdom-2', { expiresAt: '2025-04-13T17:00:00.000Z' }));
       stageRecords.write(record('dns-1', { kind: 'cloudflare-dns', description: 'www and my point at icmaintenance.azurewebsites.net' }));
-      stageRecords.write(record('pool-1', { kind: 'appgateway-pool', description: 'IC-Web6..10 drained from agw-pri-appgateway0-prd/web' }));
-      const run = await window({ action: 'finish', windowName: 'April window', recordsFolders: dir }, '2025-04-13T16:30:00Z', { workDirectory: dir });
+      stageRecords.write(
+        record('pool-1', { kind: 'appgateway-pool', description: 'IC-Web6..10 drained from agw-pri-appgateway0-prd/web' }),
+      );
+      const run = await window({ action: 'finish', windowName: 'April window', recordsFolders: dir }, '2025-04-13T16:30:00Z', {
+        workDirectory: dir,
+      });
       assert.equal(run.result, 'Failed');
       assert.equal(run.outputs.leftBehind, '3');
       const error = run.errors.join('\n');
@@ -282,7 +358,10 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
       const night = parseNightReport(fs.readFileSync(run.outputs.reportFile, 'utf8'));
       assert.equal(night.state, 'failed');
       assert.deepEqual(night.verdict.left.map((item) => item.kind).sort(), ['appgateway-pool', 'cloudflare-dns', 'pingdom']);
-      assert.match(night.verdict.left.find((item) => item.kind === 'cloudflare-dns')!.howToRestore, /MaintenancePage@1 with action disable/);
+      assert.match(
+        night.verdict.left.find((item) => item.kind === 'cloudflare-dns')!.howToRestore,
+        /MaintenancePage@1 with action disable/,
+      );
     });
   });
 });

@@ -45,8 +45,17 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
     slack.pageSizeCap = 10; // late-channel is the 15th channel: page 2
     const maintenance = slack.channelByName('maintenance')!;
     const run = await notify(
-      { provider: 'slack', slackConnection: 'slack-conn', channels: `#dailyops\nlate-channel, ${maintenance.id}`, template: 'windowStart', windowName: '2025-04-13 monthly' },
-      { endpoints: slackEndpoint(slack.url), variables: { 'System.CollectionUri': 'https://dev.azure.com/contoso/', 'System.TeamProject': 'Platform', 'Build.BuildId': '4242' } },
+      {
+        provider: 'slack',
+        slackConnection: 'slack-conn',
+        channels: `#dailyops\nlate-channel, ${maintenance.id}`,
+        template: 'windowStart',
+        windowName: '2025-04-13 monthly',
+      },
+      {
+        endpoints: slackEndpoint(slack.url),
+        variables: { 'System.CollectionUri': 'https://dev.azure.com/contoso/', 'System.TeamProject': 'Platform', 'Build.BuildId': '4242' },
+      },
     );
     assert.equal(run.result, 'Succeeded', run.stdout);
     const listings = slack.calls('GET', '/api/conversations.list');
@@ -57,7 +66,10 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
     const posted = slack.postedTo('late-channel')[0];
     assert.equal(posted.channel, late.id, 'posted by id once resolved');
     assert.match(posted.text!, /^Maintenance starting: 2025-04-13 monthly/);
-    assert.match(JSON.stringify(posted.blocks), /https:\/\/dev\.azure\.com\/contoso\/Platform\/_build\/results\?buildId=4242\|Open the pipeline run/);
+    assert.match(
+      JSON.stringify(posted.blocks),
+      /https:\/\/dev\.azure\.com\/contoso\/Platform\/_build\/results\?buildId=4242\|Open the pipeline run/,
+    );
     assert.equal(slack.calls('POST', '/api/chat.postMessage')[0].headers.authorization, `Bearer ${slack.token}`);
     const ids = JSON.parse(run.outputs.messageIds) as Record<string, string>;
     assert.deepEqual(Object.keys(ids).sort(), ['dailyops', 'late-channel', maintenance.id].sort());
@@ -67,8 +79,18 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
   });
 
   it('waits out a 429 with Retry-After: 1 and posts exactly once', async () => {
-    slack.fault({ kind: 'status', status: 429, retryAfter: 1, method: 'POST', path: '/api/chat.postMessage', body: { ok: false, error: 'ratelimited' } });
-    const run = await notify({ slackConnection: 'slack-conn', channels: 'dailyops', message: 'Jobs are on hold.' }, { endpoints: slackEndpoint(`${slack.url}/api`) });
+    slack.fault({
+      kind: 'status',
+      status: 429,
+      retryAfter: 1,
+      method: 'POST',
+      path: '/api/chat.postMessage',
+      body: { ok: false, error: 'ratelimited' },
+    });
+    const run = await notify(
+      { slackConnection: 'slack-conn', channels: 'dailyops', message: 'Jobs are on hold.' },
+      { endpoints: slackEndpoint(`${slack.url}/api`) },
+    );
     assert.equal(run.result, 'Succeeded', run.stdout);
     const posts = slack.calls('POST', '/api/chat.postMessage');
     assert.equal(posts.length, 2, 'the refused call and its retry');
@@ -78,7 +100,13 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
   });
 
   it('never re-sends chat.postMessage after a 5xx: one call, and a failure that says so', async () => {
-    slack.fault({ kind: 'status', status: 503, method: 'POST', path: '/api/chat.postMessage', body: { ok: false, error: 'service_unavailable' } });
+    slack.fault({
+      kind: 'status',
+      status: 503,
+      method: 'POST',
+      path: '/api/chat.postMessage',
+      body: { ok: false, error: 'service_unavailable' },
+    });
     const run = await notify({ slackConnection: 'slack-conn', channels: 'dailyops', message: 'hello' }, { endpoints: slackEndpoint() });
     assert.equal(run.result, 'Failed');
     assert.equal(slack.calls('POST', '/api/chat.postMessage').length, 1);
@@ -86,11 +114,17 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
   });
 
   it('fails not_in_channel with advice to invite the app, still posting to the other channels', async () => {
-    const run = await notify({ slackConnection: 'slack-conn', channels: 'random, dailyops', message: 'hello' }, { endpoints: slackEndpoint() });
+    const run = await notify(
+      { slackConnection: 'slack-conn', channels: 'random, dailyops', message: 'hello' },
+      { endpoints: slackEndpoint() },
+    );
     assert.equal(run.result, 'Failed');
     const error = run.errors.join('\n');
     assert.match(error, /posted to #dailyops, but not to 1 channel\(s\)/);
-    assert.match(error, /the app is not a member of #random \(not_in_channel\)\. Invite the app to #random \(type \/invite @maintenance-bot in the channel\)/);
+    assert.match(
+      error,
+      /the app is not a member of #random \(not_in_channel\)\. Invite the app to #random \(type \/invite @maintenance-bot in the channel\)/,
+    );
     assert.match(error, /A re-run posts to every listed channel again: list only #random to avoid duplicates\./);
     assert.equal(slack.postedTo('dailyops').length, 1);
     assert.deepEqual(Object.keys(JSON.parse(run.outputs.messageIds)), ['dailyops'], 'what was posted is still reported');
@@ -98,7 +132,10 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
   });
 
   it('fails channel_not_found for an unknown name before posting anything, and for an unknown id', async () => {
-    const byName = await notify({ slackConnection: 'slack-conn', channels: 'dailyops, no-such-channel', message: 'hello' }, { endpoints: slackEndpoint() });
+    const byName = await notify(
+      { slackConnection: 'slack-conn', channels: 'dailyops, no-such-channel', message: 'hello' },
+      { endpoints: slackEndpoint() },
+    );
     assert.equal(byName.result, 'Failed');
     assert.match(byName.errors.join('\n'), /channel #no-such-channel was not found\. Check the spelling/);
     assert.equal(slack.calls('POST', '/api/chat.postMessage').length, 0, 'nothing posted: a re-run sends nothing twice');
@@ -111,20 +148,30 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
 
   it('explains a refused token and a missing scope', async () => {
     secrets.push('xoxb-not-the-right-one');
-    const refused = await notify({ slackConnection: 'slack-conn', channels: 'C0NOSUCH99', message: 'hello' }, { endpoints: slackEndpoint(undefined, 'xoxb-not-the-right-one') });
+    const refused = await notify(
+      { slackConnection: 'slack-conn', channels: 'C0NOSUCH99', message: 'hello' },
+      { endpoints: slackEndpoint(undefined, 'xoxb-not-the-right-one') },
+    );
     assert.match(refused.errors.join('\n'), /bot token was refused \(invalid_auth\)\. Put a valid bot token/);
     slack.scopes.delete('channels:read');
     const scope = await notify({ slackConnection: 'slack-conn', channels: 'dailyops', message: 'hello' }, { endpoints: slackEndpoint() });
     assert.match(scope.errors.join('\n'), /lacks the channels:read scope for conversations\.list\. Add the bot scope channels:read/);
   });
 
-  it('posts the finish announcement with results read from a step\'s JSON', async () => {
+  it("posts the finish announcement with results read from a step's JSON", async () => {
     const results = JSON.stringify([
       { name: 'home', passed: true, reasons: [] },
       { name: 'login', passed: false, reasons: ['status 500, expected 200'] },
     ]);
     const run = await notify(
-      { slackConnection: 'slack-conn', channels: 'maintenance', template: 'windowFinish', windowName: 'April', results, message: 'Regression at 10:00.' },
+      {
+        slackConnection: 'slack-conn',
+        channels: 'maintenance',
+        template: 'windowFinish',
+        windowName: 'April',
+        results,
+        message: 'Regression at 10:00.',
+      },
       { endpoints: slackEndpoint() },
     );
     assert.equal(run.result, 'Succeeded', run.stdout);
@@ -137,7 +184,13 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
   it('posts through a Slack incoming webhook', async () => {
     const url = hooks.addHook('platform-int');
     const run = await notify(
-      { provider: 'slackWebhook', slackWebhookConnection: 'hook', template: 'batchBackInService', servers: 'IC-Web1\nIC-Web2', windowName: 'April' },
+      {
+        provider: 'slackWebhook',
+        slackWebhookConnection: 'hook',
+        template: 'batchBackInService',
+        servers: 'IC-Web1\nIC-Web2',
+        windowName: 'April',
+      },
       { endpoints: webhookEndpoint('hook', url) },
     );
     assert.equal(run.result, 'Succeeded', run.stdout);
@@ -158,7 +211,10 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
     for (const [state, message] of cases) {
       const url = hooks.addHook('maintenance', state === 'invalid_payload' ? 'active' : state);
       if (state === 'invalid_payload') hooks.fault({ kind: 'status', status: 400, body: 'invalid_payload', path: new URL(url).pathname });
-      const run = await notify({ provider: 'slackWebhook', slackWebhookConnection: 'hook', message: 'hello' }, { endpoints: webhookEndpoint('hook', url) });
+      const run = await notify(
+        { provider: 'slackWebhook', slackWebhookConnection: 'hook', message: 'hello' },
+        { endpoints: webhookEndpoint('hook', url) },
+      );
       assert.equal(run.result, 'Failed', state);
       assert.match(run.errors.join('\n'), message, state);
       assert.equal(hooks.calls('POST', new URL(url).pathname).length, 1, `${state}: one call, no blind re-send`);
@@ -169,7 +225,14 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
   it('posts an Adaptive Card to a Teams workflow', async () => {
     const url = teams.addWorkflow();
     const run = await notify(
-      { provider: 'teams', teamsConnection: 'teams-conn', template: 'testsRequested', windowName: 'April', servers: 'IC-Web1, IC-Web2', link: 'https://dev.azure.com/contoso/Platform/_build/results?buildId=7' },
+      {
+        provider: 'teams',
+        teamsConnection: 'teams-conn',
+        template: 'testsRequested',
+        windowName: 'April',
+        servers: 'IC-Web1, IC-Web2',
+        link: 'https://dev.azure.com/contoso/Platform/_build/results?buildId=7',
+      },
       { endpoints: webhookEndpoint('teams-conn', url) },
     );
     assert.equal(run.result, 'Succeeded', run.stdout);
@@ -182,19 +245,43 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
     assert.equal(card.type, 'AdaptiveCard');
     assert.equal(card.version, '1.4');
     assert.equal(card.$schema, 'http://adaptivecards.io/schemas/adaptive-card.json');
-    assert.deepEqual(card.body[0], { type: 'TextBlock', text: 'Tests requested: April', size: 'Large', weight: 'Bolder', color: 'Accent', style: 'heading', wrap: true });
+    assert.deepEqual(card.body[0], {
+      type: 'TextBlock',
+      text: 'Tests requested: April',
+      size: 'Large',
+      weight: 'Bolder',
+      color: 'Accent',
+      style: 'heading',
+      wrap: true,
+    });
     assert.equal(card.body[1].text, 'Please run the tests now: IC-Web1, IC-Web2 are back in service.');
-    assert.deepEqual(card.body[2], { type: 'FactSet', facts: [{ title: 'Window', value: 'April' }, { title: 'Servers', value: 'IC-Web1, IC-Web2' }] });
-    assert.deepEqual(card.actions, [{ type: 'Action.OpenUrl', title: 'Open the pipeline run', url: 'https://dev.azure.com/contoso/Platform/_build/results?buildId=7' }]);
+    assert.deepEqual(card.body[2], {
+      type: 'FactSet',
+      facts: [
+        { title: 'Window', value: 'April' },
+        { title: 'Servers', value: 'IC-Web1, IC-Web2' },
+      ],
+    });
+    assert.deepEqual(card.actions, [
+      { type: 'Action.OpenUrl', title: 'Open the pipeline run', url: 'https://dev.azure.com/contoso/Platform/_build/results?buildId=7' },
+    ]);
   });
 
   it('explains a Teams workflow that refuses, never showing its URL', async () => {
     const url = teams.addWorkflow({ enabled: false });
-    const off = await notify({ provider: 'teams', teamsConnection: 'teams-conn', message: 'hello' }, { endpoints: webhookEndpoint('teams-conn', url) });
+    const off = await notify(
+      { provider: 'teams', teamsConnection: 'teams-conn', message: 'hello' },
+      { endpoints: webhookEndpoint('teams-conn', url) },
+    );
     assert.equal(off.result, 'Failed');
     assert.match(off.errors.join('\n'), /the workflow is turned off .*Turn the workflow on in Power Automate/);
-    const forged = url.replace(/sig=[^&]+/, 'sig=forged').replace(/workflows\/[^/]+/, `workflows/${new URL(teams.addWorkflow()).pathname.split('/')[2]}`);
-    const refused = await notify({ provider: 'teams', teamsConnection: 'teams-conn', message: 'hello' }, { endpoints: webhookEndpoint('teams-conn', forged) });
+    const forged = url
+      .replace(/sig=[^&]+/, 'sig=forged')
+      .replace(/workflows\/[^/]+/, `workflows/${new URL(teams.addWorkflow()).pathname.split('/')[2]}`);
+    const refused = await notify(
+      { provider: 'teams', teamsConnection: 'teams-conn', message: 'hello' },
+      { endpoints: webhookEndpoint('teams-conn', forged) },
+    );
     assert.match(refused.errors.join('\n'), /refused the webhook URL's signature/);
     assert.equal(teams.cards.length, 0);
   });
@@ -202,15 +289,39 @@ describe('NotifyV1 (bundled, against the Slack and Teams emulators)', function (
   it('refuses bad input naming the input, with no call made', async () => {
     const hook = hooks.addHook();
     const cases: Array<[RunTaskOptions['inputs'], RunTaskOptions['endpoints'], RegExp]> = [
-      [{ slackConnection: 'slack-conn', channels: 'dailyops', template: 'announcement', message: 'x' }, slackEndpoint(), /Input 'template': 'announcement' is not allowed; use one of: text, windowStart, batchBackInService, testsRequested, windowFinish/],
-      [{ slackConnection: 'slack-conn', channels: 'dailyops', template: 'text' }, slackEndpoint(), /Input 'message': is required for the text template/],
+      [
+        { slackConnection: 'slack-conn', channels: 'dailyops', template: 'announcement', message: 'x' },
+        slackEndpoint(),
+        /Input 'template': 'announcement' is not allowed; use one of: text, windowStart, batchBackInService, testsRequested, windowFinish/,
+      ],
+      [
+        { slackConnection: 'slack-conn', channels: 'dailyops', template: 'text' },
+        slackEndpoint(),
+        /Input 'message': is required for the text template/,
+      ],
       [{ slackConnection: 'slack-conn', message: 'x' }, slackEndpoint(), /Input 'channels': is required for provider slack/],
       [{ provider: 'email', message: 'x' }, undefined, /Input 'provider': 'email' is not allowed; use one of: slack, slackWebhook, teams/],
       [{ channels: 'dailyops', message: 'x' }, undefined, /Input 'slackConnection': is required/],
-      [{ slackConnection: 'slack-conn', channels: 'dailyops', message: 'x' }, slackEndpoint(undefined, hook), /Input 'slackConnection': the token is a URL/],
-      [{ provider: 'slackWebhook', slackWebhookConnection: 'hook', message: 'x' }, webhookEndpoint('hook', 'xoxb-pasted-in-the-wrong-place'), /Input 'slackWebhookConnection': the service connection's token must be the whole webhook URL/],
-      [{ provider: 'teams', template: 'batchBackInService', teamsConnection: 'teams-conn' }, webhookEndpoint('teams-conn', teams.addWorkflow()), /Input 'servers': is required for the batchBackInService template/],
-      [{ slackConnection: 'slack-conn', channels: 'dailyops', message: 'x', link: 'dev.azure.com/run' }, slackEndpoint(), /Input 'link': 'dev\.azure\.com\/run' is not an http\(s\) URL/],
+      [
+        { slackConnection: 'slack-conn', channels: 'dailyops', message: 'x' },
+        slackEndpoint(undefined, hook),
+        /Input 'slackConnection': the token is a URL/,
+      ],
+      [
+        { provider: 'slackWebhook', slackWebhookConnection: 'hook', message: 'x' },
+        webhookEndpoint('hook', 'xoxb-pasted-in-the-wrong-place'),
+        /Input 'slackWebhookConnection': the service connection's token must be the whole webhook URL/,
+      ],
+      [
+        { provider: 'teams', template: 'batchBackInService', teamsConnection: 'teams-conn' },
+        webhookEndpoint('teams-conn', teams.addWorkflow()),
+        /Input 'servers': is required for the batchBackInService template/,
+      ],
+      [
+        { slackConnection: 'slack-conn', channels: 'dailyops', message: 'x', link: 'dev.azure.com/run' },
+        slackEndpoint(),
+        /Input 'link': 'dev\.azure\.com\/run' is not an http\(s\) URL/,
+      ],
     ];
     secrets.push(hook);
     for (const [inputs, endpoints, message] of cases) {

@@ -12,7 +12,8 @@ describe('PatchVmsV1 (bundled, against the ARM and Entra emulators)', function (
   after(() => azure.stop());
   beforeEach(() => azure.reset());
 
-  const run = (inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> => azure.run(TASK, inputs, options);
+  const run = (inputs: RunTaskOptions['inputs'], options: Omit<RunTaskOptions, 'inputs' | 'endpoints'> = {}): Promise<TaskRun> =>
+    azure.run(TASK, inputs, options);
 
   async function readXlsx(file: string): Promise<string[][]> {
     const workbook = new ExcelJS.Workbook();
@@ -26,7 +27,15 @@ describe('PatchVmsV1 (bundled, against the ARM and Entra emulators)', function (
     const farm = azure.seedWebFarm({ count: 5 });
     const dir = newWorkDirectory();
     const result = await run(
-      { virtualMachines: farm.servers.map((server) => server.name).join('\n'), serverGroup: 'web', action: 'install', classifications: 'Critical, Security', rebootSetting: 'IfRequired', maximumDuration: 'PT2H', maxParallel: 2 },
+      {
+        virtualMachines: farm.servers.map((server) => server.name).join('\n'),
+        serverGroup: 'web',
+        action: 'install',
+        classifications: 'Critical, Security',
+        rebootSetting: 'IfRequired',
+        maximumDuration: 'PT2H',
+        maxParallel: 2,
+      },
       { workDirectory: dir },
     );
     assert.equal(result.result, 'Succeeded', result.stdout);
@@ -53,22 +62,36 @@ describe('PatchVmsV1 (bundled, against the ARM and Entra emulators)', function (
     assert.match(sheet[0][0], /^Server patching/);
     assert.equal(sheet[1][1], 'Server');
     assert.equal(sheet[2][0], 'web', 'a group header row');
-    assert.deepEqual(sheet.slice(3).map((row) => row[1]), farm.servers.map((server) => server.name));
+    assert.deepEqual(
+      sheet.slice(3).map((row) => row[1]),
+      farm.servers.map((server) => server.name),
+    );
     assert.match(result.summaries[0], /Patching: web \(5 server\(s\)\): 5 OK, 0 to check, 0 failed/);
-    assert.deepEqual(azure.arm.pendingPatches(RESOURCE_GROUP, 'IC-Web1').length, 2, 'the Definition and UpdateRollUp patches were not selected');
+    assert.deepEqual(
+      azure.arm.pendingPatches(RESOURCE_GROUP, 'IC-Web1').length,
+      2,
+      'the Definition and UpdateRollUp patches were not selected',
+    );
   });
 
   it('fails naming a server whose reboot failed, warns on CompletedWithWarnings, and still writes the sheet', async () => {
     const farm = azure.seedWebFarm({ count: 3 });
     azure.arm.breakPatching(RESOURCE_GROUP, 'IC-Web2', { rebootFails: true });
     azure.arm.breakPatching(RESOURCE_GROUP, 'IC-Web3', { failingPatches: [azure.arm.pendingPatches(RESOURCE_GROUP, 'IC-Web3')[1]] });
-    const result = await run({ virtualMachines: farm.servers.map((server) => server.name).join(','), serverGroup: 'web', action: 'install' });
+    const result = await run({
+      virtualMachines: farm.servers.map((server) => server.name).join(','),
+      serverGroup: 'web',
+      action: 'install',
+    });
     assert.equal(result.result, 'Failed');
     assert.equal(result.outputs.failedServers, 'IC-Web2');
     assert.match(result.errors.join('\n'), /patching failed on 1 of 3 web server\(s\): IC-Web2 \(.*the reboot failed/);
     assert.match(result.warnings.join('\n'), /IC-Web3: CompletedWithWarnings; 1 installed, 1 failed/);
     const rows = JSON.parse(result.outputs.results);
-    assert.deepEqual(rows.map((row: any) => row.outcome), ['ok', 'failed', 'warning']);
+    assert.deepEqual(
+      rows.map((row: any) => row.outcome),
+      ['ok', 'failed', 'warning'],
+    );
     const csv = fs.readFileSync(result.outputs.trackingSheetCsv, 'utf8');
     assert.match(csv, /IC-Web2,Windows,install,FAILED,Failed/);
     assert.match(csv, /IC-Web3,Windows,install,CHECK,CompletedWithWarnings/);
@@ -86,22 +109,50 @@ describe('PatchVmsV1 (bundled, against the ARM and Entra emulators)', function (
     const farm = azure.seedWebFarm({ count: 2 });
     azure.arm.addVm({ resourceGroup: RESOURCE_GROUP, name: 'IC-App1', privateIp: '10.0.4.4', osType: 'Linux' });
     const dir = newWorkDirectory();
-    const web = await run({ virtualMachines: farm.servers.map((server) => server.name).join(','), serverGroup: 'web', action: 'assess' }, { workDirectory: dir });
+    const web = await run(
+      { virtualMachines: farm.servers.map((server) => server.name).join(','), serverGroup: 'web', action: 'assess' },
+      { workDirectory: dir },
+    );
     assert.equal(web.result, 'Succeeded', web.stdout);
     assert.equal(azure.arm.calls('POST', /installPatches$/).length, 0);
     const rows = JSON.parse(web.outputs.results);
-    assert.deepEqual(rows.map((row: any) => [row.server, row.available, row.criticalAndSecurity]), [['IC-Web1', 4, 2], ['IC-Web2', 4, 2]]);
+    assert.deepEqual(
+      rows.map((row: any) => [row.server, row.available, row.criticalAndSecurity]),
+      [
+        ['IC-Web1', 4, 2],
+        ['IC-Web2', 4, 2],
+      ],
+    );
 
-    const app = await run({ virtualMachines: 'IC-App1', serverGroup: 'app', action: 'install', classifications: 'Critical, Security, Definition', kbNumbersToExclude: 'KB5055526' }, { workDirectory: dir });
+    const app = await run(
+      {
+        virtualMachines: 'IC-App1',
+        serverGroup: 'app',
+        action: 'install',
+        classifications: 'Critical, Security, Definition',
+        kbNumbersToExclude: 'KB5055526',
+      },
+      { workDirectory: dir },
+    );
     assert.equal(app.result, 'Succeeded', app.stdout);
     const body = azure.arm.calls('POST', /installPatches$/)[0].body;
-    assert.deepEqual(body.linuxParameters.classificationsToInclude, ['Critical', 'Security'], 'a Linux server gets the classifications that apply to Linux');
+    assert.deepEqual(
+      body.linuxParameters.classificationsToInclude,
+      ['Critical', 'Security'],
+      'a Linux server gets the classifications that apply to Linux',
+    );
     assert.equal(body.windowsParameters, undefined);
     assert.equal(app.outputs.trackingSheetCsv, web.outputs.trackingSheetCsv, 'one sheet for the run');
     const csv = fs.readFileSync(app.outputs.trackingSheetCsv, 'utf8').trim().split('\r\n');
-    assert.deepEqual(csv.slice(1).map((line) => line.split(',').slice(0, 4).join(',')), ['web,IC-Web1,Windows,assess', 'web,IC-Web2,Windows,assess', 'app,IC-App1,Linux,install']);
+    assert.deepEqual(
+      csv.slice(1).map((line) => line.split(',').slice(0, 4).join(',')),
+      ['web,IC-Web1,Windows,assess', 'web,IC-Web2,Windows,assess', 'app,IC-App1,Linux,install'],
+    );
     const sheet = await readXlsx(app.outputs.trackingSheetXlsx);
-    assert.deepEqual(sheet.slice(2).map((row) => row[0] === 'web' || row[0] === 'app' ? `[${row[0]}]${row[1] ? ` ${row[1]}` : ''}` : row[1]), ['[web]', '[web] IC-Web1', '[web] IC-Web2', '[app]', '[app] IC-App1']);
+    assert.deepEqual(
+      sheet.slice(2).map((row) => (row[0] === 'web' || row[0] === 'app' ? `[${row[0]}]${row[1] ? ` ${row[1]}` : ''}` : row[1])),
+      ['[web]', '[web] IC-Web1', '[web] IC-Web2', '[app]', '[app] IC-App1'],
+    );
   });
 
   it('excludes the KBs it is told to on Windows servers', async () => {
@@ -118,11 +169,23 @@ describe('PatchVmsV1 (bundled, against the ARM and Entra emulators)', function (
     azure.seedWebFarm({ count: 2 });
     azure.arm.addVm({ resourceGroup: RESOURCE_GROUP, name: 'IC-Sftp1', privateIp: '10.0.5.4', osType: 'Linux' });
     const cases: Array<[RunTaskOptions['inputs'], RegExp]> = [
-      [{ virtualMachines: 'IC-Web1, IC-Web42' }, /Input 'virtualMachines': 'IC-Web42' is not a virtual machine in resource group 'rg-web-prd'/],
+      [
+        { virtualMachines: 'IC-Web1, IC-Web42' },
+        /Input 'virtualMachines': 'IC-Web42' is not a virtual machine in resource group 'rg-web-prd'/,
+      ],
       [{ virtualMachines: '' }, /Input 'virtualMachines': is required/],
-      [{ virtualMachines: 'IC-Web1', classifications: 'Critical, Bogus' }, /Input 'classifications': 'Bogus' is not a patch classification/],
-      [{ virtualMachines: 'IC-Sftp1', classifications: 'Definition' }, /Input 'classifications': none of Definition applies to Linux virtual machine 'IC-Sftp1'/],
-      [{ virtualMachines: 'IC-Web1', maximumDuration: 'PT5H' }, /Input 'maximumDuration': 'PT5H' is not an ISO 8601 duration of up to four hours/],
+      [
+        { virtualMachines: 'IC-Web1', classifications: 'Critical, Bogus' },
+        /Input 'classifications': 'Bogus' is not a patch classification/,
+      ],
+      [
+        { virtualMachines: 'IC-Sftp1', classifications: 'Definition' },
+        /Input 'classifications': none of Definition applies to Linux virtual machine 'IC-Sftp1'/,
+      ],
+      [
+        { virtualMachines: 'IC-Web1', maximumDuration: 'PT5H' },
+        /Input 'maximumDuration': 'PT5H' is not an ISO 8601 duration of up to four hours/,
+      ],
       [{ virtualMachines: 'IC-Web1', maximumDuration: '2 hours' }, /Input 'maximumDuration'/],
       [{ virtualMachines: 'IC-Web1', kbNumbersToExclude: 'KB12, lots' }, /Input 'kbNumbersToExclude': 'KB12' is not a KB number/],
       [{ virtualMachines: 'IC-Web1', maxParallel: 0 }, /Input 'maxParallel': 0 is below the minimum of 1/],

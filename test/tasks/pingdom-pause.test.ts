@@ -42,16 +42,26 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
     const bound = (at: number) => Math.floor((at + (120 + 15) * 60_000) / 1000);
     assert.ok(windows[0].to <= bound(after) && windows[0].to >= bound(before) - 1, 'ends at the window end plus grace, never later');
     assert.deepEqual(pingdom.silencedChecks().sort(), [1001, 1002, 1003, 1004]);
-    assert.match(paused.summaries[0], /Pingdom: 3 check\(s\) in maintenance until \d{4}-\d\d-\d\d \d\d:\d\d E[DS]T \(window end .* \+ 15 min grace\)/);
+    assert.match(
+      paused.summaries[0],
+      /Pingdom: 3 check\(s\) in maintenance until \d{4}-\d\d-\d\d \d\d:\d\d E[DS]T \(window end .* \+ 15 min grace\)/,
+    );
     assert.ok(paused.commands.some((c) => c.command === 'task.setvariable' && c.properties.variable === 'undoRecord'));
-    assert.equal(pingdom.writes().filter((w) => w.method === 'PUT' && w.path.endsWith('/checks')).length, 0, 'the checks themselves are not touched');
+    assert.equal(
+      pingdom.writes().filter((w) => w.method === 'PUT' && w.path.endsWith('/checks')).length,
+      0,
+      'the checks themselves are not touched',
+    );
 
     const resumed = await resume(paused.outputs.undoRecord, { workDirectory: dir });
     assert.equal(resumed.result, 'Succeeded', resumed.stdout);
     assert.match(resumed.summaries[0], /monitoring restored for 3 check\(s\)/);
     assert.match(resumed.summaries[0], /ended early, at .* \(Pingdom cannot delete a running window\)/);
     assert.match(resumed.summaries[0], /Undone from undo record/);
-    assert.ok(fs.readdirSync(path.join(dir, 'records')).some((name) => name.endsWith('.restored.json')), 'a receipt is written');
+    assert.ok(
+      fs.readdirSync(path.join(dir, 'records')).some((name) => name.endsWith('.restored.json')),
+      'a receipt is written',
+    );
     assert.ok(windows[0].to <= Math.floor(Date.now() / 1000) + 61, 'the running window ends within a minute');
     pingdom.advance(61);
     assert.deepEqual(pingdom.effectiveState(), start, 'back exactly where it started');
@@ -94,7 +104,10 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
     assert.equal(pingdom.windows.size, 1);
 
     let resumeKilled = false;
-    const half = await resume(again.outputs.undoRecord, { workDirectory: dir, killOnLine: (line) => (resumeKilled ||= /cannot delete it/.test(line)) });
+    const half = await resume(again.outputs.undoRecord, {
+      workDirectory: dir,
+      killOnLine: (line) => (resumeKilled ||= /cannot delete it/.test(line)),
+    });
     assert.equal(half.killed, true);
     const done = await resume(again.outputs.undoRecord, { workDirectory: dir });
     assert.equal(done.result, 'Succeeded', done.stdout);
@@ -105,7 +118,10 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
   it('resume finds the window by its marker from the record file when the crash came before its id was recorded', async () => {
     const start = pingdom.effectiveState();
     const dir = newWorkDirectory();
-    const killed = await pause({ checkIds: '1003' }, { workDirectory: dir, killOnLine: (line) => /Opening a Pingdom maintenance window/.test(line) });
+    const killed = await pause(
+      { checkIds: '1003' },
+      { workDirectory: dir, killOnLine: (line) => /Opening a Pingdom maintenance window/.test(line) },
+    );
     assert.equal(killed.killed, true);
     // Whether or not the POST got out before the kill, the record file on disk names no window id yet.
     const file = fs.readdirSync(path.join(dir, 'records')).map((name) => path.join(dir, 'records', name))[0];
@@ -114,7 +130,14 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
     // Whether the POST got out before the kill is a race; make it certain that it did, beside someone else's window.
     pingdom.windows.clear();
     const now = pingdom.now();
-    pingdom.windows.set(7001, { id: 7001, description: `Maintenance window 4242 ${record.data.marker}`, from: now, to: now + 3600, uptime: [1003], tms: [] });
+    pingdom.windows.set(7001, {
+      id: 7001,
+      description: `Maintenance window 4242 ${record.data.marker}`,
+      from: now,
+      to: now + 3600,
+      uptime: [1003],
+      tms: [],
+    });
     pingdom.windows.set(7002, { id: 7002, description: 'Someone else’s window', from: now, to: now + 3600, uptime: [1003], tms: [] });
     const resumed = await resume(file, { workDirectory: newWorkDirectory() });
     assert.equal(resumed.result, 'Succeeded', resumed.stdout);
@@ -134,8 +157,18 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
     const paused = await pause({ checkTags: 'web', mode: 'pauseChecks' });
     assert.equal(paused.result, 'Succeeded', paused.stdout);
     const put = pingdom.writes('/checks');
-    assert.deepEqual(put.map((w) => [w.method, w.path.replace(/^.*\/checks/, '/checks'), w.body.paused]), [['PUT', '/checks/1001', true], ['PUT', '/checks/1002', true]], 'only the running checks are paused, by id');
-    assert.ok(put.every((w) => String(w.body.tags).split(',').includes('mw-paused-4242')), "each pause carries the window's tag in the same write");
+    assert.deepEqual(
+      put.map((w) => [w.method, w.path.replace(/^.*\/checks/, '/checks'), w.body.paused]),
+      [
+        ['PUT', '/checks/1001', true],
+        ['PUT', '/checks/1002', true],
+      ],
+      'only the running checks are paused, by id',
+    );
+    assert.ok(
+      put.every((w) => String(w.body.tags).split(',').includes('mw-paused-4242')),
+      "each pause carries the window's tag in the same write",
+    );
     const record = JSON.parse(paused.outputs.undoRecord);
     assert.deepEqual(record.data.pausedByUs, [1001, 1002]);
     assert.deepEqual(record.data.alreadyPaused, [1004]);
@@ -144,7 +177,17 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
 
     const resumed = await resume(paused.outputs.undoRecord);
     assert.equal(resumed.result, 'Succeeded', resumed.stdout);
-    assert.deepEqual(pingdom.writes('/checks').slice(2).map((w) => [w.path.replace(/^.*\/checks/, '/checks'), w.body.paused]), [['/checks/1001', false], ['/checks/1002', false]], 'exactly the checks this window paused are unpaused');
+    assert.deepEqual(
+      pingdom
+        .writes('/checks')
+        .slice(2)
+        .map((w) => [w.path.replace(/^.*\/checks/, '/checks'), w.body.paused]),
+      [
+        ['/checks/1001', false],
+        ['/checks/1002', false],
+      ],
+      'exactly the checks this window paused are unpaused',
+    );
     assert.ok(![...pingdom.checks.values()].some((c) => c.tags.includes('mw-paused-4242')), "the window's tags are gone");
     assert.match(resumed.summaries[0], /status page \| 1004 \| paused before the window: left paused/);
     assert.deepEqual(pingdom.effectiveState(), start);
@@ -157,7 +200,10 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
     const start = pingdom.effectiveState();
     const dir = newWorkDirectory();
     pingdom.fault({ kind: 'slow', method: 'GET', path: '/checks', delayMs: 400, times: 2 });
-    const killed = await pause({ checkTags: 'web', mode: 'pauseChecks' }, { workDirectory: dir, killOnLine: (line) => /^Pausing 2 check/.test(line) });
+    const killed = await pause(
+      { checkTags: 'web', mode: 'pauseChecks' },
+      { workDirectory: dir, killOnLine: (line) => /^Pausing 2 check/.test(line) },
+    );
     assert.equal(killed.killed, true);
     // Make sure the pause reached Pingdom, as if the kill came just after it.
     pingdom.checks.get(1001)!.paused = true;
@@ -172,8 +218,20 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
 
   it('survives a 429 and a 5xx on every call, and a lost answer to the POST, without a duplicate window', async () => {
     const start = pingdom.effectiveState();
-    for (const [method, p] of [['GET', '/checks'], ['GET', '/maintenance'], ['POST', '/maintenance'], ['PUT', '/maintenance/']] as const) {
-      pingdom.fault({ kind: 'status', status: 429, retryAfter: 0, method, path: p, body: { error: { statuscode: 429, statusdesc: 'Too Many Requests', errormessage: 'Request limit exceeded, try again later' } } });
+    for (const [method, p] of [
+      ['GET', '/checks'],
+      ['GET', '/maintenance'],
+      ['POST', '/maintenance'],
+      ['PUT', '/maintenance/'],
+    ] as const) {
+      pingdom.fault({
+        kind: 'status',
+        status: 429,
+        retryAfter: 0,
+        method,
+        path: p,
+        body: { error: { statuscode: 429, statusdesc: 'Too Many Requests', errormessage: 'Request limit exceeded, try again later' } },
+      });
       pingdom.fault({ kind: 'status', status: 503, method, path: p });
     }
     pingdom.lostAnswers.push({ method: 'POST', path: '/maintenance' });
@@ -210,13 +268,19 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
     pingdom.spend('long', 9_999, 50_000);
     const refused = await pause({ checkIds: '1001' });
     assert.equal(refused.result, 'Failed');
-    assert.match(refused.errors.join('\n'), /only \d call\(s\) left in the long request budget, which resets in \d+ s.*Nothing was changed/);
+    assert.match(
+      refused.errors.join('\n'),
+      /only \d call\(s\) left in the long request budget, which resets in \d+ s.*Nothing was changed/,
+    );
     assert.equal(pingdom.writes().length, 0);
   });
 
   it('refuses an empty selection and bad inputs before any write, naming the input', async () => {
     const cases: Array<[Record<string, string | number | undefined>, RegExp]> = [
-      [{}, /Input 'checkIds': checkIds, checkNames and checkTags select no check\. Refusing: Pingdom applies a change with no check ids to every check/],
+      [
+        {},
+        /Input 'checkIds': checkIds, checkNames and checkTags select no check\. Refusing: Pingdom applies a change with no check ids to every check/,
+      ],
       [{ checkTags: 'no-such-tag' }, /Input 'checkIds': .* select no check/],
       [{ checkIds: '1001,999' }, /Input 'checkIds': check 999 does not exist/],
       [{ checkIds: 'www' }, /Input 'checkIds': 'www' is not a check id/],
@@ -227,8 +291,14 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
       [{ checkIds: '1001', timeZone: 'Eastern' }, /Input 'timeZone': 'Eastern' is not an IANA time zone/],
       [{ checkIds: '1001', graceMinutes: 500 }, /Input 'graceMinutes': must be between 0 and 240/],
       [{ checkIds: '1001', mode: 'forever' }, /Input 'mode': 'forever' is not allowed/],
-      [{ action: 'resume', undoRecord: '{"kind":"cloudflare-dns","id":"x","data":{}}' }, /Input 'undoRecord': is an undo record of kind 'cloudflare-dns'/],
-      [{ action: 'resume', undoRecord: '{"kind":"pingdom","id":"x","data":{"mode":"maintenanceWindow"}}' }, /Input 'undoRecord': is a malformed 'pingdom' undo record/],
+      [
+        { action: 'resume', undoRecord: '{"kind":"cloudflare-dns","id":"x","data":{}}' },
+        /Input 'undoRecord': is an undo record of kind 'cloudflare-dns'/,
+      ],
+      [
+        { action: 'resume', undoRecord: '{"kind":"pingdom","id":"x","data":{"mode":"maintenanceWindow"}}' },
+        /Input 'undoRecord': is a malformed 'pingdom' undo record/,
+      ],
     ];
     for (const [inputs, message] of cases) {
       const result = await pause(inputs);
@@ -241,7 +311,10 @@ describe('PingdomPauseV1 (bundled, against the Pingdom emulator)', function () {
       endpoints: { pingdom: { url: `${pingdom.url}/api/3.1`, scheme: 'Token', parameters: { apitoken: 'wrong-token-123' } } },
     });
     assert.equal(bad.result, 'Failed');
-    assert.match(bad.errors.join('\n'), /Pingdom: GET .* failed \(Unauthorized: Invalid or missing API token\) Check the Pingdom service connection's API token/);
+    assert.match(
+      bad.errors.join('\n'),
+      /Pingdom: GET .* failed \(Unauthorized: Invalid or missing API token\) Check the Pingdom service connection's API token/,
+    );
     assert.ok(!bad.visibleOutput.includes('wrong-token-123'));
   });
 

@@ -40,7 +40,7 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
     for (const taskRun of runs) assert.ok(!taskRun.visibleOutput.includes(ado.token), 'the token never reaches the log');
   }
 
-  it('holds the plan\'s jobs (paused) and release restores every queue status exactly', async () => {
+  it("holds the plan's jobs (paused) and release restores every queue status exactly", async () => {
     seedJobs();
     const before = statuses();
     const dir = newWorkDirectory();
@@ -50,10 +50,11 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
     assert.equal(hold.outputs.held, '3');
     const record = JSON.parse(hold.outputs.undoRecord);
     assert.equal(record.kind, 'devops-queue-status');
-    assert.deepEqual(
-      record.data.definitions.map((d: { name: string; previous: string }) => [d.name, d.previous]).sort(),
-      [['Hourly sync', 'enabled'], ['Nightly export', 'enabled'], ['Usage reports', 'enabled']],
-    );
+    assert.deepEqual(record.data.definitions.map((d: { name: string; previous: string }) => [d.name, d.previous]).sort(), [
+      ['Hourly sync', 'enabled'],
+      ['Nightly export', 'enabled'],
+      ['Usage reports', 'enabled'],
+    ]);
     const jobs = JSON.parse(hold.outputs.jobs) as Array<{ name: string; action: string }>;
     assert.equal(jobs.find((job) => job.name === 'Old feed')!.action, 'already paused');
     assert.equal(jobs.find((job) => job.name === 'Retired import')!.action, 'left alone');
@@ -116,7 +117,8 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
   });
 
   /** A call as `METHOD what`, the path after `_apis/build/` with the Tags resource in one case. */
-  const wire = (call: { method: string; path: string }) => `${call.method} ${call.path.replace(/^.*\/_apis\/build\//, '').replace(/\/tags\b/i, '/tags')}`;
+  const wire = (call: { method: string; path: string }) =>
+    `${call.method} ${call.path.replace(/^.*\/_apis\/build\//, '').replace(/\/tags\b/i, '/tags')}`;
   const mark = (previous: string) => `maintenance-window.held:2025-04-13:${previous}:paused`;
 
   it("marks each held pipeline through the Tags API before its status PUT, and removes the mark after release's", async () => {
@@ -126,12 +128,20 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
     const hold = await run({ action: 'hold', pipelines: 'Nightly export' }, dir);
     assert.equal(hold.result, 'Succeeded', hold.stdout);
     const id = jobs.export.id;
-    assert.deepEqual(ado.writes().map(wire), [`PUT definitions/${id}/tags/${mark('enabled')}`, `PUT Definitions/${id}`], 'the mark first (record before change), then the status');
+    assert.deepEqual(
+      ado.writes().map(wire),
+      [`PUT definitions/${id}/tags/${mark('enabled')}`, `PUT Definitions/${id}`],
+      'the mark first (record before change), then the status',
+    );
     assert.deepEqual(ado.pipeline('Nightly export')!.tags, [mark('enabled')]);
     const held = ado.writes().length;
     const release = await run({ action: 'release', undoRecord: hold.outputs.undoRecord }, dir);
     assert.equal(release.result, 'Succeeded', release.stdout);
-    assert.deepEqual(ado.writes().slice(held).map(wire), [`PUT Definitions/${id}`, `DELETE definitions/${id}/tags/${mark('enabled')}`], 'the status back first, then the mark');
+    assert.deepEqual(
+      ado.writes().slice(held).map(wire),
+      [`PUT Definitions/${id}`, `DELETE definitions/${id}/tags/${mark('enabled')}`],
+      'the status back first, then the mark',
+    );
     assert.deepEqual(statuses(), before);
     assert.deepEqual(ado.pipeline('Nightly export')!.tags, []);
   });
@@ -148,7 +158,10 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
 
     const hold = await run({ action: 'hold', pipelines: 'Nightly export' }, newWorkDirectory());
     assert.equal(hold.result, 'Succeeded', hold.stdout);
-    assert.deepEqual(JSON.parse(hold.outputs.undoRecord).data.definitions.map((d: { previous: string }) => d.previous), ['enabled']);
+    assert.deepEqual(
+      JSON.parse(hold.outputs.undoRecord).data.definitions.map((d: { previous: string }) => d.previous),
+      ['enabled'],
+    );
     assert.deepEqual(ado.pipeline('Nightly export')!.tags, [mark('enabled')], 'still one mark');
     const release = await run({ action: 'release', undoRecord: hold.outputs.undoRecord }, newWorkDirectory());
     assert.equal(release.result, 'Succeeded', release.stdout);
@@ -161,7 +174,11 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
     const writes = ado.writes().length;
     const cleanup = await run({ action: 'release', undoRecord: failed.outputs.undoRecord }, newWorkDirectory());
     assert.equal(cleanup.result, 'Succeeded', cleanup.stdout);
-    assert.deepEqual(ado.writes().slice(writes).map(wire), [`DELETE definitions/${jobs.export.id}/tags/${mark('enabled')}`], 'no status PUT, only the mark removed');
+    assert.deepEqual(
+      ado.writes().slice(writes).map(wire),
+      [`DELETE definitions/${jobs.export.id}/tags/${mark('enabled')}`],
+      'no status PUT, only the mark removed',
+    );
     assert.deepEqual(statuses(), before);
   });
 
@@ -177,7 +194,15 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
     const writes = ado.writes().length;
     const again = await run({ action: 'release', undoRecord: hold.outputs.undoRecord }, newWorkDirectory());
     assert.equal(again.result, 'Succeeded', again.stdout);
-    assert.deepEqual(ado.writes().slice(writes).map(wire).map((line) => line.split(' ')[0]), ['DELETE'], 'only the mark goes; the status is not written again');
+    assert.deepEqual(
+      ado
+        .writes()
+        .slice(writes)
+        .map(wire)
+        .map((line) => line.split(' ')[0]),
+      ['DELETE'],
+      'only the mark goes; the status is not written again',
+    );
     assert.deepEqual(statuses(), before);
     assert.deepEqual(ado.pipeline('Nightly export')!.tags, []);
   });
@@ -191,7 +216,11 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
     const writesAfterFirst = ado.writes().length;
     const again = await run({ action: 'hold', planFile: plan }, dir);
     assert.equal(again.result, 'Succeeded', again.stdout);
-    assert.equal(ado.writes().filter((call) => call.method === 'PUT' && /\/Definitions\/\d+$/.test(call.path)).length, 3, 'one status PUT per held pipeline');
+    assert.equal(
+      ado.writes().filter((call) => call.method === 'PUT' && /\/Definitions\/\d+$/.test(call.path)).length,
+      3,
+      'one status PUT per held pipeline',
+    );
     assert.equal(ado.writes().length, writesAfterFirst, 'the second hold changes nothing (no status, no mark)');
     const release = await run({ action: 'release', undoRecord: again.outputs.undoRecord }, dir);
     assert.equal(release.result, 'Succeeded', release.stdout);
@@ -207,7 +236,10 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
       const hold = await run({ action: 'hold', pipelines: 'Nightly export' }, dir);
       assert.equal(hold.result, 'Succeeded', hold.stdout);
       assert.equal(ado.pipeline('Nightly export')!.queueStatus, 'paused');
-      assert.ok(hold.lines.some((line) => /edited by someone else meanwhile/.test(line)), `reports the concurrent edit (${status})`);
+      assert.ok(
+        hold.lines.some((line) => /edited by someone else meanwhile/.test(line)),
+        `reports the concurrent edit (${status})`,
+      );
       assert.equal(ado.calls('PUT', `/Definitions/${jobs.export.id}`).filter((call) => call.status === status).length, 1);
       const release = await run({ action: 'release', undoRecord: hold.outputs.undoRecord }, dir);
       assert.equal(release.result, 'Succeeded', release.stdout);
@@ -233,18 +265,32 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
     ado.throttle({ times: 1, retryAfterSeconds: 1, path: '/Definitions' });
     const dir = newWorkDirectory();
     const hold = await runBundledTask('RescheduleJobsV1', {
-      inputs: { action: 'hold', azureDevOpsConnection: 'ado', project: ado.project, pipelines: '\\Product Engineering\n*sync*\nNightly export\n!Usage reports' },
+      inputs: {
+        action: 'hold',
+        azureDevOpsConnection: 'ado',
+        project: ado.project,
+        pipelines: '\\Product Engineering\n*sync*\nNightly export\n!Usage reports',
+      },
       endpoints: { ado: { url: ado.collectionUrl.replace(/\/$/, ''), scheme: 'Token', parameters: { apitoken: ado.token } } },
       workDirectory: dir,
     });
     assert.equal(hold.result, 'Succeeded', hold.stdout);
     assert.equal(hold.outputs.held, '2');
     assert.deepEqual(
-      [...ado.definitions.values()].filter((d) => d.queueStatus === 'paused').map((d) => d.name).sort(),
+      [...ado.definitions.values()]
+        .filter((d) => d.queueStatus === 'paused')
+        .map((d) => d.name)
+        .sort(),
       ['Hourly sync', 'Nightly export', 'Old feed'],
     );
-    assert.ok(hold.lines.some((line) => /answered 429 .* it asked to wait 1\.0 s/.test(line)), 'waits what Retry-After asks');
-    assert.ok(ado.journal.every((call) => String(call.headers.authorization).startsWith('Basic ')), 'a PAT goes as Basic auth');
+    assert.ok(
+      hold.lines.some((line) => /answered 429 .* it asked to wait 1\.0 s/.test(line)),
+      'waits what Retry-After asks',
+    );
+    assert.ok(
+      ado.journal.every((call) => String(call.headers.authorization).startsWith('Basic ')),
+      'a PAT goes as Basic auth',
+    );
     assertNoToken(hold);
   });
 
@@ -254,8 +300,15 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
       [{ action: 'hold', pipelines: 'Nightly export\nNo such pipeline' }, /Input 'pipelines': no pipeline named 'No such pipeline'/],
       [{ action: 'hold' }, /Input 'pipelines': nothing to hold/],
       [{ action: 'hold', holdMode: 'stopped', pipelines: 'Nightly export' }, /Input 'holdMode': 'stopped' is not allowed/],
-      [{ action: 'release', undoRecord: '{"kind":"pingdom","id":"x","data":{}}' }, /Input 'undoRecord': is an undo record of kind 'pingdom'/],
-      [{ action: 'hold', pipelines: 'Nightly export' }, /Input 'azureDevOpsConnection': is empty and the job's access token is not available/, { endpoints: {}, variables: { 'System.TeamProject': ado.project } }],
+      [
+        { action: 'release', undoRecord: '{"kind":"pingdom","id":"x","data":{}}' },
+        /Input 'undoRecord': is an undo record of kind 'pingdom'/,
+      ],
+      [
+        { action: 'hold', pipelines: 'Nightly export' },
+        /Input 'azureDevOpsConnection': is empty and the job's access token is not available/,
+        { endpoints: {}, variables: { 'System.TeamProject': ado.project } },
+      ],
     ];
     const badPlan = path.join(newWorkDirectory(), 'bad.yml');
     fs.writeFileSync(badPlan, 'window: { name: x, date: 2025-04-13 }\njobs:\n  - pipelines: { folder: Product }\nchanges: []\n');
@@ -272,7 +325,12 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
     const scheduler = new Emulator({ name: 'Automate Schedule', https: true });
     const calls: Array<{ path: string; body: unknown; auth?: string; header?: string }> = [];
     const answer = (request: { path: string; body: unknown; headers: Record<string, unknown> }) => {
-      calls.push({ path: request.path, body: request.body, auth: String(request.headers.authorization), header: String(request.headers['x-tenant']) });
+      calls.push({
+        path: request.path,
+        body: request.body,
+        auth: String(request.headers.authorization),
+        header: String(request.headers['x-tenant']),
+      });
       return { status: 200, body: { ok: true } };
     };
     scheduler.route('POST', '/automate-schedule/ws/jobs/hold', answer).route('POST', '/automate-schedule/ws/jobs/release', answer);
@@ -286,9 +344,21 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
         releaseUrl: 'jobs/release',
         releaseBody: '{"window":"{{windowId}}"}',
       };
-      const endpoints = { skybot: { url: `${scheduler.url}/automate-schedule/ws/`, scheme: 'UsernamePassword', parameters: { username: 'svc-window', password: 'skybot-secret-pw' } } };
+      const endpoints = {
+        skybot: {
+          url: `${scheduler.url}/automate-schedule/ws/`,
+          scheme: 'UsernamePassword',
+          parameters: { username: 'svc-window', password: 'skybot-secret-pw' },
+        },
+      };
       const hold = await runBundledTask('RescheduleJobsV1', {
-        inputs: { ...common, action: 'hold', holdUrl: 'jobs/hold', holdBody: '{"window":"{{windowId}}","reason":"maintenance"}', holdHeaders: 'X-Tenant: platform' },
+        inputs: {
+          ...common,
+          action: 'hold',
+          holdUrl: 'jobs/hold',
+          holdBody: '{"window":"{{windowId}}","reason":"maintenance"}',
+          holdHeaders: 'X-Tenant: platform',
+        },
         endpoints,
         variables: { 'MaintenanceWindow.Id': '2025-04-13' },
         workDirectory: dir,
@@ -317,4 +387,3 @@ describe('RescheduleJobsV1 (bundled, against the Azure DevOps emulator)', functi
     }
   });
 });
-

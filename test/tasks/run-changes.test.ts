@@ -12,7 +12,13 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
   const plan = loadPlan(planFile);
   const manualIds = plan.changes.filter((change) => change.action.kind === 'manual').map((change) => change.id);
   // Simulated durations: the long infrastructure pipelines first, then the short app deployments.
-  const durations: Record<string, number> = { Global_Infrastructure: 700, Payer_Infrastructure: 700, Hub_Infrastructure: 200, 'Seed KeyVault': 120, Deploy: 120 };
+  const durations: Record<string, number> = {
+    Global_Infrastructure: 700,
+    Payer_Infrastructure: 700,
+    Hub_Infrastructure: 200,
+    'Seed KeyVault': 120,
+    Deploy: 120,
+  };
 
   before(() => ado.start());
   after(() => ado.stop());
@@ -21,7 +27,10 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
     ado.knowPipelinesOfPlan(plan, { durationMs: (name) => durations[name] ?? 100 });
   });
 
-  const run = (inputs: Record<string, string>, options: { buildId?: string; workDirectory?: string } & Partial<RunTaskOptions> = {}): Promise<TaskRun> =>
+  const run = (
+    inputs: Record<string, string>,
+    options: { buildId?: string; workDirectory?: string } & Partial<RunTaskOptions> = {},
+  ): Promise<TaskRun> =>
     runBundledTask('RunChangesV1', {
       endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: ado.token } } },
       variables: {
@@ -41,62 +50,83 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
     assert.equal(runs.length, 1, `${name} ${folder ?? ''} ran once`);
     return runs[0];
   };
-  const runsNamed = (name: string) => [...ado.runs.values()].filter((candidate) => ado.definitions.get(candidate.definitionId)!.name === name);
+  const runsNamed = (name: string) =>
+    [...ado.runs.values()].filter((candidate) => ado.definitions.get(candidate.definitionId)!.name === name);
   const finishedAt = (run: EmulatedRun) => run.startedAt! + run.durationMs;
-  const results = (taskRun: TaskRun) => new Map((JSON.parse(taskRun.outputs.results) as Array<{ id: string; outcome: string; reason?: string }>).map((r) => [r.id, r]));
+  const results = (taskRun: TaskRun) =>
+    new Map((JSON.parse(taskRun.outputs.results) as Array<{ id: string; outcome: string; reason?: string }>).map((r) => [r.id, r]));
 
-  it('runs the 2025-03-23 plan in dependency order: Hub after Global, the app deployments after Payer_Infrastructure, ' + 'the rest side by side', async () => {
-    const taskRun = await run({ maxParallel: '4' });
-    assert.equal(taskRun.result, 'Succeeded', taskRun.stdout);
-    const global = runOf('Global_Infrastructure');
-    const hub = runOf('Hub_Infrastructure');
-    const payer = runOf('Payer_Infrastructure');
-    assert.ok(hub.queuedAt >= finishedAt(global), 'Hub_Infrastructure starts only after Global_Infrastructure finished');
-    const folders = ['OneTimePaymentService', 'PayerPayByTextService', 'PayerPortalUI', 'Payer Account Service', 'Payer Branding Service', 'Payer User Service', 'Payer Support Service', 'Payer Support UI'];
-    for (const folder of folders) {
-      const deploy = runOf('Deploy', `\\Payer\\${folder}`);
-      assert.ok(deploy.queuedAt >= finishedAt(payer), `${folder} deploys after Payer_Infrastructure`);
-      const seed = ado.runsOf('Seed KeyVault', `\\Payer\\${folder}`)[0];
-      if (seed) {
-        assert.ok(seed.queuedAt >= finishedAt(payer), `${folder} seeds after Payer_Infrastructure`);
-        assert.ok(deploy.queuedAt >= finishedAt(seed), `${folder} deploys after its Seed KeyVault`);
-        assert.equal(seed.templateParameters.environment, 'XAT');
+  it(
+    'runs the 2025-03-23 plan in dependency order: Hub after Global, the app deployments after Payer_Infrastructure, ' +
+      'the rest side by side',
+    async () => {
+      const taskRun = await run({ maxParallel: '4' });
+      assert.equal(taskRun.result, 'Succeeded', taskRun.stdout);
+      const global = runOf('Global_Infrastructure');
+      const hub = runOf('Hub_Infrastructure');
+      const payer = runOf('Payer_Infrastructure');
+      assert.ok(hub.queuedAt >= finishedAt(global), 'Hub_Infrastructure starts only after Global_Infrastructure finished');
+      const folders = [
+        'OneTimePaymentService',
+        'PayerPayByTextService',
+        'PayerPortalUI',
+        'Payer Account Service',
+        'Payer Branding Service',
+        'Payer User Service',
+        'Payer Support Service',
+        'Payer Support UI',
+      ];
+      for (const folder of folders) {
+        const deploy = runOf('Deploy', `\\Payer\\${folder}`);
+        assert.ok(deploy.queuedAt >= finishedAt(payer), `${folder} deploys after Payer_Infrastructure`);
+        const seed = ado.runsOf('Seed KeyVault', `\\Payer\\${folder}`)[0];
+        if (seed) {
+          assert.ok(seed.queuedAt >= finishedAt(payer), `${folder} seeds after Payer_Infrastructure`);
+          assert.ok(deploy.queuedAt >= finishedAt(seed), `${folder} deploys after its Seed KeyVault`);
+          assert.equal(seed.templateParameters.environment, 'XAT');
+        }
       }
-    }
-    assert.ok(payer.queuedAt < finishedAt(global) && global.queuedAt < finishedAt(payer), 'independent changes run side by side');
-    assert.equal(payer.templateParameters.version, '3.15.0');
-    assert.equal(global.branch, 'refs/heads/main');
-    // Never more than maxParallel runs at once.
-    const runs = [...ado.runs.values()];
-    for (const candidate of runs) {
-      const overlapping = runs.filter((other) => other.startedAt! <= candidate.startedAt! && finishedAt(other) > candidate.startedAt!);
-      assert.ok(overlapping.length <= 4, `at most 4 at once (${overlapping.length} at run ${candidate.id})`);
-    }
-    // Runs are tagged with the window, the change and the attempt.
-    assert.deepEqual([...global.tags].sort(), ['attempt:501.1', 'change:global-infra', 'maintenance-window', 'window:2025-03-23']);
-    // The script ran from the repository root; the manual changes wait for a person.
-    const byId = results(taskRun);
-    assert.equal(byId.get('k8s-cluster-upgrades')!.outcome, 'succeeded');
-    assert.ok(taskRun.lines.some((line) => line.includes('[k8s-cluster-upgrades] k8s-node-image-upgrade: window')), 'script output is streamed to the log');
-    for (const id of manualIds) assert.equal(byId.get(id)!.outcome, 'awaiting-confirmation');
-    assert.deepEqual(taskRun.outputs.manualPending.split(','), manualIds);
-    assert.match(taskRun.outputs.manualInstructions, /Remove Dead ADDS Records .*\(dead-adds-records\): ClickOps in the portal/);
-    assert.equal(taskRun.outputs.finished, 'false');
-    assert.equal(taskRun.outputs.succeeded, String(plan.changes.length - manualIds.length));
-    assert.match(taskRun.summaries[0], /## Changes: 2025-03-23 Monthly/);
-    assert.match(taskRun.summaries[0], /\[PLAT-1590\]\(https:\/\/invoicecloud\.atlassian\.net\/browse\/PLAT-1590\)/);
-    assert.match(taskRun.summaries[0], /Hub_Infrastructure.*✅ succeeded.*\[\d{8}\.\d+\]\(http:\/\/127\.0\.0\.1:\d+\/contoso\/Platform\/_build\/results\?buildId=\d+\)/);
-    assert.ok(!taskRun.visibleOutput.includes(ado.token), 'the token never reaches the log');
+      assert.ok(payer.queuedAt < finishedAt(global) && global.queuedAt < finishedAt(payer), 'independent changes run side by side');
+      assert.equal(payer.templateParameters.version, '3.15.0');
+      assert.equal(global.branch, 'refs/heads/main');
+      // Never more than maxParallel runs at once.
+      const runs = [...ado.runs.values()];
+      for (const candidate of runs) {
+        const overlapping = runs.filter((other) => other.startedAt! <= candidate.startedAt! && finishedAt(other) > candidate.startedAt!);
+        assert.ok(overlapping.length <= 4, `at most 4 at once (${overlapping.length} at run ${candidate.id})`);
+      }
+      // Runs are tagged with the window, the change and the attempt.
+      assert.deepEqual([...global.tags].sort(), ['attempt:501.1', 'change:global-infra', 'maintenance-window', 'window:2025-03-23']);
+      // The script ran from the repository root; the manual changes wait for a person.
+      const byId = results(taskRun);
+      assert.equal(byId.get('k8s-cluster-upgrades')!.outcome, 'succeeded');
+      assert.ok(
+        taskRun.lines.some((line) => line.includes('[k8s-cluster-upgrades] k8s-node-image-upgrade: window')),
+        'script output is streamed to the log',
+      );
+      for (const id of manualIds) assert.equal(byId.get(id)!.outcome, 'awaiting-confirmation');
+      assert.deepEqual(taskRun.outputs.manualPending.split(','), manualIds);
+      assert.match(taskRun.outputs.manualInstructions, /Remove Dead ADDS Records .*\(dead-adds-records\): ClickOps in the portal/);
+      assert.equal(taskRun.outputs.finished, 'false');
+      assert.equal(taskRun.outputs.succeeded, String(plan.changes.length - manualIds.length));
+      assert.match(taskRun.summaries[0], /## Changes: 2025-03-23 Monthly/);
+      assert.match(taskRun.summaries[0], /\[PLAT-1590\]\(https:\/\/invoicecloud\.atlassian\.net\/browse\/PLAT-1590\)/);
+      assert.match(
+        taskRun.summaries[0],
+        /Hub_Infrastructure.*✅ succeeded.*\[\d{8}\.\d+\]\(http:\/\/127\.0\.0\.1:\d+\/contoso\/Platform\/_build\/results\?buildId=\d+\)/,
+      );
+      assert.ok(!taskRun.visibleOutput.includes(ado.token), 'the token never reaches the log');
 
-    // Round two: a person confirmed the manual changes; nothing succeeded is started again.
-    const before = ado.runs.size;
-    const second = await run({ confirmedManualChanges: taskRun.outputs.manualPending });
-    assert.equal(second.result, 'Succeeded', second.stdout);
-    assert.equal(ado.runs.size, before, 'no pipeline is started twice');
-    assert.equal(second.outputs.finished, 'true');
-    assert.equal(second.outputs.manualPending, '');
-    assert.deepEqual(second.outputs.manualConfirmed.split(','), manualIds);
-  });
+      // Round two: a person confirmed the manual changes; nothing succeeded is started again.
+      const before = ado.runs.size;
+      const second = await run({ confirmedManualChanges: taskRun.outputs.manualPending });
+      assert.equal(second.result, 'Succeeded', second.stdout);
+      assert.equal(ado.runs.size, before, 'no pipeline is started twice');
+      assert.equal(second.outputs.finished, 'true');
+      assert.equal(second.outputs.manualPending, '');
+      assert.deepEqual(second.outputs.manualConfirmed.split(','), manualIds);
+    },
+  );
 
   it('a failed change blocks only its dependents; a later run retries it and skips what succeeded', async () => {
     ado.failNextRuns('Payer_Infrastructure', 1);
@@ -142,7 +172,8 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
     assert.ok(startedBefore >= 1);
     const resumed = await run({ confirmedManualChanges: manualIds.join(',') }, { workDirectory: dir, buildId: '501' });
     assert.equal(resumed.result, 'Succeeded', resumed.stdout);
-    for (const name of ['Global_Infrastructure', 'Payer_Infrastructure', 'Hub_Infrastructure']) assert.equal(ado.runsOf(name).length, 1, `${name} ran once`);
+    for (const name of ['Global_Infrastructure', 'Payer_Infrastructure', 'Hub_Infrastructure'])
+      assert.equal(ado.runsOf(name).length, 1, `${name} ran once`);
     assert.ok(resumed.lines.some((line) => /started earlier is still running; waiting for it/.test(line)));
   });
 
@@ -163,9 +194,15 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
     ado.throttle({ times: 1, retryAfterSeconds: 1, path: '/_apis/build/Builds' });
     const taskRun = await run({ onlyKeys: 'global-infra,payer-infra' });
     assert.equal(taskRun.result, 'Succeeded', taskRun.stdout);
-    assert.ok(taskRun.lines.some((line) => /answered 429 to .* it asked to wait 1\.0 s/.test(line)), 'waits what Retry-After asks');
+    assert.ok(
+      taskRun.lines.some((line) => /answered 429 to .* it asked to wait 1\.0 s/.test(line)),
+      'waits what Retry-After asks',
+    );
     // X-RateLimit-Delay of 0.3 s stretches the 40 ms poll interval: polls are at least ~300 ms apart.
-    const polls = ado.calls('GET', '/_apis/build/Builds').filter((call) => call.query.buildIds).map((call) => call.at);
+    const polls = ado
+      .calls('GET', '/_apis/build/Builds')
+      .filter((call) => call.query.buildIds)
+      .map((call) => call.at);
     assert.ok(polls.length >= 2);
     for (let i = 1; i < polls.length; i++) assert.ok(polls[i] - polls[i - 1] >= 250, `poll gap ${polls[i] - polls[i - 1]} ms`);
   });
@@ -203,10 +240,17 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
   it('refuses a plan naming a pipeline that does not exist before starting anything', async () => {
     const dir = newWorkDirectory();
     const bad = path.join(dir, 'missing.yml');
-    fs.writeFileSync(bad, 'window: { name: M, date: 2025-03-23 }\nchanges:\n  - { id: a, title: A, pipeline: { name: Global_Infrastructure } }\n  - { ' + 'id: b, title: B, pipeline: { name: Nope } }\n  - { id: c, title: C, pipeline: { name: Deploy, folder: "\\\\Elsewhere" } }\n');
+    fs.writeFileSync(
+      bad,
+      'window: { name: M, date: 2025-03-23 }\nchanges:\n  - { id: a, title: A, pipeline: { name: Global_Infrastructure } }\n  - { ' +
+        'id: b, title: B, pipeline: { name: Nope } }\n  - { id: c, title: C, pipeline: { name: Deploy, folder: "\\\\Elsewhere" } }\n',
+    );
     const taskRun = await run({ planFile: bad }, { workDirectory: dir });
     assert.equal(taskRun.result, 'Failed');
-    assert.match(taskRun.errors.join('\n'), /nothing was started[\s\S]*b: no pipeline 'Nope'[\s\S]*c: no pipeline 'Deploy' in folder \\Elsewhere in project Platform \(pipelines of that name are in \\Payer\\OneTimePaymentService/);
+    assert.match(
+      taskRun.errors.join('\n'),
+      /nothing was started[\s\S]*b: no pipeline 'Nope'[\s\S]*c: no pipeline 'Deploy' in folder \\Elsewhere in project Platform \(pipelines of that name are in \\Payer\\OneTimePaymentService/,
+    );
     assert.equal(ado.writes().length, 0);
   });
 

@@ -41,7 +41,11 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
   const noToken = (taskRun: TaskRun) => assert.ok(!taskRun.visibleOutput.includes(ado.token), 'the token never reaches the log');
 
   it('starts the pipeline with its branch and template parameters, waits for it, and reports the run', async () => {
-    const taskRun = await run({ pipeline: REGRESSION, branch: 'release/2025-04', parameters: 'environment: production\nsuite: full\nbrowsers: [chrome, edge]' });
+    const taskRun = await run({
+      pipeline: REGRESSION,
+      branch: 'release/2025-04',
+      parameters: 'environment: production\nsuite: full\nbrowsers: [chrome, edge]',
+    });
     assert.equal(taskRun.result, 'Succeeded', taskRun.stdout);
     const [started] = runsOfRegression();
     assert.equal(runsOfRegression().length, 1);
@@ -52,38 +56,56 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
     assert.equal(taskRun.outputs.runId, String(started.id));
     assert.equal(taskRun.outputs.runUrl, `${ado.collectionUrl}${ado.project}/_build/results?buildId=${started.id}`);
     assert.equal(taskRun.outputs.result, 'succeeded');
-    assert.ok(taskRun.lines.some((line) => /^Started Full Regression: run \d{8}\.\d+ \(id \d+\) http/.test(line)), taskRun.stdout);
-    assert.ok(taskRun.commands.some((command) => command.command === 'task.setprogress'), 'progress is reported while waiting');
+    assert.ok(
+      taskRun.lines.some((line) => /^Started Full Regression: run \d{8}\.\d+ \(id \d+\) http/.test(line)),
+      taskRun.stdout,
+    );
+    assert.ok(
+      taskRun.commands.some((command) => command.command === 'task.setprogress'),
+      'progress is reported while waiting',
+    );
     assert.match(taskRun.summaries[0], /## Full Regression: ✅ succeeded/);
-    assert.match(taskRun.summaries[0], /\\\\Tests\\\\Full Regression \(id \d+\).*\[\d{8}\.\d+\]\(http:\/\/127\.0\.0\.1:\d+\/contoso\/Platform\/_build\/results\?buildId=\d+\).*release\/2025-04.*started by this step/);
+    assert.match(
+      taskRun.summaries[0],
+      /\\\\Tests\\\\Full Regression \(id \d+\).*\[\d{8}\.\d+\]\(http:\/\/127\.0\.0\.1:\d+\/contoso\/Platform\/_build\/results\?buildId=\d+\).*release\/2025-04.*started by this step/,
+    );
     assert.match(taskRun.summaries[0], /`environment` = `production`/);
     noToken(taskRun);
   });
 
-  it('takes a pipeline by id, or by folder when two share a name, and refuses an ambiguous or unknown one before ' + 'starting anything', async () => {
-    const byId = await run({ pipeline: String(ado.pipeline(REGRESSION)!.id), parameters: '{"suite": "smoke"}' });
-    assert.equal(byId.result, 'Succeeded', byId.stdout);
-    assert.equal(runsOfRegression()[0].templateParameters.suite, 'smoke');
-    assert.equal(runsOfRegression()[0].branch, 'refs/heads/main', 'empty branch: the default branch');
+  it(
+    'takes a pipeline by id, or by folder when two share a name, and refuses an ambiguous or unknown one before ' + 'starting anything',
+    async () => {
+      const byId = await run({ pipeline: String(ado.pipeline(REGRESSION)!.id), parameters: '{"suite": "smoke"}' });
+      assert.equal(byId.result, 'Succeeded', byId.stdout);
+      assert.equal(runsOfRegression()[0].templateParameters.suite, 'smoke');
+      assert.equal(runsOfRegression()[0].branch, 'refs/heads/main', 'empty branch: the default branch');
 
-    const byFolder = await run({ pipeline: 'Payer/B/Deploy' });
-    assert.equal(byFolder.result, 'Succeeded', byFolder.stdout);
-    assert.equal(ado.runsOf('Deploy', '\\Payer\\B').length, 1);
-    assert.equal(ado.runsOf('Deploy', '\\Payer\\A').length, 0);
+      const byFolder = await run({ pipeline: 'Payer/B/Deploy' });
+      assert.equal(byFolder.result, 'Succeeded', byFolder.stdout);
+      assert.equal(ado.runsOf('Deploy', '\\Payer\\B').length, 1);
+      assert.equal(ado.runsOf('Deploy', '\\Payer\\A').length, 0);
 
-    ado.reset();
-    ado.addPipeline({ name: 'Deploy', folder: '\\Payer\\A' });
-    ado.addPipeline({ name: 'Deploy', folder: '\\Payer\\B' });
-    const ambiguous = await run({ pipeline: 'Deploy' });
-    assert.equal(ambiguous.result, 'Failed');
-    assert.match(ambiguous.errors.join('\n'), /Input 'pipeline': 2 pipelines are named 'Deploy' \(in \\Payer\\A, \\Payer\\B\); give its folder; nothing was started/);
-    const unknown = await run({ pipeline: 'Nightly Regression' });
-    assert.match(unknown.errors.join('\n'), /Input 'pipeline': no pipeline 'Nightly Regression' in project Platform; nothing was started/);
-    const unknownId = await run({ pipeline: '999' });
-    assert.match(unknownId.errors.join('\n'), /Input 'pipeline': no pipeline with id 999 in project Platform; nothing was started/);
-    assert.equal(ado.writes().length, 0, 'nothing was started or tagged');
-    noToken(unknownId);
-  });
+      ado.reset();
+      ado.addPipeline({ name: 'Deploy', folder: '\\Payer\\A' });
+      ado.addPipeline({ name: 'Deploy', folder: '\\Payer\\B' });
+      const ambiguous = await run({ pipeline: 'Deploy' });
+      assert.equal(ambiguous.result, 'Failed');
+      assert.match(
+        ambiguous.errors.join('\n'),
+        /Input 'pipeline': 2 pipelines are named 'Deploy' \(in \\Payer\\A, \\Payer\\B\); give its folder; nothing was started/,
+      );
+      const unknown = await run({ pipeline: 'Nightly Regression' });
+      assert.match(
+        unknown.errors.join('\n'),
+        /Input 'pipeline': no pipeline 'Nightly Regression' in project Platform; nothing was started/,
+      );
+      const unknownId = await run({ pipeline: '999' });
+      assert.match(unknownId.errors.join('\n'), /Input 'pipeline': no pipeline with id 999 in project Platform; nothing was started/);
+      assert.equal(ado.writes().length, 0, 'nothing was started or tagged');
+      noToken(unknownId);
+    },
+  );
 
   it('fails when the run fails, naming the run and its link', async () => {
     ado.failNextRuns(REGRESSION, 1, 'failed', '\\Tests');
@@ -91,7 +113,11 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
     assert.equal(taskRun.result, 'Failed');
     const [failed] = runsOfRegression();
     assert.equal(taskRun.errors.length, 1, taskRun.errors.join('\n'));
-    assert.equal(taskRun.errors[0], `Full Regression run ${failed.buildNumber} (id ${failed.id}) failed: ` + `${ado.collectionUrl}${ado.project}/_build/results?buildId=${failed.id}`);
+    assert.equal(
+      taskRun.errors[0],
+      `Full Regression run ${failed.buildNumber} (id ${failed.id}) failed: ` +
+        `${ado.collectionUrl}${ado.project}/_build/results?buildId=${failed.id}`,
+    );
     assert.equal(taskRun.outputs.result, 'failed');
     assert.equal(taskRun.outputs.runId, String(failed.id));
     assert.match(taskRun.summaries[0], /## Full Regression: ❌ failed/);
@@ -104,29 +130,45 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
     noToken(canceled);
   });
 
-  it('fails at its timeout naming the run still going, leaves it running, and a re-run of the stage waits for that run instead of ' + 'starting another', async () => {
-    ado.pipeline(REGRESSION)!.durationMs = 4000;
-    const first = await run({ pipeline: REGRESSION, timeoutMinutes: '0.01' });
-    assert.equal(first.result, 'Failed');
-    const [going] = runsOfRegression();
-    assert.equal(first.errors[0], `Full Regression run ${going.buildNumber} (id ${going.id}) is still running after the step's 0.6 s timeout; it was left ` + `running: ${ado.collectionUrl}${ado.project}/_build/results?buildId=${going.id}. Running this step again in the same window ` + `waits for it instead of starting another.`);
-    assert.equal(first.outputs.result, 'timed-out');
-    assert.equal(first.outputs.runId, String(going.id));
-    assert.ok(!going.canceled && going.startedAt! + going.durationMs > Date.now(), 'the run is left running');
-    assert.match(first.summaries[0], /still running at the timeout/);
+  it(
+    'fails at its timeout naming the run still going, leaves it running, and a re-run of the stage waits for that run instead of ' +
+      'starting another',
+    async () => {
+      ado.pipeline(REGRESSION)!.durationMs = 4000;
+      const first = await run({ pipeline: REGRESSION, timeoutMinutes: '0.01' });
+      assert.equal(first.result, 'Failed');
+      const [going] = runsOfRegression();
+      assert.equal(
+        first.errors[0],
+        `Full Regression run ${going.buildNumber} (id ${going.id}) is still running after the step's 0.6 s timeout; it was left ` +
+          `running: ${ado.collectionUrl}${ado.project}/_build/results?buildId=${going.id}. Running this step again in the same window ` +
+          `waits for it instead of starting another.`,
+      );
+      assert.equal(first.outputs.result, 'timed-out');
+      assert.equal(first.outputs.runId, String(going.id));
+      assert.ok(!going.canceled && going.startedAt! + going.durationMs > Date.now(), 'the run is left running');
+      assert.match(first.summaries[0], /still running at the timeout/);
 
-    const again = await run({ pipeline: REGRESSION }, { stageAttempt: '2' });
-    assert.equal(again.result, 'Succeeded', again.stdout);
-    assert.equal(runsOfRegression().length, 1, 'no second run');
-    assert.equal(again.outputs.runId, String(going.id));
-    assert.ok(again.lines.some((line) => /started earlier in this window is still running; waiting for it instead of starting another/.test(line)));
-    assert.match(again.summaries[0], /started earlier in this window, awaited by this step/);
-  });
+      const again = await run({ pipeline: REGRESSION }, { stageAttempt: '2' });
+      assert.equal(again.result, 'Succeeded', again.stdout);
+      assert.equal(runsOfRegression().length, 1, 'no second run');
+      assert.equal(again.outputs.runId, String(going.id));
+      assert.ok(
+        again.lines.some((line) =>
+          /started earlier in this window is still running; waiting for it instead of starting another/.test(line),
+        ),
+      );
+      assert.match(again.summaries[0], /started earlier in this window, awaited by this step/);
+    },
+  );
 
   it('resumes after a crash without a second run, and never repeats a success', async () => {
     ado.pipeline(REGRESSION)!.durationMs = 1500;
     const dir = newWorkDirectory();
-    const crashed = await run({ pipeline: REGRESSION }, { workDirectory: dir, killOnLine: (line) => /^Started Full Regression/.test(line) });
+    const crashed = await run(
+      { pipeline: REGRESSION },
+      { workDirectory: dir, killOnLine: (line) => /^Started Full Regression/.test(line) },
+    );
     assert.ok(crashed.killed);
     assert.equal(runsOfRegression().length, 1);
     const resumed = await run({ pipeline: REGRESSION }, { workDirectory: dir });
@@ -165,11 +207,20 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
     ado.throttle({ times: 1, retryAfterSeconds: 1, path: /\/_apis\/build\/Builds$/ });
     const taskRun = await run({ pipeline: REGRESSION });
     assert.equal(taskRun.result, 'Succeeded', taskRun.stdout);
-    assert.ok(taskRun.lines.some((line) => /answered 429 to .* it asked to wait 1\.0 s/.test(line)), taskRun.stdout);
+    assert.ok(
+      taskRun.lines.some((line) => /answered 429 to .* it asked to wait 1\.0 s/.test(line)),
+      taskRun.stdout,
+    );
     const throttled = ado.journal.findIndex((entry) => entry.status === 429);
-    assert.ok(throttled >= 0 && ado.journal[throttled + 1].at - ado.journal[throttled].at >= 950, 'the retry came after the second Retry-After asked for');
+    assert.ok(
+      throttled >= 0 && ado.journal[throttled + 1].at - ado.journal[throttled].at >= 950,
+      'the retry came after the second Retry-After asked for',
+    );
     // X-RateLimit-Delay of 0.3 s stretches the 40 ms poll interval: polls are at least ~300 ms apart.
-    const polls = ado.calls('GET', '/_apis/build/Builds').filter((call) => call.query.buildIds).map((call) => call.at);
+    const polls = ado
+      .calls('GET', '/_apis/build/Builds')
+      .filter((call) => call.query.buildIds)
+      .map((call) => call.at);
     assert.ok(polls.length >= 2, `${polls.length} polls`);
     for (let i = 1; i < polls.length; i++) assert.ok(polls[i] - polls[i - 1] >= 250, `poll gap ${polls[i] - polls[i - 1]} ms`);
     noToken(taskRun);
@@ -181,7 +232,10 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
       { endpoints: { 'ado-pat': { url: ado.collectionUrl.replace(/\/$/, ''), scheme: 'Token', parameters: { apitoken: ado.token } } } },
     );
     assert.equal(taskRun.result, 'Succeeded', taskRun.stdout);
-    assert.ok(ado.journal.every((entry) => /^Basic /.test(String(entry.headers.authorization))), 'the PAT goes as Basic auth');
+    assert.ok(
+      ado.journal.every((entry) => /^Basic /.test(String(entry.headers.authorization))),
+      'the PAT goes as Basic auth',
+    );
     assert.ok(taskRun.secrets.includes(ado.token), 'the PAT is registered as a secret');
     noToken(taskRun);
   });
@@ -189,7 +243,10 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
   it('refuses a run whose parameters the pipeline does not declare, saying what to check', async () => {
     const taskRun = await run({ pipeline: REGRESSION, parameters: 'enviroment: production' });
     assert.equal(taskRun.result, 'Failed');
-    assert.match(taskRun.errors[0], /could not start pipeline Full Regression .*400 Unexpected parameter\(s\) enviroment\..* Check the inputs 'parameters' and 'branch' against what Full Regression declares; nothing was started/);
+    assert.match(
+      taskRun.errors[0],
+      /could not start pipeline Full Regression .*400 Unexpected parameter\(s\) enviroment\..* Check the inputs 'parameters' and 'branch' against what Full Regression declares; nothing was started/,
+    );
     assert.equal(runsOfRegression().length, 0);
     noToken(taskRun);
   });
@@ -198,17 +255,57 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
     const cases: Array<[string, Record<string, string>, RegExp]> = [
       ['no pipeline', { pipeline: '' }, /^Input 'pipeline': is required but empty\./],
       ['a folder with no name', { pipeline: '\\Tests\\' }, /^Input 'pipeline': '\\Tests\\' names no pipeline/],
-      ['a branch with a space', { pipeline: REGRESSION, branch: 'release 2025' }, /^Input 'branch': 'release 2025' is not a git branch name/],
-      ['a branch with ..', { pipeline: REGRESSION, branch: 'release/../main' }, /^Input 'branch': 'release\/\.\.\/main' is not a git branch name/],
-      ['parameters as a list', { pipeline: REGRESSION, parameters: '- environment\n- production' }, /^Input 'parameters': must be a map of parameter names to values/],
-      ['parameters that are not YAML', { pipeline: REGRESSION, parameters: 'environment: [production' }, /^Input 'parameters': is not valid YAML or JSON/],
-      ['a parameter with no value', { pipeline: REGRESSION, parameters: 'environment:' }, /^Input 'parameters': parameter 'environment' has no value/],
-      ['a bad parameter name', { pipeline: REGRESSION, parameters: '"my env": x' }, /^Input 'parameters': 'my env' is not a parameter name/],
-      ['a timeout that is not a number', { pipeline: REGRESSION, timeoutMinutes: 'two hours' }, /^Input 'timeoutMinutes': 'two hours' is not a number of minutes between 0\.01 and 4320\./],
+      [
+        'a branch with a space',
+        { pipeline: REGRESSION, branch: 'release 2025' },
+        /^Input 'branch': 'release 2025' is not a git branch name/,
+      ],
+      [
+        'a branch with ..',
+        { pipeline: REGRESSION, branch: 'release/../main' },
+        /^Input 'branch': 'release\/\.\.\/main' is not a git branch name/,
+      ],
+      [
+        'parameters as a list',
+        { pipeline: REGRESSION, parameters: '- environment\n- production' },
+        /^Input 'parameters': must be a map of parameter names to values/,
+      ],
+      [
+        'parameters that are not YAML',
+        { pipeline: REGRESSION, parameters: 'environment: [production' },
+        /^Input 'parameters': is not valid YAML or JSON/,
+      ],
+      [
+        'a parameter with no value',
+        { pipeline: REGRESSION, parameters: 'environment:' },
+        /^Input 'parameters': parameter 'environment' has no value/,
+      ],
+      [
+        'a bad parameter name',
+        { pipeline: REGRESSION, parameters: '"my env": x' },
+        /^Input 'parameters': 'my env' is not a parameter name/,
+      ],
+      [
+        'a timeout that is not a number',
+        { pipeline: REGRESSION, timeoutMinutes: 'two hours' },
+        /^Input 'timeoutMinutes': 'two hours' is not a number of minutes between 0\.01 and 4320\./,
+      ],
       ['a zero timeout', { pipeline: REGRESSION, timeoutMinutes: '0' }, /^Input 'timeoutMinutes': '0' is not a number of minutes/],
-      ['a negative poll interval', { pipeline: REGRESSION, pollIntervalSeconds: '-5' }, /^Input 'pollIntervalSeconds': '-5' is not a number of seconds between 0\.01 and 600\./],
-      ['a run key with a space', { pipeline: REGRESSION, runKey: 'sunday regression' }, /^Input 'runKey': 'sunday regression' is not a key/],
-      ['a missing connection', { pipeline: REGRESSION, azureDevOpsConnection: 'nowhere' }, /^Input 'azureDevOpsConnection': service connection 'nowhere' was not found/],
+      [
+        'a negative poll interval',
+        { pipeline: REGRESSION, pollIntervalSeconds: '-5' },
+        /^Input 'pollIntervalSeconds': '-5' is not a number of seconds between 0\.01 and 600\./,
+      ],
+      [
+        'a run key with a space',
+        { pipeline: REGRESSION, runKey: 'sunday regression' },
+        /^Input 'runKey': 'sunday regression' is not a key/,
+      ],
+      [
+        'a missing connection',
+        { pipeline: REGRESSION, azureDevOpsConnection: 'nowhere' },
+        /^Input 'azureDevOpsConnection': service connection 'nowhere' was not found/,
+      ],
     ];
     for (const [what, inputs, message] of cases) {
       it(what, async () => {

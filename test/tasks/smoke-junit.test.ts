@@ -20,11 +20,14 @@ function junitProblems(document: any): string[] {
   if (!Array.isArray(suites) || suites.length === 0) return ['no <testsuites><testsuite> root'];
   for (const suite of suites) {
     const a = suite.$ ?? {};
-    for (const name of ['name', 'tests', 'failures', 'errors', 'time', 'timestamp']) if (a[name] === undefined) problems.push(`testsuite has no ${name}`);
-    if (a.timestamp && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(a.timestamp)) problems.push(`timestamp '${a.timestamp}' is not an ISO 8601 local time`);
+    for (const name of ['name', 'tests', 'failures', 'errors', 'time', 'timestamp'])
+      if (a[name] === undefined) problems.push(`testsuite has no ${name}`);
+    if (a.timestamp && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(a.timestamp))
+      problems.push(`timestamp '${a.timestamp}' is not an ISO 8601 local time`);
     const cases = suite.testcase ?? [];
     if (Number(a.tests) !== cases.length) problems.push(`tests="${a.tests}" but ${cases.length} testcase(s)`);
-    if (Number(a.failures) !== cases.filter((c: any) => c.failure).length) problems.push(`failures="${a.failures}" does not count the failed cases`);
+    if (Number(a.failures) !== cases.filter((c: any) => c.failure).length)
+      problems.push(`failures="${a.failures}" does not count the failed cases`);
     for (const testcase of cases) {
       const c = testcase.$ ?? {};
       if (!c.name || !c.classname) problems.push('a testcase without name or classname');
@@ -35,7 +38,8 @@ function junitProblems(document: any): string[] {
   return problems;
 }
 
-const properties = (testcase: any): Record<string, string> => Object.fromEntries((testcase.properties?.[0]?.property ?? []).map((p: any) => [p.$.name, p.$.value]));
+const properties = (testcase: any): Record<string, string> =>
+  Object.fromEntries((testcase.properties?.[0]?.property ?? []).map((p: any) => [p.$.name, p.$.value]));
 
 describe('SmokeTestV1 publishes JUnit results for the Tests tab', function () {
   this.timeout(60_000);
@@ -46,7 +50,10 @@ describe('SmokeTestV1 publishes JUnit results for the Tests tab', function () {
 
   it('one case per check with attempts and latency, handed to the agent with results.publish, failures included', async () => {
     site.brokenPaths.set('/login', 500);
-    const run = await runBundledTask('SmokeTestV1', { inputs: { checks: `${site.url}/\n${site.url}/login`, retries: 1, retryDelaySeconds: 0 }, variables: { 'MaintenanceWindow.Id': 'mw-77' } });
+    const run = await runBundledTask('SmokeTestV1', {
+      inputs: { checks: `${site.url}/\n${site.url}/login`, retries: 1, retryDelaySeconds: 0 },
+      variables: { 'MaintenanceWindow.Id': 'mw-77' },
+    });
     assert.equal(run.result, 'Failed');
     const publish = run.commands.filter((command) => command.command === 'results.publish');
     assert.equal(publish.length, 1, 'published once, also when a check failed');
@@ -71,7 +78,17 @@ describe('SmokeTestV1 publishes JUnit results for the Tests tab', function () {
 
   it('escapes what a check name or a reason carries, so the file stays well-formed', async () => {
     const xml = junitXml(
-      [{ name: 'a <b> & "c"\u0007', url: 'https://x/?a=1&b=2', passed: false, status: 503, latencyMs: 12, attempts: 3, reasons: ['body does not contain "<ok/>" & more'] }],
+      [
+        {
+          name: 'a <b> & "c"\u0007',
+          url: 'https://x/?a=1&b=2',
+          passed: false,
+          status: 503,
+          latencyMs: 12,
+          attempts: 3,
+          reasons: ['body does not contain "<ok/>" & more'],
+        },
+      ],
       { suite: 'SmokeTest', startedAt: new Date('2025-04-13T09:00:00.123Z'), durationMs: 1500 },
     );
     const document = await parseStringPromise(xml);

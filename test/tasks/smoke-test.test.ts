@@ -19,7 +19,10 @@ describe('SmokeTestV1 (bundled, against the website emulator)', function () {
     assert.equal(run.outputs.failed, '0');
     assert.match(run.summaries[0], /3 of 3 passed/);
     assert.match(run.summaries[0], /\| Check \| Result \|/);
-    assert.ok(run.commands.some((c) => c.command === 'task.setprogress'), 'reports progress');
+    assert.ok(
+      run.commands.some((c) => c.command === 'task.setprogress'),
+      'reports progress',
+    );
   });
 
   it('fails listing each failing check and why, after retrying', async () => {

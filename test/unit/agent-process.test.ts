@@ -57,7 +57,9 @@ describe('a step process as the agent runs it', () => {
   });
 
   it('a step that stops on SIGINT gets nothing more', async () => {
-    const file = script(`process.on('SIGINT', () => { console.log('stopping'); process.exit(2); }); console.log('working'); setInterval(() => {}, 1000);`);
+    const file = script(
+      `process.on('SIGINT', () => { console.log('stopping'); process.exit(2); }); console.log('working'); setInterval(() => {}, 1000);`,
+    );
     const result = await runAgentProcess({
       script: file,
       env: process.env,

@@ -96,9 +96,7 @@ describe('shared/azure/appgateway: pure steps', () => {
       () => check(2),
       (error: unknown) =>
         error instanceof SafetyError &&
-        /Refusing to drain 10\.0\.0\.4 .*only 1 healthy server.*Healthy: 10\.0\.0\.5; not healthy: 10\.0\.0\.6 Down\./.test(
-          error.message,
-        ),
+        /Refusing to drain 10\.0\.0\.4 .*only 1 healthy server.*Healthy: 10\.0\.0\.5; not healthy: 10\.0\.0\.6 Down\./.test(error.message),
     );
   });
 

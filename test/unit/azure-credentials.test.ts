@@ -29,10 +29,17 @@ const CONNECTIONS = {
 };
 
 /** Runs the probe (test/helpers/azure-connection-probe.ts) in a child process, as a task would run. */
-async function probe(options: { endpoints: Record<string, EndpointSpec>; variables?: Record<string, string>; env?: Record<string, string> }): Promise<{ run: TaskRun; results: any[] }> {
+async function probe(options: {
+  endpoints: Record<string, EndpointSpec>;
+  variables?: Record<string, string>;
+  env?: Record<string, string>;
+}): Promise<{ run: TaskRun; results: any[] }> {
   const workDirectory = newWorkDirectory('mw-azure-probe-');
   const inputs = Object.fromEntries(Object.keys(options.endpoints).map((id) => [`conn_${id.slice(-2)}`, id]));
-  const env = await taskEnvironment({ inputs, endpoints: options.endpoints, variables: options.variables, env: options.env }, workDirectory);
+  const env = await taskEnvironment(
+    { inputs, endpoints: options.endpoints, variables: options.variables, env: options.env },
+    workDirectory,
+  );
   const script = path.join(repoRoot, 'test', 'helpers', 'azure-connection-probe.ts');
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', script, 'rg-web-prd', 'agw-pri-appgateway0-prd', ...Object.keys(inputs)], {
     env,
@@ -44,7 +51,9 @@ async function probe(options: { endpoints: Record<string, EndpointSpec>; variabl
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const started = Date.now();
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (c, s) => resolve([c, s])),
+  );
   const run = parseRun('probe', stdout, stderr, code, signal, false, Date.now() - started, workDirectory);
   const results = run.lines.filter((line) => line.startsWith('PROBE ')).map((line) => JSON.parse(line.slice('PROBE '.length)));
   return { run, results };
@@ -78,7 +87,11 @@ describe('Azure credentials from an AzureRM service connection', function () {
       const connection = azureConnection(
         endpoint({
           url: 'https://management.usgovcloudapi.net/',
-          dataValues: { environment: 'AzureUSGovernment', environmentAuthorityUrl: 'https://login.microsoftonline.us/', activeDirectoryServiceEndpointResourceId: 'https://management.core.usgovcloudapi.net/' },
+          dataValues: {
+            environment: 'AzureUSGovernment',
+            environmentAuthorityUrl: 'https://login.microsoftonline.us/',
+            activeDirectoryServiceEndpointResourceId: 'https://management.core.usgovcloudapi.net/',
+          },
         }),
         { log: quiet() },
       );
@@ -90,7 +103,10 @@ describe('Azure credentials from an AzureRM service connection', function () {
     });
 
     it('falls back to the public cloud of the named environment when the connection omits authority and audience', () => {
-      const connection = azureConnection(endpoint({ dataValues: { environment: 'AzureChinaCloud' }, url: 'https://management.chinacloudapi.cn' }), { log: quiet() });
+      const connection = azureConnection(
+        endpoint({ dataValues: { environment: 'AzureChinaCloud' }, url: 'https://management.chinacloudapi.cn' }),
+        { log: quiet() },
+      );
       assert.equal(connection.authorityHost, 'https://login.chinacloudapi.cn/');
       assert.deepEqual(connection.credentialScopes, ['https://management.core.chinacloudapi.cn/.default']);
     });
@@ -104,18 +120,43 @@ describe('Azure credentials from an AzureRM service connection', function () {
       const cases: Array<[Endpoint, RegExp]> = [
         [endpoint({ scheme: 'UsernamePassword' }), /Input 'azureSubscription': .*scheme 'UsernamePassword'/],
         [endpoint({ dataValues: { subscriptionId: '' } }), /not scoped to a subscription/],
-        [endpoint({ dataValues: { environment: 'AzureStack' } }), /gives no environmentAuthorityUrl or activeDirectoryServiceEndpointResourceId/],
-        [endpoint({ parameters: { tenantid: TENANT, serviceprincipalid: CLIENTS.secret, authenticationType: 'spnKey' } }), /no service principal key/],
-        [endpoint({ parameters: { tenantid: TENANT, serviceprincipalid: CLIENTS.secret, authenticationType: 'spnCertificate', servicePrincipalCertificate: 'not a pem' } }), /PEM certificate with its private key/],
-        [endpoint({ parameters: { tenantid: TENANT, serviceprincipalid: CLIENTS.secret, authenticationType: 'spnPassword' } }), /authenticationType 'spnpassword'/],
-        [endpoint({ scheme: 'WorkloadIdentityFederation', parameters: { tenantid: TENANT, serviceprincipalid: CLIENTS.federated } }), /System.OidcRequestUri|System.AccessToken/],
+        [
+          endpoint({ dataValues: { environment: 'AzureStack' } }),
+          /gives no environmentAuthorityUrl or activeDirectoryServiceEndpointResourceId/,
+        ],
+        [
+          endpoint({ parameters: { tenantid: TENANT, serviceprincipalid: CLIENTS.secret, authenticationType: 'spnKey' } }),
+          /no service principal key/,
+        ],
+        [
+          endpoint({
+            parameters: {
+              tenantid: TENANT,
+              serviceprincipalid: CLIENTS.secret,
+              authenticationType: 'spnCertificate',
+              servicePrincipalCertificate: 'not a pem',
+            },
+          }),
+          /PEM certificate with its private key/,
+        ],
+        [
+          endpoint({ parameters: { tenantid: TENANT, serviceprincipalid: CLIENTS.secret, authenticationType: 'spnPassword' } }),
+          /authenticationType 'spnpassword'/,
+        ],
+        [
+          endpoint({ scheme: 'WorkloadIdentityFederation', parameters: { tenantid: TENANT, serviceprincipalid: CLIENTS.federated } }),
+          /System.OidcRequestUri|System.AccessToken/,
+        ],
       ];
       for (const [connection, message] of cases) {
-        assert.throws(() => azureConnection(connection, { log: quiet() }), (error: unknown) => {
-          assert.ok(error instanceof InputError, String(error));
-          assert.match((error as Error).message, message);
-          return true;
-        });
+        assert.throws(
+          () => azureConnection(connection, { log: quiet() }),
+          (error: unknown) => {
+            assert.ok(error instanceof InputError, String(error));
+            assert.match((error as Error).message, message);
+            return true;
+          },
+        );
       }
     });
   });
@@ -128,7 +169,10 @@ describe('Azure credentials from an AzureRM service connection', function () {
 
     before(async () => {
       await Promise.all([entra.start(), imds.start(), arm.start()]);
-      const certificate = await generate([{ name: 'commonName', value: 'maintenance-window-deployer' }], { keySize: 2048, algorithm: 'sha256' });
+      const certificate = await generate([{ name: 'commonName', value: 'maintenance-window-deployer' }], {
+        keySize: 2048,
+        algorithm: 'sha256',
+      });
       pem = `${certificate.private}\n${certificate.cert}`;
       entra
         .addClientSecret(TENANT, CLIENTS.secret, SECRET)
@@ -164,8 +208,16 @@ describe('Azure credentials from an AzureRM service connection', function () {
     it('service principal with a secret, with a certificate, workload identity federation and managed identity', async () => {
       const { run, results } = await probe({
         endpoints: {
-          [CONNECTIONS.secret]: connection('ServicePrincipal', { serviceprincipalid: CLIENTS.secret, serviceprincipalkey: SECRET, authenticationType: 'spnKey' }),
-          [CONNECTIONS.certificate]: connection('ServicePrincipal', { serviceprincipalid: CLIENTS.certificate, servicePrincipalCertificate: pem, authenticationType: 'spnCertificate' }),
+          [CONNECTIONS.secret]: connection('ServicePrincipal', {
+            serviceprincipalid: CLIENTS.secret,
+            serviceprincipalkey: SECRET,
+            authenticationType: 'spnKey',
+          }),
+          [CONNECTIONS.certificate]: connection('ServicePrincipal', {
+            serviceprincipalid: CLIENTS.certificate,
+            servicePrincipalCertificate: pem,
+            authenticationType: 'spnCertificate',
+          }),
           [CONNECTIONS.federated]: connection('WorkloadIdentityFederation', {
             serviceprincipalid: CLIENTS.federated,
             workloadIdentityFederationSubject: 'sc://contoso/platform/azure-maintenance',
@@ -174,7 +226,10 @@ describe('Azure credentials from an AzureRM service connection', function () {
           [CONNECTIONS.managed]: connection('ManagedServiceIdentity', {}),
         },
         variables: { 'System.OidcRequestUri': entra.oidcRequestUri() },
-        env: { ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({ scheme: 'OAuth', parameters: { AccessToken: JOB_TOKEN } }), ...imds.environment() },
+        env: {
+          ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({ scheme: 'OAuth', parameters: { AccessToken: JOB_TOKEN } }),
+          ...imds.environment(),
+        },
       });
       assert.equal(results.length, 4, run.stdout + run.stderr);
       for (const result of results) {
@@ -187,25 +242,51 @@ describe('Azure credentials from an AzureRM service connection', function () {
         results.map((result) => result.scheme),
         ['ServicePrincipalSecret', 'ServicePrincipalCertificate', 'WorkloadIdentityFederation', 'ManagedServiceIdentity'],
       );
-      assert.deepEqual(entra.grants().map((grant) => grant.via).sort(), ['certificate', 'federated', 'managedIdentity', 'secret']);
+      assert.deepEqual(
+        entra
+          .grants()
+          .map((grant) => grant.via)
+          .sort(),
+        ['certificate', 'federated', 'managedIdentity', 'secret'],
+      );
       assert.ok(
         entra.grants().every((grant) => grant.audience.replace(/\/$/, '') === AUDIENCE.replace(/\/$/, '')),
-        'every token is for the connection\'s audience',
+        "every token is for the connection's audience",
       );
       // The SDK asks for the assertion each time it builds a token request (twice for the first token).
-      assert.ok(entra.calls('POST', /oidctoken$/).length >= 1, 'the federated connection used the job\'s OIDC token');
-      assert.ok(entra.calls('POST', /oidctoken$/).every((call) => call.query.serviceConnectionId === CONNECTIONS.federated && call.query['api-version'] === '7.1'));
-      assert.equal(entra.calls('GET', /openid-configuration/).length >= 3, true, 'authority metadata from the connection\'s authority, no instance discovery');
+      assert.ok(entra.calls('POST', /oidctoken$/).length >= 1, "the federated connection used the job's OIDC token");
+      assert.ok(
+        entra
+          .calls('POST', /oidctoken$/)
+          .every((call) => call.query.serviceConnectionId === CONNECTIONS.federated && call.query['api-version'] === '7.1'),
+      );
+      assert.equal(
+        entra.calls('GET', /openid-configuration/).length >= 3,
+        true,
+        "authority metadata from the connection's authority, no instance discovery",
+      );
 
-      const secrets = [SECRET, JOB_TOKEN, ...entra.issuedTokens(), ...pem.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----'))];
-      for (const secret of secrets) assert.ok(!run.visibleOutput.includes(secret), `a secret reached the output: ${secret.slice(0, 12)}...`);
+      const secrets = [
+        SECRET,
+        JOB_TOKEN,
+        ...entra.issuedTokens(),
+        ...pem.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----')),
+      ];
+      for (const secret of secrets)
+        assert.ok(!run.visibleOutput.includes(secret), `a secret reached the output: ${secret.slice(0, 12)}...`);
       assert.ok(run.secrets.includes(SECRET) && run.secrets.includes(JOB_TOKEN), 'the agent is told to mask the secrets');
     });
 
-    it('a wrong secret fails with Entra\'s reason and without the secret in the output', async () => {
+    it("a wrong secret fails with Entra's reason and without the secret in the output", async () => {
       const wrong = 'Sp~8Q~this-is-not-the-registered-secret-000';
       const { run, results } = await probe({
-        endpoints: { [CONNECTIONS.secret]: connection('ServicePrincipal', { serviceprincipalid: CLIENTS.secret, serviceprincipalkey: wrong, authenticationType: 'spnKey' }) },
+        endpoints: {
+          [CONNECTIONS.secret]: connection('ServicePrincipal', {
+            serviceprincipalid: CLIENTS.secret,
+            serviceprincipalkey: wrong,
+            authenticationType: 'spnKey',
+          }),
+        },
       });
       assert.equal(results.length, 1, run.stdout + run.stderr);
       assert.match(results[0].error, /AADSTS7000215|Invalid client secret/);
@@ -214,7 +295,11 @@ describe('Azure credentials from an AzureRM service connection', function () {
     });
 
     it('ARM refuses a token for another audience, so the scope really comes from the connection', async () => {
-      const other = connection('ServicePrincipal', { serviceprincipalid: CLIENTS.secret, serviceprincipalkey: SECRET, authenticationType: 'spnKey' });
+      const other = connection('ServicePrincipal', {
+        serviceprincipalid: CLIENTS.secret,
+        serviceprincipalkey: SECRET,
+        authenticationType: 'spnKey',
+      });
       other.data!.activeDirectoryServiceEndpointResourceId = 'https://management.core.windows.net/';
       const { run, results } = await probe({ endpoints: { [CONNECTIONS.secret]: other } });
       assert.match(results[0].error, /audience 'https:\/\/management.core.windows.net\/'/, run.stdout);

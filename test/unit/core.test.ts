@@ -16,7 +16,11 @@ describe('shared/core', () => {
     it('escapes values so they cannot break a command, and parses them back', () => {
       const line = formatCommand('task.setvariable', { variable: 'a;b]c', isOutput: 'true' }, '50%\nnext');
       assert.equal(line, '##vso[task.setvariable variable=a%3Bb%5Dc;isOutput=true;]50%AZP25%0Anext');
-      assert.deepEqual(parseCommand(line), { command: 'task.setvariable', properties: { variable: 'a;b]c', isOutput: 'true' }, message: '50%\nnext' });
+      assert.deepEqual(parseCommand(line), {
+        command: 'task.setvariable',
+        properties: { variable: 'a;b]c', isOutput: 'true' },
+        message: '50%\nnext',
+      });
     });
   });
 
@@ -91,8 +95,15 @@ describe('shared/core', () => {
       assert.deepEqual(unexpectedCommands(output, ['results']), []);
       const own = agentCommands(output).filter((command) => command.command === 'task.setvariable');
       assert.equal(own.length, 1, 'our own setvariable still works');
-      assert.equal(parseCommand(lines.find((line) => line.startsWith('##vso[task.setvariable'))!)!.message, '[{"title":"##vso[task.complete]"}]', 'a value is passed exactly');
-      assert.ok(lines.some((line) => line === '**vso[task.setvariable variable=results;isOutput=true]forged'), 'the forged line is shown, inert');
+      assert.equal(
+        parseCommand(lines.find((line) => line.startsWith('##vso[task.setvariable'))!)!.message,
+        '[{"title":"##vso[task.complete]"}]',
+        'a value is passed exactly',
+      );
+      assert.ok(
+        lines.some((line) => line === '**vso[task.setvariable variable=results;isOutput=true]forged'),
+        'the forged line is shown, inert',
+      );
     });
   });
 
@@ -105,10 +116,23 @@ describe('shared/core', () => {
       assert.equal(parseRetryAfter(undefined), undefined);
     });
     it('backs off exponentially with jitter under a cap', () => {
-      assert.equal(backoffDelay(1, { baseDelayMs: 100 }, () => 1), 100);
-      assert.equal(backoffDelay(4, { baseDelayMs: 100 }, () => 1), 800);
-      assert.equal(backoffDelay(20, { baseDelayMs: 100, maxDelayMs: 1000 }, () => 1), 1000);
-      assert.equal(backoffDelay(3, { baseDelayMs: 100 }, () => 0), 25, 'never zero');
+      assert.equal(
+        backoffDelay(1, { baseDelayMs: 100 }, () => 1),
+        100,
+      );
+      assert.equal(
+        backoffDelay(4, { baseDelayMs: 100 }, () => 1),
+        800,
+      );
+      assert.equal(
+        backoffDelay(20, { baseDelayMs: 100, maxDelayMs: 1000 }, () => 1),
+        1000,
+      );
+      assert.equal(
+        backoffDelay(3, { baseDelayMs: 100 }, () => 0),
+        25,
+        'never zero',
+      );
     });
   });
 
@@ -140,7 +164,14 @@ describe('shared/core', () => {
 
     it('makes new records of a kind for a window, stamped with the given clock', () => {
       const now = new Date('2025-04-13T08:45:00Z');
-      const made = newUndoRecord({ kind: 'demo', windowId: 'w1', description: 'd', data: { members: [] as string[] }, now, expiresAt: new Date('2025-04-13T17:00:00Z') });
+      const made = newUndoRecord({
+        kind: 'demo',
+        windowId: 'w1',
+        description: 'd',
+        data: { members: [] as string[] },
+        now,
+        expiresAt: new Date('2025-04-13T17:00:00Z'),
+      });
       assert.match(made.id, /^demo-w1-20250413T084500Z-/);
       assert.equal(made.version, 1);
       assert.equal(made.createdAt, '2025-04-13T08:45:00.000Z');
@@ -164,14 +195,20 @@ describe('shared/core', () => {
         ['/no/such/file.json', /neither an undo record/],
       ];
       for (const [value, message] of bad) {
-        assert.throws(() => parseUndoRecord('undoRecord', value, 'demo', validate), (error: Error) => error instanceof InputError && message.test(error.message));
+        assert.throws(
+          () => parseUndoRecord('undoRecord', value, 'demo', validate),
+          (error: Error) => error instanceof InputError && message.test(error.message),
+        );
       }
     });
   });
 
   describe('summary', () => {
     it('escapes table cells', () => {
-      const text = new MarkdownSummary().heading('Pool').table(['Server', 'State'], [['a|b', 'line1\nline2']]).toString();
+      const text = new MarkdownSummary()
+        .heading('Pool')
+        .table(['Server', 'State'], [['a|b', 'line1\nline2']])
+        .toString();
       assert.match(text, /\| a\\\|b \| line1<br>line2 \|/);
     });
   });
@@ -179,10 +216,22 @@ describe('shared/core', () => {
   describe('time', () => {
     const zone = 'America/New_York';
     it('reads local date-times in the window time zone across DST', () => {
-      assert.equal(parseLocalDateTime('until', '2025-03-08 19:00', zone, new Date('2025-01-01T00:00:00Z')).toISOString(), '2025-03-09T00:00:00.000Z');
-      assert.equal(parseLocalDateTime('until', '2025-03-09 19:00', zone, new Date('2025-01-01T00:00:00Z')).toISOString(), '2025-03-09T23:00:00.000Z');
-      assert.equal(parseLocalDateTime('until', '2025-11-02T04:45', zone, new Date('2025-01-01T00:00:00Z')).toISOString(), '2025-11-02T09:45:00.000Z');
-      assert.equal(parseLocalDateTime('until', '2025-04-13T12:00:00Z', zone, new Date('2025-01-01T00:00:00Z')).toISOString(), '2025-04-13T12:00:00.000Z');
+      assert.equal(
+        parseLocalDateTime('until', '2025-03-08 19:00', zone, new Date('2025-01-01T00:00:00Z')).toISOString(),
+        '2025-03-09T00:00:00.000Z',
+      );
+      assert.equal(
+        parseLocalDateTime('until', '2025-03-09 19:00', zone, new Date('2025-01-01T00:00:00Z')).toISOString(),
+        '2025-03-09T23:00:00.000Z',
+      );
+      assert.equal(
+        parseLocalDateTime('until', '2025-11-02T04:45', zone, new Date('2025-01-01T00:00:00Z')).toISOString(),
+        '2025-11-02T09:45:00.000Z',
+      );
+      assert.equal(
+        parseLocalDateTime('until', '2025-04-13T12:00:00Z', zone, new Date('2025-01-01T00:00:00Z')).toISOString(),
+        '2025-04-13T12:00:00.000Z',
+      );
     });
     it('takes a time of day as the next such time', () => {
       const now = new Date('2025-04-13T08:45:00Z'); // 04:45 EDT

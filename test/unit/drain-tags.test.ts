@@ -24,7 +24,7 @@ describe('drained tags (shared/azure/drain-tags.ts)', () => {
     assert.equal(nicTagName('agw-pri-appgateway0-prd', 'web'), 'maintenance-window.drained.agw-pri-appgateway0-prd.web');
   });
 
-  it('writes compact JSON by window with each address\'s position, and reads it back', () => {
+  it("writes compact JSON by window with each address's position, and reads it back", () => {
     const entries = [
       { member: ip('10.0.2.5'), windowId: '2025-04', position: 1 },
       { member: fqdn('web3.contoso.com'), windowId: '2025-04', position: 2 },
@@ -34,22 +34,35 @@ describe('drained tags (shared/azure/drain-tags.ts)', () => {
     const value = formatGatewayTag(entries)!;
     // (JSON objects list integer-like keys, such as a build id, first.)
     assert.equal(value, '{"118":{"10.0.2.9":5},"2025-04":{"10.0.2.4":0,"10.0.2.5":1,"web3.contoso.com":2}}');
-    assert.deepEqual(parseGatewayTag(value), [...entries].sort((a, b) => a.position - b.position));
+    assert.deepEqual(
+      parseGatewayTag(value),
+      [...entries].sort((a, b) => a.position - b.position),
+    );
     assert.equal(formatGatewayTag([]), undefined, 'no entries: the tag is removed');
     assert.deepEqual(parseGatewayTag(undefined), []);
   });
 
   it('refuses a tag it did not write (not JSON, wrong shape, no position)', () => {
     for (const value of ['drained by Bob', '[1,2]', '{"w":["10.0.2.4"]}', '{"w":{"10.0.2.4":-1}}', '{"w":{"10.0.2.4":"0"}}']) {
-      assert.throws(() => parseGatewayTag(value, 'maintenance-window.drained.web'), (error: Error) => error instanceof DrainedTagError && /maintenance-window\.drained\.web/.test(error.message), value);
+      assert.throws(
+        () => parseGatewayTag(value, 'maintenance-window.drained.web'),
+        (error: Error) => error instanceof DrainedTagError && /maintenance-window\.drained\.web/.test(error.message),
+        value,
+      );
     }
     assert.throws(() => parseNicTag('{"w":"ipconfig1"}'), DrainedTagError);
   });
 
   it('reads and writes the NIC tag: IP configuration names by window', () => {
-    const value = formatNicTag([{ name: 'ipconfig1', windowId: '2025-04' }, { name: 'ipconfig2', windowId: '2025-04' }])!;
+    const value = formatNicTag([
+      { name: 'ipconfig1', windowId: '2025-04' },
+      { name: 'ipconfig2', windowId: '2025-04' },
+    ])!;
     assert.equal(value, '{"2025-04":["ipconfig1","ipconfig2"]}');
-    assert.deepEqual(parseNicTag(value), [{ name: 'ipconfig1', windowId: '2025-04' }, { name: 'ipconfig2', windowId: '2025-04' }]);
+    assert.deepEqual(parseNicTag(value), [
+      { name: 'ipconfig1', windowId: '2025-04' },
+      { name: 'ipconfig2', windowId: '2025-04' },
+    ]);
     assert.equal(formatNicTag([]), undefined);
   });
 
@@ -57,8 +70,12 @@ describe('drained tags (shared/azure/drain-tags.ts)', () => {
     const tags = { environment: 'production', 'Maintenance-Window.Drained.WEB': '{"old":{"10.0.2.4":0}}', owner: 'platform' };
     assert.equal(tagValue(tags, 'maintenance-window.drained.web'), '{"old":{"10.0.2.4":0}}');
     const set = withTag(tags, 'maintenance-window.drained.web', '{"new":{"10.0.2.5":1}}');
-    assert.deepEqual(set, { tags: { environment: 'production', owner: 'platform', 'maintenance-window.drained.web': '{"new":{"10.0.2.5":1}}' } });
-    assert.deepEqual(withTag(tags, 'maintenance-window.drained.web', undefined), { tags: { environment: 'production', owner: 'platform' } });
+    assert.deepEqual(set, {
+      tags: { environment: 'production', owner: 'platform', 'maintenance-window.drained.web': '{"new":{"10.0.2.5":1}}' },
+    });
+    assert.deepEqual(withTag(tags, 'maintenance-window.drained.web', undefined), {
+      tags: { environment: 'production', owner: 'platform' },
+    });
     assert.deepEqual(tags.owner, 'platform', 'the input is not changed');
   });
 
@@ -69,7 +86,11 @@ describe('drained tags (shared/azure/drain-tags.ts)', () => {
     const full = Object.fromEntries(Array.from({ length: 50 }, (_, index) => [`tag${index}`, 'v']));
     const crowded = withTag(full, 'maintenance-window.drained.web', '{}');
     assert.ok('problem' in crowded && /already has 50 other tags/.test(crowded.problem));
-    const replacing = withTag({ ...Object.fromEntries(Object.entries(full).slice(1)), 'maintenance-window.drained.web': 'old' }, 'maintenance-window.drained.web', 'new');
+    const replacing = withTag(
+      { ...Object.fromEntries(Object.entries(full).slice(1)), 'maintenance-window.drained.web': 'old' },
+      'maintenance-window.drained.web',
+      'new',
+    );
     assert.ok('tags' in replacing, 'replacing our own tag does not add one');
     const longName = withTag({}, `maintenance-window.drained.${'p'.repeat(500)}`, '{}');
     assert.ok('problem' in longName && /Azure allows 512/.test(longName.problem));
@@ -85,7 +106,11 @@ describe('drained tags (shared/azure/drain-tags.ts)', () => {
       { member: all[1], windowId: 'a', position: 1 },
     ];
     assert.deepEqual(fullOrder(current, drained), all);
-    assert.deepEqual(fullOrder([...current, ip('10.0.2.99')], drained), [...all, ip('10.0.2.99')], 'an address someone else added stays after them');
+    assert.deepEqual(
+      fullOrder([...current, ip('10.0.2.99')], drained),
+      [...all, ip('10.0.2.99')],
+      'an address someone else added stays after them',
+    );
     assert.deepEqual(fullOrder([all[0], ...current], drained), all, 'an address already back is not inserted twice');
     assert.deepEqual(fullOrder([], [{ member: all[3], windowId: 'a', position: 7 }]), [all[3]], 'a position past the end goes last');
     assert.deepEqual(

@@ -71,7 +71,10 @@ describe('vss-extension.json service endpoint types', () => {
       assert.equal(token.id, 'apitoken');
       assert.equal(token.inputMode, 'passwordbox');
       assert.equal(token.isConfidential, true);
-      assert.deepEqual({ isRequired: token.validation?.isRequired, dataType: token.validation?.dataType }, { isRequired: true, dataType: 'string' });
+      assert.deepEqual(
+        { isRequired: token.validation?.isRequired, dataType: token.validation?.dataType },
+        { isRequired: true, dataType: 'string' },
+      );
       assert.ok(token.name?.trim() && token.description?.trim(), 'the token input has a name and a description saying what to paste');
 
       const data = (properties.inputDescriptors ?? []).map((d) => d.id);
@@ -86,7 +89,8 @@ describe('vss-extension.json service endpoint types', () => {
 
   it('keeps a server URL visible where a proxy may stand in, and hides it where the webhook URL is the token', () => {
     const visible = Object.fromEntries(endpointTypes.map((c) => [c.properties.name, c.properties.url?.isVisible]));
-    for (const name of ['maintenance-pingdom', 'maintenance-cloudflare', 'maintenance-slack', 'maintenance-newrelic']) assert.equal(visible[name], 'true', name);
+    for (const name of ['maintenance-pingdom', 'maintenance-cloudflare', 'maintenance-slack', 'maintenance-newrelic'])
+      assert.equal(visible[name], 'true', name);
     for (const name of ['maintenance-slack-webhook', 'maintenance-teams-webhook']) assert.equal(visible[name], 'false', name);
   });
 });

@@ -103,7 +103,10 @@ describe('shared/core/http against an emulator', () => {
 
   it('stops after the last retry with the last error', async () => {
     server.fault({ kind: 'status', status: 503, path: '/items/5', times: 10 });
-    await assert.rejects(client().request({ method: 'GET', path: 'items/5' }), (error: HttpError) => error.status === 503 && error.attempts === 4);
+    await assert.rejects(
+      client().request({ method: 'GET', path: 'items/5' }),
+      (error: HttpError) => error.status === 503 && error.attempts === 4,
+    );
   });
 
   it('takes a 200 with an HTML page as an error naming the service, the status and the content type', async () => {
@@ -120,11 +123,20 @@ describe('shared/core/http against an emulator', () => {
 
   it('takes truncated JSON, a wrong content type and an empty 200 as errors; a 204 is an empty answer', async () => {
     server.fault({ kind: 'truncated', path: '/items/7' });
-    await assert.rejects(client().request({ method: 'GET', path: 'items/7' }), /Echo answered 200 with application\/json that is not valid JSON \(\d+ bytes, cut short or malformed\) \(GET \/items\/7\)/);
+    await assert.rejects(
+      client().request({ method: 'GET', path: 'items/7' }),
+      /Echo answered 200 with application\/json that is not valid JSON \(\d+ bytes, cut short or malformed\) \(GET \/items\/7\)/,
+    );
     server.fault({ kind: 'content-type', path: '/items/8' });
-    await assert.rejects(client().request({ method: 'GET', path: 'items/8' }), /Echo answered 200 with text\/plain where JSON was expected/);
+    await assert.rejects(
+      client().request({ method: 'GET', path: 'items/8' }),
+      /Echo answered 200 with text\/plain where JSON was expected/,
+    );
     server.route('GET', '/empty/:status', (req) => ({ status: Number(req.params.status) }));
-    await assert.rejects(client().request({ method: 'GET', path: 'empty/200' }), /answered 200 with no content type where JSON was expected/);
+    await assert.rejects(
+      client().request({ method: 'GET', path: 'empty/200' }),
+      /answered 200 with no content type where JSON was expected/,
+    );
     assert.equal((await client().request({ method: 'GET', path: 'empty/204' })).data, undefined);
     // Text calls (webhooks, websites) take what comes.
     server.fault({ kind: 'html', path: '/items/9' });
@@ -135,9 +147,15 @@ describe('shared/core/http against an emulator', () => {
     server.fault({ kind: 'drip', path: '/items/10', intervalMs: 50, times: 10 });
     const started = Date.now();
     await assert.rejects(
-      client({ retry: { maxRetries: 3, baseDelayMs: 10, deadlineMs: 800 }, attemptTimeoutMs: 60_000 }).request({ method: 'GET', path: 'items/10' }),
+      client({ retry: { maxRetries: 3, baseDelayMs: 10, deadlineMs: 800 }, attemptTimeoutMs: 60_000 }).request({
+        method: 'GET',
+        path: 'items/10',
+      }),
       (error: HttpError) => {
-        assert.match(error.message, /^Echo did not finish answering GET \/items\/10 within the 0\.8 s deadline after \d+ bytes of the body; gave up$/);
+        assert.match(
+          error.message,
+          /^Echo did not finish answering GET \/items\/10 within the 0\.8 s deadline after \d+ bytes of the body; gave up$/,
+        );
         assert.equal(error.failure, 'deadline');
         return true;
       },
@@ -153,20 +171,28 @@ describe('shared/core/http against an emulator', () => {
     assert.equal(response.data.id, '11');
     assert.equal(response.attempts, 2);
     assert.ok(Date.now() - started < 1500);
-    assert.ok(lines.some((line) => /Echo did not finish answering GET \/items\/11 within 0\.4 s after \d+ bytes of the body; waiting/.test(line)));
+    assert.ok(
+      lines.some((line) => /Echo did not finish answering GET \/items\/11 within 0\.4 s after \d+ bytes of the body; waiting/.test(line)),
+    );
   });
 
   it(`refuses a body past ${DEFAULT_MAX_BODY_BYTES / 1024 / 1024} MiB, declared or streamed, without reading it all`, async () => {
     server.fault({ kind: 'huge', path: '/items/12', declared: true, bytes: 64 * 1024 * 1024 });
     const started = Date.now();
     await assert.rejects(client().request({ method: 'GET', path: 'items/12' }), (error: HttpError) => {
-      assert.equal(error.message, 'Echo answered GET /items/12 with a body that declared 67108864 bytes, more than the 10 MiB limit; refused without reading it');
+      assert.equal(
+        error.message,
+        'Echo answered GET /items/12 with a body that declared 67108864 bytes, more than the 10 MiB limit; refused without reading it',
+      );
       assert.equal(error.failure, 'too-large');
       return true;
     });
     assert.ok(Date.now() - started < 1000, 'refused from its headers');
     server.fault({ kind: 'huge', path: '/items/13', bytes: 11 * 1024 * 1024 });
-    await assert.rejects(client().request({ method: 'GET', path: 'items/13' }), /Echo answered GET \/items\/13 with a body that grew past the 10 MiB limit; refused without reading it/);
+    await assert.rejects(
+      client().request({ method: 'GET', path: 'items/13' }),
+      /Echo answered GET \/items\/13 with a body that grew past the 10 MiB limit; refused without reading it/,
+    );
     server.fault({ kind: 'huge', path: '/items/14', bytes: 4096 });
     await assert.rejects(client({ maxBodyBytes: 1024 }).request({ method: 'GET', path: 'items/14' }), /grew past the 1 KiB limit/);
   });
@@ -175,9 +201,16 @@ describe('shared/core/http against an emulator', () => {
     server.fault({ kind: 'reset-mid-body', path: '/items/15' });
     const read = await client().request<{ id: string }>({ method: 'GET', path: 'items/15' });
     assert.equal(read.attempts, 2);
-    assert.ok(lines.some((line) => /^The connection broke while Echo was answering GET \/items\/15 after \d+ bytes of the body: ECONNRESET/.test(line)));
+    assert.ok(
+      lines.some((line) =>
+        /^The connection broke while Echo was answering GET \/items\/15 after \d+ bytes of the body: ECONNRESET/.test(line),
+      ),
+    );
     server.fault({ kind: 'reset-mid-body', method: 'POST', path: '/items' });
-    await assert.rejects(client().request({ method: 'POST', path: 'items', body: {} }), (error: HttpError) => error.failure === 'network' && error.networkCode === 'ECONNRESET');
+    await assert.rejects(
+      client().request({ method: 'POST', path: 'items', body: {} }),
+      (error: HttpError) => error.failure === 'network' && error.networkCode === 'ECONNRESET',
+    );
     assert.equal(server.calls('POST', '/items').length, 1, 'a POST whose answer broke off is not sent again');
   });
 

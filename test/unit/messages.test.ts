@@ -42,14 +42,24 @@ describe('notification messages', () => {
   });
 
   it('refuses the text template without a message, naming the input', () => {
-    assert.throws(() => composeNotice({ template: 'text', message: '  ' }), (error: unknown) => error instanceof InputError && error.input === 'message');
+    assert.throws(
+      () => composeNotice({ template: 'text', message: '  ' }),
+      (error: unknown) => error instanceof InputError && error.input === 'message',
+    );
   });
 
   it('window start names the window and appends the free text', () => {
-    const notice = composeNotice({ template: 'windowStart', windowName: '2025-04-13 monthly', message: 'Bridge: https://meet.example/abc' });
+    const notice = composeNotice({
+      template: 'windowStart',
+      windowName: '2025-04-13 monthly',
+      message: 'Bridge: https://meet.example/abc',
+    });
     assert.equal(notice.title, 'Maintenance starting: 2025-04-13 monthly');
     const slack = renderSlack(notice);
-    assert.deepEqual(slack.blocks![0], { type: 'header', text: { type: 'plain_text', text: 'Maintenance starting: 2025-04-13 monthly', emoji: true } });
+    assert.deepEqual(slack.blocks![0], {
+      type: 'header',
+      text: { type: 'plain_text', text: 'Maintenance starting: 2025-04-13 monthly', emoji: true },
+    });
     assert.match(slack.text, /^Maintenance starting: 2025-04-13 monthly\nThe 2025-04-13 monthly maintenance window is starting now\./);
     assert.match(slack.text, /Bridge: https:\/\/meet\.example\/abc$/);
     assertRendersCleanly(notice);
@@ -60,9 +70,15 @@ describe('notification messages', () => {
     assert.equal(notice.title, 'Back in service: IC-Web1, IC-Web2');
     assert.equal(notice.tone, 'good');
     assert.match(notice.paragraphs[0], /^2 servers are patched and back in service \(April\)\.$/);
-    assert.deepEqual(notice.facts, [{ label: 'Window', value: 'April' }, { label: 'Servers', value: 'IC-Web1, IC-Web2' }]);
+    assert.deepEqual(notice.facts, [
+      { label: 'Window', value: 'April' },
+      { label: 'Servers', value: 'IC-Web1, IC-Web2' },
+    ]);
     assertRendersCleanly(notice);
-    assert.throws(() => composeNotice({ template: 'batchBackInService', servers: [] }), (error: unknown) => error instanceof InputError && error.input === 'servers');
+    assert.throws(
+      () => composeNotice({ template: 'batchBackInService', servers: [] }),
+      (error: unknown) => error instanceof InputError && error.input === 'servers',
+    );
   });
 
   it('tests requested works with and without servers', () => {
@@ -97,7 +113,9 @@ describe('notification messages', () => {
     assert.equal(good.title, 'Maintenance finished');
     assert.equal(good.tone, 'good');
     assert.equal(good.results!.summary, '12 passed, 0 failed');
-    const map = summarizeResults('{"IC-Web1": "Succeeded", "IC-Web2": {"status": "Failed", "error": "reboot timed out"}, "note": "kb5034441"}');
+    const map = summarizeResults(
+      '{"IC-Web1": "Succeeded", "IC-Web2": {"status": "Failed", "error": "reboot timed out"}, "note": "kb5034441"}',
+    );
     assert.deepEqual(map.lines, [
       { ok: true, text: 'IC-Web1: Succeeded' },
       { ok: false, text: 'IC-Web2: failed, reboot timed out' },
@@ -115,7 +133,10 @@ describe('notification messages', () => {
     assert.equal(escapeSlack('a <b> & c'), 'a &lt;b&gt; &amp; c');
     const notice = composeNotice({ template: 'batchBackInService', servers: ['web<1>&2'] });
     assert.match(slackText(notice), /web&lt;1&gt;&amp;2/);
-    assert.equal(renderSlack(notice).blocks![0].type === 'header' && (renderSlack(notice).blocks![0] as any).text.text, 'Back in service: web<1>&2');
+    assert.equal(
+      renderSlack(notice).blocks![0].type === 'header' && (renderSlack(notice).blocks![0] as any).text.text,
+      'Back in service: web<1>&2',
+    );
   });
 
   it('stays within Slack limits for long input', () => {
@@ -131,10 +152,16 @@ describe('notification messages', () => {
   });
 
   it('builds the run link from pipeline variables, and refuses a bad link', () => {
-    assert.equal(pipelineRunLink('https://dev.azure.com/contoso/', 'Platform Ops', '42'), 'https://dev.azure.com/contoso/Platform%20Ops/_build/results?buildId=42');
+    assert.equal(
+      pipelineRunLink('https://dev.azure.com/contoso/', 'Platform Ops', '42'),
+      'https://dev.azure.com/contoso/Platform%20Ops/_build/results?buildId=42',
+    );
     assert.equal(pipelineRunLink('https://dev.azure.com/contoso', 'P', '7'), 'https://dev.azure.com/contoso/P/_build/results?buildId=7');
     assert.equal(pipelineRunLink(undefined, 'P', '7'), undefined);
-    assert.throws(() => composeNotice({ template: 'windowStart', link: 'not a url' }), (error: unknown) => error instanceof InputError && error.input === 'link');
+    assert.throws(
+      () => composeNotice({ template: 'windowStart', link: 'not a url' }),
+      (error: unknown) => error instanceof InputError && error.input === 'link',
+    );
   });
 
   it('every template renders for both services', () => {

@@ -16,7 +16,11 @@ import { readZipEntries } from '../helpers/zip';
 const MARKETPLACE_LIMIT_BYTES = 26_214_400;
 
 function runPackage(root: string): { status: number | null; output: string } {
-  const result = spawnSync(process.execPath, [path.join(root, 'extension', 'package.mjs'), '--json'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, [path.join(root, 'extension', 'package.mjs'), '--json'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
 }
 
@@ -45,7 +49,14 @@ function miniRepository(breakIt: (taskDir: string, task: Record<string, unknown>
       categories: ['Azure Pipelines'],
       targets: [{ id: 'Microsoft.VisualStudio.Services' }],
       files: [{ path: 'dist/tasks/SmokeTestV1', packagePath: 'tasks/SmokeTestV1' }],
-      contributions: [{ id: 'smoke', type: 'ms.vss-distributed-task.task', targets: ['ms.vss-distributed-task.tasks'], properties: { name: 'tasks/SmokeTestV1' } }],
+      contributions: [
+        {
+          id: 'smoke',
+          type: 'ms.vss-distributed-task.task',
+          targets: ['ms.vss-distributed-task.tasks'],
+          properties: { name: 'tasks/SmokeTestV1' },
+        },
+      ],
     }),
   );
   return root;
@@ -58,7 +69,13 @@ describe('npm run package (extension/package.mjs)', function () {
     const { status, output } = runPackage(repoRoot);
     assert.equal(status, 0, output);
     assert.match(output, /VSIX out\/[\w.-]+\.vsix: \d+ KB \(\d+ bytes, [\d.]+% of the marketplace's limit\)/);
-    const report = JSON.parse(output.trim().split('\n').filter((line) => line.startsWith('{')).pop()!) as { vsix: string; bytes: number };
+    const report = JSON.parse(
+      output
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .pop()!,
+    ) as { vsix: string; bytes: number };
     const entries = readZipEntries(report.vsix).map((entry) => entry.name);
     for (const task of taskFolders(repoRoot)) {
       assert.ok(entries.includes(`tasks/${task}/index.js`), `tasks/${task}/index.js is in the VSIX`);
@@ -66,7 +83,10 @@ describe('npm run package (extension/package.mjs)', function () {
       assert.ok(entries.includes(`tasks/${task}/lib.json`), `task-lib's messages ship beside tasks/${task}`);
     }
     assert.ok(entries.includes('extension.vsomanifest'));
-    assert.deepEqual(entries.filter((name) => name.includes('node_modules')), []);
+    assert.deepEqual(
+      entries.filter((name) => name.includes('node_modules')),
+      [],
+    );
     assert.equal(fs.statSync(report.vsix).size, report.bytes);
     assert.ok(report.bytes < MARKETPLACE_LIMIT_BYTES / 4, `${report.bytes} bytes: far below the marketplace's limit`);
   });

@@ -39,7 +39,7 @@ steps:
             template: text
 `;
 
-describe('the rehearsal\'s pipeline expander and expressions', () => {
+describe("the rehearsal's pipeline expander and expressions", () => {
   it('expands step templates with their parameters, each, if/else and embedded expressions', () => {
     const dir = files({
       'templates/hello.yml': STEP_TEMPLATE,
@@ -67,11 +67,17 @@ stages:
     });
     const quiet = expandPipeline(path.join(dir, 'pipeline.yml'));
     const steps = quiet.stages[0].jobs[0].steps;
-    assert.deepEqual(steps.map((step) => step.name), ['hello_ann', 'hello_bob']);
+    assert.deepEqual(
+      steps.map((step) => step.name),
+      ['hello_ann', 'hello_bob'],
+    );
     assert.equal(steps[0].displayName, 'Hi east ann');
     assert.deepEqual(steps[1].inputs, { message: 'Hi east, bob', template: 'text' });
     const loud = expandPipeline(path.join(dir, 'pipeline.yml'), { loud: 'true', people: ['cy'] });
-    assert.deepEqual(loud.stages[0].jobs[0].steps.map((step) => step.inputs.template), ['windowStart']);
+    assert.deepEqual(
+      loud.stages[0].jobs[0].steps.map((step) => step.inputs.template),
+      ['windowStart'],
+    );
     assert.equal(loud.files.length, 2);
   });
 
@@ -94,7 +100,9 @@ steps:
       'missing.yml': 'steps:\n  - template: templates/t.yml\n',
       'type.yml': 'steps:\n  - template: templates/t.yml\n    parameters:\n      mode: a\n      count: many\n',
       'values.yml': 'steps:\n  - template: templates/t.yml\n    parameters:\n      mode: c\n',
-      'dependency.yml': 'stages:\n  - stage: A\n    dependsOn: B\n    jobs:\n      - job: j\n        steps: []\n  - stage: B\n    jobs:\n      - ' + 'job: j\n        steps: []\n',
+      'dependency.yml':
+        'stages:\n  - stage: A\n    dependsOn: B\n    jobs:\n      - job: j\n        steps: []\n  - stage: B\n    jobs:\n      - ' +
+        'job: j\n        steps: []\n',
     });
     assert.throws(() => expandPipeline(path.join(dir, 'unknown.yml')), /unexpected parameter 'colour'/);
     assert.throws(() => expandPipeline(path.join(dir, 'missing.yml')), /parameter 'mode' has no value and no default/);
@@ -125,6 +133,9 @@ steps:
   it('resolves $(macros) from known variables and leaves unknown ones as written, as the agent does', () => {
     const known: Record<string, string> = { 'window.silenceMinutes': '495', planFile: 'plans/$(when).yml', when: '2025-04-13' };
     const lookup = (name: string) => known[name];
-    assert.equal(expandMacros('$(window.silenceMinutes) min of $(planFile), $(unknown)', lookup), '495 min of plans/2025-04-13.yml, $(unknown)');
+    assert.equal(
+      expandMacros('$(window.silenceMinutes) min of $(planFile), $(unknown)', lookup),
+      '495 min of plans/2025-04-13.yml, $(unknown)',
+    );
   });
 });

@@ -2,7 +2,14 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatProblem, PipelineValidator, readTaskManifests, taskEntry, yamlFiles, type ValidationResult } from '../helpers/pipeline-schema';
+import {
+  formatProblem,
+  PipelineValidator,
+  readTaskManifests,
+  taskEntry,
+  yamlFiles,
+  type ValidationResult,
+} from '../helpers/pipeline-schema';
 import { repoRoot } from '../helpers/task-runner';
 
 /**
@@ -45,7 +52,10 @@ describe('pipeline YAML', function () {
   before(() => PipelineValidator.forRepository());
 
   it('finds the YAML files under pipelines/', () => {
-    assert.ok(files.some((file) => file.endsWith(path.join('templates', 'smoke-tests.yml'))), files.join(', '));
+    assert.ok(
+      files.some((file) => file.endsWith(path.join('templates', 'smoke-tests.yml'))),
+      files.join(', '),
+    );
   });
 
   for (const file of files) {
@@ -76,14 +86,32 @@ describe('pipeline YAML', function () {
     });
   }
 
-  it("fails a template with a misspelled SmokeTest input ('retrys'), naming the file, the line and the YAML path, suggesting " + "the right one", () => {
-    const result = validateTemporary(
-      'misspelled.yml',
-      ['parameters:', '  - name: url', '    type: string', '    default: https://www.example.com', 'steps:', '  - task: SmokeTest@1', '    inputs:', '      checks: ${{ parameters.url }}', '      retrys: 3', ''].join('\n'),
-    );
-    assert.equal(result.kind, 'stepsTemplate');
-    assert.equal(formatProblem(result.problems[0]).split(';')[0], "templates/misspelled.yml:9 steps[0].inputs: unknown key 'retrys' (did you mean 'retries'?)");
-  });
+  it(
+    "fails a template with a misspelled SmokeTest input ('retrys'), naming the file, the line and the YAML path, suggesting " +
+      'the right one',
+    () => {
+      const result = validateTemporary(
+        'misspelled.yml',
+        [
+          'parameters:',
+          '  - name: url',
+          '    type: string',
+          '    default: https://www.example.com',
+          'steps:',
+          '  - task: SmokeTest@1',
+          '    inputs:',
+          '      checks: ${{ parameters.url }}',
+          '      retrys: 3',
+          '',
+        ].join('\n'),
+      );
+      assert.equal(result.kind, 'stepsTemplate');
+      assert.equal(
+        formatProblem(result.problems[0]).split(';')[0],
+        "templates/misspelled.yml:9 steps[0].inputs: unknown key 'retrys' (did you mean 'retries'?)",
+      );
+    },
+  );
 
   it("fails a template with 'stepz:' instead of 'steps:'", () => {
     const result = validateTemporary('stepz.yml', 'parameters: []\nstepz:\n  - script: echo hello\n');
@@ -106,9 +134,18 @@ describe('pipeline YAML', function () {
       ].join('\n'),
     );
     const messages = result.problems.map(formatProblem);
-    assert.ok(messages.some((m) => /:2 steps\[0\]\.task: 'SmokeTst@1' is not a known task/.test(m)), messages.join('\n'));
-    assert.ok(messages.some((m) => /:4 steps\[1\]\.continueOnError: 'maybe'/.test(m)), messages.join('\n'));
-    assert.ok(messages.some((m) => /:5 steps\[2\]: needs one of the keys: task, script.*'scrip' looks like 'script'/.test(m)), messages.join('\n'));
+    assert.ok(
+      messages.some((m) => /:2 steps\[0\]\.task: 'SmokeTst@1' is not a known task/.test(m)),
+      messages.join('\n'),
+    );
+    assert.ok(
+      messages.some((m) => /:4 steps\[1\]\.continueOnError: 'maybe'/.test(m)),
+      messages.join('\n'),
+    );
+    assert.ok(
+      messages.some((m) => /:5 steps\[2\]: needs one of the keys: task, script.*'scrip' looks like 'script'/.test(m)),
+      messages.join('\n'),
+    );
     assert.ok(!messages.some((m) => /steps\[3\]/.test(m)), `Microsoft's tasks are accepted by name:\n${messages.join('\n')}`);
     assert.equal(result.problems[0].keyword, 'required', 'structural errors come first');
   });
@@ -146,7 +183,13 @@ describe('pipeline YAML', function () {
   });
 
   it('says so when an expression stands where the schema needs a list', () => {
-    const result = validateTemporary('no-default.yml', 'parameters:\n  - name: stages\n    type: object\nstages: ${{ parameters.stages }}\n');
-    assert.match(result.problems.map(formatProblem).join('\n'), /stages: must be array, but is the expression '\$\{\{ parameters\.stages \}\}'/);
+    const result = validateTemporary(
+      'no-default.yml',
+      'parameters:\n  - name: stages\n    type: object\nstages: ${{ parameters.stages }}\n',
+    );
+    assert.match(
+      result.problems.map(formatProblem).join('\n'),
+      /stages: must be array, but is the expression '\$\{\{ parameters\.stages \}\}'/,
+    );
   });
 });

@@ -5,7 +5,12 @@ import { agentFor, axiosAgentsFor, describeAgentNetwork, devopsRequestOptions, p
 /** The routing rules of shared/core/proxy.ts on settings made here (the agent's own are read by task tests). */
 describe('the agent proxy settings (shared/core/proxy.ts)', () => {
   const network: AgentNetwork = {
-    proxy: { url: 'http://proxy.contoso.com:8080/', username: 'svc', password: 'p@ss word', bypass: [/\.internal\.contoso\.com/i, /^https:\/\/dev\.azure\.com\/contoso\//i] },
+    proxy: {
+      url: 'http://proxy.contoso.com:8080/',
+      username: 'svc',
+      password: 'p@ss word',
+      bypass: [/\.internal\.contoso\.com/i, /^https:\/\/dev\.azure\.com\/contoso\//i],
+    },
   };
 
   it("follows task-lib's rule: a bypass regex tested on the whole URL, case-insensitive; loopback proxied; link-local direct", () => {
@@ -14,7 +19,11 @@ describe('the agent proxy settings (shared/core/proxy.ts)', () => {
     assert.equal(proxyFor('https://dev.azure.com/contoso/_apis/projects', network), undefined);
     assert.ok(proxyFor('https://dev.azure.com/fabrikam/_apis/projects', network), 'only the organization on the list');
     assert.ok(proxyFor('http://127.0.0.1:8080/', network), 'loopback goes through the proxy, as in task-lib');
-    assert.equal(proxyFor('http://169.254.169.254/metadata/identity/oauth2/token', network), undefined, 'the managed identity endpoint is never proxied');
+    assert.equal(
+      proxyFor('http://169.254.169.254/metadata/identity/oauth2/token', network),
+      undefined,
+      'the managed identity endpoint is never proxied',
+    );
     assert.equal(proxyFor('https://hooks.slack.com/', {}), undefined, 'no proxy configured');
   });
 

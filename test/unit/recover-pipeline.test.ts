@@ -31,7 +31,9 @@ describe('pipelines/recover.yml (break-glass recovery)', () => {
     const runId = pipeline.parameters.find((p) => p.name === 'runId')!;
     assert.ok(runId && runId.default === undefined, 'runId has no default: it must be given');
     assert.equal(pipeline.parameters.find((p) => p.name === 'windowId')!.default, '');
-    assert.deepEqual(pipeline.variables, [{ name: 'MaintenanceWindow.Id', value: '${{ coalesce(parameters.windowId, parameters.runId) }}' }]);
+    assert.deepEqual(pipeline.variables, [
+      { name: 'MaintenanceWindow.Id', value: '${{ coalesce(parameters.windowId, parameters.runId) }}' },
+    ]);
   });
 
   it("downloads that run's window-files artifacts and gathers their records", () => {
@@ -59,7 +61,10 @@ describe('pipelines/recover.yml (break-glass recovery)', () => {
       assert.equal(step.condition, 'always()', `${step.task} runs whatever failed before it`);
       assert.equal(step.inputs.undoRecord, undefined, `${step.task} is given no record: records folder, then the marks`);
     }
-    assert.ok(tasks('MaintenancePage@1')[0].inputs.zoneName && tasks('MaintenancePage@1')[0].inputs.records, 'the DNS marks are looked for where the page swaps');
+    assert.ok(
+      tasks('MaintenancePage@1')[0].inputs.zoneName && tasks('MaintenancePage@1')[0].inputs.records,
+      'the DNS marks are looked for where the page swaps',
+    );
     assert.ok((job.cancelTimeoutInMinutes ?? 0) >= 30, 'a cancel leaves the restores time to finish');
   });
 

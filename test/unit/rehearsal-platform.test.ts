@@ -33,8 +33,9 @@ function rehearsal(text: string, options: Partial<RehearsalOptions> = {}): Rehea
 }
 
 describe('rehearsal platform rules', () => {
-  describe('expression casting (the expressions documentation\'s type-casting table)', () => {
-    const check = (source: string, status?: EvaluationContext['status']) => evaluateText(source, { names: { variables: { empty: '', word: 'false', ten: '10' } }, status });
+  describe("expression casting (the expressions documentation's type-casting table)", () => {
+    const check = (source: string, status?: EvaluationContext['status']) =>
+      evaluateText(source, { names: { variables: { empty: '', word: 'false', ten: '10' } }, status });
 
     it('to boolean: a non-empty string is true (even "false"), an empty one and 0 are false', () => {
       assert.equal(truthy('false'), true);
@@ -44,13 +45,13 @@ describe('rehearsal platform rules', () => {
       assert.equal(truthy(null), false);
       assert.equal(check("and(variables.word, 'x')"), true);
       assert.equal(check('not(variables.empty)'), true);
-      assert.equal(check("eq(true, 'yes')"), true, 'the right side is cast to the left side\'s type: a non-empty string is true');
+      assert.equal(check("eq(true, 'yes')"), true, "the right side is cast to the left side's type: a non-empty string is true");
       assert.equal(check("eq(false, '')"), true);
     });
 
     it("to number: '' is 0, a number-like string is its number, anything else is no number (every comparison false)", () => {
       assert.equal(check("eq(0, '')"), true);
-      assert.equal(check("eq(10, variables.ten)"), true);
+      assert.equal(check('eq(10, variables.ten)'), true);
       assert.equal(check("lt(2, '10')"), true, 'numbers compare as numbers');
       assert.equal(check("lt('2', '10')"), false, 'strings compare as strings');
       assert.equal(check("lt('B', 'a')"), false, 'ordinal, ignoring case');
@@ -108,8 +109,14 @@ stages:
           - script: echo hi
 `);
       assert.equal(found.length, 3, found.join('\n'));
-      assert.match(found[0], /pipeline\.yml:5: stage A › job agent › step Delay@1 \(Delay@1\): Delay@1 can only be used in an agentless job \(pool: server\)/);
-      assert.match(found[1], /pipeline\.yml:9: stage A › job agentless › step AppGatewayDrain@1 \(AppGatewayDrain@1\): needs an agent, but the job is agentless/);
+      assert.match(
+        found[0],
+        /pipeline\.yml:5: stage A › job agent › step Delay@1 \(Delay@1\): Delay@1 can only be used in an agentless job \(pool: server\)/,
+      );
+      assert.match(
+        found[1],
+        /pipeline\.yml:9: stage A › job agentless › step AppGatewayDrain@1 \(AppGatewayDrain@1\): needs an agent, but the job is agentless/,
+      );
       assert.match(found[2], /script: echo hi: needs an agent/);
     });
 
@@ -132,7 +139,10 @@ stages:
       assert.equal(found.length, 3, found.join('\n'));
       assert.match(found[0], /pipeline\.yml:3: stage name '1st' is invalid/);
       assert.match(found[1], /pipeline\.yml:5: stage 1st › job my-job: job name 'my-job' is invalid/);
-      assert.match(found[2], /pipeline\.yml:8: .*step name 'say-hello' is invalid: valid names contain only letters, digits and '_' and do not start with a digit/);
+      assert.match(
+        found[2],
+        /pipeline\.yml:8: .*step name 'say-hello' is invalid: valid names contain only letters, digits and '_' and do not start with a digit/,
+      );
     });
 
     it('two artifacts of the same name in one run (macros of the stage and job resolved)', () => {
@@ -154,7 +164,10 @@ stages:
             inputs: { targetPath: logs, artifact: LOGS }
 `);
       assert.equal(found.length, 1, found.join('\n'));
-      assert.match(found[0], /stage A › job two › step PublishPipelineArtifact@1 .*artifact 'LOGS' is also published by stage A › job one › step publish: logs: artifact names must be unique in a run/);
+      assert.match(
+        found[0],
+        /stage A › job two › step PublishPipelineArtifact@1 .*artifact 'LOGS' is also published by stage A › job one › step publish: logs: artifact names must be unique in a run/,
+      );
     });
 
     it('the rehearsal refuses such a pipeline before running anything', async () => {
@@ -166,7 +179,10 @@ stages:
         steps:
           - task: ManualValidation@1
 `);
-      await assert.rejects(run.run(), /Azure DevOps would refuse .*pipeline\.yml:\n {2}.*ManualValidation@1 can only be used in an agentless job/);
+      await assert.rejects(
+        run.run(),
+        /Azure DevOps would refuse .*pipeline\.yml:\n {2}.*ManualValidation@1 can only be used in an agentless job/,
+      );
     });
   });
 
@@ -205,7 +221,11 @@ stages:
       const timedOut = result.timeline.find((entry) => entry.stage === 'A' && entry.what === 'job')!;
       assert.match(timedOut.did, /timed out: The job ran longer than the maximum time of 10 minutes/);
       assert.equal(result.result, 'Canceled');
-      assert.equal(Math.round((result.clockEnd.getTime() - Date.parse('2025-04-12T23:01:00Z')) / 60_000), 11, 'A stops at its 10 minutes, B waits 1');
+      assert.equal(
+        Math.round((result.clockEnd.getTime() - Date.parse('2025-04-12T23:01:00Z')) / 60_000),
+        11,
+        'A stops at its 10 minutes, B waits 1',
+      );
     });
 
     it('--cancel-at a stage: succeeded() stages and jobs are skipped, a job runs only if it says always() too', async () => {
@@ -222,8 +242,14 @@ stages:
 `;
       const result = await rehearsal(text, { cancelAt: 'A' }).run();
       // B says always() at stage level only: its job's default succeeded() is false in a cancelled run.
-      assert.deepEqual(result.stages.map((stage) => `${stage.name}: ${stage.result}`), ['A: Skipped', 'B: Skipped', 'C: Skipped', 'D: Succeeded']);
-      assert.match(result.timeline.find((entry) => entry.stage === 'B')!.did, /skipped: condition succeeded\(\) is false \(the run is cancelled\)/);
+      assert.deepEqual(
+        result.stages.map((stage) => `${stage.name}: ${stage.result}`),
+        ['A: Skipped', 'B: Skipped', 'C: Skipped', 'D: Succeeded'],
+      );
+      assert.match(
+        result.timeline.find((entry) => entry.stage === 'B')!.did,
+        /skipped: condition succeeded\(\) is false \(the run is cancelled\)/,
+      );
       assert.equal(result.result, 'Canceled');
       assert.equal(result.canceledAt, 'stage A');
     });
@@ -276,13 +302,20 @@ stages:
             inputs: { delayForMinutes: '1' }
 `;
       const rejected = await rehearsal(deploy, { rejectApprovals: ['maintenance-platform-approver'] }).run();
-      assert.deepEqual(rejected.stages.map((stage) => `${stage.name}: ${stage.result}`), ['Deploy: Failed', 'After: Succeeded']);
+      assert.deepEqual(
+        rejected.stages.map((stage) => `${stage.name}: ${stage.result}`),
+        ['Deploy: Failed', 'After: Succeeded'],
+      );
       assert.match(rejected.timeline[0].did, /REJECTED by an approver of 'maintenance-platform-approver'/);
       assert.equal(rejected.result, 'Failed');
       const timedOut = await rehearsal(deploy, { approvalTimeouts: ['maintenance-platform-approver'], approvalTimeoutMinutes: 45 }).run();
       assert.equal(timedOut.stages[0].result, 'Failed');
       assert.match(timedOut.timeline[0].did, /TIMED OUT: no approver of 'maintenance-platform-approver' answered within 45 min/);
-      assert.equal(Math.round((timedOut.clockEnd.getTime() - Date.parse('2025-04-12T23:01:00Z')) / 60_000), 46, 'the 45 minutes of the check, and the 1 of After');
+      assert.equal(
+        Math.round((timedOut.clockEnd.getTime() - Date.parse('2025-04-12T23:01:00Z')) / 60_000),
+        46,
+        'the 45 minutes of the check, and the 1 of After',
+      );
     });
   });
 });

@@ -22,7 +22,7 @@ describe('pipelines/templates/rolling-patch.yml', () => {
   const steps: any[] = stage.jobs[0].steps;
   const task = (name: string) => steps.find((step) => step.name === name);
   const notifyBranch = steps.find((step) => Object.keys(step)[0].startsWith('${{ if ne(parameters.slackConnection'));
-  const notifications: any[] = notifyBranch ? Object.values(notifyBranch)[0] as any[] : [];
+  const notifications: any[] = notifyBranch ? (Object.values(notifyBranch)[0] as any[]) : [];
 
   it('makes one stage per batch, in order', () => {
     assert.equal(loopKey, '${{ each batch in parameters.batches }}');
@@ -30,24 +30,33 @@ describe('pipelines/templates/rolling-patch.yml', () => {
     assert.equal(parameter('batches').type, 'object');
   });
 
-  it('gives the template\'s dependsOn and condition to the first batch only; later batches follow the one before', () => {
+  it("gives the template's dependsOn and condition to the first batch only; later batches follow the one before", () => {
     assert.equal(stage.dependsOn, undefined, 'no explicit dependsOn on every batch');
     assert.equal(stage.condition, undefined, 'no explicit condition on every batch');
     const first = stage['${{ if eq(batch.name, parameters.batches[0].name) }}'];
     assert.ok(first, 'a first-batch branch');
-    assert.deepEqual(Object.keys(first).sort(), ["${{ if ne(length(parameters.dependsOn), 0) }}", "${{ if ne(parameters.condition, '') }}"].sort());
+    assert.deepEqual(
+      Object.keys(first).sort(),
+      ['${{ if ne(length(parameters.dependsOn), 0) }}', "${{ if ne(parameters.condition, '') }}"].sort(),
+    );
   });
 
   it('drains, patches, restores, then notifies, in that order', () => {
     const order = steps.map((step) => step.name ?? step.checkout ?? step.template ?? Object.keys(step)[0]);
     const index = (name: string) => order.indexOf(name);
     assert.ok(index('drain') < index('patch') && index('patch') < index('restore'), order.join(' → '));
-    assert.ok(index('restore') < order.findIndex((name) => String(name).startsWith('${{ if ne(parameters.slackConnection')), order.join(' → '));
+    assert.ok(
+      index('restore') < order.findIndex((name) => String(name).startsWith('${{ if ne(parameters.slackConnection')),
+      order.join(' → '),
+    );
     assert.equal(order[order.length - 1], 'publish-window-files.yml', 'the window files are published last');
-    assert.deepEqual(notifications.map((step) => [step.name, step.inputs.template, step.inputs.channels]), [
-      ['backInService', 'batchBackInService', "${{ join(',', parameters.backInServiceChannels) }}"],
-      ['testsRequested', 'testsRequested', "${{ join(',', parameters.testsChannels) }}"],
-    ]);
+    assert.deepEqual(
+      notifications.map((step) => [step.name, step.inputs.template, step.inputs.channels]),
+      [
+        ['backInService', 'batchBackInService', "${{ join(',', parameters.backInServiceChannels) }}"],
+        ['testsRequested', 'testsRequested', "${{ join(',', parameters.testsChannels) }}"],
+      ],
+    );
     assert.deepEqual(parameter('backInServiceChannels').default, ['platform-int']);
     assert.deepEqual(parameter('testsChannels').default, ['engineering-maintenance']);
   });
@@ -71,7 +80,7 @@ describe('pipelines/templates/rolling-patch.yml', () => {
     assert.equal(task('patch').condition, undefined, 'patching stops at a failed drain');
   });
 
-  it('patches the batch\'s VMs (or its servers when no VMs are listed)', () => {
+  it("patches the batch's VMs (or its servers when no VMs are listed)", () => {
     const patch = task('patch');
     assert.equal(patch.task, 'PatchVms@1');
     assert.equal(patch.inputs.virtualMachines, "${{ coalesce(join(',', batch.vms), join(',', batch.servers)) }}");
@@ -80,11 +89,18 @@ describe('pipelines/templates/rolling-patch.yml', () => {
 
   it('uses only inputs the tasks declare', () => {
     const declared = (taskName: string) =>
-      JSON.parse(fs.readFileSync(path.join(repoRoot, 'tasks', `${taskName}V1`, 'task.json'), 'utf8')).inputs.map((input: { name: string }) => input.name);
-    for (const [name, taskName] of [['drain', 'AppGatewayDrain'], ['patch', 'PatchVms'], ['restore', 'AppGatewayDrain']]) {
+      JSON.parse(fs.readFileSync(path.join(repoRoot, 'tasks', `${taskName}V1`, 'task.json'), 'utf8')).inputs.map(
+        (input: { name: string }) => input.name,
+      );
+    for (const [name, taskName] of [
+      ['drain', 'AppGatewayDrain'],
+      ['patch', 'PatchVms'],
+      ['restore', 'AppGatewayDrain'],
+    ]) {
       const inputs = Object.keys(task(name).inputs).filter((key) => !key.startsWith('${{'));
       for (const input of inputs) assert.ok(declared(taskName).includes(input), `${name}: ${input}`);
     }
-    for (const step of notifications) for (const input of Object.keys(step.inputs)) assert.ok(declared('Notify').includes(input), `${step.name}: ${input}`);
+    for (const step of notifications)
+      for (const input of Object.keys(step.inputs)) assert.ok(declared('Notify').includes(input), `${step.name}: ${input}`);
   });
 });

@@ -7,7 +7,15 @@ import { Log } from '../../shared/core/log';
 import { parseRateLimit, recordName, targetRecord } from '../../shared/services/cloudflare';
 import { apiBaseUrl } from '../../shared/services/connection';
 import { mutingCondition } from '../../shared/services/newrelic';
-import { parseRequestLimit, PINGDOM_RECORD_KIND, PingdomClient, resumeChecks, selectChecks, windowMarker, type PingdomCheck } from '../../shared/services/pingdom';
+import {
+  parseRequestLimit,
+  PINGDOM_RECORD_KIND,
+  PingdomClient,
+  resumeChecks,
+  selectChecks,
+  windowMarker,
+  type PingdomCheck,
+} from '../../shared/services/pingdom';
 import { resolveSilenceEnd } from '../../shared/services/silence';
 import { PINGDOM_TOKEN, PingdomEmulator } from '../emulators/pingdom';
 
@@ -53,10 +61,22 @@ describe('silences and the maintenance page: shared pieces', function () {
       { id: 3, name: 'api', status: 'up', tags: [] },
     ];
     const log = new Log();
-    assert.deepEqual(selectChecks(all, { checkIds: ['3'], checkNames: ['WWW'], checkTags: [] }, log).map((c) => c.id), [1, 3]);
-    assert.deepEqual(selectChecks(all, { checkIds: [], checkNames: [], checkTags: ['web'] }, log).map((c) => c.id), [1, 2]);
-    assert.throws(() => selectChecks(all, { checkIds: ['9'], checkNames: [], checkTags: [] }, log), inputError('checkIds', /check 9 does not exist/));
-    assert.throws(() => selectChecks(all, { checkIds: [], checkNames: [], checkTags: ['none'] }, log), inputError('checkIds', /select no check/));
+    assert.deepEqual(
+      selectChecks(all, { checkIds: ['3'], checkNames: ['WWW'], checkTags: [] }, log).map((c) => c.id),
+      [1, 3],
+    );
+    assert.deepEqual(
+      selectChecks(all, { checkIds: [], checkNames: [], checkTags: ['web'] }, log).map((c) => c.id),
+      [1, 2],
+    );
+    assert.throws(
+      () => selectChecks(all, { checkIds: ['9'], checkNames: [], checkTags: [] }, log),
+      inputError('checkIds', /check 9 does not exist/),
+    );
+    assert.throws(
+      () => selectChecks(all, { checkIds: [], checkNames: [], checkTags: ['none'] }, log),
+      inputError('checkIds', /select no check/),
+    );
     assert.equal(windowMarker('42', [1, 2]), windowMarker('42', [1, 2]));
     assert.notEqual(windowMarker('42', [1, 2]), windowMarker('42', [1, 3]));
   });
@@ -76,10 +96,30 @@ describe('silences and the maintenance page: shared pieces', function () {
         id: 'r',
         createdAt: '',
         description: '',
-        data: { mode: 'maintenanceWindow' as const, checks: [{ id: 1001, name: 'www' }], marker, windowIds: [], pausedByUs: [], alreadyPaused: [], endsAt: '' },
+        data: {
+          mode: 'maintenanceWindow' as const,
+          checks: [{ id: 1001, name: 'www' }],
+          marker,
+          windowIds: [],
+          pausedByUs: [],
+          alreadyPaused: [],
+          endsAt: '',
+        },
       };
-      const result = await resumeChecks({ client, log: new Log(), record: { ...record, windowId: '7' }, windowId: '7', clock: realClock() });
-      assert.deepEqual(result.windows.map((w) => [w.id, w.outcome]), [[1, 'deleted'], [2, 'ending']]);
+      const result = await resumeChecks({
+        client,
+        log: new Log(),
+        record: { ...record, windowId: '7' },
+        windowId: '7',
+        clock: realClock(),
+      });
+      assert.deepEqual(
+        result.windows.map((w) => [w.id, w.outcome]),
+        [
+          [1, 'deleted'],
+          [2, 'ending'],
+        ],
+      );
       assert.equal(pingdom.windows.has(1), false);
       assert.ok(pingdom.windows.get(2)!.to <= pingdom.now() + 61);
     } finally {
@@ -99,27 +139,42 @@ describe('silences and the maintenance page: shared pieces', function () {
   });
 
   it('builds a New Relic muting condition (kinds ANDed, values alternatives) and refuses none', () => {
-    assert.deepEqual(mutingCondition({ policyNames: ['Web'], conditionNames: [], entityNames: [], entityTags: ['env=prd', 'env = prod', 'team=web'] }), {
-      operator: 'AND',
-      conditions: [
-        { attribute: 'policyName', operator: 'IN', values: ['Web'] },
-        { attribute: 'tags.env', operator: 'IN', values: ['prd', 'prod'] },
-        { attribute: 'tags.team', operator: 'IN', values: ['web'] },
-      ],
-    });
-    assert.throws(() => mutingCondition({ policyNames: [], conditionNames: [], entityNames: [], entityTags: [] }), inputError('policyNames'));
+    assert.deepEqual(
+      mutingCondition({ policyNames: ['Web'], conditionNames: [], entityNames: [], entityTags: ['env=prd', 'env = prod', 'team=web'] }),
+      {
+        operator: 'AND',
+        conditions: [
+          { attribute: 'policyName', operator: 'IN', values: ['Web'] },
+          { attribute: 'tags.env', operator: 'IN', values: ['prd', 'prod'] },
+          { attribute: 'tags.team', operator: 'IN', values: ['web'] },
+        ],
+      },
+    );
+    assert.throws(
+      () => mutingCondition({ policyNames: [], conditionNames: [], entityNames: [], entityTags: [] }),
+      inputError('policyNames'),
+    );
   });
 
   it('plans an alert processing rule: scopes from group names or ids in the subscription, severity and rule conditions', () => {
     const sub = '11111111-2222-4333-8444-555555555555';
     const alert = `/subscriptions/${sub}/resourceGroups/rg-mon/providers/Microsoft.Insights/metricAlerts/cpu`;
-    const plan = actionRulePlan(sub, { resourceGroup: 'rg-mon', ruleName: 'mw-1', scopes: ['rg-web', `/subscriptions/${sub}/resourceGroups/rg-app/`], alertRuleIds: [alert], severities: ['3', 'sev1'] });
+    const plan = actionRulePlan(sub, {
+      resourceGroup: 'rg-mon',
+      ruleName: 'mw-1',
+      scopes: ['rg-web', `/subscriptions/${sub}/resourceGroups/rg-app/`],
+      alertRuleIds: [alert],
+      severities: ['3', 'sev1'],
+    });
     assert.equal(plan.ruleId, `/subscriptions/${sub}/resourceGroups/rg-mon/providers/Microsoft.AlertsManagement/actionRules/mw-1`);
     assert.deepEqual(plan.scopes, [`/subscriptions/${sub}/resourceGroups/rg-web`, `/subscriptions/${sub}/resourceGroups/rg-app`]);
     assert.deepEqual(plan.conditions, [
       { field: 'AlertRuleId', operator: 'Equals', values: [alert] },
       { field: 'Severity', operator: 'Equals', values: ['Sev3', 'Sev1'] },
     ]);
-    assert.throws(() => actionRulePlan(sub, { resourceGroup: 'rg', ruleName: 'x', scopes: [], alertRuleIds: [], severities: [] }), inputError('scopes'));
+    assert.throws(
+      () => actionRulePlan(sub, { resourceGroup: 'rg', ruleName: 'x', scopes: [], alertRuleIds: [], severities: [] }),
+      inputError('scopes'),
+    );
   });
 });

@@ -43,10 +43,22 @@ describe('Slack and Teams clients', function () {
   });
 
   const client = (options: { token?: string; pageSize?: number } = {}) =>
-    new SlackClient({ token: options.token ?? slack.token, baseUrl: slack.url, log: new Log(), clock: testClock(), pageSize: options.pageSize });
+    new SlackClient({
+      token: options.token ?? slack.token,
+      baseUrl: slack.url,
+      log: new Log(),
+      clock: testClock(),
+      pageSize: options.pageSize,
+    });
 
   it('reads the API base URL however people type it', () => {
-    for (const typed of ['https://slack.com', 'https://slack.com/', 'https://slack.com/api', 'https://slack.com/api/', ' https://slack.com/api// ']) {
+    for (const typed of [
+      'https://slack.com',
+      'https://slack.com/',
+      'https://slack.com/api',
+      'https://slack.com/api/',
+      ' https://slack.com/api// ',
+    ]) {
       assert.equal(slackApiBaseUrl(typed), 'https://slack.com/api', typed);
     }
     assert.equal(slackApiBaseUrl(''), 'https://slack.com/api');
@@ -71,7 +83,10 @@ describe('Slack and Teams clients', function () {
     assert.equal(found.get(late.id)!.id, late.id);
     const listCalls = slack.calls('GET', '/api/conversations.list');
     assert.equal(listCalls.length, 4, 'paged to the last page, where late-channel is (16 channels, 5 a page)');
-    assert.ok(listCalls.slice(1).every((call) => call.query.cursor), 'later pages are asked for by cursor');
+    assert.ok(
+      listCalls.slice(1).every((call) => call.query.cursor),
+      'later pages are asked for by cursor',
+    );
     await c.resolveChannels(['dailyops', 'late-channel']);
     assert.equal(slack.calls('GET', '/api/conversations.list').length, 4, 'cached: no new listing');
   });
@@ -154,22 +169,37 @@ describe('Slack and Teams clients', function () {
     const form = (args: Record<string, string>) => new URLSearchParams(args).toString();
     const formHeaders = { 'Content-Type': 'application/x-www-form-urlencoded' };
     // Form body with the token as an argument, as older clients send it.
-    const listed = await api.post('conversations.list', form({ token: slack.token, limit: '3', exclude_archived: 'true' }), { headers: formHeaders });
+    const listed = await api.post('conversations.list', form({ token: slack.token, limit: '3', exclude_archived: 'true' }), {
+      headers: formHeaders,
+    });
     assert.equal(listed.data.ok, true);
     assert.equal(listed.data.channels.length, 3);
     assert.ok(listed.data.response_metadata.next_cursor);
     let names: string[] = listed.data.channels.map((c: { name: string }) => c.name);
-    for (let cursor = listed.data.response_metadata.next_cursor; cursor; ) {
+    for (let cursor = listed.data.response_metadata.next_cursor; cursor;) {
       const page = await api.get('conversations.list', { headers: auth, params: { limit: 3, cursor, exclude_archived: true } });
       names = names.concat(page.data.channels.map((c: { name: string }) => c.name));
       cursor = page.data.response_metadata.next_cursor;
     }
     assert.ok(!names.includes('old-maintenance'), 'archived channels excluded when asked');
     assert.ok(!names.includes('platform-private'), 'private channels only when asked for');
-    assert.deepEqual((await api.get('conversations.list', { headers: auth, params: { cursor: 'bogus' } })).data, { ok: false, error: 'invalid_cursor' });
-    assert.deepEqual((await api.get('conversations.list', { headers: auth, params: { limit: 0 } })).data, { ok: false, error: 'invalid_limit' });
-    assert.deepEqual((await api.get('conversations.list', { headers: { Authorization: 'Bearer xoxb-nope' } })).data, { ok: false, error: 'invalid_auth' });
-    const posted = await api.post('chat.postMessage', form({ channel: '#dailyops', text: 'by form', blocks: JSON.stringify([{ type: 'divider' }]) }), { headers: { ...auth, ...formHeaders } });
+    assert.deepEqual((await api.get('conversations.list', { headers: auth, params: { cursor: 'bogus' } })).data, {
+      ok: false,
+      error: 'invalid_cursor',
+    });
+    assert.deepEqual((await api.get('conversations.list', { headers: auth, params: { limit: 0 } })).data, {
+      ok: false,
+      error: 'invalid_limit',
+    });
+    assert.deepEqual((await api.get('conversations.list', { headers: { Authorization: 'Bearer xoxb-nope' } })).data, {
+      ok: false,
+      error: 'invalid_auth',
+    });
+    const posted = await api.post(
+      'chat.postMessage',
+      form({ channel: '#dailyops', text: 'by form', blocks: JSON.stringify([{ type: 'divider' }]) }),
+      { headers: { ...auth, ...formHeaders } },
+    );
     assert.equal(posted.data.ok, true);
     assert.equal(posted.data.channel, slack.channelByName('dailyops')!.id);
     assert.equal(posted.data.message.text, 'by form');
@@ -203,11 +233,22 @@ describe('Slack and Teams clients', function () {
 
   it('posts an Adaptive Card to a Teams workflow and explains refusals', async () => {
     const url = teams.addWorkflow();
-    const card = teamsMessage({ $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body: [{ type: 'TextBlock', text: 'hi', wrap: true }] });
+    const card = teamsMessage({
+      $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+      type: 'AdaptiveCard',
+      version: '1.4',
+      body: [{ type: 'TextBlock', text: 'hi', wrap: true }],
+    });
     await postTeamsWorkflow(url, card, { clock: testClock() });
     assert.equal(teams.cards.length, 1);
-    const broken = { ...card, attachments: [{ ...card.attachments[0], content: { ...card.attachments[0].content, body: [{ type: 'TextBlock' }] } }] };
-    await assert.rejects(postTeamsWorkflow(url, broken as never, { clock: testClock() }), /refused the card \(InvalidRequestContent: .*text must be a non-empty string\)/);
+    const broken = {
+      ...card,
+      attachments: [{ ...card.attachments[0], content: { ...card.attachments[0].content, body: [{ type: 'TextBlock' }] } }],
+    };
+    await assert.rejects(
+      postTeamsWorkflow(url, broken as never, { clock: testClock() }),
+      /refused the card \(InvalidRequestContent: .*text must be a non-empty string\)/,
+    );
     await assert.rejects(postTeamsWorkflow(url.replace(/sig=[^&]+/, 'sig=forged'), card, { clock: testClock() }), /signature/);
     await assert.rejects(postTeamsWorkflow(teams.addWorkflow({ enabled: false }), card, { clock: testClock() }), /turned off/);
     teams.fault({ kind: 'status', status: 502 });

@@ -25,8 +25,24 @@ function goodTask(): TaskJson {
     instanceNameFormat: 'Fixture $(action)',
     groups: [{ name: 'main', displayName: 'Main' }],
     inputs: [
-      { name: 'action', type: 'pickList', label: 'Action', required: true, defaultValue: 'pause', groupName: 'main', helpMarkDown: 'What to do.', options: { pause: 'Pause', resume: 'Resume' } },
-      { name: 'connection', type: 'connectedService:maintenance-pingdom', label: 'Connection', required: true, groupName: 'main', helpMarkDown: 'Pingdom.' },
+      {
+        name: 'action',
+        type: 'pickList',
+        label: 'Action',
+        required: true,
+        defaultValue: 'pause',
+        groupName: 'main',
+        helpMarkDown: 'What to do.',
+        options: { pause: 'Pause', resume: 'Resume' },
+      },
+      {
+        name: 'connection',
+        type: 'connectedService:maintenance-pingdom',
+        label: 'Connection',
+        required: true,
+        groupName: 'main',
+        helpMarkDown: 'Pingdom.',
+      },
       { name: 'reason', type: 'string', label: 'Reason', groupName: 'main', helpMarkDown: 'Why.', visibleRule: 'action = pause' },
       { name: 'dryRun', type: 'boolean', label: 'Dry run', groupName: 'main', helpMarkDown: 'Only say.' },
     ],
@@ -150,14 +166,20 @@ void runTask('Fixture', async ({ input }) => {
       /icon\.png is missing/,
       /restrictions\.settableVariables\.allowed lists PATH, which is not an output variable/,
     ];
-    for (const pattern of expected) assert.ok(problems.some((p) => pattern.test(p)), `expected a problem matching ${pattern}; got:\n${problems.join('\n')}`);
+    for (const pattern of expected)
+      assert.ok(
+        problems.some((p) => pattern.test(p)),
+        `expected a problem matching ${pattern}; got:\n${problems.join('\n')}`,
+      );
     assert.equal(problems.length, expected.length, problems.join('\n'));
   });
 
   it('asks for restrictions.settableVariables equal to the output variables, and commands left as they are', () => {
     const missing = goodTask();
     delete missing.restrictions;
-    assert.deepEqual(restrictionProblems(missing), ['restrictions.settableVariables.allowed is missing: list the output variables (the task may set nothing else)']);
+    assert.deepEqual(restrictionProblems(missing), [
+      'restrictions.settableVariables.allowed is missing: list the output variables (the task may set nothing else)',
+    ]);
     const short = goodTask();
     short.outputVariables!.push({ name: 'checkIds', description: 'Ids.' });
     short.restrictions = { commands: { mode: 'restricted' }, settableVariables: { allowed: ['undoRecord'] } };
@@ -168,7 +190,15 @@ void runTask('Fixture', async ({ input }) => {
   });
 
   it('asks for the allowed values of a choice when they are not literal', () => {
-    const problems = checkInputReads(goodTask(), scanInputReads({ 'index.ts': "input.choice('action', imported); input.endpoint('connection'); input.string('reason'); input.bool('dryRun')" }));
-    assert.deepEqual(problems, ["index.ts:1: input.choice('action', ...) needs its allowed values as an array literal, or a const array declared in the task " + "folder or a module it imports"]);
+    const problems = checkInputReads(
+      goodTask(),
+      scanInputReads({
+        'index.ts': "input.choice('action', imported); input.endpoint('connection'); input.string('reason'); input.bool('dryRun')",
+      }),
+    );
+    assert.deepEqual(problems, [
+      "index.ts:1: input.choice('action', ...) needs its allowed values as an array literal, or a const array declared in the task " +
+        'folder or a module it imports',
+    ]);
   });
 });

@@ -41,7 +41,11 @@ describe('task.json files', () => {
       it('matches the published task schema', () => {
         const task = readTask(folder);
         const valid = validate(task);
-        const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ` + `${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
+        const errors = (validate.errors ?? []).map(
+          (e) =>
+            `${e.instancePath || '/'} ` +
+            `${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`,
+        );
         assert.ok(valid, `tasks/${folder}/task.json:\n  ${errors.join('\n  ')}`);
       });
 
@@ -55,7 +59,9 @@ describe('task.json files', () => {
           manifest.files.some((f) => f.path === `dist/tasks/${folder}` && f.packagePath === `tasks/${folder}`),
           `vss-extension.json files lacks { "path": "dist/tasks/${folder}", "packagePath": "tasks/${folder}" }`,
         );
-        const contribution = manifest.contributions.find((c) => c.type === 'ms.vss-distributed-task.task' && c.properties.name === `tasks/${folder}`);
+        const contribution = manifest.contributions.find(
+          (c) => c.type === 'ms.vss-distributed-task.task' && c.properties.name === `tasks/${folder}`,
+        );
         assert.ok(contribution, `vss-extension.json contributions lack a task contribution whose properties.name is tasks/${folder}`);
         assert.deepEqual(contribution.targets, ['ms.vss-distributed-task.tasks']);
       });
@@ -76,7 +82,10 @@ describe('task.json files', () => {
   it('packages no task that has no folder, and has unique contribution ids', () => {
     const taskContributions = manifest.contributions.filter((c) => c.type === 'ms.vss-distributed-task.task');
     for (const contribution of taskContributions) {
-      assert.ok(folders.includes(path.basename(contribution.properties.name ?? '')), `contribution ${contribution.id} names a missing task ${contribution.properties.name}`);
+      assert.ok(
+        folders.includes(path.basename(contribution.properties.name ?? '')),
+        `contribution ${contribution.id} names a missing task ${contribution.properties.name}`,
+      );
     }
     for (const file of manifest.files.filter((f) => f.path.startsWith('dist/tasks/'))) {
       assert.ok(folders.includes(path.basename(file.path)), `files entry ${file.path} names a missing task`);

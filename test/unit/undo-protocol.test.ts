@@ -44,7 +44,10 @@ interface Row {
 
 const WINDOW = '4242';
 const variables = { 'Build.BuildId': WINDOW };
-const receiptsIn = (dir: string) => (fs.existsSync(path.join(dir, 'records')) ? fs.readdirSync(path.join(dir, 'records')).filter((name) => name.endsWith('.restored.json')) : []);
+const receiptsIn = (dir: string) =>
+  fs.existsSync(path.join(dir, 'records'))
+    ? fs.readdirSync(path.join(dir, 'records')).filter((name) => name.endsWith('.restored.json'))
+    : [];
 const edit = (record: Record_, change: (copy: Record_) => void): Record_ => {
   const copy = JSON.parse(JSON.stringify(record)) as Record_;
   change(copy);
@@ -74,11 +77,22 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
     };
     scheduler.route('POST', '/ws/jobs/hold', record('scheduler')).route('POST', '/ws/jobs/release', record('scheduler'));
     elsewhere.route('POST', '/ws/jobs/release', record('elsewhere'));
-    await Promise.all([cloudflare.start(), pingdom.start(), newRelic.start(), ado.start(), scheduler.start(), elsewhere.start(), azure.start()]);
+    await Promise.all([
+      cloudflare.start(),
+      pingdom.start(),
+      newRelic.start(),
+      ado.start(),
+      scheduler.start(),
+      elsewhere.start(),
+      azure.start(),
+    ]);
   });
   after(async () => {
     await Promise.all([cloudflare.stop(), pingdom.stop(), newRelic.stop(), ado.stop(), scheduler.stop(), elsewhere.stop(), azure.stop()]);
-    console.log(`      undo protocol: ${hostile} hostile (tampered) records and ${stale} stale cases refused or handled, with zero wrong ` + `writes and no receipt for what is not back`);
+    console.log(
+      `      undo protocol: ${hostile} hostile (tampered) records and ${stale} stale cases refused or handled, with zero wrong ` +
+        `writes and no receipt for what is not back`,
+    );
   });
 
   // ---------------------------------------------------------------------------------------------------- rows
@@ -98,18 +112,37 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
     restore: (dir, undoRecord) => cloudflareRun({ action: 'disable', undoRecord, purgeCache: 'none' }, dir),
     during: [
       otherWindow,
-      { name: 'www pointed at another host', record: (r) => edit(r, (c) => (c.data.records = [{ ...c.data.records[0], original: { ...c.data.records[0].original, content: 'evil.example.net' } }])) },
+      {
+        name: 'www pointed at another host',
+        record: (r) =>
+          edit(
+            r,
+            (c) => (c.data.records = [{ ...c.data.records[0], original: { ...c.data.records[0].original, content: 'evil.example.net' } }]),
+          ),
+      },
       {
         name: 'a record the page never touched',
         record: (r) =>
           edit(r, (c) => {
             const legacy = cloudflare.find('legacy.invoicecloud.com', 'A')!;
             c.data.target = legacy.content;
-            c.data.records = [{ id: legacy.id, name: legacy.name, original: { type: 'A', content: '198.51.100.66', proxied: false, ttl: 3600 }, maintenance: { type: 'A', content: legacy.content } }];
+            c.data.records = [
+              {
+                id: legacy.id,
+                name: legacy.name,
+                original: { type: 'A', content: '198.51.100.66', proxied: false, ttl: 3600 },
+                maintenance: { type: 'A', content: legacy.content },
+              },
+            ];
           }),
       },
     ],
-    after: [{ name: 'www pointed at another host, once DNS is back', record: (r) => edit(r, (c) => (c.data.records[0].original.content = 'stale.example.net')) }],
+    after: [
+      {
+        name: 'www pointed at another host, once DNS is back',
+        record: (r) => edit(r, (c) => (c.data.records[0].original.content = 'stale.example.net')),
+      },
+    ],
   };
 
   const pingdomRun = (inputs: Inputs, dir: string) =>
@@ -126,7 +159,14 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
   });
   const teamWindow = () => {
     const now = pingdom.now();
-    pingdom.windows.set(7001, { id: 7001, description: 'DBA team: storage upgrade', from: now - 60, to: now + 7200, uptime: [1003], tms: [] });
+    pingdom.windows.set(7001, {
+      id: 7001,
+      description: 'DBA team: storage upgrade',
+      from: now - 60,
+      to: now + 7200,
+      uptime: [1003],
+      tms: [],
+    });
   };
   const pingdomWindow: Row = {
     kind: 'pingdom (maintenance window)',
@@ -148,8 +188,19 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
     writes: () => pingdom.writes().length,
     apply: (dir) => pingdomRun({ action: 'pause', mode: 'pauseChecks', checkTags: 'web', durationMinutes: 120 }, dir),
     restore: (dir, undoRecord) => pingdomRun({ action: 'resume', undoRecord }, dir),
-    during: [otherWindow, { name: 'a check paused before the window', record: (r) => edit(r, (c) => ((c.data.pausedByUs = [1004]), (c.data.alreadyPaused = []))) }],
-    after: [{ name: 'a check paused before the window, once the rest is back', record: (r) => edit(r, (c) => (c.data.pausedByUs = [1004, ...c.data.pausedByUs])) }],
+    during: [
+      otherWindow,
+      {
+        name: 'a check paused before the window',
+        record: (r) => edit(r, (c) => ((c.data.pausedByUs = [1004]), (c.data.alreadyPaused = []))),
+      },
+    ],
+    after: [
+      {
+        name: 'a check paused before the window, once the rest is back',
+        record: (r) => edit(r, (c) => (c.data.pausedByUs = [1004, ...c.data.pausedByUs])),
+      },
+    ],
     stale: async () => {
       // A pause re-run on a fresh agent: the checks it finds paused carry the window's tag, so they stay ours.
       pingdom.reset();
@@ -157,7 +208,11 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
       const first = await pingdomRun({ action: 'pause', mode: 'pauseChecks', checkTags: 'web', durationMinutes: 120 }, newWorkDirectory());
       const rerun = await pingdomRun({ action: 'pause', mode: 'pauseChecks', checkTags: 'web', durationMinutes: 120 }, newWorkDirectory());
       assert.equal(rerun.result, 'Succeeded', rerun.stdout);
-      assert.deepEqual(JSON.parse(rerun.outputs.undoRecord).data.pausedByUs, JSON.parse(first.outputs.undoRecord).data.pausedByUs, 'the re-run takes no pause of this window for an original');
+      assert.deepEqual(
+        JSON.parse(rerun.outputs.undoRecord).data.pausedByUs,
+        JSON.parse(first.outputs.undoRecord).data.pausedByUs,
+        'the re-run takes no pause of this window for an original',
+      );
       const back = await pingdomRun({ action: 'resume', undoRecord: rerun.outputs.undoRecord }, newWorkDirectory());
       assert.equal(back.result, 'Succeeded', back.stdout);
       assert.deepEqual(pingdomState(), start);
@@ -168,7 +223,14 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
   const newRelicRun = (inputs: Inputs, dir: string) =>
     runBundledTask('AlertMuteV1', {
       inputs: { provider: 'newRelic', newRelicConnection: 'nr', ...inputs },
-      endpoints: { nr: { url: `${newRelic.url}/graphql`, scheme: 'Token', parameters: { apitoken: NEWRELIC_KEY }, data: { accountId: String(NEWRELIC_ACCOUNT) } } },
+      endpoints: {
+        nr: {
+          url: `${newRelic.url}/graphql`,
+          scheme: 'Token',
+          parameters: { apitoken: NEWRELIC_KEY },
+          data: { accountId: String(NEWRELIC_ACCOUNT) },
+        },
+      },
       variables,
       workDirectory: dir,
     });
@@ -181,14 +243,26 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
     apply: (dir) => newRelicRun({ action: 'mute', policyNames: 'Web servers', durationMinutes: 90 }, dir),
     restore: (dir, undoRecord) => newRelicRun({ action: 'unmute', undoRecord }, dir),
     during: [otherWindow, { name: "another team's muting rule, by id", record: (r) => edit(r, (c) => (c.data.ruleId = theirRule().id)) }],
-    after: [{ name: "another team's muting rule, by id and name", record: (r) => edit(r, (c) => ((c.data.ruleId = theirRule().id), (c.data.name = theirRule().name))) }],
+    after: [
+      {
+        name: "another team's muting rule, by id and name",
+        record: (r) => edit(r, (c) => ((c.data.ruleId = theirRule().id), (c.data.name = theirRule().name))),
+      },
+    ],
   };
 
   const azureRun = (task: string, inputs: Inputs, dir: string, extra: Partial<RunTaskOptions> = {}) =>
     azure.run(task, inputs, { variables, workDirectory: dir, ...extra });
   const theirActionRule = () => {
     const id = actionRules.ruleId('rg-monitor-prd', 'dba-quiet-hours');
-    actionRules.rules.set(id.toLowerCase(), { id, name: 'dba-quiet-hours', type: 'Microsoft.AlertsManagement/actionRules', location: 'Global', tags: { owner: 'dba-team' }, properties: { enabled: true, scopes: [azure.arm.resourceGroupId('rg-db')], actions: [{ actionType: 'RemoveAllActionGroups' }] } });
+    actionRules.rules.set(id.toLowerCase(), {
+      id,
+      name: 'dba-quiet-hours',
+      type: 'Microsoft.AlertsManagement/actionRules',
+      location: 'Global',
+      tags: { owner: 'dba-team' },
+      properties: { enabled: true, scopes: [azure.arm.resourceGroupId('rg-db')], actions: [{ actionType: 'RemoveAllActionGroups' }] },
+    });
     return id;
   };
   const alertRule: Row = {
@@ -199,15 +273,37 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
     },
     state: () => [...actionRules.rules.keys()].sort(),
     writes: () => azure.arm.changes().length,
-    apply: (dir) => azureRun('AlertMuteV1', { provider: 'azureMonitor', action: 'mute', resourceGroup: 'rg-monitor-prd', scopes: 'rg-web-prd', durationMinutes: 60 }, dir),
-    restore: (dir, undoRecord) => azureRun('AlertMuteV1', { provider: 'azureMonitor', action: 'unmute', resourceGroup: 'rg-monitor-prd', undoRecord }, dir),
-    during: [otherWindow, { name: "another team's alert processing rule", record: (r) => edit(r, (c) => ((c.data.ruleId = theirActionRule()), (c.data.name = 'dba-quiet-hours'))) }],
-    after: [{ name: "another team's alert processing rule, once ours is gone", record: (r) => edit(r, (c) => (c.data.ruleId = theirActionRule())) }],
+    apply: (dir) =>
+      azureRun(
+        'AlertMuteV1',
+        { provider: 'azureMonitor', action: 'mute', resourceGroup: 'rg-monitor-prd', scopes: 'rg-web-prd', durationMinutes: 60 },
+        dir,
+      ),
+    restore: (dir, undoRecord) =>
+      azureRun('AlertMuteV1', { provider: 'azureMonitor', action: 'unmute', resourceGroup: 'rg-monitor-prd', undoRecord }, dir),
+    during: [
+      otherWindow,
+      {
+        name: "another team's alert processing rule",
+        record: (r) => edit(r, (c) => ((c.data.ruleId = theirActionRule()), (c.data.name = 'dba-quiet-hours'))),
+      },
+    ],
+    after: [
+      {
+        name: "another team's alert processing rule, once ours is gone",
+        record: (r) => edit(r, (c) => (c.data.ruleId = theirActionRule())),
+      },
+    ],
   };
 
   let farmGateway = '';
   const poolState = () => [azure.arm.pool(RESOURCE_GROUP, farmGateway, 'web'), azure.arm.gateway(RESOURCE_GROUP, farmGateway).tags];
-  const drainRun = (inputs: Inputs, dir: string) => azureRun('AppGatewayDrainV1', { applicationGatewayName: farmGateway, backendPoolName: 'web', healthTimeoutSeconds: 20, ...inputs }, dir);
+  const drainRun = (inputs: Inputs, dir: string) =>
+    azureRun(
+      'AppGatewayDrainV1',
+      { applicationGatewayName: farmGateway, backendPoolName: 'web', healthTimeoutSeconds: 20, ...inputs },
+      dir,
+    );
   const addressPool: Row = {
     kind: 'appgateway-pool (addresses)',
     setup: () => {
@@ -218,7 +314,13 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
     writes: () => azure.arm.changes().length,
     apply: (dir) => drainRun({ action: 'drain', servers: 'IC-Web1,IC-Web2', minHealthyServers: 2 }, dir),
     restore: (dir, undoRecord) => drainRun({ action: 'restore', undoRecord }, dir),
-    during: [otherWindow, { name: 'a record that puts nothing back while servers stay drained (no receipt)', record: (r) => edit(r, (c) => (c.data.removed = [])) }],
+    during: [
+      otherWindow,
+      {
+        name: 'a record that puts nothing back while servers stay drained (no receipt)',
+        record: (r) => edit(r, (c) => (c.data.removed = [])),
+      },
+    ],
     after: [
       {
         name: 'a foreign IP added to the production pool',
@@ -241,7 +343,19 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
     apply: (dir) => drainRun({ action: 'drain', servers: 'IC-Web1', minHealthyServers: 2 }, dir),
     restore: (dir, undoRecord) => drainRun({ action: 'restore', undoRecord }, dir),
     during: [otherWindow],
-    after: [{ name: 'an IP configuration the drain never took out', record: (r) => edit(r, (c) => (c.data.removed = [{ ...c.data.removed[0], id: c.data.removed[0].id.replace('ic-web1-nic', 'ic-web9-nic'), label: 'IC-Web9' }])) }],
+    after: [
+      {
+        name: 'an IP configuration the drain never took out',
+        record: (r) =>
+          edit(
+            r,
+            (c) =>
+              (c.data.removed = [
+                { ...c.data.removed[0], id: c.data.removed[0].id.replace('ic-web1-nic', 'ic-web9-nic'), label: 'IC-Web9' },
+              ]),
+          ),
+      },
+    ],
   };
 
   const adoRun = (inputs: Inputs, dir: string) =>
@@ -251,7 +365,8 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
       variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, ...variables },
       workDirectory: dir,
     });
-  const adoState = () => [...ado.definitions.values()].map((d) => `${d.name}:${d.queueStatus}:${JSON.stringify(d.tags)}`).map((s) => s.replace(':[]', ':'));
+  const adoState = () =>
+    [...ado.definitions.values()].map((d) => `${d.name}:${d.queueStatus}:${JSON.stringify(d.tags)}`).map((s) => s.replace(':[]', ':'));
   const seedPipelines = () => {
     ado.reset();
     ado.addPipeline({ name: 'Nightly export', folder: '\\Product Integrations' });
@@ -268,11 +383,48 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
     restore: (dir, undoRecord) => adoRun({ action: 'release', undoRecord }, dir),
     during: [
       otherWindow,
-      { name: 'a pipeline paused before the window listed as held', record: (r) => edit(r, (c) => (c.data.definitions = [{ id: [...ado.definitions.values()].find((d) => d.name === 'Old feed')!.id, name: 'Old feed', path: '\\Product Integrations', previous: 'enabled', revisionBefore: 1 }])) },
+      {
+        name: 'a pipeline paused before the window listed as held',
+        record: (r) =>
+          edit(
+            r,
+            (c) =>
+              (c.data.definitions = [
+                {
+                  id: [...ado.definitions.values()].find((d) => d.name === 'Old feed')!.id,
+                  name: 'Old feed',
+                  path: '\\Product Integrations',
+                  previous: 'enabled',
+                  revisionBefore: 1,
+                },
+              ]),
+          ),
+      },
       { name: 'a record of another project', record: (r) => edit(r, (c) => (c.data.project = 'OtherProject')) },
-      { name: "a held pipeline whose status before contradicts the pipeline's mark", record: (r) => edit(r, (c) => (c.data.definitions[0].previous = 'disabled')) },
+      {
+        name: "a held pipeline whose status before contradicts the pipeline's mark",
+        record: (r) => edit(r, (c) => (c.data.definitions[0].previous = 'disabled')),
+      },
     ],
-    after: [{ name: 'a pipeline paused before the window, once the rest is back', record: (r) => edit(r, (c) => (c.data.definitions = [{ id: [...ado.definitions.values()].find((d) => d.name === 'Old feed')!.id, name: 'Old feed', path: '\\Product Integrations', previous: 'enabled', revisionBefore: 1 }])) }],
+    after: [
+      {
+        name: 'a pipeline paused before the window, once the rest is back',
+        record: (r) =>
+          edit(
+            r,
+            (c) =>
+              (c.data.definitions = [
+                {
+                  id: [...ado.definitions.values()].find((d) => d.name === 'Old feed')!.id,
+                  name: 'Old feed',
+                  path: '\\Product Integrations',
+                  previous: 'enabled',
+                  revisionBefore: 1,
+                },
+              ]),
+          ),
+      },
+    ],
     stale: async () => {
       // A Pre-Maintenance hold re-run on a fresh agent: the marks keep the true originals.
       seedPipelines();
@@ -280,8 +432,14 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
       await adoRun({ action: 'hold' }, newWorkDirectory());
       const rerun = await adoRun({ action: 'hold' }, newWorkDirectory());
       assert.equal(rerun.result, 'Succeeded', rerun.stdout);
-      const previous = JSON.parse(rerun.outputs.undoRecord).data.definitions.map((d: { name: string; previous: string }) => `${d.name}:${d.previous}`).sort();
-      assert.deepEqual(previous, ['Hourly sync:enabled', 'Nightly export:enabled'], "the re-run records the true status before, not the first hold's paused");
+      const previous = JSON.parse(rerun.outputs.undoRecord)
+        .data.definitions.map((d: { name: string; previous: string }) => `${d.name}:${d.previous}`)
+        .sort();
+      assert.deepEqual(
+        previous,
+        ['Hourly sync:enabled', 'Nightly export:enabled'],
+        "the re-run records the true status before, not the first hold's paused",
+      );
       const released = await adoRun({ action: 'release', undoRecord: rerun.outputs.undoRecord }, newWorkDirectory());
       assert.equal(released.result, 'Succeeded', released.stdout);
       assert.deepEqual(adoState(), start, 'nothing left paused for good');
@@ -295,12 +453,15 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
       const nightlyPuts = ado.calls('PUT', `/Definitions/${nightly.id}`).length;
       const release = await adoRun({ action: 'release', undoRecord: hold.outputs.undoRecord }, newWorkDirectory());
       assert.equal(release.result, 'Succeeded', release.stdout);
-      assert.equal(statusOf('Nightly export'), 'disabled', 'the admin\'s later choice stands');
+      assert.equal(statusOf('Nightly export'), 'disabled', "the admin's later choice stands");
       assert.equal(statusOf('Hourly sync'), 'enabled');
       assert.equal(ado.calls('PUT', `/Definitions/${nightly.id}`).length, nightlyPuts, 'no write to the pipeline the admin disabled');
       const hourly = [...ado.definitions.values()].find((d) => d.name === 'Hourly sync')!;
       assert.deepEqual(
-        ado.writes().slice(writes).map((w) => `${w.method} ${w.path.replace(/^.*\/_apis\/build\//, '').replace(/\/tags\b/i, '/tags')}`),
+        ado
+          .writes()
+          .slice(writes)
+          .map((w) => `${w.method} ${w.path.replace(/^.*\/_apis\/build\//, '').replace(/\/tags\b/i, '/tags')}`),
         [`PUT Definitions/${hourly.id}`, `DELETE definitions/${hourly.id}/tags/maintenance-window.held:${WINDOW}:enabled:paused`],
         'the other pipeline only: its status back, then its mark removed (the Tags API)',
       );
@@ -316,7 +477,13 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
   const schedulerRun = (inputs: Inputs, dir: string) =>
     runBundledTask('RescheduleJobsV1', {
       inputs: { provider: 'http', schedulerConnection: 'skybot', schedulerName: 'Automate Schedule', ...inputs },
-      endpoints: { skybot: { url: `${scheduler.url}/ws/`, scheme: 'UsernamePassword', parameters: { username: 'svc-window', password: 'skybot-secret-pw' } } },
+      endpoints: {
+        skybot: {
+          url: `${scheduler.url}/ws/`,
+          scheme: 'UsernamePassword',
+          parameters: { username: 'svc-window', password: 'skybot-secret-pw' },
+        },
+      },
       variables,
       workDirectory: dir,
     });
@@ -329,61 +496,74 @@ describe('the undo protocol, for every record kind (bundled tasks, real clients,
     state: () => held,
     writes: () => schedulerCalls.length,
     apply: (dir) => schedulerRun({ action: 'hold', holdUrl: 'jobs/hold', releaseUrl: 'jobs/release' }, dir),
-    restore: (dir, undoRecord) => schedulerRun({ action: 'release', undoRecord, ...(undoRecord ? {} : { releaseUrl: 'jobs/release' }) }, dir),
-    during: [otherWindow, { name: "a scheduler URL on another host (the connection's credentials must not go there)", record: (r) => edit(r, (c) => (c.data.releaseUrl = `${elsewhere.url}/ws/jobs/release`)) }],
+    restore: (dir, undoRecord) =>
+      schedulerRun({ action: 'release', undoRecord, ...(undoRecord ? {} : { releaseUrl: 'jobs/release' }) }, dir),
+    during: [
+      otherWindow,
+      {
+        name: "a scheduler URL on another host (the connection's credentials must not go there)",
+        record: (r) => edit(r, (c) => (c.data.releaseUrl = `${elsewhere.url}/ws/jobs/release`)),
+      },
+    ],
     after: [{ name: 'a hold URL on another host', record: (r) => edit(r, (c) => (c.data.holdUrl = `${elsewhere.url}/ws/jobs/hold`)) }],
   };
 
   const rows = [dns, pingdomWindow, pingdomPause, mutingRule, alertRule, addressPool, nicPool, heldPipelines, schedulerRow];
 
   for (const row of rows) {
-    it(`${row.kind}: apply, hostile records refused, restore, restore again, hostile records refused, restore from ` + `the marks alone`, async function () {
-      this.timeout(120_000);
-      row.setup();
-      const start = row.state();
-      const dir = newWorkDirectory();
-      const applied = await row.apply(dir);
-      assert.equal(applied.result, 'Succeeded', applied.stdout);
-      assert.notDeepEqual(row.state(), start, 'the change is in place');
-      const record = JSON.parse(applied.outputs.undoRecord) as Record_;
+    it(
+      `${row.kind}: apply, hostile records refused, restore, restore again, hostile records refused, restore from ` + `the marks alone`,
+      async function () {
+        this.timeout(120_000);
+        row.setup();
+        const start = row.state();
+        const dir = newWorkDirectory();
+        const applied = await row.apply(dir);
+        assert.equal(applied.result, 'Succeeded', applied.stdout);
+        assert.notDeepEqual(row.state(), start, 'the change is in place');
+        const record = JSON.parse(applied.outputs.undoRecord) as Record_;
 
-      const refuse = async (cases: Hostile[], when: string) => {
-        for (const hostileCase of cases) {
-          const writes = row.writes();
-          const before = JSON.stringify(row.state());
-          const where = newWorkDirectory();
-          const refused = await row.restore(where, JSON.stringify(hostileCase.record(record)));
-          assert.equal(refused.result, 'Failed', `${row.kind}, ${when}: ${hostileCase.name}\n${refused.stdout}`);
-          assert.equal(row.writes(), writes, `${row.kind}, ${when}: ${hostileCase.name}: zero writes`);
-          assert.equal(JSON.stringify(row.state()), before, `${row.kind}, ${when}: ${hostileCase.name}: nothing changed`);
-          assert.deepEqual(receiptsIn(where), [], `${row.kind}, ${when}: ${hostileCase.name}: no receipt`);
-          hostile++;
+        const refuse = async (cases: Hostile[], when: string) => {
+          for (const hostileCase of cases) {
+            const writes = row.writes();
+            const before = JSON.stringify(row.state());
+            const where = newWorkDirectory();
+            const refused = await row.restore(where, JSON.stringify(hostileCase.record(record)));
+            assert.equal(refused.result, 'Failed', `${row.kind}, ${when}: ${hostileCase.name}\n${refused.stdout}`);
+            assert.equal(row.writes(), writes, `${row.kind}, ${when}: ${hostileCase.name}: zero writes`);
+            assert.equal(JSON.stringify(row.state()), before, `${row.kind}, ${when}: ${hostileCase.name}: nothing changed`);
+            assert.deepEqual(receiptsIn(where), [], `${row.kind}, ${when}: ${hostileCase.name}: no receipt`);
+            hostile++;
+          }
+        };
+        await refuse(row.during, 'while the change is in place');
+
+        const restored = await row.restore(dir, applied.outputs.undoRecord);
+        assert.equal(restored.result, 'Succeeded', restored.stdout);
+        assert.deepEqual(row.state(), start, 'restored exactly');
+        assert.equal(receiptsIn(dir).length, 1, 'one receipt, once read back');
+
+        const writes = row.writes();
+        const again = await row.restore(newWorkDirectory(), applied.outputs.undoRecord);
+        assert.equal(again.result, 'Succeeded', again.stdout);
+        if (row !== schedulerRow) assert.equal(row.writes(), writes, 'restore again writes nothing');
+        assert.deepEqual(row.state(), start);
+
+        await refuse(row.after, 'once everything is back');
+
+        const second = await row.apply(newWorkDirectory());
+        assert.equal(second.result, 'Succeeded', second.stdout);
+        const fromMarks = await row.restore(newWorkDirectory());
+        assert.equal(fromMarks.result, 'Succeeded', fromMarks.stdout);
+        assert.deepEqual(row.state(), start, 'a restore with no record puts back what the marks name');
+        if (row === schedulerRow) {
+          assert.ok(
+            schedulerCalls.every((call) => call.host === 'scheduler'),
+            'no call ever reached another host',
+          );
         }
-      };
-      await refuse(row.during, 'while the change is in place');
-
-      const restored = await row.restore(dir, applied.outputs.undoRecord);
-      assert.equal(restored.result, 'Succeeded', restored.stdout);
-      assert.deepEqual(row.state(), start, 'restored exactly');
-      assert.equal(receiptsIn(dir).length, 1, 'one receipt, once read back');
-
-      const writes = row.writes();
-      const again = await row.restore(newWorkDirectory(), applied.outputs.undoRecord);
-      assert.equal(again.result, 'Succeeded', again.stdout);
-      if (row !== schedulerRow) assert.equal(row.writes(), writes, 'restore again writes nothing');
-      assert.deepEqual(row.state(), start);
-
-      await refuse(row.after, 'once everything is back');
-
-      const second = await row.apply(newWorkDirectory());
-      assert.equal(second.result, 'Succeeded', second.stdout);
-      const fromMarks = await row.restore(newWorkDirectory());
-      assert.equal(fromMarks.result, 'Succeeded', fromMarks.stdout);
-      assert.deepEqual(row.state(), start, 'a restore with no record puts back what the marks name');
-      if (row === schedulerRow) {
-        assert.ok(schedulerCalls.every((call) => call.host === 'scheduler'), 'no call ever reached another host');
-      }
-      if (row.stale) stale += await row.stale();
-    });
+        if (row.stale) stale += await row.stale();
+      },
+    );
   }
 });

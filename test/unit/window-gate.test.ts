@@ -41,47 +41,78 @@ function saturdays(year: number): DateTime[] {
 
 describe('shared/window gate (Eastern time over UTC cron)', () => {
   it('parses a weekday and time or a local date-time, and names the input when it cannot', () => {
-    assert.deepEqual(parseNotBefore('notBefore', 'Saturday 19:00'), { kind: 'weekly', weekday: 6, hour: 19, minute: 0, text: 'Saturday 19:00' });
+    assert.deepEqual(parseNotBefore('notBefore', 'Saturday 19:00'), {
+      kind: 'weekly',
+      weekday: 6,
+      hour: 19,
+      minute: 0,
+      text: 'Saturday 19:00',
+    });
     assert.deepEqual(parseNotBefore('notBefore', 'sun 4:45'), { kind: 'weekly', weekday: 7, hour: 4, minute: 45, text: 'sun 4:45' });
     assert.equal(parseNotBefore('notBefore', '2025-04-13 04:45').kind, 'once');
     for (const bad of ['Sa 19:00', 'Funday 19:00', 'Sat 25:00', '2025-13-01 10:00', 'tonight']) {
-      assert.throws(() => parseNotBefore('notBefore', bad), (error: unknown) => error instanceof InputError && error.input === 'notBefore', bad);
+      assert.throws(
+        () => parseNotBefore('notBefore', bad),
+        (error: unknown) => error instanceof InputError && error.input === 'notBefore',
+        bad,
+      );
     }
   });
 
   it('schedules both UTC slots of Sat 19:00 New York time: 23:00 UTC Saturday (EDT) and 00:00 UTC Sunday (EST)', () => {
     const slots = cronSlots(SAT_1900, NY, 2025);
-    assert.deepEqual(slots.map((slot) => slot.cron), ['0 23 * * 6', '0 0 * * 0']);
+    assert.deepEqual(
+      slots.map((slot) => slot.cron),
+      ['0 23 * * 6', '0 0 * * 0'],
+    );
     assert.match(slots[1].description, /Sun 00:00 UTC = Sat 19:00 at UTC-5/);
-    assert.deepEqual(cronSlots(parseNotBefore('x', 'Sun 04:30'), NY, 2025).map((slot) => slot.cron), ['30 8 * * 0', '30 9 * * 0']);
-    assert.deepEqual(cronSlots(SAT_1900, 'UTC', 2025).map((slot) => slot.cron), ['0 19 * * 6'], 'one slot where there is no daylight saving');
+    assert.deepEqual(
+      cronSlots(parseNotBefore('x', 'Sun 04:30'), NY, 2025).map((slot) => slot.cron),
+      ['30 8 * * 0', '30 9 * * 0'],
+    );
+    assert.deepEqual(
+      cronSlots(SAT_1900, 'UTC', 2025).map((slot) => slot.cron),
+      ['0 19 * * 6'],
+      'one slot where there is no daylight saving',
+    );
   });
 
-  it('2025-03-08/09 (DST starts Sunday 2025-03-09): the Saturday is still EST, so the 00:00 UTC run opens and the 23:00 UTC ' + 'run is skipped', () => {
-    const early = gate('2025-03-08T23:00:40Z');
-    assert.equal(early.action, 'skip');
-    assert.match(early.message, /started by the schedule '.*UTC-4.*' \(UTC-4\), the early one of the two UTC schedules.*on 2025-03-08 Sat 19:00 is at UTC-5/);
-    const right = gate('2025-03-09T00:00:40Z');
-    assert.equal(right.action, 'open');
-    assert.equal(right.opensAt.toISOString(), '2025-03-09T00:00:00.000Z');
-    // The next Saturday is EDT: the other slot takes over.
-    assert.equal(gate('2025-03-15T23:01:00Z').action, 'open');
-    assert.equal(gate('2025-03-16T00:01:00Z').action, 'skip');
-    // A gate on Sunday 2025-03-09 itself, after the change: 04:45 EDT is 08:45 UTC.
-    const sunday = parseNotBefore('notBefore', 'Sun 04:45');
-    assert.equal(gateInstant(sunday, NY, new Date('2025-03-09T06:00:00Z')).toISOString(), '2025-03-09T08:45:00.000Z');
-  });
+  it(
+    '2025-03-08/09 (DST starts Sunday 2025-03-09): the Saturday is still EST, so the 00:00 UTC run opens and the 23:00 UTC ' +
+      'run is skipped',
+    () => {
+      const early = gate('2025-03-08T23:00:40Z');
+      assert.equal(early.action, 'skip');
+      assert.match(
+        early.message,
+        /started by the schedule '.*UTC-4.*' \(UTC-4\), the early one of the two UTC schedules.*on 2025-03-08 Sat 19:00 is at UTC-5/,
+      );
+      const right = gate('2025-03-09T00:00:40Z');
+      assert.equal(right.action, 'open');
+      assert.equal(right.opensAt.toISOString(), '2025-03-09T00:00:00.000Z');
+      // The next Saturday is EDT: the other slot takes over.
+      assert.equal(gate('2025-03-15T23:01:00Z').action, 'open');
+      assert.equal(gate('2025-03-16T00:01:00Z').action, 'skip');
+      // A gate on Sunday 2025-03-09 itself, after the change: 04:45 EDT is 08:45 UTC.
+      const sunday = parseNotBefore('notBefore', 'Sun 04:45');
+      assert.equal(gateInstant(sunday, NY, new Date('2025-03-09T06:00:00Z')).toISOString(), '2025-03-09T08:45:00.000Z');
+    },
+  );
 
-  it('2025-11-01/02 (DST ends Sunday 2025-11-02): the Saturday is still EDT, so the 23:00 UTC run opens and the 00:00 UTC run ' + 'is skipped', () => {
-    assert.equal(gate('2025-11-01T23:00:30Z').action, 'open');
-    const late = gate('2025-11-02T00:00:30Z');
-    assert.equal(late.action, 'skip');
-    assert.match(late.message, /\(UTC-5\), the late one of the two UTC schedules/);
-    const sunday = parseNotBefore('notBefore', 'Sun 04:45');
-    assert.equal(gateInstant(sunday, NY, new Date('2025-11-02T01:00:00Z')).toISOString(), '2025-11-02T09:45:00.000Z');
-    assert.equal(gate('2025-11-08T23:00:30Z').action, 'skip');
-    assert.equal(gate('2025-11-09T00:00:30Z').action, 'open');
-  });
+  it(
+    '2025-11-01/02 (DST ends Sunday 2025-11-02): the Saturday is still EDT, so the 23:00 UTC run opens and the 00:00 UTC run ' +
+      'is skipped',
+    () => {
+      assert.equal(gate('2025-11-01T23:00:30Z').action, 'open');
+      const late = gate('2025-11-02T00:00:30Z');
+      assert.equal(late.action, 'skip');
+      assert.match(late.message, /\(UTC-5\), the late one of the two UTC schedules/);
+      const sunday = parseNotBefore('notBefore', 'Sun 04:45');
+      assert.equal(gateInstant(sunday, NY, new Date('2025-11-02T01:00:00Z')).toISOString(), '2025-11-02T09:45:00.000Z');
+      assert.equal(gate('2025-11-08T23:00:30Z').action, 'skip');
+      assert.equal(gate('2025-11-09T00:00:30Z').action, 'open');
+    },
+  );
 
   for (const year of [2025, 2026]) {
     it(`every Saturday of ${year}: 19:00 New York time is exactly one of the two cron slots, and only that run goes through`, () => {
@@ -137,7 +168,11 @@ describe('shared/window gate (Eastern time over UTC cron)', () => {
     assert.match(unnamed.message, /Build.CronSchedule.DisplayName is 'Saturday evening', which names no UTC offset.*Nothing was changed/);
     assert.equal(gate('2025-04-12T23:01:00Z', { scheduleName: undefined }).action, 'fail');
     assert.equal(gate('2025-04-12T23:01:00Z', { scheduled: false, scheduleName: undefined }).action, 'open');
-    assert.equal(gate('2025-04-12T19:01:00Z', { timeZone: 'UTC', scheduleName: undefined }).action, 'open', 'one slot only: nothing to tell apart');
+    assert.equal(
+      gate('2025-04-12T19:01:00Z', { timeZone: 'UTC', scheduleName: undefined }).action,
+      'open',
+      'one slot only: nothing to tell apart',
+    );
     assert.deepEqual(['(EDT, UTC-4)', 'UTC-05:00', 'utc+5:30', 'UTC+0', 'no offset'].map(scheduleOffset), [-240, -300, 330, 0, undefined]);
   });
 
