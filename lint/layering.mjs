@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Rank of each folder of shared/: higher may import lower. The system layer's four folders share rank 1. */
-const SHARED_RANK = { core: 0, azure: 1, devops: 1, services: 1, smoke: 1, plan: 2, window: 3 };
+const SHARED_RANK = { core: 0, azure: 1, devops: 1, services: 1, smoke: 1, report: 1, plan: 2, window: 3 };
 const TASK_LIB = 'azure-pipelines-task-lib';
 
 /** Where a repository path lies: `{ area: 'shared', folder: 'plan' }`, `{ area: 'tasks', folder: 'NotifyV1' }`, … */

@@ -53,7 +53,7 @@ export interface TaskContext {
    * the summary and sets `preflightVerdict`. Returns SucceededWithIssues on NO-GO (the step does not fail, so
    * every check of the night runs and the aggregation step decides), Succeeded otherwise.
    */
-  reportPreflight(findings: PreflightFinding[]): 'Succeeded' | 'SucceededWithIssues';
+  reportPreflight: (findings: PreflightFinding[]) => 'Succeeded' | 'SucceededWithIssues';
 }
 
 export type TaskOutcome = 'Succeeded' | 'SucceededWithIssues' | void;

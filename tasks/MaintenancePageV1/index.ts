@@ -31,9 +31,8 @@ void runTask('MaintenancePage', async ({ input, log, records, windowId, clock, p
     const record = text ? parseUndoRecord('undoRecord', text, CLOUDFLARE_RECORD_KIND, validateCloudflareUndoData) : undefined;
     const zoneName = input.string('zoneName');
     const names = input.list('records');
-    log.section(
-      `Taking the maintenance page down${record ? ` from undo record ${record.id}` : ` for window ${windowId} (records folder and the window's marks)`}`,
-    );
+    const from = record ? `undo record ${record.id}` : `window ${windowId} (records folder and the window's marks)`;
+    log.section(`Taking the maintenance page down, from ${from}`);
     const result = await disableMaintenancePage({ client, log, record, store: records, windowId, zoneName, names, purge, clock });
     attachSummary('Maintenance page disable', disableSummary(result));
     if (result.purgeError) {

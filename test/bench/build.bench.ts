@@ -115,7 +115,9 @@ export function startupGoal(measured: Array<{ task: string; bundledMs: number; f
   });
   const all = rows.slice(0, -1).every((row) => (row.ratio ?? Infinity) <= GOAL_FLOOR_RATIO) && spread <= GOAL_SPREAD_RATIO;
   return {
-    title: `Start-up goal: every task within ${GOAL_FLOOR_RATIO}x of node -e 0, the slowest within ${GOAL_SPREAD_RATIO}x of the fastest: ${all ? 'MET' : 'NOT MET'}`,
+    title:
+      `Start-up goal: every task within ${GOAL_FLOOR_RATIO}x of node -e 0, ` +
+      `the slowest within ${GOAL_SPREAD_RATIO}x of the fastest: ${all ? 'MET' : 'NOT MET'}`,
     rows,
   };
 }

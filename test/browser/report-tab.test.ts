@@ -25,7 +25,7 @@ describe('the Maintenance window results tab (SDK stubbed) in Chromium', functio
     const outDir = path.join(SCREENSHOTS, 'tab');
     // extension/build.mjs is an ES module; the test builds the tab the way the package does, with the stub.
     const { buildReportTab } = (await import(fileUrl(path.join(__dirname, '..', '..', 'extension', 'build.mjs')))) as {
-      buildReportTab(options: { outDir: string; alias: Record<string, string> }): Promise<unknown>;
+      buildReportTab: (options: { outDir: string; alias: Record<string, string> }) => Promise<unknown>;
     };
     await buildReportTab({ outDir, alias: { 'azure-devops-extension-sdk': path.join(__dirname, 'sdk-stub.ts') } });
     page = path.join(outDir, 'tab.html');
@@ -41,7 +41,7 @@ describe('the Maintenance window results tab (SDK stubbed) in Chromium', functio
     const authorizations: string[] = [];
     const watched = await watchedPage(browser, {
       answer: (url) =>
-        url in answers ? { body: typeof answers[url] === 'string' ? (answers[url] as string) : JSON.stringify(answers[url]) } : undefined,
+        url in answers ? { body: typeof answers[url] === 'string' ? answers[url] : JSON.stringify(answers[url]) } : undefined,
     });
     watched.page.on('request', (request) => {
       if (request.url().startsWith(BUILD_AREA)) authorizations.push(request.headers().authorization ?? '');

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { FAULT_NAMES } from '../emulators/faults';
+import { FAULT_NAMES } from '../helpers/faults';
 import { runPreflightRehearsal, type PreflightRehearsalOutcome } from './preflight-rehearsal';
 
 /**

@@ -6,7 +6,7 @@ import { Log } from '../../shared/core/log';
 import { EnvironmentSetup, windowEnvironments } from '../../shared/devops/environments';
 import { verdictLine, type PreflightProblem } from '../../shared/window/preflight';
 import type { AzureDevOpsEmulator } from '../emulators/azure-devops';
-import { applyFault, FAULT_NAMES, isFaultName } from '../emulators/faults';
+import { applyFault, FAULT_NAMES, isFaultName } from '../helpers/faults';
 import type { Emulator, JournalEntry } from '../emulators/kit';
 import { repoRoot } from '../helpers/task-runner';
 import { toText, type Value } from './expressions';
@@ -33,7 +33,7 @@ export const OVERRUN_MS = 10 * 3_600_000;
 
 export interface PreflightRehearsalOptions {
   plan?: string;
-  /** Faults of test/emulators/faults.ts applied to the world before the run (the command line gives one). */
+  /** Faults of test/helpers/faults.ts applied to the world before the run (the command line gives one). */
   faults?: string[];
   outDirectory?: string;
   print?: (line: string) => void;

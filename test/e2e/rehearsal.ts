@@ -142,10 +142,10 @@ function isWorkLine(line: string): boolean {
 }
 
 interface StepHooks {
-  after(process: ProcessControl): void;
-  poll(process: ProcessControl): void;
-  ended(): void;
-  interrupted(): Interruption | undefined;
+  after: (process: ProcessControl) => void;
+  poll: (process: ProcessControl) => void;
+  ended: () => void;
+  interrupted: () => Interruption | undefined;
 }
 
 /** What the platform holds a running job to: its timeout, and once cancelled or timed out, its cancel timeout. */
@@ -171,7 +171,7 @@ function variableEnvName(name: string): string {
 
 /** Replaces `$(name)` macros with known variables; unknown ones stay as written, as on the agent. */
 export function expandMacros(text: string, lookup: (name: string) => string | undefined, depth = 0): string {
-  return text.replace(/\$\(([A-Za-z0-9_.\-]+)\)/g, (whole, name: string) => {
+  return text.replace(/\$\(([A-Za-z0-9_.-]+)\)/g, (whole, name: string) => {
     const value = lookup(name);
     if (value === undefined) return whole;
     return depth < 5 ? expandMacros(value, lookup, depth + 1) : value;
@@ -215,7 +215,7 @@ function topologicalJobs(stage: PipelineStage): PipelineJob[] {
   try {
     return topologicalOrder(stage.jobs.map((job) => ({ id: job.name, dependsOn: job.dependsOn, job }))).map((item) => item.job);
   } catch (error) {
-    throw new Error(`stage ${stage.name}: jobs depend on each other: ${(error as Error).message}`);
+    throw new Error(`stage ${stage.name}: jobs depend on each other: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -388,7 +388,7 @@ export class Rehearsal {
     try {
       return truthy(evaluateText(source, context));
     } catch (error) {
-      throw new Error(`${where}: condition '${source}': ${(error as Error).message}`);
+      throw new Error(`${where}: condition '${source}': ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -404,7 +404,7 @@ export class Rehearsal {
       try {
         out[name] = toText(evaluateText(runtime[1], context));
       } catch (error) {
-        throw new Error(`${where}: variable ${name}: ${(error as Error).message}`);
+        throw new Error(`${where}: variable ${name}: ${(error as Error).message}`, { cause: error });
       }
     }
     return out;
@@ -520,7 +520,8 @@ export class Rehearsal {
     const did = rejected
       ? `REJECTED by an approver of '${environment}' (--reject-approval): the stage fails, none of its jobs runs`
       : timedOut
-        ? `TIMED OUT: no approver of '${environment}' answered within ${timeout} min (--approval-timeout): the stage fails, none of its jobs runs`
+        ? `TIMED OUT: no approver of '${environment}' answered within ${timeout} min (--approval-timeout): ` +
+          'the stage fails, none of its jobs runs'
         : `approved (rehearsal: granted automatically; in Azure DevOps an approver of '${environment}' clicks Approve)`;
     this.record({
       stage: stage.name,
@@ -642,7 +643,7 @@ export class Rehearsal {
     if (job.environment) jobVariables['Environment.Name'] = job.environment;
     // Regular agent jobs check the repository out unless told not to; deployment jobs only when asked.
     const checkoutStep = job.steps.find((step) => step.kind === 'checkout');
-    let checkedOut = !job.server && (checkoutStep ? toText(checkoutStep.raw.checkout) !== 'none' : job.kind === 'job');
+    const checkedOut = !job.server && (checkoutStep ? toText(checkoutStep.raw.checkout) !== 'none' : job.kind === 'job');
     // A deployment job downloads the run's artifacts first, unless it has its own download steps.
     if (job.kind === 'deployment' && !job.steps.some((step) => step.kind === 'download')) this.downloadArtifacts(workspace, '*');
 
@@ -678,7 +679,9 @@ export class Rehearsal {
       return 'Failed';
     }
     if (control.timedOut) {
-      const message = `The job ran longer than the maximum time of ${control.timeoutMinutes} minutes${this.options.hostedCapMinutes !== undefined && control.timeoutMinutes === this.options.hostedCapMinutes ? ` (Microsoft-hosted cap, --hosted-cap ${this.options.hostedCapMinutes})` : ''}`;
+      const cap = this.options.hostedCapMinutes;
+      const atCap = cap !== undefined && control.timeoutMinutes === cap ? ` (Microsoft-hosted cap, --hosted-cap ${cap})` : '';
+      const message = `The job ran longer than the maximum time of ${control.timeoutMinutes} minutes${atCap}`;
       this.jobEntry(
         stage,
         job,
@@ -919,7 +922,8 @@ export class Rehearsal {
     const definition = this.catalog.get(reference.toLowerCase());
     if (!definition)
       throw new Error(
-        `step ${stage.name}.${job.name}.${step.displayName}: task ${reference} is neither one of ours (tasks/*/task.json) nor a built-in the rehearsal knows`,
+        `step ${stage.name}.${job.name}.${step.displayName}: task ${reference} is neither one of ours (tasks/*/task.json) ` +
+          'nor a built-in the rehearsal knows',
       );
     const { run, interrupted, signals } = await this.runTask(
       definition,
@@ -986,7 +990,8 @@ export class Rehearsal {
     const endpoint = this.options.connections[connectionName] ?? this.options.connections[endpointType];
     if (!endpoint) {
       throw new Error(
-        `${definition.reference} input ${inputName}: no emulator stands in for service connection '${connectionName}' (type ${endpointType})`,
+        `${definition.reference} input ${inputName}: ` +
+          `no emulator stands in for service connection '${connectionName}' (type ${endpointType})`,
       );
     }
     return endpoint;
@@ -1158,7 +1163,7 @@ export class Rehearsal {
       return {
         what: reference,
         result: 'Succeeded',
-        did: `manual validation approved (rehearsal)${instructions ? `: "${instructions.slice(0, 160)}${instructions.length > 160 ? '…' : ''}"` : ''}`,
+        did: `manual validation approved (rehearsal)${instructions ? `: "${shortened(instructions, 160)}"` : ''}`,
       };
     }
     const own = step.timeoutInMinutes && step.timeoutInMinutes > 0 ? step.timeoutInMinutes * 60_000 : Infinity;
@@ -1184,7 +1189,9 @@ export class Rehearsal {
       result: 'Canceled',
       interrupted: 'timeout',
       injected: true,
-      did: `no one answered; the job's timeout (${control.timeoutMinutes} min) came before the task's own (${step.timeoutInMinutes ?? 'none'}): onTimeout never applied`,
+      did:
+        `no one answered; the job's timeout (${control.timeoutMinutes} min) came before the task's own ` +
+        `(${step.timeoutInMinutes ?? 'none'}): onTimeout never applied`,
       errors: [message],
     };
   }
@@ -1192,4 +1199,9 @@ export class Rehearsal {
 
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalResult> {
   return new Rehearsal(options).run();
+}
+
+/** `text` cut to `max` characters, with an ellipsis when cut. */
+function shortened(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

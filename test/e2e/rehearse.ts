@@ -56,7 +56,7 @@ export interface RehearseOptions {
   signalDelaysMs?: { sigterm: number; kill: number };
   /** Rehearse pipelines/preflight.yml (the Friday go/no-go) instead of the night. */
   preflight?: boolean;
-  /** With --preflight: a fault of test/emulators/faults.ts applied to the world first. */
+  /** With --preflight: a fault of test/helpers/faults.ts applied to the world first. */
   fault?: string;
 }
 
@@ -112,7 +112,7 @@ function usage(): string {
     "  --slow-step     <step>=<minutes>: that step takes that many simulated minutes (to meet its job's timeout)",
     '  --verbose       also print every line the steps print',
     '  --preflight     rehearse pipelines/preflight.yml, the Friday go/no-go (ends with one line: Preflight: GO or NO-GO)',
-    '  --fault         with --preflight: apply this fault of test/emulators/faults.ts first (e.g. expired-secret)',
+    '  --fault         with --preflight: apply this fault of test/helpers/faults.ts first (e.g. expired-secret)',
   ].join('\n');
 }
 
@@ -536,10 +536,12 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
     print('');
     print(`${ok ? '✔' : '✘'} ${verdict}`);
     print(
-      `  ${result.timeline.length} timeline entries, ${result.approvals.length} approval(s), simulated ${formatMinutes((result.clockEnd.getTime() - clockStart.getTime()) / 60_000)} in ${seconds(elapsed)}.`,
+      `  ${result.timeline.length} timeline entries, ${result.approvals.length} approval(s), ` +
+        `simulated ${formatMinutes((result.clockEnd.getTime() - clockStart.getTime()) / 60_000)} in ${seconds(elapsed)}.`,
     );
     print(
-      `  Summary: ${path.relative(process.cwd(), summaryFile)}   Timeline: ${path.relative(process.cwd(), timelineFile)}   Result: ${path.relative(process.cwd(), path.join(outDirectory, 'result.json'))}`,
+      `  Summary: ${path.relative(process.cwd(), summaryFile)}   Timeline: ${path.relative(process.cwd(), timelineFile)}   ` +
+        `Result: ${path.relative(process.cwd(), path.join(outDirectory, 'result.json'))}`,
     );
     const reportPage = writeReportPage(outDirectory, result, recovery);
     print(

@@ -40,7 +40,7 @@ export interface World {
   /** Predefined variables of the run that point at an emulator (collection URL...). */
   variables: Record<string, string>;
   /** Seeds the emulators from the expanded pipeline's values (servers, gateway, pipelines of the plan). */
-  seed?(pipeline: ExpandedPipeline): Promise<void>;
+  seed?: (pipeline: ExpandedPipeline) => Promise<void>;
   /**
    * Makes the emulators whose answers depend on the time (Pingdom's windows, New Relic's muting schedules) read
    * the rehearsal's simulated clock, the same one the steps are given as `MaintenanceWindow.Now`. With
@@ -78,7 +78,10 @@ export interface WorldOptions {
   planFile?: string;
   /** Plan change ids whose pipelines fail in the emulated Azure DevOps. */
   failChanges?: string[];
-  /** How long each of the plan's pipelines (and the regression pipeline) runs in the emulator (default: the median of REHEARSAL_HISTORY_MINUTES). */
+  /**
+   * How long each of the plan's pipelines (and the regression pipeline) runs in the emulator (default: the median of
+   * REHEARSAL_HISTORY_MINUTES).
+   */
   pipelineDurationMs?: number;
   /** Pipelines (by name, `\Folder\Name` or id) whose next run fails: a plan's or the regression pipeline. */
   failPipelines?: string[];

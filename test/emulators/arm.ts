@@ -941,7 +941,7 @@ export class ArmEmulator extends Emulator {
     // api-version 2022-04-01): what the granted role allows, or everything when no role is enforced. Any
     // signed-in caller may read its own permissions, so no action is checked (nor recorded as used).
     this.route('GET', `${rg}/Microsoft.Authorization/permissions`, (request) => {
-      const auth = this.entra.check(request.headers.authorization as string | undefined, this.audience);
+      const auth = this.entra.check(request.headers.authorization, this.audience);
       if (!auth.ok) return armError(401, 'InvalidAuthenticationToken', auth.reason);
       if (lower(request.params.subscription) !== lower(this.subscriptionId))
         return armError(404, 'SubscriptionNotFound', `The subscription '${request.params.subscription}' could not be found.`);

@@ -254,7 +254,8 @@ export class EntraEmulator extends Emulator {
           401,
           'invalid_client',
           7000222,
-          `The provided client secret keys for app '${clientId}' are expired. Create new keys for the app, or consider using certificate credentials.`,
+          `The provided client secret keys for app '${clientId}' are expired. ` +
+            'Create new keys for the app, or consider using certificate credentials.',
         );
       }
       via = 'secret';

@@ -105,7 +105,8 @@ function restoreProblems(stage: PipelineStage, job: PipelineJob): string[] {
     for (const step of job.steps.filter((candidate) => candidate.kind === 'download')) {
       if (!RUNS_AFTER_CANCEL.test(step.condition ?? '')) {
         problems.push(
-          `${where}.${step.displayName ?? 'download'} (download): the step's condition '${step.condition ?? 'succeeded()'}' is false after a Cancel, so the restores and the report miss the records it brings`,
+          `${where}.${step.displayName ?? 'download'} (download): the step's condition '${step.condition ?? 'succeeded()'}' ` +
+            'is false after a Cancel, so the restores and the report miss the records it brings',
         );
       }
     }

@@ -139,7 +139,7 @@ export async function runCheck(
   });
   const files = readPreflightFiles(path.join(workDirectory, 'preflight'));
   if (files.length !== 1) throw new Error(`${step.task} check wrote ${files.length} preflight file(s):\n${run.stdout}\n${run.stderr}`);
-  return { run, file: files[0]! };
+  return { run, file: files[0] };
 }
 
 /** Calls that change something, by each emulator's own rules (read-only POSTs of reading APIs excluded). */

@@ -528,7 +528,8 @@ describe('hostile corpus (text): plan files, plan text, script arguments and out
 
     it('masks the sig of a Teams or Power Automate workflow URL that an error echoes alone', async () => {
       for (const sig of ['Zm9vYmFyLXNpZ25hdHVyZS0xMjM0NTY3ODkw', 'abc%2Bdef%2Fghi%3D0123456789']) {
-        const url = `${base}/workflows/0a1b/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${sig}`;
+        const query = `api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${sig}`;
+        const url = `${base}/workflows/0a1b/triggers/manual/paths/invoke?${query}`;
         const visible = await attempt((log) =>
           postTeamsWorkflow(url, { type: 'message', attachments: [] }, { log, retry: { attempts: 1 } as never, clock: realClock() }),
         );

@@ -36,7 +36,7 @@ describe('check action of every mutating task (bundled, emulated world)', functi
     for (let index = 0; index < steps.length; index += 2)
       results.push(...(await Promise.all(steps.slice(index, index + 2).map((step) => runCheck(world, step)))));
     for (const [index, { run, file }] of results.entries()) {
-      const step = steps[index]!;
+      const step = steps[index];
       if (process.env.SHOW_PREFLIGHT) console.log(step.task, JSON.stringify(file.findings, null, 1));
       const notGo = file.findings.filter((finding) => finding.verdict !== 'GO');
       assert.deepEqual(notGo, [], `${step.task}: ${run.stdout}`);
@@ -44,7 +44,7 @@ describe('check action of every mutating task (bundled, emulated world)', functi
       assert.equal(run.outputs.preflightVerdict, 'GO', step.task);
       assert.match(
         file.findings.map((finding) => finding.wouldDo ?? '').join('\n'),
-        expectations[step.task]!,
+        expectations[step.task],
         `${step.task}: ${JSON.stringify(file.findings, null, 2)}`,
       );
       assert.match(run.summaries.join('\n'), /\| Check \| Object \| Verdict \| Why \| Fix \| Would do \|/, step.task);

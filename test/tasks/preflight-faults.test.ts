@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { FAULT_NAMES, applyFault, applyFaultNow, type FaultName } from '../emulators/faults';
+import { FAULT_NAMES, applyFault, applyFaultNow, type FaultName } from '../helpers/faults';
 import type { World } from '../e2e/world';
 import { emptyRecordsFolder, FRIDAY, nightChecks, PLAN_FILE, runCheck, startPreflightWorld, writesIn } from '../helpers/preflight-world';
 
@@ -80,8 +80,8 @@ describe('preflight faults: the check that must find each one says NO-GO', funct
     assert.equal(run.outputs.preflightVerdict, 'NO-GO', run.stdout);
     const found = file.findings.filter((finding) => finding.verdict === 'NO-GO');
     assert.equal(found.length, 1, JSON.stringify(file.findings, null, 2));
-    assert.match(found[0]!.object, /^pipeline Biller_Infrastructure \(change [^)]+\)$/);
-    assert.match(found[0]!.fix, /Queue builds/);
+    assert.match(found[0].object, /^pipeline Biller_Infrastructure \(change [^)]+\)$/);
+    assert.match(found[0].fix, /Queue builds/);
     assert.deepEqual(writesIn(world), []);
   });
 

@@ -30,11 +30,11 @@ describe('AppGatewayDrainV1 check (bundled, ARM and Entra emulators)', function 
     assert.equal(run.result, 'Succeeded', run.stdout);
     assert.equal(run.outputs.preflightVerdict, 'GO');
     const [file] = readPreflightFiles(path.join(dir, 'preflight'));
-    assert.equal(file!.task, 'AppGatewayDrain');
+    assert.equal(file.task, 'AppGatewayDrain');
     assert.ok(fs.existsSync(path.join(dir, 'preflight', 'AppGatewayDrain-1.json')));
     assert.ok(
-      file!.findings.some((f) => f.wouldDo === 'would drain IC-Web1..5 from pool web; 5 would stay healthy'),
-      JSON.stringify(file!.findings, null, 2),
+      file.findings.some((f) => f.wouldDo === 'would drain IC-Web1..5 from pool web; 5 would stay healthy'),
+      JSON.stringify(file.findings, null, 2),
     );
     assert.deepEqual(
       azure.arm.journal.filter((e) => e.method !== 'GET' && !/backendhealth/i.test(e.path)).map((e) => `${e.method} ${e.path}`),

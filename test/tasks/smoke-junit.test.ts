@@ -6,7 +6,7 @@ import { runBundledTask } from '../helpers/task-runner';
 
 // xml2js (already installed with the dev tools) parses the file as any XML reader would: a malformed document fails.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { parseStringPromise } = require('xml2js') as { parseStringPromise(xml: string, options?: object): Promise<any> };
+const { parseStringPromise } = require('xml2js') as { parseStringPromise: (xml: string, options?: object) => Promise<any> };
 
 /**
  * The shape Azure DevOps' JUnit reader takes (PublishTestResults, `results.publish type=JUnit`): a `testsuites`

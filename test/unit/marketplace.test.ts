@@ -317,7 +317,7 @@ describe('the marketplace listing (vss-extension.json, overview, licence, privac
     assert.match(manifest.branding?.color ?? '', /^#[0-9a-f]{6}$/i);
     assert.equal(manifest.repository?.type, 'git');
     for (const link of ['getstarted', 'support', 'license', 'privacypolicy']) {
-      assert.ok(manifest.links?.[link]?.uri?.startsWith(`${manifest.repository!.uri}/`), `links.${link} points into the repository`);
+      assert.ok(manifest.links?.[link]?.uri?.startsWith(`${manifest.repository.uri}/`), `links.${link} points into the repository`);
     }
   });
 

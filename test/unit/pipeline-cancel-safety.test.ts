@@ -148,7 +148,7 @@ describe('pipelines survive a Cancel, a job timeout and a queue-time parameter',
       );
     });
 
-    it('a cancel timeout shorter than the restore: the default 5 minutes, and 30 against a drain restore with a 15 minute health wait', () => {
+    it('a cancel timeout shorter than the restore: the default 5, and 30 against a drain with a 15 minute health wait', () => {
       const steps = [
         '          - task: AppGatewayDrain@1',
         '            name: restore',

@@ -50,7 +50,7 @@ describe('preflight file', () => {
     writePreflightFile(path.join(dir, 'job2'), { ...file, task: 'AppGatewayDrain' });
     const read = readPreflightFiles(dir);
     assert.deepEqual(
-      read.map((entry) => [entry.task, entry.findings[0]!.verdict]),
+      read.map((entry) => [entry.task, entry.findings[0].verdict]),
       [
         ['AppGatewayDrain', 'NO-GO'],
         ['Notify', 'NO-GO'],

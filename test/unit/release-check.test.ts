@@ -84,7 +84,7 @@ describe('the version check of npm run package (extension/release-check.mjs)', f
     assert.equal(status, 0, output);
   });
 
-  it('fails a task whose code changed (in a module it bundles) without a bump, naming the task and the version to set; a bump passes', () => {
+  it('fails a task whose bundled code changed without a bump, naming the task and the version to set; a bump passes', () => {
     const repo = miniRepository();
     repo.record();
     fs.writeFileSync(path.join(repo.root, 'shared', 'greet.ts'), "export const greeting = 'hello, world';\n");
@@ -187,7 +187,8 @@ describe('the -dev side-by-side copy (extension/package.mjs --dev <n>)', functio
       [
         '--input-type=module',
         '-e',
-        `import { devTaskId } from ${JSON.stringify(path.join(repoRoot, 'extension', 'package.mjs'))}; console.log(JSON.stringify(process.argv.slice(1).map(devTaskId)));`,
+        `import { devTaskId } from ${JSON.stringify(path.join(repoRoot, 'extension', 'package.mjs'))}; ` +
+          'console.log(JSON.stringify(process.argv.slice(1).map(devTaskId)));',
         ...taskFolders(repoRoot).map(
           (folder) => (JSON.parse(fs.readFileSync(path.join(repoRoot, 'tasks', folder, 'task.json'), 'utf8')) as TaskFixture).id,
         ),

@@ -1,7 +1,7 @@
 import { formatGatewayTag, gatewayTagName } from '../../shared/azure/drain-tags';
 import { MAINTENANCE_ROLE_ACTIONS } from '../../shared/azure/permissions-check';
 import { loadPlan } from '../../shared/plan/plan';
-import { CLIENT_SECRET } from '../helpers/azure-fixture';
+import { CLIENT_SECRET } from './azure-fixture';
 import type { World } from '../e2e/world';
 
 /**
