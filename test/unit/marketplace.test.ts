@@ -170,8 +170,8 @@ const CONNECTIONS: Record<string, { header?: [string, string]; verify?: string; 
 
 /** The header each client in shared/services sends, read from its source, so manifest and code agree. */
 const CLIENT_HEADERS: Record<string, [string, RegExp]> = {
-  'maintenance-pingdom': ['shared/services/pingdom.ts', /Authorization: `Bearer \$\{/],
-  'maintenance-cloudflare': ['shared/services/cloudflare.ts', /Authorization: `Bearer \$\{/],
+  'maintenance-pingdom': ['shared/services/pingdom-client.ts', /Authorization: `Bearer \$\{/],
+  'maintenance-cloudflare': ['shared/services/cloudflare-client.ts', /Authorization: `Bearer \$\{/],
   'maintenance-slack': ['shared/services/slack.ts', /Authorization: `Bearer \$\{/],
   'maintenance-newrelic': ['shared/services/newrelic.ts', /'API-Key': /],
 };
