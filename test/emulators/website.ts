@@ -7,6 +7,8 @@ import { Emulator, type EmulatorResponse } from './kit';
 export class WebsiteEmulator extends Emulator {
   /** Paths answering 503 with the maintenance page. */
   maintenance = false;
+  /** With `maintenance`: how many more answers show the page before it lifts by itself (undefined: until told). */
+  private maintenanceAnswersLeft?: number;
   readonly slowPaths = new Map<string, number>();
   readonly brokenPaths = new Map<string, number>();
 
@@ -14,6 +16,7 @@ export class WebsiteEmulator extends Emulator {
     super({ name: 'Website', https: true });
     this.onReset(() => {
       this.maintenance = false;
+      this.maintenanceAnswersLeft = undefined;
       this.slowPaths.clear();
       this.brokenPaths.clear();
     });
@@ -21,6 +24,7 @@ export class WebsiteEmulator extends Emulator {
     const serve = (path: string, title: string, body: string) =>
       this.route('GET', path, (): EmulatorResponse => {
         if (this.maintenance) {
+          if (this.maintenanceAnswersLeft !== undefined && --this.maintenanceAnswersLeft <= 0) this.maintenance = false;
           return {
             status: 503,
             headers: { 'Content-Type': 'text/html', 'Retry-After': 600 },
@@ -35,5 +39,11 @@ export class WebsiteEmulator extends Emulator {
     serve('/login', 'Sign in', '<form id="login">Sign in</form>');
     serve('/health', 'Health', 'Healthy');
     this.route('GET', '/api/status', () => ({ body: { status: 'ok', version: '2025.04.13' } }));
+  }
+
+  /** Shows the maintenance page for the next `answers` requests, then lifts it: counted, not timed, so load cannot race it. */
+  maintenanceFor(answers: number): void {
+    this.maintenance = true;
+    this.maintenanceAnswersLeft = answers;
   }
 }
