@@ -1,4 +1,4 @@
-import { BuildResult, BuildStatus, type Build } from 'azure-devops-node-api/interfaces/BuildInterfaces';
+import { BuildQueryOrder, BuildResult, BuildStatus, type Build } from 'azure-devops-node-api/interfaces/BuildInterfaces';
 import { ServiceError } from '../core/errors';
 import type { DevOpsClient } from './client';
 
@@ -24,6 +24,9 @@ export interface RunState {
   startedAt?: number;
   finishedAt?: number;
 }
+
+/** How far the agent's clock may be ahead of the service's when looking for a run queued since a time. */
+export const CLOCK_SKEW_MS = 60_000;
 
 /** `change:` tags a run of a plan change (RunChangesV1), `run:` a single run a step awaits (RunPipelineV1). */
 export const TAG_PREFIX = { window: 'window:', change: 'change:', run: 'run:', attempt: 'attempt:' } as const;
@@ -158,7 +161,16 @@ export class PipelineRuns {
    * dropped connection) is not sent again blindly: the newest untagged run of the pipeline started since is
    * taken as ours.
    */
-  async start(pipeline: PipelineRef, options: { branch?: string; parameters: Record<string, string>; tags: string[] }): Promise<RunState> {
+  async start(
+    pipeline: PipelineRef,
+    options: {
+      branch?: string;
+      parameters: Record<string, string>;
+      tags: string[];
+      /** Told once the run exists and before it is tagged (the caller logs it: a crash here leaves it untagged). */
+      onQueued?: (runId: number) => void;
+    },
+  ): Promise<RunState> {
     const api = await this.client.pipelines();
     const requestedAt = this.client.now();
     const body = {
@@ -184,10 +196,29 @@ export class PipelineRuns {
       if (!adopted) throw error;
       runId = adopted;
     }
+    options.onQueued?.(runId);
+    return this.tagAndRead(pipeline, runId, options.tags);
+  }
+
+  /**
+   * After a crash between queueing a run and tagging it: the newest run of the pipeline queued since `since`
+   * (less a margin for clock skew) that no step of a window has tagged, not one of `exclude`, tagged now and
+   * returned; undefined when there is none (the run was never queued).
+   */
+  async adoptUntagged(
+    pipeline: PipelineRef,
+    options: { since: number; tags: string[]; exclude?: ReadonlySet<number> },
+  ): Promise<RunState | undefined> {
+    const runId = await this.findUntaggedSince(pipeline, options.since, options.exclude);
+    return runId === undefined ? undefined : this.tagAndRead(pipeline, runId, options.tags);
+  }
+
+  /** Tags the run (a failure is told to `onTagFailure`, the run goes on) and reads its state. */
+  private async tagAndRead(pipeline: PipelineRef, runId: number, tags: string[]): Promise<RunState> {
     const build = await this.client.build();
     let tagged = true;
     try {
-      await this.client.call(`tag run ${runId} of ${pipeline.name}`, () => build.addBuildTags(options.tags, this.client.project, runId));
+      await this.client.call(`tag run ${runId} of ${pipeline.name}`, () => build.addBuildTags(tags, this.client.project, runId));
     } catch (error) {
       // The run is going: follow it anyway, and say that a later run of the step will not recognise it.
       tagged = false;
@@ -195,15 +226,35 @@ export class PipelineRuns {
     }
     const started = await this.client.call(`read run ${runId}`, () => build.getBuild(this.client.project, runId)).catch(() => undefined);
     const state = started ? toRunState(started) : { id: runId, status: 'running' as const, tags: [] };
-    return tagged ? { ...state, tags: [...new Set([...state.tags, ...options.tags])] } : state;
+    return tagged ? { ...state, tags: [...new Set([...state.tags, ...tags])] } : state;
   }
 
-  private async findUntaggedSince(pipeline: PipelineRef, since: number): Promise<number | undefined> {
+  /** Runs queued since `since`: by queue time, as `minTime` filters on the time `queryOrder` names. */
+  private async findUntaggedSince(pipeline: PipelineRef, since: number, exclude?: ReadonlySet<number>): Promise<number | undefined> {
     const build = await this.client.build();
+    const minTime = new Date(since - CLOCK_SKEW_MS);
     const recent = await this.client.call(`look for a run of ${pipeline.name} started just now`, () =>
-      build.getBuilds(this.client.project, [pipeline.id], undefined, undefined, new Date(since - 60_000)),
+      build.getBuilds(
+        this.client.project,
+        [pipeline.id],
+        undefined,
+        undefined,
+        minTime,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        BuildQueryOrder.QueueTimeDescending,
+      ),
     );
-    const candidates = (recent ?? []).filter((run) => !taggedByWindow(run.tags));
+    const candidates = (recent ?? []).filter((run) => !taggedByWindow(run.tags) && !exclude?.has(run.id!));
     return candidates.sort((a, b) => b.id! - a.id!)[0]?.id;
   }
 

@@ -4,6 +4,7 @@ import type { Log } from '../core/log';
 import { link, MarkdownSummary } from '../core/summary';
 import { textOf } from '../core/text';
 import type { DevOpsClient } from './client';
+import { StartIntentFile } from './start-intent';
 import { PipelineRuns, singleRunTags, tagValue, TAG_PREFIX, type PipelineRef, type RunState } from './runs';
 
 /**
@@ -121,6 +122,11 @@ export interface RunPipelineOptions {
   pollIntervalMs: number;
   /** Polls back off up to this while the run goes on (default 4 x pollIntervalMs). */
   maxPollIntervalMs?: number;
+  /**
+   * The records folder: the step writes its intent there before queueing the run, so a crash before the run is
+   * tagged does not start a second one. None: no intent is kept.
+   */
+  recordsDirectory?: string;
   /** Told as soon as the run is known (started or found), so its id and link are out even if the wait fails. */
   onRun?: (run: RunState, pipeline: PipelineRef) => void;
 }
@@ -189,10 +195,9 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   if (begun.final) return result(begun.run, begun.final, begun.origin);
   const run = await followRun(options, runs, pipeline, begun.run, startedAt);
   if (run.status === 'running') return result(run, 'timed-out', begun.origin, begun.note);
-  log.info(
-    `${pipeline.name} ${runLabel(run)} ${run.status}${run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : ''}. ${run.webUrl ?? ''}`.trim(),
-  );
-  return result(run, run.status as RunOutcome, begun.origin, begun.note);
+  const took = run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : '';
+  log.info(`${pipeline.name} ${runLabel(run)} ${run.status}${took}. ${run.webUrl ?? ''}`.trim());
+  return result(run, run.status, begun.origin, begun.note);
 }
 
 interface BegunRun {
@@ -209,13 +214,17 @@ interface BegunRun {
  */
 async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipeline: PipelineRef, key: string): Promise<BegunRun> {
   const { log } = options;
-  const earlier = (await runs.runsOfWindow(options.windowId)).find(
-    (run) => tagValue(run.tags, TAG_PREFIX.run)?.toLowerCase() === key.toLowerCase(),
-  );
+  const intent = options.recordsDirectory ? StartIntentFile.of(options.recordsDirectory, options.windowId, key) : undefined;
+  // A start interrupted before its run was tagged: that run is newer than any tagged one.
+  const adopted = intent && (await adoptInterruptedStart(options, runs, pipeline, { key, intent }));
+  const earlier =
+    adopted ??
+    (await runs.runsOfWindow(options.windowId)).find((run) => tagValue(run.tags, TAG_PREFIX.run)?.toLowerCase() === key.toLowerCase());
   const sameAttempt = earlier !== undefined && tagValue(earlier.tags, TAG_PREFIX.attempt) === options.attemptId;
   if (earlier?.status === 'running') {
     log.info(
-      `${runLabel(earlier)} started earlier in this window is still running; waiting for it instead of starting another. ${earlier.webUrl ?? ''}`.trim(),
+      `${runLabel(earlier)} started earlier in this window is still running; waiting for it instead of starting another. ` +
+        `${earlier.webUrl ?? ''}`.trim(),
     );
     return { run: earlier, origin: 'resumed' };
   }
@@ -225,7 +234,8 @@ async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipelin
   }
   if (earlier && sameAttempt) {
     log.warn(
-      `${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ${earlier.webUrl ?? ''}`.trim(),
+      `${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ` +
+        `${earlier.webUrl ?? ''}`.trim(),
     );
     return { run: earlier, origin: 'failed-in-this-attempt', final: earlier.status as RunOutcome };
   }
@@ -234,28 +244,73 @@ async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipelin
     note = `${runLabel(earlier)} of an earlier attempt ended ${earlier.status}; started it again`;
     log.info(`${note}.`);
   }
+  const run = await startRun(options, runs, pipeline, { key, intent });
+  return { run, origin: 'started', note };
+}
+
+/** Starts the run, its intent written first and cleared once the run is tagged. */
+async function startRun(
+  options: RunPipelineOptions,
+  runs: PipelineRuns,
+  pipeline: PipelineRef,
+  { key, intent }: { key: string; intent?: StartIntentFile },
+): Promise<RunState> {
+  const { log } = options;
   const parameterNames = Object.keys(options.parameters);
-  log.info(
-    `Starting ${pipeline.name} on ${options.branch ?? 'its default branch'}${parameterNames.length ? ` with parameters ${parameterNames.join(', ')}` : ''}.`,
-  );
+  const withParameters = parameterNames.length ? ` with parameters ${parameterNames.join(', ')}` : '';
+  log.info(`Starting ${pipeline.name} on ${options.branch ?? 'its default branch'}${withParameters}.`);
+  intent?.write({ pipelineId: pipeline.id, attemptId: options.attemptId, at: new Date(options.client.now()).toISOString() });
   let run: RunState;
   try {
     run = await runs.start(pipeline, {
       branch: options.branch,
       parameters: options.parameters,
       tags: singleRunTags(options.windowId, key, options.attemptId),
+      onQueued: (runId) => log.info(`Queued ${pipeline.name} run ${runId}; tagging it.`),
     });
   } catch (error) {
     const status = (error as { status?: number }).status;
+    // Refused by the service (4xx): nothing was queued. Otherwise the intent stays for a later run to look.
+    if (status !== undefined && status < 500) intent?.clear();
     // The service refuses a run whose parameters or branch the pipeline does not accept with a 400.
     if (status === 400)
       throw new Error(
         `${messageOf(error)} Check the inputs 'parameters' and 'branch' against what ${pipeline.name} declares; nothing was started.`,
+        { cause: error },
       );
     throw error;
   }
+  intent?.clear();
   log.info(`Started ${pipeline.name}: ${runLabel(run)} ${run.webUrl ?? ''}`.trim());
-  return { run, origin: 'started', note };
+  return run;
+}
+
+/**
+ * An earlier run of the step wrote its intent and stopped before its run was tagged: the newest untagged run of
+ * the pipeline queued since is that run (tagged now, with the intent's attempt); none means it was never queued.
+ */
+async function adoptInterruptedStart(
+  options: RunPipelineOptions,
+  runs: PipelineRuns,
+  pipeline: PipelineRef,
+  { key, intent }: { key: string; intent: StartIntentFile },
+): Promise<RunState | undefined> {
+  const open = intent.read();
+  if (!open || open.pipelineId !== pipeline.id) return undefined;
+  const adopted = await runs.adoptUntagged(pipeline, {
+    since: Date.parse(open.at),
+    tags: singleRunTags(options.windowId, key, open.attemptId),
+  });
+  const when = `at ${open.at} (attempt ${open.attemptId})`;
+  options.log.info(
+    adopted
+      ? `An earlier run of this step was starting ${pipeline.name} ${when} and stopped before tagging the run; ${runLabel(adopted)}, ` +
+          `queued since and untagged, is that run: tagged it and took it over instead of starting another.`
+      : `An earlier run of this step was starting ${pipeline.name} ${when} and stopped; no untagged run of it was queued since, ` +
+          `so it never started.`,
+  );
+  intent.clear();
+  return adopted;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { messageOf } from '../core/errors';
 import type { Log } from '../core/log';
-import { runTags, type PipelineRuns } from '../devops/runs';
+import { runTags, type PipelineRef, type PipelineRuns, type RunState } from '../devops/runs';
 import type { Tracked } from './change-state';
 import type { ChangeOutcome } from './checklist';
 import type { Ledger } from './ledger';
@@ -39,14 +39,67 @@ export async function startChange(entry: Tracked, context: StartContext): Promis
 async function startPipeline(entry: Tracked, context: StartContext): Promise<void> {
   const { change } = entry;
   if (change.action.kind !== 'pipeline') return;
+  const pipeline = entry.pipeline!;
+  // The intent first: a crash between queueing the run and tagging it leaves an untagged run only this finds.
+  context.ledger.set(change.id, {
+    outcome: 'starting',
+    pipelineId: pipeline.id,
+    attemptId: context.attemptId,
+    at: new Date(context.now()).toISOString(),
+  });
   try {
     const tags = runTags(context.windowId, change.id, context.attemptId);
-    entry.run = await context.runs.start(entry.pipeline!, { branch: change.action.branch, parameters: change.action.parameters, tags });
+    entry.run = await context.runs.start(pipeline, {
+      branch: change.action.branch,
+      parameters: change.action.parameters,
+      tags,
+      onQueued: (runId) => context.log.info(`Queued ${pipeline.name} run ${runId} for ${change.id}; tagging it.`),
+    });
+    context.ledger.delete(change.id);
     entry.outcome = 'running';
     context.log.info(`Started ${change.title} (${change.id}): run ${entry.run.name ?? entry.run.id} ${entry.run.webUrl ?? ''}`.trim());
   } catch (error) {
+    // Refused by the service (4xx): nothing was queued. Otherwise the intent stays for a later run to look.
+    const status = (error as { status?: number }).status;
+    if (status !== undefined && status < 500) context.ledger.delete(change.id);
     context.finish(entry, 'failed', `could not start: ${messageOf(error)}`);
   }
+}
+
+/**
+ * A change whose start was interrupted (its `starting` entry is open): the newest untagged run of its pipeline
+ * queued since is the one that start queued; it is tagged now and returned. None means it was never queued.
+ * Either way the entry is closed, and the log says what was found and why it was looked for.
+ */
+export async function resumeInterruptedStart(
+  change: Change,
+  pipeline: PipelineRef | undefined,
+  context: { runs: PipelineRuns; ledger: Ledger; log: Log; windowId: string; claimed: Set<number> },
+): Promise<RunState | undefined> {
+  const intent = context.ledger.get(change.id);
+  if (intent?.outcome !== 'starting' || !pipeline || change.action.kind !== 'pipeline') return undefined;
+  const since = Date.parse(intent.at);
+  const adopted = await context.runs.adoptUntagged(pipeline, {
+    since,
+    tags: runTags(context.windowId, change.id, intent.attemptId),
+    exclude: context.claimed,
+  });
+  const when = `at ${intent.at} (attempt ${intent.attemptId})`;
+  if (adopted) {
+    context.claimed.add(adopted.id);
+    context.log.info(
+      `${change.id}: an earlier run of this step was starting ${pipeline.name} ${when} and stopped before tagging the run; ` +
+        `run ${adopted.name ?? adopted.id} (id ${adopted.id}), queued since and untagged, is that run: tagged it and took it over ` +
+        `instead of starting another.`,
+    );
+  } else {
+    context.log.info(
+      `${change.id}: an earlier run of this step was starting ${pipeline.name} ${when} and stopped; no untagged run of it was ` +
+        `queued since, so it never started: starting it now.`,
+    );
+  }
+  context.ledger.delete(change.id);
+  return adopted;
 }
 
 function startScript(entry: Tracked, context: StartContext): void {

@@ -3,6 +3,7 @@ import type { Log } from '../core/log';
 import type { DevOpsClient } from '../devops/client';
 import { PipelineRuns, tagValue, TAG_PREFIX, type PipelineRef } from '../devops/runs';
 import { ChangeRound } from './change-round';
+import { resumeInterruptedStart } from './change-start';
 import { classifyChange, isSuccess, matchesKeys, OPEN, type Tracked } from './change-state';
 import type { ChangeReport } from './checklist';
 import { startPriority } from './graph';
@@ -69,7 +70,8 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
   const callsBefore = client.calls;
   const runs = new PipelineRuns(client, (runId, error) =>
     log.warn(
-      `Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but a later run of this step will not recognise it and may start it again.`,
+      `Run ${runId} could not be tagged (${messageOf(error)}); it is followed now, but a later run of this step will not ` +
+        `recognise it and may start it again.`,
     ),
   );
   const ledger = new Ledger(options.ledgerFile);
@@ -78,9 +80,9 @@ export async function runChanges(options: RunChangesOptions): Promise<RunChanges
   const tracked = await classifyHistory({ options, runs, ledger, confirmed, pipelines });
 
   const all = [...tracked.values()];
-  log.section(
-    `Changes of ${plan.window.name}: ${all.filter((t) => t.outcome === 'pending').length} to run, ${all.filter((t) => isSuccess(t)).length} already done, up to ${options.maxParallel} at once`,
-  );
+  const toRun = all.filter((t) => t.outcome === 'pending').length;
+  const done = all.filter((t) => isSuccess(t)).length;
+  log.section(`Changes of ${plan.window.name}: ${toRun} to run, ${done} already done, up to ${options.maxParallel} at once`);
   const round = new ChangeRound(tracked, {
     ...options,
     runs,
@@ -143,9 +145,12 @@ async function classifyHistory(context: {
   const history = await context.runs.runsOfWindow(options.windowId);
   const latestRun = (changeId: string) => history.find((run) => tagValue(run.tags, TAG_PREFIX.change) === changeId);
   const tracked = new Map<string, Tracked>();
+  const resume = { runs: context.runs, ledger, log: options.log, windowId: options.windowId, claimed: new Set<number>() };
   for (const change of options.plan.changes) {
+    // An interrupted start's run is newer than any tagged one: it is the change's latest run.
+    const adopted = await resumeInterruptedStart(change, context.pipelines.get(change.id), resume);
     const state = classifyChange(change, {
-      earlier: change.action.kind === 'pipeline' ? latestRun(change.id) : undefined,
+      earlier: change.action.kind === 'pipeline' ? (adopted ?? latestRun(change.id)) : undefined,
       remembered: ledger.get(change.id),
       attemptId: options.attemptId,
       inScope: options.onlyKeys.length === 0 || matchesKeys(change, options.onlyKeys),

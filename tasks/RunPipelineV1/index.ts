@@ -13,7 +13,7 @@ import {
   runPipeline,
 } from '../../shared/devops/single-run';
 
-void runTask('RunPipeline', async ({ input, log, variable, windowId, setOutput, attachSummary, reportPreflight }) => {
+void runTask('RunPipeline', async ({ input, log, records, variable, windowId, setOutput, attachSummary, reportPreflight }) => {
   const action = input.choice('action', ['run', 'check'], 'run');
   // Every input is checked before the first call to Azure DevOps.
   const pipeline = parsePipelineSelector('pipeline', input.string('pipeline', { required: true }));
@@ -53,6 +53,8 @@ void runTask('RunPipeline', async ({ input, log, variable, windowId, setOutput, 
     // A failure of this attempt is final for it; a re-run of the stage (or a new run) starts the pipeline again.
     attemptId: `${variable('System.BuildId') ?? 'local'}.${variable('System.StageAttempt') ?? '1'}`,
     runKey,
+    // The intent to start is written here first, so a crash before the run is tagged does not start a second one.
+    recordsDirectory: records.directory,
     timeoutMs: timeoutMinutes * 60_000,
     pollIntervalMs: rehearsalPollMs ?? Math.round(pollIntervalSeconds * 1000),
     onRun: (run) => {

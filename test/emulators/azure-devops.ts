@@ -209,6 +209,26 @@ function apiError(status: number, message: string, typeKey: string): EmulatorRes
   };
 }
 
+/**
+ * List Builds' `minTime`: builds that finished, started or were queued at or after it, "based on the queryOrder
+ * specified" (REST reference); with no order given this takes the finish time, so a run still going is not found.
+ */
+function minTimeFilter(
+  minTime: string | null,
+  queryOrder: string | null,
+): { test: (run: EmulatedRun, finishedAt: number | undefined) => boolean } | undefined {
+  if (!minTime) return undefined;
+  const since = new Date(minTime).getTime();
+  const order = (queryOrder ?? '').toLowerCase();
+  const at = (run: EmulatedRun, finishedAt: number | undefined) =>
+    order.startsWith('queuetime') || order === '4' || order === '5'
+      ? run.queuedAt
+      : order.startsWith('starttime')
+        ? run.startedAt
+        : finishedAt;
+  return { test: (run, finishedAt) => (at(run, finishedAt) ?? -Infinity) >= since };
+}
+
 export class AzureDevOpsEmulator extends Emulator {
   readonly organization = 'contoso';
   readonly project = 'Platform';
@@ -238,6 +258,8 @@ export class AzureDevOpsEmulator extends Emulator {
   readonly queueDenied = new Set<number>();
   readonly identities = new Map<string, { id: string; displayName: string }>();
   private throttles: Throttle[] = [];
+  private tagsHeld = false;
+  private heldTagCalls: Array<(apply: boolean) => void> = [];
   private readonly pendingEdits = new Map<number, Partial<Pick<EmulatedDefinition, 'queueStatus' | 'name'>>>();
   private nextDefinitionId = 1;
   private nextRunId = 1000;
@@ -255,6 +277,7 @@ export class AzureDevOpsEmulator extends Emulator {
       this.identities.clear();
       this.throttles = [];
       this.pendingEdits.clear();
+      this.releaseTags({ apply: false });
       this.rateLimit = undefined;
       this.onWaitForRuns = undefined;
       this.staleRevisionStatus = 409;
@@ -351,6 +374,22 @@ export class AzureDevOpsEmulator extends Emulator {
   }
 
   /** The next `times` matching calls get 429 with `Retry-After` and rate-limit headers. */
+  /**
+   * Holds every call that tags a run (not answered, not applied) until `releaseTags`: a crash test kills the
+   * step between queueing a run and tagging it, deterministically.
+   */
+  holdTags(): void {
+    this.tagsHeld = true;
+  }
+
+  /** Ends `holdTags`: held calls are applied and answered, or with `apply: false` dropped (answered 503). */
+  releaseTags(options: { apply: boolean } = { apply: true }): void {
+    this.tagsHeld = false;
+    const held = this.heldTagCalls;
+    this.heldTagCalls = [];
+    for (const resume of held) resume(options.apply);
+  }
+
   throttle(options: { times?: number; retryAfterSeconds?: number; path?: string | RegExp } = {}): void {
     this.throttles.push({ remaining: options.times ?? 1, retryAfterSeconds: options.retryAfterSeconds ?? 1, path: options.path });
   }
@@ -742,9 +781,11 @@ export class AzureDevOpsEmulator extends Emulator {
       const tags = request.query.get('tagFilters')?.split(',').filter(Boolean) ?? [];
       const status = request.query.get('statusFilter');
       const result = request.query.get('resultFilter');
+      const since = minTimeFilter(request.query.get('minTime'), request.query.get('queryOrder'));
       let runs = [...this.runs.values()].filter(
         (run) =>
           (!definitions || definitions.includes(run.definitionId)) &&
+          (!since || since.test(run, this.state(run).finishedAt)) &&
           (!buildIds || buildIds.includes(run.id)) &&
           tags.every((tag) => [...run.tags].some((own) => own.toLowerCase() === tag.toLowerCase())) &&
           matchesStatusFilter(status, this.state(run).status) &&
@@ -771,7 +812,12 @@ export class AzureDevOpsEmulator extends Emulator {
         ? { body: { count: run.tags.size, value: [...run.tags] } }
         : apiError(404, `The requested build ${request.params.id} could not be found.`, 'BuildNotFoundException');
     });
-    const addTags = (request: EmulatorRequest, tags: string[]): EmulatorResponse => {
+    const addTags = async (request: EmulatorRequest, tags: string[]): Promise<EmulatorResponse> => {
+      if (this.tagsHeld) {
+        // Held until released: a caller killed meanwhile never tagged the run (the call did not reach the service).
+        const apply = await new Promise<boolean>((resolve) => this.heldTagCalls.push(resolve));
+        if (!apply) return apiError(503, 'The service is unavailable.', 'ServiceUnavailableException');
+      }
       const run = this.runs.get(Number(request.params.id));
       if (!run) return apiError(404, `The requested build ${request.params.id} could not be found.`, 'BuildNotFoundException');
       for (const tag of tags) if (tag.trim()) run.tags.add(tag.trim());

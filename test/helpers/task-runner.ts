@@ -36,6 +36,8 @@ export interface RunTaskOptions {
   killAfterMs?: number;
   /** SIGKILLs the task as soon as a line of its output matches. */
   killOnLine?: (line: string) => boolean;
+  /** Sees every line of the task's output as it comes (a test acts on the emulator at a point of the run). */
+  onLine?: (line: string) => void;
   /** Cancels the task as the agent does, SIGINT (once), as soon as a line of its output matches. */
   interruptOnLine?: (line: string) => boolean;
 }
@@ -129,10 +131,11 @@ export async function runBundledTask(task: string, options: RunTaskOptions = {})
   let interruptedAtMs: number | undefined;
   child.stdout.on('data', (chunk: string) => {
     stdout += chunk;
-    if (options.killOnLine || options.interruptOnLine) {
+    if (options.killOnLine || options.interruptOnLine || options.onLine) {
       pending += chunk;
       const parts = pending.split('\n');
       pending = parts.pop() ?? '';
+      if (options.onLine) parts.forEach(options.onLine);
       if (options.killOnLine && parts.some(options.killOnLine)) kill();
       if (options.interruptOnLine && interruptedAtMs === undefined && parts.some(options.interruptOnLine)) {
         interruptedAtMs = Date.now() - started;

@@ -163,18 +163,91 @@ describe('RunChangesV1 (bundled, against the Azure DevOps emulator)', function (
   });
 
   it('resumes after a crash: runs still in flight are waited for, not started again', async () => {
-    // Long enough to be still running when the step starts again, however slow the machine.
-    ado.pipeline('Payer_Infrastructure')!.durationMs = 4000;
+    // Still running whatever the machine's speed, until the resumed step says it waits for it; then it ends.
+    ado.pipeline('Payer_Infrastructure')!.durationMs = 600_000;
     const dir = newWorkDirectory();
     const crashed = await run({}, { workDirectory: dir, killOnLine: (line) => /^Started Payer_Infrastructure/.test(line) });
     assert.ok(crashed.killed);
     const startedBefore = ado.runs.size;
     assert.ok(startedBefore >= 1);
-    const resumed = await run({ confirmedManualChanges: manualIds.join(',') }, { workDirectory: dir, buildId: '501' });
+    const resumed = await run(
+      { confirmedManualChanges: manualIds.join(',') },
+      {
+        workDirectory: dir,
+        buildId: '501',
+        onLine: (line) => {
+          if (/^payer-infra: run .* started earlier is still running; waiting for it/.test(line))
+            ado.runsOf('Payer_Infrastructure')[0].durationMs = 0;
+        },
+      },
+    );
     assert.equal(resumed.result, 'Succeeded', resumed.stdout);
     for (const name of ['Global_Infrastructure', 'Payer_Infrastructure', 'Hub_Infrastructure'])
       assert.equal(ado.runsOf(name).length, 1, `${name} ran once`);
     assert.ok(resumed.lines.some((line) => /started earlier is still running; waiting for it/.test(line)));
+  });
+
+  it('resumes after a crash between queueing a run and tagging it: the untagged run is taken over, not started again', async () => {
+    const dir = newWorkDirectory();
+    let queued: string | undefined;
+    ado.holdTags();
+    const crashed = await run(
+      {},
+      {
+        workDirectory: dir,
+        killOnLine: (line) => {
+          queued = /^Queued (.+) run \d+ for (\S+); tagging it\.$/.exec(line)?.[2] ?? queued;
+          return queued !== undefined;
+        },
+      },
+    );
+    assert.ok(crashed.killed && queued, crashed.stdout);
+    ado.releaseTags({ apply: false });
+    const pipeline = plan.changes.find((change) => change.id === queued)!.action;
+    assert.equal(pipeline.kind, 'pipeline');
+    const name = pipeline.kind === 'pipeline' ? pipeline.name : '';
+    const [untagged] = ado.runsOf(name);
+    assert.equal(untagged.tags.size, 0, 'the crash left the run untagged');
+
+    const resumed = await run({ confirmedManualChanges: manualIds.join(',') }, { workDirectory: dir });
+    assert.equal(resumed.result, 'Succeeded', resumed.stdout);
+    for (const change of plan.changes) {
+      if (change.action.kind === 'pipeline' && ['planned', 'doing'].includes(change.status))
+        assert.equal(ado.runsOf(change.action.name, change.action.folder).length, 1, `${change.id} ran once`);
+    }
+    assert.deepEqual([...untagged.tags].sort(), ['attempt:501.1', `change:${queued}`, 'maintenance-window', 'window:2025-03-23']);
+    assert.ok(
+      resumed.lines.some((line) =>
+        new RegExp(
+          `^${queued}: an earlier run of this step was starting ${name} .* stopped before tagging the run; ` +
+            `run \\S+ \\(id ${untagged.id}\\), queued since and untagged, is that run: tagged it and took it over`,
+        ).test(line),
+      ),
+      resumed.stdout,
+    );
+    assert.equal(results(resumed).get(queued)!.outcome, 'succeeded');
+  });
+
+  it('starts a change whose start was interrupted before anything was queued, once', async () => {
+    const dir = newWorkDirectory();
+    const ledger = path.join(dir, 'records', 'changes-2025-03-23.json');
+    fs.mkdirSync(path.dirname(ledger), { recursive: true });
+    const intent = {
+      outcome: 'starting',
+      pipelineId: ado.pipeline('Global_Infrastructure')!.id,
+      attemptId: '501.1',
+      at: new Date().toISOString(),
+    };
+    fs.writeFileSync(ledger, JSON.stringify({ changes: { 'global-infra': intent } }));
+    const taskRun = await run({ onlyKeys: 'global-infra' }, { workDirectory: dir });
+    assert.equal(taskRun.result, 'Succeeded', taskRun.stdout);
+    assert.equal(ado.runsOf('Global_Infrastructure').length, 1);
+    assert.ok(
+      taskRun.lines.some((line) =>
+        /^global-infra: .* no untagged run of it was queued since, so it never started: starting it now/.test(line),
+      ),
+    );
+    assert.deepEqual(JSON.parse(fs.readFileSync(ledger, 'utf8')).changes, {}, 'the intent is closed once the run is tagged');
   });
 
   it('runs only the changes named in onlyKeys (ids or Jira keys), with their dependencies found from earlier runs', async () => {

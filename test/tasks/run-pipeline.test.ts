@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { AzureDevOpsEmulator, type EmulatedRun } from '../emulators/azure-devops';
 import { newWorkDirectory, runBundledTask, type RunTaskOptions, type TaskRun } from '../helpers/task-runner';
 
@@ -186,6 +188,46 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
     assert.equal((await run({ pipeline: REGRESSION, runKey: 'sunday-regression' })).result, 'Succeeded');
     assert.equal(runsOfRegression().length, 3);
     noToken(afterSuccess);
+  });
+
+  it('resumes after a crash between queueing the run and tagging it: the untagged run is taken over, not started again', async () => {
+    const dir = newWorkDirectory();
+    ado.holdTags();
+    const crashed = await run(
+      { pipeline: REGRESSION },
+      { workDirectory: dir, killOnLine: (line) => /^Queued Full Regression run \d+; tagging it\.$/.test(line) },
+    );
+    assert.ok(crashed.killed, crashed.stdout);
+    ado.releaseTags({ apply: false });
+    const [untagged] = runsOfRegression();
+    assert.equal(runsOfRegression().length, 1);
+    assert.equal(untagged.tags.size, 0, 'the crash left the run untagged');
+
+    const resumed = await run({ pipeline: REGRESSION }, { workDirectory: dir });
+    assert.equal(resumed.result, 'Succeeded', resumed.stdout);
+    assert.equal(runsOfRegression().length, 1, 'the run the crashed step queued is taken over, not started again');
+    assert.equal(resumed.outputs.runId, String(untagged.id));
+    const definition = ado.pipeline(REGRESSION)!;
+    assert.deepEqual([...untagged.tags].sort(), ['attempt:900.1', 'maintenance-window', `run:pipeline-${definition.id}`, 'window:900']);
+    assert.ok(
+      resumed.lines.some((line) =>
+        new RegExp(
+          '^An earlier run of this step was starting Full Regression .* stopped before tagging the run; ' +
+            `run \\S+ \\(id ${untagged.id}\\), queued since and untagged, is that run: tagged it and took it over`,
+        ).test(line),
+      ),
+      resumed.stdout,
+    );
+    assert.ok(!fs.existsSync(path.join(dir, 'records', `run-starting-900-pipeline-${definition.id}.json`)), 'the intent is closed');
+
+    // A start interrupted before anything was queued: nothing to take over, so it starts (once).
+    const intent = path.join(dir, 'records', `run-starting-900-sunday.json`);
+    fs.writeFileSync(intent, JSON.stringify({ pipelineId: definition.id, attemptId: '900.1', at: new Date().toISOString() }));
+    const neverQueued = await run({ pipeline: REGRESSION, runKey: 'sunday' }, { workDirectory: dir });
+    assert.equal(neverQueued.result, 'Succeeded', neverQueued.stdout);
+    assert.equal(runsOfRegression().length, 2);
+    assert.ok(neverQueued.lines.some((line) => /no untagged run of it was queued since, so it never started/.test(line)));
+    assert.ok(!fs.existsSync(intent));
   });
 
   it('keeps a failure of this attempt, and starts the run again in a re-run of the stage', async () => {
