@@ -152,8 +152,8 @@ function agentsOf(network: AgentNetwork): Agents {
       const { HttpsProxyAgent: Tunnel } = require('https-proxy-agent') as typeof import('https-proxy-agent');
       const { HttpProxyAgent: Forward } = require('http-proxy-agent') as typeof import('http-proxy-agent');
       /* eslint-enable @typescript-eslint/no-require-imports */
-      agents.tunnel = tunnelAgent(Tunnel, url, network.ca) as unknown as https.Agent;
-      agents.forward = new Forward(url) as unknown as http.Agent;
+      agents.tunnel = tunnelAgent(Tunnel, url, network.ca);
+      agents.forward = new Forward(url);
     }
     if (network.ca) agents.directHttps = new https.Agent({ ca: network.ca });
     agentCache.set(network, agents);
