@@ -192,7 +192,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   log.info(
     `${pipeline.name} ${runLabel(run)} ${run.status}${run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : ''}. ${run.webUrl ?? ''}`.trim(),
   );
-  return result(run, run.status as RunOutcome, begun.origin, begun.note);
+  return result(run, run.status, begun.origin, begun.note);
 }
 
 interface BegunRun {
@@ -251,6 +251,7 @@ async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipelin
     if (status === 400)
       throw new Error(
         `${messageOf(error)} Check the inputs 'parameters' and 'branch' against what ${pipeline.name} declares; nothing was started.`,
+        { cause: error },
       );
     throw error;
   }

@@ -200,7 +200,7 @@ async function openWindow(options: PauseOptions, checks: PingdomCheck[], record:
     options.publish(record);
   }
   window = (await client.listWindows()).find((w) => w.id === record.data.windowIds[0]);
-  if (!window || window.to !== to || ids.some((id) => !window!.uptimeIds.includes(id))) {
+  if (!window || window.to !== to || ids.some((id) => !window.uptimeIds.includes(id))) {
     throw new ServiceError(
       'Pingdom',
       `maintenance window ${record.data.windowIds[0]} does not read back as written (checks ${ids.join(', ')} until ${to}).`,
