@@ -298,14 +298,14 @@ export class HttpClient {
   }
 
   private sayRetry({ failure: outcome, attempt, maxAttempts, delayMs, asked }: RetryEvent<FailedAttempt>): void {
-    this.options.log?.info(
-      `${outcome.failure.message}; ${asked ? 'the server asked to wait' : 'waiting'} ${formatSeconds(delayMs)} before attempt ${attempt + 1} of ${maxAttempts}.`,
-    );
+    const wait = `${asked ? 'the server asked to wait' : 'waiting'} ${formatSeconds(delayMs)}`;
+    this.options.log?.info(`${outcome.failure.message}; ${wait} before attempt ${attempt + 1} of ${maxAttempts}.`);
   }
 
   private giveUp(outcome: FailedAttempt, reason: GiveUpReason, event: RetryEvent<FailedAttempt>): HttpError {
     if (reason === 'deadline') {
-      outcome.failure.message += `; giving up: waiting ${formatSeconds(event.delayMs)} more would pass the ${formatSeconds(this.retry.deadlineMs)} deadline`;
+      const deadline = formatSeconds(this.retry.deadlineMs);
+      outcome.failure.message += `; giving up: waiting ${formatSeconds(event.delayMs)} more would pass the ${deadline} deadline`;
     }
     return outcome.failure;
   }
@@ -426,12 +426,15 @@ export class HttpClient {
     const { request } = context;
     const base = { service: this.options.service, method: request.method, target: context.target, attempts: attempt };
     const midBody = received > 0 ? ` after ${formatBytes(received)} of the body` : '';
+    const unfinished = `${this.options.service} did not finish answering ${context.where}`;
     if (signal.aborted && signal.reason instanceof CallDeadlineReached) {
-      const message = `${this.options.service} did not finish answering ${context.where} within the ${formatSeconds(this.retry.deadlineMs)} deadline${midBody}; gave up`;
+      const deadline = formatSeconds(this.retry.deadlineMs);
+      const message = `${unfinished} within the ${deadline} deadline${midBody}; gave up`;
       return { failure: new HttpError({ ...base, message, failure: 'deadline', networkCode: 'ETIMEDOUT' }), retryable: false };
     }
     if (signal.aborted && signal.reason instanceof AttemptTimedOut) {
-      const message = `${this.options.service} did not finish answering ${context.where} within ${formatSeconds(this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS)}${midBody}`;
+      const limit = formatSeconds(this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS);
+      const message = `${unfinished} within ${limit}${midBody}`;
       return { failure: new HttpError({ ...base, message, failure: 'timeout', networkCode: 'ETIMEDOUT' }), retryable: context.idempotent };
     }
     // The caller's own signal: not ours to describe.

@@ -240,8 +240,8 @@ export function devopsRequestOptions(network: AgentNetwork = agentNetwork()): {
 /** One line for the log: where calls go (no credentials). */
 export function describeAgentNetwork(network: AgentNetwork = agentNetwork()): string {
   const proxy = network.proxy;
-  const route = proxy
-    ? `through the agent's proxy ${proxy.url}${proxy.username ? ` as ${proxy.username}` : ''}${proxy.bypass.length ? ` (${proxy.bypass.length} bypass pattern(s))` : ''}`
-    : 'direct (no agent proxy)';
+  const user = proxy?.username ? ` as ${proxy.username}` : '';
+  const bypass = proxy?.bypass.length ? ` (${proxy.bypass.length} bypass pattern(s))` : '';
+  const route = proxy ? `through the agent's proxy ${proxy.url}${user}${bypass}` : 'direct (no agent proxy)';
   return `Outgoing calls go ${route}${network.caFile ? `, trusting the certificates in ${network.caFile}` : ''}.`;
 }

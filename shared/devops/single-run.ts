@@ -189,9 +189,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   if (begun.final) return result(begun.run, begun.final, begun.origin);
   const run = await followRun(options, runs, pipeline, begun.run, startedAt);
   if (run.status === 'running') return result(run, 'timed-out', begun.origin, begun.note);
-  log.info(
-    `${pipeline.name} ${runLabel(run)} ${run.status}${run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : ''}. ${run.webUrl ?? ''}`.trim(),
-  );
+  const took = run.startedAt && run.finishedAt ? ` after ${minutes(run.finishedAt - run.startedAt)}` : '';
+  log.info(`${pipeline.name} ${runLabel(run)} ${run.status}${took}. ${run.webUrl ?? ''}`.trim());
   return result(run, run.status, begun.origin, begun.note);
 }
 
@@ -215,7 +214,10 @@ async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipelin
   const sameAttempt = earlier !== undefined && tagValue(earlier.tags, TAG_PREFIX.attempt) === options.attemptId;
   if (earlier?.status === 'running') {
     log.info(
-      `${runLabel(earlier)} started earlier in this window is still running; waiting for it instead of starting another. ${earlier.webUrl ?? ''}`.trim(),
+      (
+        `${runLabel(earlier)} started earlier in this window is still running; ` +
+        `waiting for it instead of starting another. ${earlier.webUrl ?? ''}`
+      ).trim(),
     );
     return { run: earlier, origin: 'resumed' };
   }
@@ -225,7 +227,10 @@ async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipelin
   }
   if (earlier && sameAttempt) {
     log.warn(
-      `${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ${earlier.webUrl ?? ''}`.trim(),
+      (
+        `${runLabel(earlier)} of this attempt ended ${earlier.status}; ` +
+        `a re-run of the stage (a new attempt) starts it again. ${earlier.webUrl ?? ''}`
+      ).trim(),
     );
     return { run: earlier, origin: 'failed-in-this-attempt', final: earlier.status as RunOutcome };
   }
@@ -235,9 +240,8 @@ async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipelin
     log.info(`${note}.`);
   }
   const parameterNames = Object.keys(options.parameters);
-  log.info(
-    `Starting ${pipeline.name} on ${options.branch ?? 'its default branch'}${parameterNames.length ? ` with parameters ${parameterNames.join(', ')}` : ''}.`,
-  );
+  const withParameters = parameterNames.length ? ` with parameters ${parameterNames.join(', ')}` : '';
+  log.info(`Starting ${pipeline.name} on ${options.branch ?? 'its default branch'}${withParameters}.`);
   let run: RunState;
   try {
     run = await runs.start(pipeline, {
