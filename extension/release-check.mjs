@@ -65,7 +65,9 @@ export async function taskHash(root, folder) {
     .map((input) => ({ name: stableName(root, input), file: path.resolve(root, input) }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const { name, file } of inputs) hash.update(`${name}\0`).update(fs.readFileSync(file)).update('\0');
-  const { version: _version, ...task } = JSON.parse(fs.readFileSync(path.join(root, 'tasks', folder, 'task.json'), 'utf8'));
+  // The version is left out: bumping it answers a changed hash, it is not a change of its own.
+  const task = JSON.parse(fs.readFileSync(path.join(root, 'tasks', folder, 'task.json'), 'utf8'));
+  delete task.version;
   hash.update('task.json\0').update(JSON.stringify(task));
   return `sha256:${hash.digest('hex')}`;
 }

@@ -107,13 +107,16 @@ export function describeContentType(contentType: string | undefined): string {
   return type ? type.slice(0, 80) : 'no content type';
 }
 
-/** Shape checks for a client's boundary: each returns what is wrong, or undefined when the answer fits. */
+/**
+ * Shape checks for a client's boundary: each returns what is wrong, or undefined when the answer fits. They
+ * use no `this` (`this: void`), so a client passes one on as its check (`shape.object`).
+ */
 export const shape = {
-  object(data: unknown): string | undefined {
+  object(this: void, data: unknown): string | undefined {
     return data !== null && typeof data === 'object' && !Array.isArray(data) ? undefined : `expected an object, got ${kindOf(data)}`;
   },
   /** `field` is an array of objects each having `keys` of the given types. */
-  arrayOf(data: unknown, field: string, keys: Record<string, 'number' | 'string' | 'boolean'> = {}): string | undefined {
+  arrayOf(this: void, data: unknown, field: string, keys: Record<string, 'number' | 'string' | 'boolean'> = {}): string | undefined {
     const notObject = shape.object(data);
     if (notObject) return notObject;
     const list = (data as Record<string, unknown>)[field];
@@ -125,7 +128,7 @@ export const shape = {
     return undefined;
   },
   /** An object whose `keys` have the given types. */
-  fields(data: unknown, keys: Record<string, 'number' | 'string' | 'boolean'>): string | undefined {
+  fields(this: void, data: unknown, keys: Record<string, 'number' | 'string' | 'boolean'>): string | undefined {
     if (data === null || typeof data !== 'object' || Array.isArray(data)) return `is ${kindOf(data)}, not an object`;
     for (const [key, type] of Object.entries(keys)) {
       const value = (data as Record<string, unknown>)[key];

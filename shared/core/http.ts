@@ -14,6 +14,7 @@ import {
 } from './http-body';
 import type { Log } from './log';
 import { realClock } from './clock';
+import { textOf } from './text';
 import { agentNetwork, axiosAgentsFor } from './proxy';
 import {
   DEFAULT_RETRY,
@@ -173,7 +174,7 @@ function lowerCaseHeaders(headers: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (headers && typeof headers === 'object') {
     for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
-      if (value !== undefined && value !== null) out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+      if (value !== undefined && value !== null) out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : textOf(value);
     }
   }
   return out;
@@ -267,6 +268,9 @@ export class HttpClient {
         async (attempt) => {
           const outcome = await this.attempt<T>(context, attempt);
           if ('response' in outcome) return outcome.response;
+          // retry() takes the failed attempt itself as its failure (its policy reads `retryable` and
+          // `retryAfterMs`); giveUp below turns it into the HttpError that reaches the caller.
+          // eslint-disable-next-line @typescript-eslint/only-throw-error
           throw outcome;
         },
         this.policy,
@@ -294,14 +298,14 @@ export class HttpClient {
   }
 
   private sayRetry({ failure: outcome, attempt, maxAttempts, delayMs, asked }: RetryEvent<FailedAttempt>): void {
-    this.options.log?.info(
-      `${outcome.failure.message}; ${asked ? 'the server asked to wait' : 'waiting'} ${formatSeconds(delayMs)} before attempt ${attempt + 1} of ${maxAttempts}.`,
-    );
+    const wait = `${asked ? 'the server asked to wait' : 'waiting'} ${formatSeconds(delayMs)}`;
+    this.options.log?.info(`${outcome.failure.message}; ${wait} before attempt ${attempt + 1} of ${maxAttempts}.`);
   }
 
   private giveUp(outcome: FailedAttempt, reason: GiveUpReason, event: RetryEvent<FailedAttempt>): HttpError {
     if (reason === 'deadline') {
-      outcome.failure.message += `; giving up: waiting ${formatSeconds(event.delayMs)} more would pass the ${formatSeconds(this.retry.deadlineMs)} deadline`;
+      const deadline = formatSeconds(this.retry.deadlineMs);
+      outcome.failure.message += `; giving up: waiting ${formatSeconds(event.delayMs)} more would pass the ${deadline} deadline`;
     }
     return outcome.failure;
   }
@@ -384,7 +388,7 @@ export class HttpClient {
     }
     const result: HttpResponse<T> = { status, headers, data: data as T, attempts: attempt };
     // Every answer counts for the rate-limit bookkeeping, whatever it turns out to be.
-    await this.options.onResponse?.(result as HttpResponse<unknown>);
+    await this.options.onResponse?.(result);
     if (notJson)
       return {
         failure: new HttpError({ ...base, message: notJson.message, failure: 'not-json', data: answer.text.slice(0, 2000) }),
@@ -422,12 +426,15 @@ export class HttpClient {
     const { request } = context;
     const base = { service: this.options.service, method: request.method, target: context.target, attempts: attempt };
     const midBody = received > 0 ? ` after ${formatBytes(received)} of the body` : '';
+    const unfinished = `${this.options.service} did not finish answering ${context.where}`;
     if (signal.aborted && signal.reason instanceof CallDeadlineReached) {
-      const message = `${this.options.service} did not finish answering ${context.where} within the ${formatSeconds(this.retry.deadlineMs)} deadline${midBody}; gave up`;
+      const deadline = formatSeconds(this.retry.deadlineMs);
+      const message = `${unfinished} within the ${deadline} deadline${midBody}; gave up`;
       return { failure: new HttpError({ ...base, message, failure: 'deadline', networkCode: 'ETIMEDOUT' }), retryable: false };
     }
     if (signal.aborted && signal.reason instanceof AttemptTimedOut) {
-      const message = `${this.options.service} did not finish answering ${context.where} within ${formatSeconds(this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS)}${midBody}`;
+      const limit = formatSeconds(this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS);
+      const message = `${unfinished} within ${limit}${midBody}`;
       return { failure: new HttpError({ ...base, message, failure: 'timeout', networkCode: 'ETIMEDOUT' }), retryable: context.idempotent };
     }
     // The caller's own signal: not ours to describe.
@@ -440,8 +447,8 @@ export class HttpClient {
     const cause = error instanceof BodyReadError ? error.reason : error;
     const code =
       cause instanceof axiosModule().AxiosError
-        ? (cause.code ?? (cause.cause as NodeJS.ErrnoException | undefined)?.code)
-        : ((cause as NodeJS.ErrnoException | undefined)?.code ?? (error instanceof BodyReadError ? 'ECONNRESET' : undefined));
+        ? (cause.code ?? errnoCode(cause.cause))
+        : (errnoCode(cause) ?? (error instanceof BodyReadError ? 'ECONNRESET' : undefined));
     const what =
       error instanceof BodyReadError
         ? `the connection broke while ${this.options.service} was answering ${context.where}${midBody}`
@@ -474,4 +481,9 @@ function capitalize(text: string): string {
 
 export function formatSeconds(ms: number): string {
   return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The `code` of a Node system error (`ECONNRESET`), or of anything else that carries one as text. */
+function errnoCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }

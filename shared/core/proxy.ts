@@ -152,8 +152,8 @@ function agentsOf(network: AgentNetwork): Agents {
       const { HttpsProxyAgent: Tunnel } = require('https-proxy-agent') as typeof import('https-proxy-agent');
       const { HttpProxyAgent: Forward } = require('http-proxy-agent') as typeof import('http-proxy-agent');
       /* eslint-enable @typescript-eslint/no-require-imports */
-      agents.tunnel = tunnelAgent(Tunnel, url, network.ca) as unknown as https.Agent;
-      agents.forward = new Forward(url) as unknown as http.Agent;
+      agents.tunnel = tunnelAgent(Tunnel, url, network.ca);
+      agents.forward = new Forward(url);
     }
     if (network.ca) agents.directHttps = new https.Agent({ ca: network.ca });
     agentCache.set(network, agents);
@@ -240,8 +240,8 @@ export function devopsRequestOptions(network: AgentNetwork = agentNetwork()): {
 /** One line for the log: where calls go (no credentials). */
 export function describeAgentNetwork(network: AgentNetwork = agentNetwork()): string {
   const proxy = network.proxy;
-  const route = proxy
-    ? `through the agent's proxy ${proxy.url}${proxy.username ? ` as ${proxy.username}` : ''}${proxy.bypass.length ? ` (${proxy.bypass.length} bypass pattern(s))` : ''}`
-    : 'direct (no agent proxy)';
+  const user = proxy?.username ? ` as ${proxy.username}` : '';
+  const bypass = proxy?.bypass.length ? ` (${proxy.bypass.length} bypass pattern(s))` : '';
+  const route = proxy ? `through the agent's proxy ${proxy.url}${user}${bypass}` : 'direct (no agent proxy)';
   return `Outgoing calls go ${route}${network.caFile ? `, trusting the certificates in ${network.caFile}` : ''}.`;
 }

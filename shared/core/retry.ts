@@ -1,5 +1,6 @@
 import { cancellationSignal } from './cancel';
 import type { WindowClock } from './clock';
+import { textOf } from './text';
 
 /**
  * Retry timing shared by the HTTP layer and by pollers: exponential backoff with full jitter, `Retry-After`
@@ -55,7 +56,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   const signals = [cancellationSignal(), ...(signal ? [signal] : [])];
   return new Promise((resolve, reject) => {
     const aborted = signals.find((candidate) => candidate.aborted);
-    if (aborted) return reject(aborted.reason ?? new Error('aborted'));
+    if (aborted) return reject(abortReason(aborted));
     const timer = setTimeout(() => {
       for (const candidate of signals) candidate.removeEventListener('abort', onAbort);
       resolve();
@@ -63,10 +64,21 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     function onAbort(this: AbortSignal) {
       clearTimeout(timer);
       for (const candidate of signals) candidate.removeEventListener('abort', onAbort);
-      reject(this.reason ?? new Error('aborted'));
+      reject(abortReason(this));
     }
     for (const candidate of signals) candidate.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * Why a signal was aborted, as an Error: the reason itself when it is one (every abort in this code passes
+ * one, and `abort()` alone gives a DOMException), otherwise an Error that carries it.
+ */
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  if (reason === undefined || reason === null) return new Error('aborted');
+  return new Error(`aborted: ${textOf(reason)}`, { cause: reason });
 }
 
 // ------------------------------------------------------------------ the one retry loop

@@ -223,8 +223,10 @@ async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipelin
   const sameAttempt = earlier !== undefined && tagValue(earlier.tags, TAG_PREFIX.attempt) === options.attemptId;
   if (earlier?.status === 'running') {
     log.info(
-      `${runLabel(earlier)} started earlier in this window is still running; waiting for it instead of starting another. ` +
-        `${earlier.webUrl ?? ''}`.trim(),
+      (
+        `${runLabel(earlier)} started earlier in this window is still running; ` +
+        `waiting for it instead of starting another. ${earlier.webUrl ?? ''}`
+      ).trim(),
     );
     return { run: earlier, origin: 'resumed' };
   }
@@ -234,8 +236,10 @@ async function beginRun(options: RunPipelineOptions, runs: PipelineRuns, pipelin
   }
   if (earlier && sameAttempt) {
     log.warn(
-      `${runLabel(earlier)} of this attempt ended ${earlier.status}; a re-run of the stage (a new attempt) starts it again. ` +
-        `${earlier.webUrl ?? ''}`.trim(),
+      (
+        `${runLabel(earlier)} of this attempt ended ${earlier.status}; ` +
+        `a re-run of the stage (a new attempt) starts it again. ${earlier.webUrl ?? ''}`
+      ).trim(),
     );
     return { run: earlier, origin: 'failed-in-this-attempt', final: earlier.status as RunOutcome };
   }

@@ -62,6 +62,6 @@ export async function checkChanges(options: { planFile: string; scriptRoot: stri
   }
   const count = (kind: string) => toRun.filter((change) => change.action.kind === kind).length;
   const kinds = `${count('pipeline')} pipeline(s), ${count('script')} script(s), ${count('manual')} manual`;
-  findings[0]!.wouldDo = `would run ${toRun.length} change(s): ${kinds}`;
+  findings[0].wouldDo = `would run ${toRun.length} change(s): ${kinds}`;
   return findings;
 }

@@ -25,8 +25,10 @@ export class Ledger {
 
   constructor(private readonly file: string) {
     try {
-      const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { changes?: Record<string, LedgerEntry> } | null;
-      this.entries = parsed?.changes ?? {};
+      const saved: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+      const changes = typeof saved === 'object' && saved !== null && 'changes' in saved ? saved.changes : undefined;
+      // The file is this class's own (`set` writes it), so its entries are taken as they were written.
+      this.entries = typeof changes === 'object' && changes !== null ? (changes as Record<string, LedgerEntry>) : {};
     } catch {
       this.entries = {};
     }

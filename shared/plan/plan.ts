@@ -1,4 +1,4 @@
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import { IANAZone } from 'luxon';
 import { LineCounter, parseDocument } from 'yaml';
 import { DEFAULT_TIME_ZONE } from '../core/time';
@@ -15,6 +15,7 @@ import {
   stringProblems,
   toData,
 } from './plan-input';
+import { fieldsOf, isObject, type PlanFile, type PlanFileChange } from './plan-file';
 import planSchema from './plan.schema.json';
 import { Locator, schemaProblems, type PlanProblem } from './plan-problems';
 
@@ -105,7 +106,8 @@ export class PlanError extends Error {
 }
 
 export function formatProblem(problem: PlanProblem): string {
-  return `${boundMessage(problem.file, 200)}:${problem.line}:${problem.column} ${boundMessage(problem.field, 100) || '(plan)'}: ${boundMessage(problem.message)}`;
+  const where = `${boundMessage(problem.file, 200)}:${problem.line}:${problem.column}`;
+  return `${where} ${boundMessage(problem.field, 100) || '(plan)'}: ${boundMessage(problem.message)}`;
 }
 
 export interface ParseOptions {
@@ -119,9 +121,9 @@ export interface ParseResult {
   problems: PlanProblem[];
 }
 
-let compiledSchema: ReturnType<Ajv['compile']> | undefined;
-function schemaValidator(): ReturnType<Ajv['compile']> {
-  compiledSchema ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(planSchema);
+let compiledSchema: ValidateFunction<PlanFile> | undefined;
+function schemaValidator(): ValidateFunction<PlanFile> {
+  compiledSchema ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile<PlanFile>(planSchema);
   return compiledSchema;
 }
 
@@ -165,35 +167,36 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
   const data = converted.data;
   const tooLong = stringProblems(data);
   if (tooLong.length) return { problems: tooLong.map((problem) => locate.problem(problem.path, problem.message)) };
-  if (Array.isArray((data as { changes?: unknown })?.changes) && (data as { changes: unknown[] }).changes.length > MAX_CHANGES) {
+  const listedChanges = fieldsOf(data).changes;
+  if (Array.isArray(listedChanges) && listedChanges.length > MAX_CHANGES) {
     return {
       problems: [
-        locate.problem(
-          ['changes'],
-          `lists ${(data as { changes: unknown[] }).changes.length} changes; a plan may have at most ${MAX_CHANGES}.`,
-          'error',
-          true,
-        ),
+        locate.problem(['changes'], `lists ${listedChanges.length} changes; a plan may have at most ${MAX_CHANGES}.`, 'error', true),
       ],
     };
   }
   const validate = schemaValidator();
-  if (!validate(data)) problems.push(...schemaProblems(validate.errors ?? [], locate));
+  // Every schema error is an error problem, so a plan is only made (below) from data the schema accepted.
+  const planFile = validate(data) ? data : undefined;
+  if (!planFile) problems.push(...schemaProblems(validate.errors ?? [], locate));
 
   // The rules a schema cannot state; run them on whatever is well-formed enough to read.
-  const raw = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
-  const rawChanges = Array.isArray(raw.changes) ? raw.changes : [];
+  const raw = fieldsOf(data);
+  const rawChanges: unknown[] = Array.isArray(raw.changes) ? raw.changes : [];
   problems.push(...actionProblems(rawChanges, locate));
-  const graphInput = rawChanges.map((change, index) => ({
-    index,
-    id: typeof change?.id === 'string' ? change.id : undefined,
-    status: typeof change?.status === 'string' ? change.status : 'planned',
-    dependsOn: Array.isArray(change?.dependsOn) ? (change.dependsOn as unknown[]).map(String) : [],
-  }));
+  const graphInput = rawChanges.map((change, index) => {
+    const { id, status, dependsOn } = fieldsOf(change);
+    return {
+      index,
+      id: typeof id === 'string' ? id : undefined,
+      status: typeof status === 'string' ? status : 'planned',
+      dependsOn: Array.isArray(dependsOn) ? dependsOn.map(String) : [],
+    };
+  });
   for (const problem of dependencyProblems(graphInput)) {
     problems.push(locate.problem(problem.path, problem.message, problem.severity, problem.onKey));
   }
-  const window = (raw.window ?? {}) as Record<string, unknown>;
+  const window = fieldsOf(raw.window);
   if (typeof window.timeZone === 'string' && !IANAZone.isValidZone(window.timeZone)) {
     problems.push(locate.problem(['window', 'timeZone'], `'${window.timeZone}' is not an IANA time zone (for example America/New_York).`));
   }
@@ -210,17 +213,18 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
   problems.push(...scriptProblems(rawChanges, locate, options.scriptRoot));
 
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
-  if (problems.some((problem) => problem.severity === 'error')) return { problems };
-  return { plan: toPlan(raw, file, locate), problems };
+  if (!planFile || problems.some((problem) => problem.severity === 'error')) return { problems };
+  return { plan: toPlan(planFile, file, locate), problems };
 }
 
 /** A script change's file and arguments: checked against the repository when its root is known. */
-function scriptProblems(changes: any[], locate: Locator, scriptRoot: string | undefined): PlanProblem[] {
+function scriptProblems(changes: unknown[], locate: Locator, scriptRoot: string | undefined): PlanProblem[] {
   const problems: PlanProblem[] = [];
   changes.forEach((change, index) => {
-    const scriptPath = change?.script?.path;
+    const script = fieldsOf(fieldsOf(change).script);
+    const scriptPath = script.path;
     if (typeof scriptPath !== 'string' || !scriptPath) return;
-    const args = Array.isArray(change.script.arguments) ? (change.script.arguments as unknown[]) : [];
+    const args: unknown[] = Array.isArray(script.arguments) ? script.arguments : [];
     for (const problem of scriptArgumentProblems(scriptPath, args)) {
       problems.push(locate.problem(['changes', index, 'script', 'arguments', problem.index], problem.message));
     }
@@ -231,10 +235,10 @@ function scriptProblems(changes: any[], locate: Locator, scriptRoot: string | un
 }
 
 /** Exactly one of pipeline, script or manual per change. */
-function actionProblems(changes: any[], locate: Locator): PlanProblem[] {
+function actionProblems(changes: unknown[], locate: Locator): PlanProblem[] {
   const problems: PlanProblem[] = [];
   changes.forEach((change, index) => {
-    if (!change || typeof change !== 'object') return;
+    if (!isObject(change)) return;
     const actions = (['pipeline', 'script', 'manual'] as const).filter((key) => change[key] !== undefined);
     const name = typeof change.id === 'string' ? `'${change.id}'` : 'this change';
     if (actions.length === 0) {
@@ -253,7 +257,7 @@ function actionProblems(changes: any[], locate: Locator): PlanProblem[] {
   return problems;
 }
 
-function toPlan(raw: Record<string, any>, file: string, locate: Locator): Plan {
+function toPlan(raw: PlanFile, file: string, locate: Locator): Plan {
   const window = raw.window;
   return {
     file,
@@ -266,14 +270,14 @@ function toPlan(raw: Record<string, any>, file: string, locate: Locator): Plan {
       wiki: window.wiki,
     },
     jira: raw.jira,
-    jobs: (raw.jobs ?? []).map((job: any): JobSelection => ({
+    jobs: (raw.jobs ?? []).map((job): JobSelection => ({
       name: job.name,
       folder: job.pipelines.folder,
       names: job.pipelines.names ?? [],
       pattern: job.pipelines.pattern,
       exclude: job.pipelines.exclude ?? [],
     })),
-    changes: (raw.changes ?? []).map((change: any, index: number): Change => ({
+    changes: (raw.changes ?? []).map((change, index): Change => ({
       id: change.id,
       title: change.title,
       jira: change.jira ?? [],
@@ -289,7 +293,7 @@ function toPlan(raw: Record<string, any>, file: string, locate: Locator): Plan {
   };
 }
 
-function toAction(change: any): ChangeAction {
+function toAction(change: PlanFileChange): ChangeAction {
   if (change.pipeline) {
     const pipeline = change.pipeline;
     return {
@@ -309,7 +313,8 @@ function toAction(change: any): ChangeAction {
       timeoutMinutes: change.script.timeoutMinutes ?? 60,
     };
   }
-  return { kind: 'manual', instructions: change.manual };
+  // actionProblems has made sure that a change with neither a pipeline nor a script has its instructions.
+  return { kind: 'manual', instructions: change.manual ?? '' };
 }
 
 /** A Jira key or link as a URL, when the plan says how to build one. */

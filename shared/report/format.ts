@@ -3,7 +3,7 @@
  * in the browser), each wrapped in `<time>` with the UTC instant on hover.
  */
 
-export function escapeHtml(value: unknown): string {
+export function escapeHtml(value: string | number | null | undefined): string {
   return String(value ?? '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

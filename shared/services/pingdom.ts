@@ -70,7 +70,8 @@ export function selectChecks(all: PingdomCheck[], selection: CheckSelection, log
   if (chosen.size === 0) {
     throw new InputError(
       'checkIds',
-      'checkIds, checkNames and checkTags select no check. Refusing: Pingdom applies a change with no check ids to every check on the account.',
+      'checkIds, checkNames and checkTags select no check. ' +
+        'Refusing: Pingdom applies a change with no check ids to every check on the account.',
     );
   }
   return [...chosen.values()].sort((a, b) => a.id - b.id);
@@ -151,13 +152,14 @@ export async function pauseChecks(options: PauseOptions): Promise<PauseResult> {
   log.info('Reading the checks on the Pingdom account.');
   const checks = selectChecks(await client.listChecks(), options.selection, log);
   const ids = checks.map((check) => check.id);
+  const silence = options.mode === 'maintenanceWindow' ? 'maintenance window' : 'pause';
   const marker = windowMarker(options.windowId, ids);
   const record: UndoRecord<PingdomUndoData> = newUndoRecord({
     kind: PINGDOM_RECORD_KIND,
     windowId: options.windowId,
     now: options.clock.now(),
     expiresAt: options.endsAt,
-    description: `Pingdom ${options.mode === 'maintenanceWindow' ? 'maintenance window' : 'pause'} for ${checks.length} check(s): ${checks.map((c) => c.name).join(', ')}`,
+    description: `Pingdom ${silence} for ${checks.length} check(s): ${checks.map((check) => check.name).join(', ')}`,
     data: {
       mode: options.mode,
       checks: checks.map((check) => ({ id: check.id, name: check.name })),
@@ -200,7 +202,7 @@ async function openWindow(options: PauseOptions, checks: PingdomCheck[], record:
     options.publish(record);
   }
   window = (await client.listWindows()).find((w) => w.id === record.data.windowIds[0]);
-  if (!window || window.to !== to || ids.some((id) => !window!.uptimeIds.includes(id))) {
+  if (!window || window.to !== to || ids.some((id) => !window.uptimeIds.includes(id))) {
     throw new ServiceError(
       'Pingdom',
       `maintenance window ${record.data.windowIds[0]} does not read back as written (checks ${ids.join(', ')} until ${to}).`,

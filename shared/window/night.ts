@@ -44,7 +44,7 @@ export function scheduleMarks(date: string, timeZone: string, windowEnd = 'Sun 1
   const sunday = DateTime.fromISO(date, { zone: timeZone });
   if (!sunday.isValid) return [];
   const at = (days: number, hour: number, minute: number) =>
-    sunday.plus({ days }).set({ hour, minute, second: 0, millisecond: 0 }).toUTC().toISO()!;
+    sunday.plus({ days }).set({ hour, minute, second: 0, millisecond: 0 }).toUTC().toISO();
   const marks = [
     { label: 'Sat 19:00 pre-maintenance', at: at(-1, 19, 0) },
     { label: 'Sat 22:00 smoke', at: at(-1, 22, 0) },
@@ -66,7 +66,7 @@ export function windowEndInstant(date: string, timeZone: string, windowEnd: stri
       end.kind === 'weekly'
         ? sunday.plus({ days: end.weekday - 7 }).set({ hour: end.hour, minute: end.minute })
         : DateTime.fromISO(end.date, { zone: timeZone }).set({ hour: end.hour, minute: end.minute });
-    return local.isValid ? local.toUTC().toISO()! : undefined;
+    return local.isValid ? local.toUTC().toISO() : undefined;
   } catch {
     return undefined;
   }

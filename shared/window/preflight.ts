@@ -300,13 +300,16 @@ export function parseServerGroups(json: string): Array<{ name: string; vms: stri
   } catch (error) {
     throw new InputError('serverGroups', `is not JSON: ${messageOf(error)}`);
   }
-  const valid =
-    Array.isArray(value) &&
-    value.every(
-      (group) => typeof group?.name === 'string' && Array.isArray(group.vms) && group.vms.every((vm: unknown) => typeof vm === 'string'),
-    );
-  if (!valid) throw new InputError('serverGroups', 'must be a JSON list of {"name": "...", "vms": ["..."]}.');
-  return value as Array<{ name: string; vms: string[] }>;
+  if (!Array.isArray(value) || !value.every(isServerGroup)) {
+    throw new InputError('serverGroups', 'must be a JSON list of {"name": "...", "vms": ["..."]}.');
+  }
+  return value;
+}
+
+function isServerGroup(group: unknown): group is { name: string; vms: string[] } {
+  if (typeof group !== 'object' || group === null) return false;
+  if (!('name' in group) || typeof group.name !== 'string' || !('vms' in group) || !Array.isArray(group.vms)) return false;
+  return group.vms.every((vm: unknown) => typeof vm === 'string');
 }
 
 /** The task's `environments`: both approval environments with their checks. */

@@ -70,7 +70,7 @@ export function validatePoolUndoData(data: unknown): PoolUndoData {
   }
   for (const field of ['membersBefore', 'removed'] as const) {
     if (!Array.isArray(value[field])) throw new Error(`data.${field} is not a list.`);
-    for (const member of value[field]!) {
+    for (const member of value[field]) {
       const ok =
         member &&
         ((member.type === 'ipAddress' && typeof member.ipAddress === 'string') ||
