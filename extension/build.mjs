@@ -150,7 +150,8 @@ async function main() {
   if (!quiet) {
     for (const r of results)
       console.log(
-        `bundled ${r.name.padEnd(22)} ${(r.bytes / 1024).toFixed(0).padStart(6)} KB from ${r.inputs} modules${r.lazyBytes ? `, lazy.js ${(r.lazyBytes / 1024).toFixed(0)} KB` : ''}`,
+        `bundled ${r.name.padEnd(22)} ${(r.bytes / 1024).toFixed(0).padStart(6)} KB from ${r.inputs} modules` +
+          (r.lazyBytes ? `, lazy.js ${(r.lazyBytes / 1024).toFixed(0)} KB` : ''),
       );
   }
 }

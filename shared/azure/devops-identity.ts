@@ -37,7 +37,8 @@ export function azureDevOpsIdentity(endpoint: Endpoint, options: { log: Log; inp
           `could not get a token for Azure DevOps with service connection '${endpoint.id}': ${messageOf(error).split('\n')[0]}`,
           {
             advice:
-              'Check the connection (its federated credential subject, or secret) and that its identity is a user of the organization with access to this project.',
+              'Check the connection (its federated credential subject, or secret) and that its identity is a user of ' +
+              'the organization with access to this project.',
             cause: error,
           },
         );

@@ -9,7 +9,10 @@ import type { HttpError } from './http';
 
 /** Advice for an answer that is not the service's API: something else answered in its place. */
 export function notTheApiAdvice(service: string): string {
-  return `Something other than ${service}'s API answered (a proxy, a sign-in or error page, a wrong server URL in the service connection); nothing was concluded from that answer. Check the connection's server URL and run the step again.`;
+  return (
+    `Something other than ${service}'s API answered (a proxy, a sign-in or error page, a wrong server URL in the ` +
+    "service connection); nothing was concluded from that answer. Check the connection's server URL and run the step again."
+  );
 }
 
 /**

@@ -118,7 +118,8 @@ export function createTaskContext(taskName: string): TaskContext {
       const verdict = overallVerdict(findings);
       const written = writePreflightFile(preflightDirectory(base), file);
       for (const finding of findings) {
-        const line = `${finding.verdict} ${finding.check} ${finding.object}: ${finding.why}${finding.wouldDo ? ` (${finding.wouldDo})` : ''}`;
+        const wouldDo = finding.wouldDo ? ` (${finding.wouldDo})` : '';
+        const line = `${finding.verdict} ${finding.check} ${finding.object}: ${finding.why}${wouldDo}`;
         if (finding.verdict === 'NO-GO') log.warn(`${line} Fix: ${finding.fix}`);
         else log.info(line);
       }

@@ -104,7 +104,9 @@ export async function checkPipelineDefinition(
       check: 'pipeline',
       object,
       verdict: unknown ? 'WARN' : 'GO',
-      why: `exists (id ${found.id}) and is enabled; ${unknown ? 'Azure DevOps did not say whether it may be queued' : 'the job may queue it'}.`,
+      why:
+        `exists (id ${found.id}) and is enabled; ` +
+        `${unknown ? 'Azure DevOps did not say whether it may be queued' : 'the job may queue it'}.`,
       fix: unknown ? "Check that the project's build service may queue it (Manage security: Queue builds)." : '',
       wouldDo: `would run ${found.name}${pipeline.branch ? ` on ${pipeline.branch}` : ''}`,
     };

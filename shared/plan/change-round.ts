@@ -101,7 +101,9 @@ export class ChangeRound {
     entry.outcome = outcome;
     if (reason !== undefined) entry.reason = reason;
     const took = entry.durationMs !== undefined ? ` after ${formatDuration(entry.durationMs)}` : '';
-    const line = `${entry.change.id} (${entry.change.title}): ${outcome}${took}${entry.reason ? ` - ${entry.reason}` : ''}${entry.run?.webUrl ? ` ${entry.run.webUrl}` : ''}`;
+    const why = entry.reason ? ` - ${entry.reason}` : '';
+    const link = entry.run?.webUrl ? ` ${entry.run.webUrl}` : '';
+    const line = `${entry.change.id} (${entry.change.title}): ${outcome}${took}${why}${link}`;
     if (outcome === 'succeeded' || outcome === 'confirmed') this.options.log.info(line);
     else this.options.log.warn(line);
     const finished = this.all.filter((t) => !OPEN.has(t.outcome)).length;

@@ -40,8 +40,10 @@ export function isFailure(tracked: Tracked): boolean {
 export function whyNotSuccess(tracked: Tracked): string {
   const id = tracked.change.id;
   switch (tracked.outcome) {
-    case 'not-run':
-      return `${id} is ${tracked.change.status === 'not-doing' ? 'not being done' : tracked.change.status}${tracked.change.reason ? ` (${tracked.change.reason})` : ''}`;
+    case 'not-run': {
+      const status = tracked.change.status === 'not-doing' ? 'not being done' : tracked.change.status;
+      return `${id} is ${status}${tracked.change.reason ? ` (${tracked.change.reason})` : ''}`;
+    }
     case 'skipped':
       return `${id} is outside onlyKeys and has not succeeded in this window`;
     case 'blocked':

@@ -80,7 +80,8 @@ export class CloudflareClient {
     if (!this.rateLimit || this.rateLimit.remaining >= calls) return;
     throw new ServiceError(
       'Cloudflare',
-      `only ${this.rateLimit.remaining} call(s) are left of the token's budget for the next ${this.rateLimit.resetInSeconds} s, and this step needs ${calls}.`,
+      `only ${this.rateLimit.remaining} call(s) are left of the token's budget for the next ` +
+        `${this.rateLimit.resetInSeconds} s, and this step needs ${calls}.`,
       {
         advice:
           'Nothing was changed. The budget (1200 calls per 5 minutes) is shared with dashboard users; run the step again once it resets.',
@@ -212,7 +213,8 @@ export function mapCloudflareError(error: unknown): unknown {
     advice = "Check the Cloudflare service connection's API token: it needs Zone DNS Edit and Zone Cache Purge on this zone.";
   } else if (error.status === 429) {
     const wait = error.headers['retry-after'];
-    advice = `The token's budget (1200 calls per 5 minutes, shared with dashboard users) is spent${wait ? `; Cloudflare asks to wait ${wait} s` : ''}. Run the step again after that.`;
+    const asked = wait ? `; Cloudflare asks to wait ${wait} s` : '';
+    advice = `The token's budget (1200 calls per 5 minutes, shared with dashboard users) is spent${asked}. Run the step again after that.`;
   }
   return new ServiceError('Cloudflare', `${error.method} ${error.target} failed: ${detail}`, {
     status: error.status,

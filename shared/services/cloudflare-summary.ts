@@ -49,6 +49,7 @@ export function disableSummary(result: DisableResult): MarkdownSummary {
       }),
     )
     .paragraph(
-      `Cache purge: ${purge}. Cloudflare calls: ${result.calls}. ${record ? `Undone from undo record \`${record.id}\`.` : `Restored from the marks of window ${outcome.windowId}.`}`,
+      `Cache purge: ${purge}. Cloudflare calls: ${result.calls}. ` +
+        (record ? `Undone from undo record \`${record.id}\`.` : `Restored from the marks of window ${outcome.windowId}.`),
     );
 }

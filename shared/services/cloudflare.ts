@@ -84,7 +84,8 @@ export async function enableMaintenancePage(options: EnableOptions): Promise<Ena
     const mark = parseDnsMark(current.comment);
     if (mark && mark.windowId !== options.windowId) {
       throw new SafetyError(
-        `${name} carries the maintenance mark of window ${mark.windowId} ('${current.comment}'): that window's page is still up or was not taken down. Take it down first.`,
+        `${name} carries the maintenance mark of window ${mark.windowId} ('${current.comment}'): ` +
+          "that window's page is still up or was not taken down. Take it down first.",
       );
     }
     // The window's mark on the record is the truth about its original (a re-run in a fresh workspace has no record).
@@ -118,7 +119,8 @@ export async function enableMaintenancePage(options: EnableOptions): Promise<Ena
     const mark = formatDnsMark(options.windowId, swap.original, swap.comment);
     if (!mark)
       log.warn(
-        `${swap.name}: the window's mark does not fit in a Cloudflare comment (${MARK_MAX_LENGTH} characters); only the undo record says what it was.`,
+        `${swap.name}: the window's mark does not fit in a Cloudflare comment (${MARK_MAX_LENGTH} characters); ` +
+          'only the undo record says what it was.',
       );
     if (isMaintenance(current, swap) && (!mark || parseDnsMark(current.comment)?.windowId === options.windowId)) {
       alreadySwitched.push(swap.name);

@@ -12,7 +12,8 @@ export function pauseSummary(result: PauseResult, endsAtText: string): MarkdownS
     summary
       .heading(`Pingdom: ${checks.length} check(s) in maintenance until ${endsAtText}`)
       .paragraph(
-        `Maintenance window ${window?.id}${result.adoptedWindow ? ' (kept from an earlier run of this step)' : ''} ends by itself at that time. ` +
+        `Maintenance window ${window?.id}${result.adoptedWindow ? ' (kept from an earlier run of this step)' : ''} ` +
+          'ends by itself at that time. ' +
           'The resume step ends it early.',
       )
       .table(

@@ -224,7 +224,8 @@ export async function runCheck(check: SmokeCheck, options: RunChecksOptions): Pr
         clock: { now: STANDING_CLOCK.now, wait: (ms) => wait(ms) },
         onRetry: ({ failure }) =>
           options.log.info(
-            `${check.name}: ${failure.outcome.reasons.join('; ')}; trying again in ${check.retryDelaySeconds} s (attempt ${attempts + 1} of ${check.retries + 1}).`,
+            `${check.name}: ${failure.outcome.reasons.join('; ')}; ` +
+              `trying again in ${check.retryDelaySeconds} s (attempt ${attempts + 1} of ${check.retries + 1}).`,
           ),
       },
     );

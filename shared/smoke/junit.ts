@@ -42,7 +42,8 @@ function testCase(result: CheckResult, suite: string): string {
     ['latencyMs', result.latencyMs !== undefined ? String(result.latencyMs) : ''],
     ['status', result.status !== undefined ? String(result.status) : 'no answer'],
   ];
-  const out = `${result.passed ? 'Passed' : 'Failed'}: ${result.url} answered ${result.status ?? 'nothing'} in ${result.latencyMs ?? '-'} ms after ${result.attempts} attempt(s).`;
+  const answered = `answered ${result.status ?? 'nothing'} in ${result.latencyMs ?? '-'} ms`;
+  const out = `${result.passed ? 'Passed' : 'Failed'}: ${result.url} ${answered} after ${result.attempts} attempt(s).`;
   const lines = [
     `    <testcase classname="${xmlText(suite)}" name="${xmlText(result.name)}" time="${seconds(result.latencyMs)}">`,
     '      <properties>',
@@ -72,7 +73,8 @@ export function junitXml(results: CheckResult[], options: JunitOptions): string 
   ].join(' ');
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${xmlText(options.suite)}" tests="${results.length}" failures="${failures}" errors="0" time="${seconds(options.durationMs)}">`,
+    `<testsuites name="${xmlText(options.suite)}" tests="${results.length}" failures="${failures}" errors="0" ` +
+      `time="${seconds(options.durationMs)}">`,
     `  <testsuite ${attributes}>`,
     ...results.map((result) => testCase(result, options.suite)),
     '  </testsuite>',
