@@ -1,4 +1,5 @@
-import { BuildStatus } from 'azure-devops-node-api/interfaces/BuildInterfaces';
+import type { BuildStatus } from 'azure-devops-node-api/interfaces/BuildInterfaces';
+import { BUILD_STATUS } from './build-values';
 import { InputError, ServiceError } from '../core/errors';
 import { devOpsShape, type DevOpsClient } from './client';
 
@@ -22,9 +23,9 @@ export interface ActiveRun {
  * documents. A run being cancelled still runs its always() steps (its restores), so it counts as active.
  */
 const ACTIVE: ReadonlyArray<{ status: BuildStatus; label: string }> = [
-  { status: BuildStatus.InProgress, label: 'in progress' },
-  { status: BuildStatus.Cancelling, label: 'being cancelled' },
-  { status: BuildStatus.NotStarted, label: 'queued' },
+  { status: BUILD_STATUS.InProgress, label: 'in progress' },
+  { status: BUILD_STATUS.Cancelling, label: 'being cancelled' },
+  { status: BUILD_STATUS.NotStarted, label: 'queued' },
 ];
 
 /** The older runs of pipeline `definitionId` still active, oldest first. A refusal names the permission needed. */

@@ -1,4 +1,4 @@
-import { BuildResult, BuildStatus } from 'azure-devops-node-api/interfaces/BuildInterfaces';
+import { BUILD_RESULT, BUILD_STATUS } from './build-values';
 import type { DevOpsClient } from './client';
 import { PipelineRuns, toRunState, type RunState } from './runs';
 
@@ -40,8 +40,8 @@ export async function recentSuccessfulRuns(
         undefined,
         undefined,
         undefined,
-        BuildStatus.Completed,
-        BuildResult.Succeeded,
+        BUILD_STATUS.Completed,
+        BUILD_RESULT.Succeeded,
         undefined,
         undefined,
         limit,

@@ -1,4 +1,5 @@
-import { BuildQueryOrder, BuildResult, BuildStatus, type Build } from 'azure-devops-node-api/interfaces/BuildInterfaces';
+import type { Build } from 'azure-devops-node-api/interfaces/BuildInterfaces';
+import { BUILD_QUERY_ORDER, BUILD_RESULT, BUILD_STATUS } from './build-values';
 import { ServiceError } from '../core/errors';
 import type { DevOpsClient } from './client';
 
@@ -56,15 +57,15 @@ function normalizeFolder(folder: string | undefined): string {
 
 export function toRunState(build: Build): RunState {
   let status: RunState['status'] = 'running';
-  if (build.status === BuildStatus.Completed) {
+  if (build.status === BUILD_STATUS.Completed) {
     switch (build.result) {
-      case BuildResult.Succeeded:
+      case BUILD_RESULT.Succeeded:
         status = 'succeeded';
         break;
-      case BuildResult.PartiallySucceeded:
+      case BUILD_RESULT.PartiallySucceeded:
         status = 'partially-succeeded';
         break;
-      case BuildResult.Canceled:
+      case BUILD_RESULT.Canceled:
         status = 'canceled';
         break;
       default:
@@ -251,7 +252,7 @@ export class PipelineRuns {
         undefined,
         undefined,
         undefined,
-        BuildQueryOrder.QueueTimeDescending,
+        BUILD_QUERY_ORDER.QueueTimeDescending,
       ),
     );
     const candidates = (recent ?? []).filter((run) => !taggedByWindow(run.tags) && !exclude?.has(run.id!));

@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { yamlPackage } from '../core/lazy';
+import type { Document, LineCounter, Node } from 'yaml';
 import { boundMessage } from './plan-input';
 
 /**
@@ -145,6 +146,7 @@ export class Locator {
     for (let index = 0; index < where.length; index++) {
       const segment = where[index];
       const last = index === where.length - 1;
+      const { isMap, isPair, isScalar, isSeq } = yamlPackage();
       if (isMap(node)) {
         const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === segment);
         if (!pair) return best;

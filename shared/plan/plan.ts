@@ -1,6 +1,7 @@
-import Ajv, { type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { IANAZone } from 'luxon';
-import { LineCounter, parseDocument } from 'yaml';
+import { ajvClass, yamlPackage } from '../core/lazy';
+
 import { DEFAULT_TIME_ZONE } from '../core/time';
 import { dependencyProblems } from './graph';
 import {
@@ -123,7 +124,10 @@ export interface ParseResult {
 
 let compiledSchema: ValidateFunction<PlanFile> | undefined;
 function schemaValidator(): ValidateFunction<PlanFile> {
-  compiledSchema ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile<PlanFile>(planSchema);
+  if (!compiledSchema) {
+    const Ajv = ajvClass();
+    compiledSchema = new Ajv({ allErrors: true, strict: false, verbose: true }).compile<PlanFile>(planSchema);
+  }
   return compiledSchema;
 }
 
@@ -144,6 +148,7 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
   if (text.length > MAX_PLAN_BYTES) return early(1, 1, `is ${text.length} characters long; a plan may be at most ${MAX_PLAN_BYTES}.`);
   const deep = nestingProblem(text);
   if (deep) return early(deep.line, deep.column, deep.message);
+  const { LineCounter, parseDocument } = yamlPackage();
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const locate = new Locator(document, lineCounter, file);
