@@ -3,7 +3,6 @@ import { HttpClient, HttpError, withoutService, type HttpResponse } from '../cor
 import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
-
 import { registerWebhookSecrets } from './connection';
 import type { SlackMessage } from './slack';
 

@@ -4,7 +4,6 @@ import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import type { RetryOptions } from '../core/retry';
 import { textOf } from '../core/text';
-
 import { slackApiError, slackHttpError, type SlackAnswer } from './slack-errors';
 
 /**
