@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type PingdomCheck } from './pingdom-client';
+import type { PingdomCheck } from './pingdom-client';
 
 /** The Pingdom undo record, and the marks (a tag, a description) that find what this window silenced. */
 
@@ -9,7 +9,7 @@ export const END_RUNNING_WINDOW_AFTER_SECONDS = 60;
 
 export type PingdomMode = 'maintenanceWindow' | 'pauseChecks';
 
-// Undo record
+// The undo record
 
 export interface PingdomUndoData {
   mode: PingdomMode;
