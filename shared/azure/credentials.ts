@@ -1,9 +1,9 @@
-import type * as Identity from '@azure/identity';
-import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { InputError } from '../core/errors';
-import { pipelineVariable, systemAccessToken, type Endpoint } from '../core/inputs';
+import type { Endpoint } from '../core/inputs';
 import type { Log } from '../core/log';
-import { agentNetwork, azureSdkProxyPolicy } from '../core/proxy';
+import { azureSdkProxyPolicy } from '../core/proxy';
+import { data, parameter, schemeCredential } from './scheme-credentials';
 
 /**
  * An AzureRM service connection turned into what the Azure SDK clients need: a credential, the ARM URL,
@@ -61,19 +61,6 @@ const KNOWN_CLOUDS: Record<string, { authority: string; audience: string }> = {
   azurechinacloud: { authority: 'https://login.chinacloudapi.cn/', audience: 'https://management.core.chinacloudapi.cn/' },
 };
 
-function parameter(endpoint: Endpoint, key: string): string | undefined {
-  const wanted = key.toLowerCase();
-  for (const [name, value] of Object.entries(endpoint.parameters)) {
-    if (name.toLowerCase() === wanted && value.trim() !== '') return value.trim();
-  }
-  return undefined;
-}
-
-function data(endpoint: Endpoint, key: string): string | undefined {
-  const value = endpoint.data(key)?.trim();
-  return value ? value : undefined;
-}
-
 /** `https://host/` → `https://host`; a path (Azure Stack, a proxy) is kept. */
 function withoutTrailingSlash(url: string): string {
   return url.replace(/\/+$/, '');
@@ -105,39 +92,19 @@ function schemeOf(endpoint: Endpoint, inputName: string): AzureAuthScheme {
   );
 }
 
-/**
- * The identity SDK, loaded when a credential is first made: it is large, and a step that stops at a bad input
- * (or never signs in) starts without it. A `require` in a function is what keeps it out of the bundle's start.
- */
-let identitySdk: typeof Identity | undefined;
-function identity(): typeof Identity {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  identitySdk ??= require('@azure/identity') as typeof Identity;
-  return identitySdk;
-}
-
-/** Registers every line of a PEM's private key too, so no part of it can be printed. */
-function maskPem(pem: string, log: Log): void {
-  log.addSecret(pem);
-  for (const block of pem.match(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g) ?? []) {
-    const body = block.split(/\r?\n/).filter((line) => line && !line.startsWith('-----'));
-    for (const line of body) log.addSecret(line.trim());
-    log.addSecret(body.join(''));
+/** The connection's Entra authority and ARM audience: its own endpoint data, else the public cloud's it names. */
+function cloudOf(endpoint: Endpoint, inputName: string, environment: string): { authorityHost: string; audience: string } {
+  const known = KNOWN_CLOUDS[environment.toLowerCase()];
+  const authorityHost = data(endpoint, 'environmentAuthorityUrl') ?? data(endpoint, 'activeDirectoryAuthority') ?? known?.authority;
+  const audience = data(endpoint, 'activeDirectoryServiceEndpointResourceId') ?? known?.audience;
+  if (!authorityHost || !audience) {
+    throw new InputError(
+      inputName,
+      `service connection '${endpoint.id}' (environment '${environment}') gives no environmentAuthorityUrl or ` +
+        `activeDirectoryServiceEndpointResourceId; recreate it or fill them in.`,
+    );
   }
-}
-
-/** Hands out the inner credential's tokens after registering them as secrets. */
-class MaskedTokenCredential implements TokenCredential {
-  constructor(
-    private readonly inner: TokenCredential,
-    private readonly log: Log,
-  ) {}
-
-  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
-    const token = await this.inner.getToken(scopes, options);
-    if (token) this.log.addSecret(token.token);
-    return token;
-  }
+  return { authorityHost, audience };
 }
 
 /** Turns a task's AzureRM service connection into a credential, ARM URL, subscription and scope. */
@@ -146,7 +113,6 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
   const inputName = options.inputName ?? 'azureSubscription';
   const scheme = schemeOf(endpoint, inputName);
   const environment = data(endpoint, 'environment') ?? 'AzureCloud';
-  const known = KNOWN_CLOUDS[environment.toLowerCase()];
 
   if (!endpoint.url) throw new InputError(inputName, `service connection '${endpoint.id}' has no Azure Resource Manager URL.`);
   const armUrl = withoutTrailingSlash(endpoint.url);
@@ -157,83 +123,29 @@ export function azureConnection(endpoint: Endpoint, options: AzureConnectionOpti
       `service connection '${endpoint.id}' is not scoped to a subscription (its endpoint data has no subscriptionId).`,
     );
   }
-  const authorityHost = data(endpoint, 'environmentAuthorityUrl') ?? data(endpoint, 'activeDirectoryAuthority') ?? known?.authority;
-  const audience = data(endpoint, 'activeDirectoryServiceEndpointResourceId') ?? known?.audience;
-  if (!authorityHost || !audience) {
-    throw new InputError(
-      inputName,
-      `service connection '${endpoint.id}' (environment '${environment}') gives no environmentAuthorityUrl or ` +
-        `activeDirectoryServiceEndpointResourceId; recreate it or fill them in.`,
-    );
-  }
+  const { authorityHost, audience } = cloudOf(endpoint, inputName, environment);
   const tenantId = parameter(endpoint, 'tenantid') ?? '';
   const clientId = parameter(endpoint, 'serviceprincipalid');
   const needsApplication = scheme !== 'ManagedServiceIdentity';
   if (needsApplication && (!tenantId || !clientId)) {
     throw new InputError(inputName, `service connection '${endpoint.id}' lacks its tenant id or service principal id.`);
   }
-  // The authority is our own (the connection's), so MSAL must not ask a public Microsoft URL to validate it.
-  // The agent's proxy for Entra and the OIDC token, per request URL (see shared/core/proxy.ts).
-  const identityOptions = {
+  const credential = schemeCredential({
+    endpoint,
+    scheme,
+    inputName,
+    tenantId,
+    clientId,
     authorityHost: withoutTrailingSlash(authorityHost),
-    disableInstanceDiscovery: true,
-    additionalPolicies: [{ policy: azureSdkProxyPolicy(agentNetwork(log)), position: 'perRetry' as const }],
-  };
-
-  let credential: TokenCredential;
-  switch (scheme) {
-    case 'ServicePrincipalSecret': {
-      const secret = parameter(endpoint, 'serviceprincipalkey');
-      if (!secret) throw new InputError(inputName, `service connection '${endpoint.id}' has no service principal key.`);
-      log.addSecret(secret);
-      credential = new (identity().ClientSecretCredential)(tenantId, clientId!, secret, identityOptions);
-      break;
-    }
-    case 'ServicePrincipalCertificate': {
-      const pem = parameter(endpoint, 'servicePrincipalCertificate');
-      if (!pem || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem) || !/-----BEGIN CERTIFICATE-----/.test(pem)) {
-        throw new InputError(inputName, `service connection '${endpoint.id}' needs a PEM certificate with its private key.`);
-      }
-      maskPem(pem, log);
-      credential = new (identity().ClientCertificateCredential)(tenantId, clientId!, { certificate: pem }, identityOptions);
-      break;
-    }
-    case 'WorkloadIdentityFederation': {
-      // AzurePipelinesCredential asks System.OidcRequestUri (the job's `oidctoken` endpoint, agent 3.232.1 or
-      // later) for the connection's OIDC token with the job's access token, and hands it to Entra as the assertion.
-      const accessToken = options.job?.accessToken ?? systemAccessToken(log);
-      if (!pipelineVariable('System.OidcRequestUri')) {
-        throw new InputError(
-          inputName,
-          `service connection '${endpoint.id}' uses workload identity federation, but this agent gives no System.OidcRequestUri (agent 3.232.1 or later is needed).`,
-        );
-      }
-      if (!accessToken) {
-        throw new InputError(
-          inputName,
-          `service connection '${endpoint.id}' uses workload identity federation, which needs the job's access token ` +
-            `(System.AccessToken), and the job has none.`,
-        );
-      }
-      log.addSecret(accessToken);
-      credential = new (identity().AzurePipelinesCredential)(tenantId, clientId!, endpoint.id, accessToken, identityOptions);
-      break;
-    }
-    case 'ManagedServiceIdentity': {
-      // A user-assigned identity is named by its client id; none means the machine's system-assigned one.
-      const msiClientId = data(endpoint, 'msiclientId');
-      credential = msiClientId
-        ? new (identity().ManagedIdentityCredential)({ clientId: msiClientId })
-        : new (identity().ManagedIdentityCredential)();
-      break;
-    }
-  }
+    log,
+    job: options.job,
+  });
   log.debug(
     `Azure connection '${endpoint.id}': ${scheme}, ${environment}, ARM ${armUrl}, authority ${authorityHost}, subscription ` +
       `${subscriptionId}.`,
   );
   return {
-    credential: new MaskedTokenCredential(credential, log),
+    credential,
     armUrl,
     subscriptionId,
     tenantId,

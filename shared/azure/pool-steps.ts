@@ -160,60 +160,73 @@ export async function runPoolStep(options: PoolStepOptions): Promise<PoolStepRes
     clock: options.clock,
     pollIntervalMs: options.pollIntervalMs,
   });
+  if (action === 'status') return poolStatusStep(options, pool, where);
+  if (action === 'drain') return drainStep(options, pool, where);
+  return restoreStep(options, pool, where);
+}
+
+/** `status`: each server's health and the connection draining, nothing changed. */
+async function poolStatusStep(options: PoolStepOptions, pool: BackendPoolClient, where: string): Promise<PoolStepResult> {
+  const { log, target } = options;
   const summary = new MarkdownSummary();
+  log.section(`Status of ${where}`);
+  const status = await pool.status();
+  const healthy = status.members.filter((entry) => entry.health === 'Up').length;
+  for (const entry of status.members) log.info(`  ${describeMember(entry.member).padEnd(28)} ${entry.health}`);
+  log.info(
+    `${healthy} of ${status.members.length} server(s) healthy; connection draining ${status.drainTimeoutSeconds} s ` +
+      `(${status.settings.join(', ') || 'no HTTP settings'}).`,
+  );
+  summary
+    .heading(`${target.applicationGatewayName} / ${target.backendPoolName}: ${healthy} of ${status.members.length} healthy`)
+    .table(HEALTH_HEADERS, healthRows(status.members))
+    .paragraph(`Connection draining: ${status.drainTimeoutSeconds} s.`);
+  return { title: `Pool ${target.backendPoolName}`, summary, outputs: { healthyServers: String(healthy) } };
+}
 
-  if (action === 'status') {
-    log.section(`Status of ${where}`);
-    const status = await pool.status();
-    const healthy = status.members.filter((entry) => entry.health === 'Up').length;
-    for (const entry of status.members) log.info(`  ${describeMember(entry.member).padEnd(28)} ${entry.health}`);
-    log.info(
-      `${healthy} of ${status.members.length} server(s) healthy; connection draining ${status.drainTimeoutSeconds} s ` +
-        `(${status.settings.join(', ') || 'no HTTP settings'}).`,
+/** `drain`: takes the servers out of the pool, record first. */
+async function drainStep(options: PoolStepOptions, pool: BackendPoolClient, where: string): Promise<PoolStepResult> {
+  const { log, target } = options;
+  const summary = new MarkdownSummary();
+  log.section(`Draining ${options.servers.length} server(s) from ${where}`);
+  const result = await pool.drain(options.servers, {
+    minHealthyServers: options.minHealthyServers,
+    drainTimeoutSeconds: options.drainTimeoutSeconds,
+    healthTimeoutSeconds: options.healthTimeoutSeconds,
+    windowId: options.windowId,
+    publishUndoRecord: options.publishUndoRecord,
+  });
+  const drained = result.removed.map(describeMember);
+  log.info(
+    `Drained ${drained.join(', ')} with ${result.gatewayWrites} gateway write(s) and ${result.nicWrites} network interface write(s).`,
+  );
+  summary
+    .heading(`Drained ${result.removed.length} server(s) from ${target.applicationGatewayName} / ${target.backendPoolName}`)
+    .list(drained);
+  if (result.carried.length) {
+    summary.paragraph(
+      `Already out before this step, taken out by an earlier drain of this task (its drained tag says so), and carried into this ` +
+        `undo record: ${result.carried.map((entry) => `${describeMember(entry.member)} (window ${entry.windowId})`).join(', ')}.`,
     );
-    summary
-      .heading(`${target.applicationGatewayName} / ${target.backendPoolName}: ${healthy} of ${status.members.length} healthy`)
-      .table(HEALTH_HEADERS, healthRows(status.members))
-      .paragraph(`Connection draining: ${status.drainTimeoutSeconds} s.`);
-    return { title: `Pool ${target.backendPoolName}`, summary, outputs: { healthyServers: String(healthy) } };
   }
-
-  if (action === 'drain') {
-    log.section(`Draining ${options.servers.length} server(s) from ${where}`);
-    const result = await pool.drain(options.servers, {
-      minHealthyServers: options.minHealthyServers,
-      drainTimeoutSeconds: options.drainTimeoutSeconds,
-      healthTimeoutSeconds: options.healthTimeoutSeconds,
-      windowId: options.windowId,
-      publishUndoRecord: options.publishUndoRecord,
-    });
-    const drained = result.removed.map(describeMember);
-    log.info(
-      `Drained ${drained.join(', ')} with ${result.gatewayWrites} gateway write(s) and ${result.nicWrites} network interface write(s).`,
+  summary
+    .paragraph(`Still serving (${result.remaining.filter((entry) => entry.health === 'Up').length} healthy):`)
+    .table(HEALTH_HEADERS, healthRows(result.remaining))
+    .paragraph(
+      `Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}; connection draining waited: ` +
+        `${result.drainSeconds} s. Undo record: \`${result.record.id}\`.`,
     );
-    summary
-      .heading(`Drained ${result.removed.length} server(s) from ${target.applicationGatewayName} / ${target.backendPoolName}`)
-      .list(drained);
-    if (result.carried.length) {
-      summary.paragraph(
-        `Already out before this step, taken out by an earlier drain of this task (its drained tag says so), and carried into this ` +
-          `undo record: ${result.carried.map((entry) => `${describeMember(entry.member)} (window ${entry.windowId})`).join(', ')}.`,
-      );
-    }
-    summary
-      .paragraph(`Still serving (${result.remaining.filter((entry) => entry.health === 'Up').length} healthy):`)
-      .table(HEALTH_HEADERS, healthRows(result.remaining))
-      .paragraph(
-        `Gateway writes: ${result.gatewayWrites}; network interface writes: ${result.nicWrites}; connection draining waited: ` +
-          `${result.drainSeconds} s. Undo record: \`${result.record.id}\`.`,
-      );
-    return {
-      title: `Drain ${target.backendPoolName}`,
-      summary,
-      outputs: { drainedServers: result.removed.map((member) => member.label ?? memberAddress(member)).join(',') },
-    };
-  }
+  return {
+    title: `Drain ${target.backendPoolName}`,
+    summary,
+    outputs: { drainedServers: result.removed.map((member) => member.label ?? memberAddress(member)).join(',') },
+  };
+}
 
+/** `restore`: puts the servers back (see restorePool) and reports their health. */
+async function restoreStep(options: PoolStepOptions, pool: BackendPoolClient, where: string): Promise<PoolStepResult> {
+  const { log, target } = options;
+  const summary = new MarkdownSummary();
   log.section(`Restoring ${where}`);
   const result = await restorePool(options, pool, where);
   const text = result.health.length

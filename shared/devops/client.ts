@@ -11,6 +11,7 @@ import { agentNetwork, devopsRequestOptions } from '../core/proxy';
 import { DEFAULT_MAX_BODY_BYTES, notTheApiAdvice } from '../core/http';
 import { realClock, type WindowClock } from '../core/clock';
 import { parseRetryAfter, retry, sleep as realSleep, type RetryPolicy } from '../core/retry';
+import { identityConnection, resolveConnection, type DevOpsConnection, type DevOpsIdentity } from './connection';
 import { guardRestClient, NotTheApiError, type RestGuardOptions } from './rest-guard';
 
 /**
@@ -22,29 +23,8 @@ import { guardRestClient, NotTheApiError, type RestGuardOptions } from './rest-g
 
 export const SERVICE = 'Azure DevOps';
 
-export interface DevOpsConnection {
-  /** `https://dev.azure.com/org/` (always with one trailing slash). */
-  collectionUrl: string;
-  project: string;
-  token: string;
-  /** A PAT goes as Basic auth, the job token as Bearer. */
-  kind: 'pat' | 'job-token';
-  /** Where the connection came from, for messages. */
-  source: string;
-  /**
-   * A token that expires (Entra, through a workload identity connection): asked before every call, so a run of
-   * hours keeps a valid one (the credential caches it and renews it before it expires). `token` is then unused.
-   */
-  tokenSource?: () => Promise<string>;
-}
-
-/** An Entra token for Azure DevOps from an identity connection (shared/azure/devops-identity.ts). */
-export interface DevOpsIdentity {
-  /** The connection's id and the task input that named it, for messages. */
-  connectionId: string;
-  inputName: string;
-  getToken: () => Promise<string>;
-}
+export { rehearsalPollIntervalMs, resolveConnection, type DevOpsConnection, type DevOpsIdentity } from './connection';
+export { devOpsShape } from './response-shapes';
 
 /**
  * The client of a task that takes an optional `azureDevOpsConnection` and `project`: the connection's PAT when
@@ -79,129 +59,6 @@ export function clientForTask(options: {
         projectInputName: 'project',
       });
   return new DevOpsClient({ connection, log: options.log });
-}
-
-/** The job's organization and project, called with the Entra token of a workload identity connection. */
-function identityConnection(identity: DevOpsIdentity, collectionUri: string | undefined, project: string | undefined): DevOpsConnection {
-  if (!project?.trim())
-    throw new InputError('project', 'no project: give the project name (System.TeamProject is not set outside a pipeline).');
-  if (!collectionUri)
-    throw new InputError(identity.inputName, 'needs System.CollectionUri (the organization the job runs in), which is not set.');
-  return {
-    collectionUrl: withTrailingSlash(collectionUri),
-    project: project.trim(),
-    token: '',
-    kind: 'job-token',
-    source: `workload identity connection '${identity.connectionId}'`,
-    tokenSource: identity.getToken,
-  };
-}
-
-/**
- * A rehearsal runs hours of pipelines in seconds by setting the pipeline variable `MaintenanceWindow.PollIntervalMs`;
- * a real window never sets it, and when it is set every step says so as a warning.
- */
-export function rehearsalPollIntervalMs(variable: (name: string) => string | undefined, log: Log): number | undefined {
-  const value = Number(variable('MaintenanceWindow.PollIntervalMs') ?? NaN);
-  if (!Number.isFinite(value) || value <= 0) return undefined;
-  log.warn(`Poll interval set to ${value} ms by MaintenanceWindow.PollIntervalMs: a rehearsal setting, not for a real window.`);
-  return value;
-}
-
-/**
- * Chooses the connection: the service connection when one is given (its PAT), otherwise the job's own token
- * and collection URL. `inputName` is the task input that names the connection, for messages.
- */
-export function resolveConnection(options: {
-  inputName: string;
-  endpoint?: Endpoint;
-  systemAccessToken?: string;
-  collectionUri?: string;
-  project?: string;
-  projectInputName?: string;
-}): DevOpsConnection {
-  const project = options.project?.trim();
-  if (!project) {
-    throw new InputError(
-      options.projectInputName ?? 'project',
-      'no project: give the project name (System.TeamProject is not set outside a pipeline).',
-    );
-  }
-  if (options.endpoint) {
-    const endpoint = options.endpoint;
-    const parameters = Object.fromEntries(Object.entries(endpoint.parameters).map(([key, value]) => [key.toLowerCase(), value]));
-    const token = parameters.apitoken ?? parameters.password ?? parameters.accesstoken ?? parameters.token;
-    if (!token) {
-      throw new InputError(
-        options.inputName,
-        `service connection '${endpoint.id}' has no token: use a personal access token (scheme Token, or the password of a user ` +
-          `name/password connection).`,
-      );
-    }
-    if (!/^https?:\/\//i.test(endpoint.url)) {
-      throw new InputError(
-        options.inputName,
-        `service connection '${endpoint.id}' has no server URL; set it to the organization, e.g. https://dev.azure.com/contoso.`,
-      );
-    }
-    return {
-      collectionUrl: withTrailingSlash(endpoint.url),
-      project,
-      token,
-      kind: /oauth/i.test(endpoint.scheme) ? 'job-token' : 'pat',
-      source: `service connection '${endpoint.id}'`,
-    };
-  }
-  if (!options.systemAccessToken) {
-    throw new InputError(
-      options.inputName,
-      "is empty and the job's access token is not available: choose a service connection, or give the job its token (`env: " +
-        'SYSTEM_ACCESSTOKEN: $(System.AccessToken)`, or allow scripts to access the OAuth token).',
-    );
-  }
-  if (!options.collectionUri) {
-    throw new InputError(
-      options.inputName,
-      'is empty and System.CollectionUri is not set: choose a service connection with the organization URL.',
-    );
-  }
-  return {
-    collectionUrl: withTrailingSlash(options.collectionUri),
-    project,
-    token: options.systemAccessToken,
-    kind: 'job-token',
-    source: "the job's access token",
-  };
-}
-
-function withTrailingSlash(url: string): string {
-  return `${url.trim().replace(/\/+$/, '')}/`;
-}
-
-/** Checks for `call`'s `expect`: what a list and a single resource must look like once the client parsed them. */
-export const devOpsShape = {
-  list: (result: unknown): string | undefined =>
-    Array.isArray(result) && result.every((item) => item && typeof item === 'object')
-      ? undefined
-      : `expected a list, got ${describeValue(result)}`,
-  resource: (result: unknown): string | undefined =>
-    result && typeof result === 'object' && typeof (result as { id?: unknown }).id === 'number'
-      ? undefined
-      : `expected a resource with an id, got ${describeValue(result)}`,
-  /** A resource, or nothing for a 404 (which the client answers as null). */
-  resourceOrMissing: (result: unknown): string | undefined =>
-    result === null || result === undefined ? undefined : devOpsShape.resource(result),
-  /** The definition Tags API's answer: the definition's tags after the call (the client unwraps `{count, value}`). */
-  tags: (result: unknown): string | undefined =>
-    Array.isArray(result) && result.every((item) => typeof item === 'string')
-      ? undefined
-      : `expected a list of tags, got ${describeValue(result)}`,
-};
-
-function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? `an object with ${Object.keys(value).slice(0, 5).join(', ') || 'no fields'}` : `a ${typeof value}`;
 }
 
 /** What the latest answers said about the rate limit. */
@@ -388,12 +245,15 @@ export class DevOpsClient {
         clock: { now: this.realClock.now, wait: this.sleep },
         onRetry: ({ failure, attempt, maxAttempts, delayMs, asked }) =>
           this.log.info(
-            `Azure DevOps answered ${failure.statusCode ?? failure.code} to '${what}'; ${asked ? 'it asked to wait' : 'waiting'} ${(delayMs / 1000).toFixed(1)} s before attempt ${attempt + 1} of ${maxAttempts}.`,
+            `Azure DevOps answered ${failure.statusCode ?? failure.code} to '${what}'; ${asked ? 'it asked to wait' : 'waiting'} ` +
+              `${(delayMs / 1000).toFixed(1)} s before attempt ${attempt + 1} of ${maxAttempts}.`,
           ),
         giveUp: (failure, reason, { delayMs }) => {
           const error = this.describe(what, failure);
           if (reason === 'deadline')
-            error.message += `; giving up: waiting ${(delayMs / 1000).toFixed(1)} s more would pass the ${(this.deadlineMs / 1000).toFixed(1)} s deadline`;
+            error.message +=
+              `; giving up: waiting ${(delayMs / 1000).toFixed(1)} s more would pass the ` +
+              `${(this.deadlineMs / 1000).toFixed(1)} s deadline`;
           return error;
         },
       },
