@@ -261,10 +261,11 @@ export class HttpClient {
     const { request } = context;
     const controller = new AbortController();
     const remaining = this.retry.deadlineMs - (this.clock.now().getTime() - context.started);
-    const timer = setTimeout(
-      () => controller.abort(new AttemptTimedOut()),
-      Math.max(0, Math.min(this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS, remaining)),
-    );
+    const attemptLimit = this.options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
+    // When the call's deadline comes first, this timer and the deadline's fire together: name the deadline,
+    // whichever of the two timers the event loop runs first, so the call gives up instead of retrying.
+    const reason = remaining <= attemptLimit ? () => new CallDeadlineReached() : () => new AttemptTimedOut();
+    const timer = setTimeout(() => controller.abort(reason()), Math.max(0, Math.min(attemptLimit, remaining)));
     const sources = [context.deadline, request.signal].filter((signal): signal is AbortSignal => signal !== undefined);
     const forward = (signal: AbortSignal) => () => controller.abort(signal.reason);
     const listeners = sources.map((signal) => {

@@ -173,7 +173,7 @@ const CLIENT_HEADERS: Record<string, [string, RegExp]> = {
   'maintenance-pingdom': ['shared/services/pingdom-client.ts', /Authorization: `Bearer \$\{/],
   'maintenance-cloudflare': ['shared/services/cloudflare-client.ts', /Authorization: `Bearer \$\{/],
   'maintenance-slack': ['shared/services/slack.ts', /Authorization: `Bearer \$\{/],
-  'maintenance-newrelic': ['shared/services/newrelic.ts', /'API-Key': /],
+  'maintenance-newrelic': ['shared/services/newrelic-client.ts', /'API-Key': /],
 };
 
 describe('verified connections (vss-extension.json endpoint types)', () => {
