@@ -32,7 +32,7 @@ function copyDir(from, to) {
  * at its inputs parses a small bundle. One file per task keeps one copy of what the SDKs share.
  */
 const LAZY =
-  /^(@azure\/identity|@azure\/arm-compute|@azure\/arm-network|@azure\/arm-resources|azure-devops-node-api(\/handlers\/bearertoken)?|exceljs|https-proxy-agent|http-proxy-agent|axios|ajv|yaml)$/;
+  /^(@azure\/identity|@azure\/core-rest-pipeline|@azure\/arm-compute|@azure\/arm-network|@azure\/arm-resources|azure-devops-node-api(\/handlers\/bearertoken)?|exceljs|https-proxy-agent|http-proxy-agent|axios|ajv|yaml)$/;
 
 function lazyPlugin(used) {
   return {

@@ -1,4 +1,3 @@
-import { createPipelineRequest } from '@azure/core-rest-pipeline';
 import { messageOf } from '../core/errors';
 import type { PreflightFinding } from '../core/preflight';
 import { describeArmError, ROLE_FILE, type ArmClients } from './arm';
@@ -77,6 +76,9 @@ export async function listResourceGroupPermissions(clients: ArmClients, resource
     `/providers/Microsoft.Authorization/permissions?api-version=${PERMISSIONS_API_VERSION}`;
   const out: Permission[] = [];
   for (let page = 0; url && page < 50; page++) {
+    // Loaded here (lazy.js): only the preflight check sends this request.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createPipelineRequest } = require('@azure/core-rest-pipeline') as typeof import('@azure/core-rest-pipeline');
     const response = await clients.network.sendRequest(createPipelineRequest({ url, method: 'GET' }));
     if (response.status !== 200) {
       const error = Object.assign(new Error(`HTTP ${response.status}: ${response.bodyAsText?.slice(0, 300) ?? ''}`), {
