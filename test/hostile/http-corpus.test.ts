@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
 import * as path from 'node:path';
 import { setWriter } from '../../shared/core/commands';
 import { Log } from '../../shared/core/log';
@@ -14,7 +13,8 @@ import { postTeamsWorkflow, teamsMessage } from '../../shared/services/teams';
 import { runCheck } from '../../shared/smoke/checks';
 import { AzureDevOpsEmulator } from '../emulators/azure-devops';
 import { CLOUDFLARE_TOKEN, CloudflareEmulator, ZONE_ID } from '../emulators/cloudflare';
-import { type Emulator, emulatorCertificate, HOSTILE_FAULTS, type HostileFault, type JournalEntry } from '../emulators/kit';
+import { type Emulator, HOSTILE_FAULTS, type HostileFault, type JournalEntry } from '../emulators/kit';
+import { trustEmulatorsInProcess } from '../helpers/emulator-trust';
 import { NEWRELIC_ACCOUNT, NEWRELIC_KEY, NewRelicEmulator } from '../emulators/newrelic';
 import { PINGDOM_TOKEN, PingdomEmulator } from '../emulators/pingdom';
 import { SLACK_BOT_TOKEN, SlackEmulator, SlackWebhookEmulator } from '../emulators/slack';
@@ -478,18 +478,16 @@ async function inBatches<T, R>(items: T[], size: number, work: (item: T) => Prom
 describe('hostile corpus (http): broken answers from every service', function () {
   this.timeout(120_000);
   let restoreWriter: ReturnType<typeof setWriter>;
-  let previousCa: typeof https.globalAgent.options.ca;
+  let untrust: (() => void) | undefined;
   const counted: string[] = [];
 
   before(async () => {
-    const { file } = await emulatorCertificate();
-    previousCa = https.globalAgent.options.ca;
-    https.globalAgent.options.ca = fs.readFileSync(file);
+    untrust = await trustEmulatorsInProcess();
     restoreWriter = setWriter(() => {});
   });
   after(() => {
     setWriter(restoreWriter);
-    https.globalAgent.options.ca = previousCa;
+    untrust?.();
     console.log(`      hostile corpus (http): ${counted.length} cases`);
   });
 

@@ -73,14 +73,18 @@ async function execute(source: DataSource, type: EndpointType, endpoint: { url: 
   const url = new URL(fill(source.endpointUrl, { endpoint }));
   const headers = Object.fromEntries((type.authenticationSchemes[0].headers ?? []).map((h) => [h.name, fill(h.value, { endpoint })]));
   return new Promise((resolve, reject) => {
-    const request = https.request(url, { method: 'GET', headers: { ...headers, Accept: 'application/json' }, ca }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: response.statusCode ?? 0, body: text.startsWith('{') ? JSON.parse(text) : text });
-      });
-    });
+    const request = https.request(
+      url,
+      { method: 'GET', headers: { ...headers, Accept: 'application/json' }, ca, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode ?? 0, body: text.startsWith('{') ? JSON.parse(text) : text });
+        });
+      },
+    );
     request.on('error', reject);
     request.end();
   });

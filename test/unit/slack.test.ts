@@ -1,6 +1,4 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as https from 'node:https';
 import axios from 'axios';
 import { setWriter } from '../../shared/core/commands';
 import { ServiceError } from '../../shared/core/errors';
@@ -8,7 +6,7 @@ import { Log } from '../../shared/core/log';
 import { isChannelId, normalizeChannel, postSlackWebhook, SlackClient, slackApiBaseUrl, slackApiError } from '../../shared/services/slack';
 import { splitList } from '../../shared/core/inputs';
 import { postTeamsWorkflow, teamsMessage } from '../../shared/services/teams';
-import { emulatorCertificate } from '../emulators/kit';
+import { trustEmulatorsInProcess } from '../helpers/emulator-trust';
 import { SlackEmulator, SlackWebhookEmulator } from '../emulators/slack';
 import { TeamsEmulator } from '../emulators/teams';
 import { testClock } from '../helpers/clock';
@@ -20,19 +18,17 @@ describe('Slack and Teams clients', function () {
   const teams = new TeamsEmulator();
   const lines: string[] = [];
   let restoreWriter: ((line: string) => void) | undefined;
-  let previousCa: typeof https.globalAgent.options.ca;
+  let untrust: (() => void) | undefined;
 
   before(async () => {
     await Promise.all([slack.start(), hooks.start(), teams.start()]);
     // The clients run in this process: trust the emulators' CA the way NODE_EXTRA_CA_CERTS does for children.
-    const { file } = await emulatorCertificate();
-    previousCa = https.globalAgent.options.ca;
-    https.globalAgent.options.ca = fs.readFileSync(file);
+    untrust = await trustEmulatorsInProcess();
     restoreWriter = setWriter((line) => lines.push(line));
   });
   after(async () => {
     if (restoreWriter) setWriter(restoreWriter);
-    https.globalAgent.options.ca = previousCa;
+    untrust?.();
     await Promise.all([slack.stop(), hooks.stop(), teams.stop()]);
   });
   beforeEach(() => {
