@@ -2,6 +2,9 @@ import type { Build } from 'azure-devops-node-api/interfaces/BuildInterfaces';
 import { BUILD_QUERY_ORDER, BUILD_RESULT, BUILD_STATUS } from './build-values';
 import { ServiceError } from '../core/errors';
 import type { DevOpsClient } from './client';
+import { queuedDifferently, type PassedOver, type QueuedWith } from './run-match';
+
+export type { PassedOver, QueuedWith } from './run-match';
 
 /**
  * Pipeline runs of the window's changes: finding each pipeline by name (and folder), starting a run with a
@@ -170,6 +173,8 @@ export class PipelineRuns {
       tags: string[];
       /** Told once the run exists and before it is tagged (the caller logs it: a crash here leaves it untagged). */
       onQueued?: (runId: number) => void;
+      /** Told of an untagged run queued since that is not this start's (other parameters or branch), and left alone. */
+      onPassedOver?: PassedOver;
     },
   ): Promise<RunState> {
     const api = await this.client.pipelines();
@@ -193,7 +198,8 @@ export class PipelineRuns {
     } catch (error) {
       const status = (error as ServiceError).status;
       if (status !== undefined && status < 500) throw error;
-      const adopted = await this.findUntaggedSince(pipeline, requestedAt);
+      const sent = { parameters: options.parameters, branch: options.branch };
+      const adopted = await this.findUntaggedSince(pipeline, { since: requestedAt, sent, onPassedOver: options.onPassedOver });
       if (!adopted) throw error;
       runId = adopted;
     }
@@ -203,14 +209,15 @@ export class PipelineRuns {
 
   /**
    * After a crash between queueing a run and tagging it: the newest run of the pipeline queued since `since`
-   * (less a margin for clock skew) that no step of a window has tagged, not one of `exclude`, tagged now and
-   * returned; undefined when there is none (the run was never queued).
+   * (less a margin for clock skew) that no step of a window has tagged, not one of `exclude`, and not certainly
+   * queued with other parameters or on another branch than `sent` (run-match.ts), tagged now and returned;
+   * undefined when there is none (the run was never queued).
    */
   async adoptUntagged(
     pipeline: PipelineRef,
-    options: { since: number; tags: string[]; exclude?: ReadonlySet<number> },
+    options: { since: number; tags: string[]; sent: QueuedWith; exclude?: ReadonlySet<number>; onPassedOver?: PassedOver },
   ): Promise<RunState | undefined> {
-    const runId = await this.findUntaggedSince(pipeline, options.since, options.exclude);
+    const runId = await this.findUntaggedSince(pipeline, options);
     return runId === undefined ? undefined : this.tagAndRead(pipeline, runId, options.tags);
   }
 
@@ -231,9 +238,12 @@ export class PipelineRuns {
   }
 
   /** Runs queued since `since`: by queue time, as `minTime` filters on the time `queryOrder` names. */
-  private async findUntaggedSince(pipeline: PipelineRef, since: number, exclude?: ReadonlySet<number>): Promise<number | undefined> {
+  private async findUntaggedSince(
+    pipeline: PipelineRef,
+    options: { since: number; sent: QueuedWith; exclude?: ReadonlySet<number>; onPassedOver?: PassedOver },
+  ): Promise<number | undefined> {
     const build = await this.client.build();
-    const minTime = new Date(since - CLOCK_SKEW_MS);
+    const minTime = new Date(options.since - CLOCK_SKEW_MS);
     const recent = await this.client.call(`look for a run of ${pipeline.name} started just now`, () =>
       build.getBuilds(
         this.client.project,
@@ -255,8 +265,13 @@ export class PipelineRuns {
         BUILD_QUERY_ORDER.QueueTimeDescending,
       ),
     );
-    const candidates = (recent ?? []).filter((run) => !taggedByWindow(run.tags) && !exclude?.has(run.id!));
-    return candidates.sort((a, b) => b.id! - a.id!)[0]?.id;
+    const untagged = (recent ?? []).filter((run) => !taggedByWindow(run.tags) && !options.exclude?.has(run.id!));
+    const ours = untagged.filter((run) => {
+      const why = queuedDifferently(run, options.sent);
+      if (why) options.onPassedOver?.({ id: run.id!, name: run.buildNumber ?? undefined, why });
+      return !why;
+    });
+    return ours.sort((a, b) => b.id! - a.id!)[0]?.id;
   }
 
   /** The state of these runs, with one call. */

@@ -5,6 +5,7 @@ import { link, MarkdownSummary } from '../core/summary';
 import { textOf } from '../core/text';
 import type { DevOpsClient } from './client';
 import { StartIntentFile } from './start-intent';
+import { passedOverMessage } from './run-match';
 import { PipelineRuns, singleRunTags, tagValue, TAG_PREFIX, type PipelineRef, type RunState } from './runs';
 
 /**
@@ -271,6 +272,7 @@ async function startRun(
       parameters: options.parameters,
       tags: singleRunTags(options.windowId, key, options.attemptId),
       onQueued: (runId) => log.info(`Queued ${pipeline.name} run ${runId}; tagging it.`),
+      onPassedOver: (passed) => log.warn(passedOverMessage('', pipeline.name, passed)),
     });
   } catch (error) {
     const status = (error as { status?: number }).status;
@@ -304,6 +306,8 @@ async function adoptInterruptedStart(
   const adopted = await runs.adoptUntagged(pipeline, {
     since: Date.parse(open.at),
     tags: singleRunTags(options.windowId, key, open.attemptId),
+    sent: { parameters: options.parameters, branch: options.branch },
+    onPassedOver: (passed) => options.log.warn(passedOverMessage('', pipeline.name, passed)),
   });
   const when = `at ${open.at} (attempt ${open.attemptId})`;
   options.log.info(

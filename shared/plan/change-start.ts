@@ -1,5 +1,6 @@
 import { messageOf } from '../core/errors';
 import type { Log } from '../core/log';
+import { passedOverMessage } from '../devops/run-match';
 import { runTags, type PipelineRef, type PipelineRuns, type RunState } from '../devops/runs';
 import type { Tracked } from './change-state';
 import type { ChangeOutcome } from './checklist';
@@ -54,6 +55,7 @@ async function startPipeline(entry: Tracked, context: StartContext): Promise<voi
       parameters: change.action.parameters,
       tags,
       onQueued: (runId) => context.log.info(`Queued ${pipeline.name} run ${runId} for ${change.id}; tagging it.`),
+      onPassedOver: (run) => context.log.warn(passedOverMessage(`${change.id}: `, pipeline.name, run)),
     });
     context.ledger.delete(change.id);
     entry.outcome = 'running';
@@ -82,7 +84,9 @@ export async function resumeInterruptedStart(
   const adopted = await context.runs.adoptUntagged(pipeline, {
     since,
     tags: runTags(context.windowId, change.id, intent.attemptId),
+    sent: { parameters: change.action.parameters, branch: change.action.branch },
     exclude: context.claimed,
+    onPassedOver: (run) => context.log.warn(passedOverMessage(`${change.id}: `, pipeline.name, run)),
   });
   const when = `at ${intent.at} (attempt ${intent.attemptId})`;
   if (adopted) {

@@ -418,9 +418,12 @@ export class AzureDevOpsEmulator extends Emulator {
    * A run of `name` someone queued outside the tests' view (another run of the same pipeline): running for
    * `durationMs` from now, or waiting for an agent (`queued`) until the test starts it.
    */
-  queueRun(name: string, options: { durationMs?: number; queued?: boolean; branch?: string } = {}): EmulatedRun {
+  queueRun(
+    name: string,
+    options: { durationMs?: number; queued?: boolean; branch?: string; parameters?: Record<string, string> } = {},
+  ): EmulatedRun {
     const definition = this.pipeline(name) ?? this.addPipeline({ name });
-    const run = this.createRun(definition, {}, options.branch ?? 'refs/heads/main');
+    const run = this.createRun(definition, options.parameters ?? {}, options.branch ?? 'refs/heads/main');
     if (options.durationMs !== undefined) run.durationMs = options.durationMs;
     if (options.queued) run.startedAt = undefined;
     return run;

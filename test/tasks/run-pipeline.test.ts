@@ -230,6 +230,37 @@ describe('RunPipelineV1 (bundled, against the Azure DevOps emulator)', function 
     assert.ok(!fs.existsSync(intent));
   });
 
+  it('after a crash, takes over its own untagged run, not a newer one queued by hand with other parameters', async () => {
+    const dir = newWorkDirectory();
+    ado.holdTags();
+    const inputs = { pipeline: REGRESSION, parameters: 'suite: full\nenvironment: production' };
+    const crashed = await run(inputs, {
+      workDirectory: dir,
+      killOnLine: (line) => /^Queued Full Regression run \d+; tagging it\.$/.test(line),
+    });
+    assert.ok(crashed.killed, crashed.stdout);
+    ado.releaseTags({ apply: false });
+    const [ours] = runsOfRegression();
+    // Someone queues the same pipeline by hand in the minutes before the step runs again: newer, untagged.
+    const theirs = ado.queueRun(REGRESSION, { parameters: { suite: 'smoke', environment: 'production' } });
+
+    const resumed = await run(inputs, { workDirectory: dir });
+    assert.equal(resumed.result, 'Succeeded', resumed.stdout);
+    assert.equal(resumed.outputs.runId, String(ours.id), 'the run the crashed step queued is the one followed');
+    assert.equal(runsOfRegression().length, 2, 'nothing started a third run');
+    assert.equal(theirs.tags.size, 0, 'the hand-queued run is left untagged');
+    assert.ok(ours.tags.has('window:900'));
+    assert.ok(
+      resumed.warnings.some((line) =>
+        new RegExp(
+          `^run \\S+ \\(id ${theirs.id}\\) of Full Regression, queued since and untagged, is not this step's: ` +
+            `its parameter 'suite' is "smoke", not "full"\\. Left alone`,
+        ).test(line),
+      ),
+      resumed.stdout,
+    );
+  });
+
   it('keeps a failure of this attempt, and starts the run again in a re-run of the stage', async () => {
     ado.failNextRuns(REGRESSION, 1, 'failed', '\\Tests');
     assert.equal((await run({ pipeline: REGRESSION })).result, 'Failed');
