@@ -27,17 +27,47 @@ function copyDir(from, to) {
 }
 
 /**
- * Packages the code loads on first use (a `require` inside the function that needs them): they go into a
- * second file beside the bundle, `lazy.js`, read only when one of them is first required, so a step that stops
- * at its inputs parses a small bundle. One file per task keeps one copy of what the SDKs share.
+ * Packages the code loads on first use (`loadOnFirstUse('<package>')` of shared/core/lazy.ts, called inside the
+ * function that needs them; typed there in LazyPackages: keep both lists in step): they go into a second file
+ * beside the bundle, `lazy.js`, read only when one of them is first required, so a step that stops at its
+ * inputs parses a small bundle. One file per task keeps one copy of what the SDKs share.
  */
 const LAZY =
   /^(@azure\/identity|@azure\/core-rest-pipeline|@azure\/arm-compute|@azure\/arm-network|@azure\/arm-resources|azure-devops-node-api(\/handlers\/bearertoken)?|exceljs|https-proxy-agent|http-proxy-agent|axios|ajv|yaml)$/;
+
+/** `loadOnFirstUse('<package>')` in our sources (shared/core/lazy.ts), the name written out in quotes. */
+const LOAD_ON_FIRST_USE = /\bloadOnFirstUse\(\s*(['"])([^'"]+)\1\s*,?\s*\)/g;
+const LAZY_HELPER = path.join(root, 'shared', 'core', 'lazy.ts');
+
+/**
+ * Our source with each `loadOnFirstUse('<package>')` turned into `require('<package>')`, the call esbuild
+ * follows (it cannot follow the helper's `require(name)`, a name held in a variable); the package must be in
+ * LAZY. A call left over (a name that is not a string literal) stops the build: in the bundle its require
+ * would look for a node_modules the extension does not ship.
+ */
+function withLazyRequires(file, source) {
+  const rewritten = source.replace(LOAD_ON_FIRST_USE, (_call, _quote, name) => {
+    if (!LAZY.test(name)) throw new Error(`${file}: loadOnFirstUse('${name}'): add '${name}' to LAZY in extension/build.mjs`);
+    return `require(${JSON.stringify(name)})`;
+  });
+  const left = /\bloadOnFirstUse\s*[(<]/.exec(rewritten);
+  if (left) {
+    const line = rewritten.slice(0, left.index).split('\n').length;
+    throw new Error(`${file}:${line}: loadOnFirstUse takes the package's name written out in quotes, as the only argument`);
+  }
+  return rewritten;
+}
 
 function lazyPlugin(used) {
   return {
     name: 'lazy-packages',
     setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, async (args) => {
+        if (args.path.includes('node_modules') || args.path === LAZY_HELPER) return undefined;
+        const source = await fs.promises.readFile(args.path, 'utf8');
+        if (!source.includes('loadOnFirstUse')) return undefined;
+        return { contents: withLazyRequires(path.relative(root, args.path), source), loader: 'ts' };
+      });
       build.onResolve({ filter: LAZY }, (args) => {
         // Only our own lazy requires; a package importing another keeps it inside the lazy file.
         if (args.kind !== 'require-call' || args.importer.includes('node_modules')) return undefined;

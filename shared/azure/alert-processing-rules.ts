@@ -7,6 +7,7 @@ import { MarkdownSummary } from '../core/summary';
 import { toNaiveLocal } from '../core/time';
 import { armFailure, describeArmError } from './arm-errors';
 import { armClientOptions, type AzureConnection } from './credentials';
+import { loadOnFirstUse } from '../core/lazy';
 
 /**
  * Azure Monitor alert muting: an alert processing rule (`Microsoft.AlertsManagement/actionRules`) that removes
@@ -107,8 +108,7 @@ export class AlertProcessingRules {
 
   constructor(connection: AzureConnection) {
     // Loaded here, on first use: a step that stops at its inputs starts without the SDK.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sdk = require('@azure/arm-resources') as typeof import('@azure/arm-resources');
+    const sdk = loadOnFirstUse('@azure/arm-resources');
     this.client = new sdk.ResourceManagementClient(connection.credential, connection.subscriptionId, armClientOptions(connection));
   }
 

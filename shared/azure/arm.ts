@@ -1,6 +1,7 @@
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { NetworkManagementClient, NetworkManagementClientOptionalParams } from '@azure/arm-network';
 import { armClientOptions, type AzureConnection } from './credentials';
+import { loadOnFirstUse } from '../core/lazy';
 
 // The error mapping lives in arm-errors.ts so that a step using one SDK client does not bundle the others.
 export { armFailure, describeArmError, ROLE_FILE } from './arm-errors';
@@ -54,10 +55,8 @@ export interface ArmClients {
 
 export function armClients(connection: AzureConnection): ArmClients {
   // The SDKs are loaded here, on first use: a step that stops at its inputs starts without them.
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { NetworkManagementClient } = require('@azure/arm-network') as typeof import('@azure/arm-network');
-  const { ComputeManagementClient } = require('@azure/arm-compute') as typeof import('@azure/arm-compute');
-  /* eslint-enable @typescript-eslint/no-require-imports */
+  const { NetworkManagementClient } = loadOnFirstUse('@azure/arm-network');
+  const { ComputeManagementClient } = loadOnFirstUse('@azure/arm-compute');
   const conditional = new ConditionalWrites();
   const options = armClientOptions(connection);
   return {

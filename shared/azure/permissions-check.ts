@@ -2,6 +2,7 @@ import { messageOf } from '../core/errors';
 import type { PreflightFinding } from '../core/preflight';
 import { describeArmError, ROLE_FILE, type ArmClients } from './arm';
 import type { AzureConnection } from './credentials';
+import { loadOnFirstUse } from '../core/lazy';
 
 /**
  * The Azure half of a preflight: can the connection sign in, and does its identity hold, on the resource
@@ -77,8 +78,7 @@ export async function listResourceGroupPermissions(clients: ArmClients, resource
   const out: Permission[] = [];
   for (let page = 0; url && page < 50; page++) {
     // Loaded here (lazy.js): only the preflight check sends this request.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { createPipelineRequest } = require('@azure/core-rest-pipeline') as typeof import('@azure/core-rest-pipeline');
+    const { createPipelineRequest } = loadOnFirstUse('@azure/core-rest-pipeline');
     const response = await clients.network.sendRequest(createPipelineRequest({ url, method: 'GET' }));
     if (response.status !== 200) {
       const error = Object.assign(new Error(`HTTP ${response.status}: ${response.bodyAsText?.slice(0, 300) ?? ''}`), {

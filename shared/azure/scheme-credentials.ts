@@ -5,6 +5,7 @@ import { pipelineVariable, systemAccessToken, type Endpoint } from '../core/inpu
 import type { Log } from '../core/log';
 import { agentNetwork, azureSdkProxyPolicy } from '../core/proxy';
 import type { AzureAuthScheme, JobIdentity } from './credentials';
+import { loadOnFirstUse } from '../core/lazy';
 
 /** The Azure SDK credential for each scheme of an AzureRM connection, its secrets registered before use. */
 
@@ -25,13 +26,10 @@ export function data(endpoint: Endpoint, key: string): string | undefined {
 
 /**
  * The identity SDK, loaded when a credential is first made: it is large, and a step that stops at a bad input
- * (or never signs in) starts without it. A `require` in a function is what keeps it out of the bundle's start.
+ * (or never signs in) starts without it.
  */
-let identitySdk: typeof Identity | undefined;
 function identity(): typeof Identity {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  identitySdk ??= require('@azure/identity') as typeof Identity;
-  return identitySdk;
+  return loadOnFirstUse('@azure/identity');
 }
 
 /** Registers every line of a PEM's private key too, so no part of it can be printed. */

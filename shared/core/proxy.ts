@@ -6,6 +6,7 @@ import * as tl from 'azure-pipelines-task-lib/task';
 import type { HttpsProxyAgent } from 'https-proxy-agent';
 import { InputError } from './errors';
 import type { Log } from './log';
+import { loadOnFirstUse } from './lazy';
 
 /**
  * The agent's web proxy and certificate settings, read once through task-lib and given to every client:
@@ -148,10 +149,8 @@ function agentsOf(network: AgentNetwork): Agents {
       if (proxy.username) url.username = encodeURIComponent(proxy.username);
       if (proxy.password) url.password = encodeURIComponent(proxy.password);
       // The agent libraries are loaded only when a proxy is configured.
-      /* eslint-disable @typescript-eslint/no-require-imports */
-      const { HttpsProxyAgent: Tunnel } = require('https-proxy-agent') as typeof import('https-proxy-agent');
-      const { HttpProxyAgent: Forward } = require('http-proxy-agent') as typeof import('http-proxy-agent');
-      /* eslint-enable @typescript-eslint/no-require-imports */
+      const { HttpsProxyAgent: Tunnel } = loadOnFirstUse('https-proxy-agent');
+      const { HttpProxyAgent: Forward } = loadOnFirstUse('http-proxy-agent');
       agents.tunnel = tunnelAgent(Tunnel, url, network.ca);
       agents.forward = new Forward(url);
     }

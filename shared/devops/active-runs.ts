@@ -1,5 +1,6 @@
 import type { BuildStatus } from 'azure-devops-node-api/interfaces/BuildInterfaces';
 import { BUILD_STATUS } from './build-values';
+import { listBuilds } from './builds';
 import { InputError, ServiceError } from '../core/errors';
 import { devOpsShape, type DevOpsClient } from './client';
 
@@ -37,7 +38,7 @@ export async function olderActiveRuns(options: { client: DevOpsClient; definitio
     for (const { status, label } of ACTIVE) {
       const builds = await client.call(
         `list the ${label} runs of pipeline ${definitionId}`,
-        () => build.getBuilds(client.project, [definitionId], undefined, undefined, undefined, undefined, undefined, undefined, status),
+        () => listBuilds(build, client.project, { definitions: [definitionId], statusFilter: status }),
         { expect: devOpsShape.list },
       );
       for (const run of builds) {

@@ -1,4 +1,5 @@
 import { BUILD_RESULT, BUILD_STATUS } from './build-values';
+import { listBuilds } from './builds';
 import type { DevOpsClient } from './client';
 import { PipelineRuns, toRunState, type RunState } from './runs';
 
@@ -31,21 +32,12 @@ export async function recentSuccessfulRuns(
       continue;
     }
     const builds = await client.call(`read the recent successful runs of ${pipeline.name}`, () =>
-      build.getBuilds(
-        client.project,
-        [found.id],
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        BUILD_STATUS.Completed,
-        BUILD_RESULT.Succeeded,
-        undefined,
-        undefined,
-        limit,
-      ),
+      listBuilds(build, client.project, {
+        definitions: [found.id],
+        statusFilter: BUILD_STATUS.Completed,
+        resultFilter: BUILD_RESULT.Succeeded,
+        top: limit,
+      }),
     );
     histories.push({ ...pipeline, runs: (builds ?? []).map(toRunState) });
   }

@@ -1,6 +1,7 @@
 import type { Build } from 'azure-devops-node-api/interfaces/BuildInterfaces';
 import { BUILD_QUERY_ORDER, BUILD_RESULT, BUILD_STATUS } from './build-values';
 import { ServiceError } from '../core/errors';
+import { listBuilds } from './builds';
 import type { DevOpsClient } from './client';
 import { queuedDifferently, type PassedOver, type QueuedWith } from './run-match';
 
@@ -143,19 +144,7 @@ export class PipelineRuns {
   async runsOfWindow(windowId: string): Promise<RunState[]> {
     const build = await this.client.build();
     const builds = await this.client.call(`find the runs of window ${windowId}`, () =>
-      build.getBuilds(
-        this.client.project,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        [`${TAG_PREFIX.window}${windowId}`],
-      ),
+      listBuilds(build, this.client.project, { tagFilters: [`${TAG_PREFIX.window}${windowId}`] }),
     );
     return (builds ?? []).map(toRunState).sort((a, b) => b.id - a.id);
   }
@@ -245,25 +234,7 @@ export class PipelineRuns {
     const build = await this.client.build();
     const minTime = new Date(options.since - CLOCK_SKEW_MS);
     const recent = await this.client.call(`look for a run of ${pipeline.name} started just now`, () =>
-      build.getBuilds(
-        this.client.project,
-        [pipeline.id],
-        undefined,
-        undefined,
-        minTime,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        BUILD_QUERY_ORDER.QueueTimeDescending,
-      ),
+      listBuilds(build, this.client.project, { definitions: [pipeline.id], minTime, queryOrder: BUILD_QUERY_ORDER.QueueTimeDescending }),
     );
     const untagged = (recent ?? []).filter((run) => !taggedByWindow(run.tags) && !options.exclude?.has(run.id!));
     const ours = untagged.filter((run) => {
@@ -280,27 +251,7 @@ export class PipelineRuns {
     if (runIds.length === 0) return states;
     const build = await this.client.build();
     const builds = await this.client.call(`read ${runIds.length} run(s)`, () =>
-      build.getBuilds(
-        this.client.project,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        runIds,
-      ),
+      listBuilds(build, this.client.project, { buildIds: runIds }),
     );
     for (const found of builds ?? []) states.set(found.id!, toRunState(found));
     return states;

@@ -1,10 +1,7 @@
 import { ServiceError } from '../core/errors';
-import { HttpClient, HttpError, withoutService, type HttpResponse } from '../core/http';
-import type { WindowClock } from '../core/clock';
-import type { Log } from '../core/log';
-import type { RetryOptions } from '../core/retry';
-import { registerWebhookSecrets } from './connection';
+import { HttpError } from '../core/http';
 import type { SlackMessage } from './slack';
+import { mayHaveBeenPosted, postToSecretWebhook, type WebhookOptions } from './webhook';
 
 /** Slack incoming webhooks: a secret URL bound to one channel, answering plain text. */
 
@@ -55,39 +52,16 @@ const WEBHOOK_ERRORS: Record<string, { message: string; advice: string }> = {
   },
 };
 
-export interface SlackWebhookOptions {
-  log?: Log;
-  retry?: RetryOptions;
-  /** Largest answer read (default 10 MiB). */
-  maxBodyBytes?: number;
-  /** The window's clock: retries wait on it (ctx.clock). */
-  clock: WindowClock;
-}
+export type SlackWebhookOptions = WebhookOptions;
 
 /** Posts to an incoming webhook; success is HTTP 200 with the plain body `ok`. */
 export async function postSlackWebhook(webhookUrl: string, message: SlackMessage, options: SlackWebhookOptions): Promise<void> {
-  // Before any request: an error body that echoes only the path or the signature is masked too.
-  registerWebhookSecrets(options.log, webhookUrl);
-  const client = new HttpClient({
-    baseUrl: webhookUrl,
+  const response = await postToSecretWebhook(webhookUrl, message, {
+    ...options,
     service: 'Slack',
-    describeTarget: SLACK_WEBHOOK_TARGET,
-    log: options.log,
-    retry: options.retry,
-    sleep: (ms) => options.clock.wait(ms),
-    maxBodyBytes: options.maxBodyBytes,
+    target: SLACK_WEBHOOK_TARGET,
+    describeFailure: slackWebhookError,
   });
-  let response: HttpResponse<string>;
-  try {
-    response = await client.request<string>({
-      method: 'POST',
-      body: message,
-      headers: { 'Content-Type': 'application/json' },
-      responseType: 'text',
-    });
-  } catch (error) {
-    throw slackWebhookError(error);
-  }
   // The documented answer is the plain body `ok`; anything else (a proxy's or sign-in page) is not Slack's.
   const body = String(response.data ?? '').trim();
   if (body !== 'ok') {
@@ -111,12 +85,7 @@ export async function postSlackWebhook(webhookUrl: string, message: SlackMessage
 export function slackWebhookError(error: unknown): unknown {
   if (!(error instanceof HttpError)) return error;
   if (error.failure !== 'status' && error.failure !== 'network') {
-    return new ServiceError('Slack', `${withoutService(error)}; the message may have been posted, so it was not sent again.`, {
-      status: error.status,
-      code: error.failure,
-      cause: error,
-      advice: 'Look in the channel and re-run the step only if the message is missing.',
-    });
+    return mayHaveBeenPosted(error, 'Slack', 'message', 'Look in the channel and re-run the step only if the message is missing.');
   }
   const code = typeof error.data === 'string' ? error.data.trim() : '';
   const known = WEBHOOK_ERRORS[code];

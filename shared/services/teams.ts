@@ -1,9 +1,6 @@
 import { ServiceError } from '../core/errors';
-import { HttpClient, HttpError, isJsonContentType, withoutService } from '../core/http';
-import type { WindowClock } from '../core/clock';
-import type { Log } from '../core/log';
-import type { RetryOptions } from '../core/retry';
-import { registerWebhookSecrets } from './connection';
+import { HttpError, isJsonContentType } from '../core/http';
+import { mayHaveBeenPosted, postToSecretWebhook, type WebhookOptions } from './webhook';
 
 /**
  * Microsoft Teams through a Power Automate workflow ("When a Teams webhook request is received"), the
@@ -60,42 +57,19 @@ export function teamsMessage(card: AdaptiveCard): TeamsWorkflowMessage {
   return { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }] };
 }
 
-export interface TeamsWorkflowOptions {
-  log?: Log;
-  retry?: RetryOptions;
-  /** Largest answer read (default 10 MiB). */
-  maxBodyBytes?: number;
-  /** The window's clock: retries wait on it (ctx.clock). */
-  clock: WindowClock;
-}
+export type TeamsWorkflowOptions = WebhookOptions;
 
 /** How a webhook is named in messages, since its URL may not be shown. */
 export const TEAMS_TARGET = 'the Teams workflow webhook (URL hidden: it is a secret)';
 
 /** Posts one message to a Teams workflow webhook. A 429 is waited out; a 5xx is not re-sent (it may have posted). */
 export async function postTeamsWorkflow(webhookUrl: string, message: TeamsWorkflowMessage, options: TeamsWorkflowOptions): Promise<void> {
-  // Before any request: an error body that echoes only the path or the signature is masked too.
-  registerWebhookSecrets(options.log, webhookUrl);
-  const client = new HttpClient({
-    baseUrl: webhookUrl,
+  const response = await postToSecretWebhook(webhookUrl, message, {
+    ...options,
     service: 'Teams',
-    describeTarget: TEAMS_TARGET,
-    log: options.log,
-    retry: options.retry,
-    maxBodyBytes: options.maxBodyBytes,
-    sleep: (ms) => options.clock.wait(ms),
+    target: TEAMS_TARGET,
+    describeFailure: teamsError,
   });
-  let response;
-  try {
-    response = await client.request<string>({
-      method: 'POST',
-      body: message,
-      headers: { 'Content-Type': 'application/json' },
-      responseType: 'text',
-    });
-  } catch (error) {
-    throw teamsError(error);
-  }
   const found = notTheWorkflowsAnswer(response.headers['content-type'], response.data);
   const problem = found && (options.log?.mask(found) ?? found);
   if (problem) {
@@ -142,12 +116,7 @@ function errorDetail(data: unknown): string {
 export function teamsError(error: unknown): unknown {
   if (!(error instanceof HttpError)) return error;
   if (error.failure !== 'status' && error.failure !== 'network') {
-    return new ServiceError('Teams', `${withoutService(error)}; the card may have been posted, so it was not sent again.`, {
-      status: error.status,
-      code: error.failure,
-      cause: error,
-      advice: 'Check the channel and re-run the step if the card is missing.',
-    });
+    return mayHaveBeenPosted(error, 'Teams', 'card', 'Check the channel and re-run the step if the card is missing.');
   }
   const detail = errorDetail(error.data);
   const said = detail ? ` (${detail})` : '';
