@@ -27,60 +27,42 @@ function copyDir(from, to) {
 }
 
 /**
- * Packages the code loads on first use (`loadOnFirstUse('<package>')` of shared/core/lazy.ts, called inside the
- * function that needs them; typed there in LazyPackages: keep both lists in step): they go into a second file
- * beside the bundle, `lazy.js`, read only when one of them is first required, so a step that stops at its
- * inputs parses a small bundle. One file per task keeps one copy of what the SDKs share.
+ * Packages the code loads on first use: every `require` in shared/core/lazy.ts (one loader per package, called
+ * inside the function that needs it). They go into a second file beside the bundle, `lazy.js`, read only when
+ * one of them is first required, so a step that stops at its inputs parses a small bundle. One file per task
+ * keeps one copy of what the SDKs share, and holds only the packages whose loaders the task's code still calls
+ * once esbuild has dropped the unused ones (read from the metafile): a task carries only what it calls.
  */
-const LAZY =
-  /^(@azure\/identity|@azure\/core-rest-pipeline|@azure\/arm-compute|@azure\/arm-network|@azure\/arm-resources|azure-devops-node-api(\/handlers\/bearertoken)?|exceljs|https-proxy-agent|http-proxy-agent|axios|ajv|yaml)$/;
+const LAZY_MODULE = path.join(root, 'shared', 'core', 'lazy.ts');
+const LAZY_SHIM = 'lazy-shim';
 
-/** `loadOnFirstUse('<package>')` in our sources (shared/core/lazy.ts), the name written out in quotes. */
-const LOAD_ON_FIRST_USE = /\bloadOnFirstUse\(\s*(['"])([^'"]+)\1\s*,?\s*\)/g;
-const LAZY_HELPER = path.join(root, 'shared', 'core', 'lazy.ts');
-
-/**
- * Our source with each `loadOnFirstUse('<package>')` turned into `require('<package>')`, the call esbuild
- * follows (it cannot follow the helper's `require(name)`, a name held in a variable); the package must be in
- * LAZY. A call left over (a name that is not a string literal) stops the build: in the bundle its require
- * would look for a node_modules the extension does not ship.
- */
-function withLazyRequires(file, source) {
-  const rewritten = source.replace(LOAD_ON_FIRST_USE, (_call, _quote, name) => {
-    if (!LAZY.test(name)) throw new Error(`${file}: loadOnFirstUse('${name}'): add '${name}' to LAZY in extension/build.mjs`);
-    return `require(${JSON.stringify(name)})`;
-  });
-  const left = /\bloadOnFirstUse\s*[(<]/.exec(rewritten);
-  if (left) {
-    const line = rewritten.slice(0, left.index).split('\n').length;
-    throw new Error(`${file}:${line}: loadOnFirstUse takes the package's name written out in quotes, as the only argument`);
-  }
-  return rewritten;
-}
-
-function lazyPlugin(used) {
+function lazyPlugin() {
   return {
     name: 'lazy-packages',
     setup(build) {
-      build.onLoad({ filter: /\.ts$/ }, async (args) => {
-        if (args.path.includes('node_modules') || args.path === LAZY_HELPER) return undefined;
-        const source = await fs.promises.readFile(args.path, 'utf8');
-        if (!source.includes('loadOnFirstUse')) return undefined;
-        return { contents: withLazyRequires(path.relative(root, args.path), source), loader: 'ts' };
+      build.onResolve({ filter: /.*/ }, (args) => {
+        // Only the loaders' own requires; a package importing another keeps it inside the lazy file.
+        if (args.kind !== 'require-call' || args.importer !== LAZY_MODULE) return undefined;
+        return { path: args.path, namespace: LAZY_SHIM };
       });
-      build.onResolve({ filter: LAZY }, (args) => {
-        // Only our own lazy requires; a package importing another keeps it inside the lazy file.
-        if (args.kind !== 'require-call' || args.importer.includes('node_modules')) return undefined;
-        used.add(args.path);
-        return { path: args.path, namespace: 'lazy-shim' };
-      });
-      build.onLoad({ filter: /.*/, namespace: 'lazy-shim' }, (args) => ({
+      build.onLoad({ filter: /.*/, namespace: LAZY_SHIM }, (args) => ({
         contents: `module.exports = require('./lazy.js')(${JSON.stringify(args.path)});`,
         loader: 'js',
       }));
       build.onResolve({ filter: /^\.\/lazy\.js$/ }, () => ({ path: './lazy.js', external: true }));
     },
   };
+}
+
+/** The lazy packages the bundle still calls: the shims esbuild kept (an unused loader's shim is dropped). */
+function lazyPackagesIn(metafile, bundle) {
+  const output = Object.entries(metafile.outputs).find(([file]) => path.resolve(file) === path.resolve(bundle))?.[1];
+  const prefix = `${LAZY_SHIM}:`;
+  return new Set(
+    Object.entries(output?.inputs ?? {})
+      .filter(([input, use]) => input.startsWith(prefix) && use.bytesInOutput > 0)
+      .map(([input]) => input.slice(prefix.length)),
+  );
 }
 
 async function buildLazy(out, used) {
@@ -91,7 +73,10 @@ async function buildLazy(out, used) {
     .join('\n');
   await esbuild.build({
     stdin: {
-      contents: `const table = {\n${table}\n};\nconst loaded = {};\nmodule.exports = (name) => (loaded[name] ??= table[name]());\n`,
+      // `packages` names what the file serves, for the tests and for a person reading a bundle.
+      contents:
+        `const table = {\n${table}\n};\nconst loaded = {};\nmodule.exports = (name) => (loaded[name] ??= table[name]());\n` +
+        'module.exports.packages = Object.keys(table);\n',
       resolveDir: root,
       loader: 'js',
     },
@@ -114,9 +99,8 @@ async function buildTask(name) {
   const out = `${final}.building-${process.pid}`;
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
-  const used = new Set();
   const result = await esbuild.build({
-    plugins: [lazyPlugin(used)],
+    plugins: [lazyPlugin()],
     entryPoints: [path.join(source, 'index.ts')],
     outfile: path.join(out, 'index.js'),
     bundle: true,
@@ -129,6 +113,7 @@ async function buildTask(name) {
     logLevel: 'warning',
     metafile: true,
   });
+  const used = lazyPackagesIn(result.metafile, path.join(out, 'index.js'));
   await buildLazy(out, used);
   fs.copyFileSync(path.join(source, 'task.json'), path.join(out, 'task.json'));
   for (const extra of ['icon.png', 'icon.svg']) {

@@ -7,7 +7,7 @@ import { MarkdownSummary } from '../core/summary';
 import { toNaiveLocal } from '../core/time';
 import { armFailure, describeArmError } from './arm-errors';
 import { armClientOptions, type AzureConnection } from './credentials';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadArmResources } from '../core/lazy';
 
 /**
  * Azure Monitor alert muting: an alert processing rule (`Microsoft.AlertsManagement/actionRules`) that removes
@@ -108,7 +108,7 @@ export class AlertProcessingRules {
 
   constructor(connection: AzureConnection) {
     // Loaded here, on first use: a step that stops at its inputs starts without the SDK.
-    const sdk = loadOnFirstUse('@azure/arm-resources');
+    const sdk = loadArmResources();
     this.client = new sdk.ResourceManagementClient(connection.credential, connection.subscriptionId, armClientOptions(connection));
   }
 

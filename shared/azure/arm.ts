@@ -1,7 +1,7 @@
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { NetworkManagementClient, NetworkManagementClientOptionalParams } from '@azure/arm-network';
 import { armClientOptions, type AzureConnection } from './credentials';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadArmCompute, loadArmNetwork } from '../core/lazy';
 
 // The error mapping lives in arm-errors.ts so that a step using one SDK client does not bundle the others.
 export { armFailure, describeArmError, ROLE_FILE } from './arm-errors';
@@ -55,8 +55,8 @@ export interface ArmClients {
 
 export function armClients(connection: AzureConnection): ArmClients {
   // The SDKs are loaded here, on first use: a step that stops at its inputs starts without them.
-  const { NetworkManagementClient } = loadOnFirstUse('@azure/arm-network');
-  const { ComputeManagementClient } = loadOnFirstUse('@azure/arm-compute');
+  const { NetworkManagementClient } = loadArmNetwork();
+  const { ComputeManagementClient } = loadArmCompute();
   const conditional = new ConditionalWrites();
   const options = armClientOptions(connection);
   return {

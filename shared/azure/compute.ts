@@ -1,6 +1,6 @@
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import { armClientOptions, type AzureConnection } from './credentials';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadArmCompute } from '../core/lazy';
 
 /**
  * The compute client alone, for steps that only patch VMs: `armClients` (arm.ts) also makes the network
@@ -12,6 +12,6 @@ export interface ComputeClients {
 
 export function computeClients(connection: AzureConnection): ComputeClients {
   // Loaded here, on first use: a step that stops at its inputs starts without the SDK.
-  const { ComputeManagementClient } = loadOnFirstUse('@azure/arm-compute');
+  const { ComputeManagementClient } = loadArmCompute();
   return { compute: new ComputeManagementClient(connection.credential, connection.subscriptionId, armClientOptions(connection)) };
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { MarkdownSummary } from '../core/summary';
 import { DEFAULT_TIME_ZONE, formatLocal } from '../core/time';
 import type { ServerPatchResult } from './patching';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadExcelJs } from '../core/lazy';
 
 /**
  * The patching tracking sheet the team keeps by hand today: one row per server, grouped by server group, as
@@ -85,7 +85,7 @@ export function toCsv(rows: ServerPatchResult[]): string {
 async function writeXlsx(file: string, rows: ServerPatchResult[], sheetInfo: SheetInfo): Promise<void> {
   const { title } = sheetInfo;
   // Loaded here, on first use: only the step that writes the sheet pays for it.
-  const ExcelJS = loadOnFirstUse('exceljs');
+  const ExcelJS = loadExcelJs();
   const workbook = new ExcelJS.Workbook();
   workbook.creator = 'Maintenance Window';
   workbook.created = sheetInfo.created;

@@ -5,7 +5,7 @@ import { pipelineVariable, systemAccessToken, type Endpoint } from '../core/inpu
 import type { Log } from '../core/log';
 import { agentNetwork, azureSdkProxyPolicy } from '../core/proxy';
 import type { AzureAuthScheme, JobIdentity } from './credentials';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadAzureIdentity } from '../core/lazy';
 
 /** The Azure SDK credential for each scheme of an AzureRM connection, its secrets registered before use. */
 
@@ -29,7 +29,7 @@ export function data(endpoint: Endpoint, key: string): string | undefined {
  * (or never signs in) starts without it.
  */
 function identity(): typeof Identity {
-  return loadOnFirstUse('@azure/identity');
+  return loadAzureIdentity();
 }
 
 /** Registers every line of a PEM's private key too, so no part of it can be printed. */

@@ -27,7 +27,7 @@ import {
   type RetryOptions,
   type RetryPolicy,
 } from './retry';
-import { loadOnFirstUse } from './lazy';
+import { loadAxios } from './lazy';
 
 export { DEFAULT_MAX_BODY_BYTES, isJsonContentType, shape } from './http-body';
 export { answerFailure, notTheApiAdvice, unexpectedShape, withoutService } from './http-failures';
@@ -98,7 +98,7 @@ export interface HttpResponse<T> {
 
 /** axios, loaded when the first client is made: a step that stops at its inputs starts without it. */
 function axiosModule(): typeof Axios {
-  return loadOnFirstUse('axios');
+  return loadAxios();
 }
 
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);

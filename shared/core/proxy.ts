@@ -6,7 +6,7 @@ import * as tl from 'azure-pipelines-task-lib/task';
 import type { HttpsProxyAgent } from 'https-proxy-agent';
 import { InputError } from './errors';
 import type { Log } from './log';
-import { loadOnFirstUse } from './lazy';
+import { loadHttpProxyAgent, loadHttpsProxyAgent } from './lazy';
 
 /**
  * The agent's web proxy and certificate settings, read once through task-lib and given to every client:
@@ -149,8 +149,8 @@ function agentsOf(network: AgentNetwork): Agents {
       if (proxy.username) url.username = encodeURIComponent(proxy.username);
       if (proxy.password) url.password = encodeURIComponent(proxy.password);
       // The agent libraries are loaded only when a proxy is configured.
-      const { HttpsProxyAgent: Tunnel } = loadOnFirstUse('https-proxy-agent');
-      const { HttpProxyAgent: Forward } = loadOnFirstUse('http-proxy-agent');
+      const { HttpsProxyAgent: Tunnel } = loadHttpsProxyAgent();
+      const { HttpProxyAgent: Forward } = loadHttpProxyAgent();
       agents.tunnel = tunnelAgent(Tunnel, url, network.ca);
       agents.forward = new Forward(url);
     }

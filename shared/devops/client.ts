@@ -13,7 +13,7 @@ import { realClock, type WindowClock } from '../core/clock';
 import { parseRetryAfter, retry, sleep as realSleep, type RetryPolicy } from '../core/retry';
 import { identityConnection, resolveConnection, type DevOpsConnection, type DevOpsIdentity } from './connection';
 import { guardRestClient, NotTheApiError, type RestGuardOptions } from './rest-guard';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadDevOpsApi, loadDevOpsBearerHandler } from '../core/lazy';
 
 /**
  * The Azure DevOps client every task of the window uses: `azure-devops-node-api` on a connection (a PAT) or on
@@ -133,8 +133,8 @@ export class DevOpsClient {
     this.sleep = options.sleep ?? ((ms) => realSleep(ms));
     this.now = options.now ?? (() => this.realClock.now().getTime());
     // The client library is loaded here, on first use: a step that stops at its inputs starts without it.
-    const api = loadOnFirstUse('azure-devops-node-api');
-    const { BearerCredentialHandler: Bearer } = loadOnFirstUse('azure-devops-node-api/handlers/bearertoken');
+    const api = loadDevOpsApi();
+    const { BearerCredentialHandler: Bearer } = loadDevOpsBearerHandler();
     const handler =
       options.connection.kind === 'pat'
         ? api.getPersonalAccessTokenHandler(options.connection.token)

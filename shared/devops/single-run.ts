@@ -1,5 +1,5 @@
 import { InputError, messageOf } from '../core/errors';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadYaml } from '../core/lazy';
 import type { Log } from '../core/log';
 import { link, MarkdownSummary } from '../core/summary';
 import { textOf } from '../core/text';
@@ -59,7 +59,7 @@ export function parseTemplateParameters(inputName: string, text: string | undefi
   if (!text?.trim()) return {};
   let parsed: unknown;
   try {
-    parsed = loadOnFirstUse('yaml').parse(text);
+    parsed = loadYaml().parse(text);
   } catch (error) {
     throw new InputError(inputName, `is not valid YAML or JSON: ${messageOf(error).split('\n')[0]}`);
   }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadYaml } from '../core/lazy';
 import type { Document, LineCounter } from 'yaml';
 import { argumentProblem } from './scripts';
 
@@ -134,7 +134,7 @@ export function toData(document: Document, lines: LineCounter): { data: unknown 
     return { data: document.toJS({ maxAliasCount: 100 }) as unknown };
   } catch (error) {
     let at = 0;
-    const { visit } = loadOnFirstUse('yaml');
+    const { visit } = loadYaml();
     visit(document, {
       Alias(_key, node) {
         at = node.range?.[0] ?? 0;

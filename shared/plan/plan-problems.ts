@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadYaml } from '../core/lazy';
 import type { Document, LineCounter, Node } from 'yaml';
 import { boundMessage } from './plan-input';
 
@@ -146,7 +146,7 @@ export class Locator {
     for (let index = 0; index < where.length; index++) {
       const segment = where[index];
       const last = index === where.length - 1;
-      const { isMap, isPair, isScalar, isSeq } = loadOnFirstUse('yaml');
+      const { isMap, isPair, isScalar, isSeq } = loadYaml();
       if (isMap(node)) {
         const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === segment);
         if (!pair) return best;

@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import { IANAZone } from 'luxon';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadAjv, loadYaml } from '../core/lazy';
 
 import { DEFAULT_TIME_ZONE } from '../core/time';
 import { dependencyProblems } from './graph';
@@ -125,7 +125,7 @@ export interface ParseResult {
 let compiledSchema: ValidateFunction<PlanFile> | undefined;
 function schemaValidator(): ValidateFunction<PlanFile> {
   if (!compiledSchema) {
-    const Ajv = loadOnFirstUse('ajv').default;
+    const Ajv = loadAjv().default;
     compiledSchema = new Ajv({ allErrors: true, strict: false, verbose: true }).compile<PlanFile>(planSchema);
   }
   return compiledSchema;
@@ -148,7 +148,7 @@ export function parsePlan(text: string, file: string, options: ParseOptions = {}
   if (text.length > MAX_PLAN_BYTES) return early(1, 1, `is ${text.length} characters long; a plan may be at most ${MAX_PLAN_BYTES}.`);
   const deep = nestingProblem(text);
   if (deep) return early(deep.line, deep.column, deep.message);
-  const { LineCounter, parseDocument } = loadOnFirstUse('yaml');
+  const { LineCounter, parseDocument } = loadYaml();
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const locate = new Locator(document, lineCounter, file);

@@ -1,5 +1,5 @@
 import { InputError, messageOf } from '../core/errors';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadYaml } from '../core/lazy';
 import { HttpClient, type HttpMethod } from '../core/http';
 import type { Log } from '../core/log';
 import { textOf } from '../core/text';
@@ -94,7 +94,7 @@ export function parseChecks(source: string, text: string, defaults: CheckDefault
   if (/^[-[{]/.test(trimmed)) {
     let parsed: unknown;
     try {
-      parsed = loadOnFirstUse('yaml').parse(trimmed);
+      parsed = loadYaml().parse(trimmed);
     } catch (error) {
       throw new InputError(source, `is not valid YAML or JSON: ${messageOf(error)}`);
     }
