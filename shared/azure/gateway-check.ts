@@ -1,5 +1,6 @@
 import type { NetworkInterface } from '@azure/arm-network';
 import { InputError, messageOf } from '../core/errors';
+import { compactNames } from '../core/text';
 import type { WindowClock } from '../core/clock';
 import type { Log } from '../core/log';
 import type { PreflightFinding } from '../core/preflight';
@@ -26,17 +27,6 @@ export interface GatewayCheckOptions {
   pollIntervalMs: number;
   log: Log;
   clock: WindowClock;
-}
-
-/** `IC-Web1..5` for IC-Web1, IC-Web2, ... IC-Web5; the names joined otherwise. */
-export function compactNames(names: readonly string[]): string {
-  const parsed = names.map((name) => /^(.*?)(\d+)$/.exec(name));
-  if (names.length > 2 && parsed.every((match) => match && match[1] === parsed[0]![1])) {
-    const numbers = parsed.map((match) => Number(match![2]));
-    if (numbers.every((value, index) => index === 0 || value === numbers[index - 1] + 1))
-      return `${names[0]}..${numbers[numbers.length - 1]}`;
-  }
-  return names.join(', ');
 }
 
 function sameName(a: string | undefined, b: string | undefined): boolean {
@@ -162,7 +152,8 @@ export async function checkGateway(options: GatewayCheckOptions): Promise<Prefli
   const findings = [
     signIn,
     await checkPermissions({
-      clients,
+      sender: clients.network,
+      connection: options.connection,
       resourceGroupName: options.target.resourceGroupName,
       needed: GATEWAY_ACTIONS,
       purpose: 'a drain and restore',

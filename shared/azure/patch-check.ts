@@ -1,8 +1,9 @@
 import { messageOf } from '../core/errors';
+import { compactNames } from '../core/text';
 import type { PreflightFinding } from '../core/preflight';
-import { armClients, armFailure } from './arm';
+import { armFailure } from './arm-errors';
+import { computeClients } from './compute';
 import type { AzureConnection } from './credentials';
-import { compactNames } from './gateway-check';
 import { checkPermissions, checkSignIn, PATCHING_ROLE_ACTIONS } from './permissions-check';
 
 /**
@@ -24,10 +25,16 @@ export interface PatchCheckOptions {
 export async function checkPatching(options: PatchCheckOptions): Promise<PreflightFinding[]> {
   const signIn = await checkSignIn(options.connection);
   if (signIn.verdict === 'NO-GO') return [signIn];
-  const clients = armClients(options.connection);
+  const clients = computeClients(options.connection);
   const findings = [
     signIn,
-    await checkPermissions({ clients, resourceGroupName: options.resourceGroupName, needed: PATCHING_ROLE_ACTIONS, purpose: 'patching' }),
+    await checkPermissions({
+      sender: clients.compute,
+      connection: options.connection,
+      resourceGroupName: options.resourceGroupName,
+      needed: PATCHING_ROLE_ACTIONS,
+      purpose: 'patching',
+    }),
   ];
   const found: string[] = [];
   for (const name of options.virtualMachines) {

@@ -1,8 +1,9 @@
 import { messageOf } from '../core/errors';
 import type { PreflightFinding } from '../core/preflight';
-import { describeArmError, ROLE_FILE, type ArmClients } from './arm';
+import type { Pipeline } from '@azure/core-rest-pipeline';
+import { describeArmError, ROLE_FILE } from './arm-errors';
 import type { AzureConnection } from './credentials';
-import { loadOnFirstUse } from '../core/lazy';
+import { loadCoreRestPipeline } from '../core/lazy';
 
 /**
  * The Azure half of a preflight: can the connection sign in, and does its identity hold, on the resource
@@ -69,17 +70,30 @@ export function missingActions(permissions: readonly Permission[], needed: reado
   );
 }
 
-/** The caller's permissions on a resource group, every page. Uses the clients' pipeline (token, proxy, retries). */
-export async function listResourceGroupPermissions(clients: ArmClients, resourceGroupName: string): Promise<Permission[]> {
-  const { armUrl, subscriptionId } = clients.connection;
+/**
+ * Any ARM SDK client: its pipeline (token, proxy, retries) sends the one request no SDK method covers. The step's
+ * own client is passed, so a check does not load an SDK its task never calls.
+ */
+export interface ArmSender {
+  readonly pipeline: Pipeline;
+}
+
+/** The caller's permissions on a resource group, every page. */
+export async function listResourceGroupPermissions(
+  sender: ArmSender,
+  connection: AzureConnection,
+  resourceGroupName: string,
+): Promise<Permission[]> {
+  const { armUrl, subscriptionId } = connection;
   let url: string | undefined =
     `${armUrl}/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(resourceGroupName)}` +
     `/providers/Microsoft.Authorization/permissions?api-version=${PERMISSIONS_API_VERSION}`;
   const out: Permission[] = [];
+  // Loaded here (lazy.js): only the preflight check sends this request.
+  const { createDefaultHttpClient, createPipelineRequest } = loadCoreRestPipeline();
+  const httpClient = createDefaultHttpClient();
   for (let page = 0; url && page < 50; page++) {
-    // Loaded here (lazy.js): only the preflight check sends this request.
-    const { createPipelineRequest } = loadOnFirstUse('@azure/core-rest-pipeline');
-    const response = await clients.network.sendRequest(createPipelineRequest({ url, method: 'GET' }));
+    const response = await sender.pipeline.sendRequest(httpClient, createPipelineRequest({ url, method: 'GET' }));
     if (response.status !== 200) {
       const error = Object.assign(new Error(`HTTP ${response.status}: ${response.bodyAsText?.slice(0, 300) ?? ''}`), {
         statusCode: response.status,
@@ -123,16 +137,17 @@ export async function checkSignIn(connection: AzureConnection, inputName?: strin
 
 /** Compares the identity's effective permissions on the resource group with the actions the step needs. */
 export async function checkPermissions(options: {
-  clients: ArmClients;
+  sender: ArmSender;
+  connection: AzureConnection;
   resourceGroupName: string;
   needed: readonly string[];
   purpose: string;
 }): Promise<PreflightFinding> {
-  const { clients, resourceGroupName, needed, purpose } = options;
-  const object = `resource group ${resourceGroupName} (${connectionObject(clients.connection)})`;
+  const { sender, connection, resourceGroupName, needed, purpose } = options;
+  const object = `resource group ${resourceGroupName} (${connectionObject(connection)})`;
   let permissions: Permission[];
   try {
-    permissions = await listResourceGroupPermissions(clients, resourceGroupName);
+    permissions = await listResourceGroupPermissions(sender, connection, resourceGroupName);
   } catch (error) {
     return {
       check: 'azure-permissions',

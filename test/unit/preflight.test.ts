@@ -11,7 +11,7 @@ import {
   type PreflightFile,
   type PreflightFinding,
 } from '../../shared/core/preflight';
-import { compactNames } from '../../shared/azure/gateway-check';
+import { compactNames } from '../../shared/core/text';
 import { GATEWAY_ACTIONS, MAINTENANCE_ROLE_ACTIONS, missingActions, PATCHING_ROLE_ACTIONS } from '../../shared/azure/permissions-check';
 import { newWorkDirectory } from '../helpers/task-runner';
 
