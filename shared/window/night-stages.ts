@@ -50,7 +50,10 @@ export function mergeStages(stageResults: Array<{ stage: string; result: string 
   return stages;
 }
 
-/** The stages the night's state is judged on: the pipeline's results when given, else what has ended (the finish's own stage is still running). */
+/**
+ * The stages the night's state is judged on: the pipeline's results when given, else what has ended (the
+ * finish's own stage is still running while it reads the timeline).
+ */
 export function judgedStages(stageResults: Array<{ stage: string; result: string }>, stages: NightStage[]): Array<{ result: string }> {
   if (stageResults.length) return stageResults;
   return stages.filter((stage) => !/^(inprogress|pending)$/i.test(stage.result));

@@ -18,6 +18,8 @@ const AZURE_DEVOPS_RESOURCE = '499b84ac-1321-427f-aa17-267ca6975798';
  *   PUT ignores its `tags`, as the service does (MicrosoftDocs/vsts-rest-api-specs issue #429);
  * - pipelines and runs: list pipelines, run with template parameters and a branch, get and list runs, and the
  *   same runs as builds (`_apis/build/builds`, filters `definitions`, `buildIds`, `tagFilters`, `statusFilter`) with tags.
+ *   A run's timeline (Timeline - Get, `_apis/build/builds/{id}/timeline`) is what a test or the rehearsal sets
+ *   with `setTimeline` (EmulatedTimelineRecord).
  *   Each pipeline has a simulated duration and result; runs of a paused definition wait until it is enabled;
  *   a disabled definition refuses new runs;
  * - environments (`_apis/distributedtask/environments`) and check configurations
