@@ -165,5 +165,5 @@ export async function readRunTimeline(options: { client: DevOpsClient; buildId: 
         ? undefined
         : 'expected a timeline with a list of records',
   });
-  return runTimelineFromRecords((timeline.records ?? []));
+  return runTimelineFromRecords(timeline.records ?? []);
 }
