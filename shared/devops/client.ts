@@ -38,6 +38,8 @@ export function clientForTask(options: {
   project?: string;
   log: Log;
   variable: (name: string) => string | undefined;
+  /** Tighter bounds than a task's default (retries, attempt and call time), for a read that must not hold the step up. */
+  limits?: Pick<DevOpsClientOptions, 'maxRetries' | 'baseDelayMs' | 'attemptTimeoutMs' | 'deadlineMs'>;
 }): DevOpsClient {
   if (options.identity && options.endpoint) {
     throw new InputError(
@@ -59,7 +61,7 @@ export function clientForTask(options: {
         project: options.project ?? options.variable('System.TeamProject'),
         projectInputName: 'project',
       });
-  return new DevOpsClient({ connection, log: options.log });
+  return new DevOpsClient({ connection, log: options.log, ...options.limits });
 }
 
 /** What the latest answers said about the rate limit. */

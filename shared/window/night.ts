@@ -14,13 +14,16 @@ import {
   type NightState,
   type ScheduleMark,
 } from '../report/model';
+import type { RunTimeline } from '../devops/timeline';
 import type { GatheredRun, RecordAssessment } from './finish';
 import { parseNotBefore } from './gate';
+import { judgedStages, mergeStages, nightApprovals } from './night-stages';
 
 /**
  * Builds the night's JSON document (shared/report/model.ts) from what the finish step already has: the undo
- * records and receipts of every job, the stage results the pipeline passes, the plan, and the change results
- * RunChanges leaves in its records folder (plan/change-results.ts). The rehearsal adds what only it knows (stage and job times, approvals).
+ * records and receipts of every job, the stage results the pipeline passes, the run's build timeline when it
+ * could be read (stage, job and step times, approvals: night-stages.ts), the plan, and the change results
+ * RunChanges leaves in its records folder (plan/change-results.ts).
  */
 
 const RESTORE_HOW: Record<string, string> = {
@@ -115,6 +118,8 @@ export interface NightInput {
   gathered: GatheredRun;
   assessments: RecordAssessment[];
   stageResults: Array<{ stage: string; result: string }>;
+  /** The run's build timeline, when it could be read: times, jobs, steps, approvals. */
+  timeline?: RunTimeline;
   now: Date;
   timeZone: string;
   windowName: string;
@@ -131,7 +136,9 @@ export interface NightInput {
 /** The night's document, as the finish step knows it. */
 export function buildNightReport(input: NightInput): NightReport {
   const left = input.assessments.filter((item) => item.state === 'left');
-  const stages: NightStage[] = input.stageResults.map((item) => ({ name: item.stage, result: item.result }));
+  const stages: NightStage[] = mergeStages(input.stageResults, input.timeline);
+  // The finish's own stage is in progress while it runs: judged on the pipeline's results, or on what has ended.
+  const judged = judgedStages(input.stageResults, stages);
   const date = input.plan?.window.date;
   const marks = date ? scheduleMarks(date, input.timeZone, input.windowEnd) : [];
   const leftBehind: LeftBehind[] = left.map((item) => ({
@@ -140,8 +147,8 @@ export function buildNightReport(input: NightInput): NightReport {
     description: item.record.description,
     howToRestore: howToRestore(item.record.kind),
   }));
-  const failedStages = stages.filter((stage) => /^failed$/i.test(stage.result)).length;
-  const state = nightState(stages, left.length);
+  const failedStages = judged.filter((stage) => /^failed$/i.test(stage.result)).length;
+  const state = nightState(judged, left.length);
   return {
     schemaVersion: NIGHT_SCHEMA_VERSION,
     window: {
@@ -169,7 +176,7 @@ export function buildNightReport(input: NightInput): NightReport {
       how: item.how,
     })),
     changes: nightChanges(input.plan, readChangeResults(input.gathered.folders.filter((folder) => path.basename(folder) === 'records'))),
-    approvals: [],
+    approvals: nightApprovals(input.timeline),
     verdict: { everythingBack: left.length === 0, headline: verdictHeadline(state, left.length, failedStages), left: leftBehind },
   };
 }

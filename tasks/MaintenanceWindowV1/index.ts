@@ -8,6 +8,7 @@ import { environmentsAction, forecastTaskAction, preflightReportAction } from '.
 import { checkWindow } from '../../shared/window/window-check';
 import { olderActiveRuns, thisRun } from '../../shared/devops/active-runs';
 import { clientForTask } from '../../shared/devops/client';
+import { readRunTimeline, TIMELINE_READ_LIMITS } from '../../shared/devops/timeline';
 
 void runTask('MaintenanceWindow', async (context) => {
   const { input, log, variable } = context;
@@ -130,6 +131,13 @@ void runTask('MaintenanceWindow', async (context) => {
       throw new Error(`Preflight: NO-GO (${report.problems.length} problem(s)); see the go/no-go table in the run's summary.`);
   } else {
     const folders = input.list('recordsFolders');
+    // The run's timeline for the night's page: read with the job token (or the connection), never fatal.
+    const buildId = Number(variable('Build.BuildId'));
+    const endpoint = input.endpoint('azureDevOpsConnection');
+    const readTimeline =
+      Number.isSafeInteger(buildId) && buildId > 0
+        ? () => readRunTimeline({ client: clientForTask({ endpoint, log, variable, limits: TIMELINE_READ_LIMITS }), buildId })
+        : undefined;
     await finishAction({
       ...common,
       recordsFolders: folders.length ? folders.map((folder) => path.resolve(folder)) : [variable('Pipeline.Workspace') ?? process.cwd()],
@@ -144,6 +152,7 @@ void runTask('MaintenanceWindow', async (context) => {
       windowEnd: input.string('windowEnd'),
       windowId: variable('MaintenanceWindow.Id'),
       buildId: variable('Build.BuildId'),
+      readTimeline,
     });
   }
 });

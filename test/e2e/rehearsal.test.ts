@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseNightReport } from '../../shared/report';
 import { repoRoot } from '../helpers/task-runner';
 import { expandPipeline, readYaml, type ExpandedPipeline } from './pipeline-expander';
 import { DEFAULT_PIPELINE, runRehearsal, scheduledStart, type RehearseOptions, type RehearseOutcome } from './rehearse';
@@ -195,6 +196,28 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
       assert.ok(outcome.printed.some((line) => /Page of the night: .*report\.html$/.test(line)));
       for (const stage of outcome.result.stages)
         assert.ok(page.includes(`aria-label="Stage ${stage.displayName}: ${stage.result}`), stage.name);
+    });
+
+    it("the finish step reads the run's timeline from the emulated Azure DevOps: stage times, jobs and approvals in its night.json", () => {
+      const finish = outcome.result.timeline.find((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.reportFile);
+      assert.ok(finish, 'the finish step wrote the night');
+      assert.deepEqual(
+        finish.warnings.filter((line) => /timeline/i.test(line)),
+        [],
+      );
+      const night = parseNightReport(fs.readFileSync(finish.outputs.reportFile, 'utf8'));
+      const ended = outcome.result.stages.filter((stage) => stage.name !== 'PostMaintenance');
+      for (const stage of ended) {
+        const found = night.stages.find((own) => (own.displayName ?? own.name) === stage.displayName);
+        assert.ok(found?.startedAt && found.finishedAt && found.jobs?.length, `${stage.name}: ${JSON.stringify(found)}`);
+        assert.equal(found.result, stage.result, stage.name);
+      }
+      assert.equal(night.stages.find((stage) => stage.name === 'PostMaintenance')?.result, 'InProgress', "the finish's own stage");
+      assert.equal(night.state, 'succeeded', "the finish's own stage, still running, does not make the night 'running'");
+      assert.deepEqual(
+        night.approvals.map((approval) => approval.stage),
+        outcome.result.approvals.map((approval) => approval.stage),
+      );
     });
   });
 

@@ -105,11 +105,28 @@ export interface StageRun {
   jobs: Array<{ name: string; result: Result }>;
 }
 
+/**
+ * The run so far, as Azure DevOps' timeline of it shows while a step runs (what the finish step reads through
+ * the emulated Timeline - Get): every stage of the pipeline with its state, the steps that have ended, the approvals.
+ */
+export interface RunProgress {
+  stages: Array<{
+    name: string;
+    displayName: string;
+    state: 'pending' | 'inProgress' | 'completed';
+    result?: Result;
+    jobs: Array<{ name: string; displayName: string; state: 'pending' | 'inProgress' | 'completed'; result?: Result }>;
+  }>;
+  timeline: readonly TimelineEntry[];
+  approvals: RehearsalResult['approvals'];
+}
+
 export interface RehearsalResult {
   result: Result;
   stages: StageRun[];
   timeline: TimelineEntry[];
-  approvals: Array<{ stage: string; environment: string; at: Date }>;
+  /** Each approval asked: when (`at`), and when it was decided (`decidedAt`: granted, rejected or timed out). */
+  approvals: Array<{ stage: string; environment: string; at: Date; decidedAt?: Date; result?: Result }>;
   /** Unused connections or other notes worth printing. */
   notes: string[];
   clockEnd: Date;
@@ -298,7 +315,9 @@ export class Rehearsal {
     const stageRuns: StageRun[] = [];
     for (const stage of this.options.pipeline.stages) {
       if (this.killedAt) break;
+      this.stageProgress.set(stage.name, 'inProgress');
       stageRuns.push(await this.runStage(stage));
+      this.stageProgress.set(stage.name, 'completed');
     }
     const results = stageRuns.map((stage) => stage.result);
     const result: Result = this.killedAt
@@ -327,6 +346,35 @@ export class Rehearsal {
 
   private canceledAt?: string;
   private killedAt?: string;
+  private readonly stageProgress = new Map<string, 'inProgress' | 'completed'>();
+
+  /** The run so far (see RunProgress): what the emulated Azure DevOps answers for this run's timeline. */
+  progress(): RunProgress {
+    return {
+      stages: this.options.pipeline.stages.map((stage) => {
+        const state = this.stageProgress.get(stage.name) ?? 'pending';
+        const jobs = this.stages.get(stage.name)?.jobs;
+        return {
+          name: stage.name,
+          displayName: stage.displayName,
+          state,
+          ...(state === 'completed' ? { result: this.stages.get(stage.name)?.result } : {}),
+          jobs: stage.jobs.map((job) => {
+            const ended = jobs?.get(job.name);
+            const started = this.timeline.some((entry) => entry.stage === stage.name && entry.job === job.name);
+            return {
+              name: job.name,
+              displayName: job.displayName,
+              state: ended ? 'completed' : started && state === 'inProgress' ? 'inProgress' : 'pending',
+              ...(ended ? { result: ended.result } : {}),
+            };
+          }),
+        };
+      }),
+      timeline: this.timeline,
+      approvals: this.approvals,
+    };
+  }
 
   /** The run is cancelled (someone pressed Cancel): from now on conditions see canceled(). */
   private cancel(where: string): void {
@@ -516,7 +564,13 @@ export class Rehearsal {
     const timedOut = !rejected && matches(this.options.approvalTimeouts);
     const timeout = this.options.approvalTimeoutMinutes ?? 720;
     this.clock.advance((timedOut ? timeout : (this.options.approvalMinutes ?? 2)) * 60_000);
-    this.approvals.push({ stage: stage.name, environment, at });
+    this.approvals.push({
+      stage: stage.name,
+      environment,
+      at,
+      decidedAt: this.clock.now(),
+      result: rejected || timedOut ? 'Failed' : 'Succeeded',
+    });
     const did = rejected
       ? `REJECTED by an approver of '${environment}' (--reject-approval): the stage fails, none of its jobs runs`
       : timedOut

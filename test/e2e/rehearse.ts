@@ -11,6 +11,7 @@ import { startWorld, type World } from './world';
 import { cronSlots, parseNotBefore } from '../../shared/window/gate';
 import { formatMinutes } from '../../shared/window/gate';
 import { writeReportPage } from './report-page';
+import { timelineRecords } from './timeline-records';
 
 /**
  * `npm run rehearse [-- plans/<file>.yml] [--fail-step <step>] [--fail-change <id>] [--verbose]`
@@ -500,6 +501,8 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
       signalDelaysMs: options.signalDelaysMs,
       events: events(''),
     });
+    // Azure DevOps' timeline of this run, as it stands whenever a step reads it (the finish step, for the night's page).
+    world.devops.setTimeline(Number(FIRST_BUILD_ID), () => timelineRecords(rehearsal.progress()));
     // The silence steps time their silences from the simulated clock: the services must agree on what "now" is;
     // a pipeline run takes its duration on that clock (the same the preflight's forecast reads).
     world.followClock(
@@ -603,6 +606,7 @@ async function runRecovery(context: {
     signalDelaysMs: context.options.signalDelaysMs,
     events: context.events,
   });
+  world.devops.setTimeline(Number(recoveryId), () => timelineRecords(recovery.progress()));
   world.followClock(() => recovery.now());
   const outcome = await recovery.run();
   world.observe();

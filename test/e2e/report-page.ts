@@ -1,13 +1,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseNightReport, renderNightHtml, verdictHeadline, type NightReport, type NightStage } from '../../shared/report';
+import {
+  parseNightReport,
+  renderNightHtml,
+  verdictHeadline,
+  type NightApproval,
+  type NightReport,
+  type NightStage,
+} from '../../shared/report';
 import { nightState } from '../../shared/window/night';
+import { normalizedStageName } from '../../shared/window/night-stages';
 import type { RehearsalResult, TimelineEntry } from './rehearsal';
 
 /**
- * The rehearsal's page of the night: the finish step's JSON (what a real run attaches), with what only the
- * rehearsal knows added (every stage and job with its simulated times, the approvals), drawn by the product's
- * renderer to out/rehearsal/report.html.
+ * The rehearsal's page of the night: the finish step's JSON (what a real run attaches; the finish read the
+ * stage, job and step times and the approvals from the run's timeline, which the rehearsal registers in the
+ * emulated Azure DevOps), with what only the rehearsal knows added: how the stages still running when the
+ * finish read the timeline ended (its own stage, Post-Maintenance), and which environment each approval was
+ * for and who gave it. Drawn by the product's renderer to out/rehearsal/report.html.
  */
 
 function span(entries: TimelineEntry[]): { startedAt?: string; finishedAt?: string } {
@@ -17,7 +27,7 @@ function span(entries: TimelineEntry[]): { startedAt?: string; finishedAt?: stri
   return { startedAt: new Date(start).toISOString(), finishedAt: new Date(end).toISOString() };
 }
 
-/** Stages and jobs of the rehearsed run with their times from its timeline. */
+/** Stages, jobs and steps of the rehearsed run with their times from its timeline. */
 export function rehearsedStages(result: RehearsalResult): NightStage[] {
   return result.stages.map((stage) => {
     const entries = result.timeline.filter((entry) => entry.stage === stage.name);
@@ -26,7 +36,15 @@ export function rehearsedStages(result: RehearsalResult): NightStage[] {
       displayName: stage.displayName,
       result: stage.result,
       ...span(entries),
-      jobs: stage.jobs.map((job) => ({ name: job.name, result: job.result, ...span(entries.filter((entry) => entry.job === job.name)) })),
+      jobs: stage.jobs.map((job) => {
+        const steps = entries.filter((entry) => entry.job === job.name);
+        return {
+          name: job.name,
+          result: job.result,
+          ...span(steps),
+          steps: steps.map((step) => ({ name: step.step, result: step.result, ...span([step]) })),
+        };
+      }),
     };
   });
 }
@@ -41,19 +59,52 @@ export function finishReport(results: RehearsalResult[]): NightReport | undefine
   return file && fs.existsSync(file) ? parseNightReport(fs.readFileSync(file, 'utf8')) : undefined;
 }
 
-/** The night with the rehearsal's stage times and approvals. */
+/** The night's stages, those still running when the finish read the timeline taken as the rehearsal saw them end. */
+function endedStages(stages: NightStage[], result: RehearsalResult): NightStage[] {
+  const rehearsed = rehearsedStages(result);
+  const find = (stage: NightStage) =>
+    rehearsed.find((candidate) =>
+      [stage.name, stage.displayName].some(
+        (name) =>
+          name !== undefined &&
+          [candidate.name, candidate.displayName].some((own) => normalizedStageName(own!) === normalizedStageName(name)),
+      ),
+    );
+  return stages.map((stage) => {
+    if (!/^(inprogress|pending)$/i.test(stage.result)) return stage;
+    const ended = find(stage);
+    return ended ? { ...ended, name: stage.name, displayName: stage.displayName ?? ended.displayName } : stage;
+  });
+}
+
+/** The timeline's approvals (stage and time) with the environment and approver only the rehearsal knows. */
+function rehearsedApprovals(approvals: NightApproval[], result: RehearsalResult): NightApproval[] {
+  const given = result.approvals.filter((approval) => approval.result !== 'Failed');
+  return approvals.map((approval) => {
+    const index = given.findIndex((own) => normalizedStageName(own.stage) === normalizedStageName(approval.stage));
+    if (index < 0) return approval;
+    const [own] = given.splice(index, 1);
+    return { ...approval, environment: own.environment, by: 'rehearsal (auto-approved)' };
+  });
+}
+
+/** The night with what only the rehearsal knows. */
 export function rehearsedNight(result: RehearsalResult, recovery?: RehearsalResult): NightReport | undefined {
   const night = finishReport(recovery ? [result, recovery] : [result]);
   if (!night) return undefined;
-  const stages = rehearsedStages(result);
-  const approvals = result.approvals.map((approval) => ({
-    stage: approval.stage,
-    environment: approval.environment,
-    at: approval.at.toISOString(),
-    by: 'rehearsal (auto-approved)',
-  }));
-  const state = result.result === 'Canceled' ? 'canceled' : nightState([...stages, ...night.stages], night.verdict.left.length);
-  const failed = stages.filter((stage) => stage.result === 'Failed').length;
+  // A recovery run's timeline is the recovery's own: the night's stages are the dead run's, as the rehearsal saw them.
+  const stages = recovery ? rehearsedStages(result) : endedStages(night.stages, result);
+  const approvals = recovery
+    ? result.approvals.map((approval) => ({
+        stage: approval.stage,
+        environment: approval.environment,
+        at: (approval.decidedAt ?? approval.at).toISOString(),
+        by: 'rehearsal (auto-approved)',
+      }))
+    : rehearsedApprovals(night.approvals, result);
+  const judged = stages.filter((stage) => !/^(inprogress|pending)$/i.test(stage.result));
+  const state = result.result === 'Canceled' ? 'canceled' : nightState(judged, night.verdict.left.length);
+  const failed = judged.filter((stage) => stage.result === 'Failed').length;
   const verdict = { ...night.verdict, headline: verdictHeadline(state, night.verdict.left.length, failed) };
   return { ...night, stages, approvals, state, verdict };
 }

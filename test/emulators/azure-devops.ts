@@ -18,6 +18,8 @@ const AZURE_DEVOPS_RESOURCE = '499b84ac-1321-427f-aa17-267ca6975798';
  *   PUT ignores its `tags`, as the service does (MicrosoftDocs/vsts-rest-api-specs issue #429);
  * - pipelines and runs: list pipelines, run with template parameters and a branch, get and list runs, and the
  *   same runs as builds (`_apis/build/builds`, filters `definitions`, `buildIds`, `tagFilters`, `statusFilter`) with tags.
+ *   A run's timeline (Timeline - Get, `_apis/build/builds/{id}/timeline`) is what a test or the rehearsal sets
+ *   with `setTimeline` (EmulatedTimelineRecord).
  *   Each pipeline has a simulated duration and result; runs of a paused definition wait until it is enabled;
  *   a disabled definition refuses new runs;
  * - environments (`_apis/distributedtask/environments`) and check configurations
@@ -97,6 +99,26 @@ export interface EmulatedCheck {
   modifiedOn: string;
 }
 
+/**
+ * One record of a run's timeline as Timeline - Get sends it (`GET {project}/_apis/build/builds/{buildId}/timeline`).
+ * A YAML run has `Stage` records (`identifier` = the YAML stage name, `name` = its displayName), a `Phase` under
+ * each, `Job` records under the phase, `Task` records under each job, and, for a stage's checks, a `Checkpoint`
+ * under the stage with one `Checkpoint.Approval` per approval. `parentId` links a record to the one above,
+ * `order` orders siblings; times are ISO text, absent until the record starts or ends.
+ */
+export interface EmulatedTimelineRecord {
+  id: string;
+  parentId: string | null;
+  type: 'Stage' | 'Phase' | 'Job' | 'Task' | 'Checkpoint' | 'Checkpoint.Approval';
+  name: string;
+  identifier?: string | null;
+  order: number;
+  state: 'pending' | 'inProgress' | 'completed';
+  result?: 'succeeded' | 'succeededWithIssues' | 'failed' | 'canceled' | 'skipped' | 'abandoned' | null;
+  startTime?: string | null;
+  finishTime?: string | null;
+}
+
 export interface RateLimitState {
   resource?: string;
   limit: number;
@@ -141,6 +163,12 @@ const LOCATIONS: Record<string, Array<{ id: string; resourceName: string; routeT
       resourceName: 'Tags',
       routeTemplate: '{project}/_apis/build/builds/{buildId}/{resource}/{*tag}',
       resourceVersion: 3,
+    },
+    {
+      id: '8baac422-4c6e-4de5-8532-db96d92acffa',
+      resourceName: 'Timeline',
+      routeTemplate: '{project}/_apis/build/builds/{buildId}/{resource}/{timelineId}',
+      resourceVersion: 2,
     },
     {
       id: 'cb894432-134a-4d31-a839-83beceaace4b',
@@ -189,6 +217,10 @@ function normalizeFolder(folder: string | undefined): string {
 function wildcard(pattern: string): RegExp {
   return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
 }
+
+/** The plan's one timeline id, and who changes a timeline (the build service). */
+const TIMELINE_ID = '8f8a2d7b-6c8e-4a44-9f3b-9a1f7f2f0c11';
+const BUILD_SERVICE_IDENTITY = '00000002-0000-8888-8000-000000000000';
 
 /** The Build security namespace and its Queue builds bit (Security namespace and permission reference). */
 const BUILD_NAMESPACE = '33344d9c-fc72-4d6f-aba5-fa317101a7e9';
@@ -257,6 +289,11 @@ export class AzureDevOpsEmulator extends Emulator {
   /** Pipelines the job's identity (the build service) may not queue: Build namespace, Queue builds denied. */
   readonly queueDenied = new Set<number>();
   readonly identities = new Map<string, { id: string; displayName: string }>();
+  /**
+   * Runs' timelines by build id (Timeline - Get), set with `setTimeline`: records, or a function read at each
+   * call (the rehearsal's run, which grows while it is read). A run without one answers an empty timeline.
+   */
+  readonly timelines = new Map<number, EmulatedTimelineRecord[] | (() => EmulatedTimelineRecord[])>();
   private throttles: Throttle[] = [];
   private tagsHeld = false;
   private heldTagCalls: Array<(apply: boolean) => void> = [];
@@ -275,6 +312,7 @@ export class AzureDevOpsEmulator extends Emulator {
       this.environments.clear();
       this.checks.clear();
       this.identities.clear();
+      this.timelines.clear();
       this.throttles = [];
       this.pendingEdits.clear();
       this.releaseTags({ apply: false });
@@ -456,6 +494,15 @@ export class AzureDevOpsEmulator extends Emulator {
       this.runs.set(id, run);
       return run;
     });
+  }
+
+  /**
+   * What Timeline - Get answers for run `buildId` (no run of that id need exist: a task under test is given any
+   * `Build.BuildId`). To make the route fail, use the kit's faults on its path: `fault({ kind: 'html', path:
+   * /\/timeline/ })` answers an HTML page at 200, `fault({ kind: 'status', status: 500, path: /\/timeline/ })` a 500.
+   */
+  setTimeline(buildId: number, records: EmulatedTimelineRecord[] | (() => EmulatedTimelineRecord[])): void {
+    this.timelines.set(buildId, records);
   }
 
   runsOf(name: string, folder?: string): EmulatedRun[] {
@@ -808,6 +855,25 @@ export class AzureDevOpsEmulator extends Emulator {
       return run
         ? { body: this.toBuild(run) }
         : apiError(404, `The requested build ${request.params.id} could not be found.`, 'BuildNotFoundException');
+    });
+    // Timeline - Get: the run's records (no timeline set and no such run: 404 as for any build).
+    this.api('GET', `${project}/_apis/build/builds/:id/timeline`, (request) => {
+      const id = Number(request.params.id);
+      const set = this.timelines.get(id);
+      if (!set && !this.runs.has(id))
+        return apiError(404, `The requested build ${request.params.id} could not be found.`, 'BuildNotFoundException');
+      const records = typeof set === 'function' ? set() : (set ?? []);
+      const lastChangedOn = new Date(this.now()).toISOString();
+      return {
+        body: {
+          records,
+          lastChangedBy: BUILD_SERVICE_IDENTITY,
+          lastChangedOn,
+          id: TIMELINE_ID,
+          changeId: records.length,
+          url: request.path,
+        },
+      };
     });
     this.api('GET', `${project}/_apis/build/builds/:id/tags`, (request) => {
       const run = this.runs.get(Number(request.params.id));

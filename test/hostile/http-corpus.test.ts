@@ -5,6 +5,7 @@ import { setWriter } from '../../shared/core/commands';
 import { Log } from '../../shared/core/log';
 import { DevOpsClient, devOpsShape } from '../../shared/devops/client';
 import { buildSelections, selectDefinitions } from '../../shared/devops/definitions';
+import { readRunTimeline } from '../../shared/devops/timeline';
 import { CloudflareClient } from '../../shared/services/cloudflare';
 import { NewRelicClient } from '../../shared/services/newrelic';
 import { PingdomClient } from '../../shared/services/pingdom';
@@ -376,6 +377,27 @@ const OPERATIONS: Operation[] = [
       return client.call('read pipeline Nightly export', () => build.getDefinition(emulator.project, id), {
         expect: devOpsShape.resourceOrMissing,
       });
+    },
+  ),
+  devOps(
+    "GET build/builds/{id}/timeline (finish reads the night's times)",
+    'GET',
+    /\/_apis\/build\/builds\/\d+\/Timeline$/i,
+    'none',
+    (client, emulator) => {
+      emulator.setTimeline(77, [
+        {
+          id: 's',
+          parentId: null,
+          type: 'Stage',
+          name: 'Changes',
+          identifier: 'Changes',
+          order: 1,
+          state: 'completed',
+          result: 'succeeded',
+        },
+      ]);
+      return readRunTimeline({ client, buildId: 77 });
     },
   ),
   devOps(

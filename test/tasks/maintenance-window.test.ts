@@ -363,5 +363,167 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
         /MaintenancePage@1 with action disable/,
       );
     });
+
+    describe("with the run's timeline (against the Azure DevOps emulator)", () => {
+      const ado = new AzureDevOpsEmulator();
+      before(() => ado.start());
+      after(() => ado.stop());
+      beforeEach(() => ado.reset());
+
+      /** A finish of run 77 on the job's own token, with the pipeline's stage results. */
+      function finishWithTimeline(): Promise<TaskRun> {
+        const { dir } = workspace();
+        return window(
+          {
+            action: 'finish',
+            planFile: 'plans/2025-04-13.yml',
+            recordsFolders: dir,
+            stageResults: 'Pre-Maintenance: Succeeded\nStarting Maintenance: Succeeded',
+          },
+          '2025-04-13T15:30:00Z',
+          {
+            workDirectory: dir,
+            endpoints: { SYSTEMVSSCONNECTION: { url: ado.collectionUrl, scheme: 'OAuth', parameters: { AccessToken: ado.token } } },
+            variables: { 'System.CollectionUri': ado.collectionUrl, 'System.TeamProject': ado.project, 'Build.BuildId': '77' },
+          },
+        );
+      }
+
+      it("puts the stages' times, jobs, steps and approvals in the night, with the pipeline's results", async () => {
+        const times = (start: string, finish?: string) => ({ startTime: start, finishTime: finish ?? null });
+        ado.setTimeline(77, [
+          {
+            id: 's1',
+            parentId: null,
+            type: 'Stage',
+            identifier: 'PreMaintenance',
+            name: 'Pre-Maintenance',
+            order: 1,
+            state: 'completed',
+            result: 'succeeded',
+            ...times('2025-04-12T23:00:05Z', '2025-04-12T23:12:00Z'),
+          },
+          {
+            id: 'p1',
+            parentId: 's1',
+            type: 'Phase',
+            name: 'hold',
+            order: 1,
+            state: 'completed',
+            result: 'succeeded',
+            ...times('2025-04-12T23:00:05Z', '2025-04-12T23:12:00Z'),
+          },
+          {
+            id: 'j1',
+            parentId: 'p1',
+            type: 'Job',
+            name: 'Hold scheduled jobs',
+            identifier: 'PreMaintenance.hold.__default',
+            order: 1,
+            state: 'completed',
+            result: 'succeeded',
+            ...times('2025-04-12T23:00:10Z', '2025-04-12T23:12:00Z'),
+          },
+          {
+            id: 't1',
+            parentId: 'j1',
+            type: 'Task',
+            name: 'Hold the scheduled pipelines',
+            order: 1,
+            state: 'completed',
+            result: 'succeeded',
+            ...times('2025-04-12T23:01:00Z', '2025-04-12T23:11:00Z'),
+          },
+          {
+            id: 's2',
+            parentId: null,
+            type: 'Stage',
+            identifier: 'StartingMaintenance',
+            name: 'Starting Maintenance',
+            order: 2,
+            state: 'completed',
+            result: 'succeeded',
+            ...times('2025-04-13T08:45:00Z', '2025-04-13T09:00:00Z'),
+          },
+          {
+            id: 'c2',
+            parentId: 's2',
+            type: 'Checkpoint',
+            name: 'Checkpoint',
+            order: 1,
+            state: 'completed',
+            result: 'succeeded',
+            ...times('2025-04-13T08:45:00Z', '2025-04-13T08:52:00Z'),
+          },
+          {
+            id: 'a2',
+            parentId: 'c2',
+            type: 'Checkpoint.Approval',
+            name: 'Approval',
+            order: 1,
+            state: 'completed',
+            result: 'succeeded',
+            ...times('2025-04-13T08:45:00Z', '2025-04-13T08:52:00Z'),
+          },
+          {
+            id: 's3',
+            parentId: null,
+            type: 'Stage',
+            identifier: 'PostMaintenance',
+            name: 'Post-Maintenance',
+            order: 3,
+            state: 'inProgress',
+            result: null,
+            ...times('2025-04-13T15:29:00Z'),
+          },
+        ]);
+        const run = await finishWithTimeline();
+        assert.equal(run.result, 'Succeeded', run.stdout);
+        assert.deepEqual(
+          run.warnings.filter((line) => /timeline/i.test(line)),
+          [],
+        );
+        const night = parseNightReport(fs.readFileSync(run.outputs.reportFile, 'utf8'));
+        assert.deepEqual(
+          night.stages.map((stage) => [stage.name, stage.result, stage.startedAt, stage.finishedAt]),
+          [
+            ['Pre-Maintenance', 'Succeeded', '2025-04-12T23:00:05.000Z', '2025-04-12T23:12:00.000Z'],
+            ['Starting Maintenance', 'Succeeded', '2025-04-13T08:45:00.000Z', '2025-04-13T09:00:00.000Z'],
+            ['PostMaintenance', 'InProgress', '2025-04-13T15:29:00.000Z', undefined],
+          ],
+        );
+        assert.deepEqual(
+          night.stages[0].jobs?.map((job) => [job.name, job.steps?.map((step) => step.name)]),
+          [['Hold scheduled jobs', ['Hold the scheduled pipelines']]],
+        );
+        assert.deepEqual(night.approvals, [{ stage: 'StartingMaintenance', at: '2025-04-13T08:52:00.000Z' }]);
+        assert.equal(night.state, 'succeeded', "the finish's own stage, still running, does not make the night 'running'");
+        assert.equal(ado.journal.filter((entry) => /\/_apis\/build\/builds\/77\/timeline$/i.test(entry.path)).length, 1);
+        assert.equal(ado.writes().length, 0, 'the finish only reads Azure DevOps');
+      });
+
+      for (const fault of [
+        { name: 'an HTML page at 200', rule: { kind: 'html' as const } },
+        { name: 'a 500 on every attempt', rule: { kind: 'status' as const, status: 500 } },
+      ]) {
+        it(`still finishes and announces when the timeline route answers ${fault.name}, warning what the page lacks`, async () => {
+          ado.fault({ ...fault.rule, path: /\/timeline/, times: 10 });
+          const started = Date.now();
+          const run = await finishWithTimeline();
+          assert.equal(run.result, 'Succeeded', run.stdout);
+          assert.match(run.warnings.join('\n'), /Could not read this run's timeline .*the page will show results without times/);
+          assert.ok(Date.now() - started < 20_000, 'a few quick retries at most');
+          const night = parseNightReport(fs.readFileSync(run.outputs.reportFile, 'utf8'));
+          assert.deepEqual(
+            night.stages.map((stage) => [stage.name, stage.result, stage.startedAt]),
+            [
+              ['Pre-Maintenance', 'Succeeded', undefined],
+              ['Starting Maintenance', 'Succeeded', undefined],
+            ],
+          );
+          assert.equal(slack.postedTo('maintenance').length, 1, 'the finish is announced');
+        });
+      }
+    });
   });
 });

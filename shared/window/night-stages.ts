@@ -1,0 +1,67 @@
+import type { RunTimeline, TimelinePart } from '../devops/timeline';
+import type { NightApproval, NightStage, TimedPart } from '../report/model';
+
+/**
+ * The night's stages from the two things the finish step knows about them: the results the pipeline passes
+ * (`stageResults`, "Pre-Maintenance: Succeeded", what the run decided) and the run's build timeline (times,
+ * jobs and steps, display names). The pipeline's result wins; the timeline adds the rest.
+ */
+
+/** "Pre-Maintenance" and `PreMaintenance`, "Web batch 1" and `WebBatch_1`: the same stage. */
+export function normalizedStageName(name: string): string {
+  return name.replace(/[^a-z0-9]/gi, '').toLowerCase();
+}
+
+function timed(part: TimelinePart): TimedPart {
+  return {
+    name: part.name,
+    ...(part.displayName ? { displayName: part.displayName } : {}),
+    result: part.result,
+    ...(part.startedAt ? { startedAt: part.startedAt } : {}),
+    ...(part.finishedAt ? { finishedAt: part.finishedAt } : {}),
+  };
+}
+
+function nightStageOf(stage: RunTimeline['stages'][number]): NightStage {
+  return {
+    ...timed(stage),
+    ...(stage.jobs.length ? { jobs: stage.jobs.map((job) => ({ ...timed(job), steps: job.steps.map(timed) })) } : {}),
+  };
+}
+
+/**
+ * The pipeline's stages in its order, each with the timeline's times, jobs and display name when the timeline
+ * has the stage (matched by normalized name); then the timeline's other stages, in the timeline's order.
+ */
+export function mergeStages(stageResults: Array<{ stage: string; result: string }>, timeline?: RunTimeline): NightStage[] {
+  const fromTimeline = new Map((timeline?.stages ?? []).map((stage) => [normalizedStageName(stage.name), stage]));
+  const used = new Set<string>();
+  const stages: NightStage[] = stageResults.map((item) => {
+    const key = normalizedStageName(item.stage);
+    const found = fromTimeline.get(key) ?? timeline?.stages.find((stage) => normalizedStageName(stage.displayName ?? '') === key);
+    if (!found) return { name: item.stage, result: item.result };
+    used.add(found.name);
+    // The pipeline's name and result; the timeline's display name (or YAML name) when it says something else.
+    const { displayName: _unused, ...merged } = nightStageOf(found);
+    const displayName = found.displayName ?? found.name;
+    return { ...merged, name: item.stage, ...(displayName !== item.stage ? { displayName } : {}), result: item.result };
+  });
+  for (const stage of timeline?.stages ?? []) if (!used.has(stage.name)) stages.push(nightStageOf(stage));
+  return stages;
+}
+
+/**
+ * The stages the night's state is judged on: the pipeline's results when given, else what has ended (the
+ * finish's own stage is still running while it reads the timeline).
+ */
+export function judgedStages(stageResults: Array<{ stage: string; result: string }>, stages: NightStage[]): Array<{ result: string }> {
+  if (stageResults.length) return stageResults;
+  return stages.filter((stage) => !/^(inprogress|pending)$/i.test(stage.result));
+}
+
+/** The approvals the timeline shows as given, with their stage and time (who gave them is not in the timeline). */
+export function nightApprovals(timeline?: RunTimeline): NightApproval[] {
+  return (timeline?.approvals ?? [])
+    .filter((approval) => approval.result === 'Succeeded')
+    .map((approval) => ({ stage: approval.stage, ...(approval.at ? { at: approval.at } : {}) }));
+}

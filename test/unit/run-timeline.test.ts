@@ -1,0 +1,146 @@
+import { strict as assert } from 'node:assert';
+import { runTimelineFromRecords, type RawTimelineRecord, type RunTimeline } from '../../shared/devops/timeline';
+import { buildNightReport } from '../../shared/window/night';
+import { judgedStages, mergeStages, nightApprovals, normalizedStageName } from '../../shared/window/night-stages';
+
+/** A YAML run's timeline as the service sends it: stage → phase → job → task, and a stage's approval under its checkpoint. */
+function records(): RawTimelineRecord[] {
+  const at = (hhmm: string) => `2025-04-13T${hhmm}:00Z`;
+  return [
+    // Listed out of order on purpose: `order` orders siblings.
+    { id: 's2', parentId: null, type: 'Stage', identifier: 'StartingMaintenance', name: 'Starting Maintenance', order: 2 },
+    { id: 's1', parentId: null, type: 'Stage', identifier: 'PreMaintenance', name: 'Pre-Maintenance', order: 1 },
+    { id: 'p1', parentId: 's1', type: 'Phase', name: 'hold', order: 1 },
+    { id: 'j1', parentId: 'p1', type: 'Job', name: 'Hold scheduled jobs', identifier: 'PreMaintenance.hold.__default', order: 1 },
+    { id: 't2', parentId: 'j1', type: 'Task', name: 'Hold', order: 2 },
+    { id: 't1', parentId: 'j1', type: 'Task', name: 'Checkout', order: 1 },
+    { id: 'p2', parentId: 's2', type: 'Phase', name: 'start', order: 1 },
+    { id: 'j2', parentId: 'p2', type: 'Job', name: 'start', order: 1 },
+    { id: 'c2', parentId: 's2', type: 'Checkpoint', name: 'Checkpoint', order: 1 },
+    { id: 'a2', parentId: 'c2', type: 'Checkpoint.Approval', name: 'Approval', order: 1 },
+    { id: 's3', parentId: null, type: 'Stage', identifier: 'PostMaintenance', name: 'Post-Maintenance', order: 3 },
+  ].map((record): RawTimelineRecord => {
+    const times: Record<string, [string, string | undefined, number, number | undefined]> = {
+      // id: [start, finish, state, result] with the library's enum numbers (completed 2, succeeded 0, failed 2).
+      s1: [at('23:00'), at('23:20'), 2, 0],
+      j1: [at('23:01'), at('23:19'), 2, 0],
+      t1: [at('23:01'), at('23:02'), 2, 0],
+      t2: [at('23:02'), at('23:19'), 2, 0],
+      s2: [at('08:45'), at('09:10'), 2, 2],
+      j2: [at('08:50'), at('09:10'), 2, 2],
+      a2: [at('08:45'), at('08:50'), 2, 0],
+      s3: [at('11:00'), undefined, 1, undefined],
+    };
+    const [startTime, finishTime, state, result] = times[record.id] ?? [undefined, undefined, 2, 0];
+    return { ...record, startTime, finishTime, state, result };
+  });
+}
+
+describe("a run's build timeline and the night's stages", () => {
+  it('maps the records to stages, jobs and steps in order, whatever lies between a stage and its jobs', () => {
+    const timeline = runTimelineFromRecords(records());
+    assert.deepEqual(
+      timeline.stages.map((stage) => [stage.name, stage.displayName, stage.result, stage.state]),
+      [
+        ['PreMaintenance', 'Pre-Maintenance', 'Succeeded', 'completed'],
+        ['StartingMaintenance', 'Starting Maintenance', 'Failed', 'completed'],
+        ['PostMaintenance', 'Post-Maintenance', 'InProgress', 'inProgress'],
+      ],
+    );
+    const [pre] = timeline.stages;
+    assert.deepEqual([pre.startedAt, pre.finishedAt], ['2025-04-13T23:00:00.000Z', '2025-04-13T23:20:00.000Z']);
+    assert.deepEqual(
+      pre.jobs.map((job) => [job.name, job.steps.map((step) => step.name)]),
+      [['Hold scheduled jobs', ['Checkout', 'Hold']]],
+    );
+    assert.equal(timeline.stages[2].finishedAt, undefined, 'a stage still running has no end');
+    assert.deepEqual(timeline.approvals, [{ stage: 'StartingMaintenance', result: 'Succeeded', at: '2025-04-13T08:50:00.000Z' }]);
+  });
+
+  it('reads the wire names as well as the numbers, and drops times that are not times', () => {
+    const timeline = runTimelineFromRecords([
+      { id: 's', type: 'stage', identifier: 'Verify', name: 'Verify', order: 1, state: 'completed', result: 'succeededWithIssues' },
+      { id: 'j', parentId: 's', type: 'Job', name: 'smoke', order: 1, state: 'pending', startTime: '0001-01-01T00:00:00' },
+      { id: 'x', parentId: 'j', type: 'Task', name: 'broken', order: 1, state: 'completed', result: 'abandoned', startTime: 'soon' },
+      { parentId: 's', type: 'Job', name: 'no id' },
+    ]);
+    assert.equal(timeline.stages[0].displayName, undefined, 'a display name equal to the name is not repeated');
+    assert.equal(timeline.stages[0].result, 'SucceededWithIssues');
+    assert.deepEqual(timeline.stages[0].jobs, [
+      { name: 'smoke', result: 'Pending', state: 'pending', steps: [{ name: 'broken', result: 'Abandoned', state: 'completed' }] },
+    ]);
+    assert.deepEqual(runTimelineFromRecords([]), { stages: [], approvals: [] });
+  });
+
+  it("matches the pipeline's stage names to the YAML names, the pipeline's result winning, and appends the others", () => {
+    assert.equal(normalizedStageName('Web batch 1'), normalizedStageName('WebBatch_1'));
+    assert.equal(normalizedStageName('Pre-Maintenance'), 'premaintenance');
+    const timeline = runTimelineFromRecords(records());
+    const stages = mergeStages(
+      [
+        { stage: 'Pre-Maintenance', result: 'Succeeded' },
+        { stage: 'Web batch 1', result: 'Skipped' },
+        { stage: 'Starting Maintenance', result: 'SucceededWithIssues' },
+      ],
+      timeline,
+    );
+    assert.deepEqual(
+      stages.map((stage) => [stage.name, stage.result, stage.startedAt ?? '-', stage.jobs?.length ?? 0]),
+      [
+        ['Pre-Maintenance', 'Succeeded', '2025-04-13T23:00:00.000Z', 1],
+        ['Web batch 1', 'Skipped', '-', 0],
+        ['Starting Maintenance', 'SucceededWithIssues', '2025-04-13T08:45:00.000Z', 1],
+        ['PostMaintenance', 'InProgress', '2025-04-13T11:00:00.000Z', 0],
+      ],
+    );
+    assert.equal(stages[0].displayName, undefined, 'the pipeline already calls it by its display name');
+    assert.equal(stages[3].displayName, 'Post-Maintenance');
+    assert.deepEqual(
+      stages[0].jobs?.[0].steps?.map((step) => step.name),
+      ['Checkout', 'Hold'],
+    );
+    assert.deepEqual(mergeStages([{ stage: 'Changes', result: 'Failed' }]), [{ name: 'Changes', result: 'Failed' }]);
+  });
+
+  it("judges the night on the pipeline's results, else on what has ended: the finish's own stage does not make it 'running'", () => {
+    const timeline = runTimelineFromRecords(records());
+    const merged = mergeStages([], timeline);
+    assert.deepEqual(
+      judgedStages([], merged).map((stage) => stage.result),
+      ['Succeeded', 'Failed'],
+    );
+    assert.deepEqual(judgedStages([{ stage: 'A', result: 'Succeeded' }], merged), [{ stage: 'A', result: 'Succeeded' }]);
+    assert.deepEqual(nightApprovals(timeline), [{ stage: 'StartingMaintenance', at: '2025-04-13T08:50:00.000Z' }]);
+    const rejected: RunTimeline = { stages: [], approvals: [{ stage: 'Changes', result: 'Failed' }] };
+    assert.deepEqual(nightApprovals(rejected), [], 'only approvals given are listed as who approved what');
+  });
+
+  it('builds the night with times, jobs and approvals, and a finished state while its last stage still runs', () => {
+    const succeeded: RunTimeline = runTimelineFromRecords(
+      records().map((record) => (record.id === 's2' || record.id === 'j2' ? { ...record, result: 0 } : record)),
+    );
+    const base = {
+      gathered: { records: [], receipts: [], summaries: [], folders: [] },
+      assessments: [],
+      now: new Date('2025-04-13T11:05:00Z'),
+      timeZone: 'America/New_York',
+      windowName: 'April',
+      simulatedClock: false,
+    };
+    const fromTimeline = buildNightReport({ ...base, stageResults: [], timeline: succeeded });
+    assert.equal(fromTimeline.state, 'succeeded', 'Post-Maintenance, in progress while the finish runs, is not judged');
+    assert.equal(fromTimeline.stages.length, 3);
+    assert.equal(fromTimeline.approvals.length, 1);
+    const withResults = buildNightReport({
+      ...base,
+      stageResults: [
+        { stage: 'Pre-Maintenance', result: 'Succeeded' },
+        { stage: 'Starting Maintenance', result: 'Failed' },
+      ],
+      timeline: succeeded,
+    });
+    assert.equal(withResults.state, 'failed', "the pipeline's result wins over the timeline's");
+    assert.match(withResults.verdict.headline, /1 failed stage/);
+    assert.equal(withResults.stages[1].startedAt, '2025-04-13T08:45:00.000Z');
+  });
+});
