@@ -30,24 +30,39 @@ function nightStageOf(stage: RunTimeline['stages'][number]): NightStage {
 }
 
 /**
- * The pipeline's stages in its order, each with the timeline's times, jobs and display name when the timeline
- * has the stage (matched by normalized name); then the timeline's other stages, in the timeline's order.
+ * Every stage of the night, in the order it ran: the timeline's order when there is one (the `Wait...` stages
+ * between the pipeline's own fall where they ran, so the chart reads top to bottom), each stage the pipeline
+ * names with its result, matched by normalized name and given the timeline's times, jobs and display name. A
+ * stage the timeline does not have stays right after the one the pipeline named before it.
  */
 export function mergeStages(stageResults: Array<{ stage: string; result: string }>, timeline?: RunTimeline): NightStage[] {
-  const fromTimeline = new Map((timeline?.stages ?? []).map((stage) => [normalizedStageName(stage.name), stage]));
+  const order = new Map((timeline?.stages ?? []).map((stage, index) => [stage.name, index]));
+  const placed: Array<{ at: number; stage: NightStage }> = [];
   const used = new Set<string>();
-  const stages: NightStage[] = stageResults.map((item) => {
+  let lastAt = -1;
+  for (const item of stageResults) {
     const key = normalizedStageName(item.stage);
-    const found = fromTimeline.get(key) ?? timeline?.stages.find((stage) => normalizedStageName(stage.displayName ?? '') === key);
-    if (!found) return { name: item.stage, result: item.result };
+    const found = timeline?.stages.find(
+      (stage) => normalizedStageName(stage.name) === key || normalizedStageName(stage.displayName ?? '') === key,
+    );
+    if (!found) {
+      lastAt += 1e-3;
+      placed.push({ at: lastAt, stage: { name: item.stage, result: item.result } });
+      continue;
+    }
     used.add(found.name);
+    lastAt = order.get(found.name)!;
     // The pipeline's name and result; the timeline's display name (or YAML name) when it says something else.
     const { displayName: _unused, ...merged } = nightStageOf(found);
     const displayName = found.displayName ?? found.name;
-    return { ...merged, name: item.stage, ...(displayName !== item.stage ? { displayName } : {}), result: item.result };
-  });
-  for (const stage of timeline?.stages ?? []) if (!used.has(stage.name)) stages.push(nightStageOf(stage));
-  return stages;
+    placed.push({
+      at: lastAt,
+      stage: { ...merged, name: item.stage, ...(displayName !== item.stage ? { displayName } : {}), result: item.result },
+    });
+  }
+  for (const stage of timeline?.stages ?? [])
+    if (!used.has(stage.name)) placed.push({ at: order.get(stage.name)!, stage: nightStageOf(stage) });
+  return placed.sort((a, b) => a.at - b.at).map((entry) => entry.stage);
 }
 
 /**

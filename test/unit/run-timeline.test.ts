@@ -102,6 +102,35 @@ describe("a run's build timeline and the night's stages", () => {
     assert.deepEqual(mergeStages([{ stage: 'Changes', result: 'Failed' }]), [{ name: 'Changes', result: 'Failed' }]);
   });
 
+  it('keeps the order the stages ran in: a timeline-only stage between two named ones stays between them', () => {
+    const stage = (name: string, displayName: string, startedAt: string) => ({
+      name,
+      displayName,
+      result: 'Succeeded',
+      state: 'completed' as const,
+      startedAt,
+      jobs: [],
+    });
+    const timeline: RunTimeline = {
+      stages: [
+        stage('WebBatch_1', 'Web servers batch 1', '2025-04-12T23:03:00Z'),
+        stage('WaitForSmoke', 'Wait until Sat 22:00 ET', '2025-04-12T23:40:00Z'),
+        stage('SaturdaySmoke', 'Saturday smoke tests', '2025-04-13T02:00:00Z'),
+      ],
+      approvals: [],
+    };
+    const names = mergeStages(
+      [
+        { stage: 'Pre-Maintenance', result: 'Succeeded' },
+        { stage: 'Web batch 1', result: 'Succeeded' },
+        { stage: 'Saturday Smoke', result: 'Succeeded' },
+        { stage: 'Regression', result: 'Skipped' },
+      ],
+      timeline,
+    ).map((merged) => merged.name);
+    assert.deepEqual(names, ['Pre-Maintenance', 'Web batch 1', 'WaitForSmoke', 'Saturday Smoke', 'Regression']);
+  });
+
   it("judges the night on the pipeline's results, else on what has ended: the finish's own stage does not make it 'running'", () => {
     const timeline = runTimelineFromRecords(records());
     const merged = mergeStages([], timeline);
