@@ -2,16 +2,16 @@ import * as path from 'node:path';
 import { InputError } from '../../shared/core/errors';
 import { childProcessEnvironment } from '../../shared/core/inputs';
 import { azureDevOpsIdentity } from '../../shared/azure/devops-identity';
-import { runTask } from '../../shared/core/task';
+import { runTask, type TaskContext, type TaskOutcome } from '../../shared/core/task';
 import { clientForTask, rehearsalPollIntervalMs } from '../../shared/devops/client';
 import { checkChanges } from '../../shared/plan/changes-check';
 import { renderChecklist } from '../../shared/plan/checklist';
-import { loadPlan, PlanError } from '../../shared/plan/plan';
-import { runChanges } from '../../shared/plan/runner';
+import { loadPlan, PlanError, type Plan } from '../../shared/plan/plan';
+import { runChanges, type RunChangesResult } from '../../shared/plan/runner';
 import { writeChangeResults } from '../../shared/plan/change-results';
 
 void runTask('RunChanges', async (context) => {
-  const { input, log, records, variable, setOutput, attachSummary, reportPreflight } = context;
+  const { input, log, records, variable, attachSummary, reportPreflight } = context;
   const action = input.choice('action', ['run', 'check'], 'run');
   const planFile = input.string('planFile', { required: true });
   const scriptRoot = path.resolve(input.string('scriptRoot') ?? variable('Build.SourcesDirectory') ?? '.');
@@ -19,13 +19,7 @@ void runTask('RunChanges', async (context) => {
     const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), project: input.string('project'), log, variable });
     return reportPreflight(await checkChanges({ planFile, scriptRoot, client }));
   }
-  let plan;
-  try {
-    plan = loadPlan(planFile, { scriptRoot });
-  } catch (error) {
-    if (error instanceof PlanError) throw new InputError('planFile', error.message);
-    throw error;
-  }
+  const plan = planOf(planFile, scriptRoot);
   if (input.bool('validateOnly')) {
     log.info(`${planFile}: valid, ${plan.changes.length} change(s).`);
     attachSummary(`Plan ${plan.window.name}`, renderChecklist({ plan, title: `Plan: ${plan.window.name}` }));
@@ -64,10 +58,16 @@ void runTask('RunChanges', async (context) => {
     ledgerFile: path.join(records.directory, `changes-${windowId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`),
   });
 
-  const count = (...outcomes: string[]) => result.reports.filter((report) => outcomes.includes(report.outcome)).length;
-  setOutput('results', JSON.stringify(result.reports));
   // Beside the undo records (published with them), for the finish step's page of the night.
   writeChangeResults(records.directory, windowId, result.reports, context.clock.now());
+  return reportChanges(context, plan, result);
+});
+
+/** Outputs, the checklist summary and the verdict: a change that failed or is blocked fails the step once no manual work is left. */
+function reportChanges(context: TaskContext, plan: Plan, result: RunChangesResult): TaskOutcome {
+  const { log, setOutput, attachSummary } = context;
+  const count = (...outcomes: string[]) => result.reports.filter((report) => outcomes.includes(report.outcome)).length;
+  setOutput('results', JSON.stringify(result.reports));
   setOutput('succeeded', String(count('succeeded', 'confirmed')));
   setOutput('failed', String(count('failed', 'canceled', 'timed-out')));
   setOutput('blocked', String(count('blocked')));
@@ -100,4 +100,13 @@ void runTask('RunChanges', async (context) => {
     return 'SucceededWithIssues';
   }
   throw new Error(`${unsuccessful.length} change(s) did not succeed: ${list}`);
-});
+}
+
+function planOf(planFile: string, scriptRoot: string): Plan {
+  try {
+    return loadPlan(planFile, { scriptRoot });
+  } catch (error) {
+    if (error instanceof PlanError) throw new InputError('planFile', error.message);
+    throw error;
+  }
+}
