@@ -1,8 +1,11 @@
 import { strict as assert } from 'node:assert';
+import { setWriter } from '../../shared/core/commands';
+import { Log } from '../../shared/core/log';
 import { approversFromAnswer, type WireApproval } from '../../shared/devops/approvals';
 import { runTimelineFromRecords, type RawTimelineRecord, type RunTimeline, type TimelineApproval } from '../../shared/devops/timeline';
 import { buildNightReport } from '../../shared/window/night';
 import { judgedStages, mergeStages, nightApprovals, normalizedStageName } from '../../shared/window/night-stages';
+import { nameApproversQuietly } from '../../shared/window/night-reads';
 
 /** A YAML run's timeline as the service sends it: stage → phase → job → task, and a stage's approval under its checkpoint. */
 function records(): RawTimelineRecord[] {
@@ -238,5 +241,32 @@ describe("a run's build timeline and the night's stages", () => {
       const match = approversFromAnswer([rejected], [answer()], 77);
       assert.deepEqual(nightApprovals({ stages: [], approvals: match.approvals }), [], 'only approvals given are listed');
     });
+  });
+
+  it('never waits long for who approved: no answer leaves the approvals as they were, with one warning', async () => {
+    const lines: string[] = [];
+    const previous = setWriter((line) => lines.push(line));
+    try {
+      const timeline: RunTimeline = {
+        stages: [],
+        approvals: [{ id: 'x', stage: 'Changes', result: 'Succeeded', at: '2025-04-13T09:30:00.000Z' }],
+      };
+      const started = Date.now();
+      const options = { log: new Log(), readApprovers: () => new Promise<never>(() => {}), timelineTimeoutMs: 50 };
+      assert.equal(await nameApproversQuietly(options, timeline), timeline);
+      assert.ok(Date.now() - started < 2_000);
+      const warnings = lines.filter((line) => line.includes('task.logissue'));
+      assert.equal(warnings.length, 1, lines.join('\n'));
+      assert.match(warnings[0], /Could not read who gave this run's approvals \(no answer within/);
+      const rejectedOnly: RunTimeline = { stages: [], approvals: [{ stage: 'Changes', result: 'Failed' }] };
+      const asked: unknown[] = [];
+      const none = await nameApproversQuietly(
+        { ...options, readApprovers: async (approvals) => (asked.push(approvals), { approvals, named: 0, otherRun: 0 }) },
+        rejectedOnly,
+      );
+      assert.deepEqual([none, asked], [rejectedOnly, []], 'no approval given: nothing to ask');
+    } finally {
+      setWriter(previous);
+    }
   });
 });
