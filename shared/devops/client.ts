@@ -208,6 +208,25 @@ export class DevOpsClient {
   }
 
   /**
+   * A GET of a project API the client library has no call for (Approvals - Query), through the WebApi's own
+   * REST client: the same token, proxy, body guard (an HTML page at 200 is an error, not an empty answer),
+   * retries and bounds as every call. `path` is under the project; returns the parsed body (null for a 404),
+   * once `expect` accepts it.
+   */
+  async getFromProject(
+    what: string,
+    request: { path: string; query: Record<string, string>; expect: (body: unknown) => string | undefined },
+  ): Promise<unknown> {
+    const url =
+      `${this.connection.collectionUrl}${encodeURIComponent(this.project)}/${request.path}` +
+      `?${new URLSearchParams(request.query).toString()}`;
+    const response = await this.call(what, () => this.webApi.rest.get<unknown>(url), {
+      expect: (answer) => request.expect((answer as { result?: unknown } | undefined)?.result),
+    });
+    return response.result;
+  }
+
+  /**
    * Runs one client call. Throttling (429) is retried whatever the call, since the service refused it; server
    * errors and dropped connections only when `idempotent` (a POST that may have been applied is not sent
    * twice). `what` says what the call does, for messages ("read pipeline 12").

@@ -9,10 +9,9 @@ import type { DevOpsClient, DevOpsClientOptions } from './client';
  * (`identifier` is the YAML stage name, `name` its displayName), under each a `Phase`, under it the `Job`
  * records, under each job its `Task` records; `parentId` links a record to the one above and `order` orders
  * siblings. A stage's checks appear as a `Checkpoint` record under the stage with one `Checkpoint.Approval`
- * record per approval below it. Not confirmed in Microsoft's docs, hence not relied on: that a
- * `Checkpoint.Approval` record's id is the id Approvals - Get takes, so who approved is not read here (the
- * approval keeps its stage and time, and the page says "not recorded"); and which environment it was asked
- * for (the record names neither, so `environment` stays empty).
+ * record per approval below it. Each approval keeps its record's `id`: Microsoft's docs do not say it is the
+ * approval's id, so who gave it is asked separately (`approvals.ts`), which checks the answer is this run's
+ * before naming anyone. Which environment it was asked for the record does not say (`environment` stays empty).
  */
 
 export type TimelineRecordState = 'pending' | 'inProgress' | 'completed';
@@ -51,12 +50,16 @@ export interface TimelineStage extends TimelinePart {
 }
 
 export interface TimelineApproval {
+  /** The `Checkpoint.Approval` record's id (perhaps the approval's id: `approvals.ts` checks before relying on it). */
+  id?: string;
   /** The stage's YAML name. */
   stage: string;
   /** When it was decided (or asked, while pending). */
   at?: string;
   /** `Succeeded` for an approval given, `Failed` for one rejected, `InProgress` while it waits... */
   result: string;
+  /** Who gave it, when Approvals - Query vouched for it (`approvals.ts`). */
+  approvedBy?: string[];
 }
 
 export interface RunTimeline {
@@ -82,7 +85,8 @@ function resultOf(record: RawTimelineRecord, state: TimelineRecordState): string
   return RESULTS.find((result) => result.toLowerCase() === String(value ?? '').toLowerCase()) ?? 'Unknown';
 }
 
-function instant(value: Date | string | null | undefined): string | undefined {
+/** An ISO time, or undefined for nothing, an unparsable text or the unset year 1 of .NET. */
+export function instant(value: Date | string | null | undefined): string | undefined {
   if (value === null || value === undefined || value === '') return undefined;
   const date = value instanceof Date ? value : new Date(value);
   // The service sends unset times as missing; the year 1 of .NET's MinValue is not a time either.
@@ -142,7 +146,8 @@ export function runTimelineFromRecords(records: RawTimelineRecord[]): RunTimelin
       if (!stage) return [];
       const state = stateOf(record.state);
       const at = instant(record.finishTime) ?? instant(record.startTime);
-      return [{ stage: stage.identifier || stage.name || stage.id!, result: resultOf(record, state), ...(at ? { at } : {}) }];
+      const approval = { id: record.id, stage: stage.identifier || stage.name || stage.id!, result: resultOf(record, state) };
+      return [{ ...approval, ...(at ? { at } : {}) }];
     });
   return { stages, approvals };
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { messageOf, ServiceError } from '../core/errors';
+import { messageOf } from '../core/errors';
 import type { Log } from '../core/log';
 import type { RecordStore } from '../core/records';
 import { MarkdownSummary } from '../core/summary';
@@ -11,6 +11,7 @@ import { NotifyError, sendNotice, type Destination } from '../services/notify';
 import type { WindowClock } from '../core/clock';
 import type { ActiveRun } from '../devops/active-runs';
 import type { RunTimeline } from '../devops/timeline';
+import { nameApproversQuietly, readTimelineQuietly, type NightReads } from './night-reads';
 import { announcementResults, assessRecords, gatherRun, parseStageResults, renderWindowSummary, type RecordAssessment } from './finish';
 import { buildNightReport } from './night';
 import { NIGHT_ATTACHMENT_NAME, NIGHT_ATTACHMENT_TYPE } from '../report/model';
@@ -234,8 +235,13 @@ export interface FinishOptions extends CommonOptions {
    * Reads the run's build timeline (stage, job and step times, approvals) for the night's page. Optional, and
    * never fatal: when absent or when it fails, the page shows the stage results without times.
    */
-  readTimeline?: () => Promise<RunTimeline>;
-  /** Real time the timeline read may take in all (default 60 s): the finish must still announce. */
+  readTimeline?: NightReads['readTimeline'];
+  /**
+   * Asks who gave the timeline's approvals (Approvals - Query), for the page's "who approved". Optional and
+   * never fatal: when absent or when it fails, the approvals keep their stage and time.
+   */
+  readApprovers?: NightReads['readApprovers'];
+  /** Real time the timeline read, and the approvers' read, may each take in all (default 60 s): the finish must still announce. */
   timelineTimeoutMs?: number;
 }
 
@@ -282,7 +288,7 @@ export async function finishAction(options: FinishOptions): Promise<FinishResult
   const copy = path.join(options.outputDirectory(), 'window-summary.md');
   fs.writeFileSync(copy, log.mask(summary.toString()));
   setOutput('summaryFile', copy);
-  const timeline = await readTimelineQuietly(options);
+  const timeline = await nameApproversQuietly(options, await readTimelineQuietly(options));
   const reportFile = attachNight({ options, gathered, assessments, stageResults, timeline, now, windowName, plan });
   setOutput('restored', String(assessments.length - left.length));
   setOutput('leftBehind', String(left.length));
@@ -336,34 +342,4 @@ function attachNight(context: {
   options.setOutput('reportFile', file);
   options.log.info(`The night's page data: ${file} (attached as ${NIGHT_ATTACHMENT_TYPE}, shown in the run's "Maintenance window" tab).`);
   return file;
-}
-
-/** The run's timeline, or undefined with a warning saying what the page will lack: a failed read never fails the finish. */
-async function readTimelineQuietly(options: FinishOptions): Promise<RunTimeline | undefined> {
-  if (!options.readTimeline) return undefined;
-  const { log } = options;
-  const limitMs = options.timelineTimeoutMs ?? 60_000;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    log.info("Reading this run's timeline (stage, job and step times, approvals) for the night's page...");
-    const timeline = await Promise.race([
-      options.readTimeline(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${(limitMs / 1000).toFixed(0)} s`)), limitMs);
-      }),
-    ]);
-    const jobs = timeline.stages.reduce((count, stage) => count + stage.jobs.length, 0);
-    log.info(`The run's timeline: ${timeline.stages.length} stage(s), ${jobs} job(s), ${timeline.approvals.length} approval(s).`);
-    return timeline;
-  } catch (error) {
-    const refused = error instanceof ServiceError && (error.status === 401 || error.status === 403);
-    log.warn(
-      `Could not read this run's timeline (${messageOf(error)}): the page will show results without times ` +
-        '(no stage bars, jobs, steps or approvals). The finish goes on.' +
-        (refused ? ' Reading it needs "View builds" on this pipeline (the job token has it by default).' : ''),
-    );
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
 }

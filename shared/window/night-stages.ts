@@ -74,9 +74,13 @@ export function judgedStages(stageResults: Array<{ stage: string; result: string
   return stages.filter((stage) => !/^(inprogress|pending)$/i.test(stage.result));
 }
 
-/** The approvals the timeline shows as given, with their stage and time (who gave them is not in the timeline). */
+/** The approvals the timeline shows as given, with their stage and time, and who gave them when the service said so. */
 export function nightApprovals(timeline?: RunTimeline): NightApproval[] {
   return (timeline?.approvals ?? [])
     .filter((approval) => approval.result === 'Succeeded')
-    .map((approval) => ({ stage: approval.stage, ...(approval.at ? { at: approval.at } : {}) }));
+    .map((approval) => ({
+      stage: approval.stage,
+      ...(approval.at ? { at: approval.at } : {}),
+      ...(approval.approvedBy?.length ? { by: approval.approvedBy.join(', ') } : {}),
+    }));
 }

@@ -9,6 +9,7 @@ import { checkWindow } from '../../shared/window/window-check';
 import { olderActiveRuns, thisRun } from '../../shared/devops/active-runs';
 import { clientForTask } from '../../shared/devops/client';
 import { readRunTimeline, TIMELINE_READ_LIMITS } from '../../shared/devops/timeline';
+import { readApprovers } from '../../shared/devops/approvals';
 
 void runTask('MaintenanceWindow', async (context) => {
   const { input, log, variable } = context;
@@ -131,13 +132,16 @@ void runTask('MaintenanceWindow', async (context) => {
       throw new Error(`Preflight: NO-GO (${report.problems.length} problem(s)); see the go/no-go table in the run's summary.`);
   } else {
     const folders = input.list('recordsFolders');
-    // The run's timeline for the night's page: read with the job token (or the connection), never fatal.
+    // The run's timeline and who approved, for the night's page: read with the job token (or the connection), never fatal.
     const buildId = Number(variable('Build.BuildId'));
     const endpoint = input.endpoint('azureDevOpsConnection');
-    const readTimeline =
-      Number.isSafeInteger(buildId) && buildId > 0
-        ? () => readRunTimeline({ client: clientForTask({ endpoint, log, variable, limits: TIMELINE_READ_LIMITS }), buildId })
-        : undefined;
+    let client: ReturnType<typeof clientForTask> | undefined;
+    const reader = () => (client ??= clientForTask({ endpoint, log, variable, limits: TIMELINE_READ_LIMITS }));
+    const known = Number.isSafeInteger(buildId) && buildId > 0;
+    const readTimeline = known ? () => readRunTimeline({ client: reader(), buildId }) : undefined;
+    const askApprovers = known
+      ? (approvals: Parameters<typeof readApprovers>[0]['approvals']) => readApprovers({ client: reader(), buildId, approvals })
+      : undefined;
     await finishAction({
       ...common,
       recordsFolders: folders.length ? folders.map((folder) => path.resolve(folder)) : [variable('Pipeline.Workspace') ?? process.cwd()],
@@ -153,6 +157,7 @@ void runTask('MaintenanceWindow', async (context) => {
       windowId: variable('MaintenanceWindow.Id'),
       buildId: variable('Build.BuildId'),
       readTimeline,
+      readApprovers: askApprovers,
     });
   }
 });

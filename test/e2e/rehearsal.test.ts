@@ -202,7 +202,7 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
       const finish = outcome.result.timeline.find((entry) => entry.what.startsWith('MaintenanceWindow@') && entry.outputs.reportFile);
       assert.ok(finish, 'the finish step wrote the night');
       assert.deepEqual(
-        finish.warnings.filter((line) => /timeline/i.test(line)),
+        finish.warnings.filter((line) => /timeline|approv/i.test(line)),
         [],
       );
       const night = parseNightReport(fs.readFileSync(finish.outputs.reportFile, 'utf8'));
@@ -217,6 +217,14 @@ describe('the rehearsal (npm run rehearse): the whole window against the emulato
       assert.deepEqual(
         night.approvals.map((approval) => approval.stage),
         outcome.result.approvals.map((approval) => approval.stage),
+      );
+      // Who approved, as the emulated Approvals - Query answered the finish for this run's approval ids.
+      assert.deepEqual(
+        night.approvals.map((approval) => [approval.stage, approval.by]),
+        [
+          ['StartingMaintenance', 'Release Manager (rehearsal)'],
+          ['Changes', 'Platform Approver (rehearsal)'],
+        ],
       );
     });
   });

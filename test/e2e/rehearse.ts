@@ -11,7 +11,7 @@ import { startWorld, type World } from './world';
 import { cronSlots, parseNotBefore } from '../../shared/window/gate';
 import { formatMinutes } from '../../shared/window/gate';
 import { writeReportPage } from './report-page';
-import { timelineRecords } from './timeline-records';
+import { approvalAnswers, timelineRecords } from './timeline-records';
 
 /**
  * `npm run rehearse [-- plans/<file>.yml] [--fail-step <step>] [--fail-change <id>] [--verbose]`
@@ -502,7 +502,8 @@ export async function runRehearsal(options: RehearseOptions = {}): Promise<Rehea
       events: events(''),
     });
     // Azure DevOps' timeline of this run, as it stands whenever a step reads it (the finish step, for the night's page).
-    world.devops.setTimeline(Number(FIRST_BUILD_ID), () => timelineRecords(rehearsal.progress()));
+    world.devops.setTimeline(Number(FIRST_BUILD_ID), () => timelineRecords(rehearsal.progress(), Number(FIRST_BUILD_ID)));
+    world.devops.setApprovals(Number(FIRST_BUILD_ID), () => approvalAnswers(rehearsal.progress(), Number(FIRST_BUILD_ID)));
     // The silence steps time their silences from the simulated clock: the services must agree on what "now" is;
     // a pipeline run takes its duration on that clock (the same the preflight's forecast reads).
     world.followClock(
@@ -606,7 +607,8 @@ async function runRecovery(context: {
     signalDelaysMs: context.options.signalDelaysMs,
     events: context.events,
   });
-  world.devops.setTimeline(Number(recoveryId), () => timelineRecords(recovery.progress()));
+  world.devops.setTimeline(Number(recoveryId), () => timelineRecords(recovery.progress(), Number(recoveryId)));
+  world.devops.setApprovals(Number(recoveryId), () => approvalAnswers(recovery.progress(), Number(recoveryId)));
   world.followClock(() => recovery.now());
   const outcome = await recovery.run();
   world.observe();

@@ -15,9 +15,10 @@ import type { RehearsalResult, TimelineEntry } from './rehearsal';
 /**
  * The rehearsal's page of the night: the finish step's JSON (what a real run attaches; the finish read the
  * stage, job and step times and the approvals from the run's timeline, which the rehearsal registers in the
- * emulated Azure DevOps), with what only the rehearsal knows added: how the stages still running when the
- * finish read the timeline ended (its own stage, Post-Maintenance), and which environment each approval was
- * for and who gave it. Drawn by the product's renderer to out/rehearsal/report.html.
+ * emulated Azure DevOps, and who gave each approval from the emulated Approvals - Query), with what only the
+ * rehearsal knows added: how the stages still running when the finish read the timeline ended (its own stage,
+ * Post-Maintenance), and which environment each approval was for. Drawn by the product's renderer to
+ * out/rehearsal/report.html.
  */
 
 function span(entries: TimelineEntry[]): { startedAt?: string; finishedAt?: string } {
@@ -77,14 +78,14 @@ function endedStages(stages: NightStage[], result: RehearsalResult): NightStage[
   });
 }
 
-/** The timeline's approvals (stage and time) with the environment and approver only the rehearsal knows. */
+/** The finish's approvals (stage, time, who gave them) with the environment only the rehearsal knows. */
 function rehearsedApprovals(approvals: NightApproval[], result: RehearsalResult): NightApproval[] {
   const given = result.approvals.filter((approval) => approval.result !== 'Failed');
   return approvals.map((approval) => {
     const index = given.findIndex((own) => normalizedStageName(own.stage) === normalizedStageName(approval.stage));
     if (index < 0) return approval;
     const [own] = given.splice(index, 1);
-    return { ...approval, environment: own.environment, by: 'rehearsal (auto-approved)' };
+    return { ...approval, environment: own.environment };
   });
 }
 
@@ -92,15 +93,17 @@ function rehearsedApprovals(approvals: NightApproval[], result: RehearsalResult)
 export function rehearsedNight(result: RehearsalResult, recovery?: RehearsalResult): NightReport | undefined {
   const night = finishReport(recovery ? [result, recovery] : [result]);
   if (!night) return undefined;
-  // A recovery run's timeline is the recovery's own: the night's stages are the dead run's, as the rehearsal saw them.
+  // A recovery run's timeline is the recovery's own: the night's stages are the dead run's, as the rehearsal saw
+  // them, and so are its approvals (whose approvers the recovery's finish did not read: "not recorded").
   const stages = recovery ? rehearsedStages(result) : endedStages(night.stages, result);
   const approvals = recovery
-    ? result.approvals.map((approval) => ({
-        stage: approval.stage,
-        environment: approval.environment,
-        at: (approval.decidedAt ?? approval.at).toISOString(),
-        by: 'rehearsal (auto-approved)',
-      }))
+    ? result.approvals
+        .filter((approval) => approval.result !== 'Failed')
+        .map((approval) => ({
+          stage: approval.stage,
+          environment: approval.environment,
+          at: (approval.decidedAt ?? approval.at).toISOString(),
+        }))
     : rehearsedApprovals(night.approvals, result);
   const judged = stages.filter((stage) => !/^(inprogress|pending)$/i.test(stage.result));
   const state = result.result === 'Canceled' ? 'canceled' : nightState(judged, night.verdict.left.length);

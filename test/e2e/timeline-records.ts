@@ -1,13 +1,53 @@
-import type { EmulatedTimelineRecord } from '../emulators/azure-devops';
+import { createHash } from 'node:crypto';
+import type { EmulatedApproval, EmulatedTimelineRecord } from '../emulators/azure-devops';
 import type { Result, RunProgress, TimelineEntry } from './rehearsal';
 
 /**
  * The rehearsed run as Azure DevOps' build timeline (Timeline - Get) would show it at this moment: a `Stage`
  * record per stage (identifier = YAML name, name = displayName), a `Phase` and a `Job` record per job, a `Task`
- * record per step that has ended, and a `Checkpoint` with one `Checkpoint.Approval` per approval asked. The
- * rehearsal registers it in the emulated Azure DevOps for its run's `Build.BuildId`, so the finish step reads
- * its stage times and approvals through the real path, as on a real run.
+ * record per step that has ended, and a `Checkpoint` with one `Checkpoint.Approval` per approval asked; and
+ * the same approvals as Approvals - Query answers them (`approvalAnswers`: the record's id, this run, who
+ * approved). The rehearsal registers both in the emulated Azure DevOps for its run's `Build.BuildId`, so the
+ * finish step reads its stage times, approvals and approvers through the real path, as on a real run.
  */
+
+/** Who is asked and who answers on each environment of the window (setup-environments' two roles). */
+const ROLES: Record<string, { assigned: string; approver: string }> = {
+  'maintenance-release-manager': { assigned: 'Release Managers', approver: 'Release Manager (rehearsal)' },
+  'maintenance-platform-approver': { assigned: 'Platform Approvers', approver: 'Platform Approver (rehearsal)' },
+};
+
+export function approverOf(environment: string): string {
+  return ROLES[environment]?.approver ?? `Approver of ${environment} (rehearsal)`;
+}
+
+/** A GUID for an approval, the same at every read of the same run (the service's ids are GUIDs). */
+function approvalId(runId: number, stageIndex: number, index: number): string {
+  const hex = createHash('sha1').update(`rehearsal/${runId}/${stageIndex}/${index}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The approvals asked so far, stage by stage, with the ids their timeline records and answers share. */
+function stageApprovals(progress: RunProgress, runId: number) {
+  return progress.stages.flatMap((stage, stageIndex) =>
+    progress.approvals
+      .filter((approval) => approval.stage === stage.name)
+      .map((approval, index) => ({ ...approval, id: approvalId(runId, stageIndex, index), stageIndex })),
+  );
+}
+
+/** The run's approvals as Approvals - Query answers them: approved by the environment's approver, or rejected. */
+export function approvalAnswers(progress: RunProgress, runId: number): EmulatedApproval[] {
+  return stageApprovals(progress, runId).map((approval) => ({
+    id: approval.id,
+    runId,
+    stage: approval.stage,
+    status: approval.result === 'Failed' ? 'rejected' : approval.decidedAt ? 'approved' : 'pending',
+    assignedApprover: ROLES[approval.environment]?.assigned ?? approval.environment,
+    ...(approval.decidedAt ? { approver: approverOf(approval.environment), decidedOn: approval.decidedAt.toISOString() } : {}),
+    createdOn: approval.at.toISOString(),
+  }));
+}
 
 const RESULT: Record<Result, NonNullable<EmulatedTimelineRecord['result']>> = {
   Succeeded: 'succeeded',
@@ -36,8 +76,9 @@ function progressOf(
   return { state, result: result ? RESULT[result] : null, startTime: times.startTime ?? null, finishTime: times.finishTime ?? null };
 }
 
-export function timelineRecords(progress: RunProgress): EmulatedTimelineRecord[] {
+export function timelineRecords(progress: RunProgress, runId: number): EmulatedTimelineRecord[] {
   const records: EmulatedTimelineRecord[] = [];
+  const asked = stageApprovals(progress, runId);
   progress.stages.forEach((stage, stageIndex) => {
     const stageId = `stage-${stageIndex + 1}`;
     const entries = progress.timeline.filter((entry) => entry.stage === stage.name);
@@ -50,7 +91,7 @@ export function timelineRecords(progress: RunProgress): EmulatedTimelineRecord[]
       order: stageIndex + 1,
       ...progressOf(stage.state, stage.result, entries),
     });
-    const approvals = progress.approvals.filter((approval) => approval.stage === stage.name);
+    const approvals = asked.filter((approval) => approval.stageIndex === stageIndex);
     if (approvals.length) {
       const checkpointId = `${stageId}-checkpoint`;
       const decided = (approval: (typeof approvals)[number]) => approval.decidedAt ?? approval.at;
@@ -67,7 +108,7 @@ export function timelineRecords(progress: RunProgress): EmulatedTimelineRecord[]
       });
       approvals.forEach((approval, index) =>
         records.push({
-          id: `${checkpointId}-approval-${index + 1}`,
+          id: approval.id,
           parentId: checkpointId,
           type: 'Checkpoint.Approval',
           name: 'Approval',

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Emulator, type EmulatorRequest, type EmulatorResponse } from './kit';
 
 /** Azure DevOps' Entra resource id: the audience of its tokens. */
@@ -23,8 +23,8 @@ const AZURE_DEVOPS_RESOURCE = '499b84ac-1321-427f-aa17-267ca6975798';
  *   Each pipeline has a simulated duration and result; runs of a paused definition wait until it is enabled;
  *   a disabled definition refuses new runs;
  * - environments (`_apis/distributedtask/environments`) and check configurations
- *   (`_apis/pipelines/checks/configurations`, which insists on a `-preview` api-version), identities search,
- *   projects;
+ *   (`_apis/pipelines/checks/configurations`, which insists on a `-preview` api-version), approvals (Approvals
+ *   - Query, `_apis/pipelines/approvals`, set with `setApprovals`), identities search, projects;
  * - authentication (Basic with a PAT or Bearer with the job token), rate-limit headers (`X-RateLimit-*`)
  *   and throttling (429 with `Retry-After`), plus the kit's faults.
  */
@@ -117,6 +117,27 @@ export interface EmulatedTimelineRecord {
   result?: 'succeeded' | 'succeededWithIssues' | 'failed' | 'canceled' | 'skipped' | 'abandoned' | null;
   startTime?: string | null;
   finishTime?: string | null;
+}
+
+/**
+ * One approval as Approvals - Query answers it (`GET {project}/_apis/pipelines/approvals?approvalIds=…&$expand=steps`):
+ * asked by run `runId` (the answer's `pipeline.owner.id`), of one step: `assignedApprover` asked, `approver` (the
+ * step's `actualApprover`) answered at `decidedOn`. `stage` is for the test's own reading: an Approval does not
+ * name its stage on the wire.
+ */
+export interface EmulatedApproval {
+  id: string;
+  runId: number;
+  stage?: string;
+  status: 'pending' | 'approved' | 'rejected' | 'timedOut' | 'canceled';
+  /** Who is asked (a display name; default "Approvers"). */
+  assignedApprover?: string;
+  /** Who answered (a display name), once decided. */
+  approver?: string;
+  createdOn: string;
+  decidedOn?: string;
+  /** The pipeline's name (`pipeline.name`; default "maintenance-window"). */
+  pipelineName?: string;
 }
 
 export interface RateLimitState {
@@ -294,6 +315,8 @@ export class AzureDevOpsEmulator extends Emulator {
    * call (the rehearsal's run, which grows while it is read). A run without one answers an empty timeline.
    */
   readonly timelines = new Map<number, EmulatedTimelineRecord[] | (() => EmulatedTimelineRecord[])>();
+  /** Approvals by the run that asked them (Approvals - Query), set with `setApprovals`: a list or a function read at each call. */
+  readonly approvals = new Map<number, EmulatedApproval[] | (() => EmulatedApproval[])>();
   private throttles: Throttle[] = [];
   private tagsHeld = false;
   private heldTagCalls: Array<(apply: boolean) => void> = [];
@@ -313,6 +336,7 @@ export class AzureDevOpsEmulator extends Emulator {
       this.checks.clear();
       this.identities.clear();
       this.timelines.clear();
+      this.approvals.clear();
       this.throttles = [];
       this.pendingEdits.clear();
       this.releaseTags({ apply: false });
@@ -503,6 +527,15 @@ export class AzureDevOpsEmulator extends Emulator {
    */
   setTimeline(buildId: number, records: EmulatedTimelineRecord[] | (() => EmulatedTimelineRecord[])): void {
     this.timelines.set(buildId, records);
+  }
+
+  /**
+   * The approvals run `runId` asked for, as Approvals - Query answers them. Like the service, the route wants a
+   * `-preview` api-version and GUIDs in `approvalIds`, and sends the steps only with `$expand=steps`. To make it
+   * fail, use the kit's faults on its path (`fault({ kind: 'status', status: 403, path: /\/approvals/ })`).
+   */
+  setApprovals(runId: number, approvals: EmulatedApproval[] | (() => EmulatedApproval[])): void {
+    this.approvals.set(runId, approvals);
   }
 
   runsOf(name: string, folder?: string): EmulatedRun[] {
@@ -959,6 +992,22 @@ export class AzureDevOpsEmulator extends Emulator {
         },
       };
     });
+    // Approvals - Query: the approvals of the ids asked (all when none), steps only with $expand=steps. Before
+    // `pipelines/:id`, which would take `approvals` for a pipeline id.
+    this.api('GET', `${project}/_apis/pipelines/approvals`, (request) => {
+      const refused = previewRequired(request);
+      if (refused) return refused;
+      const ids = (request.query.get('approvalIds') ?? '')
+        .split(',')
+        .map((id) => id.trim().toLowerCase())
+        .filter(Boolean);
+      const invalid = ids.find((id) => !GUID.test(id));
+      if (invalid) return apiError(400, `The value '${invalid}' is not valid for approvalIds: a Guid is expected.`, 'ArgumentException');
+      const all = [...this.approvals.values()].flatMap((source) => (typeof source === 'function' ? source() : source));
+      const found = ids.length ? all.filter((approval) => ids.includes(approval.id.toLowerCase())) : all;
+      const steps = (request.query.get('$expand') ?? '').toLowerCase().split(',').includes('steps');
+      return { body: { count: found.length, value: found.map((approval) => this.toApproval(approval, steps)) } };
+    });
     this.api('GET', `${project}/_apis/pipelines/:id`, (request) => {
       const definition = this.findDefinition(request.params.id);
       return definition
@@ -1084,24 +1133,6 @@ export class AzureDevOpsEmulator extends Emulator {
       url: `${this.collectionUrl}${this.projectId}/_apis/pipelines/checks/configurations/${check.id}`,
       _links: { self: { href: `${this.collectionUrl}${this.projectId}/_apis/pipelines/checks/configurations/${check.id}` } },
     });
-    const previewRequired = (request: EmulatorRequest): EmulatorResponse | undefined => {
-      const version = request.query.get('api-version') ?? /api-version=([^;,\s]+)/.exec(String(request.headers.accept ?? ''))?.[1];
-      if (!version)
-        return apiError(
-          400,
-          'No api-version was supplied for the GET request. An api-version must be supplied.',
-          'VssVersionNotSpecifiedException',
-        );
-      if (!/-preview/.test(version)) {
-        return apiError(
-          400,
-          `The requested version "${version}" of the resource is under preview. The -preview flag must be supplied in the ` +
-            `api-version for such requests. For example: "${version}-preview"`,
-          'VssInvalidPreviewVersionException',
-        );
-      }
-      return undefined;
-    };
     const validateCheck = (body: any): string | undefined => {
       if (!body || typeof body !== 'object') return 'A check configuration is required in the body.';
       if (!body.type?.id && !body.type?.name) return 'type.id or type.name is required.';
@@ -1180,6 +1211,72 @@ export class AzureDevOpsEmulator extends Emulator {
         : apiError(404, `Check configuration ${request.params.id} not found.`, 'CheckConfigurationNotFoundException');
     });
   }
+
+  /** An Approval on the wire: the documented fields, and `pipeline` as answers show it (owner = the run). */
+  private toApproval(approval: EmulatedApproval, withSteps: boolean): Record<string, unknown> {
+    const identity = (displayName: string) => ({ displayName, id: identityIdOf(displayName) });
+    const lastModifiedOn = approval.decidedOn ?? approval.createdOn;
+    const self = `${this.collectionUrl}${this.projectId}/_apis/pipelines/approvals/${approval.id}`;
+    const step = {
+      assignedApprover: identity(approval.assignedApprover ?? 'Approvers'),
+      ...(approval.approver && approval.decidedOn ? { actualApprover: identity(approval.approver) } : {}),
+      status: approval.status,
+      comment: '',
+      initiatedOn: approval.createdOn,
+      lastModifiedOn,
+      order: 1,
+      history: [],
+    };
+    const run = this.runs.get(approval.runId);
+    return {
+      id: approval.id,
+      steps: withSteps ? [step] : [],
+      status: approval.status,
+      createdOn: approval.createdOn,
+      lastModifiedOn,
+      executionOrder: 'anyOrder',
+      minRequiredApprovers: 1,
+      blockedApprovers: [],
+      _links: { self: { href: self } },
+      pipeline: {
+        owner: {
+          _links: { web: { href: `${this.collectionUrl}${this.project}/_build/results?buildId=${approval.runId}` } },
+          id: approval.runId,
+          name: run?.buildNumber ?? String(approval.runId),
+        },
+        id: String(run?.definitionId ?? 1),
+        name: approval.pipelineName ?? 'maintenance-window',
+      },
+    };
+  }
+}
+
+/** Checks and approvals want a `-preview` api-version, as the service does. */
+function previewRequired(request: EmulatorRequest): EmulatorResponse | undefined {
+  const version = request.query.get('api-version') ?? /api-version=([^;,\s]+)/.exec(String(request.headers.accept ?? ''))?.[1];
+  if (!version)
+    return apiError(
+      400,
+      'No api-version was supplied for the GET request. An api-version must be supplied.',
+      'VssVersionNotSpecifiedException',
+    );
+  if (!/-preview/.test(version)) {
+    return apiError(
+      400,
+      `The requested version "${version}" of the resource is under preview. The -preview flag must be supplied in the ` +
+        `api-version for such requests. For example: "${version}-preview"`,
+      'VssInvalidPreviewVersionException',
+    );
+  }
+  return undefined;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A stable identity id for a display name (the same person has the same id in every answer). */
+function identityIdOf(displayName: string): string {
+  const hex = createHash('sha1').update(displayName).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** The check types the emulator knows (Approvals and checks): an approval, and the exclusive lock (no settings). */

@@ -5,6 +5,7 @@ import { setWriter } from '../../shared/core/commands';
 import { Log } from '../../shared/core/log';
 import { DevOpsClient, devOpsShape } from '../../shared/devops/client';
 import { buildSelections, selectDefinitions } from '../../shared/devops/definitions';
+import { readApprovers } from '../../shared/devops/approvals';
 import { readRunTimeline } from '../../shared/devops/timeline';
 import { CloudflareClient } from '../../shared/services/cloudflare';
 import { NewRelicClient } from '../../shared/services/newrelic';
@@ -400,6 +401,13 @@ const OPERATIONS: Operation[] = [
       return readRunTimeline({ client, buildId: 77 });
     },
   ),
+  devOps('GET pipelines/approvals (finish asks who approved)', 'GET', /\/_apis\/pipelines\/approvals$/i, 'none', (client, emulator) => {
+    const id = 'a7c1e3f0-1111-4a2b-9c3d-000000000001';
+    emulator.setApprovals(77, [
+      { id, runId: 77, status: 'approved', approver: 'Ada Lovelace', createdOn: '2025-04-13T08:45:00Z', decidedOn: '2025-04-13T08:52:00Z' },
+    ]);
+    return readApprovers({ client, buildId: 77, approvals: [{ id, stage: 'StartingMaintenance', result: 'Succeeded' }] });
+  }),
   devOps(
     'GET pipelines/{id}/runs (a run started earlier)',
     'GET',

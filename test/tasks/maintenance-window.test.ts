@@ -524,6 +524,121 @@ describe('MaintenanceWindowV1 (bundled, against the Slack emulator, on a simulat
           assert.equal(slack.postedTo('maintenance').length, 1, 'the finish is announced');
         });
       }
+
+      describe('and who approved (Approvals - Query)', () => {
+        const START = 'a7c1e3f0-1111-4a2b-9c3d-000000000001';
+        const CHANGES = 'a7c1e3f0-1111-4a2b-9c3d-000000000002';
+        /** Two stages, each with its checkpoint and one approval whose record id is the approval's id. */
+        function twoApprovals(): void {
+          const done = { state: 'completed' as const, result: 'succeeded' as const };
+          const stage = (id: string, identifier: string, name: string, order: number, approvalId: string, at: string) => [
+            { id, parentId: null, type: 'Stage' as const, identifier, name, order, ...done, startTime: at, finishTime: at },
+            {
+              id: `${id}-c`,
+              parentId: id,
+              type: 'Checkpoint' as const,
+              name: 'Checkpoint',
+              order: 1,
+              ...done,
+              startTime: at,
+              finishTime: at,
+            },
+            {
+              id: approvalId,
+              parentId: `${id}-c`,
+              type: 'Checkpoint.Approval' as const,
+              name: 'Approval',
+              order: 1,
+              ...done,
+              startTime: at,
+              finishTime: at,
+            },
+          ];
+          ado.setTimeline(77, [
+            ...stage('s2', 'StartingMaintenance', 'Starting Maintenance', 1, START, '2025-04-13T08:52:00Z'),
+            ...stage('s4', 'Changes', 'Changes', 2, CHANGES, '2025-04-13T09:30:00Z'),
+          ]);
+        }
+
+        it("names who gave each approval of this run, and no one for an answer that is another run's", async () => {
+          twoApprovals();
+          ado.setApprovals(77, [
+            {
+              id: START,
+              runId: 77,
+              status: 'approved',
+              assignedApprover: 'Release Managers',
+              approver: 'Ada Lovelace',
+              createdOn: '2025-04-13T08:45:00Z',
+              decidedOn: '2025-04-13T08:51:58Z',
+            },
+          ]);
+          // The same id answered for another run: the id guess would be wrong, so no name.
+          ado.setApprovals(78, [
+            {
+              id: CHANGES,
+              runId: 78,
+              status: 'approved',
+              approver: 'Mallory',
+              createdOn: '2025-04-13T09:00:00Z',
+              decidedOn: '2025-04-13T09:29:00Z',
+            },
+          ]);
+          const run = await finishWithTimeline();
+          assert.equal(run.result, 'Succeeded', run.stdout);
+          assert.deepEqual(
+            run.warnings.filter((line) => /approv|timeline/i.test(line)),
+            [],
+          );
+          assert.match(
+            run.stdout,
+            /Who approved: StartingMaintenance by Ada Lovelace \(1 of 2 approval\(s\) named\)\. 1 answer\(s\) were for another run/,
+          );
+          const night = parseNightReport(fs.readFileSync(run.outputs.reportFile, 'utf8'));
+          assert.deepEqual(night.approvals, [
+            { stage: 'StartingMaintenance', at: '2025-04-13T08:52:00.000Z', by: 'Ada Lovelace' },
+            { stage: 'Changes', at: '2025-04-13T09:30:00.000Z' },
+          ]);
+          const asked = ado.journal.filter((entry) => /\/_apis\/pipelines\/approvals$/i.test(entry.path));
+          assert.equal(asked.length, 1, 'one question for every approval');
+          assert.equal(ado.writes().length, 0, 'the finish only reads Azure DevOps');
+        });
+
+        for (const fault of [
+          { name: 'a 403 (a job token without the right)', rule: { kind: 'status' as const, status: 403 }, hint: /needs "View builds"/ },
+          { name: 'an HTML page at 200', rule: { kind: 'html' as const }, hint: /text\/html/ },
+          { name: 'a 500 on every attempt', rule: { kind: 'status' as const, status: 500 }, hint: /500/ },
+        ]) {
+          it(`still finishes with stages and times and one warning when the approvals route answers ${fault.name}`, async () => {
+            twoApprovals();
+            ado.setApprovals(77, [
+              {
+                id: START,
+                runId: 77,
+                status: 'approved',
+                approver: 'Ada Lovelace',
+                createdOn: '2025-04-13T08:45:00Z',
+                decidedOn: '2025-04-13T08:52:00Z',
+              },
+            ]);
+            ado.fault({ ...fault.rule, path: /\/pipelines\/approvals/, times: 10 });
+            const started = Date.now();
+            const run = await finishWithTimeline();
+            assert.equal(run.result, 'Succeeded', run.stdout);
+            assert.ok(Date.now() - started < 20_000, 'a few quick retries at most');
+            const warnings = run.warnings.filter((line) => /approv|timeline/i.test(line));
+            assert.equal(warnings.length, 1, warnings.join('\n'));
+            assert.match(warnings[0], /Could not read who gave this run's approvals .*the approver "not recorded"\. The finish goes on/);
+            assert.match(warnings[0], fault.hint);
+            const night = parseNightReport(fs.readFileSync(run.outputs.reportFile, 'utf8'));
+            assert.deepEqual(night.approvals, [
+              { stage: 'StartingMaintenance', at: '2025-04-13T08:52:00.000Z' },
+              { stage: 'Changes', at: '2025-04-13T09:30:00.000Z' },
+            ]);
+            assert.equal(slack.postedTo('maintenance').length, 1, 'the finish is announced');
+          });
+        }
+      });
     });
   });
 });

@@ -1,7 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { runTimelineFromRecords, type RawTimelineRecord, type RunTimeline } from '../../shared/devops/timeline';
+import { setWriter } from '../../shared/core/commands';
+import { Log } from '../../shared/core/log';
+import { approversFromAnswer, type WireApproval } from '../../shared/devops/approvals';
+import { runTimelineFromRecords, type RawTimelineRecord, type RunTimeline, type TimelineApproval } from '../../shared/devops/timeline';
 import { buildNightReport } from '../../shared/window/night';
 import { judgedStages, mergeStages, nightApprovals, normalizedStageName } from '../../shared/window/night-stages';
+import { nameApproversQuietly } from '../../shared/window/night-reads';
 
 /** A YAML run's timeline as the service sends it: stage → phase → job → task, and a stage's approval under its checkpoint. */
 function records(): RawTimelineRecord[] {
@@ -54,7 +58,7 @@ describe("a run's build timeline and the night's stages", () => {
       [['Hold scheduled jobs', ['Checkout', 'Hold']]],
     );
     assert.equal(timeline.stages[2].finishedAt, undefined, 'a stage still running has no end');
-    assert.deepEqual(timeline.approvals, [{ stage: 'StartingMaintenance', result: 'Succeeded', at: '2025-04-13T08:50:00.000Z' }]);
+    assert.deepEqual(timeline.approvals, [{ id: 'a2', stage: 'StartingMaintenance', result: 'Succeeded', at: '2025-04-13T08:50:00.000Z' }]);
   });
 
   it('reads the wire names as well as the numbers, and drops times that are not times', () => {
@@ -171,5 +175,98 @@ describe("a run's build timeline and the night's stages", () => {
     assert.equal(withResults.state, 'failed', "the pipeline's result wins over the timeline's");
     assert.match(withResults.verdict.headline, /1 failed stage/);
     assert.equal(withResults.stages[1].startedAt, '2025-04-13T08:45:00.000Z');
+  });
+
+  describe('who approved (Approvals - Query matched to the timeline)', () => {
+    const ID = 'ee14f612-6838-43c0-b445-db238ef14153';
+    const OTHER = '06239b11-a904-43a1-be6a-0d44026bd121';
+    const given: TimelineApproval = { id: ID, stage: 'StartingMaintenance', result: 'Succeeded', at: '2025-04-13T08:52:00.000Z' };
+    const step = (name: string, status = 'approved', at = '2025-04-13T08:51:30Z') => ({
+      status,
+      assignedApprover: { displayName: 'Release Managers', id: 'g1' },
+      actualApprover: { displayName: name, id: `u-${name}` },
+      lastModifiedOn: at,
+    });
+    const answer = (overrides: Partial<WireApproval> = {}): WireApproval => ({
+      id: ID.toUpperCase(),
+      status: 'approved',
+      lastModifiedOn: '2025-04-13T08:51:40Z',
+      steps: [step('Ada Lovelace')],
+      pipeline: { owner: { id: 77 } },
+      ...overrides,
+    });
+
+    it("names the actual approvers of an approval answered for this run's id, keeping the timeline's time", () => {
+      const both = answer({ steps: [step('Ada Lovelace'), step('Grace Hopper'), step('Ada Lovelace'), step('Alan Turing', 'pending')] });
+      const match = approversFromAnswer([given], [both], 77);
+      assert.deepEqual(match.approvals, [{ ...given, approvedBy: ['Ada Lovelace', 'Grace Hopper'] }]);
+      assert.deepEqual([match.named, match.otherRun], [1, 0]);
+      const night = nightApprovals({ stages: [], approvals: match.approvals });
+      assert.deepEqual(night, [{ stage: 'StartingMaintenance', at: '2025-04-13T08:52:00.000Z', by: 'Ada Lovelace, Grace Hopper' }]);
+    });
+
+    it('takes the time from the latest approved step when the timeline had none; a run id as text matches too', () => {
+      const { at: _unused, ...untimed } = given;
+      const steps = [step('Ada Lovelace', 'approved', '2025-04-13T08:50:00Z'), step('Grace Hopper', 'approved', '2025-04-13T08:55:00Z')];
+      const match = approversFromAnswer([untimed], [answer({ steps, pipeline: { owner: { id: '77' } } })], 77);
+      assert.equal(match.approvals[0].at, '2025-04-13T08:55:00.000Z');
+    });
+
+    it("names nobody when the answer is another run's, says nothing of its run, or is for another id", () => {
+      for (const pipeline of [{ owner: { id: 78 } }, { owner: null }, undefined, { owner: { id: '' } }]) {
+        const match = approversFromAnswer([given], [answer({ pipeline })], 77);
+        assert.deepEqual(match.approvals, [given], JSON.stringify(pipeline));
+        assert.deepEqual([match.named, match.otherRun], [0, 1]);
+      }
+      const elsewhere = approversFromAnswer([given], [answer({ id: OTHER })], 77);
+      assert.deepEqual([elsewhere.approvals, elsewhere.named, elsewhere.otherRun], [[given], 0, 0]);
+      const noId = approversFromAnswer([{ ...given, id: undefined }], [answer()], 77);
+      assert.deepEqual(noId.approvals[0].approvedBy, undefined);
+    });
+
+    it('names nobody for an approval not approved, nor for steps without an actual approver; a rejection stays unlisted', () => {
+      for (const overrides of [
+        { status: 'rejected', steps: [step('Ada Lovelace', 'rejected')] },
+        { status: 'pending', steps: [step('Ada Lovelace', 'pending')] },
+        {
+          steps: [
+            { status: 'approved', actualApprover: null },
+            { status: 'approved', actualApprover: { displayName: '  ' } },
+          ],
+        },
+        { steps: 'not a list' as unknown },
+      ])
+        assert.deepEqual(approversFromAnswer([given], [answer(overrides)], 77).approvals, [given], JSON.stringify(overrides));
+      const rejected: TimelineApproval = { ...given, result: 'Failed' };
+      const match = approversFromAnswer([rejected], [answer()], 77);
+      assert.deepEqual(nightApprovals({ stages: [], approvals: match.approvals }), [], 'only approvals given are listed');
+    });
+  });
+
+  it('never waits long for who approved: no answer leaves the approvals as they were, with one warning', async () => {
+    const lines: string[] = [];
+    const previous = setWriter((line) => lines.push(line));
+    try {
+      const timeline: RunTimeline = {
+        stages: [],
+        approvals: [{ id: 'x', stage: 'Changes', result: 'Succeeded', at: '2025-04-13T09:30:00.000Z' }],
+      };
+      const started = Date.now();
+      const options = { log: new Log(), readApprovers: () => new Promise<never>(() => {}), timelineTimeoutMs: 50 };
+      assert.equal(await nameApproversQuietly(options, timeline), timeline);
+      assert.ok(Date.now() - started < 2_000);
+      const warnings = lines.filter((line) => line.includes('task.logissue'));
+      assert.equal(warnings.length, 1, lines.join('\n'));
+      assert.match(warnings[0], /Could not read who gave this run's approvals \(no answer within/);
+      const rejectedOnly: RunTimeline = { stages: [], approvals: [{ stage: 'Changes', result: 'Failed' }] };
+      const asked: unknown[] = [];
+      const none = await nameApproversQuietly(
+        { ...options, readApprovers: async (approvals) => (asked.push(approvals), { approvals, named: 0, otherRun: 0 }) },
+        rejectedOnly,
+      );
+      assert.deepEqual([none, asked], [rejectedOnly, []], 'no approval given: nothing to ask');
+    } finally {
+      setWriter(previous);
+    }
   });
 });
