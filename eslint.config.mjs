@@ -54,13 +54,13 @@ export default tseslint.config(
   },
   {
     // Issue 11's size limits, so a newcomer can hold any file or function in their head: a file of shared/ or
-    // tasks/ stays under 450 lines, a function of shared/ under 80 (blank lines and comments not counted).
-    // A task's index.ts is one runTask callback reading inputs for each action: its length is the inputs.
+    // tasks/ stays under 450 lines, a function under 80 (blank lines and comments not counted). A task's
+    // runTask callback reads the shared inputs and hands each action or provider to a function of its own.
     files: ['shared/**/*.ts', 'tasks/**/*.ts'],
     rules: { 'max-lines': ['error', { max: 450 }] },
   },
   {
-    files: ['shared/**/*.ts'],
+    files: ['shared/**/*.ts', 'tasks/**/*.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
   },
   {
