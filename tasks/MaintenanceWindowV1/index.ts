@@ -63,9 +63,8 @@ function sharedInputs(context: TaskContext) {
   return { timeZone, link, common, gate, destination };
 }
 
-/** The folders named by `inputName`, or the job's workspace (where the run's artifacts are downloaded). */
-function foldersOf(context: TaskContext, inputName: string): string[] {
-  const folders = context.input.list(inputName);
+/** The folders an input lists, or the job's workspace (where the run's artifacts are downloaded). */
+function foldersOf(context: TaskContext, folders: string[]): string[] {
   return folders.length ? folders.map((folder) => path.resolve(folder)) : [context.variable('Pipeline.Workspace') ?? process.cwd()];
 }
 
@@ -79,7 +78,7 @@ async function checkStep(context: TaskContext, { timeZone, destination }: Shared
       timeZone,
       clock,
       windowId: context.windowId,
-      recordsFolders: foldersOf(context, 'recordsFolders'),
+      recordsFolders: foldersOf(context, input.list('recordsFolders')),
       destination: destination(),
       log,
     }),
@@ -159,7 +158,7 @@ async function preflightReportStep(context: TaskContext, { common, link, destina
   const report = await preflightReportAction({
     ...common,
     clock,
-    folders: foldersOf(context, 'findingsFolders'),
+    folders: foldersOf(context, input.list('findingsFolders')),
     windowName: input.string('windowName'),
     planFile: input.string('planFile'),
     destination: destination(),
@@ -172,7 +171,7 @@ async function preflightReportStep(context: TaskContext, { common, link, destina
 
 async function finishStep(context: TaskContext, { common, link, destination }: Shared): Promise<TaskOutcome> {
   const { input, log, variable } = context;
-  const folders = foldersOf(context, 'recordsFolders');
+  const folders = foldersOf(context, input.list('recordsFolders'));
   // The run's timeline and who approved, for the night's page: read with the job token (or the connection), never fatal.
   const buildId = Number(variable('Build.BuildId'));
   const endpoint = input.endpoint('azureDevOpsConnection');
