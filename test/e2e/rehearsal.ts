@@ -30,6 +30,9 @@ export interface TimelineEntry {
   what: string;
   /** Simulated time the step started. */
   at: Date;
+  /** Simulated time it ended: a Delay or an approval moves the clock by hours while taking no real time. */
+  endedAt?: Date;
+  /** Real time the rehearsal spent on it. */
   durationMs: number;
   result: Result;
   /** One line: what the step did (or why it failed, or why it was skipped). */
@@ -584,6 +587,7 @@ export class Rehearsal {
       step: `Approval on environment ${environment}`,
       what: 'approval',
       at,
+      endedAt: this.clock.now(),
       durationMs: Date.now() - started,
       result: rejected || timedOut ? 'Failed' : 'Succeeded',
       did,
@@ -881,7 +885,16 @@ export class Rehearsal {
     const started = Date.now();
     const inputs = Object.fromEntries(Object.entries(step.inputs).map(([key, value]) => [key, expandMacros(value, lookup)]));
     const finish = (fields: Partial<TimelineEntry> & Pick<TimelineEntry, 'what' | 'result' | 'did'>): TimelineEntry =>
-      this.record({ ...base, durationMs: Date.now() - started, outputs: {}, errors: [], warnings: [], summaries: [], ...fields });
+      this.record({
+        ...base,
+        endedAt: this.clock.now(),
+        durationMs: Date.now() - started,
+        outputs: {},
+        errors: [],
+        warnings: [],
+        summaries: [],
+        ...fields,
+      });
 
     if (step.kind === 'publish' || (step.kind === 'task' && step.task?.toLowerCase() === 'publishpipelineartifact')) {
       const target =

@@ -24,7 +24,7 @@ import type { RehearsalResult, TimelineEntry } from './rehearsal';
 function span(entries: TimelineEntry[]): { startedAt?: string; finishedAt?: string } {
   if (!entries.length) return {};
   const start = Math.min(...entries.map((entry) => entry.at.getTime()));
-  const end = Math.max(...entries.map((entry) => entry.at.getTime() + entry.durationMs));
+  const end = Math.max(...entries.map((entry) => (entry.endedAt ?? new Date(entry.at.getTime() + entry.durationMs)).getTime()));
   return { startedAt: new Date(start).toISOString(), finishedAt: new Date(end).toISOString() };
 }
 

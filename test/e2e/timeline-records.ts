@@ -60,7 +60,7 @@ const RESULT: Record<Result, NonNullable<EmulatedTimelineRecord['result']>> = {
 function span(entries: readonly TimelineEntry[]): { startTime?: string; finishTime?: string } {
   if (!entries.length) return {};
   const start = Math.min(...entries.map((entry) => entry.at.getTime()));
-  const end = Math.max(...entries.map((entry) => entry.at.getTime() + entry.durationMs));
+  const end = Math.max(...entries.map((entry) => (entry.endedAt ?? new Date(entry.at.getTime() + entry.durationMs)).getTime()));
   return { startTime: new Date(start).toISOString(), finishTime: new Date(end).toISOString() };
 }
 
