@@ -208,22 +208,25 @@ export class DevOpsClient {
   }
 
   /**
-   * A GET of a project API the client library has no call for (Approvals - Query), through the WebApi's own
-   * REST client: the same token, proxy, body guard (an HTML page at 200 is an error, not an empty answer),
-   * retries and bounds as every call. `path` is under the project; returns the parsed body (null for a 404),
-   * once `expect` accepts it.
+   * A GET of an API the client library has no call for (Approvals - Query, Permissions - Has Permissions),
+   * through the WebApi's own REST client: the same token (a workload identity's renewed before each call),
+   * proxy, body guard (an HTML page at 200 is an error, not an empty answer), retries and bounds as every call.
+   * `path` is under the organization; returns the parsed body (null for a 404), once `expect` accepts it.
    */
-  async getFromProject(
+  async getFromOrganization(
     what: string,
     request: { path: string; query: Record<string, string>; expect: (body: unknown) => string | undefined },
   ): Promise<unknown> {
-    const url =
-      `${this.connection.collectionUrl}${encodeURIComponent(this.project)}/${request.path}` +
-      `?${new URLSearchParams(request.query).toString()}`;
+    const url = `${this.connection.collectionUrl}${request.path}?${new URLSearchParams(request.query).toString()}`;
     const response = await this.call(what, () => this.webApi.rest.get<unknown>(url), {
       expect: (answer) => request.expect((answer as { result?: unknown } | undefined)?.result),
     });
     return response.result;
+  }
+
+  /** `getFromOrganization` of a path under the project. */
+  getFromProject(what: string, request: { path: string; query: Record<string, string>; expect: (body: unknown) => string | undefined }) {
+    return this.getFromOrganization(what, { ...request, path: `${encodeURIComponent(this.project)}/${request.path}` });
   }
 
   /**

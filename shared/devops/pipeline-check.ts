@@ -1,7 +1,6 @@
 import { messageOf } from '../core/errors';
-import { HttpClient } from '../core/http';
 import type { PreflightFinding } from '../core/preflight';
-import { SERVICE, type DevOpsClient } from './client';
+import type { DevOpsClient } from './client';
 import { queueStatusName } from './definitions';
 import { PipelineRuns } from './runs';
 import type { PipelineSelector } from './single-run';
@@ -24,23 +23,16 @@ export async function mayQueue(
   definition: { id: number; path?: string; projectId?: string },
 ): Promise<boolean | undefined> {
   if (!definition.projectId) return undefined;
-  const { connection } = client;
-  const auth = connection.kind === 'pat' ? `Basic ${Buffer.from(`:${connection.token}`).toString('base64')}` : `Bearer ${connection.token}`;
-  const http = new HttpClient({
-    baseUrl: connection.collectionUrl,
-    service: SERVICE,
-    headers: { Authorization: auth, Accept: 'application/json' },
-  });
   // The Build namespace's tokens are the project id, the definition's folders and its id, joined by '/'.
   const folders = (definition.path ?? '\\').split('\\').filter(Boolean);
   const token = [definition.projectId, ...folders, String(definition.id)].join('/');
   try {
-    const answer = await http.request<{ value?: unknown[] }>({
-      method: 'GET',
+    const answer = await client.getFromOrganization(`ask whether this identity may queue pipeline ${definition.id}`, {
       path: `_apis/permissions/${BUILD_NAMESPACE}/${QUEUE_BUILDS}`,
       query: { tokens: token, alwaysAllowAdministrators: 'true', 'api-version': PERMISSIONS_API_VERSION },
+      expect: (body) => (Array.isArray((body as { value?: unknown } | null)?.value) ? undefined : 'expected {count, value: [booleans]}'),
     });
-    const value = answer.data?.value?.[0];
+    const value = (answer as { value: unknown[] }).value[0];
     return typeof value === 'boolean' ? value : undefined;
   } catch {
     return undefined;
