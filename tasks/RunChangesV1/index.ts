@@ -15,10 +15,18 @@ void runTask('RunChanges', async (context) => {
   const action = input.choice('action', ['run', 'check'], 'run');
   const planFile = input.string('planFile', { required: true });
   const scriptRoot = path.resolve(input.string('scriptRoot') ?? variable('Build.SourcesDirectory') ?? '.');
-  if (action === 'check') {
-    const client = clientForTask({ endpoint: input.endpoint('azureDevOpsConnection'), project: input.string('project'), log, variable });
-    return reportPreflight(await checkChanges({ planFile, scriptRoot, client }));
-  }
+  // Made when needed: validateOnly needs no token. The check uses the identity the run will use, so it sees its rights.
+  const devOpsClient = () => {
+    const identity = input.endpoint('azureDevOpsWorkloadIdentity');
+    return clientForTask({
+      endpoint: input.endpoint('azureDevOpsConnection'),
+      identity: identity ? azureDevOpsIdentity(identity, { log, inputName: 'azureDevOpsWorkloadIdentity' }) : undefined,
+      project: input.string('project'),
+      log,
+      variable,
+    });
+  };
+  if (action === 'check') return reportPreflight(await checkChanges({ planFile, scriptRoot, client: devOpsClient() }));
   const plan = planOf(planFile, scriptRoot);
   if (input.bool('validateOnly')) {
     log.info(`${planFile}: valid, ${plan.changes.length} change(s).`);
@@ -32,14 +40,7 @@ void runTask('RunChanges', async (context) => {
   const onlyKeys = input.list('onlyKeys');
   const confirmedManual = input.list('confirmedManualChanges');
   const windowId = input.string('windowId') ?? variable('MaintenanceWindow.Id') ?? plan.window.id;
-  const identity = input.endpoint('azureDevOpsWorkloadIdentity');
-  const client = clientForTask({
-    endpoint: input.endpoint('azureDevOpsConnection'),
-    identity: identity ? azureDevOpsIdentity(identity, { log, inputName: 'azureDevOpsWorkloadIdentity' }) : undefined,
-    project: input.string('project'),
-    log,
-    variable,
-  });
+  const client = devOpsClient();
 
   const result = await runChanges({
     plan,

@@ -86,6 +86,15 @@ describe('the Azure DevOps tasks on a workload identity connection (bundled, Ent
       { 'MaintenanceWindow.PollIntervalMs': '40' },
     );
     assert.equal(changes.result, 'Succeeded', changes.stdout);
+    // The preflight check asks with the identity the night will use (not the job token, which has other rights),
+    // including whether it may queue each pipeline.
+    const check = await run('RunChangesV1', {
+      action: 'check',
+      planFile: path.join(repoRoot, 'plans', '2025-03-23.yml'),
+      scriptRoot: repoRoot,
+    });
+    assert.equal(check.result, 'Succeeded', check.stdout);
+    assert.ok(!/did not say whether it may be queued/.test(check.stdout), 'it asked who may queue with the Entra token');
 
     const calls = ado.journal.filter((entry) => entry.method !== 'OPTIONS' || entry.headers.authorization);
     assert.ok(calls.length > 10);
