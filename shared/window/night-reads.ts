@@ -1,3 +1,4 @@
+import { cancellationSignal } from '../core/cancel';
 import { messageOf, ServiceError } from '../core/errors';
 import type { Log } from '../core/log';
 import type { ApproverMatch } from '../devops/approvals';
@@ -19,18 +20,27 @@ export interface NightReads {
   timelineTimeoutMs?: number;
 }
 
-/** `read()`, or a rejection once `limitMs` of real time have passed. */
+/**
+ * `read()`, or a rejection once `limitMs` of real time have passed or a Cancel arrives: a cancelled finish
+ * stops reading for the page at once and goes on to announce what is back, within the agent's 10 seconds.
+ */
 async function withinRealTime<T>(read: () => Promise<T>, limitMs: number): Promise<T> {
+  const cancel = cancellationSignal();
   let timer: NodeJS.Timeout | undefined;
+  let onCancel: (() => void) | undefined;
   try {
     return await Promise.race([
       read(),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${(limitMs / 1000).toFixed(0)} s`)), limitMs);
+        onCancel = () => reject(new Error('the run was cancelled while reading'));
+        if (cancel.aborted) onCancel();
+        else cancel.addEventListener('abort', onCancel, { once: true });
       }),
     ]);
   } finally {
     clearTimeout(timer);
+    if (onCancel) cancel.removeEventListener('abort', onCancel);
   }
 }
 

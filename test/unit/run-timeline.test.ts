@@ -5,7 +5,8 @@ import { approversFromAnswer, type WireApproval } from '../../shared/devops/appr
 import { runTimelineFromRecords, type RawTimelineRecord, type RunTimeline, type TimelineApproval } from '../../shared/devops/timeline';
 import { buildNightReport } from '../../shared/window/night';
 import { judgedStages, mergeStages, nightApprovals, normalizedStageName } from '../../shared/window/night-stages';
-import { nameApproversQuietly } from '../../shared/window/night-reads';
+import { nameApproversQuietly, readTimelineQuietly } from '../../shared/window/night-reads';
+import { cancelAll, resetCancellation } from '../../shared/core/cancel';
 
 /** A YAML run's timeline as the service sends it: stage → phase → job → task, and a stage's approval under its checkpoint. */
 function records(): RawTimelineRecord[] {
@@ -241,6 +242,25 @@ describe("a run's build timeline and the night's stages", () => {
       const match = approversFromAnswer([rejected], [answer()], 77);
       assert.deepEqual(nightApprovals({ stages: [], approvals: match.approvals }), [], 'only approvals given are listed');
     });
+  });
+
+  it('stops reading the timeline when the run is cancelled, and the finish goes on without it', async () => {
+    const lines: string[] = [];
+    const previous = setWriter((line) => lines.push(line));
+    try {
+      const started = Date.now();
+      const reading = readTimelineQuietly({ log: new Log(), readTimeline: () => new Promise<never>(() => {}), timelineTimeoutMs: 60_000 });
+      setTimeout(() => cancelAll('SIGINT'), 20);
+      assert.equal(await reading, undefined);
+      assert.ok(Date.now() - started < 2_000, 'not the 60 s limit');
+      assert.match(
+        lines.filter((line) => line.includes('task.logissue')).join('\n'),
+        /Could not read this run's timeline \(the run was cancelled/,
+      );
+    } finally {
+      setWriter(previous);
+      resetCancellation();
+    }
   });
 
   it('never waits long for who approved: no answer leaves the approvals as they were, with one warning', async () => {
